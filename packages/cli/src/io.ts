@@ -1,0 +1,21 @@
+/** A writable text sink: process.stdout in production, a buffer in tests. */
+export interface Output {
+  write(text: string): void;
+  /** True when this is an interactive terminal. */
+  readonly isTTY: boolean;
+  /** Terminal width in columns, when known. */
+  readonly columns?: number | undefined;
+}
+
+/** Everything a command may touch of the outside world, so tests never mock `process`. */
+export interface Io {
+  readonly stdout: Output;
+  readonly stderr: Output;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Aborted when the user interrupts (SIGINT/SIGTERM). */
+  readonly signal: AbortSignal;
+}
+
+/** Exit codes: 0 success, 1 a build failed, 2 usage or Dockerfile error, 130 interrupted. */
+export type ExitCode = 0 | 1 | 2 | 130;

@@ -1,0 +1,167 @@
+/** Word codes for every error stagecraft raises; stable across releases, safe to switch on. */
+export type ErrorCode =
+  | "DOCKERFILE_SYNTAX"
+  | "DOCKERFILE_UNKNOWN_INSTRUCTION"
+  | "DOCKERFILE_FLAG"
+  | "DOCKERFILE_EXPANSION"
+  | "DOCKERFILE_NO_STAGES"
+  | "INVALID_STAGE_NAME"
+  | "INVALID_STAGE_INDEX"
+  | "UNKNOWN_STAGE"
+  | "STAGE_CYCLE"
+  | "INVALID_BUILD_ARG"
+  | "INVALID_PLATFORM"
+  | "CONTEXT_NOT_FOUND"
+  | "CONTEXT_UNREADABLE"
+  | "ENGINE_UNREACHABLE"
+  | "ENGINE_UNSUPPORTED"
+  | "ENGINE_REQUEST"
+  | "ENGINE_STREAM_ENDED"
+  | "BUILD_FAILED"
+  | "BUILD_CANCELLED"
+  | "USAGE";
+
+/** Options every stagecraft error accepts. */
+export interface StagecraftErrorOptions {
+  /** One sentence telling the user what to do about it. */
+  hint?: string | undefined;
+  cause?: unknown;
+}
+
+/** The base of every error stagecraft throws or returns: a word code, a message, and a hint. */
+export abstract class StagecraftError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: StagecraftErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** Where in a Dockerfile something is: 1-based line and column. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** Options of a Dockerfile error: where it is, and in which file. */
+export interface DockerfileErrorOptions extends StagecraftErrorOptions {
+  /** The Dockerfile's path as the user named it; unknown to pure code, filled in by the caller. */
+  file?: string | undefined;
+}
+
+/**
+ * An error in a Dockerfile, with BuildKit's own wording where BuildKit has one, and the 1-based line
+ * and column it points at.
+ */
+export class DockerfileError extends StagecraftError {
+  readonly code: DockerfileErrorCode;
+  readonly line: number;
+  readonly column: number;
+  file: string | undefined;
+
+  constructor(
+    code: DockerfileErrorCode,
+    message: string,
+    position: SourcePosition,
+    options: DockerfileErrorOptions = {},
+  ) {
+    super(message, options);
+    this.code = code;
+    this.line = position.line;
+    this.column = position.column;
+    this.file = options.file;
+  }
+
+  /** `FILE:LINE:COL: message`, the form editors and CI annotations understand. */
+  get location(): string {
+    return `${this.file ?? "Dockerfile"}:${this.line}:${this.column}`;
+  }
+}
+
+/** The codes a DockerfileError can carry. */
+export type DockerfileErrorCode =
+  | "DOCKERFILE_SYNTAX"
+  | "DOCKERFILE_UNKNOWN_INSTRUCTION"
+  | "DOCKERFILE_FLAG"
+  | "DOCKERFILE_EXPANSION"
+  | "DOCKERFILE_NO_STAGES"
+  | "INVALID_STAGE_NAME"
+  | "INVALID_STAGE_INDEX"
+  | "UNKNOWN_STAGE"
+  | "STAGE_CYCLE";
+
+/** A request that names something that does not exist, e.g. a target stage; lists what does exist. */
+export class UnknownStageError extends StagecraftError {
+  readonly code = "UNKNOWN_STAGE";
+  readonly requested: string;
+  readonly available: readonly string[];
+  readonly suggestion: string | undefined;
+
+  constructor(requested: string, available: readonly string[], suggestion: string | undefined) {
+    super(`target stage "${requested}" could not be found`, {
+      hint:
+        (suggestion === undefined ? "" : `Did you mean "${suggestion}"? `) +
+        (available.length === 0
+          ? "The Dockerfile names no stages; use the last stage (no --target) or name one with `FROM … AS name`."
+          : `Stages in this Dockerfile: ${available.join(", ")}.`),
+    });
+    this.requested = requested;
+    this.available = available;
+    this.suggestion = suggestion;
+  }
+}
+
+/** Bad input from the user that is not in a Dockerfile: a malformed flag, build arg or platform. */
+export class UsageError extends StagecraftError {
+  readonly code: "USAGE" | "INVALID_BUILD_ARG" | "INVALID_PLATFORM";
+  constructor(
+    message: string,
+    options: StagecraftErrorOptions & {
+      code?: "USAGE" | "INVALID_BUILD_ARG" | "INVALID_PLATFORM";
+    } = {},
+  ) {
+    super(message, options);
+    this.code = options.code ?? "USAGE";
+  }
+}
+
+/** The build context cannot be read: missing directory, unreadable file, path escaping the context. */
+export class ContextError extends StagecraftError {
+  readonly code: "CONTEXT_NOT_FOUND" | "CONTEXT_UNREADABLE";
+  readonly path: string;
+  constructor(
+    code: "CONTEXT_NOT_FOUND" | "CONTEXT_UNREADABLE",
+    message: string,
+    path: string,
+    options: StagecraftErrorOptions = {},
+  ) {
+    super(message, options);
+    this.code = code;
+    this.path = path;
+  }
+}
+
+/** The Docker Engine could not be reached, refused a request, or ended a stream early. */
+export class EngineError extends StagecraftError {
+  readonly code:
+    "ENGINE_UNREACHABLE" | "ENGINE_UNSUPPORTED" | "ENGINE_REQUEST" | "ENGINE_STREAM_ENDED";
+  /** HTTP status of the failed request, when there was one. */
+  readonly statusCode: number | undefined;
+  constructor(
+    code: "ENGINE_UNREACHABLE" | "ENGINE_UNSUPPORTED" | "ENGINE_REQUEST" | "ENGINE_STREAM_ENDED",
+    message: string,
+    options: StagecraftErrorOptions & { statusCode?: number | undefined } = {},
+  ) {
+    super(message, options);
+    this.code = code;
+    this.statusCode = options.statusCode;
+  }
+}
+
+/** Narrows an unknown thrown value to a StagecraftError. */
+export function isStagecraftError(value: unknown): value is StagecraftError {
+  return value instanceof StagecraftError;
+}
