@@ -10,7 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 print_engine() {
   local version
   version="$(engine_get /version)" || die "the engine answered /_ping but not /version"
-  say "engine at ${DOCKER_HOST:-unix:///var/run/docker.sock}: Docker $(jq -r .Version <<<"$version"), API $(jq -r .ApiVersion <<<"$version") (min $(jq -r .MinAPIVersion <<<"$version")), $(jq -r '.Os + "/" + .Arch' <<<"$version")"
+  say "engine at ${DOCKER_HOST:-unix:///var/run/docker.sock}: $(node -e 'const v = JSON.parse(process.argv[1]); console.log(`Docker ${v.Version}, API ${v.ApiVersion} (min ${v.MinAPIVersion}), ${v.Os}/${v.Arch}`)' "$version")"
 }
 
 if engine_answers; then

@@ -35,7 +35,7 @@ policy=/usr/sbin/policy-rc.d
 made_policy=0
 if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; made_policy=1; fi
 trap '[ "$made_policy" = 1 ] && rm -f "$policy"' EXIT
-apt-get "${apt_quiet[@]}" install --no-install-recommends containerd runc tini iptables ca-certificates curl jq procps >/dev/null
+apt-get "${apt_quiet[@]}" install --no-install-recommends containerd runc tini iptables ca-certificates curl procps >/dev/null
 
 apt_dir="$STAGECRAFT_STATE_DIR/apt"
 mkdir -p "$apt_dir/lists/partial"

@@ -161,6 +161,66 @@ export class EngineError extends StagecraftError {
   }
 }
 
+/** Where a failed build broke: the daemon's words, and as much of stage, line and logs as is known. */
+export interface BuildFailureDetails {
+  /** The requested target whose build failed. */
+  target: string;
+  /** The daemon's own message (the `errorDetail` text). */
+  daemonMessage: string;
+  /** The stage id of the failing step, when it could be attributed. */
+  stage?: string | undefined;
+  /** The failing step's name as BuildKit shows it, e.g. `[build 2/4] RUN make`. */
+  step?: string | undefined;
+  /** The 1-based Dockerfile line of the failing instruction, when known. */
+  line?: number | undefined;
+  /** The last lines the failing step printed (at most 20). */
+  logTail?: readonly string[] | undefined;
+}
+
+/** A target's build failed on the daemon: a step exited non-zero, an image was missing, … */
+export class BuildFailedError extends StagecraftError {
+  readonly code = "BUILD_FAILED";
+  readonly target: string;
+  readonly daemonMessage: string;
+  readonly stage: string | undefined;
+  readonly step: string | undefined;
+  readonly line: number | undefined;
+  readonly logTail: readonly string[];
+
+  constructor(details: BuildFailureDetails, options: StagecraftErrorOptions = {}) {
+    const where = details.stage === undefined ? "" : ` in stage "${details.stage}"`;
+    super(`target "${details.target}" failed${where}: ${details.daemonMessage}`, options);
+    this.target = details.target;
+    this.daemonMessage = details.daemonMessage;
+    this.stage = details.stage;
+    this.step = details.step;
+    this.line = details.line;
+    this.logTail = details.logTail ?? [];
+  }
+}
+
+/** A target's build was cancelled: by the caller's AbortSignal, or because another target failed. */
+export class BuildCancelledError extends StagecraftError {
+  readonly code = "BUILD_CANCELLED";
+  readonly target: string;
+  readonly reason: "interrupted" | "fail-fast";
+  constructor(target: string, reason: "interrupted" | "fail-fast") {
+    super(
+      reason === "interrupted"
+        ? `target "${target}" was cancelled`
+        : `target "${target}" was cancelled because another target failed`,
+      {
+        hint:
+          reason === "fail-fast"
+            ? "Use --keep-going to let independent targets finish."
+            : undefined,
+      },
+    );
+    this.target = target;
+    this.reason = reason;
+  }
+}
+
 /** Narrows an unknown thrown value to a StagecraftError. */
 export function isStagecraftError(value: unknown): value is StagecraftError {
   return value instanceof StagecraftError;

@@ -15,3 +15,18 @@ export {
   UsageError,
   isStagecraftError,
 } from "./errors.js";
+export type { BuildFailureDetails } from "./errors.js";
+export { BuildCancelledError, BuildFailedError } from "./errors.js";
+
+export type {
+  BuildRequest,
+  BuildResponse,
+  Engine,
+  EngineInfo,
+  ImageDetails,
+  NetworkMode,
+} from "./engine/engine.js";
+export { DockerEngine } from "./engine/docker-engine.js";
+export type { DockerEngineOptions } from "./engine/docker-engine.js";
+export { resolveEngineEndpoint } from "./engine/resolve-endpoint.js";
+export type { EndpointOptions, EngineEndpoint } from "./engine/resolve-endpoint.js";

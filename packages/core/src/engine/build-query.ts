@@ -1,0 +1,39 @@
+import type { BuildRequest } from "./engine.js";
+
+/** Query parameters of `POST /build`, in the shape docker-modem turns into a query string. */
+export type BuildQuery = Record<
+  string,
+  string | readonly string[] | Readonly<Record<string, string>>
+>;
+
+/**
+ * Maps a build request to `/build` query parameters (moby `api/server/router/build`): `version=2`
+ * selects BuildKit; `buildargs` and `labels` are JSON objects, `cachefrom` a JSON array, `t` and
+ * `extrahosts` repeat.
+ */
+export function buildQuery(request: BuildRequest): BuildQuery {
+  const query: BuildQuery = {
+    version: "2",
+    dockerfile: request.dockerfile,
+    buildid: request.buildId,
+  };
+  if (request.target !== undefined) query.target = request.target;
+  if (request.tags !== undefined && request.tags.length > 0) query.t = [...request.tags];
+  if (request.buildArgs !== undefined && Object.keys(request.buildArgs).length > 0) {
+    query.buildargs = { ...request.buildArgs };
+  }
+  if (request.labels !== undefined && Object.keys(request.labels).length > 0) {
+    query.labels = { ...request.labels };
+  }
+  if (request.platform !== undefined) query.platform = request.platform;
+  if (request.noCache === true) query.nocache = "1";
+  if (request.pull === true) query.pull = "1";
+  if (request.network !== undefined && request.network !== "default")
+    query.networkmode = request.network;
+  if (request.extraHosts !== undefined && request.extraHosts.length > 0)
+    query.extrahosts = [...request.extraHosts];
+  if (request.cacheFrom !== undefined && request.cacheFrom.length > 0) {
+    query.cachefrom = JSON.stringify(request.cacheFrom);
+  }
+  return query;
+}

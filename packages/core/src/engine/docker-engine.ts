@@ -1,0 +1,280 @@
+import type { IncomingMessage } from "node:http";
+import Docker from "dockerode";
+import { BuildFailedError, EngineError } from "../errors.js";
+import { buildQuery } from "./build-query.js";
+import type { BuildRequest, BuildResponse, Engine, EngineInfo, ImageDetails } from "./engine.js";
+import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
+
+/** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
+const MIN_BUILDKIT_API = [1, 39] as const;
+
+interface ModemError extends Error {
+  statusCode?: number;
+  json?: unknown;
+  code?: string;
+}
+
+interface DaemonLine {
+  id?: string;
+  aux?: unknown;
+  errorDetail?: { message?: string };
+  error?: string;
+  message?: string;
+}
+
+/** Options of `DockerEngine`. */
+export interface DockerEngineOptions {
+  /** Environment to read `DOCKER_HOST`, `DOCKER_CONTEXT`, … from (default: `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Connect here instead of resolving from the environment. */
+  endpoint?: EngineEndpoint;
+}
+
+/**
+ * The Docker Engine adapter: BuildKit builds through `POST /build?version=2`, driven directly (not
+ * through dockerode's `buildImage`, whose auto-session dies after about a second and overwrites
+ * `session=`). The only module that talks to dockerode.
+ *
+ * @example
+ * const engine = new DockerEngine();
+ * const info = await engine.info();
+ * const { imageId } = await engine.build({ context: () => tar, dockerfile: "Dockerfile", buildId: "b1" });
+ */
+export class DockerEngine implements Engine {
+  readonly endpoint: EngineEndpoint;
+  readonly #docker: Docker;
+
+  constructor(options: DockerEngineOptions = {}) {
+    this.endpoint = options.endpoint ?? resolveEngineEndpoint(options.env ?? process.env);
+    this.#docker = new Docker(this.endpoint.options as Docker.DockerOptions);
+  }
+
+  async info(): Promise<EngineInfo> {
+    let version: Docker.DockerVersion;
+    try {
+      version = await this.#docker.version();
+    } catch (error) {
+      throw this.#unreachable(error);
+    }
+    const [major = 0, minor = 0] = version.ApiVersion.split(".").map(Number);
+    const buildkit =
+      version.Os === "linux" &&
+      (major > MIN_BUILDKIT_API[0] ||
+        (major === MIN_BUILDKIT_API[0] && minor >= MIN_BUILDKIT_API[1]));
+    return {
+      endpoint: this.endpoint.description,
+      version: version.Version,
+      apiVersion: version.ApiVersion,
+      os: version.Os,
+      arch: version.Arch,
+      platform: `${version.Os}/${version.Arch}`,
+      buildkit,
+    };
+  }
+
+  async build(request: BuildRequest): Promise<BuildResponse> {
+    const signal = request.signal;
+    signal?.throwIfAborted();
+    const response = await this.#dial(request);
+    return await new Promise<BuildResponse>((resolve, reject) => {
+      let pending = "";
+      let imageId: string | undefined;
+      let daemonError: string | undefined;
+      let settled = false;
+      const decoder = new TextDecoder();
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        outcome();
+      };
+      const handleLine = (raw: string): void => {
+        const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+        if (line === "") return;
+        request.onLine?.(line);
+        let parsed: DaemonLine;
+        try {
+          parsed = JSON.parse(line) as DaemonLine;
+        } catch {
+          return;
+        }
+        if (parsed.errorDetail !== undefined || parsed.error !== undefined) {
+          // The first error is the one that ended the build; later lines cannot undo it.
+          daemonError ??= parsed.errorDetail?.message ?? parsed.error ?? "unknown error";
+        } else if (parsed.id === "moby.image.id") {
+          const aux = parsed.aux as { ID?: unknown } | undefined;
+          if (typeof aux?.ID === "string") imageId = aux.ID;
+        }
+      };
+      const onAbort = (): void => {
+        response.destroy();
+        settle(() => {
+          reject(abortReason(signal));
+        });
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      response.on("data", (chunk: Buffer) => {
+        pending += decoder.decode(chunk, { stream: true });
+        let newline = pending.indexOf("\n");
+        while (newline !== -1) {
+          handleLine(pending.slice(0, newline));
+          pending = pending.slice(newline + 1);
+          newline = pending.indexOf("\n");
+        }
+      });
+      response.on("end", () => {
+        pending += decoder.decode();
+        if (pending !== "") handleLine(pending);
+        settle(() => {
+          if (daemonError !== undefined) {
+            reject(
+              new BuildFailedError({
+                target: request.target ?? "(default)",
+                daemonMessage: daemonError,
+              }),
+            );
+          } else if (imageId !== undefined) {
+            resolve({ imageId });
+          } else {
+            reject(
+              new EngineError(
+                "ENGINE_STREAM_ENDED",
+                "the engine ended the build stream without an image id or an error",
+                {
+                  hint: "The engine may have stopped or crashed; check that it is running (docker info) and retry.",
+                },
+              ),
+            );
+          }
+        });
+      });
+      const onBroken = (error?: Error): void => {
+        settle(() => {
+          if (signal?.aborted === true) {
+            reject(abortReason(signal));
+            return;
+          }
+          reject(
+            new EngineError(
+              "ENGINE_STREAM_ENDED",
+              `the connection to the engine broke during the build${error === undefined ? "" : ` (${error.message})`}`,
+              {
+                cause: error,
+                hint: "The engine may have stopped or crashed; check that it is running (docker info) and retry.",
+              },
+            ),
+          );
+        });
+      };
+      response.on("error", onBroken);
+      response.on("aborted", () => {
+        onBroken();
+      });
+      response.on("close", () => {
+        if (!response.complete) onBroken();
+      });
+    });
+  }
+
+  async cancelBuild(buildId: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#docker.modem.dial(
+        {
+          path: "/build/cancel?",
+          method: "POST",
+          options: { _query: { id: buildId } },
+          statusCodes: { 200: true, 500: "server error" },
+        },
+        (error: ModemError | null) => {
+          if (error === null) resolve();
+          else reject(this.#requestError(error, `cancelling build ${buildId}`));
+        },
+      );
+    });
+  }
+
+  async inspectImage(ref: string): Promise<ImageDetails | undefined> {
+    try {
+      const image = await this.#docker.getImage(ref).inspect();
+      // The engine sends `null` for an image without labels, whatever the typings say.
+      const labels = image.Config.Labels as unknown as Record<string, string> | null;
+      return {
+        id: image.Id,
+        size: image.Size,
+        tags: image.RepoTags,
+        labels: labels ?? {},
+        created: image.Created,
+      };
+    } catch (error) {
+      if ((error as ModemError).statusCode === 404) return undefined;
+      throw this.#requestError(error as ModemError, `inspecting image ${ref}`);
+    }
+  }
+
+  #dial(request: BuildRequest): Promise<IncomingMessage> {
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      this.#docker.modem.dial(
+        {
+          path: "/build?",
+          method: "POST",
+          options: { _query: buildQuery(request) },
+          file: request.context(),
+          isStream: true,
+          ...(request.signal === undefined ? {} : { abortSignal: request.signal }),
+          statusCodes: { 200: true, 400: "bad request", 500: "server error" },
+        },
+        (error: ModemError | null, result: unknown) => {
+          const response = result as IncomingMessage | null;
+          if (error !== null) {
+            if (request.signal?.aborted === true) reject(abortReason(request.signal));
+            else reject(this.#requestError(error, "starting the build"));
+          } else if (response === null) {
+            reject(
+              new EngineError(
+                "ENGINE_STREAM_ENDED",
+                "the engine answered the build request without a body",
+              ),
+            );
+          } else {
+            resolve(response);
+          }
+        },
+      );
+    });
+  }
+
+  #unreachable(error: unknown): EngineError {
+    const code = (error as ModemError).code;
+    const reason = code ?? (error as Error).message;
+    return new EngineError(
+      "ENGINE_UNREACHABLE",
+      `no Docker Engine answers at ${this.endpoint.description} (from ${this.endpoint.source}): ${reason}`,
+      {
+        cause: error,
+        hint:
+          "Start Docker, or point stagecraft at an engine with DOCKER_HOST (unix://…, tcp://HOST:PORT, ssh://USER@HOST) " +
+          "or DOCKER_CONTEXT; on Debian as root, `bash docker/ensure-engine.sh` installs and starts one.",
+      },
+    );
+  }
+
+  #requestError(error: ModemError, doing: string): EngineError {
+    if (error.statusCode === undefined) return this.#unreachable(error);
+    const json = error.json as { message?: unknown } | undefined;
+    const message = typeof json?.message === "string" ? json.message : error.message;
+    return new EngineError(
+      "ENGINE_REQUEST",
+      `the engine refused ${doing} (HTTP ${error.statusCode}): ${message}`,
+      {
+        cause: error,
+        statusCode: error.statusCode,
+      },
+    );
+  }
+}
+
+/** The error an aborted signal carries, as an Error whatever the caller passed to `abort()`. */
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new DOMException("The build was aborted", "AbortError");
+}
