@@ -1,0 +1,175 @@
+import { Readable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { BuildCancelledError, BuildFailedError, EngineError } from "../errors.js";
+import { FakeEngine } from "../testing/fake-engine.js";
+import { MANAGED_LABEL, TARGET_LABEL, runTargets, type SchedulerNotice } from "./run-targets.js";
+
+const context = { stream: () => Readable.from([]), dockerfileInContext: "Dockerfile" };
+const specs = (...names: string[]) => names.map((name) => ({ name, stage: name }));
+
+describe("runTargets", () => {
+  it("submits every target at once by default and collects the image ids", async () => {
+    const engine = new FakeEngine({
+      a: { durationMs: 30 },
+      b: { durationMs: 30 },
+      c: { durationMs: 30 },
+    });
+    const notices: SchedulerNotice[] = [];
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("a", "b", "c"),
+      onNotice: (n) => notices.push(n),
+    });
+    expect(result.status).toBe("succeeded");
+    expect(result.targets.map((t) => t.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    expect(result.targets.every((t) => t.imageId?.startsWith("sha256:"))).toBe(true);
+    expect(engine.maxConcurrent).toBe(3);
+    expect(notices.filter((n) => n.type === "target-queued")).toHaveLength(3);
+    expect(notices.filter((n) => n.type === "target-finished")).toHaveLength(3);
+  });
+
+  it("labels every image as stagecraft's, with its target", async () => {
+    const engine = new FakeEngine();
+    await runTargets({ engine, context, targets: specs("app"), labels: { team: "x" } });
+    expect(engine.calls[0]?.request.labels).toEqual({
+      team: "x",
+      [MANAGED_LABEL]: "true",
+      [TARGET_LABEL]: "app",
+    });
+  });
+
+  it("respects the concurrency limit", async () => {
+    const engine = new FakeEngine({
+      a: { durationMs: 20 },
+      b: { durationMs: 20 },
+      c: { durationMs: 20 },
+    });
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("a", "b", "c"),
+      concurrency: 1,
+    });
+    expect(result.status).toBe("succeeded");
+    expect(engine.maxConcurrent).toBe(1);
+  });
+
+  it("fails fast: one failure cancels the others on the daemon", async () => {
+    const engine = new FakeEngine({
+      a: { durationMs: 5, failWith: "exit code: 1" },
+      b: { durationMs: 5_000 },
+      c: { durationMs: 5_000 },
+    });
+    const started = Date.now();
+    const result = await runTargets({ engine, context, targets: specs("a", "b", "c") });
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(result.status).toBe("failed");
+    expect(result.targets.map((t) => t.status)).toEqual(["failed", "cancelled", "cancelled"]);
+    expect(engine.cancelled).toHaveLength(2);
+    expect(result.targets[1]?.error).toBeInstanceOf(BuildCancelledError);
+    expect((result.targets[1]?.error as BuildCancelledError).reason).toBe("fail-fast");
+  });
+
+  it("fails fast before queued targets start", async () => {
+    const engine = new FakeEngine({
+      a: { durationMs: 5, failWith: "boom" },
+      b: { durationMs: 10 },
+    });
+    const result = await runTargets({ engine, context, targets: specs("a", "b"), concurrency: 1 });
+    expect(result.targets.map((t) => t.status)).toEqual(["failed", "cancelled"]);
+    expect(engine.calls).toHaveLength(1);
+  });
+
+  it("keeps going: independent targets finish and every failure is reported", async () => {
+    const engine = new FakeEngine({
+      a: { durationMs: 5, failWith: "a broke" },
+      b: { durationMs: 30 },
+      c: { durationMs: 10, failWith: "c broke" },
+    });
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("a", "b", "c"),
+      keepGoing: true,
+    });
+    expect(result.status).toBe("failed");
+    expect(result.targets.map((t) => t.status)).toEqual(["failed", "succeeded", "failed"]);
+    expect((result.targets[2]?.error as BuildFailedError).daemonMessage).toBe("c broke");
+    expect(engine.cancelled).toHaveLength(0);
+  });
+
+  it("cancels every build when the signal aborts, and reports the run as cancelled", async () => {
+    const engine = new FakeEngine({ a: { durationMs: 10_000 }, b: { durationMs: 10_000 } });
+    const controller = new AbortController();
+    setTimeout(() => {
+      controller.abort(new Error("SIGINT"));
+    }, 20);
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("a", "b"),
+      signal: controller.signal,
+    });
+    expect(result.status).toBe("cancelled");
+    expect(result.targets.map((t) => t.status)).toEqual(["cancelled", "cancelled"]);
+    expect((result.targets[0]?.error as BuildCancelledError).reason).toBe("interrupted");
+    expect(engine.cancelled).toHaveLength(2);
+  });
+
+  it("drops the request when the daemon ignores the cancel", async () => {
+    const engine = new FakeEngine({ a: { durationMs: 10_000 } });
+    // An engine whose cancel does nothing: the grace timer must abort the request.
+    engine.cancelBuild = () => Promise.resolve();
+    const controller = new AbortController();
+    setTimeout(() => {
+      controller.abort();
+    }, 10);
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("a"),
+      signal: controller.signal,
+      cancelGraceMs: 20,
+    });
+    expect(result.targets[0]?.status).toBe("cancelled");
+    expect(engine.calls[0]?.outcome).toBe("aborted");
+  });
+
+  it("adds what the progress stream knows to a failure", async () => {
+    const engine = new FakeEngine({ app: { failWith: "exit code: 2" } });
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("app"),
+      describeFailure: () => ({ stage: "build", line: 7, logTail: ["make: *** [all] Error 2"] }),
+    });
+    const error = result.targets[0]?.error as BuildFailedError;
+    expect(error).toMatchObject({
+      target: "app",
+      stage: "build",
+      line: 7,
+      daemonMessage: "exit code: 2",
+    });
+    expect(error.logTail).toEqual(["make: *** [all] Error 2"]);
+  });
+
+  it("reports a dropped stream as an engine error, never as success", async () => {
+    const engine = new FakeEngine({ app: { dropStream: true } });
+    const result = await runTargets({ engine, context, targets: specs("app") });
+    expect(result.status).toBe("failed");
+    expect(result.targets[0]?.error).toBeInstanceOf(EngineError);
+  });
+
+  it("passes every daemon line on, with its target", async () => {
+    const engine = new FakeEngine({ a: { lines: ["one", "two"] } });
+    const seen: string[] = [];
+    await runTargets({
+      engine,
+      context,
+      targets: specs("a"),
+      onDaemonLine: (target, line) => seen.push(`${target}:${line}`),
+    });
+    expect(seen).toEqual(["a:one", "a:two"]);
+  });
+});

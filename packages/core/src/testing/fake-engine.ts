@@ -1,0 +1,160 @@
+import { BuildFailedError, EngineError } from "../errors.js";
+import type {
+  BuildRequest,
+  BuildResponse,
+  Engine,
+  EngineInfo,
+  ImageDetails,
+} from "../engine/engine.js";
+
+/** What the fake engine does for one target's build. */
+export interface FakeBuildScript {
+  /** Milliseconds the build takes before it succeeds or fails. */
+  durationMs?: number;
+  /** Daemon lines to send (through `onLine`) when the build starts. */
+  lines?: readonly string[];
+  /** Fail with this daemon message instead of succeeding. */
+  failWith?: string;
+  /** End the stream without a result, as a crashed engine would. */
+  dropStream?: boolean;
+  /** Image size reported by `inspectImage`. */
+  size?: number;
+}
+
+/** A record of one request the fake engine received. */
+export interface FakeBuildCall {
+  request: BuildRequest;
+  startedAt: number;
+  endedAt?: number;
+  outcome?: "succeeded" | "failed" | "cancelled" | "aborted" | "dropped";
+}
+
+/**
+ * A scripted engine for unit tests: each target's build waits, emits lines, and succeeds or fails as
+ * scripted; honours `cancelBuild` and the request's AbortSignal like the real daemon does.
+ *
+ * @example
+ * const engine = new FakeEngine({ app: { durationMs: 20 }, test: { failWith: "exit code: 1" } });
+ */
+export class FakeEngine implements Engine {
+  readonly calls: FakeBuildCall[] = [];
+  readonly cancelled: string[] = [];
+  readonly #scripts: Readonly<Record<string, FakeBuildScript>>;
+  readonly #images = new Map<string, ImageDetails>();
+  readonly #cancellers = new Map<string, () => void>();
+  #counter = 0;
+
+  constructor(scripts: Readonly<Record<string, FakeBuildScript>> = {}) {
+    this.#scripts = scripts;
+  }
+
+  info(): Promise<EngineInfo> {
+    return Promise.resolve({
+      endpoint: "fake://",
+      version: "26.1.5",
+      apiVersion: "1.45",
+      platform: "linux/amd64",
+      os: "linux",
+      arch: "amd64",
+      buildkit: true,
+    });
+  }
+
+  /** How many builds were running at the same time, at most. */
+  get maxConcurrent(): number {
+    let max = 0;
+    for (const call of this.calls) {
+      const overlapping = this.calls.filter(
+        (other) =>
+          other.startedAt <= call.startedAt && (other.endedAt ?? Infinity) > call.startedAt,
+      ).length;
+      max = Math.max(max, overlapping);
+    }
+    return max;
+  }
+
+  build(request: BuildRequest): Promise<BuildResponse> {
+    const script = this.#scripts[request.target ?? "(default)"] ?? {};
+    const call: FakeBuildCall = { request, startedAt: performance.now() };
+    this.calls.push(call);
+    return new Promise<BuildResponse>((resolve, reject) => {
+      const finish = (outcome: NonNullable<FakeBuildCall["outcome"]>, settle: () => void): void => {
+        clearTimeout(timer);
+        request.signal?.removeEventListener("abort", onAbort);
+        this.#cancellers.delete(request.buildId);
+        call.endedAt = performance.now();
+        call.outcome = outcome;
+        settle();
+      };
+      const onAbort = (): void => {
+        const reason: unknown = request.signal?.reason;
+        finish("aborted", () => {
+          reject(reason instanceof Error ? reason : new Error("aborted"));
+        });
+      };
+      if (request.signal?.aborted === true) {
+        onAbort();
+        return;
+      }
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#cancellers.set(request.buildId, () => {
+        finish("cancelled", () => {
+          reject(
+            new BuildFailedError({
+              target: request.target ?? "(default)",
+              daemonMessage: "context canceled",
+            }),
+          );
+        });
+      });
+      for (const line of script.lines ?? []) request.onLine?.(line);
+      const timer = setTimeout(() => {
+        if (script.dropStream === true) {
+          finish("dropped", () => {
+            reject(
+              new EngineError(
+                "ENGINE_STREAM_ENDED",
+                "the connection to the engine broke during the build",
+              ),
+            );
+          });
+        } else if (script.failWith !== undefined) {
+          const message = script.failWith;
+          finish("failed", () => {
+            reject(
+              new BuildFailedError({
+                target: request.target ?? "(default)",
+                daemonMessage: message,
+              }),
+            );
+          });
+        } else {
+          this.#counter += 1;
+          const imageId = `sha256:${this.#counter.toString(16).padStart(64, "0")}`;
+          const details: ImageDetails = {
+            id: imageId,
+            size: script.size ?? 1_000_000,
+            tags: request.tags ?? [],
+            labels: request.labels ?? {},
+            created: new Date().toISOString(),
+          };
+          this.#images.set(imageId, details);
+          for (const tag of request.tags ?? []) this.#images.set(tag, details);
+          finish("succeeded", () => {
+            resolve({ imageId });
+          });
+        }
+      }, script.durationMs ?? 0);
+    });
+  }
+
+  cancelBuild(buildId: string): Promise<void> {
+    this.cancelled.push(buildId);
+    this.#cancellers.get(buildId)?.();
+    return Promise.resolve();
+  }
+
+  inspectImage(ref: string): Promise<ImageDetails | undefined> {
+    return Promise.resolve(this.#images.get(ref));
+  }
+}
