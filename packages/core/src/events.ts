@@ -1,0 +1,353 @@
+// The events a run reports while it builds: one discriminated union, JSON-serialisable (plain objects,
+// arrays, strings, numbers, booleans and null only; times are epoch milliseconds).
+import type { ErrorCode } from "./errors.js";
+
+/** Version of the `BuildEvent` shapes; bumped on any incompatible change to a member. */
+export const BUILD_EVENT_SCHEMA_VERSION = 1;
+
+/** What kind of BuildKit vertex a step is, read from its name. */
+export type StepKind =
+  /** `[stage i/n] INSTRUCTION …`: a vertex of a Dockerfile instruction. */
+  | "instruction"
+  /** `[internal] …`: context, Dockerfile and metadata loading; target overhead. */
+  | "internal"
+  /** `exporting to image`, `exporting to client …`, `exporting cache`: target overhead. */
+  | "export"
+  /** Anything else: `copy /context /`, `FROM docker.io/…` of `COPY --from=<image>`, `resolve image config …`, `importing cache manifest …`. */
+  | "other";
+
+/** One step: a BuildKit vertex, as attributed to a Dockerfile stage. */
+export interface StepInfo {
+  /** The vertex digest (`sha256:…`); one step per digest across the whole run. */
+  digest: string;
+  /** The vertex name exactly as BuildKit shows it, e.g. `[build 2/5] RUN make`. */
+  name: string;
+  kind: StepKind;
+  /** The stage id (lower-cased, as in the vertex name; `stage-N` for unnamed stages), or null for target overhead. */
+  stage: string | null;
+  /** Position `i` of `[stage i/n]`, or null when the name has no such prefix. */
+  index: number | null;
+  /** Count `n` of `[stage i/n]`, or null when the name has no such prefix. */
+  total: number | null;
+  /** The 1-based Dockerfile line of the instruction, when a `DockerfileMap` was given and matched. */
+  line: number | null;
+  /** The instruction text without the `[stage i/n] ` prefix, e.g. `RUN make`; the whole name otherwise. */
+  instruction: string;
+}
+
+/** A target's failure, as `target-failed` reports it. */
+export interface TargetError {
+  code: ErrorCode;
+  /** The daemon's (or stagecraft's) message. */
+  message: string;
+  /** One sentence: what the user can do. */
+  hint?: string | undefined;
+  /** The stage id of the failing step, when it could be attributed. */
+  stage?: string | undefined;
+  /** The failing step's name, e.g. `[build 2/4] RUN make`. */
+  step?: string | undefined;
+  /** The 1-based Dockerfile line of the failing instruction, when known. */
+  line?: number | undefined;
+  /** The last lines the failing step printed (oldest first). */
+  logTail: string[];
+}
+
+/** A range of a Dockerfile, as BuildKit warnings carry it: 1-based lines, 0-based characters. */
+export interface SourceRange {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+// ---- The daemon's StatusResponse, decoded (for `daemon-status` passthrough) ----------------------
+
+/** `moby.buildkit.v1.Vertex`, decoded; times in epoch milliseconds. */
+export interface DaemonVertex {
+  digest: string;
+  inputs: string[];
+  name: string;
+  cached: boolean;
+  started: number | null;
+  completed: number | null;
+  error: string | null;
+  /** BuildKit ≥ 0.10 only (Vertex field 8). */
+  progressGroup: { id: string; name: string; weak: boolean } | null;
+}
+
+/** `moby.buildkit.v1.VertexStatus`, decoded: byte or item progress of a vertex. */
+export interface DaemonVertexStatus {
+  id: string;
+  vertex: string;
+  name: string;
+  current: number;
+  total: number;
+  timestamp: number | null;
+  started: number | null;
+  completed: number | null;
+}
+
+/** `moby.buildkit.v1.VertexLog`, decoded; `msg` is the raw chunk as UTF-8 text (not line-aligned). */
+export interface DaemonVertexLog {
+  vertex: string;
+  timestamp: number | null;
+  stream: number;
+  msg: string;
+}
+
+/** `moby.buildkit.v1.VertexWarning`, decoded (BuildKit ≥ 0.10 only). */
+export interface DaemonVertexWarning {
+  vertex: string;
+  level: number;
+  short: string;
+  detail: string[];
+  url: string;
+  /** The source the warning points into; `definition` (an LLB `pb.Definition`) is base64. */
+  info: { filename: string; data: string; definition: string; language: string } | null;
+  ranges: SourceRange[];
+}
+
+/** `moby.buildkit.v1.StatusResponse`, decoded into plain JSON values. */
+export interface DaemonStatus {
+  vertexes: DaemonVertex[];
+  statuses: DaemonVertexStatus[];
+  logs: DaemonVertexLog[];
+  warnings: DaemonVertexWarning[];
+}
+
+// ---- Run lifecycle --------------------------------------------------------------------------------
+
+/** A run began: these targets will be built, in this requested order. */
+export interface RunStartedEvent {
+  type: "run-started";
+  time: number;
+  schemaVersion: typeof BUILD_EVENT_SCHEMA_VERSION;
+  targets: string[];
+  /** How many builds may run at once. */
+  concurrency: number;
+  /** Where the engine was reached, e.g. `unix:///var/run/docker.sock`, when known. */
+  engine: string | null;
+}
+
+/** A run ended; `status` is `failed` when any target failed, `cancelled` when it was interrupted. */
+export interface RunFinishedEvent {
+  type: "run-finished";
+  time: number;
+  status: "succeeded" | "failed" | "cancelled";
+  durationMs: number;
+  succeeded: string[];
+  failed: string[];
+  cancelled: string[];
+}
+
+// ---- Target lifecycle -----------------------------------------------------------------------------
+
+/** A target waits for a build slot or for the targets it depends on. */
+export interface TargetQueuedEvent {
+  type: "target-queued";
+  time: number;
+  target: string;
+  /** Targets that must finish first (empty when it only waits for a slot). */
+  waitingFor: string[];
+}
+
+/** A target's build request was sent to the engine. */
+export interface TargetStartedEvent {
+  type: "target-started";
+  time: number;
+  target: string;
+  /** The id the engine can cancel this build by. */
+  buildId: string;
+}
+
+/** A target's image was built and tagged. */
+export interface TargetFinishedEvent {
+  type: "target-finished";
+  time: number;
+  target: string;
+  imageId: string;
+  tags: string[];
+  durationMs: number;
+}
+
+/** A target's build failed: the daemon's message, and where it broke when known. */
+export interface TargetFailedEvent {
+  type: "target-failed";
+  time: number;
+  target: string;
+  error: TargetError;
+  durationMs: number;
+}
+
+/** A target's build was cancelled: by the caller, or because another target failed (fail-fast). */
+export interface TargetCancelledEvent {
+  type: "target-cancelled";
+  time: number;
+  target: string;
+  reason: "interrupted" | "fail-fast";
+}
+
+// ---- Stage lifecycle ------------------------------------------------------------------------------
+
+/** The first step of a stage started (for the target the stage's steps are attributed to). */
+export interface StageStartedEvent {
+  type: "stage-started";
+  time: number;
+  target: string;
+  stage: string;
+}
+
+/** Every step of a stage came from the cache (the unreliable `cached` flag of `FROM` is ignored); ends the stage. */
+export interface StageCachedEvent {
+  type: "stage-cached";
+  time: number;
+  target: string;
+  stage: string;
+  steps: number;
+}
+
+/** Every announced step of a stage completed and at least one ran; ends the stage. */
+export interface StageFinishedEvent {
+  type: "stage-finished";
+  time: number;
+  target: string;
+  stage: string;
+  durationMs: number;
+  stepsRun: number;
+  stepsCached: number;
+}
+
+/** A step of the stage failed; ends the stage. */
+export interface StageFailedEvent {
+  type: "stage-failed";
+  time: number;
+  target: string;
+  stage: string;
+  /** Digest of the failing step. */
+  step: string;
+  error: string;
+}
+
+// ---- Step lifecycle -------------------------------------------------------------------------------
+
+/** A step (BuildKit vertex) began to run. */
+export interface StepStartedEvent {
+  type: "step-started";
+  time: number;
+  target: string;
+  step: StepInfo;
+}
+
+/** A step was taken from the cache. */
+export interface StepCachedEvent {
+  type: "step-cached";
+  time: number;
+  target: string;
+  step: StepInfo;
+}
+
+/** A step ran and completed. */
+export interface StepFinishedEvent {
+  type: "step-finished";
+  time: number;
+  target: string;
+  step: StepInfo;
+  durationMs: number;
+}
+
+/** A step ended with an error (not always fatal: a failed cache import is a step error too). */
+export interface StepFailedEvent {
+  type: "step-failed";
+  time: number;
+  target: string;
+  step: StepInfo;
+  /** The daemon's error text for the vertex. */
+  error: string;
+  /** True when the error is a cancellation (`… context canceled`). */
+  cancelled: boolean;
+  durationMs: number;
+}
+
+// ---- Output -------------------------------------------------------------------------------------
+
+/** One complete line a step printed (without its line break). */
+export interface LogEvent {
+  type: "log";
+  time: number;
+  target: string;
+  stage: string | null;
+  /** Digest of the step that printed it. */
+  step: string;
+  /** 1 = stdout, 2 = stderr. */
+  stream: 1 | 2;
+  line: string;
+}
+
+/** A warning from the Dockerfile front end (BuildKit ≥ 0.10), e.g. an empty continuation line. */
+export interface WarningEvent {
+  type: "warning";
+  time: number;
+  target: string;
+  stage: string | null;
+  /** Digest of the vertex it was reported on, or null. */
+  step: string | null;
+  level: number;
+  message: string;
+  detail: string[];
+  url: string | null;
+  /** The file it points into, e.g. `Dockerfile`. */
+  file: string | null;
+  /** The first 1-based line of its first range. */
+  line: number | null;
+  ranges: SourceRange[];
+}
+
+/** Progress of a vertex's sub-task: bytes transferred, or an exporter phase (`naming to …`). */
+export interface TransferEvent {
+  type: "transfer";
+  time: number;
+  target: string;
+  /** Digest of the step it belongs to. */
+  step: string;
+  /** The status id, e.g. `transferring context:` or `naming to docker.io/x:latest`. */
+  id: string;
+  name: string;
+  current: number;
+  /** 0 when the total is unknown. */
+  total: number;
+  completed: boolean;
+}
+
+/** A decoded `moby.buildkit.trace` message, unchanged, for consumers that want the daemon's raw view. */
+export interface DaemonStatusEvent {
+  type: "daemon-status";
+  time: number;
+  target: string;
+  status: DaemonStatus;
+}
+
+/** Everything a run reports; `switch (event.type)` to handle each kind. */
+export type BuildEvent =
+  | RunStartedEvent
+  | RunFinishedEvent
+  | TargetQueuedEvent
+  | TargetStartedEvent
+  | TargetFinishedEvent
+  | TargetFailedEvent
+  | TargetCancelledEvent
+  | StageStartedEvent
+  | StageCachedEvent
+  | StageFinishedEvent
+  | StageFailedEvent
+  | StepStartedEvent
+  | StepCachedEvent
+  | StepFinishedEvent
+  | StepFailedEvent
+  | LogEvent
+  | WarningEvent
+  | TransferEvent
+  | DaemonStatusEvent;
+
+/** The `type` tags of `BuildEvent`. */
+export type BuildEventType = BuildEvent["type"];
+
+/** Receives events; it only observes and must not throw. */
+export type BuildEventListener = (event: BuildEvent) => void;
