@@ -1,0 +1,353 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { DockerfileError } from "../errors.js";
+import { expandShellWord, expandWord, expandWords, quoteGo } from "./expand-words.js";
+
+const shellDir = new URL("../../../../../shared/conformance/shell/", import.meta.url);
+
+interface EnvVarCase {
+  line: number;
+  platform: string;
+  input: string;
+  expected: string;
+}
+
+/** envVarTest: `PLATFORM|input|expected`, fields trimmed; `#` lines and blank lines skipped. */
+function readEnvVarCases(): EnvVarCase[] {
+  const cases: EnvVarCase[] = [];
+  readFileSync(new URL("envVarTest", shellDir), "utf8")
+    .split("\n")
+    .forEach((raw, index) => {
+      if (raw.startsWith("#") || raw.trim() === "") return;
+      const fields = raw.trim().split("|");
+      expect(fields).toHaveLength(3);
+      const [platform = "", input = "", expected = ""] = fields.map((field) => field.trim());
+      cases.push({ line: index + 1, platform, input, expected });
+    });
+  return cases;
+}
+
+interface WordsCase {
+  line: number;
+  input: string;
+  env: Map<string, string>;
+  expected: string[];
+}
+
+/** wordsTest: `ENV k=v` lines accumulate; `input | expected` with expected split on commas. */
+function readWordsCases(): WordsCase[] {
+  const cases: WordsCase[] = [];
+  const env = new Map<string, string>();
+  readFileSync(new URL("wordsTest", shellDir), "utf8")
+    .split("\n")
+    .forEach((raw, index) => {
+      if (raw.startsWith("#") || raw === "") return;
+      if (raw.startsWith("ENV ")) {
+        const assignment = raw.slice(3).replace(/^ +/, "");
+        const equals = assignment.indexOf("=");
+        env.set(assignment.slice(0, equals), assignment.slice(equals + 1));
+        return;
+      }
+      const fields = raw.split("|");
+      expect(fields).toHaveLength(2);
+      cases.push({
+        line: index + 1,
+        input: (fields[0] ?? "").trim(),
+        env: new Map(env),
+        expected: (fields[1] ?? "").replace(/^ +/, "").split(","),
+      });
+    });
+  return cases;
+}
+
+const envVarEnv = new Map([
+  ["PWD", "/home"],
+  ["SHELL", "bash"],
+  ["KOREAN", "한국어"],
+  ["NULL", ""],
+]);
+
+describe("expandWord: BuildKit envVarTest (unix and all-platform lines)", () => {
+  const cases = readEnvVarCases().filter((c) => c.platform === "A" || c.platform === "U");
+
+  it("reads the vectors", () => {
+    expect(cases.length).toBeGreaterThan(200);
+  });
+
+  it.each(cases)("line $line: $input", ({ input, expected }) => {
+    if (expected === "error") {
+      expect(() => expandWord(input, envVarEnv)).toThrow(DockerfileError);
+    } else {
+      expect(expandWord(input, envVarEnv)).toBe(expected);
+    }
+  });
+});
+
+describe("expandWords: BuildKit wordsTest", () => {
+  const cases = readWordsCases();
+
+  it("reads the vectors", () => {
+    expect(cases.length).toBeGreaterThan(20);
+  });
+
+  it.each(cases)("line $line: $input", ({ input, env, expected }) => {
+    let result: string[];
+    try {
+      result = expandWords(input, env);
+    } catch (error) {
+      expect(error).toBeInstanceOf(DockerfileError);
+      result = ["error"];
+    }
+    expect(result).toEqual(expected);
+  });
+});
+
+describe("expandShellWord: BuildKit's ProcessWithMatches cases", () => {
+  const cases: [input: string, env: Record<string, string>, expected: string | Error][] = [
+    ["x", { DUMMY: "dummy" }, "x"],
+    ["x ${UNUSED}", { DUMMY: "dummy" }, "x "],
+    ["x ${FOO}", { FOO: "y" }, "x y"],
+    ["${FOO-aaa} ${BAR-bbb} ${BAZ-ccc}", { FOO: "xxx", BAR: "" }, "xxx  ccc"],
+    ["${FOO:-aaa} ${BAR:-bbb} ${BAZ:-ccc}", { FOO: "xxx", BAR: "" }, "xxx bbb ccc"],
+    ["${FOO:-}", { FOO: "xxx" }, "xxx"],
+    ["${FOO:-}", {}, ""],
+    ["${FOO+aaa} ${BAR+bbb} ${BAZ+ccc}", { FOO: "xxx", BAR: "" }, "aaa bbb "],
+    ["${FOO:+aaa} ${BAR:+bbb} ${BAZ:+ccc}", { FOO: "xxx", BAR: "" }, "aaa  "],
+    ["${FOO?aaa}", { FOO: "xxx" }, "xxx"],
+    ["${BAR?bbb}", { BAR: "" }, ""],
+    ["${BAZ?ccc}", {}, new Error('failed to process "${BAZ?ccc}": BAZ: ccc')],
+    ["${FOO:?aaa}", { FOO: "xxx" }, "xxx"],
+    ["${BAR:?bbb}", { BAR: "" }, new Error('failed to process "${BAR:?bbb}": BAR: bbb')],
+    ["${BAZ:?}", {}, new Error('failed to process "${BAZ:?}": BAZ: is not allowed to be unset')],
+    [
+      "${BAR:?}",
+      { BAR: "" },
+      new Error('failed to process "${BAR:?}": BAR: is not allowed to be empty'),
+    ],
+    [
+      "${FOO=aaa}",
+      { FOO: "xxx" },
+      new Error('failed to process "${FOO=aaa}": unsupported modifier (=) in substitution'),
+    ],
+    [
+      "${FOO=:aaa}",
+      { FOO: "xxx" },
+      new Error('failed to process "${FOO=:aaa}": unsupported modifier (=) in substitution'),
+    ],
+    ["${FOO#()[]{\\}^$.\\*\\?|\\\\}", { FOO: "()[]{}^$.*?|\\x" }, "x"],
+    ["${FOO%%\\**}", { FOO: "xx**" }, "xx"],
+    ["${FOO#*x*y}", { FOO: "xxyy" }, "y"],
+    ["${FOO#*}", { FOO: "xxyy" }, "xxyy"],
+    ["${FOO#$BAR}", { FOO: "xxyy", BAR: "x" }, "xyy"],
+    ["${FOO#$BAR}", { FOO: "xxyy", BAR: "" }, "xxyy"],
+    ["${FOO#}", { FOO: "xxyy" }, "xxyy"],
+    ["${FOO##*x}", { FOO: "xxyy" }, "yy"],
+    ["${FOO##}", { FOO: "xxyy" }, "xxyy"],
+    ["${FOO#?\\?}", { FOO: "???y" }, "?y"],
+    ["${ABC:-.}${FOO%x}${ABC:-.}", { FOO: "xxyy" }, ".xxyy."],
+    ["${FOO%%\\**\\*}", { FOO: "a***yy*" }, "a"],
+    ["${FOO%}", { FOO: "xxyy" }, "xxyy"],
+    ["${FOO%%$BAR}", { FOO: "xxyy", BAR: "" }, "xxyy"],
+    [
+      "${FOO:#}",
+      {},
+      new Error('failed to process "${FOO:#}": unsupported modifier (:#) in substitution'),
+    ],
+    [
+      "${FOO:%%}",
+      {},
+      new Error('failed to process "${FOO:%%}": unsupported modifier (:%) in substitution'),
+    ],
+    [
+      "${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}",
+      { FOO: "/foo*/*/*.txt", NEEDLE: "\\*/" },
+      "/foo.*/*.txt - /foo..*.txt",
+    ],
+    [
+      "${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}",
+      { FOO: "/tmp/tmp/bar.txt", NEEDLE: "/tmp" },
+      "/tmp/bar.txt - /bar.txt",
+    ],
+    [
+      "${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}",
+      { FOO: "/a/foo/b/c.txt", NEEDLE: "/?/", REPLACEMENT: "/" },
+      "/foo/b/c.txt - /foo/c.txt",
+    ],
+    [
+      "${FOO/$NEEDLE/$REPLACEMENT}",
+      { FOO: "http://google.de", NEEDLE: "http://", REPLACEMENT: "https://" },
+      "https://google.de",
+    ],
+    ["${FOO//\\//\\/}", { FOO: "/tmp/foo.txt" }, "\\/tmp\\/foo.txt"],
+    ["${FOO/$BAR/ww}", { FOO: "xxyy", BAR: "" }, "wwxxyy"],
+    [
+      "${FOO//ww}",
+      { FOO: "xxyy" },
+      new Error(`failed to process "\${FOO//ww}": syntax error: missing '/' in \${}`),
+    ],
+    [
+      "${FOO//}",
+      { FOO: "xxyy" },
+      new Error(`failed to process "\${FOO//}": syntax error: missing '/' in \${}`),
+    ],
+    ["${FOO///}", { FOO: "xxyy" }, "xxyy"],
+    ["${FOO///}", {}, ""],
+    [
+      "something-${VERSION}.${TARGETOS}-${TARGETARCH}${TARGETVARIANT:+-${TARGETVARIANT}}.tar.gz",
+      { VERSION: "v1.2.3", TARGETOS: "linux", TARGETARCH: "arm", TARGETVARIANT: "v7" },
+      "something-v1.2.3.linux-arm-v7.tar.gz",
+    ],
+    ["${TARGETPLATFORM/\\//-}", { TARGETPLATFORM: "linux/amd64" }, "linux-amd64"],
+  ];
+
+  it.each(cases)("%s", (input, env, expected) => {
+    if (expected instanceof Error) {
+      expect(() => expandWord(input, env)).toThrow(expected.message);
+    } else {
+      expect(expandWord(input, env)).toBe(expected);
+    }
+  });
+
+  it("reports the names it found and the ones it did not", () => {
+    const result = expandShellWord("${FOO-aaa} ${BAR-bbb} ${BAZ-ccc} $FOO", {
+      FOO: "xxx",
+      BAR: "",
+    });
+    expect(result.matched).toEqual(["FOO", "BAR"]);
+    expect(result.unmatched).toEqual(["BAZ"]);
+  });
+});
+
+describe("expandWord: BuildKit's exact error texts", () => {
+  const cases: [input: string, message: string][] = [
+    ["${}", 'failed to process "${}": syntax error: bad substitution'],
+    ["${:x}", 'failed to process "${:x}": syntax error: bad substitution'],
+    ["${{x}", 'failed to process "${{x}": syntax error: bad substitution'],
+    ["${", `failed to process "\${": syntax error: missing '}'`],
+    ["${A:-x", `failed to process "\${A:-x": syntax error: missing '}'`],
+    // Go's text/scanner returns EOF (-1) for the modifier, printed as U+FFFD.
+    ["${A", 'failed to process "${A": unsupported modifier (\uFFFD) in substitution'],
+    ["${A:x}", 'failed to process "${A:x}": unsupported modifier (:x) in substitution'],
+    ["he${.}", 'failed to process "he${.}": unsupported modifier (.) in substitution'],
+    [
+      "'abc",
+      `failed to process "'abc": unexpected end of statement while looking for matching single-quote`,
+    ],
+    [
+      '"abc',
+      `failed to process "\\"abc": unexpected end of statement while looking for matching double-quote`,
+    ],
+    ["${A/x", `failed to process "\${A/x": syntax error: missing '/' in \${}`],
+    ["${A/x/y", `failed to process "\${A/x/y": syntax error: missing '}'`],
+    [
+      "${A#\\x}",
+      `failed to process "\${A#\\\\x}": invalid pattern (\\x) in substitution: invalid escape '\\x'`,
+    ],
+    [
+      "${A%a\\b}",
+      `failed to process "\${A%a\\\\b}": invalid pattern (\\ba) in substitution: invalid escape '\\b'`,
+    ],
+    ["${A-${B:?no B}}", 'failed to process "${A-${B:?no B}}": B: no B'],
+    [
+      "\t\u00e9\u0007'",
+      `failed to process "\\t\u00e9\\a'": unexpected end of statement while looking for matching single-quote`,
+    ],
+  ];
+
+  it.each(cases)("%s", (input, message) => {
+    try {
+      expandWord(input, {});
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(DockerfileError);
+      expect((error as DockerfileError).message).toBe(message);
+      expect((error as DockerfileError).code).toBe("DOCKERFILE_EXPANSION");
+    }
+  });
+
+  it("puts the error at the position the caller gives", () => {
+    try {
+      expandWord("${", {}, { position: { line: 7, column: 5 } });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toMatchObject({ line: 7, column: 5 });
+    }
+  });
+});
+
+describe("expandWord: Go regexp and template semantics", () => {
+  it("replaces all matches the way Go's ReplaceAllString does (no extra empty match)", () => {
+    expect(expandWord("${A//*/r}", { A: "abc" })).toBe("r");
+    expect(expandWord("${A//?/x}", { A: "héllo" })).toBe("xxxxx");
+    expect(expandWord("${A//b*/-}", { A: "abcabc" })).toBe("a-");
+  });
+
+  it("expands $0 in an all-replacement but splices a single replacement literally", () => {
+    expect(expandWord("${A//b/[\\$0]}", { A: "abc" })).toBe("a[\\b]c");
+    expect(expandWord("${A/b/[\\$0]}", { A: "abc" })).toBe("a[\\$0]c");
+    expect(expandWord("${A//b/\\$\\$}", { A: "abc" })).toBe("a\\$\\$c");
+  });
+
+  it("never lets a wildcard cross a newline", () => {
+    expect(expandWord("${A#*b}", { A: "a\nb" })).toBe("a\nb");
+    expect(expandWord("${A%%b*}", { A: "ab\nc" })).toBe("ab\nc");
+  });
+
+  it("trims suffixes shortest and longest", () => {
+    expect(expandWord("${A%.*}", { A: "f.tar.gz" })).toBe("f.tar");
+    expect(expandWord("${A%%.*}", { A: "f.tar.gz" })).toBe("f");
+    expect(expandWord("${A#*.}", { A: "f.tar.gz" })).toBe("tar.gz");
+    expect(expandWord("${A##*.}", { A: "f.tar.gz" })).toBe("gz");
+  });
+});
+
+describe("expandWords: word splitting", () => {
+  it("keeps BuildKit's shared-buffer quirk: a ${…} modifier drops the word read before it", () => {
+    expect(expandWords("hello${X:-a}b", {})).toEqual(["ab"]);
+    expect(expandWords("x hello${X}b", { X: "1" })).toEqual(["x", "hello1b"]);
+    expect(expandWord("hello${X:-a}b", {})).toBe("helloab");
+  });
+
+  it("keeps heredoc markers and the blanks after them in one word", () => {
+    expect(expandWords("a <<  EOF b", {})).toEqual(["a", "<<  EOF", "b"]);
+  });
+
+  it("splits on Go's Unicode spaces, not on U+FEFF", () => {
+    expect(expandWords("a\u00a0b\u2003c", {})).toEqual(["a", "b", "c"]);
+    expect(expandWords("a\ufeffb", {})).toEqual(["a\ufeffb"]);
+  });
+});
+
+describe("expandWord: lexer options", () => {
+  it("uses the backtick escape token", () => {
+    expect(expandWord("a`$b\\c", { b: "x" }, { escapeToken: "`" })).toBe("a$b\\c");
+  });
+
+  it("keeps quotes and escapes when asked", () => {
+    expect(expandWord(`'a' "b" \\c`, {}, { rawQuotes: true, rawEscapes: true })).toBe(
+      `'a' "b" \\c`,
+    );
+  });
+
+  it("leaves unset variables as written when asked", () => {
+    expect(expandWord("$A ${B} ${C:-x} ${D/a/b} $E", { E: "e" }, { skipUnsetEnv: true })).toBe(
+      "$A ${B} ${C:-x} ${D/a/b} e",
+    );
+  });
+
+  it("treats quotes as plain characters when asked", () => {
+    expect(expandWord(`'$A'`, { A: "1" }, { skipProcessQuotes: true })).toBe("'1'");
+  });
+
+  it("skips a byte-order mark at the start like Go's text/scanner", () => {
+    expect(expandWord("\ufeff$A", { A: "1" })).toBe("1");
+  });
+});
+
+describe("quoteGo", () => {
+  it("quotes like Go's strconv.Quote", () => {
+    expect(quoteGo('a"b\\c')).toBe('"a\\"b\\\\c"');
+    expect(quoteGo("\u0000\n\t\u007f")).toBe('"\\x00\\n\\t\\x7f"');
+    expect(quoteGo("♥ é\u00a0\u{1F600}\u{E0001}")).toBe('"♥ é\\u00a0\u{1F600}\\U000e0001"');
+  });
+});
