@@ -23,7 +23,7 @@ export function parseCommandLine(
       allowPositionals: true,
       strict: true,
     });
-    return { values: values as ParsedOptions, positionals };
+    return { values: values, positionals };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, ""), {
