@@ -16,6 +16,9 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           environment: "node",
           globalSetup: ["test/global-setup.ts"],
+          // Testcontainers runs built images; there is no Ryuk image here (nothing can be pulled), and the
+          // tests remove what they start themselves.
+          env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // One engine, two cores: files run one after another so timings inside a test stay meaningful.
