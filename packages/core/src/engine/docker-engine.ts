@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import Docker from "dockerode";
 import { BuildFailedError, EngineError } from "../errors.js";
+import { silentLogger, type Logger } from "../logger.js";
 import { buildQuery } from "./build-query.js";
 import type { BuildRequest, BuildResponse, Engine, EngineInfo, ImageDetails } from "./engine.js";
 import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
@@ -28,6 +29,8 @@ export interface DockerEngineOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Connect here instead of resolving from the environment. */
   endpoint?: EngineEndpoint;
+  /** Diagnostics (requests, cancels, stream ends); silent by default. */
+  logger?: Logger;
 }
 
 /**
@@ -43,10 +46,16 @@ export interface DockerEngineOptions {
 export class DockerEngine implements Engine {
   readonly endpoint: EngineEndpoint;
   readonly #docker: Docker;
+  readonly #log: Logger;
 
   constructor(options: DockerEngineOptions = {}) {
     this.endpoint = options.endpoint ?? resolveEngineEndpoint(options.env ?? process.env);
     this.#docker = new Docker(this.endpoint.options as Docker.DockerOptions);
+    this.#log = options.logger ?? silentLogger;
+    this.#log.debug(
+      { endpoint: this.endpoint.description, source: this.endpoint.source },
+      "engine endpoint",
+    );
   }
 
   async info(): Promise<EngineInfo> {
@@ -75,7 +84,16 @@ export class DockerEngine implements Engine {
   async build(request: BuildRequest): Promise<BuildResponse> {
     const signal = request.signal;
     signal?.throwIfAborted();
+    const startedAt = Date.now();
+    this.#log.debug(
+      { buildId: request.buildId, target: request.target, tags: request.tags },
+      "POST /build",
+    );
     const response = await this.#dial(request);
+    this.#log.debug(
+      { buildId: request.buildId, ms: Date.now() - startedAt },
+      "build stream opened",
+    );
     return await new Promise<BuildResponse>((resolve, reject) => {
       let pending = "";
       let imageId: string | undefined;
@@ -85,6 +103,10 @@ export class DockerEngine implements Engine {
       const settle = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
+        this.#log.debug(
+          { buildId: request.buildId, imageId, daemonError, ms: Date.now() - startedAt },
+          "build stream ended",
+        );
         signal?.removeEventListener("abort", onAbort);
         outcome();
       };
@@ -177,6 +199,7 @@ export class DockerEngine implements Engine {
   }
 
   async cancelBuild(buildId: string): Promise<void> {
+    this.#log.debug({ buildId }, "POST /build/cancel");
     await new Promise<void>((resolve, reject) => {
       this.#docker.modem.dial(
         {

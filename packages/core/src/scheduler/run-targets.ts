@@ -8,6 +8,7 @@ import {
   type BuildFailureDetails,
 } from "../errors.js";
 import type { Engine, NetworkMode } from "../engine/engine.js";
+import { silentLogger, type Logger } from "../logger.js";
 
 /** One target to build: the stage to pass as `target=` (undefined: the last stage) and its tags. */
 export interface TargetSpec {
@@ -91,6 +92,8 @@ export interface RunTargetsOptions {
     ((target: string, daemonMessage: string) => Partial<BuildFailureDetails>) | undefined;
   /** After asking the daemon to cancel, how long to wait before dropping the request (default 750 ms). */
   cancelGraceMs?: number | undefined;
+  /** Diagnostics; silent by default. */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -108,6 +111,7 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
   const notify = options.onNotice ?? (() => undefined);
   const limit = pLimit(Math.max(1, options.concurrency ?? targets.length));
   const grace = options.cancelGraceMs ?? 750;
+  const log = options.logger ?? silentLogger;
   let failedFast = false;
 
   interface Running {
@@ -130,13 +134,22 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
   const cancel = (run: Running, reason: "interrupted" | "fail-fast"): void => {
     if (run.cancelReason !== undefined) return;
     run.cancelReason = reason;
+    log.info(
+      { target: run.spec.name, buildId: run.buildId, reason, started: run.started },
+      "cancelling target",
+    );
     if (!run.started) {
       run.controller.abort(new BuildCancelledError(run.spec.name, reason));
       return;
     }
     // /build/cancel ends the stream cleanly within tens of milliseconds; dropping the request is the
     // fallback for an engine that does not answer it.
-    engine.cancelBuild(run.buildId).catch(() => undefined);
+    engine.cancelBuild(run.buildId).catch((error: unknown) => {
+      log.warn(
+        { buildId: run.buildId, error: String(error) },
+        "/build/cancel failed; the request will be dropped",
+      );
+    });
     run.graceTimer = setTimeout(() => {
       run.controller.abort(new BuildCancelledError(run.spec.name, reason));
     }, grace);
