@@ -1,0 +1,228 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  createLineSplitter,
+  decodeBase64,
+  decodeStatusResponse,
+  parseDaemonLine,
+  statusResponseType,
+  toDaemonStatus,
+  type DaemonLine,
+} from "./decode-status.js";
+
+const fixtures = join(import.meta.dirname, "__fixtures__", "buildkit-streams");
+const folders = ["docker-20.10", "docker-26.1"] as const;
+const captures = (folder: string): string[] =>
+  readdirSync(join(fixtures, folder))
+    .filter((file) => file.endsWith(".ndjson"))
+    .map((file) => file.slice(0, -".ndjson".length))
+    .sort();
+
+function splitAll(bytes: Uint8Array, chunkSize: number): string[] {
+  const splitter = createLineSplitter();
+  const lines: string[] = [];
+  for (let offset = 0; offset < bytes.length; offset += chunkSize) {
+    lines.push(...splitter.push(bytes.subarray(offset, offset + chunkSize)));
+  }
+  lines.push(...splitter.end());
+  return lines;
+}
+
+// The `.decoded.jsonl` files write Timestamps as RFC 3339 with nanoseconds; ours are epoch ms.
+function rfc3339ToMillis(text: string): number {
+  const match = /^(.*?)(?:\.(\d+))?Z$/.exec(text);
+  if (match === null) throw new Error(`not a timestamp: ${text}`);
+  const seconds = Date.parse(`${match[1]}Z`) / 1000;
+  return seconds * 1000 + Number((match[2] ?? "").padEnd(9, "0")) / 1e6;
+}
+
+const timeKeys = new Set(["started", "completed", "timestamp"]);
+
+/** Drops proto3 defaults and turns timestamps into ms, so both sides compare. */
+function normalise(value: unknown, key = ""): unknown {
+  if (Array.isArray(value)) return value.map((item) => normalise(item));
+  if (typeof value === "string" && timeKeys.has(key)) return rfc3339ToMillis(value);
+  if (typeof value !== "object" || value === null) return value;
+  const result: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || v === false || v === 0 || v === "") continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    result[k === "ID" ? "id" : k] = normalise(v, k);
+  }
+  return result;
+}
+
+describe.each(folders)("decoding every capture in %s", (folder) => {
+  it.each(captures(folder))("%s", (name) => {
+    const raw = readFileSync(join(fixtures, folder, `${name}.ndjson`));
+    const expected = readFileSync(join(fixtures, folder, `${name}.decoded.jsonl`), "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = splitAll(raw, 4093);
+    expect(splitAll(raw, 1)).toEqual(lines);
+    expect(lines).toHaveLength(expected.length);
+    lines.forEach((line, index) => {
+      const want = expected[index]!;
+      const got = parseDaemonLine(line);
+      if (want.id === "moby.buildkit.trace") {
+        expect(got?.kind).toBe("trace");
+        if (got?.kind !== "trace") return;
+        expect(normalise(toDaemonStatus(got.status))).toEqual(normalise(want.decoded));
+      } else if (want.id === "moby.image.id") {
+        expect(got).toEqual({
+          kind: "image-id",
+          imageId: (want.aux as { ID: string }).ID,
+        } satisfies DaemonLine);
+      } else if (typeof want.stream === "string") {
+        expect(got).toEqual({ kind: "stream", text: want.stream });
+      } else if (want.errorDetail !== undefined) {
+        const detail = want.errorDetail as { message: string; code?: number };
+        expect(got).toEqual({ kind: "error", message: detail.message, code: detail.code ?? null });
+      } else if (typeof want.message === "string") {
+        expect(got).toEqual({ kind: "error", message: want.message, code: null });
+      } else {
+        expect(got?.kind).toBe("unknown");
+      }
+    });
+  });
+});
+
+describe("decodeStatusResponse", () => {
+  it("decodes the fields newer daemons add: progressGroup (Vertex 8) and warnings (4)", () => {
+    const bytes = statusResponseType
+      .encode({
+        vertexes: [
+          {
+            digest: "sha256:link",
+            inputs: ["sha256:copy"],
+            name: "[final 3/6] LINK COPY --link hello.txt /hello.txt",
+            started: { seconds: 1_795_316_000, nanos: 500_000_000 },
+            progressGroup: { id: "group-1", name: "COPY --link hello.txt /hello.txt", weak: true },
+          },
+        ],
+        statuses: [
+          {
+            ID: "pulling sha256:layer",
+            vertex: "sha256:link",
+            current: 5_000_000_000,
+            total: 6_000_000_000,
+          },
+        ],
+        warnings: [
+          {
+            vertex: "sha256:link",
+            level: 1,
+            short: new TextEncoder().encode("careful"),
+            detail: [new TextEncoder().encode("first"), new TextEncoder().encode("second")],
+            url: "https://example.invalid/why",
+            info: {
+              filename: "Dockerfile",
+              data: new TextEncoder().encode("FROM x\n"),
+              language: "Dockerfile",
+            },
+            ranges: [{ start: { line: 1 }, end: { line: 1, character: 6 } }],
+          },
+        ],
+      })
+      .finish();
+    const status = decodeStatusResponse(bytes);
+    expect(status.vertexes[0]).toEqual({
+      digest: "sha256:link",
+      inputs: ["sha256:copy"],
+      name: "[final 3/6] LINK COPY --link hello.txt /hello.txt",
+      cached: false,
+      started: 1_795_316_000_500,
+      completed: null,
+      error: null,
+      progressGroup: { id: "group-1", name: "COPY --link hello.txt /hello.txt", weak: true },
+    });
+    // int64 beyond 2^32 survive (protobufjs reads them as Long).
+    expect(status.statuses[0]).toMatchObject({ current: 5_000_000_000, total: 6_000_000_000 });
+    expect(status.warnings[0]).toEqual({
+      vertex: "sha256:link",
+      level: 1,
+      short: "careful",
+      detail: ["first", "second"],
+      url: "https://example.invalid/why",
+      info: { filename: "Dockerfile", data: "FROM x\n", definition: "", language: "Dockerfile" },
+      ranges: [{ start: { line: 1, character: 0 }, end: { line: 1, character: 6 } }],
+    });
+  });
+
+  it("keeps log chunks as bytes (a chunk may end inside a UTF-8 character)", () => {
+    const euro = new TextEncoder().encode("€");
+    const bytes = statusResponseType
+      .encode({ logs: [{ vertex: "sha256:v", stream: 2, msg: euro.subarray(0, 2) }] })
+      .finish();
+    const [log] = decodeStatusResponse(bytes).logs;
+    expect(log?.stream).toBe(2);
+    expect([...(log?.data ?? [])]).toEqual([...euro.subarray(0, 2)]);
+  });
+});
+
+describe("decodeBase64", () => {
+  it("decodes padded and unpadded base64 like Go's encoding/json writes it", () => {
+    expect(new TextDecoder().decode(decodeBase64("aGVsbG8="))).toBe("hello");
+    expect(new TextDecoder().decode(decodeBase64("aGVsbG8h"))).toBe("hello!");
+    expect(decodeBase64("")).toHaveLength(0);
+  });
+});
+
+describe("parseDaemonLine", () => {
+  it("classifies the line kinds of a /build stream", () => {
+    expect(parseDaemonLine('{"id":"moby.image.id","aux":{"ID":"sha256:abc"}}')).toEqual({
+      kind: "image-id",
+      imageId: "sha256:abc",
+    });
+    expect(parseDaemonLine('{"stream":"Successfully tagged x:y\\n"}')).toEqual({
+      kind: "stream",
+      text: "Successfully tagged x:y\n",
+    });
+    expect(
+      parseDaemonLine('{"errorDetail":{"message":"context canceled"},"error":"context canceled"}'),
+    ).toEqual({ kind: "error", message: "context canceled", code: null });
+    expect(
+      parseDaemonLine('{"errorDetail":{"code":3,"message":"returned 3"},"error":"x"}'),
+    ).toEqual({ kind: "error", message: "returned 3", code: 3 });
+  });
+
+  it("never throws: blank lines are undefined, anything else unknown", () => {
+    expect(parseDaemonLine("")).toBeUndefined();
+    expect(parseDaemonLine("  \r")).toBeUndefined();
+    expect(parseDaemonLine("not json")).toMatchObject({ kind: "unknown", reason: "not JSON" });
+    expect(parseDaemonLine("[1,2]")).toMatchObject({ kind: "unknown" });
+    expect(parseDaemonLine('{"aux":{"ID":"sha256:legacy"}}')).toMatchObject({ kind: "unknown" });
+    expect(parseDaemonLine('{"id":"moby.buildkit.trace","aux":42}')).toMatchObject({
+      kind: "unknown",
+    });
+    // 0x0a as a field tag with a truncated length: not a valid StatusResponse.
+    const broken = parseDaemonLine('{"id":"moby.buildkit.trace","aux":"Cv8="}');
+    expect(broken?.kind).toBe("unknown");
+    expect(broken?.kind === "unknown" ? broken.reason : "").toMatch(/^undecodable trace/);
+  });
+});
+
+describe("createLineSplitter", () => {
+  it("splits on \\r\\n across chunk boundaries, including inside a UTF-8 character", () => {
+    const bytes = new TextEncoder().encode(
+      '{"stream":"€1"}\r\n{"stream":"2"}\r\n\r\n{"stream":"3"}',
+    );
+    for (const size of [1, 2, 3, 5, 100]) {
+      expect(splitAll(bytes, size)).toEqual([
+        '{"stream":"€1"}',
+        '{"stream":"2"}',
+        '{"stream":"3"}',
+      ]);
+    }
+  });
+
+  it("accepts text chunks too", () => {
+    const splitter = createLineSplitter();
+    expect(splitter.push("a\r")).toEqual([]);
+    expect(splitter.push("\nb")).toEqual(["a"]);
+    expect(splitter.push("c\n")).toEqual(["bc"]);
+    expect(splitter.end()).toEqual([]);
+  });
+});
