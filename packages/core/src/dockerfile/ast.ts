@@ -6,11 +6,11 @@ export type EscapeToken = "\\" | "`";
 /** The parser directives BuildKit recognises in the first comment lines (keys are case-insensitive). */
 export type DirectiveName = "syntax" | "escape" | "check";
 
-/** A span of the Dockerfile, 1-based and inclusive; columns count UTF-16 code units, as editors do. */
+/** A span of the Dockerfile: 1-based lines (inclusive) and columns (UTF-16 code units, as editors count). */
 export interface SourceRange {
-  /** The first character: the instruction's keyword. */
+  /** The first non-blank character of the instruction's first line (usually its keyword). */
   readonly start: SourcePosition;
-  /** The position just after the last character of the last line (heredoc terminator included). */
+  /** Just after the last character of its last line (continuation, heredoc body and terminator included). */
   readonly end: SourcePosition;
 }
 
@@ -60,13 +60,13 @@ export interface DockerfileInstruction {
   readonly args: readonly string[];
   /** True when the arguments were given as a JSON array (exec form). */
   readonly json: boolean;
-  /** Heredocs of this instruction, in the order they appear on the line (for ONBUILD: the trigger's). */
+  /** Heredocs opened on this line, in order; an ONBUILD holds its trigger's, as in BuildKit. */
   readonly heredocs: readonly Heredoc[];
-  /** For `ONBUILD`: the trigger instruction, parsed like a full line; undefined otherwise or when empty. */
+  /** For `ONBUILD`: the trigger, parsed like a full line, sharing this range; else undefined. */
   readonly trigger: DockerfileInstruction | undefined;
   /** Where it is: BuildKit's StartLine..EndLine, including continuation, heredoc body and terminator lines. */
   readonly range: SourceRange;
-  /** The comment lines right before the instruction, `#` and surrounding whitespace removed. */
+  /** The comment lines before the instruction, text after `#` trimmed, directives left out (BuildKit `PrevComment`). */
   readonly prevComment: readonly string[];
 }
 

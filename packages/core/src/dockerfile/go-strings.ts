@@ -1,0 +1,148 @@
+// Go's string functions as BuildKit's parser calls them; JavaScript's trim() and toLowerCase()
+// disagree with them on U+0085, U+FEFF, U+0130 and final sigma.
+
+/** Go `unicode.IsSpace` for one UTF-16 code unit (every Go space is in the BMP). */
+export function isGoSpaceCode(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0x85) return false;
+  if (code === 0x85 || code === 0xa0 || code === 0x1680 || code === 0x3000) return true;
+  if (code >= 0x2000 && code <= 0x200a) return true;
+  return code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f;
+}
+
+/** Go `strings.TrimLeftFunc(s, unicode.IsSpace)`. */
+export function trimLeftGoSpace(text: string): string {
+  let start = 0;
+  while (start < text.length && isGoSpaceCode(text.charCodeAt(start))) start++;
+  return start === 0 ? text : text.slice(start);
+}
+
+/** Go `strings.TrimSpace`. */
+export function trimGoSpace(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isGoSpaceCode(text.charCodeAt(start))) start++;
+  while (end > start && isGoSpaceCode(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** Go `strings.ToLower`: one code point at a time (no final sigma, `İ` becomes a plain `i`). */
+export function toLowerGo(text: string): string {
+  if (isAscii(text)) return text.toLowerCase();
+  let out = "";
+  for (const ch of text) out += ch === "\u0130" ? "i" : ch.toLowerCase();
+  return out;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
+/** The bytes Go's `unicode.IsSpace(rune(b))` accepts when BuildKit scans a string byte by byte. */
+export function isGoSpaceByte(byte: number): boolean {
+  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0;
+}
+
+/**
+ * A string seen as its UTF-8 bytes, encoded lazily, for the BuildKit code that indexes Go strings by
+ * byte (flags, HEALTHCHECK). Cutting inside a character gives U+FFFD for each byte cut off, where Go
+ * would keep the invalid bytes.
+ */
+export class Utf8View {
+  private readonly bytes: number[] = [];
+  /** For each byte, the UTF-16 index where its character starts. */
+  private readonly owners: number[] = [];
+  private encodedUpTo = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** The byte at `position`, or undefined past the end. */
+  at(position: number): number | undefined {
+    while (this.bytes.length <= position && this.encodedUpTo < this.text.length) {
+      this.encodeNextCharacter();
+    }
+    return this.bytes[position];
+  }
+
+  /** The text from byte `position` on (Go `s[position:]`). */
+  sliceFrom(position: number): string {
+    if (this.at(position) === undefined) return "";
+    const owner = this.owners[position] ?? 0;
+    if (position === 0 || this.owners[position - 1] !== owner) return this.text.slice(owner);
+    let prefix = "";
+    let next = position;
+    while (this.owners[next] === owner) {
+      prefix += "\uFFFD";
+      next++;
+    }
+    return prefix + this.text.slice(this.owners[next] ?? this.encodedUpTo);
+  }
+
+  /** The text before byte `position` (Go `s[:position]`). */
+  sliceTo(position: number): string {
+    if (this.at(position) === undefined) return this.text;
+    const owner = this.owners[position] ?? 0;
+    let cut = 0;
+    for (let before = position - 1; before >= 0 && this.owners[before] === owner; before--) cut++;
+    return this.text.slice(0, owner) + "\uFFFD".repeat(cut);
+  }
+
+  private encodeNextCharacter(): void {
+    const start = this.encodedUpTo;
+    const point = this.text.codePointAt(start) ?? 0;
+    this.encodedUpTo += point > 0xffff ? 2 : 1;
+    // A lone surrogate encodes as U+FFFD, as TextEncoder does.
+    const code = point >= 0xd800 && point <= 0xdfff ? 0xfffd : point;
+    if (code < 0x80) {
+      this.push(start, code);
+    } else if (code < 0x800) {
+      this.push(start, 0xc0 | (code >> 6), 0x80 | (code & 0x3f));
+    } else if (code < 0x10000) {
+      this.push(start, 0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
+    } else {
+      this.push(
+        start,
+        0xf0 | (code >> 18),
+        0x80 | ((code >> 12) & 0x3f),
+        0x80 | ((code >> 6) & 0x3f),
+        0x80 | (code & 0x3f),
+      );
+    }
+  }
+
+  private push(owner: number, ...bytes: number[]): void {
+    for (const byte of bytes) {
+      this.bytes.push(byte);
+      this.owners.push(owner);
+    }
+  }
+}
+
+/** The UTF-8 length of `text[start:end]`, stopping early once it exceeds `limit`. */
+export function utf8LengthExceeds(
+  text: string,
+  start: number,
+  end: number,
+  limit: number,
+): boolean {
+  if (end - start <= limit / 3) return false;
+  if (end - start > limit) return true;
+  let length = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) length += 1;
+    else if (code < 0x800) length += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < end) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        length += 4;
+        i++;
+      } else {
+        length += 3;
+      }
+    } else length += 3;
+    if (length > limit) return true;
+  }
+  return false;
+}

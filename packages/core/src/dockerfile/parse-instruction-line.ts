@@ -1,0 +1,432 @@
+import type { EscapeToken } from "./ast.js";
+import { quoteGo } from "./expand-words.js";
+import {
+  Utf8View,
+  isGoSpaceByte,
+  isGoSpaceCode,
+  toLowerGo,
+  trimGoSpace,
+  trimLeftGoSpace,
+} from "./go-strings.js";
+
+/** One logical line split the way BuildKit's `newNodeFromLine` splits it; no position yet. */
+export interface InstructionDraft {
+  readonly keyword: string;
+  readonly keywordAsWritten: string;
+  readonly original: string;
+  readonly flags: readonly string[];
+  readonly args: readonly string[];
+  readonly json: boolean;
+  readonly trigger: InstructionDraft | undefined;
+}
+
+/** A parser error without a position; the caller knows the lines and wraps it. */
+export class LineSyntaxError extends Error {}
+
+/** BuildKit's `errDockerfileNotStringArray`. */
+const NOT_STRING_ARRAY = "when using JSON array syntax, arrays must be comprised of strings only";
+
+/** Go's `encoding/json` refuses documents nested deeper than this. */
+const MAX_JSON_DEPTH = 10_000;
+
+interface ParsedArgs {
+  args: readonly string[];
+  json: boolean;
+}
+
+type LineParser = (rest: string, escapeToken: EscapeToken) => ParsedArgs;
+
+const NO_ARGS: ParsedArgs = { args: [], json: false };
+
+/** BuildKit's dispatch table (parser.go `init`); ONBUILD is handled by parseInstructionLine. */
+const LINE_PARSERS: ReadonlyMap<string, LineParser> = new Map<string, LineParser>([
+  ["add", parseMaybeJsonToList],
+  ["arg", (rest, escapeToken) => ({ args: parseWords(rest, escapeToken), json: false })],
+  ["cmd", parseMaybeJson],
+  ["copy", parseMaybeJsonToList],
+  ["entrypoint", parseMaybeJson],
+  ["env", (rest, escapeToken) => parseNameValue(rest, "ENV", escapeToken)],
+  ["expose", parseWhitespaceDelimited],
+  ["from", parseWhitespaceDelimited],
+  ["healthcheck", parseHealthcheck],
+  ["label", (rest, escapeToken) => parseNameValue(rest, "LABEL", escapeToken)],
+  ["maintainer", parseString],
+  ["run", parseMaybeJson],
+  ["shell", parseMaybeJson],
+  ["stopsignal", parseString],
+  ["user", parseString],
+  ["volume", parseMaybeJsonToList],
+  ["workdir", parseString],
+]);
+
+/** Unknown keywords are accepted here with one empty argument (BuildKit `parseIgnore`). */
+const IGNORED: ParsedArgs = { args: [""], json: false };
+
+/**
+ * Splits one logical line into keyword, flags and arguments (BuildKit `newNodeFromLine`), parsing
+ * an ONBUILD trigger as a line of its own.
+ *
+ * @throws LineSyntaxError with BuildKit's text, e.g. `ENV must have two arguments`.
+ */
+export function parseInstructionLine(line: string, escapeToken: EscapeToken): InstructionDraft {
+  // `ONBUILD ONBUILD …` nests; a loop instead of recursion keeps deep chains off the call stack.
+  const onbuilds: { split: SplitLine; original: string }[] = [];
+  let original = line;
+  for (;;) {
+    const split = splitCommand(original, escapeToken);
+    const keyword = toLowerGo(split.keyword);
+    if (keyword === "onbuild" && split.args !== "") {
+      onbuilds.push({ split, original });
+      original = split.args;
+      continue;
+    }
+    const parsed =
+      keyword === "onbuild"
+        ? NO_ARGS
+        : (LINE_PARSERS.get(keyword)?.(split.args, escapeToken) ?? IGNORED);
+    let draft: InstructionDraft = {
+      keyword,
+      keywordAsWritten: split.keyword,
+      original,
+      flags: split.flags,
+      args: parsed.args,
+      json: parsed.json,
+      trigger: undefined,
+    };
+    for (let i = onbuilds.length - 1; i >= 0; i--) {
+      const outer = onbuilds[i];
+      if (outer === undefined) continue;
+      draft = {
+        keyword: "onbuild",
+        keywordAsWritten: outer.split.keyword,
+        original: outer.original,
+        flags: outer.split.flags,
+        args: [],
+        json: false,
+        trigger: draft,
+      };
+    }
+    return draft;
+  }
+}
+
+interface SplitLine {
+  keyword: string;
+  flags: string[];
+  args: string;
+}
+
+/** BuildKit `splitCommand`: keyword up to the first `[\t\v\f\r ]+`, then the flags, then the rest. */
+function splitCommand(line: string, escapeToken: EscapeToken): SplitLine {
+  const trimmed = trimGoSpace(line);
+  let keywordEnd = 0;
+  while (keywordEnd < trimmed.length && !isSplitSpace(trimmed.charCodeAt(keywordEnd))) {
+    keywordEnd++;
+  }
+  if (keywordEnd === trimmed.length) return { keyword: trimmed, flags: [], args: "" };
+  let restStart = keywordEnd;
+  while (isSplitSpace(trimmed.charCodeAt(restStart))) restStart++;
+  const { rest, flags } = extractBuilderFlags(trimmed.slice(restStart), escapeToken);
+  return { keyword: trimmed.slice(0, keywordEnd), flags, args: trimGoSpace(rest) };
+}
+
+/** BuildKit's `reWhitespace`, `[\t\v\f\r ]`: ASCII only, and no newline. */
+function isSplitSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0b || code === 0x0c || code === 0x0d;
+}
+
+const IN_SPACES = 0;
+const IN_WORD = 1;
+const IN_QUOTE = 2;
+
+/**
+ * BuildKit `extractBuilderFlags`: takes leading `--` words, quotes and escape tokens removed. Go
+ * scans it byte by byte, so a non-ASCII byte becomes the Latin-1 character of the same value, and
+ * bytes 0x85 and 0xA0 end a word; both quirks are kept.
+ */
+function extractBuilderFlags(
+  line: string,
+  escapeToken: EscapeToken,
+): { rest: string; flags: string[] } {
+  // `line` starts after a run of ASCII blanks, so a first character other than `-` ends the scan.
+  if (!line.startsWith("--")) return { rest: line, flags: [] };
+  const bytes = new Utf8View(line);
+  const escape = escapeToken.charCodeAt(0);
+  const flags: string[] = [];
+  let phase = IN_SPACES;
+  let word = "";
+  let quote = 0;
+  let blankOk = false;
+  for (let position = 0; ; position++) {
+    const byte = bytes.at(position);
+    if (phase === IN_SPACES) {
+      if (byte === undefined) break;
+      if (isGoSpaceByte(byte)) continue;
+      if (byte !== 0x2d || bytes.at(position + 1) !== 0x2d) {
+        return { rest: bytes.sliceFrom(position), flags };
+      }
+      phase = IN_WORD;
+    }
+    if (byte === undefined) {
+      if (word !== "--" && (blankOk || word.length > 0)) flags.push(word);
+      break;
+    }
+    let ch = byte;
+    if (phase === IN_WORD) {
+      if (isGoSpaceByte(ch)) {
+        phase = IN_SPACES;
+        if (word === "--") return { rest: bytes.sliceFrom(position), flags };
+        if (blankOk || word.length > 0) flags.push(word);
+        word = "";
+        blankOk = false;
+        continue;
+      }
+      if (ch === 0x27 || ch === 0x22) {
+        quote = ch;
+        blankOk = true;
+        phase = IN_QUOTE;
+        continue;
+      }
+      if (ch === escape) {
+        const following = bytes.at(position + 1);
+        if (following === undefined) continue;
+        position++;
+        ch = following;
+      }
+      word += String.fromCharCode(ch);
+      continue;
+    }
+    if (ch === quote) {
+      phase = IN_WORD;
+      continue;
+    }
+    if (ch === escape) {
+      const following = bytes.at(position + 1);
+      if (following === undefined) {
+        phase = IN_WORD;
+        continue;
+      }
+      position++;
+      ch = following;
+    }
+    word += String.fromCharCode(ch);
+  }
+  return { rest: "", flags };
+}
+
+/** BuildKit `parseStringsWhitespaceDelimited` (FROM, EXPOSE; ADD/COPY/VOLUME outside JSON form). */
+function parseWhitespaceDelimited(rest: string): ParsedArgs {
+  if (rest === "") return NO_ARGS;
+  return { args: rest.split(/[\t\v\f\r ]+/), json: false };
+}
+
+/** BuildKit `parseString` (MAINTAINER, USER, WORKDIR, STOPSIGNAL). */
+function parseString(rest: string): ParsedArgs {
+  return rest === "" ? NO_ARGS : { args: [rest], json: false };
+}
+
+/** BuildKit `parseMaybeJSON` (RUN, CMD, ENTRYPOINT, SHELL): a JSON array, else one string. */
+function parseMaybeJson(rest: string): ParsedArgs {
+  if (rest === "") return NO_ARGS;
+  const array = parseJsonArray(rest);
+  return array === undefined ? { args: [rest], json: false } : { args: array, json: true };
+}
+
+/** BuildKit `parseMaybeJSONToList` (ADD, COPY, VOLUME): a JSON array, else whitespace-split words. */
+function parseMaybeJsonToList(rest: string): ParsedArgs {
+  const array = parseJsonArray(rest);
+  return array === undefined ? parseWhitespaceDelimited(rest) : { args: array, json: true };
+}
+
+/** BuildKit `parseHealthConfig`: the type word (found byte by byte), then JSON or one string. */
+function parseHealthcheck(rest: string): ParsedArgs {
+  const bytes = new Utf8View(rest);
+  let separator = 0;
+  for (let byte = bytes.at(0); byte !== undefined && !isGoSpaceByte(byte);) {
+    byte = bytes.at(++separator);
+  }
+  let next = separator;
+  for (let byte = bytes.at(next); byte !== undefined && isGoSpaceByte(byte);) {
+    byte = bytes.at(++next);
+  }
+  if (separator === 0) return NO_ARGS;
+  const command = parseMaybeJson(bytes.sliceFrom(next));
+  return { args: [bytes.sliceTo(separator), ...command.args], json: command.json };
+}
+
+/**
+ * BuildKit `parseJSON`: the elements of a JSON array of strings, or undefined when the text is not
+ * one (the caller then falls back to shell form).
+ *
+ * @throws LineSyntaxError when it is a valid JSON array with a non-string element.
+ */
+function parseJsonArray(rest: string): string[] | undefined {
+  const text = trimLeftGoSpace(rest);
+  if (!text.startsWith("[")) return undefined;
+  // Go's decoder rejects (so BuildKit falls back on) nesting deeper than 10,000 levels.
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value)) return undefined;
+  const strings: string[] = [];
+  for (const element of value as unknown[]) {
+    if (typeof element !== "string") {
+      // Go fails the whole decode on a number beyond float64 first: shell form, not an error.
+      if (hasInfiniteNumber(value)) return undefined;
+      throw new LineSyntaxError(NOT_STRING_ARRAY);
+    }
+    strings.push(replaceLoneSurrogates(element));
+  }
+  return strings;
+}
+
+/** Whether `[`/`{` nesting outside strings goes deeper than `limit`. */
+function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x5b || code === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (code === 0x5d || code === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+function hasInfiniteNumber(root: unknown): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === "number" && !Number.isFinite(value)) return true;
+    if (typeof value === "object" && value !== null) {
+      for (const child of Object.values(value)) pending.push(child);
+    }
+  }
+  return false;
+}
+
+/** Go's JSON decoder turns an unpaired `\uD800`-style escape into U+FFFD. */
+function replaceLoneSurrogates(text: string): string {
+  if (!/[\uD800-\uDFFF]/.test(text)) return text;
+  return text.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    "\uFFFD",
+  );
+}
+
+/**
+ * BuildKit `parseWords` (ARG, and ENV/LABEL's first pass): words split on Go spaces outside quotes;
+ * quotes are kept, and so is the escape token with the character after it.
+ */
+function parseWords(rest: string, escapeToken: EscapeToken): string[] {
+  const words: string[] = [];
+  let phase = IN_SPACES;
+  let quote = "";
+  let blankOk = false;
+  let word = "";
+  let ch = "";
+  let width = 0;
+  for (let position = 0; position <= rest.length; position += width) {
+    if (position !== rest.length) {
+      ch = characterAt(rest, position);
+      width = ch.length;
+    }
+    if (phase === IN_SPACES) {
+      if (position === rest.length) break;
+      if (isGoSpaceCode(ch.charCodeAt(0))) continue;
+      phase = IN_WORD;
+    }
+    if (position === rest.length) {
+      if (blankOk || word.length > 0) words.push(word);
+      break;
+    }
+    if (phase === IN_WORD) {
+      if (isGoSpaceCode(ch.charCodeAt(0))) {
+        phase = IN_SPACES;
+        if (blankOk || word.length > 0) words.push(word);
+        word = "";
+        blankOk = false;
+        continue;
+      }
+      if (ch === "'" || ch === '"') {
+        quote = ch;
+        blankOk = true;
+        phase = IN_QUOTE;
+      }
+      if (ch === escapeToken) {
+        if (position + width === rest.length) continue;
+        // Outside quotes the escape token and the character after it are both kept, even a quote.
+        word += ch;
+        position += width;
+        ch = characterAt(rest, position);
+        width = ch.length;
+      }
+      word += ch;
+      continue;
+    }
+    if (ch === quote) phase = IN_WORD;
+    // Inside single quotes the escape token escapes nothing.
+    if (ch === escapeToken && quote !== "'") {
+      if (position + width === rest.length) {
+        phase = IN_WORD;
+        continue;
+      }
+      position += width;
+      word += ch;
+      ch = characterAt(rest, position);
+      width = ch.length;
+    }
+    word += ch;
+  }
+  return words;
+}
+
+/** The code point at `index` as a string (two code units for a surrogate pair). */
+function characterAt(text: string, index: number): string {
+  const code = text.charCodeAt(index);
+  if (code >= 0xd800 && code <= 0xdbff) {
+    const low = text.charCodeAt(index + 1);
+    if (low >= 0xdc00 && low <= 0xdfff) return text.slice(index, index + 2);
+  }
+  return text.charAt(index);
+}
+
+/**
+ * BuildKit `parseNameVal` (ENV, LABEL): legacy `KEY value…` gives `[key, value, ""]`; otherwise
+ * every word must be `name=value` and gives `[name, value, "="]`, quotes kept.
+ */
+function parseNameValue(rest: string, key: "ENV" | "LABEL", escapeToken: EscapeToken): ParsedArgs {
+  const words = parseWords(rest, escapeToken);
+  const first = words[0];
+  if (first === undefined) return NO_ARGS;
+  if (!first.includes("=")) {
+    const match = /[\t\v\f\r ]+/.exec(rest);
+    if (match === null) throw new LineSyntaxError(`${key} must have two arguments`);
+    return {
+      args: [rest.slice(0, match.index), rest.slice(match.index + match[0].length), ""],
+      json: false,
+    };
+  }
+  const args: string[] = [];
+  for (const word of words) {
+    const equals = word.indexOf("=");
+    if (equals < 0) {
+      throw new LineSyntaxError(
+        `Syntax error - can't find = in ${quoteGo(word)}. Must be of the form: name=value`,
+      );
+    }
+    args.push(word.slice(0, equals), word.slice(equals + 1), "=");
+  }
+  return { args, json: false };
+}
