@@ -1,0 +1,363 @@
+import { createHash } from "node:crypto";
+import type { Stats } from "node:fs";
+import { lstat, readFile, realpath, stat } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { Readable } from "node:stream";
+
+import tarFs from "tar-fs";
+
+import { ContextError } from "../errors.js";
+import { createIgnoreMatcher } from "./create-ignore-matcher.js";
+import { keepBuildFiles } from "./keep-build-files.js";
+import { parseIgnoreFile } from "./parse-ignore-file.js";
+import { walkContextDir } from "./walk-context-dir.js";
+import type { ContextFs, ContextWarning } from "./walk-context-dir.js";
+
+/** Options of `packBuildContext`. */
+export interface PackBuildContextOptions {
+  /** The build context directory. Relative paths are resolved against `cwd`. */
+  contextDir: string;
+  /**
+   * The Dockerfile. As with `docker build -f`, a relative path is resolved against `cwd`, not against
+   * the context, and the file may live outside the context.
+   */
+  dockerfilePath: string;
+  /**
+   * An ignore file to use instead of the usual lookup (`<Dockerfile>.dockerignore` next to the
+   * Dockerfile, then `.dockerignore` at the context root).
+   */
+  ignoreFile?: string | undefined;
+  /** Directory relative paths are resolved against; defaults to `process.cwd()`. */
+  cwd?: string | undefined;
+  /** Called once for each path that is not sent (sockets, FIFOs, devices), as the walk finds it. */
+  onWarning?: ((warning: ContextWarning) => void) | undefined;
+  /** The file-system calls of the walk; defaults to node:fs (tests pass failing ones). */
+  fs?: ContextFs | undefined;
+}
+
+/** A build context walked and filtered once, ready to be sent as a tar any number of times. */
+export interface BuildContext {
+  /**
+   * A new tar stream of the context, read from disk as it is consumed (constant memory). Each call
+   * gives a stream of its own, so concurrent builds can each send one. File contents are read at
+   * streaming time; a file that disappears or becomes unreadable meanwhile errors the stream with a
+   * `ContextError`.
+   */
+  stream(): Readable;
+  /** The Dockerfile's path inside the tar: the `dockerfile` query parameter of `/build`. */
+  dockerfileInContext: string;
+  /** The context directory, absolute, symlinks resolved. */
+  contextDir: string;
+  /** The ignore file whose patterns were applied, or undefined when there was none. */
+  ignoreFile: string | undefined;
+  /** Regular files in the tar. */
+  files: number;
+  /** Total size of their contents (the tar adds 512-byte headers and padding). */
+  bytes: number;
+  /** Paths the ignore patterns left out; an excluded directory that was not walked counts once. */
+  ignoredCount: number;
+  /** Paths that could not be sent (sockets, FIFOs, devices). */
+  warnings: readonly ContextWarning[];
+}
+
+/** An entry that is not on disk in the context: the Dockerfile from outside it, and the `.dockerignore` naming it. */
+interface GeneratedEntry {
+  name: string;
+  mode: number;
+  mtime: Date;
+  content: Buffer;
+}
+
+/**
+ * Walks a build context once, applying `.dockerignore` as the docker CLI does, and returns a source
+ * of tar streams for `POST /build`. Every error (missing context or Dockerfile, unreadable file or
+ * directory, bad ignore pattern) is a `ContextError` raised here, before anything is streamed.
+ *
+ * The daemon does not apply `.dockerignore` to an uploaded tar, so the filtering happens here.
+ *
+ * @example
+ * const context = await packBuildContext({ contextDir: ".", dockerfilePath: "Dockerfile" });
+ * await engine.build({ context: () => context.stream(), dockerfile: context.dockerfileInContext, buildId });
+ */
+export async function packBuildContext(options: PackBuildContextOptions): Promise<BuildContext> {
+  const cwd = options.cwd ?? process.cwd();
+  const contextDir = await resolveContextDir(resolve(cwd, options.contextDir));
+  const dockerfile = await resolveDockerfile(resolve(cwd, options.dockerfilePath));
+
+  // docker/cli `GetContextFromLocalDir`: both paths have their symlinks evaluated, and a Dockerfile
+  // whose path relative to the context starts with "../" is outside it.
+  const relativeDockerfile = relative(contextDir, dockerfile.realPath).split(sep).join("/");
+  const outside =
+    relativeDockerfile === ".." ||
+    relativeDockerfile.startsWith("../") ||
+    isAbsolute(relativeDockerfile);
+
+  const ignore = await readIgnoreFile(options, cwd, contextDir, dockerfile.givenPath);
+  const patterns =
+    ignore === undefined
+      ? []
+      : keepBuildFiles(
+          createIgnoreMatcher(parseIgnoreFile(ignore.text), ignore.path),
+          outside ? undefined : relativeDockerfile,
+        );
+  const matcher = createIgnoreMatcher(patterns, ignore?.path ?? join(contextDir, ".dockerignore"));
+  const walk = await walkContextDir(contextDir, matcher, {
+    fs: options.fs,
+    onWarning: options.onWarning,
+  });
+
+  let entries = walk.entries;
+  let files = walk.files;
+  let bytes = walk.bytes;
+  let dockerfileInContext = relativeDockerfile;
+  const generated: GeneratedEntry[] = [];
+  if (outside) {
+    const added = await addOutsideDockerfile(contextDir, dockerfile, entries);
+    dockerfileInContext = added.name;
+    entries = added.entries;
+    generated.push(...added.generated);
+    files += added.files;
+    bytes += added.bytes;
+  }
+
+  const frozenEntries: readonly string[] = entries;
+  return {
+    stream: () => streamTar(contextDir, frozenEntries, generated),
+    dockerfileInContext,
+    contextDir,
+    ignoreFile: ignore?.path,
+    files,
+    bytes,
+    ignoredCount: walk.ignoredCount,
+    warnings: walk.warnings,
+  };
+}
+
+async function resolveContextDir(path: string): Promise<string> {
+  let real: string;
+  let stats: Stats;
+  try {
+    real = await realpath(path);
+    stats = await stat(real);
+  } catch (error) {
+    if (isMissing(error)) {
+      throw new ContextError("CONTEXT_NOT_FOUND", `build context ${path} does not exist`, path, {
+        hint: "Pass the directory that holds the files your Dockerfile copies (the last argument of `docker build`).",
+        cause: error,
+      });
+    }
+    throw unreadable(path, "the build context", error);
+  }
+  if (!stats.isDirectory()) {
+    throw new ContextError(
+      "CONTEXT_NOT_FOUND",
+      `build context ${path} is a file, not a directory`,
+      path,
+      {
+        hint: "Pass the directory that holds the files your Dockerfile copies; name the Dockerfile itself with -f.",
+      },
+    );
+  }
+  return real;
+}
+
+interface ResolvedDockerfile {
+  /** Absolute, as the user named it: `<Dockerfile>.dockerignore` is looked for next to this one. */
+  givenPath: string;
+  /** Absolute, symlinks resolved: what decides whether it is inside the context. */
+  realPath: string;
+  stats: Stats;
+}
+
+async function resolveDockerfile(path: string): Promise<ResolvedDockerfile> {
+  let real: string;
+  let stats: Stats;
+  try {
+    real = await realpath(path);
+    stats = await stat(real);
+  } catch (error) {
+    if (isMissing(error)) {
+      throw new ContextError("CONTEXT_NOT_FOUND", `Dockerfile ${path} does not exist`, path, {
+        hint: "Name the Dockerfile with -f; a relative path is taken from the current directory, not from the context.",
+        cause: error,
+      });
+    }
+    throw unreadable(path, "the Dockerfile", error);
+  }
+  if (!stats.isFile()) {
+    throw new ContextError("CONTEXT_NOT_FOUND", `Dockerfile ${path} is not a file`, path, {
+      hint: "Name the Dockerfile itself with -f, not the directory that holds it.",
+    });
+  }
+  return { givenPath: path, realPath: real, stats };
+}
+
+/**
+ * Finds the patterns that apply. BuildKit reads `<Dockerfile>.dockerignore` next to the Dockerfile
+ * and, only when there is none, `.dockerignore` at the context root (moby/buildkit
+ * `frontend/dockerui/config.go`); an empty `<Dockerfile>.dockerignore` still wins.
+ */
+async function readIgnoreFile(
+  options: PackBuildContextOptions,
+  cwd: string,
+  contextDir: string,
+  dockerfile: string,
+): Promise<{ path: string; text: string } | undefined> {
+  if (options.ignoreFile !== undefined) {
+    const path = resolve(cwd, options.ignoreFile);
+    const text = await readOptionalFile(path);
+    if (text === undefined) {
+      throw new ContextError("CONTEXT_NOT_FOUND", `ignore file ${path} does not exist`, path, {
+        hint: "Check the path given as the ignore file, or leave it out to use .dockerignore.",
+      });
+    }
+    return { path, text: text.toString("utf8") };
+  }
+  for (const path of [`${dockerfile}.dockerignore`, join(contextDir, ".dockerignore")]) {
+    const text = await readOptionalFile(path);
+    if (text !== undefined) return { path, text: text.toString("utf8") };
+  }
+  return undefined;
+}
+
+/** Reads a file, or undefined when there is no file there (ENOENT, ENOTDIR, EISDIR). */
+async function readOptionalFile(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if (isMissing(error) || (error as NodeJS.ErrnoException).code === "EISDIR") return undefined;
+    throw unreadable(path, "the ignore file", error);
+  }
+}
+
+/**
+ * A Dockerfile outside the context goes into the tar under a generated name, and that name is appended
+ * to `.dockerignore` (created when there is none), as docker/cli `AddDockerfileToBuildContext` does.
+ *
+ * Docker names it `.dockerfile.` + 20 random hex digits, mode 0600, mtime now. The name here is 20
+ * hex digits of the content's SHA-256 and the mtime is the Dockerfile's: the tar then stays the same
+ * from one run to the next, and BuildKit's cache for `COPY . …` keeps hitting (the name and the
+ * `.dockerignore` content are part of its cache key; the mtime is not). An entry of the same name in
+ * the context is replaced, as docker's `ReplaceFileTarWrapper` replaces it.
+ */
+async function addOutsideDockerfile(
+  contextDir: string,
+  dockerfile: ResolvedDockerfile,
+  walked: readonly string[],
+): Promise<{
+  name: string;
+  entries: string[];
+  generated: GeneratedEntry[];
+  files: number;
+  bytes: number;
+}> {
+  let content: Buffer;
+  try {
+    content = await readFile(dockerfile.realPath);
+  } catch (error) {
+    throw unreadable(dockerfile.givenPath, "the Dockerfile", error);
+  }
+  const name = `.dockerfile.${createHash("sha256").update(content).digest("hex").slice(0, 20)}`;
+
+  const ignorePath = join(contextDir, ".dockerignore");
+  let previous: { content: Buffer; stats: Stats } | undefined;
+  try {
+    const stats = await lstat(ignorePath);
+    // A `.dockerignore` that is a symlink or a directory is replaced like a missing one.
+    if (stats.isFile()) previous = { content: await readFile(ignorePath), stats };
+  } catch (error) {
+    if (!isMissing(error)) throw unreadable(ignorePath, "the ignore file", error);
+  }
+  const ignoreContent = Buffer.concat([
+    previous?.content ?? Buffer.from(".dockerignore"),
+    Buffer.from(`\n${name}\n`),
+  ]);
+
+  const generated: GeneratedEntry[] = [
+    { name, mode: 0o600, mtime: dockerfile.stats.mtime, content },
+    {
+      name: ".dockerignore",
+      mode: previous === undefined ? 0o600 : previous.stats.mode & 0o7777,
+      mtime: previous?.stats.mtime ?? dockerfile.stats.mtime,
+      content: ignoreContent,
+    },
+  ];
+  const replaced = new Set(generated.map((entry) => entry.name));
+  const entries = walked.filter((entry) => !replaced.has(entry));
+  return {
+    name,
+    entries,
+    generated,
+    files: 1 + (previous === undefined ? 1 : 0),
+    bytes: content.length + ignoreContent.length - (previous?.content.length ?? 0),
+  };
+}
+
+/**
+ * One tar stream through tar-fs, from the walk's list: `entries` is the whole list, so tar-fs must not
+ * add directory children of its own (`ignore` drops them all). Headers as the docker CLI sends them
+ * (moby/go-archive `FileInfoHeader` with `ChownOpts{0, 0}`): uid and gid 0, no user or group names,
+ * directory names ending in "/", permission bits as on disk (tar-fs would apply the process umask without `umask: 0`), mtime in
+ * whole seconds. BuildKit's content hash for `COPY` covers mode, uid, gid, size, type and link target
+ * but not mtime (moby/buildkit `cache/contenthash/tarsum.go`), so mtime is kept and owners are zeroed.
+ * Hard links are sent as separate regular files (docker sends later ones as links); the content is the same.
+ */
+function streamTar(
+  root: string,
+  entries: readonly string[],
+  generated: readonly GeneratedEntry[],
+): Readable {
+  const options: tarFs.PackOptions & { umask: number } = {
+    entries: [...entries],
+    ignore: () => true,
+    umask: 0,
+    map: (header) => {
+      header.uid = 0;
+      header.gid = 0;
+      // tar-stream means to add this slash but tests a field tar-fs never sets (`typeflag`).
+      if (header.type === "directory") header.name += "/";
+      return header;
+    },
+    finalize: false,
+    finish: (pack) => {
+      for (const entry of generated) {
+        pack.entry(
+          { name: entry.name, type: "file", mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 },
+          entry.content,
+        );
+      }
+      pack.finalize();
+    },
+  };
+  return Readable.from(rethrowAsContextError(tarFs.pack(root, options)), { objectMode: false });
+}
+
+async function* rethrowAsContextError(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* chunks;
+  } catch (error) {
+    const path = (error as NodeJS.ErrnoException).path;
+    throw path === undefined
+      ? new ContextError(
+          "CONTEXT_UNREADABLE",
+          `the build context changed while it was sent: ${String(error)}`,
+          "",
+          { hint: "Build again once nothing is writing to the context.", cause: error },
+        )
+      : unreadable(path, "a file of the build context", error);
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function unreadable(path: string, what: string, cause: unknown): ContextError {
+  const code = (cause as NodeJS.ErrnoException).code;
+  const reason = code === "EACCES" || code === "EPERM" ? "permission denied" : String(cause);
+  return new ContextError("CONTEXT_UNREADABLE", `cannot read ${what} ${path}: ${reason}`, path, {
+    hint: "Make it readable by the user running stagecraft, or exclude it in .dockerignore.",
+    cause,
+  });
+}
