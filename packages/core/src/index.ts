@@ -40,3 +40,12 @@ export type {
   TargetResult,
   TargetSpec,
 } from "./scheduler/run-targets.js";
+
+export { packBuildContext } from "./context/pack-build-context.js";
+export type { BuildContext, PackBuildContextOptions } from "./context/pack-build-context.js";
+export type { ContextDirent, ContextFs, ContextWarning } from "./context/walk-context-dir.js";
+
+export type { Logger } from "./logger.js";
+export { silentLogger } from "./logger.js";
+export type { Redactor } from "./redact.js";
+export { REDACTED, createRedactor, redactDeep } from "./redact.js";
