@@ -49,3 +49,6 @@ export type { Logger } from "./logger.js";
 export { silentLogger } from "./logger.js";
 export type { Redactor } from "./redact.js";
 export { REDACTED, createRedactor, redactDeep } from "./redact.js";
+
+export { runBuild, toTargetError } from "./scheduler/run-build.js";
+export type { BuildOutcome, RunBuildOptions } from "./scheduler/run-build.js";
