@@ -52,3 +52,112 @@ export { REDACTED, createRedactor, redactDeep } from "./redact.js";
 
 export { runBuild, toTargetError } from "./scheduler/run-build.js";
 export type { BuildOutcome, RunBuildOptions } from "./scheduler/run-build.js";
+
+export { BUILD_EVENT_SCHEMA_VERSION } from "./events.js";
+export type {
+  BuildEvent,
+  BuildEventListener,
+  BuildEventType,
+  DaemonStatus,
+  DaemonStatusEvent,
+  DaemonVertex,
+  DaemonVertexLog,
+  DaemonVertexStatus,
+  DaemonVertexWarning,
+  LogEvent,
+  RunFinishedEvent,
+  RunStartedEvent,
+  SourceRange,
+  StageCachedEvent,
+  StageFailedEvent,
+  StageFinishedEvent,
+  StageStartedEvent,
+  StepCachedEvent,
+  StepFailedEvent,
+  StepFinishedEvent,
+  StepInfo,
+  StepKind,
+  StepStartedEvent,
+  TargetCancelledEvent,
+  TargetError,
+  TargetFailedEvent,
+  TargetFinishedEvent,
+  TargetQueuedEvent,
+  TargetStartedEvent,
+  TransferEvent,
+  WarningEvent,
+} from "./events.js";
+
+export { parseDockerfile } from "./dockerfile/parse-dockerfile.js";
+export { dumpDockerfile } from "./dockerfile/dump-dockerfile.js";
+export type {
+  DirectiveName,
+  DockerfileAst,
+  DockerfileInstruction,
+  EscapeToken,
+  Heredoc,
+  ParserDirective,
+  ParserWarning,
+} from "./dockerfile/ast.js";
+export { expandWord, expandWords } from "./dockerfile/expand-words.js";
+export type { ExpandWordOptions, ShellEnv, ShellWordExpansion } from "./dockerfile/expand-words.js";
+
+export { buildStageGraph } from "./stages/build-stage-graph.js";
+export type { StageGraphOptions } from "./stages/build-stage-graph.js";
+export type {
+  GraphStage,
+  ImageUse,
+  StageBase,
+  StageDependency,
+  StageGraph,
+  StageGraphWarning,
+  UseKind,
+} from "./stages/stage-graph.js";
+export type { Platform } from "./stages/parse-platform.js";
+export { formatPlatform } from "./stages/parse-platform.js";
+
+export { analyzeDockerfile } from "./plan/analyze-dockerfile.js";
+export type { AnalyzeDockerfileOptions, DockerfileAnalysis } from "./plan/analyze-dockerfile.js";
+export { planTargets } from "./plan/plan-targets.js";
+export type { TargetPlan, TargetsPlan } from "./plan/plan-targets.js";
+export { serializePlan } from "./plan/serialize-plan.js";
+export type { PlanJson, StageBaseJson, StageJson } from "./plan/serialize-plan.js";
+export { createDockerfileMap } from "./plan/create-dockerfile-map.js";
+
+export { createProgressTracker } from "./progress/create-progress-tracker.js";
+export type {
+  FailureContext,
+  ProgressSummary,
+  ProgressTracker,
+  ProgressTrackerOptions,
+  StageStatus,
+  StageSummary,
+  StepStatus,
+  StepSummary,
+  TargetSummary,
+} from "./progress/create-progress-tracker.js";
+export type { DockerfileMap, DockerfileMapStage } from "./progress/attribute-stage.js";
+export {
+  createLineSplitter,
+  decodeStatusResponse,
+  parseDaemonLine,
+} from "./progress/decode-status.js";
+export type { DaemonLine, LineSplitter } from "./progress/decode-status.js";
+
+export { BUILD_REPORT_SCHEMA_VERSION, createBuildReport } from "./report/create-build-report.js";
+export type {
+  BuildReport,
+  BuildReportInput,
+  CriticalPath,
+  CriticalPathStage,
+  ImageSummary,
+  ReportWarning,
+  SizeComparison,
+  SlowStep,
+  StageReport,
+  TargetFailure,
+  TargetReport,
+  TargetStatus,
+} from "./report/create-build-report.js";
+export { formatBytes } from "./report/format-bytes.js";
+export { formatDuration } from "./report/format-duration.js";
