@@ -170,6 +170,34 @@ describe("createVertexTracker log lines", () => {
     expect(logLines(changes)).toEqual(["€"]);
   });
 
+  it("notes the 2 MiB clip marker as well", () => {
+    const changes = track((tracker) => {
+      tracker.update("t", message({ vertexes: [vertex("v", "[1/1] RUN x", { started: 1 })] }));
+      tracker.update(
+        "t",
+        message({ logs: [chunk("v", "lots\n[output clipped, log limit 2MiB reached]\n", 2)] }),
+      );
+      tracker.update(
+        "t",
+        message({ vertexes: [vertex("v", "[1/1] RUN x", { started: 1, completed: 3 })] }),
+      );
+    });
+    const done = changes.find((c) => c.type === "completed");
+    expect(done?.vertex.logClipped).toBe("2MiB");
+    expect(logLines(changes)).toEqual(["lots", "[output clipped, log limit 2MiB reached]"]);
+  });
+
+  it("reports a warning once when several streams carry it", () => {
+    const changes = track((tracker) => {
+      for (const status of traceMessages("docker-26.1", "warning-empty-continuation")) {
+        tracker.update("a", status);
+        tracker.update("b", status);
+      }
+    });
+    const warnings = changes.flatMap((c) => (c.type === "warning" ? [c.source] : []));
+    expect(warnings).toEqual(["a", "a"]);
+  });
+
   it("flushes a source's unfinished lines when it ends", () => {
     const changes = track((tracker) => {
       tracker.update(
