@@ -342,7 +342,14 @@ describe("createBuildReport", () => {
         { type: "step-started", time: T0 + 1000, target: "app", step: slow },
         { type: "target-cancelled", time: T0 + 3000, target: "app", reason: "interrupted" },
       ],
-      stageGraph: { stages: [{ id: "build", dependsOn: [] }] },
+      stageGraph: {
+        stages: [
+          { id: "build", dependsOn: [] },
+          { id: "app", dependsOn: ["build"] },
+        ],
+      },
+      // app's own stage was never reached: it has no place on the critical path.
+      targetStages: { app: ["build", "app"] },
     });
     expect(report.status).toBe("cancelled");
     expect(report.targets.map((target) => [target.target, target.status, target.wallMs])).toEqual([

@@ -309,11 +309,8 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
   const runEnd = endedAt ?? 0;
 
   const stages = summariseStages(steps, runEnd);
-  const stageIds = new Set(stages.map((stage) => stage.stage));
-  for (const list of Object.values(targetStages)) for (const stage of list) stageIds.add(stage);
-  const durations = new Map<string, number>();
-  for (const id of stageIds) durations.set(id, 0);
-  for (const stage of stages) durations.set(stage.stage, stage.durationMs);
+  // Only stages this run reached (ran or found cached) take part: a stage with no step never began.
+  const durations = new Map(stages.map((stage) => [stage.stage, stage.durationMs]));
   const chain = findCriticalPath(graph, durations);
 
   const targetReports = targetOrder.map((target) =>
