@@ -1,0 +1,40 @@
+// An in-memory Io for renderer tests: everything written is kept, with the (fake) time it was written at.
+import type { Io, Output } from "../io.js";
+
+/** An Output that keeps what is written to it. */
+export interface MemoryOutput extends Output {
+  readonly writes: { time: number; text: string }[];
+  /** Everything written so far, joined. */
+  text(): string;
+}
+
+function createMemoryOutput(isTTY: boolean, columns: number | undefined): MemoryOutput {
+  const writes: { time: number; text: string }[] = [];
+  return {
+    isTTY,
+    columns,
+    writes,
+    write(text) {
+      writes.push({ time: Date.now(), text });
+    },
+    text: () => writes.map((write) => write.text).join(""),
+  };
+}
+
+/** An Io whose stdout and stderr keep their text; not a TTY unless asked. */
+export function createMemoryIo(
+  options: {
+    isTTY?: boolean;
+    columns?: number;
+    env?: Record<string, string | undefined>;
+  } = {},
+): Io & { stdout: MemoryOutput; stderr: MemoryOutput } {
+  const isTTY = options.isTTY ?? false;
+  return {
+    stdout: createMemoryOutput(isTTY, options.columns),
+    stderr: createMemoryOutput(isTTY, options.columns),
+    env: options.env ?? {},
+    cwd: "/work/demo",
+    signal: new AbortController().signal,
+  };
+}
