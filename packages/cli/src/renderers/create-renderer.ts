@@ -1,0 +1,90 @@
+import { appendFileSync } from "node:fs";
+import type { BuildEvent, BuildReport } from "@stagecraft/core";
+import type { Io } from "../io.js";
+import type { ProgressMode } from "./choose-progress-mode.js";
+import { createGithubRenderer } from "./github-renderer.js";
+import { createJsonRenderer } from "./json-renderer.js";
+import { createPlainRenderer } from "./plain-renderer.js";
+import { createQuietRenderer } from "./quiet-renderer.js";
+import { redactEvent, redactReport } from "./redact-event.js";
+import { createTtyRenderer } from "./tty-renderer.js";
+
+/** Shows a run: gets every event as it happens, then the report once at the end. */
+export interface Renderer {
+  onEvent(event: BuildEvent): void;
+  /** Ends the live output and prints the report; later events and calls are ignored. */
+  finish(report: BuildReport): void;
+}
+
+/** Options of `createRenderer`. */
+export interface RendererOptions {
+  mode: ProgressMode;
+  io: Io;
+  /** The requested targets, in the order the user named them. */
+  targets: readonly string[];
+  /** Whether to use ANSI colours (see `shouldUseColor`). */
+  color: boolean;
+  /** Applied to every log line and message before it is shown, e.g. to hide secret values. */
+  redact?: ((text: string) => string) | undefined;
+  /** The Dockerfile's path as the user named it, for `Dockerfile:12` locations and annotations. */
+  dockerfile?: string | undefined;
+  /** Appends to a file; `github` mode writes the job summary with it (default: `fs.appendFileSync`). */
+  appendFile?: ((path: string, text: string) => void) | undefined;
+}
+
+/** What each renderer gets: the options, with defaults filled in. */
+export interface RendererContext {
+  io: Io;
+  targets: readonly string[];
+  color: boolean;
+  dockerfile: string;
+  appendFile: (path: string, text: string) => void;
+}
+
+/**
+ * Creates the renderer for a progress mode. Every event and the report go through `redact` first, so
+ * no renderer can show a secret it was not meant to.
+ *
+ * @example
+ * const mode = chooseProgressMode(args.progress, io);
+ * const renderer = createRenderer({ mode, io, targets, color: shouldUseColor(io.stdout, io.env) });
+ * const outcome = await runBuild(plan, { engine, onEvent: (event) => renderer.onEvent(event) });
+ * renderer.finish(createBuildReport({ events, images, stageGraph, targetStages }));
+ */
+export function createRenderer(options: RendererOptions): Renderer {
+  const context: RendererContext = {
+    io: options.io,
+    targets: options.targets,
+    color: options.color,
+    dockerfile: options.dockerfile ?? "Dockerfile",
+    appendFile: options.appendFile ?? appendFileSync,
+  };
+  const renderer = createModeRenderer(options.mode, context);
+  const redact = options.redact;
+  if (redact === undefined) return renderer;
+  return {
+    onEvent: (event) => {
+      renderer.onEvent(redactEvent(event, redact));
+    },
+    finish: (report) => {
+      renderer.finish(redactReport(report, redact));
+    },
+  };
+}
+
+function createModeRenderer(mode: ProgressMode, context: RendererContext): Renderer {
+  switch (mode) {
+    case "tty":
+      return createTtyRenderer(context);
+    case "plain":
+      return createPlainRenderer(context);
+    case "json":
+      return createJsonRenderer(context);
+    case "quiet":
+      return createQuietRenderer(context);
+    case "github":
+      return createGithubRenderer(context);
+    default:
+      return mode satisfies never;
+  }
+}

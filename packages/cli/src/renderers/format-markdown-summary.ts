@@ -1,0 +1,127 @@
+import { formatBytes, formatDuration, type BuildReport, type TargetReport } from "@stagecraft/core";
+import { shortImageId } from "./format-report.js";
+import { sanitizeLine } from "./sanitize-line.js";
+
+/**
+ * The report as GitHub-flavoured Markdown, for a CI job summary: a table of targets, where the time
+ * went, image sizes, and each failure with its log tail.
+ */
+export function formatMarkdownSummary(
+  report: BuildReport,
+  options: { dockerfile: string },
+): string {
+  const built = report.targets.filter((target) => target.status === "succeeded").length;
+  const out: string[] = [
+    `### stagecraft: ${built} of ${report.targets.length} ${report.targets.length === 1 ? "target" : "targets"} built in ${formatDuration(report.wallMs)}`,
+    "",
+    "| | Target | Time | Steps run | Cached | Image | Tags | Size |",
+    "| --- | --- | ---: | ---: | ---: | --- | --- | ---: |",
+    ...report.targets.map((target) =>
+      row([
+        statusEmoji(target),
+        cell(target.target),
+        target.wallMs === null ? "–" : formatDuration(target.wallMs),
+        String(target.stepsRun),
+        target.cachedPercent === null
+          ? String(target.stepsCached)
+          : `${target.stepsCached} (${target.cachedPercent}%)`,
+        target.imageId === null ? "" : `\`${shortImageId(target.imageId)}\``,
+        target.tags.map((tag) => `\`${cell(tag)}\``).join(" "),
+        target.sizeBytes === null ? "" : formatBytes(target.sizeBytes),
+      ]),
+    ),
+    "",
+  ];
+
+  const path = report.criticalPath;
+  if (path !== null && path.stages.length > 0 && path.durationMs > 0) {
+    out.push(
+      `**Critical path:** ${path.stages.map((link) => `${cell(link.stage)} (${formatDuration(link.durationMs)})`).join(" → ")}: ` +
+        `${formatDuration(path.durationMs)} of ${formatDuration(path.wallMs)} wall time`,
+      "",
+    );
+  }
+
+  for (const target of report.targets) {
+    const size = target.sizeComparison;
+    if (size === null) continue;
+    const percent = Math.round(size.changePercent);
+    out.push(
+      `**Size:** ${cell(size.from)} ${formatBytes(size.fromSize)} → ${cell(target.target)} ${formatBytes(size.toSize)} (${percent < 0 ? `−${-percent}` : `+${percent}`}%)`,
+      "",
+    );
+  }
+
+  if (report.slowestSteps.length > 0) {
+    out.push(
+      "<details><summary>Slowest steps</summary>",
+      "",
+      "| Time | Target | Stage | Step | Line |",
+      "| ---: | --- | --- | --- | ---: |",
+      ...report.slowestSteps.map((step) =>
+        row([
+          formatDuration(step.durationMs),
+          cell(step.target),
+          step.stage === null ? "" : cell(step.stage),
+          `\`${cell(step.instruction)}\``,
+          step.line === null ? "" : String(step.line),
+        ]),
+      ),
+      "",
+      "</details>",
+      "",
+    );
+  }
+
+  for (const warning of report.warnings) {
+    const where = warning.line === null ? "" : ` (${options.dockerfile}:${warning.line})`;
+    out.push(`> [!WARNING]`, `> ${cell(warning.message)}${where}`, "");
+  }
+
+  for (const failure of report.failures) {
+    const where = [failure.target];
+    if (failure.stage !== null) where.push(failure.stage);
+    if (failure.line !== null) where.push(`${options.dockerfile}:${failure.line}`);
+    out.push(`#### ❌ ${cell(where.join(" › "))}`, "");
+    if (failure.step !== null) out.push(`Step: \`${cell(failure.step)}\``, "");
+    out.push(fence([failure.message]), "");
+    if (failure.hint !== null) out.push(`Hint: ${failure.hint}`, "");
+    if (failure.logTail.length > 0) out.push(fence(failure.logTail), "");
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function statusEmoji(target: TargetReport): string {
+  switch (target.status) {
+    case "succeeded":
+      return "✅";
+    case "failed":
+      return "❌";
+    case "cancelled":
+      return "⏹️";
+    case "incomplete":
+      return "⏳";
+    default:
+      return target.status satisfies never;
+  }
+}
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(" | ")} |`;
+}
+
+/** Text safe inside a table cell: pipes escaped, on one line. */
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/[\r\n]+/g, " ");
+}
+
+/** A code block whose fence is longer than any run of backticks in the text. */
+function fence(text: readonly string[]): string {
+  const lines = text.flatMap((line) => line.split("\n")).map(sanitizeLine);
+  const longest = Math.max(
+    0,
+    ...lines.map((line) => Math.max(0, ...[...line.matchAll(/`+/g)].map((m) => m[0].length))),
+  );
+  const marks = "`".repeat(Math.max(3, longest + 1));
+  return [`${marks}text`, ...lines, marks].join("\n");
+}

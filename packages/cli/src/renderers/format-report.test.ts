@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { visibleWidth } from "./fit-to-width.js";
+import { formatReport } from "./format-report.js";
+import { failingRun, interruptedRun, successfulRun } from "./run-fixtures.test-support.js";
+
+describe("formatReport", () => {
+  it("prints a table per target, the critical path, the slowest steps and the sizes", async () => {
+    const text = formatReport(successfulRun().report, { color: false });
+    await expect(text).toMatchFileSnapshot("__snapshots__/report-success.txt");
+    expect(text).toContain("critical path: base → build → test  7.2 s of 7.7 s wall");
+    expect(text).toContain("size: build 1.1 GB → app 48.2 MB, −96%");
+    expect(text).toMatch(
+      /✓ app +6\.5 s {2}3 run · 5 cached \(63%\) {2}a9f8e7d6c5b4 {2}48\.2 MB {2}demo-app:latest, /,
+    );
+    expect(text).not.toContain("\x1b");
+  });
+
+  it("prints failures last: target › stage › line, the daemon's message, the last 20 log lines", async () => {
+    const text = formatReport(failingRun().report, {
+      color: false,
+      dockerfile: "docker/Dockerfile",
+    });
+    await expect(text).toMatchFileSnapshot("__snapshots__/report-failure.txt");
+    const failure = text.slice(text.indexOf("✗ app › build › docker/Dockerfile:12"));
+    expect(failure.split("\n").slice(0, 2)).toEqual([
+      "✗ app › build › docker/Dockerfile:12  RUN make",
+      '  process "/bin/sh -c make" did not complete successfully: exit code: 2',
+    ]);
+    expect(failure.match(/│/g)).toHaveLength(20);
+    expect(text.trimEnd().endsWith("make: *** [Makefile:7: build/main.o] Error 1")).toBe(true);
+    expect(text).toContain("cancelled: another target failed");
+  });
+
+  it("prints an interrupted run", async () => {
+    await expect(formatReport(interruptedRun().report, { color: false })).toMatchFileSnapshot(
+      "__snapshots__/report-interrupted.txt",
+    );
+  });
+
+  it("has a short form: a line per target and the failures", async () => {
+    const text = formatReport(failingRun().report, { color: false, detail: "short" });
+    await expect(text).toMatchFileSnapshot("__snapshots__/report-short-failure.txt");
+    expect(text).not.toContain("critical path");
+    expect(text).toContain("✗ app › build › Dockerfile:12");
+  });
+
+  it("cuts lines to the width, but never a failure's message or logs", () => {
+    const text = formatReport(failingRun().report, { color: true, width: 30 });
+    const [table] = text.split("\n\n");
+    for (const line of table?.split("\n") ?? []) {
+      expect(visibleWidth(line)).toBeLessThanOrEqual(30);
+    }
+    expect(text).toContain("did not complete successfully: exit code: 2");
+    expect(text).toContain("\x1b[31m✗\x1b[39m");
+  });
+});

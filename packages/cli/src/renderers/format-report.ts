@@ -1,0 +1,228 @@
+import {
+  formatBytes,
+  formatDuration,
+  type BuildReport,
+  type SizeComparison,
+  type TargetFailure,
+  type TargetReport,
+} from "@stagecraft/core";
+import { createColors, type Colors } from "./colors.js";
+import { fitToWidth, padVisible, visibleWidth } from "./fit-to-width.js";
+import { sanitizeLine } from "./sanitize-line.js";
+
+/** Options of `formatReport`. */
+export interface FormatReportOptions {
+  color: boolean;
+  /** Terminal width in columns: longer lines (warnings and failures excepted) are cut, never wrapped. Undefined: no limit. */
+  width?: number | undefined;
+  /** `full` (default): table, critical path, slowest steps, sizes, warnings, failures; `short`: one line per target and the failures. */
+  detail?: "full" | "short" | undefined;
+  /** The Dockerfile's path as the user named it, for `Dockerfile:12` locations (default `Dockerfile`). */
+  dockerfile?: string | undefined;
+}
+
+/**
+ * The report as a person reads it at the end of a run: a line per target, where the time went, how
+ * big the images are, and the failures last, so they are what is on screen when the run ends.
+ *
+ * @example
+ * io.stdout.write(formatReport(report, { color: true, width: io.stdout.columns }));
+ */
+export function formatReport(report: BuildReport, options: FormatReportOptions): string {
+  const c = createColors(options.color);
+  const dockerfile = options.dockerfile ?? "Dockerfile";
+  const full = (options.detail ?? "full") === "full";
+  const sections: string[][] = [];
+
+  sections.push([...formatTargetTable(report.targets, c, full), formatTotals(report, c)]);
+
+  if (full) {
+    const timing: string[] = [];
+    const path = report.criticalPath;
+    if (path !== null && path.stages.length > 0 && path.durationMs > 0) {
+      timing.push(
+        `${c.bold("critical path:")} ${path.stages.map((link) => link.stage).join(" → ")}  ` +
+          `${formatDuration(path.durationMs)} of ${formatDuration(path.wallMs)} wall`,
+      );
+    }
+    if (report.slowestSteps.length > 0) {
+      timing.push(c.bold("slowest steps:"));
+      const rows = report.slowestSteps.map((step) => [
+        formatDuration(step.durationMs),
+        // A step outside any stage (context loading, export) is shown under its target.
+        step.stage ?? c.dim(`(${step.target})`),
+        sanitizeLine(step.instruction) +
+          (step.line === null ? "" : c.dim(`  ${dockerfile}:${step.line}`)) +
+          (step.status === "failed" ? ` ${c.red("(failed)")}` : ""),
+      ]);
+      timing.push(...alignColumns(rows, ["right", "left", "left"]).map((row) => `  ${row}`));
+    }
+    if (timing.length > 0) sections.push(timing);
+
+    const sizes = report.targets.flatMap((target) =>
+      target.sizeComparison === null
+        ? []
+        : [formatSizeComparison(target, target.sizeComparison, c)],
+    );
+    if (sizes.length > 0) sections.push(sizes);
+  }
+
+  const width = options.width;
+  const fitted = sections.map((lines) =>
+    width === undefined ? lines : lines.map((line) => fitToWidth(line, width)),
+  );
+
+  // Warnings and failures are never cut to the terminal's width: their text is the point.
+  if (full && report.warnings.length > 0) {
+    fitted.push(
+      report.warnings.map((warning) => {
+        const where = warning.line === null ? "" : `${dockerfile}:${warning.line}  `;
+        return `${c.yellow("⚠")} ${where}${sanitizeLine(warning.message)}`;
+      }),
+    );
+  }
+  for (const failure of report.failures) fitted.push(formatFailure(failure, dockerfile, c));
+  return `${fitted.map((lines) => lines.join("\n")).join("\n\n")}\n`;
+}
+
+function formatTargetTable(targets: readonly TargetReport[], c: Colors, full: boolean): string[] {
+  const rows = targets.map((target) => {
+    const size = target.sizeBytes === null ? "" : formatBytes(target.sizeBytes);
+    const row = [`${statusSymbol(target, c)} ${c.bold(target.target)}`, formatWall(target.wallMs)];
+    if (!full) return [...row, size, describeEnd(target, c)];
+    // Tags go last: they are the one column whose width has no bound.
+    return [
+      ...row,
+      formatSteps(target, c),
+      target.imageId === null ? "" : c.dim(shortImageId(target.imageId)),
+      size,
+      target.tags.join(", "),
+      describeEnd(target, c),
+    ];
+  });
+  const align: ("left" | "right")[] = full
+    ? ["left", "right", "left", "left", "right", "left", "left"]
+    : ["left", "right", "right", "left"];
+  return alignColumns(rows, align);
+}
+
+function formatTotals(report: BuildReport, c: Colors): string {
+  const counts = new Map<string, number>();
+  for (const target of report.targets) {
+    counts.set(target.status, (counts.get(target.status) ?? 0) + 1);
+  }
+  const parts: string[] = [];
+  const succeeded = counts.get("succeeded") ?? 0;
+  const failed = counts.get("failed") ?? 0;
+  const cancelled = counts.get("cancelled") ?? 0;
+  const incomplete = counts.get("incomplete") ?? 0;
+  if (succeeded > 0) parts.push(c.green(`${succeeded} succeeded`));
+  if (failed > 0) parts.push(c.red(`${failed} failed`));
+  if (cancelled > 0) parts.push(c.yellow(`${cancelled} cancelled`));
+  if (incomplete > 0) parts.push(`${incomplete} unfinished`);
+  const noun = report.targets.length === 1 ? "target" : "targets";
+  const { stepsRun, stepsCached, cachedPercent } = report.totals;
+  const steps =
+    stepsRun + stepsCached === 0
+      ? ""
+      : ` · ${stepsRun} ${stepsRun === 1 ? "step" : "steps"} run, ${stepsCached} cached (${cachedPercent ?? 0}%)`;
+  return (
+    `${report.targets.length} ${noun} in ${formatDuration(report.wallMs)}` +
+    (parts.length > 0 ? `: ${parts.join(", ")}` : "") +
+    c.dim(steps)
+  );
+}
+
+function formatSteps(target: TargetReport, c: Colors): string {
+  if (target.stepsRun + target.stepsCached === 0) return c.dim("no steps");
+  return `${target.stepsRun} run · ${target.stepsCached} cached ${c.dim(`(${target.cachedPercent ?? 0}%)`)}`;
+}
+
+function formatSizeComparison(target: TargetReport, size: SizeComparison, c: Colors): string {
+  const percent = Math.round(size.changePercent);
+  // U+2212 is the minus sign proper; it lines up with `+` where a hyphen would not.
+  const change = percent < 0 ? c.green(`−${-percent}%`) : c.yellow(`+${percent}%`);
+  return `${c.bold("size:")} ${size.from} ${formatBytes(size.fromSize)} → ${target.target} ${formatBytes(size.toSize)}, ${change}`;
+}
+
+function formatFailure(failure: TargetFailure, dockerfile: string, c: Colors): string[] {
+  const where = [failure.target];
+  if (failure.stage !== null) where.push(failure.stage);
+  if (failure.line !== null) where.push(`${dockerfile}:${failure.line}`);
+  const step =
+    failure.step === null ? "" : c.dim(`  ${sanitizeLine(stripStepPrefix(failure.step))}`);
+  const lines = [`${c.red("✗")} ${c.bold(where.join(" › "))}${step}`];
+  for (const line of failure.message.split("\n")) lines.push(`  ${c.red(sanitizeLine(line))}`);
+  if (failure.hint !== null) lines.push(`  ${c.dim("hint:")} ${sanitizeLine(failure.hint)}`);
+  for (const line of failure.logTail) lines.push(c.dim(`    │ ${sanitizeLine(line)}`));
+  return lines;
+}
+
+function statusSymbol(target: TargetReport, c: Colors): string {
+  switch (target.status) {
+    case "succeeded":
+      return c.green("✓");
+    case "failed":
+      return c.red("✗");
+    case "cancelled":
+      return c.yellow("⊘");
+    case "incomplete":
+      return c.gray("…");
+    default:
+      return target.status satisfies never;
+  }
+}
+
+function describeEnd(target: TargetReport, c: Colors): string {
+  switch (target.status) {
+    case "succeeded":
+      return "";
+    case "failed":
+      return c.red("failed");
+    case "cancelled":
+      return c.yellow(
+        target.cancelReason === "fail-fast" ? "cancelled: another target failed" : "cancelled",
+      );
+    case "incomplete":
+      return c.gray("did not finish");
+    default:
+      return target.status satisfies never;
+  }
+}
+
+function formatWall(ms: number | null): string {
+  return ms === null ? "–" : formatDuration(ms);
+}
+
+/** `sha256:3f2a9c1b7e4d…` → `3f2a9c1b7e4d`, as `docker images` shows ids. */
+export function shortImageId(id: string): string {
+  return id.replace(/^sha256:/, "").slice(0, 12);
+}
+
+/** `[build 2/5] RUN make` → `RUN make`. */
+function stripStepPrefix(name: string): string {
+  return name.replace(/^\[[^\]]*\]\s*/, "");
+}
+
+/** Pads each column to its widest cell; empty trailing cells leave no trailing spaces. */
+function alignColumns(rows: readonly string[][], align: readonly ("left" | "right")[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visibleWidth(cell));
+    });
+  }
+  return rows.map((row) => {
+    const cells = row.map((cell, i) => {
+      const width = widths[i] ?? 0;
+      if (width === 0) return null;
+      return align[i] === "right"
+        ? " ".repeat(width - visibleWidth(cell)) + cell
+        : padVisible(cell, width);
+    });
+    return cells
+      .filter((cell) => cell !== null)
+      .join("  ")
+      .trimEnd();
+  });
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { createRenderer } from "./create-renderer.js";
+import { escapeData, escapeProperty, workflowCommand } from "./github-renderer.js";
+import { createMemoryIo } from "./memory-io.test-support.js";
+import {
+  failingRun,
+  interruptedRun,
+  successfulRun,
+  type RunFixture,
+} from "./run-fixtures.test-support.js";
+
+function render(run: RunFixture, env: Record<string, string> = {}) {
+  const io = createMemoryIo({ env: { GITHUB_ACTIONS: "true", ...env } });
+  const appended: { path: string; text: string }[] = [];
+  const renderer = createRenderer({
+    mode: "github",
+    io,
+    targets: run.targets,
+    color: false,
+    dockerfile: "docker/Dockerfile",
+    appendFile: (path, text) => appended.push({ path, text }),
+  });
+  for (const event of run.events) renderer.onEvent(event);
+  renderer.finish(run.report);
+  return { text: io.stdout.text(), stderr: io.stderr.text(), appended };
+}
+
+/** The lines of each group, by the target its title names. */
+function groups(text: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  let open: string[] | null = null;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("::group::")) {
+      expect(open).toBeNull();
+      open = [];
+      found.set(line.slice("::group::".length).split(" ")[0]!, open);
+    } else if (line === "::endgroup::") {
+      expect(open).not.toBeNull();
+      open = null;
+    } else {
+      open?.push(line);
+    }
+  }
+  expect(open).toBeNull();
+  return found;
+}
+
+describe("github renderer", () => {
+  it("puts each target's lines in one group, written when the target ends", async () => {
+    const { text, appended } = render(successfulRun());
+    await expect(text).toMatchFileSnapshot("__snapshots__/github-success.txt");
+    const byTarget = groups(text);
+    expect([...byTarget.keys()]).toEqual(["build", "app", "test"]);
+    for (const [target, lines] of byTarget) {
+      // No group holds another target's lines: parallel targets do not interleave.
+      expect(
+        lines.every((line) => new RegExp(`^\\[ *[\\d.]+s\\] ${target}( ›|  )`).test(line)),
+      ).toBe(true);
+    }
+    expect(text.match(/^::group::/gm)).toHaveLength(3);
+    expect(text.match(/^::endgroup::$/gm)).toHaveLength(3);
+    expect(text).toContain(
+      "::warning file=docker/Dockerfile,line=5,title=build%3A Dockerfile warning::FromAsCasing: 'as' and 'FROM' keywords' casing do not match",
+    );
+    expect(appended).toEqual([]);
+  });
+
+  it("annotates the failing Dockerfile line and appends a job summary", async () => {
+    const { text, appended } = render(failingRun(), { GITHUB_STEP_SUMMARY: "/tmp/summary.md" });
+    await expect(text).toMatchFileSnapshot("__snapshots__/github-failure.txt");
+    const error = text.split("\n").find((line) => line.startsWith("::error "));
+    expect(error).toMatch(
+      /^::error file=docker\/Dockerfile,line=12,title=app failed::process "\/bin\/sh -c make" did not complete successfully: exit code: 2%0A%0A/,
+    );
+    expect(error).toContain("make: *** [Makefile:7: build/main.o] Error 1");
+    expect(error).not.toContain("\r");
+    expect([...groups(text).keys()]).toEqual(["app", "test"]);
+
+    expect(appended).toHaveLength(1);
+    expect(appended[0]?.path).toBe("/tmp/summary.md");
+    const summary = appended[0]?.text ?? "";
+    await expect(summary).toMatchFileSnapshot("__snapshots__/github-failure-summary.md");
+    expect(summary).toContain("| ❌ | app |");
+    expect(summary).toContain("#### ❌ app › build › docker/Dockerfile:12");
+    expect(summary).toContain("src/main.c:10:5: error: use of undeclared identifier");
+  });
+
+  it("gives an unfinished target its group at the end", () => {
+    const { text } = render(interruptedRun());
+    expect(groups(text).get("app")).toContain("[  2.3s] app  cancelled");
+    expect(text).toContain("::group::app · cancelled\n");
+  });
+
+  it("says on stderr, and carries on, when the summary cannot be written", () => {
+    const io = createMemoryIo({ env: { GITHUB_STEP_SUMMARY: "/read-only/summary.md" } });
+    const run = successfulRun();
+    const renderer = createRenderer({
+      mode: "github",
+      io,
+      targets: run.targets,
+      color: false,
+      appendFile: () => {
+        throw new Error("EROFS: read-only file system");
+      },
+    });
+    renderer.finish(run.report);
+    expect(io.stderr.text()).toBe(
+      "stagecraft: could not write the job summary to /read-only/summary.md: EROFS: read-only file system\n",
+    );
+    expect(io.stdout.text()).toContain("3 targets in 7.7 s");
+  });
+});
+
+describe("workflow command escaping", () => {
+  it("escapes data and properties as the runner expects", () => {
+    expect(escapeData("100% done\r\nnext")).toBe("100%25 done%0D%0Anext");
+    expect(escapeProperty("a:b,c%\n")).toBe("a%3Ab%2Cc%25%0A");
+    expect(workflowCommand("error", { file: "x,y:z", line: 3, col: null }, "a\nb")).toBe(
+      "::error file=x%2Cy%3Az,line=3::a%0Ab",
+    );
+    expect(workflowCommand("notice", {}, "hi")).toBe("::notice::hi");
+  });
+});

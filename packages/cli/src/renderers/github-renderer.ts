@@ -1,0 +1,168 @@
+import { formatDuration, type BuildReport } from "@stagecraft/core";
+import type { Renderer, RendererContext } from "./create-renderer.js";
+import { formatMarkdownSummary } from "./format-markdown-summary.js";
+import { formatReport } from "./format-report.js";
+import { createPlainFormatter } from "./plain-renderer.js";
+
+/** How many of a failure's last log lines its annotation carries (the full tail is in the log). */
+const ANNOTATION_LOG_LINES = 10;
+
+/**
+ * Plain progress for GitHub Actions: each target's lines in one `::group::` (held back until the target
+ * ends, so parallel targets do not interleave), an `::error` annotation on the failing Dockerfile
+ * line, `::warning` annotations for the front end's warnings, and a Markdown job summary appended to
+ * `$GITHUB_STEP_SUMMARY`.
+ */
+export function createGithubRenderer(context: RendererContext): Renderer {
+  const { io } = context;
+  const formatter = createPlainFormatter(context);
+  const buffers = new Map<string, string[]>();
+  const annotations = new Map<string, string[]>();
+  const failedLines = new Map<string, number>();
+  const flushed = new Set<string>();
+  let finished = false;
+
+  const annotate = (target: string, command: string): void => {
+    const list = annotations.get(target) ?? [];
+    list.push(command);
+    annotations.set(target, list);
+  };
+
+  const flush = (target: string, title: string): void => {
+    const lines = buffers.get(target) ?? [];
+    buffers.delete(target);
+    flushed.add(target);
+    // Every line starts with its `[ 1.2s]` stamp, so a build printing `::…` cannot issue a command.
+    io.stdout.write(
+      `::group::${escapeData(title)}\n${lines.map((line) => `${line}\n`).join("")}::endgroup::\n`,
+    );
+    for (const command of annotations.get(target) ?? []) io.stdout.write(`${command}\n`);
+    annotations.delete(target);
+  };
+
+  return {
+    onEvent(event) {
+      if (finished) return;
+      for (const line of formatter.format(event)) {
+        // The run's own lines, a target's start, and anything after its group was written go straight out.
+        if (line.target === null || event.type === "target-started" || flushed.has(line.target)) {
+          io.stdout.write(`${line.text}\n`);
+          continue;
+        }
+        const buffer = buffers.get(line.target) ?? [];
+        buffer.push(line.text);
+        buffers.set(line.target, buffer);
+      }
+      switch (event.type) {
+        case "step-failed":
+          if (!event.cancelled && event.step.line !== null) {
+            failedLines.set(event.target, event.step.line);
+          }
+          break;
+        case "warning":
+          // BuildKit names the file as the front end saw it in the context (`Dockerfile`); an annotation
+          // needs its path in the repository, which only the user's `--file` gives.
+          annotate(
+            event.target,
+            workflowCommand(
+              "warning",
+              {
+                file: context.dockerfile,
+                line: event.line,
+                title: `${event.target}: Dockerfile warning`,
+              },
+              event.message,
+            ),
+          );
+          break;
+        case "target-finished":
+          flush(event.target, `${event.target} · built in ${formatDuration(event.durationMs)}`);
+          break;
+        case "target-failed": {
+          const { error } = event;
+          const line = error.line ?? failedLines.get(event.target) ?? null;
+          const tail = error.logTail.slice(-ANNOTATION_LOG_LINES);
+          annotate(
+            event.target,
+            workflowCommand(
+              "error",
+              // Without a line the failure is not in the Dockerfile (an engine or context error).
+              {
+                file: line === null ? null : context.dockerfile,
+                line,
+                title: `${event.target} failed`,
+              },
+              [error.message, ...(tail.length > 0 ? ["", ...tail] : [])].join("\n"),
+            ),
+          );
+          flush(event.target, `${event.target} · failed after ${formatDuration(event.durationMs)}`);
+          break;
+        }
+        case "target-cancelled":
+          flush(event.target, `${event.target} · cancelled`);
+          break;
+        case "run-started":
+        case "run-finished":
+        case "target-queued":
+        case "target-started":
+        case "stage-started":
+        case "stage-cached":
+        case "stage-finished":
+        case "stage-failed":
+        case "step-started":
+        case "step-cached":
+        case "step-finished":
+        case "log":
+        case "transfer":
+        case "daemon-status":
+          break;
+        default:
+          event satisfies never;
+      }
+    },
+    finish(report: BuildReport) {
+      if (finished) return;
+      finished = true;
+      // Targets the run never ended (an interrupted run) still get their group.
+      for (const target of [...buffers.keys()]) flush(target, `${target} · did not finish`);
+      io.stdout.write(`\n${formatReport(report, context)}`);
+      const summaryPath = io.env.GITHUB_STEP_SUMMARY;
+      if (summaryPath === undefined || summaryPath === "") return;
+      try {
+        context.appendFile(
+          summaryPath,
+          formatMarkdownSummary(report, { dockerfile: context.dockerfile }),
+        );
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        io.stderr.write(
+          `stagecraft: could not write the job summary to ${summaryPath}: ${reason}\n`,
+        );
+      }
+    },
+  };
+}
+
+/** A workflow command line: `::name key=value,…::message`, its parts escaped as the runner expects. */
+export function workflowCommand(
+  name: string,
+  properties: Readonly<Record<string, string | number | null | undefined>>,
+  message: string,
+): string {
+  const pairs = Object.entries(properties)
+    .filter(
+      (entry): entry is [string, string | number] => entry[1] !== null && entry[1] !== undefined,
+    )
+    .map(([key, value]) => `${key}=${escapeProperty(String(value))}`);
+  return `::${name}${pairs.length > 0 ? ` ${pairs.join(",")}` : ""}::${escapeData(message)}`;
+}
+
+/** Escapes a workflow command's message (`%`, `\r`, `\n`), as actions/toolkit's `escapeData` does. */
+export function escapeData(text: string): string {
+  return text.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+/** Escapes a workflow command's property value: as `escapeData`, and `:` and `,` too. */
+export function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, "%3A").replace(/,/g, "%2C");
+}

@@ -1,0 +1,198 @@
+import { formatDuration, type BuildEvent, type BuildReport } from "@stagecraft/core";
+import { createColors } from "./colors.js";
+import type { Renderer, RendererContext } from "./create-renderer.js";
+import { formatReport, shortImageId } from "./format-report.js";
+import { sanitizeLine } from "./sanitize-line.js";
+
+/** A line of plain output, and the target it belongs to (null for the run's own lines). */
+export interface PlainLine {
+  target: string | null;
+  text: string;
+}
+
+/** Turns events into timestamped log lines; keeps the run's start time to stamp them with. */
+export interface PlainFormatter {
+  format(event: BuildEvent): PlainLine[];
+}
+
+/**
+ * One line per event worth seeing, stamped with the time since the run started and prefixed with
+ * target and stage: `[  3.2s] app › build  RUN make`, `[  3.4s] app › build  | compiling…`.
+ */
+export function createPlainFormatter(options: {
+  color: boolean;
+  dockerfile: string;
+}): PlainFormatter {
+  const c = createColors(options.color);
+  let startedAt: number | null = null;
+
+  const line = (
+    event: BuildEvent,
+    target: string | null,
+    stage: string | null,
+    text: string,
+  ): PlainLine => {
+    startedAt ??= event.time;
+    const seconds = `${((event.time - startedAt) / 1000).toFixed(1)}s`.padStart(6);
+    const prefix =
+      target === null ? "" : `${c.cyan(stage === null ? target : `${target} › ${stage}`)}  `;
+    return { target, text: `${c.dim(`[${seconds}]`)} ${prefix}${text}` };
+  };
+
+  return {
+    format(event) {
+      switch (event.type) {
+        case "run-started": {
+          startedAt = event.time;
+          const noun = event.targets.length === 1 ? "target" : "targets";
+          const on = event.engine === null ? "" : ` on ${event.engine}`;
+          return [
+            line(
+              event,
+              null,
+              null,
+              `building ${event.targets.length} ${noun}: ${event.targets.join(", ")} ` +
+                `(${event.concurrency} at a time${on})`,
+            ),
+          ];
+        }
+        case "run-finished":
+          return [];
+        case "target-queued":
+          return event.waitingFor.length === 0
+            ? []
+            : [
+                line(
+                  event,
+                  event.target,
+                  null,
+                  c.dim(`waiting for ${event.waitingFor.join(", ")}`),
+                ),
+              ];
+        case "target-started":
+          return [line(event, event.target, null, "started")];
+        case "target-finished": {
+          const tags = event.tags.length === 0 ? "" : ` (${event.tags.join(", ")})`;
+          return [
+            line(
+              event,
+              event.target,
+              null,
+              `${c.green("built")} ${shortImageId(event.imageId)}${tags} in ${formatDuration(event.durationMs)}`,
+            ),
+          ];
+        }
+        case "target-failed":
+          return [
+            line(
+              event,
+              event.target,
+              null,
+              `${c.red("FAILED")} after ${formatDuration(event.durationMs)}: ${sanitizeLine(event.error.message)}`,
+            ),
+          ];
+        case "target-cancelled":
+          return [
+            line(
+              event,
+              event.target,
+              null,
+              c.yellow(
+                event.reason === "fail-fast" ? "cancelled: another target failed" : "cancelled",
+              ),
+            ),
+          ];
+        case "stage-finished":
+          return [
+            line(
+              event,
+              event.target,
+              event.stage,
+              c.dim(
+                `stage done in ${formatDuration(event.durationMs)} ` +
+                  `(${event.stepsRun} run, ${event.stepsCached} cached)`,
+              ),
+            ),
+          ];
+        case "step-started":
+          if (event.step.kind === "internal") return [];
+          return [
+            line(event, event.target, event.step.stage, sanitizeLine(event.step.instruction)),
+          ];
+        case "step-cached":
+          if (event.step.kind === "internal") return [];
+          return [
+            line(
+              event,
+              event.target,
+              event.step.stage,
+              `${c.dim("CACHED")} ${sanitizeLine(event.step.instruction)}`,
+            ),
+          ];
+        case "step-finished":
+          if (event.step.kind === "internal") return [];
+          return [
+            line(
+              event,
+              event.target,
+              event.step.stage,
+              `${c.green("DONE")} ${sanitizeLine(event.step.instruction)} ` +
+                c.dim(`(${formatDuration(event.durationMs)})`),
+            ),
+          ];
+        case "step-failed":
+          // A failed internal step is worth a line: it is how a missing context file shows up.
+          return [
+            line(
+              event,
+              event.target,
+              event.step.stage,
+              event.cancelled
+                ? `${c.yellow("CANCELLED")} ${sanitizeLine(event.step.instruction)}`
+                : `${c.red("ERROR")} ${sanitizeLine(event.step.instruction)}: ${sanitizeLine(event.error)}`,
+            ),
+          ];
+        case "log":
+          return [
+            line(event, event.target, event.stage, `${c.dim("|")} ${sanitizeLine(event.line)}`),
+          ];
+        case "warning": {
+          const where = event.line === null ? "" : `${options.dockerfile}:${event.line} `;
+          return [
+            line(
+              event,
+              event.target,
+              event.stage,
+              `${c.yellow("WARN")} ${where}${sanitizeLine(event.message)}`,
+            ),
+          ];
+        }
+        case "stage-started":
+        case "stage-cached":
+        case "stage-failed":
+        case "transfer":
+        case "daemon-status":
+          return [];
+        default:
+          return event satisfies never;
+      }
+    },
+  };
+}
+
+/** Plain progress: one line per event worth seeing, then the report. */
+export function createPlainRenderer(context: RendererContext): Renderer {
+  const formatter = createPlainFormatter(context);
+  let finished = false;
+  return {
+    onEvent(event) {
+      if (finished) return;
+      for (const { text } of formatter.format(event)) context.io.stdout.write(`${text}\n`);
+    },
+    finish(report: BuildReport) {
+      if (finished) return;
+      finished = true;
+      context.io.stdout.write(`\n${formatReport(report, context)}`);
+    },
+  };
+}

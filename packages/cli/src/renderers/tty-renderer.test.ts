@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createRenderer } from "./create-renderer.js";
+import { createMemoryIo } from "./memory-io.test-support.js";
+import {
+  T0,
+  failingRun,
+  interruptedRun,
+  successfulRun,
+  type RunFixture,
+} from "./run-fixtures.test-support.js";
+import { visibleWidth } from "./fit-to-width.js";
+
+/** Feeds a run's events at their own times on the fake clock; returns the Io and the time finish ran. */
+function play(run: RunFixture, options: { columns?: number; color?: boolean } = {}) {
+  const io = createMemoryIo({ isTTY: true, columns: options.columns ?? 72 });
+  const renderer = createRenderer({
+    mode: "tty",
+    io,
+    targets: run.targets,
+    color: options.color ?? false,
+  });
+  for (const event of run.events) {
+    vi.advanceTimersByTime(Math.max(0, event.time - Date.now()));
+    renderer.onEvent(event);
+  }
+  vi.advanceTimersByTime(250);
+  const finishedAt = Date.now();
+  const before = io.stdout.writes.length;
+  renderer.finish(run.report);
+  return { io, renderer, finishedAt, liveWrites: io.stdout.writes.slice(0, before) };
+}
+
+/** A write without the cursor-up-and-erase it starts with (when it does). */
+function withoutErase(text: string): string {
+  return text.startsWith("\r\x1b[") ? text.slice(text.indexOf("\x1b[J") + 3) : text;
+}
+
+/** The frame a write draws: its text with the cursor codes made visible. */
+function showFrame(text: string): string {
+  return text.replaceAll("\x1b", "␛");
+}
+
+describe("tty renderer", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("redraws at most 10 times a second", () => {
+    const { liveWrites } = play(successfulRun());
+    expect(liveWrites.length).toBeGreaterThan(10);
+    for (const [i, write] of liveWrites.entries()) {
+      const inOneSecond = liveWrites.slice(i).filter((later) => later.time < write.time + 1000);
+      expect(inOneSecond.length).toBeLessThanOrEqual(10);
+    }
+  });
+
+  it("shows each target's stages, running steps with their time and last 3 log lines", async () => {
+    const { liveWrites } = play(successfulRun(), { columns: 100 });
+    const frame = liveWrites.filter((write) => write.time <= T0 + 2500).at(-1);
+    await expect(showFrame(frame?.text ?? "")).toMatchFileSnapshot("__snapshots__/tty-frame.txt");
+    // The spinner's frame depends on the clock; the rest does not.
+    const lines = (frame?.text ?? "").replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, "*").split("\n");
+    expect(lines).toContain("* build  2.5 s  0 run · 4 cached");
+    expect(lines).toContain("  ✓ base  cached (3 steps)");
+    expect(lines).toContain("  * build  1/3 · 1 cached");
+    expect(lines).toContain("    RUN npm ci  2.3 s");
+    expect(lines.filter((line) => line.includes("│"))).toEqual([
+      "      │ npm warn deprecated inflight@1.0.6: This module is not supported",
+      "      │ added 312 packages, and audited 313 packages in 2s",
+      "      │ found 0 vulnerabilities",
+    ]);
+    expect(lines.at(-2)).toBe("0/3 targets done · 3 running · 0 steps run · 5 cached · 2.5 s");
+  });
+
+  it("redraws in place: each frame erases the lines of the one before", () => {
+    // No warnings in this run, so every line written belongs to a frame.
+    const { liveWrites } = play(interruptedRun());
+    expect(liveWrites[0]?.text.startsWith("\x1b")).toBe(false);
+    for (const [i, write] of liveWrites.slice(1).entries()) {
+      const before = withoutErase(liveWrites[i]?.text ?? "");
+      expect(write.text.startsWith(`\r\x1b[${(before.match(/\n/g) ?? []).length}A\x1b[J`)).toBe(
+        true,
+      );
+    }
+  });
+
+  it("cuts every line to the terminal's width, colour codes and all", () => {
+    const { liveWrites } = play(successfulRun(), { columns: 30, color: true });
+    for (const write of liveWrites) {
+      const frame = withoutErase(write.text);
+      for (const line of frame.split("\n")) expect(visibleWidth(line)).toBeLessThanOrEqual(29);
+    }
+  });
+
+  it("prints warnings above the live block, once", () => {
+    const { io } = play(successfulRun());
+    expect(io.stdout.text().match(/⚠ build › build {2}Dockerfile:5 {2}FromAsCasing/g)).toHaveLength(
+      1,
+    );
+  });
+
+  it("ends with the static report, stops its timer, and writes nothing after", async () => {
+    const { io, finishedAt, liveWrites } = play(failingRun());
+    const last = io.stdout.writes.at(-1);
+    expect(last?.time).toBe(finishedAt);
+    const height = (withoutErase(liveWrites.at(-1)?.text ?? "").match(/\n/g) ?? []).length;
+    expect(last?.text.startsWith(`\r\x1b[${height}A\x1b[J`)).toBe(true);
+    await expect(showFrame(last?.text ?? "")).toMatchFileSnapshot("__snapshots__/tty-final.txt");
+    expect(last?.text).toContain("✗ app › build › Dockerfile:12  RUN make");
+    expect(vi.getTimerCount()).toBe(0);
+    const count = io.stdout.writes.length;
+    vi.advanceTimersByTime(5000);
+    expect(io.stdout.writes).toHaveLength(count);
+  });
+
+  it("shows an interrupted run's cancelled target", () => {
+    const { liveWrites } = play(interruptedRun());
+    expect(liveWrites.at(-1)?.text).toContain("⊘ app  cancelled");
+  });
+});
