@@ -1,0 +1,54 @@
+import { DockerfileError } from "../errors.js";
+import type { DockerfileAst } from "../dockerfile/ast.js";
+import { parseDockerfile } from "../dockerfile/parse-dockerfile.js";
+import { buildStageGraph, type StageGraphOptions } from "../stages/build-stage-graph.js";
+import type { StageGraph } from "../stages/stage-graph.js";
+import { planTargets, type TargetsPlan } from "./plan-targets.js";
+import { serializePlan, type PlanJson } from "./serialize-plan.js";
+
+/** Inputs of {@link analyzeDockerfile}: those of `docker build`, plus the file's name for errors. */
+export interface AnalyzeDockerfileOptions extends StageGraphOptions {
+  /** The Dockerfile's path as the user named it; set on every DockerfileError thrown. */
+  readonly file?: string;
+}
+
+/** Everything the front end knows about a Dockerfile and a build request. */
+export interface DockerfileAnalysis {
+  readonly ast: DockerfileAst;
+  readonly graph: StageGraph;
+  readonly plan: TargetsPlan;
+  /** The plan in the JSON form of the stage-graph corpus. */
+  readonly json: PlanJson;
+}
+
+/**
+ * Runs the whole front end: parse → typed instructions → stage graph → target plan.
+ *
+ * @example
+ * const { plan, json } = analyzeDockerfile(text, { targets: ["test", "app"], buildArgs: { ENV: "prod" } });
+ * json.reachable; // ids of the stages BuildKit will build
+ * @throws DockerfileError for a Dockerfile BuildKit rejects (BuildKit's text, line and column).
+ * @throws UnknownStageError for a target that names no stage.
+ * @throws UsageError for a malformed platform option.
+ */
+export function analyzeDockerfile(
+  text: string,
+  options: AnalyzeDockerfileOptions = {},
+): DockerfileAnalysis {
+  try {
+    const ast = parseDockerfile(text);
+    const graph = buildStageGraph(ast, options);
+    const plan = planTargets(graph, options.targets ?? []);
+    if (options.file !== undefined) {
+      const reported = [
+        ...graph.buildErrors,
+        ...graph.stages.flatMap((stage) => [...stage.triggerErrors, ...stage.dispatchErrors]),
+      ];
+      for (const error of reported) error.file = options.file;
+    }
+    return { ast, graph, plan, json: serializePlan(plan) };
+  } catch (error) {
+    if (error instanceof DockerfileError && options.file !== undefined) error.file = options.file;
+    throw error;
+  }
+}
