@@ -1,4 +1,8 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+// Unit tests run against the core's source, so they never depend on a stale build.
+const coreSource = fileURLToPath(new URL("packages/core/src/index.ts", import.meta.url));
 
 export default defineConfig({
   test: {
@@ -6,6 +10,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          alias: [{ find: /^@stagecraft\/core$/, replacement: coreSource }],
           include: ["packages/*/src/**/*.test.ts"],
           environment: "node",
         },

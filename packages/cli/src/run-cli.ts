@@ -1,3 +1,6 @@
+import { buildCommand } from "./commands/build.js";
+import { graphCommand } from "./commands/graph.js";
+import { planCommand } from "./commands/plan.js";
 import type { ExitCode, Io } from "./io.js";
 
 export const VERSION = "0.1.0";
@@ -12,24 +15,36 @@ Commands:
   graph             draw the stage graph (mermaid, dot or json)
 
 Run \`stagecraft <command> --help\` for a command's options.
+The engine is found as the docker CLI finds it: DOCKER_HOST, DOCKER_CONTEXT, the current docker
+context, then /var/run/docker.sock.
 `;
 
 /** Runs the CLI with the given arguments; returns the exit code (never calls process.exit). */
-export function runCli(argv: readonly string[], io: Io): Promise<ExitCode> {
-  const [command] = argv;
+export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode> {
+  const [command, ...rest] = argv;
   switch (command) {
-    case undefined:
+    case "build":
+      return await buildCommand(rest, io);
+    case "plan":
+      return await planCommand(rest, io);
+    case "graph":
+      return await graphCommand(rest, io);
     case "help":
     case "--help":
     case "-h":
       io.stdout.write(HELP);
-      return Promise.resolve(command === undefined ? 2 : 0);
+      return 0;
+    case undefined:
+      io.stderr.write(HELP);
+      return 2;
     case "--version":
     case "-V":
       io.stdout.write(`${VERSION}\n`);
-      return Promise.resolve(0);
+      return 0;
     default:
-      io.stderr.write(`stagecraft: unknown command "${command}"\n\n${HELP}`);
-      return Promise.resolve(2);
+      io.stderr.write(
+        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan and graph; run \`stagecraft --help\`.\n`,
+      );
+      return 2;
   }
 }

@@ -1,0 +1,321 @@
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import {
+  DockerEngine,
+  EngineError,
+  UsageError,
+  analyzeDockerfile,
+  createBuildReport,
+  createDockerfileMap,
+  createRedactor,
+  packBuildContext,
+  runBuild,
+  type BuildEvent,
+  type BuildReport,
+  type DockerfileAnalysis,
+  type NetworkMode,
+  type TargetSpec,
+} from "@stagecraft/core";
+import { createLogger } from "../create-logger.js";
+import type { ExitCode, Io } from "../io.js";
+import {
+  choiceOption,
+  keyValueOption,
+  listOption,
+  parseCommandLine,
+  positiveIntegerOption,
+  stringOption,
+  type OptionTable,
+} from "../parse-command-line.js";
+import {
+  chooseProgressMode,
+  type RequestedProgressMode,
+} from "../renderers/choose-progress-mode.js";
+import { shouldUseColor } from "../renderers/colors.js";
+import { createRenderer } from "../renderers/create-renderer.js";
+import { errorToJson, reportError } from "../report-error.js";
+import { loadDockerfile } from "./load-dockerfile.js";
+
+export const BUILD_HELP = `Usage: stagecraft build [CONTEXT] [options]
+
+Builds one or more targets of a multi-stage Dockerfile at once on a Docker Engine (one BuildKit build
+per target, submitted together so shared steps run once), shows live progress per target and stage,
+and ends with a report. CONTEXT is the build context directory (default: .).
+
+Options:
+  -f, --file FILE            the Dockerfile (default: CONTEXT/Dockerfile)
+      --target T             a stage to build; repeat or separate with commas (default: the last stage)
+  -t, --tag NAME:TAG         tag the image; with several targets write TARGET=NAME:TAG
+      --build-arg K=V        a build arg (K alone takes the value from the environment)
+      --build-arg-secret K=V a build arg whose value is masked as *** in progress, logs and reports
+      --label K=V            a label on every built image
+      --platform P           the target platform, e.g. linux/amd64
+      --no-cache             do not use the build cache
+      --pull                 always look for newer base images in their registry
+      --network MODE         network of RUN steps: default, host or none
+      --add-host HOST:IP     add an /etc/hosts entry inside RUN steps
+      --cache-from REF       an image to use as a cache source (inline cache)
+      --concurrency N        build at most N targets at once (default: all)
+      --keep-going           let independent targets finish when one fails (default: cancel the others)
+      --progress MODE        auto, tty, plain, json or quiet (auto: tty on a terminal, github under
+                             GitHub Actions, plain otherwise)
+      --report FILE          write the report as JSON to FILE
+      --metadata-file FILE   write image ids and names per target as JSON to FILE
+      --log-level LEVEL      stagecraft's own diagnostics: error, warn, info, debug (default: off)
+      --log-file FILE        write diagnostics to FILE instead of stderr
+  -h, --help                 show this help
+
+Every image carries the labels org.stagecraft.managed=true and org.stagecraft.target=<stage>:
+  docker images --filter label=org.stagecraft.target=app
+
+Exit codes: 0 all targets built, 1 a build failed, 2 usage or Dockerfile error, 130 interrupted.
+Build args are stored in the image history and the daemon's build records: use --build-arg-secret only
+to keep values off the screen and out of reports, and BuildKit secrets for real credentials.
+`;
+
+const OPTIONS: OptionTable = {
+  file: { type: "string", short: "f" },
+  target: { type: "string", multiple: true },
+  tag: { type: "string", short: "t", multiple: true },
+  "build-arg": { type: "string", multiple: true },
+  "build-arg-secret": { type: "string", multiple: true },
+  label: { type: "string", multiple: true },
+  platform: { type: "string" },
+  "no-cache": { type: "boolean" },
+  pull: { type: "boolean" },
+  network: { type: "string" },
+  "add-host": { type: "string", multiple: true },
+  "cache-from": { type: "string", multiple: true },
+  concurrency: { type: "string" },
+  "keep-going": { type: "boolean" },
+  progress: { type: "string" },
+  report: { type: "string" },
+  "metadata-file": { type: "string" },
+  "log-level": { type: "string" },
+  "log-file": { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** `stagecraft build`: builds the requested targets in parallel and prints the report. */
+export async function buildCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
+  let progress: RequestedProgressMode = "auto";
+  try {
+    const { values, positionals } = parseCommandLine("build", argv, OPTIONS);
+    if (values.help === true) {
+      io.stdout.write(BUILD_HELP);
+      return 0;
+    }
+    if (positionals.length > 1) {
+      throw new UsageError(
+        `build takes one build context, got ${positionals.length}: ${positionals.join(" ")}`,
+        {
+          hint: "Put options before or after the context; quote paths with spaces.",
+        },
+      );
+    }
+    progress = choiceOption(
+      values,
+      "progress",
+      ["auto", "tty", "plain", "json", "quiet"] as const,
+      "auto",
+    );
+    const contextDir = positionals[0] ?? ".";
+    const requestedTargets = listOption(values, "target", true);
+    const secretArgs = keyValueOption(values, "build-arg-secret", io.env);
+    const buildArgs = { ...keyValueOption(values, "build-arg", io.env), ...secretArgs };
+    const labels = keyValueOption(values, "label", undefined);
+    const platform = stringOption(values, "platform");
+    const network = choiceOption<NetworkMode>(
+      values,
+      "network",
+      ["default", "host", "none"],
+      "default",
+    );
+    const extraHosts = listOption(values, "add-host");
+    for (const host of extraHosts) {
+      if (!/^[^:\s]+:\S+$/.test(host)) {
+        throw new UsageError(`--add-host "${host}" is not HOST:IP`, {
+          hint: "Write --add-host myhost:10.0.0.5.",
+        });
+      }
+    }
+    const logger = createLogger(
+      stringOption(values, "log-level"),
+      stringOption(values, "log-file"),
+    );
+
+    const dockerfile = loadDockerfile(io.cwd, contextDir, stringOption(values, "file"));
+    const analysis = analyzeDockerfile(dockerfile.text, {
+      file: dockerfile.displayPath,
+      targets: requestedTargets,
+      buildArgs,
+      ...(platform === undefined ? {} : { platform }),
+    });
+    // BuildKit would stop these builds anyway (e.g. an invalid image reference): say so before sending.
+    for (const target of analysis.plan.targets) {
+      if (target.buildError !== undefined) throw target.buildError;
+    }
+    const targets = toTargetSpecs(analysis, listOption(values, "tag"));
+    const targetStages = Object.fromEntries(
+      analysis.plan.targets.map((target) => [
+        target.id,
+        target.reachable.map((index) => analysis.graph.stages[index]?.id ?? `stage-${index}`),
+      ]),
+    );
+
+    const engine = new DockerEngine({ env: io.env, ...(logger === undefined ? {} : { logger }) });
+    const [info, context] = await Promise.all([
+      engine.info(),
+      packBuildContext({ contextDir, dockerfilePath: dockerfile.path, cwd: io.cwd }),
+    ]);
+    if (!info.buildkit) {
+      throw new EngineError(
+        "ENGINE_UNSUPPORTED",
+        `the engine at ${info.endpoint} (Docker ${info.version}, API ${info.apiVersion}) cannot run BuildKit builds`,
+        {
+          hint: "stagecraft needs a Linux Docker Engine 18.09 or newer.",
+        },
+      );
+    }
+
+    const mode = chooseProgressMode(progress, io);
+    const secrets = Object.values(secretArgs);
+    const redact = createRedactor(secrets);
+    const renderer = createRenderer({
+      mode,
+      io,
+      targets: targets.map((target) => target.name),
+      color: shouldUseColor(io.stdout, io.env),
+      redact,
+      dockerfile: dockerfile.displayPath,
+    });
+    for (const warning of context.warnings) {
+      io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
+    }
+
+    const events: BuildEvent[] = [];
+    const outcome = await runBuild({
+      engine,
+      context,
+      targets,
+      targetStages,
+      dockerfileMap: createDockerfileMap(analysis.graph),
+      buildArgs,
+      labels,
+      platform,
+      noCache: values["no-cache"] === true,
+      pull: values.pull === true,
+      network,
+      extraHosts,
+      cacheFrom: listOption(values, "cache-from"),
+      concurrency: positiveIntegerOption(values, "concurrency"),
+      keepGoing: values["keep-going"] === true,
+      signal: io.signal,
+      secrets,
+      engineEndpoint: info.endpoint,
+      logger,
+      onEvent: (event) => {
+        events.push(event);
+        renderer.onEvent(event);
+      },
+    });
+
+    const report = createBuildReport({
+      events,
+      images: outcome.images,
+      stageGraph: {
+        stages: analysis.graph.stages.map((stage) => ({
+          id: stage.id,
+          dependsOn: stage.dependsOn.map(
+            (index) => analysis.graph.stages[index]?.id ?? `stage-${index}`,
+          ),
+        })),
+      },
+      targetStages,
+    });
+    renderer.finish(report);
+    writeOutputs(io, values, report, outcome.targets, redact);
+
+    switch (outcome.status) {
+      case "succeeded":
+        return 0;
+      case "cancelled":
+        return 130;
+      case "failed":
+        return 1;
+      default:
+        return outcome.status satisfies never;
+    }
+  } catch (error) {
+    if (progress === "json") {
+      io.stdout.write(`${JSON.stringify({ type: "error", error: errorToJson(error) })}\n`);
+    }
+    if (io.signal.aborted && !(error instanceof UsageError)) {
+      io.stderr.write("stagecraft: interrupted\n");
+      return 130;
+    }
+    return reportError(io, error);
+  }
+}
+
+/** One target spec per planned target, with its tags (`-t NAME:TAG`, or `-t TARGET=NAME:TAG` with several). */
+function toTargetSpecs(analysis: DockerfileAnalysis, tags: readonly string[]): TargetSpec[] {
+  const planned = analysis.plan.targets;
+  const byTarget = new Map<string, string[]>(planned.map((target) => [target.id, []]));
+  for (const tag of tags) {
+    const equals = tag.indexOf("=");
+    if (equals === -1) {
+      if (planned.length > 1) {
+        throw new UsageError(`-t ${tag}: with several targets, say which one it tags`, {
+          hint: `Write -t TARGET=${tag}, e.g. -t ${planned[0]?.id ?? "app"}=${tag}.`,
+        });
+      }
+      byTarget.get(planned[0]?.id ?? "")?.push(tag);
+      continue;
+    }
+    const name = tag.slice(0, equals).toLowerCase();
+    const list = byTarget.get(name);
+    if (list === undefined) {
+      throw new UsageError(
+        `-t ${tag}: "${tag.slice(0, equals)}" is not one of the targets being built`,
+        {
+          hint: `Targets: ${[...byTarget.keys()].join(", ")}.`,
+        },
+      );
+    }
+    list.push(tag.slice(equals + 1));
+  }
+  return planned.map((target) => ({
+    name: target.id,
+    // The default target is sent without `target=`: BuildKit cannot name an unnamed last stage.
+    stage: target.requested,
+    tags: byTarget.get(target.id) ?? [],
+  }));
+}
+
+function writeOutputs(
+  io: Io,
+  values: Record<string, unknown>,
+  report: BuildReport,
+  targets: readonly { name: string; imageId?: string | undefined; tags: readonly string[] }[],
+  redact: (text: string) => string,
+): void {
+  const reportFile = values.report;
+  if (typeof reportFile === "string") {
+    writeFileSync(resolve(io.cwd, reportFile), redact(`${JSON.stringify(report, null, 2)}\n`));
+  }
+  const metadataFile = values["metadata-file"];
+  if (typeof metadataFile === "string") {
+    // The shape of `docker buildx bake --metadata-file`: one object per target.
+    const metadata = Object.fromEntries(
+      targets.map((target) => [
+        target.name,
+        {
+          "containerimage.config.digest": target.imageId ?? null,
+          "image.name": target.tags.join(","),
+        },
+      ]),
+    );
+    writeFileSync(resolve(io.cwd, metadataFile), redact(`${JSON.stringify(metadata, null, 2)}\n`));
+  }
+}

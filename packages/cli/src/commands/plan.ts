@@ -1,0 +1,213 @@
+import {
+  UsageError,
+  analyzeDockerfile,
+  formatPlatform,
+  type DockerfileAnalysis,
+  type DockerfileError,
+} from "@stagecraft/core";
+import type { ExitCode, Io } from "../io.js";
+import {
+  choiceOption,
+  keyValueOption,
+  listOption,
+  parseCommandLine,
+  stringOption,
+  type OptionTable,
+} from "../parse-command-line.js";
+import { errorToJson, reportError } from "../report-error.js";
+import { loadDockerfile, type LoadedDockerfile } from "./load-dockerfile.js";
+
+export const PLAN_HELP = `Usage: stagecraft plan [CONTEXT] [options]
+
+Shows what a build of the requested targets would do, without building: the stages each target
+needs (BuildKit builds nothing else), the stages they share, the order by level, and the images
+that will be resolved. Reads the Dockerfile exactly as BuildKit does.
+
+Options:
+  -f, --file FILE       the Dockerfile (default: CONTEXT/Dockerfile)
+      --target T        a stage to plan; repeat or separate with commas (default: the last stage)
+      --build-arg K=V   a build arg (K alone takes the value from the environment)
+      --platform P      the target platform, e.g. linux/arm64 (default: linux/amd64)
+      --format FORMAT   text (default) or json
+  -h, --help            show this help
+
+Exit codes: 0 the plan was printed, 2 usage or Dockerfile error.
+`;
+
+/** Options shared by the commands that read a Dockerfile without building. */
+export const FRONT_END_OPTIONS: OptionTable = {
+  file: { type: "string", short: "f" },
+  target: { type: "string", multiple: true },
+  "build-arg": { type: "string", multiple: true },
+  platform: { type: "string" },
+  format: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** Reads and analyses the Dockerfile named by the front-end options. */
+export function analyzeFromOptions(
+  io: Io,
+  values: Parameters<typeof stringOption>[0],
+  contextDir: string,
+): { dockerfile: LoadedDockerfile; analysis: DockerfileAnalysis; targets: string[] } {
+  const dockerfile = loadDockerfile(io.cwd, contextDir, stringOption(values, "file"));
+  const platform = stringOption(values, "platform");
+  const targets = listOption(values, "target", true);
+  const analysis = analyzeDockerfile(dockerfile.text, {
+    file: dockerfile.displayPath,
+    targets,
+    buildArgs: keyValueOption(values, "build-arg", io.env),
+    ...(platform === undefined ? {} : { platform }),
+  });
+  return { dockerfile, analysis, targets };
+}
+
+/** `stagecraft plan`: prints the build plan as text or JSON. */
+export function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
+  let format: "text" | "json" = "text";
+  try {
+    const { values, positionals } = parseCommandLine("plan", argv, FRONT_END_OPTIONS);
+    if (values.help === true) {
+      io.stdout.write(PLAN_HELP);
+      return Promise.resolve(0);
+    }
+    format = choiceOption(values, "format", ["text", "json"] as const, "text");
+    if (positionals.length > 1) {
+      throw new UsageError(
+        `plan takes one build context, got ${positionals.length}: ${positionals.join(" ")}`,
+      );
+    }
+    const { dockerfile, analysis } = analyzeFromOptions(io, values, positionals[0] ?? ".");
+    if (format === "json") {
+      io.stdout.write(`${JSON.stringify(planToJson(dockerfile, analysis), null, 2)}\n`);
+    } else {
+      io.stdout.write(formatPlanText(dockerfile, analysis));
+    }
+    return Promise.resolve(0);
+  } catch (error) {
+    if (format === "json") {
+      io.stdout.write(`${JSON.stringify({ error: errorToJson(error) }, null, 2)}\n`);
+    }
+    return Promise.resolve(reportError(io, error));
+  }
+}
+
+/** The plan as JSON: the corpus schema (`stages`, `defaultTarget`, `reachable`) plus what users of a plan need. */
+export function planToJson(
+  dockerfile: LoadedDockerfile,
+  analysis: DockerfileAnalysis,
+): Record<string, unknown> {
+  const { plan, graph, json, ast } = analysis;
+  const id = (index: number): string => graph.stages[index]?.id ?? `stage-${index}`;
+  return {
+    file: dockerfile.displayPath,
+    escapeToken: graph.escapeToken,
+    directives: ast.directives.map(({ name, value }) => ({ name, value })),
+    buildPlatform: formatPlatform(graph.buildPlatform),
+    targetPlatform: formatPlatform(graph.targetPlatform),
+    stages: json.stages,
+    defaultTarget: json.defaultTarget,
+    targets: plan.targets.map((target) => ({
+      target: target.id,
+      requested: target.requested ?? null,
+      reachable: target.reachable.map(id),
+      buildError: target.buildError === undefined ? null : dockerfileErrorJson(target.buildError),
+    })),
+    reachable: json.reachable,
+    shared: plan.shared.map(id),
+    order: plan.order.map(id),
+    levels: plan.levels.map((level) => level.map(id)),
+    externalImages: plan.externalImages,
+    unreachable: graph.stages
+      .filter((stage) => !plan.stages.includes(stage.index))
+      .map((stage) => stage.id),
+    warnings: [
+      ...ast.warnings.map((warning) => ({
+        rule: "NoEmptyContinuation",
+        message: warning.message,
+        line: warning.line,
+      })),
+      ...graph.warnings.map((warning) => ({
+        rule: warning.rule,
+        message: warning.message,
+        line: warning.position.line,
+      })),
+    ],
+  };
+}
+
+function dockerfileErrorJson(error: DockerfileError): Record<string, unknown> {
+  return { code: error.code, message: error.message, line: error.line, column: error.column };
+}
+
+/** The plan as a person reads it. */
+export function formatPlanText(dockerfile: LoadedDockerfile, analysis: DockerfileAnalysis): string {
+  const { plan, graph, ast } = analysis;
+  const id = (index: number): string => graph.stages[index]?.id ?? `stage-${index}`;
+  const width = Math.max(...graph.stages.map((stage) => stage.id.length), 6);
+  const lines: string[] = [];
+  lines.push(
+    `${dockerfile.displayPath}: ${graph.stages.length} stage${graph.stages.length === 1 ? "" : "s"}, ` +
+      `platform ${formatPlatform(graph.targetPlatform)}`,
+  );
+  lines.push("");
+  lines.push(plan.targets.length === 1 ? "target:" : "targets:");
+  for (const target of plan.targets) {
+    const label =
+      target.requested === undefined ? `${target.id} (default: the last stage)` : target.id;
+    lines.push(`  ${label}  builds ${target.reachable.map(id).join(", ")}`);
+    if (target.buildError !== undefined) {
+      lines.push(
+        `    will fail: ${dockerfile.displayPath}:${target.buildError.line}: ${target.buildError.message}`,
+      );
+    }
+  }
+  lines.push("");
+  lines.push("order (stages of one level can build in parallel):");
+  plan.levels.forEach((level, index) => {
+    lines.push(`  ${String(index).padStart(2)}  ${level.map(id).join(", ")}`);
+  });
+  lines.push("");
+  lines.push("stages:");
+  for (const index of plan.order) {
+    const stage = graph.stages[index];
+    if (stage === undefined) continue;
+    const base =
+      stage.base.kind === "stage"
+        ? `stage ${id(stage.base.index)}`
+        : stage.base.kind === "image"
+          ? stage.base.reference
+          : "scratch";
+    const needs = stage.dependsOn.filter(
+      (dep) => dep !== (stage.base.kind === "stage" ? stage.base.index : -1),
+    );
+    const extra = needs.length === 0 ? "" : `; copies from ${needs.map(id).join(", ")}`;
+    const shared = plan.shared.includes(index) ? "  [shared]" : "";
+    lines.push(
+      `  ${stage.id.padEnd(width)}  line ${String(stage.position.line).padEnd(4)} from ${base}${extra}${shared}`,
+    );
+  }
+  const unreachable = graph.stages.filter((stage) => !plan.stages.includes(stage.index));
+  if (unreachable.length > 0) {
+    lines.push("");
+    lines.push(`not built: ${unreachable.map((stage) => stage.id).join(", ")}`);
+  }
+  lines.push("");
+  lines.push(
+    plan.externalImages.length === 0 ? "images: none" : `images: ${plan.externalImages.join(", ")}`,
+  );
+  const warnings = [
+    ...ast.warnings.map(
+      (warning) => `${dockerfile.displayPath}:${warning.line}: ${warning.message}`,
+    ),
+    ...graph.warnings.map(
+      (warning) => `${dockerfile.displayPath}:${warning.position.line}: ${warning.message}`,
+    ),
+  ];
+  if (warnings.length > 0) {
+    lines.push("");
+    lines.push("warnings:");
+    for (const warning of warnings) lines.push(`  ${warning}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
