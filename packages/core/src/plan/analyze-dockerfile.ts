@@ -36,6 +36,15 @@ export function analyzeDockerfile(
   options: AnalyzeDockerfileOptions = {},
 ): DockerfileAnalysis {
   try {
+    // dockerfile2llb refuses a 0-byte file before parsing; the parser would say "file with no instructions".
+    if (text.length === 0) {
+      throw new DockerfileError(
+        "DOCKERFILE_SYNTAX",
+        "the Dockerfile cannot be empty",
+        { line: 1, column: 1 },
+        { hint: "Write at least a FROM instruction." },
+      );
+    }
     const ast = parseDockerfile(text);
     const graph = buildStageGraph(ast, options);
     const plan = planTargets(graph, options.targets ?? []);

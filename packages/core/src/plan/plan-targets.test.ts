@@ -143,6 +143,11 @@ describe("serializePlan", () => {
     );
   });
 
+  it("refuses an empty file with BuildKit's words", () => {
+    expect(() => analyzeDockerfile("")).toThrow("the Dockerfile cannot be empty");
+    expect(() => analyzeDockerfile("# only a comment\n")).toThrow("file with no instructions");
+  });
+
   it("puts the file name on errors when given", () => {
     expect(() => analyzeDockerfile("FROM alpine\nRUNN x\n", { file: "app/Dockerfile" })).toThrow(
       expect.objectContaining({ location: "app/Dockerfile:2:1" }),
