@@ -245,6 +245,19 @@ describe("buildStageGraph: dependencies", () => {
     ]);
   });
 
+  it("validates RUN mounts when the stage is built, as BuildKit's dispatch does", () => {
+    const graph = graphOf(
+      "FROM alpine AS a\nRUN --mount=type=foo true\nFROM alpine\nRUN --mount=type=secret,from=a,target=/s --mount=type=bind,mode=0600 --mount=type=cache,target=/c,sharing=locked,id=$ID true\n",
+    );
+    expect(graph.stages[0]?.dispatchErrors.map((error) => error.message)).toEqual([
+      'unsupported mount type "foo"',
+    ]);
+    expect(graph.stages[1]?.dispatchErrors.map((error) => [error.message, error.line])).toEqual([
+      ["secret mount should not have a from", 4],
+      ['mode not allowed for "bind" type mounts', 4],
+    ]);
+  });
+
   it("lists a stage's external images once, base first", () => {
     const graph = graphOf("FROM golang:1\nCOPY --from=golang:1 / /\nCOPY --from=x / /\n");
     expect(graph.stages[0]?.externalImages).toEqual(["golang:1", "x"]);

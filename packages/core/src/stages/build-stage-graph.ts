@@ -22,6 +22,7 @@ import type {
   UseKind,
 } from "./stage-graph.js";
 import { validateImageReference } from "./validate-image-reference.js";
+import { validateMount } from "./validate-mount.js";
 
 /** What the graph depends on besides the Dockerfile: the same inputs as `docker build`. */
 export interface StageGraphOptions {
@@ -137,7 +138,27 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
       });
     }
     uses.push(...triggers.uses, ...(commandUses[index] ?? []));
-    return summarize(stage, own, uses, triggers, orderingErrors(own, uses));
+    const commands = [
+      ...triggers.instructions.map((instruction) => ({
+        instruction,
+        onbuild: true,
+        position: own.position,
+      })),
+      ...stage.instructions.map((instruction) => ({
+        instruction,
+        onbuild: false,
+        position: instruction.position,
+      })),
+    ];
+    const dispatchErrors = commands.flatMap(({ instruction, onbuild, position }) =>
+      commandDispatchErrors(
+        own,
+        instruction,
+        instructionUses(instruction, resolved, escapeToken, onbuild, position),
+        position,
+      ),
+    );
+    return summarize(stage, own, uses, triggers, dispatchErrors);
   });
 
   return {
@@ -546,9 +567,24 @@ function parseTrigger(expression: string, position: SourcePosition): Instruction
   return parseInstruction(node);
 }
 
-/** `--from` / mount edges to a stage that is not built yet when this one is dispatched. */
-function orderingErrors(stage: ResolvedFrom, uses: readonly Use[]): DockerfileError[] {
+/**
+ * What BuildKit rejects when it dispatches one instruction of the stage: a `RUN --mount` that does
+ * not validate, then `--from` / mount edges to a stage that is not built yet.
+ */
+function commandDispatchErrors(
+  stage: ResolvedFrom,
+  instruction: Instruction,
+  uses: readonly Use[],
+  position: SourcePosition,
+): DockerfileError[] {
   const errors: DockerfileError[] = [];
+  if (instruction.kind === "run") {
+    for (const mount of instruction.mounts) {
+      const problem = validateMount(mount.fields);
+      if (problem !== undefined)
+        errors.push(new DockerfileError("DOCKERFILE_FLAG", problem, position));
+    }
+  }
   for (const use of uses) {
     if (use.kind !== "stage" || use.use === "base" || use.stage < stage.index) continue;
     if (use.use === "copy") {
