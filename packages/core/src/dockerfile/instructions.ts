@@ -1,6 +1,7 @@
 import { DockerfileError, type DockerfileErrorCode, type SourcePosition } from "../errors.js";
 import type { DockerfileAst, DockerfileInstruction, EscapeToken, Heredoc } from "./ast.js";
-import { expandWords, isGoSpace, quoteGo } from "./expand-words.js";
+import { expandWords, quoteGo } from "./expand-words.js";
+import { toLowerGo, trimGoSpace } from "./go-strings.js";
 import {
   parseFlags,
   suggestClosest,
@@ -343,7 +344,7 @@ function parseFrom(node: DockerfileInstruction, base: Base): FromInstruction {
   let stageName: string | undefined;
   if (args.length === 3 && /^[aA][sS\u017F]$/.test(args[1] ?? "")) {
     const written = args[2] ?? "";
-    stageName = written.toLowerCase();
+    stageName = toLowerGo(written);
     if (!validStageName.test(stageName)) {
       throw new InstructionFault(
         "INVALID_STAGE_NAME",
@@ -684,15 +685,6 @@ function parseOnbuild(node: DockerfileInstruction, base: Base): OnbuildInstructi
   let expression = node.original.replace(/^[\t\n\f\r ]*ONBUILD[\t\n\f\r ]*/i, "");
   for (const heredoc of node.heredocs) expression += "\n" + heredoc.content + heredoc.name;
   return { ...base, kind: "onbuild", expression };
-}
-
-function trimGoSpace(text: string): string {
-  const chars = Array.from(text);
-  let start = 0;
-  let end = chars.length;
-  while (start < end && isGoSpace(chars[start] ?? "")) start++;
-  while (end > start && isGoSpace(chars[end - 1] ?? "")) end--;
-  return chars.slice(start, end).join("");
 }
 
 function parseHealthcheck(node: DockerfileInstruction, base: Base): HealthcheckInstruction {

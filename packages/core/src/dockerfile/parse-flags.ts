@@ -1,3 +1,5 @@
+import { toLowerGo } from "./go-strings.js";
+
 /** How a flag takes its value, as BuildKit's `BFlags` declares it. */
 export type FlagKind =
   /** `--link`, `--link=true`, `--link=FALSE`; a bare flag means true. */
@@ -120,11 +122,11 @@ export function suggestClosest(
   options: readonly string[],
   caseSensitive: boolean,
 ): string | undefined {
-  const needle = caseSensitive ? value : value.toLowerCase();
+  const needle = caseSensitive ? value : toLowerGo(value);
   let match: string | undefined;
   let best = 3;
   for (const option of options) {
-    const candidate = caseSensitive ? option : option.toLowerCase();
+    const candidate = caseSensitive ? option : toLowerGo(option);
     if (candidate === needle) return undefined;
     const distance = levenshtein(needle, candidate);
     if (distance < best) {
@@ -136,7 +138,7 @@ export function suggestClosest(
 }
 
 function matchCase(candidate: string, original: string): string {
-  if (original === original.toLowerCase()) return candidate.toLowerCase();
+  if (original === toLowerGo(original)) return toLowerGo(candidate);
   if (original === original.toUpperCase()) return candidate.toUpperCase();
   return candidate;
 }

@@ -7,6 +7,7 @@ import {
   type DockerfileStage,
   type Instruction,
 } from "../dockerfile/instructions.js";
+import { toLowerGo } from "../dockerfile/go-strings.js";
 import { suggestClosest, withSuggestion } from "../dockerfile/parse-flags.js";
 import { parseDockerfile } from "../dockerfile/parse-dockerfile.js";
 import { findTargetStage } from "./find-target-stage.js";
@@ -358,7 +359,7 @@ function suggestUnmatched(
 
 /** The last stage named `name` (case-insensitive), as `COPY --from` and `--mount from=` see them. */
 function findStageByName(stages: readonly ResolvedFrom[], name: string): number | undefined {
-  const wanted = name.toLowerCase();
+  const wanted = toLowerGo(name);
   for (let index = stages.length - 1; index >= 0; index--) {
     if (stages[index]?.name === wanted) return index;
   }

@@ -1,4 +1,5 @@
 import { UnknownStageError } from "../errors.js";
+import { toLowerGo } from "../dockerfile/go-strings.js";
 import { suggestClosest } from "../dockerfile/parse-flags.js";
 
 /**
@@ -13,7 +14,7 @@ export function findTargetStage(
   stages: readonly { readonly name: string | undefined }[],
   target: string,
 ): number {
-  const wanted = target.toLowerCase();
+  const wanted = toLowerGo(target);
   for (let index = stages.length - 1; index >= 0; index--) {
     if (stages[index]?.name === wanted) return index;
   }
