@@ -236,7 +236,10 @@ export interface StepStartedEvent {
   step: StepInfo;
 }
 
-/** A step was taken from the cache. */
+/**
+ * A step was taken from the cache. No `step-started` precedes it: it never ran. Steps a successful
+ * build skipped (a later step was found in the cache) are reported cached when its stream ends.
+ */
 export interface StepCachedEvent {
   type: "step-cached";
   time: number;

@@ -362,7 +362,15 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
     error: string | null,
     cached: boolean,
   ): void => {
-    sendStarted(record, info, owner);
+    if (cached && error === null && !record.startedSent) {
+      // Taken from the cache without running: one `step-cached` event, no `step-started`.
+      record.startedSent = true;
+      const stage = info.stage === null ? undefined : stages.get(info.stage);
+      if (stage !== undefined && info.kind === "instruction")
+        startStage(stage, record.vertex.started ?? time);
+    } else {
+      sendStarted(record, info, owner);
+    }
     if (record.terminalSent && error === null) return;
     record.terminalSent = true;
     const durationMs = round(time - (record.vertex.started ?? time));
@@ -383,6 +391,27 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
     }
     const stage = info.stage === null ? undefined : stages.get(info.stage);
     if (stage !== undefined) settleStage(stage, error === null ? null : record, time);
+  };
+
+  /**
+   * When a build succeeds, the steps its graph announced that never started were not needed: BuildKit
+   * found a later step in the cache and skipped them. They count as cached (once no other stream that
+   * announced them is still running).
+   */
+  const markSkippedAsCached = (target: string): void => {
+    const time = vertices.latestTime() ?? now();
+    for (const record of steps.values()) {
+      const { vertex } = record;
+      if (vertex.state !== "announced" || !vertex.sources.includes(target)) continue;
+      if (vertex.parsed.kind !== "instruction") continue;
+      if (!vertex.sources.every((source) => targetRecord(source).ended)) continue;
+      vertex.state = "cached";
+      vertex.cached = true;
+      vertex.completed = time;
+      withStep(record, (info, owner) => {
+        sendTerminal(record, info, owner, time, null, true);
+      });
+    }
   };
 
   const recordOf = (vertex: TrackedVertex): StepRecord => {
@@ -582,6 +611,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
       record.ended = true;
       vertices.endSource(target);
       settleHeld();
+      if (record.imageId !== null && record.error === null) markSkippedAsCached(target);
     },
     summary() {
       const byTarget = new Map<string, StepSummary[]>(order.map((target) => [target, []]));

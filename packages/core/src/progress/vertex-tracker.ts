@@ -191,8 +191,10 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
     const time = completed ?? vertex.started ?? latest ?? 0;
     if (vertex.started === null) {
       vertex.started = time;
-      vertex.state = "running";
-      onChange({ type: "started", vertex, time });
+      if (!cached || error !== null) {
+        vertex.state = "running";
+        onChange({ type: "started", vertex, time });
+      }
     }
     flushVertex(vertex);
     vertex.completed ??= time;
@@ -253,6 +255,8 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
       for (const [vertex, snapshot] of touched) {
         if (vertex.started === null && snapshot.started !== null && vertex.state === "announced") {
           vertex.started = snapshot.started;
+          // A step that starts and comes from the cache in one snapshot never ran: no "started".
+          if (isCachedAtOnce(snapshot)) continue;
           vertex.state = "running";
           onChange({ type: "started", vertex, time: snapshot.started });
         }
@@ -342,4 +346,9 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
     consumersOf: (digest) => consumers.get(digest) ?? [],
     latestTime: () => latest,
   };
+}
+
+/** Whether a vertex snapshot says the step was taken from the cache without running. */
+function isCachedAtOnce(snapshot: DecodedStatus["vertexes"][number]): boolean {
+  return snapshot.cached && snapshot.completed !== null && snapshot.error === null;
 }

@@ -142,9 +142,10 @@ describe("createBuildReport", () => {
     });
 
     const byName = Object.fromEntries(report.targets.map((target) => [target.target, target]));
-    expect(byName.test).toMatchObject({ stepsRun: 1, stepsCached: 3, cachedPercent: 75 });
-    expect(byName.app).toMatchObject({ stepsRun: 1, stepsCached: 4, cachedPercent: 80 });
-    expect(report.totals).toEqual({ stepsRun: 2, stepsCached: 4, cachedPercent: 67 });
+    // `FROM` steps are not counted: BuildKit's cached flag on them is unreliable.
+    expect(byName.test).toMatchObject({ stepsRun: 1, stepsCached: 2, cachedPercent: 67 });
+    expect(byName.app).toMatchObject({ stepsRun: 1, stepsCached: 3, cachedPercent: 75 });
+    expect(report.totals).toEqual({ stepsRun: 2, stepsCached: 3, cachedPercent: 60 });
     expect(report.stages.map((stage) => [stage.stage, stage.status, stage.target])).toEqual([
       ["base", "cached", "test"],
       ["test", "ran", "test"],
@@ -153,6 +154,28 @@ describe("createBuildReport", () => {
     // The run never reported its end: status and wall time come from the targets and the last event.
     expect(report.status).toBe("succeeded");
     expect(report.wallMs).toBe(1300);
+  });
+
+  it("counts a step once when concurrent builds carry it under several digests", () => {
+    const run = step("base", 2, 2, "RUN make deps", 3);
+    // The same `[base 2/2]` step in another target's stream: another digest, taken from the cache.
+    const replica = { ...run, digest: "sha256:replica" };
+    const copyA = step("base", 1, 2, "COPY . .", 2);
+    const copyB = { ...copyA, digest: "sha256:replica-copy" };
+    const events: BuildEvent[] = [
+      runStarted(["a", "b"]),
+      ...ran("a", copyA, 0.1, 0.2),
+      cached("b", copyB, 0.2),
+      ...ran("a", run, 0.2, 2.2),
+      cached("b", replica, 2.3),
+      ...finished("a", 2.5),
+      ...finished("b", 2.6),
+    ];
+    const report = createBuildReport({ events, targetStages: { a: ["base"], b: ["base"] } });
+    expect(report.totals).toEqual({ stepsRun: 2, stepsCached: 0, cachedPercent: 0 });
+    expect(report.stages).toEqual([
+      expect.objectContaining({ stage: "base", status: "ran", durationMs: 2100, stepsRun: 2 }),
+    ]);
   });
 
   it("compares a final image with the target stage it was built from", () => {

@@ -192,6 +192,7 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
   const targetOrder: string[] = [];
   const targets = new Map<string, TargetRecord>();
   const steps = new Map<string, StepRecord>();
+  const stepsByDigest = new Map<string, StepRecord>();
   const logs = new Map<string, string[]>();
   const failureOrder: string[] = [];
   const warnings = new Map<string, ReportWarning>();
@@ -206,7 +207,13 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
     return record;
   };
   const stepRecord = (target: string, info: StepInfo): StepRecord => {
-    let record = steps.get(info.digest);
+    // One Dockerfile step can reach the daemon under several digests (each target's request carries
+    // its own context, so `COPY` and what follows differ); `[stage i/n]` names the step itself.
+    const key =
+      info.kind === "instruction" && info.stage !== null && info.index !== null
+        ? `${info.stage}\u0000${info.index}`
+        : info.digest;
+    let record = steps.get(key);
     if (record === undefined) {
       record = {
         info,
@@ -216,7 +223,10 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
         endedAt: null,
         durationMs: null,
       };
-      steps.set(info.digest, record);
+      steps.set(key, record);
+    }
+    if (!stepsByDigest.has(info.digest)) {
+      stepsByDigest.set(info.digest, record);
     }
     return record;
   };
@@ -344,7 +354,7 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
       const record = targets.get(target);
       const end = record?.end;
       return end?.type === "target-failed"
-        ? [describeFailure(end, record?.failedStage ?? null, steps, logs)]
+        ? [describeFailure(end, record?.failedStage ?? null, stepsByDigest, logs)]
         : [];
     }),
     warnings: [...warnings.values()],
@@ -360,14 +370,15 @@ function summariseStages(steps: ReadonlyMap<string, StepRecord>, runEnd: number)
     byStage.set(step.info.stage, list);
   }
   return [...byStage].map(([stage, list]) => {
-    let start = Number.POSITIVE_INFINITY;
-    let end = Number.NEGATIVE_INFINITY;
+    // The time the stage's steps were running, overlaps counted once: concurrent builds of a shared
+    // stage can replay its steps under other digests, and those must not stretch the stage.
+    const intervals: [number, number][] = [];
     for (const step of list) {
-      if (step.status === "cached" || step.startedAt === null) continue;
-      start = Math.min(start, step.startedAt);
+      if (step.status === "cached" || step.startedAt === null || isFromStep(step)) continue;
       // A step still running when the events stop (an interrupted run) ran until then.
-      end = Math.max(end, step.endedAt ?? runEnd);
+      intervals.push([step.startedAt, step.endedAt ?? runEnd]);
     }
+    const durationMs = unionLength(intervals);
     const counts = countSteps(list);
     const statuses = new Set(list.map((step) => step.status));
     return {
@@ -380,7 +391,7 @@ function summariseStages(steps: ReadonlyMap<string, StepRecord>, runEnd: number)
           : counts.stepsRun === 0
             ? "cached"
             : "ran",
-      durationMs: end >= start ? end - start : 0,
+      durationMs,
       stepsRun: counts.stepsRun,
       stepsCached: counts.stepsCached,
     };
@@ -434,7 +445,8 @@ function countSteps(list: readonly StepRecord[]): {
   let stepsRun = 0;
   let stepsCached = 0;
   for (const step of list) {
-    if (step.info.stage === null) continue;
+    // `FROM` steps are left out: BuildKit's `cached` flag on them is unreliable (and they take no time).
+    if (step.info.stage === null || isFromStep(step)) continue;
     if (step.status === "cached") stepsCached += 1;
     else if (step.status === "finished" || step.status === "failed") stepsRun += 1;
   }
@@ -561,4 +573,25 @@ function describeFailure(
     hint: error.hint ?? null,
     logTail: logTail.slice(-FAILURE_LOG_LINES),
   };
+}
+
+function isFromStep(step: StepRecord): boolean {
+  return /^FROM\s/i.test(step.info.instruction);
+}
+
+/** The total length of a set of time intervals, overlaps counted once. */
+function unionLength(intervals: [number, number][]): number {
+  const sorted = intervals.filter(([start, end]) => end >= start).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let current: [number, number] | null = null;
+  for (const [start, end] of sorted) {
+    if (current === null || start > current[1]) {
+      if (current !== null) total += current[1] - current[0];
+      current = [start, end];
+    } else {
+      current[1] = Math.max(current[1], end);
+    }
+  }
+  if (current !== null) total += current[1] - current[0];
+  return total;
 }
