@@ -1,12 +1,9 @@
-import { DockerfileError } from "../errors.js";
 import type { Heredoc } from "./ast.js";
-import { expandWords } from "./expand-words.js";
 import { LineSyntaxError } from "./parse-instruction-line.js";
+import { splitHeredocWords } from "./split-heredoc-words.js";
 
 /** A heredoc named on an instruction line, before its body is read. */
 export type HeredocStart = Omit<Heredoc, "content">;
-
-const NO_VARIABLES: ReadonlyMap<string, string> = new Map();
 
 /** The largest value Go's `strconv.ParseUint(s, 10, 0)` returns, which it also returns on overflow. */
 const MAX_UINT64 = 18_446_744_073_709_551_615n;
@@ -19,19 +16,10 @@ const MAX_UINT64 = 18_446_744_073_709_551_615n;
  * @throws LineSyntaxError when a heredoc name has an unbalanced quote, with BuildKit's text.
  */
 export function findHeredocs(line: string): HeredocStart[] {
-  let words: string[];
-  try {
-    words = expandWords(line, NO_VARIABLES, {
-      rawQuotes: true,
-      rawEscapes: true,
-      skipUnsetEnv: true,
-    });
-  } catch (error) {
-    if (error instanceof DockerfileError) return [];
-    throw error;
-  }
+  const lexed = splitHeredocWords(line, { rawQuotes: true, rawEscapes: true });
+  if ("error" in lexed) return [];
   const heredocs: HeredocStart[] = [];
-  for (const word of words) {
+  for (const word of lexed.words) {
     const heredoc = parseHeredocWord(word);
     if (heredoc !== undefined) heredocs.push(heredoc);
   }
@@ -68,12 +56,9 @@ function parseHeredocWord(word: string): HeredocStart | undefined {
 }
 
 function lexHeredocName(rest: string, rawQuotes: boolean): string[] {
-  try {
-    return expandWords(rest, NO_VARIABLES, { rawQuotes, skipUnsetEnv: true });
-  } catch (error) {
-    if (error instanceof DockerfileError) throw new LineSyntaxError(error.message);
-    throw error;
-  }
+  const lexed = splitHeredocWords(rest, { rawQuotes, rawEscapes: false });
+  if ("error" in lexed) throw new LineSyntaxError(lexed.error);
+  return lexed.words;
 }
 
 function parseFileDescriptor(digits: string): number {

@@ -97,25 +97,23 @@ export class Utf8View {
     if (code < 0x80) {
       this.push(start, code);
     } else if (code < 0x800) {
-      this.push(start, 0xc0 | (code >> 6), 0x80 | (code & 0x3f));
+      this.push(start, 0xc0 | (code >> 6));
+      this.push(start, 0x80 | (code & 0x3f));
     } else if (code < 0x10000) {
-      this.push(start, 0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
+      this.push(start, 0xe0 | (code >> 12));
+      this.push(start, 0x80 | ((code >> 6) & 0x3f));
+      this.push(start, 0x80 | (code & 0x3f));
     } else {
-      this.push(
-        start,
-        0xf0 | (code >> 18),
-        0x80 | ((code >> 12) & 0x3f),
-        0x80 | ((code >> 6) & 0x3f),
-        0x80 | (code & 0x3f),
-      );
+      this.push(start, 0xf0 | (code >> 18));
+      this.push(start, 0x80 | ((code >> 12) & 0x3f));
+      this.push(start, 0x80 | ((code >> 6) & 0x3f));
+      this.push(start, 0x80 | (code & 0x3f));
     }
   }
 
-  private push(owner: number, ...bytes: number[]): void {
-    for (const byte of bytes) {
-      this.bytes.push(byte);
-      this.owners.push(owner);
-    }
+  private push(owner: number, byte: number): void {
+    this.bytes.push(byte);
+    this.owners.push(owner);
   }
 }
 

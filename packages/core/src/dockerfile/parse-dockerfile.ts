@@ -22,6 +22,10 @@ const MAX_LINE_BYTES = 65_535;
 
 const HEREDOC_KEYWORDS: ReadonlySet<string> = new Set(["add", "copy", "run"]);
 
+// Shared by every instruction without comments or heredocs; never written to.
+const NO_COMMENTS: string[] = [];
+const NO_HEREDOCS: readonly Heredoc[] = [];
+
 /**
  * Parses a Dockerfile the way BuildKit's `parser.Parse` does: directives, comments, continuations,
  * heredocs, and each instruction split into keyword, flags and raw arguments. Unknown instructions
@@ -43,7 +47,7 @@ class DockerfileParser {
   private directivesDone = false;
   private readonly children: DockerfileInstruction[] = [];
   private readonly warnings: ParserWarning[] = [];
-  private comments: string[] = [];
+  private comments: string[] = NO_COMMENTS;
 
   constructor(text: string) {
     this.lines = new LineScanner(text);
@@ -80,7 +84,8 @@ class DockerfileParser {
   private recordComment(physical: string): void {
     // Quirk kept: BuildKit drops the first *byte* of the line, not the `#`, so `  # x` gives `# x`.
     const comment = trimGoSpace(dropFirstByte(physical));
-    if (comment === "") this.comments = [];
+    if (comment === "") this.comments = NO_COMMENTS;
+    else if (this.comments === NO_COMMENTS) this.comments = [comment];
     else this.comments.push(comment);
   }
 
@@ -98,7 +103,7 @@ class DockerfileParser {
     }
     this.directives.push({ ...directive, line: lineNumber });
     // A directive line is not a comment of the instruction that follows.
-    this.comments.pop();
+    this.comments = this.comments.slice(0, -1);
     if (directive.name === "escape") {
       if (directive.value !== "\\" && directive.value !== "`") {
         throw this.lineError(
@@ -117,10 +122,11 @@ class DockerfileParser {
    */
   private readInstruction(firstPhysical: string, firstToken: string, startLine: number): void {
     const lines = this.lines;
-    const first = trimContinuation(isComment(firstToken) ? "" : firstToken, this.escapeToken);
-    if (!first.continues && first.text === "") return;
-    let line = first.text;
-    let continues = first.continues;
+    const firstText = isComment(firstToken) ? "" : firstToken;
+    const firstCut = continuationCut(firstText, this.escapeToken);
+    if (firstCut < 0 && firstText === "") return;
+    let line = firstCut < 0 ? firstText : firstText.slice(0, firstCut);
+    let continues = firstCut >= 0;
     let hasEmptyContinuationLine = false;
     let lastPhysical = firstPhysical;
     while (continues) {
@@ -134,9 +140,9 @@ class DockerfileParser {
         hasEmptyContinuationLine = true;
         continue;
       }
-      const piece = trimContinuation(token, this.escapeToken);
-      line += piece.text;
-      continues = piece.continues;
+      const cut = continuationCut(token, this.escapeToken);
+      line += cut < 0 ? token : token.slice(0, cut);
+      continues = cut >= 0;
     }
     if (hasEmptyContinuationLine) {
       this.warnings.push({
@@ -150,7 +156,7 @@ class DockerfileParser {
       column: trimNewline(firstPhysical).length - firstToken.length + 1,
     };
     let draft: InstructionDraft;
-    let heredocs: Heredoc[] = [];
+    let heredocs: readonly Heredoc[] = NO_HEREDOCS;
     try {
       draft = parseInstructionLine(line, this.escapeToken);
       if (canContainHeredoc(draft) && line.includes("<<")) {
@@ -175,7 +181,7 @@ class DockerfileParser {
       end: { line: lines.lineNumber, column: trimNewline(lastPhysical).length + 1 },
     };
     this.children.push(finishInstruction(draft, range, heredocs, this.comments));
-    this.comments = [];
+    this.comments = NO_COMMENTS;
   }
 
   /** Reads raw lines up to the terminator; no comments, continuations or directives inside. */
@@ -253,12 +259,17 @@ function finishInstruction(
   heredocs: readonly Heredoc[],
   prevComment: readonly string[],
 ): DockerfileInstruction {
+  if (draft.trigger === undefined) {
+    return toInstruction(draft, undefined, range, heredocs, prevComment);
+  }
   const triggers: InstructionDraft[] = [];
-  for (let node = draft.trigger; node !== undefined; node = node.trigger) triggers.push(node);
+  for (let node: InstructionDraft | undefined = draft.trigger; node; node = node.trigger) {
+    triggers.push(node);
+  }
   let trigger: DockerfileInstruction | undefined;
   for (let i = triggers.length - 1; i >= 0; i--) {
     const node = triggers[i];
-    if (node !== undefined) trigger = toInstruction(node, trigger, range, [], []);
+    if (node !== undefined) trigger = toInstruction(node, trigger, range, NO_HEREDOCS, NO_COMMENTS);
   }
   return toInstruction(draft, trigger, range, heredocs, prevComment);
 }
@@ -350,19 +361,16 @@ function trimLeadingTabs(line: string): string {
 
 /**
  * BuildKit `trimContinuationCharacter`: the line continues when the escape token is its last
- * non-blank character and is not itself escaped; the token and the blanks after it are removed.
+ * non-blank character and is not itself escaped. Returns where to cut the token and the blanks
+ * after it off, or -1 when the line does not continue.
  */
-function trimContinuation(
-  line: string,
-  escapeToken: EscapeToken,
-): { text: string; continues: boolean } {
+function continuationCut(line: string, escapeToken: EscapeToken): number {
   let last = line.length - 1;
   while (last >= 0 && (line.charCodeAt(last) === 0x20 || line.charCodeAt(last) === 0x09)) last--;
-  if (last < 0 || line.charAt(last) !== escapeToken) return { text: line, continues: false };
-  if (last === 0) return { text: "", continues: true };
+  if (last < 0 || line.charAt(last) !== escapeToken) return -1;
   // Known BuildKit limitation kept: an odd run such as `\\\` does not continue either.
-  if (line.charAt(last - 1) === escapeToken) return { text: line, continues: false };
-  return { text: line.slice(0, last), continues: true };
+  if (last > 0 && line.charAt(last - 1) === escapeToken) return -1;
+  return last;
 }
 
 /** Go's `line[1:]` on a string: cutting a multi-byte first character leaves invalid bytes (U+FFFD). */

@@ -38,6 +38,9 @@ type LineParser = (rest: string, escapeToken: EscapeToken) => ParsedArgs;
 
 const NO_ARGS: ParsedArgs = { args: [], json: false };
 
+// Shared by every instruction without flags; never written to.
+const NO_FLAGS: string[] = [];
+
 /** BuildKit's dispatch table (parser.go `init`); ONBUILD is handled by parseInstructionLine. */
 const LINE_PARSERS: ReadonlyMap<string, LineParser> = new Map<string, LineParser>([
   ["add", parseMaybeJsonToList],
@@ -70,13 +73,13 @@ const IGNORED: ParsedArgs = { args: [""], json: false };
  */
 export function parseInstructionLine(line: string, escapeToken: EscapeToken): InstructionDraft {
   // `ONBUILD ONBUILD …` nests; a loop instead of recursion keeps deep chains off the call stack.
-  const onbuilds: { split: SplitLine; original: string }[] = [];
+  let onbuilds: { split: SplitLine; original: string }[] | undefined;
   let original = line;
   for (;;) {
     const split = splitCommand(original, escapeToken);
-    const keyword = toLowerGo(split.keyword);
+    const keyword = lowerKeyword(split.keyword);
     if (keyword === "onbuild" && split.args !== "") {
-      onbuilds.push({ split, original });
+      (onbuilds ??= []).push({ split, original });
       original = split.args;
       continue;
     }
@@ -93,8 +96,8 @@ export function parseInstructionLine(line: string, escapeToken: EscapeToken): In
       json: parsed.json,
       trigger: undefined,
     };
-    for (let i = onbuilds.length - 1; i >= 0; i--) {
-      const outer = onbuilds[i];
+    for (let i = (onbuilds?.length ?? 0) - 1; i >= 0; i--) {
+      const outer = onbuilds?.[i];
       if (outer === undefined) continue;
       draft = {
         keyword: "onbuild",
@@ -110,6 +113,20 @@ export function parseInstructionLine(line: string, escapeToken: EscapeToken): In
   }
 }
 
+const KNOWN_KEYWORDS = [...LINE_PARSERS.keys(), "onbuild"];
+
+/** The usual spellings of the known keywords, lower-cased once, so instructions share the strings. */
+const LOWER_KEYWORDS: ReadonlyMap<string, string> = new Map(
+  KNOWN_KEYWORDS.flatMap((keyword) => [
+    [keyword, keyword],
+    [keyword.toUpperCase(), keyword],
+  ]),
+);
+
+function lowerKeyword(keyword: string): string {
+  return LOWER_KEYWORDS.get(keyword) ?? toLowerGo(keyword);
+}
+
 interface SplitLine {
   keyword: string;
   flags: string[];
@@ -123,7 +140,7 @@ function splitCommand(line: string, escapeToken: EscapeToken): SplitLine {
   while (keywordEnd < trimmed.length && !isSplitSpace(trimmed.charCodeAt(keywordEnd))) {
     keywordEnd++;
   }
-  if (keywordEnd === trimmed.length) return { keyword: trimmed, flags: [], args: "" };
+  if (keywordEnd === trimmed.length) return { keyword: trimmed, flags: NO_FLAGS, args: "" };
   let restStart = keywordEnd;
   while (isSplitSpace(trimmed.charCodeAt(restStart))) restStart++;
   const { rest, flags } = extractBuilderFlags(trimmed.slice(restStart), escapeToken);
@@ -149,67 +166,169 @@ function extractBuilderFlags(
   escapeToken: EscapeToken,
 ): { rest: string; flags: string[] } {
   // `line` starts after a run of ASCII blanks, so a first character other than `-` ends the scan.
-  if (!line.startsWith("--")) return { rest: line, flags: [] };
-  const bytes = new Utf8View(line);
+  if (!line.startsWith("--")) return { rest: line, flags: NO_FLAGS };
+  // Bytes are characters while the text is ASCII; the UTF-8 view is only built when it is not.
+  return (
+    scanBuilderFlags(new AsciiBytes(line), escapeToken) ??
+    scanBuilderFlags(new Utf8Bytes(line), escapeToken) ?? { rest: "", flags: NO_FLAGS }
+  );
+}
+
+/** Byte access for the flag and HEALTHCHECK scans. */
+interface ByteSource {
+  /** The byte at `position`, undefined past the end, -1 when this source cannot tell (non-ASCII). */
+  at(position: number): number | undefined;
+  sliceFrom(position: number): string;
+  sliceTo(position: number): string;
+  /** Bytes `start..end` as Go's `WriteRune(rune(b))` writes them, one character per byte. */
+  runes(start: number, end: number): string;
+}
+
+/** An ASCII string's bytes are its UTF-16 code units. */
+class AsciiBytes implements ByteSource {
+  constructor(private readonly text: string) {}
+
+  at(position: number): number | undefined {
+    if (position >= this.text.length) return undefined;
+    const code = this.text.charCodeAt(position);
+    return code < 0x80 ? code : -1;
+  }
+
+  sliceFrom(position: number): string {
+    return this.text.slice(position);
+  }
+
+  sliceTo(position: number): string {
+    return this.text.slice(0, position);
+  }
+
+  runes(start: number, end: number): string {
+    return this.text.slice(start, end);
+  }
+}
+
+/** A non-ASCII string, byte by byte. */
+class Utf8Bytes extends Utf8View implements ByteSource {
+  runes(start: number, end: number): string {
+    let out = "";
+    for (let position = start; position < end; position++) {
+      out += String.fromCharCode(this.at(position) ?? 0);
+    }
+    return out;
+  }
+}
+
+/**
+ * A flag word being built from runs of kept bytes (quotes and escape tokens are left out), so
+ * it is a few slices rather than one string per character.
+ */
+class WordBuilder {
+  private text = "";
+  private start = 0;
+  private end = 0;
+
+  constructor(private readonly bytes: ByteSource) {}
+
+  /** Keeps the byte at `position`. */
+  keep(position: number): void {
+    if (position !== this.end) {
+      this.flush();
+      this.start = position;
+    }
+    this.end = position + 1;
+  }
+
+  /** The word so far, and starts a new one. */
+  take(): string {
+    this.flush();
+    const word = this.text;
+    this.text = "";
+    return word;
+  }
+
+  /** Whether any byte was kept since the last take. */
+  get isEmpty(): boolean {
+    return this.text === "" && this.start === this.end;
+  }
+
+  /** Whether the word so far is exactly `--`. */
+  isDoubleDash(): boolean {
+    this.flush();
+    return this.text === "--";
+  }
+
+  private flush(): void {
+    if (this.end > this.start) this.text += this.bytes.runes(this.start, this.end);
+    this.start = this.end;
+  }
+}
+
+/** The scan of extractBuilderFlags; undefined when `bytes` met a byte it cannot give. */
+function scanBuilderFlags(
+  bytes: ByteSource,
+  escapeToken: EscapeToken,
+): { rest: string; flags: string[] } | undefined {
   const escape = escapeToken.charCodeAt(0);
   const flags: string[] = [];
+  const word = new WordBuilder(bytes);
   let phase = IN_SPACES;
-  let word = "";
   let quote = 0;
   let blankOk = false;
   for (let position = 0; ; position++) {
     const byte = bytes.at(position);
+    if (byte === -1) return undefined;
     if (phase === IN_SPACES) {
       if (byte === undefined) break;
       if (isGoSpaceByte(byte)) continue;
-      if (byte !== 0x2d || bytes.at(position + 1) !== 0x2d) {
+      const following = bytes.at(position + 1);
+      if (following === -1) return undefined;
+      if (byte !== 0x2d || following !== 0x2d) {
         return { rest: bytes.sliceFrom(position), flags };
       }
       phase = IN_WORD;
     }
     if (byte === undefined) {
-      if (word !== "--" && (blankOk || word.length > 0)) flags.push(word);
+      if (!word.isDoubleDash() && (blankOk || !word.isEmpty)) flags.push(word.take());
       break;
     }
-    let ch = byte;
     if (phase === IN_WORD) {
-      if (isGoSpaceByte(ch)) {
+      if (isGoSpaceByte(byte)) {
         phase = IN_SPACES;
-        if (word === "--") return { rest: bytes.sliceFrom(position), flags };
-        if (blankOk || word.length > 0) flags.push(word);
-        word = "";
+        if (word.isDoubleDash()) return { rest: bytes.sliceFrom(position), flags };
+        if (blankOk || !word.isEmpty) flags.push(word.take());
+        else word.take();
         blankOk = false;
         continue;
       }
-      if (ch === 0x27 || ch === 0x22) {
-        quote = ch;
+      if (byte === 0x27 || byte === 0x22) {
+        quote = byte;
         blankOk = true;
         phase = IN_QUOTE;
         continue;
       }
-      if (ch === escape) {
+      if (byte === escape) {
         const following = bytes.at(position + 1);
+        if (following === -1) return undefined;
         if (following === undefined) continue;
         position++;
-        ch = following;
       }
-      word += String.fromCharCode(ch);
+      word.keep(position);
       continue;
     }
-    if (ch === quote) {
+    if (byte === quote) {
       phase = IN_WORD;
       continue;
     }
-    if (ch === escape) {
+    if (byte === escape) {
       const following = bytes.at(position + 1);
+      if (following === -1) return undefined;
       if (following === undefined) {
         phase = IN_WORD;
         continue;
       }
       position++;
-      ch = following;
     }
-    word += String.fromCharCode(ch);
+    word.keep(position);
   }
   return { rest: "", flags };
 }
@@ -240,15 +359,18 @@ function parseMaybeJsonToList(rest: string): ParsedArgs {
 
 /** BuildKit `parseHealthConfig`: the type word (found byte by byte), then JSON or one string. */
 function parseHealthcheck(rest: string): ParsedArgs {
-  const bytes = new Utf8View(rest);
+  return scanHealthcheck(new AsciiBytes(rest)) ?? scanHealthcheck(new Utf8Bytes(rest)) ?? NO_ARGS;
+}
+
+function scanHealthcheck(bytes: ByteSource): ParsedArgs | undefined {
   let separator = 0;
-  for (let byte = bytes.at(0); byte !== undefined && !isGoSpaceByte(byte);) {
-    byte = bytes.at(++separator);
+  let byte = bytes.at(0);
+  for (; byte !== undefined && byte !== -1 && !isGoSpaceByte(byte); byte = bytes.at(separator)) {
+    separator++;
   }
   let next = separator;
-  for (let byte = bytes.at(next); byte !== undefined && isGoSpaceByte(byte);) {
-    byte = bytes.at(++next);
-  }
+  for (; byte !== undefined && byte !== -1 && isGoSpaceByte(byte); byte = bytes.at(next)) next++;
+  if (byte === -1) return undefined;
   if (separator === 0) return NO_ARGS;
   const command = parseMaybeJson(bytes.sliceFrom(next));
   return { args: [bytes.sliceTo(separator), ...command.args], json: command.json };
@@ -330,33 +452,31 @@ function replaceLoneSurrogates(text: string): string {
  * quotes are kept, and so is the escape token with the character after it.
  */
 function parseWords(rest: string, escapeToken: EscapeToken): string[] {
+  // Every character of a word is kept, so words are slices of `rest`; only an escape token at the
+  // very end is dropped.
   const words: string[] = [];
   let phase = IN_SPACES;
   let quote = "";
   let blankOk = false;
-  let word = "";
-  let ch = "";
-  let width = 0;
-  for (let position = 0; position <= rest.length; position += width) {
-    if (position !== rest.length) {
-      ch = characterAt(rest, position);
-      width = ch.length;
-    }
+  let start = 0;
+  let end = 0;
+  for (let position = 0; position < rest.length;) {
+    const ch = characterAt(rest, position);
+    const width = ch.length;
     if (phase === IN_SPACES) {
-      if (position === rest.length) break;
-      if (isGoSpaceCode(ch.charCodeAt(0))) continue;
+      if (isGoSpaceCode(ch.charCodeAt(0))) {
+        position += width;
+        continue;
+      }
       phase = IN_WORD;
-    }
-    if (position === rest.length) {
-      if (blankOk || word.length > 0) words.push(word);
-      break;
+      start = position;
     }
     if (phase === IN_WORD) {
       if (isGoSpaceCode(ch.charCodeAt(0))) {
         phase = IN_SPACES;
-        if (blankOk || word.length > 0) words.push(word);
-        word = "";
+        if (blankOk || position > start) words.push(rest.slice(start, position));
         blankOk = false;
+        position += width;
         continue;
       }
       if (ch === "'" || ch === '"') {
@@ -365,14 +485,19 @@ function parseWords(rest: string, escapeToken: EscapeToken): string[] {
         phase = IN_QUOTE;
       }
       if (ch === escapeToken) {
-        if (position + width === rest.length) continue;
         // Outside quotes the escape token and the character after it are both kept, even a quote.
-        word += ch;
+        if (position + width === rest.length) {
+          end = position;
+          position += width;
+          continue;
+        }
         position += width;
-        ch = characterAt(rest, position);
-        width = ch.length;
+        position += characterAt(rest, position).length;
+        end = position;
+        continue;
       }
-      word += ch;
+      position += width;
+      end = position;
       continue;
     }
     if (ch === quote) phase = IN_WORD;
@@ -380,15 +505,19 @@ function parseWords(rest: string, escapeToken: EscapeToken): string[] {
     if (ch === escapeToken && quote !== "'") {
       if (position + width === rest.length) {
         phase = IN_WORD;
+        end = position;
+        position += width;
         continue;
       }
       position += width;
-      word += ch;
-      ch = characterAt(rest, position);
-      width = ch.length;
+      position += characterAt(rest, position).length;
+      end = position;
+      continue;
     }
-    word += ch;
+    position += width;
+    end = position;
   }
+  if (phase !== IN_SPACES && (blankOk || end > start)) words.push(rest.slice(start, end));
   return words;
 }
 

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { DockerfileError } from "../errors.js";
+import { expandWords } from "./expand-words.js";
+import { splitHeredocWords, type HeredocLexOptions } from "./split-heredoc-words.js";
+
+const NO_VARIABLES: ReadonlyMap<string, string> = new Map();
+
+/** The general lexer (recursive), as the reference for the same options. */
+function reference(text: string, options: HeredocLexOptions): ReturnType<typeof splitHeredocWords> {
+  try {
+    return { words: expandWords(text, NO_VARIABLES, { ...options, skipUnsetEnv: true }) };
+  } catch (error) {
+    if (error instanceof DockerfileError) return { error: error.message };
+    throw error;
+  }
+}
+
+const OPTION_SETS: readonly HeredocLexOptions[] = [
+  { rawQuotes: true, rawEscapes: true },
+  { rawQuotes: true, rawEscapes: false },
+  { rawQuotes: false, rawEscapes: false },
+];
+
+describe("splitHeredocWords", () => {
+  it("splits a line into raw words with every variable left as written", () => {
+    expect(
+      splitHeredocWords(`RUN 3<<-  'EOF' "a b" \\x $V \${W} \${X:-d} <<Y`, OPTION_SETS[0]!),
+    ).toEqual({
+      words: ["RUN", "3<<-", "'EOF'", '"a b"', "\\x", "$V", "${W}", "${X:-d}", "<<Y"],
+    });
+  });
+
+  it("keeps BuildKit's quirks: a nested word drops the word read so far, and $-text is split", () => {
+    expect(splitHeredocWords("RUN ab${X:-c d}e", OPTION_SETS[0]!)).toEqual({
+      words: ["RUN", "${X:-c", "d}e"],
+    });
+  });
+
+  it("reports BuildKit's errors with the text", () => {
+    expect(splitHeredocWords("'EOF", OPTION_SETS[2]!)).toEqual({
+      error:
+        'failed to process "\'EOF": unexpected end of statement while looking for matching single-quote',
+    });
+    expect(splitHeredocWords("${X:-${Y/a", OPTION_SETS[2]!)).toEqual({
+      error: `failed to process "\${X:-\${Y/a": syntax error: missing '}'`,
+    });
+  });
+
+  it("agrees with expandWords on 20,000 random strings", () => {
+    const alphabet = [
+      ...Array.from("$${}{}::-+?#%//''\"\"\\\\<< \t\rab_1é"),
+      "\u00A0",
+      "\u{1F600}",
+      "\uFEFF",
+    ];
+    let state = 0x1234_5678;
+    const random = () => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      return state / 4_294_967_296;
+    };
+    let disagreements = 0;
+    let errors = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const length = Math.floor(random() * 24);
+      let text = "";
+      for (let j = 0; j < length; j++)
+        text += alphabet[Math.floor(random() * alphabet.length)] ?? "";
+      for (const options of OPTION_SETS) {
+        const expected = reference(text, options);
+        if ("error" in expected) errors++;
+        const actual = splitHeredocWords(text, options);
+        if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+          disagreements++;
+          expect({ text, options, actual }).toEqual({ text, options, actual: expected });
+        }
+      }
+    }
+    expect(disagreements).toBe(0);
+    expect(errors).toBeGreaterThan(1_000);
+  });
+
+  it("stays linear and off the call stack on deeply nested ${…}", () => {
+    const depth = 20_000;
+    const text = `<<${"${X:-".repeat(depth)}${"}".repeat(depth)}`;
+    const result = splitHeredocWords(text, OPTION_SETS[0]!);
+    expect("words" in result && result.words[0]?.length).toBe(text.length - 2);
+  });
+});
