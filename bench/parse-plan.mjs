@@ -1,0 +1,222 @@
+// Benchmark of the Dockerfile parser (and the stage-graph builder when it is built): generated
+// multi-stage Dockerfiles of 1,000 / 10,000 / 100,000 instructions. Run after `pnpm build`:
+// `node bench/parse-plan.mjs`. Goal: parse 10,000 instructions (about 500 stages) in < 50 ms.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import os from "node:os";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { parseDockerfile } from "../packages/core/dist/dockerfile/parse-dockerfile.js";
+
+const SIZES = [1_000, 10_000, 100_000];
+const RUNS = 11;
+const WARMUP_RUNS = 5;
+const GOAL_MS = 50;
+const here = dirname(fileURLToPath(import.meta.url));
+
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc");
+
+// The stage-graph builder lives in another part of the tree; use it when it has been built.
+const graphModulePath = join(here, "../packages/core/dist/stages/build-stage-graph.js");
+const buildStageGraph = existsSync(graphModulePath)
+  ? (await import(pathToFileURL(graphModulePath).href)).buildStageGraph
+  : undefined;
+
+// A deterministic pseudo-random sequence, so every run measures the same files.
+let seed = 7;
+const random = () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const pick = (items) => items[Math.floor(random() * items.length)];
+
+/**
+ * A Dockerfile of exactly `count` instructions: three global ARGs, then stages of about 20
+ * instructions (FROM an image, an ARG-selected image or an earlier stage; ARG, ENV, LABEL,
+ * WORKDIR; COPY and COPY --from an earlier stage; RUN with cache mounts and continuations; RUN and
+ * COPY heredocs; EXPOSE, USER, CMD), with comments and blank lines between them.
+ */
+function makeDockerfile(count) {
+  const out = [
+    "# syntax=docker/dockerfile:1",
+    "ARG GO_VERSION=1.26",
+    "ARG BASE=alpine:3.22",
+    "ARG TARGETOS",
+  ];
+  let instructions = 3;
+  let stage = 0;
+  const add = (...lines) => {
+    out.push(...lines);
+    instructions++;
+  };
+  const body = [
+    (s) => add(`ARG VERSION_${s}=1.${s}.0`),
+    (s) => add(`ENV APP=app${s} PATH="/app/bin:$PATH" \\`, `    CGO_ENABLED=0`),
+    () => add("WORKDIR /src"),
+    () => add("COPY go.mod go.sum ./"),
+    (s) => s > 0 && add(`COPY --from=stage${Math.floor(random() * s)} /out/bin /usr/local/bin/`),
+    () =>
+      add(
+        "RUN --mount=type=cache,target=/root/.cache/go-build \\",
+        "    --mount=type=cache,target=/go/pkg/mod \\",
+        "    go build -trimpath -ldflags='-s -w' -o /out/bin/app ./cmd/app && \\",
+        "    echo built",
+      ),
+    () =>
+      add(
+        "RUN <<EOF",
+        "set -eux",
+        "apk add --no-cache ca-certificates tzdata",
+        "adduser -D app",
+        "EOF",
+      ),
+    (s) => add(`COPY <<-EOF /etc/app${s}.conf`, "\tlisten=:8080", `\tname=stage${s}`, "\tEOF"),
+    (s) => add(`LABEL org.opencontainers.image.title="stage ${s}" version="1.${s}"`),
+    () => add('RUN ["sh", "-c", "echo exec form"]'),
+    () => add("EXPOSE 8080/tcp"),
+    () => add("USER app"),
+    () => add("COPY . ."),
+    () => add("RUN go test ./... \\", "", "    -count=1"),
+    () => add('HEALTHCHECK --interval=30s CMD ["wget", "-qO-", "http://localhost:8080/health"]'),
+    () => add('ENTRYPOINT ["/usr/local/bin/app"]'),
+    () => add('CMD ["serve"]'),
+  ];
+  while (instructions < count) {
+    out.push("", `# stage ${stage}`);
+    const from = random();
+    if (stage > 0 && from < 0.4) add(`FROM stage${Math.floor(random() * stage)} AS stage${stage}`);
+    else if (from < 0.7) add(`FROM golang:\${GO_VERSION}-alpine AS stage${stage}`);
+    else add(`FROM --platform=$BUILDPLATFORM \${BASE} AS stage${stage}`);
+    for (let i = 0; i < 19 && instructions < count; i++) {
+      const before = instructions;
+      pick(body)(stage);
+      if (instructions === before) i--;
+    }
+    stage++;
+  }
+  return { text: out.join("\n") + "\n", stages: stage };
+}
+
+const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Wall and CPU time (this process, all threads: GC included) of `fn`, in steady state: after
+ * warm-up runs, with no forced GC between runs (a full GC right before a run makes V8 shrink its
+ * young generation, and the run then pays to grow it again).
+ */
+function measure(fn) {
+  const coldStarted = process.hrtime.bigint();
+  fn();
+  const firstMs = Number(process.hrtime.bigint() - coldStarted) / 1e6;
+  for (let i = 1; i < WARMUP_RUNS; i++) fn();
+  const wall = [];
+  const cpu = [];
+  for (let i = 0; i < RUNS; i++) {
+    const cpuStarted = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    fn();
+    wall.push(Number(process.hrtime.bigint() - started) / 1e6);
+    const used = process.cpuUsage(cpuStarted);
+    cpu.push((used.user + used.system) / 1e3);
+  }
+  const round = (value) => Number(value.toFixed(2));
+  return {
+    medianMs: round(median(wall)),
+    minMs: round(Math.min(...wall)),
+    cpuMedianMs: round(median(cpu)),
+    firstCallMs: round(firstMs),
+  };
+}
+
+/** Heap and RSS growth while the result of one call is alive. */
+function memoryDelta(fn) {
+  gc();
+  const before = process.memoryUsage();
+  const kept = fn();
+  const after = process.memoryUsage();
+  gc();
+  const retained = process.memoryUsage();
+  return {
+    heapMiB: Number(((after.heapUsed - before.heapUsed) / 2 ** 20).toFixed(1)),
+    retainedHeapMiB: Number(((retained.heapUsed - before.heapUsed) / 2 ** 20).toFixed(1)),
+    rssMiB: Number(((after.rss - before.rss) / 2 ** 20).toFixed(1)),
+    keptResult: kept !== undefined,
+  };
+}
+
+const results = [];
+for (const size of SIZES) {
+  const { text, stages } = makeDockerfile(size);
+  const row = {
+    instructions: size,
+    stages,
+    lines: text.split("\n").length - 1,
+    bytes: Buffer.byteLength(text),
+    parse: { ...measure(() => parseDockerfile(text)), ...memoryDelta(() => parseDockerfile(text)) },
+  };
+  const ast = parseDockerfile(text);
+  if (ast.children.length !== size)
+    throw new Error(`generated ${ast.children.length} instructions, wanted ${size}`);
+  if (buildStageGraph !== undefined) {
+    try {
+      row.graph = {
+        ...measure(() => buildStageGraph(parseDockerfile(text))),
+        ...memoryDelta(() => buildStageGraph(parseDockerfile(text))),
+      };
+    } catch (error) {
+      row.graph = { error: String(error?.message ?? error) };
+    }
+  }
+  results.push(row);
+}
+
+const cell = (m) =>
+  m === undefined
+    ? "n/a"
+    : m.error !== undefined
+      ? `error: ${m.error}`
+      : `${m.medianMs} ms (min ${m.minMs}, CPU ${m.cpuMedianMs}, 1st call ${m.firstCallMs})`;
+const mem = (m) =>
+  m === undefined || m.error !== undefined
+    ? "n/a"
+    : `${m.heapMiB} (${m.retainedHeapMiB} kept) / ${m.rssMiB} MiB`;
+console.log(
+  `Node ${process.version}, median of ${RUNS} runs after ${WARMUP_RUNS} warm-up runs; load average ${os.loadavg()[0].toFixed(2)} on ${os.availableParallelism()} cores\n`,
+);
+console.log(
+  "| instructions | stages | lines | bytes | parse | parse heap / RSS Δ | parse + graph | parse + graph heap / RSS Δ |",
+);
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
+for (const r of results) {
+  console.log(
+    `| ${r.instructions} | ${r.stages} | ${r.lines} | ${r.bytes} | ${cell(r.parse)} | ${mem(r.parse)} | ${cell(r.graph)} | ${mem(r.graph)} |`,
+  );
+}
+const tenThousand = results.find((r) => r.instructions === 10_000);
+console.log(
+  `\n${tenThousand.parse.medianMs < GOAL_MS ? "goal met" : "goal missed"}: 10,000 instructions parsed in ${tenThousand.parse.medianMs} ms (goal < ${GOAL_MS} ms)` +
+    (buildStageGraph === undefined
+      ? "\nstage graph: not built (packages/core/dist/stages/build-stage-graph.js missing), parse only"
+      : ""),
+);
+
+mkdirSync(join(here, "results"), { recursive: true });
+writeFileSync(
+  join(here, "results", "parse.json"),
+  JSON.stringify(
+    {
+      benchmark: "parse-plan",
+      node: process.version,
+      date: new Date().toISOString(),
+      runs: RUNS,
+      warmupRuns: WARMUP_RUNS,
+      goalMs: GOAL_MS,
+      graphIncluded: buildStageGraph !== undefined,
+      results,
+    },
+    null,
+    2,
+  ) + "\n",
+);
