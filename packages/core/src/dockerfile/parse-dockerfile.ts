@@ -109,7 +109,7 @@ class DockerfileParser {
         throw this.lineError(
           `invalid escape token '${directive.value}' does not match \` or \\`,
           lineNumber,
-          { hint: "Use `# escape=\\` (the default) or `# escape=`` `." },
+          { hint: 'Use "# escape=\\" (the default) or "# escape=`".' },
         );
       }
       this.escapeToken = directive.value;
@@ -313,8 +313,7 @@ function matchDirective(text: string): { name: DirectiveName; value: string } | 
   while (isRegexpSpace(text.charCodeAt(equals))) equals++;
   if (text.charAt(equals) !== "=") return undefined;
   const rest = text.slice(equals + 1);
-  // `.` does not match `\n`; lines never hold one, but the lexer-made tokens could in theory.
-  if (rest === "" || rest.includes("\n")) return undefined;
+  if (rest === "") return undefined;
   let end = rest.length;
   while (end > 0 && isRegexpSpace(rest.charCodeAt(end - 1))) end--;
   let start = 0;
