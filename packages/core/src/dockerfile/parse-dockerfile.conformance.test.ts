@@ -135,3 +135,32 @@ describe("stagecraft edge cases: parser-level fields", () => {
     });
   });
 });
+
+interface CorpusEntry {
+  file: string;
+  escapeToken: string;
+  stages: { line: number; from: string; platform?: string }[];
+}
+
+describe("real-world corpus: escape token and the FROM lines of every stage", () => {
+  const corpus = readJson("../corpus/dockerfiles/expected.json") as CorpusEntry[];
+
+  it("has the 17 files", () => {
+    expect(corpus).toHaveLength(17);
+  });
+
+  it.each(corpus.map((entry) => [entry.file, entry] as const))("%s", (file, entry) => {
+    const ast = parseDockerfile(readText(`../corpus/dockerfiles/${file}`));
+    expect(ast.escapeToken).toBe(entry.escapeToken);
+    const froms = ast.children.filter((child) => child.keyword === "from");
+    expect(
+      froms.map((from) => ({
+        line: from.range.start.line,
+        from: from.args[0],
+        platform: from.flags
+          .find((flag) => flag.startsWith("--platform="))
+          ?.slice("--platform=".length),
+      })),
+    ).toEqual(entry.stages.map(({ line, from, platform }) => ({ line, from, platform })));
+  });
+});
