@@ -58,7 +58,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const redact = createRedactor(options.secrets ?? []);
   const hasSecrets = (options.secrets ?? []).some((secret) => secret !== "");
   const listener = options.onEvent;
+  let lastStepStartedAt: number | undefined;
   const emit = (event: BuildEvent): void => {
+    if (event.type === "step-started") lastStepStartedAt = Date.now();
     if (listener === undefined) return;
     listener(hasSecrets ? redactDeep(event, redact) : event);
   };
@@ -138,6 +140,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const result = await runTargets({
     ...options,
     onNotice,
+    lastStepStartedAt: () => lastStepStartedAt,
     onDaemonLine: (target, line) => {
       tracker.push(target, line);
     },

@@ -2,7 +2,13 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { BuildCancelledError, BuildFailedError, EngineError } from "../errors.js";
 import { FakeEngine } from "../testing/fake-engine.js";
-import { MANAGED_LABEL, TARGET_LABEL, runTargets, type SchedulerNotice } from "./run-targets.js";
+import {
+  MANAGED_LABEL,
+  STEP_START_GUARD_MS,
+  TARGET_LABEL,
+  runTargets,
+  type SchedulerNotice,
+} from "./run-targets.js";
 
 const context = { stream: () => Readable.from([]), dockerfileInContext: "Dockerfile" };
 const specs = (...names: string[]) => names.map((name) => ({ name, stage: name }));
@@ -115,6 +121,32 @@ describe("runTargets", () => {
     expect(result.targets.map((t) => t.status)).toEqual(["cancelled", "cancelled"]);
     expect((result.targets[0]?.error as BuildCancelledError).reason).toBe("interrupted");
     expect(engine.cancelled).toHaveLength(2);
+  });
+
+  it("holds a cancel until the latest step start is old enough for the daemon to honour it", async () => {
+    const engine = new FakeEngine({ a: { durationMs: 10_000 } });
+    const cancelledAt: number[] = [];
+    const cancelBuild = engine.cancelBuild.bind(engine);
+    engine.cancelBuild = (buildId) => {
+      cancelledAt.push(Date.now());
+      return cancelBuild(buildId);
+    };
+    const controller = new AbortController();
+    let stepStartedAt: number | undefined;
+    setTimeout(() => {
+      stepStartedAt = Date.now();
+      controller.abort();
+    }, 10);
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("a"),
+      signal: controller.signal,
+      lastStepStartedAt: () => stepStartedAt,
+    });
+    expect(result.targets[0]?.status).toBe("cancelled");
+    expect(cancelledAt).toHaveLength(1);
+    expect(cancelledAt[0]! - stepStartedAt!).toBeGreaterThanOrEqual(STEP_START_GUARD_MS - 5);
   });
 
   it("drops the request when the daemon ignores the cancel", async () => {

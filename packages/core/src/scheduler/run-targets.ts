@@ -94,7 +94,15 @@ export interface RunTargetsOptions {
   cancelGraceMs?: number | undefined;
   /** Diagnostics; silent by default. */
   logger?: Logger | undefined;
+  /**
+   * When (epoch ms, this machine's clock) a step last started on any stream of the run: cancels wait
+   * until it is `STEP_START_GUARD_MS` old (see `runTargets`).
+   */
+  lastStepStartedAt?: (() => number | undefined) | undefined;
 }
+
+/** How old the latest step start must be before a cancel is sent (a daemon race; see `runTargets`). */
+export const STEP_START_GUARD_MS = 250;
 
 /**
  * Builds every requested target on the engine: one `/build` request per target, submitted together
@@ -121,6 +129,7 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
     cancelReason: "interrupted" | "fail-fast" | undefined;
     started: boolean;
     graceTimer: ReturnType<typeof setTimeout> | undefined;
+    cancelTimer: ReturnType<typeof setTimeout> | undefined;
   }
   const runs: Running[] = targets.map((spec) => ({
     spec,
@@ -129,6 +138,7 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
     cancelReason: undefined,
     started: false,
     graceTimer: undefined,
+    cancelTimer: undefined,
   }));
 
   const cancel = (run: Running, reason: "interrupted" | "fail-fast"): void => {
@@ -142,18 +152,28 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
       run.controller.abort(new BuildCancelledError(run.spec.name, reason));
       return;
     }
-    // /build/cancel ends the stream cleanly within tens of milliseconds; dropping the request is the
-    // fallback for an engine that does not answer it.
-    engine.cancelBuild(run.buildId).catch((error: unknown) => {
-      log.warn(
-        { buildId: run.buildId, error: String(error) },
-        "/build/cancel failed; the request will be dropped",
-      );
-    });
-    run.graceTimer = setTimeout(() => {
-      run.controller.abort(new BuildCancelledError(run.spec.name, reason));
-    }, grace);
-    run.graceTimer.unref();
+    // Docker 26.1 (BuildKit 0.13) loses a cancel that reaches it while a RUN step's container is
+    // being started (measured: within ~25 ms of the step's start on the stream): the process starts
+    // anyway, outlives the build, and nothing in the API can stop it. So a cancel waits until the
+    // latest step start is `STEP_START_GUARD_MS` old; no new step starts once the cancel is in.
+    const lastStart = options.lastStepStartedAt?.();
+    const wait =
+      lastStart === undefined ? 0 : Math.max(0, lastStart + STEP_START_GUARD_MS - Date.now());
+    run.cancelTimer = setTimeout(() => {
+      // /build/cancel ends the stream cleanly within tens of milliseconds; dropping the request is
+      // the fallback for an engine that does not answer it.
+      engine.cancelBuild(run.buildId).catch((error: unknown) => {
+        log.warn(
+          { buildId: run.buildId, error: String(error) },
+          "/build/cancel failed; the request will be dropped",
+        );
+      });
+      run.graceTimer = setTimeout(() => {
+        run.controller.abort(new BuildCancelledError(run.spec.name, reason));
+      }, grace);
+      run.graceTimer.unref();
+    }, wait);
+    run.cancelTimer.unref();
   };
   const cancelAll = (reason: "interrupted" | "fail-fast"): void => {
     for (const run of runs) cancel(run, reason);
@@ -257,6 +277,7 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
         error,
       };
     } finally {
+      clearTimeout(run.cancelTimer);
       clearTimeout(run.graceTimer);
     }
   };

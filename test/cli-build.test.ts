@@ -1,0 +1,390 @@
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BUSYBOX, docker, makeProject, removeImages, runInImage } from "./support/engine.js";
+import { jsonLines, runStagecraft } from "./support/cli.js";
+
+const made: string[] = [];
+const tagOf = (name: string): string => {
+  const tag = `stagecraft-it/${name}:${randomUUID().slice(0, 8)}`;
+  made.push(tag);
+  return tag;
+};
+// Every image a test builds carries the test label, so global teardown removes it even untagged.
+const LABEL = ["--label", "org.stagecraft.test=1"];
+
+afterAll(async () => {
+  await removeImages(made);
+});
+
+interface StepEvent {
+  type: string;
+  time: number;
+  target: string;
+  step: { stage: string | null; instruction: string; line: number | null };
+}
+
+describe("stagecraft build (the CLI against the real engine)", () => {
+  it("builds parallel branches joined at the end; the branches overlap and the report matches the engine", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS base`,
+        `RUN echo "${nonce}" > /nonce`,
+        `FROM base AS left`,
+        `RUN sleep 2 && echo left > /left`,
+        `FROM base AS right`,
+        `RUN sleep 2 && echo right > /right`,
+        `FROM ${BUSYBOX} AS final`,
+        `COPY --from=left /left /left`,
+        `COPY --from=right /right /right`,
+        `CMD ["cat", "/left", "/right"]`,
+      ].join("\n"),
+    });
+    const tag = tagOf("joined");
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "final",
+        "-t",
+        tag,
+        "--progress",
+        "json",
+        ...LABEL,
+      ]);
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      const events = jsonLines(run.stdout);
+      const steps = events.filter((event) =>
+        String(event.type).startsWith("step-"),
+      ) as unknown as StepEvent[];
+      const window = (stage: string) => {
+        const started = steps.find(
+          (e) =>
+            e.type === "step-started" &&
+            e.step.stage === stage &&
+            e.step.instruction.startsWith("RUN"),
+        );
+        const finished = steps.find(
+          (e) =>
+            e.type === "step-finished" &&
+            e.step.stage === stage &&
+            e.step.instruction.startsWith("RUN"),
+        );
+        expect(started, `a RUN step of ${stage} started`).toBeDefined();
+        expect(finished, `a RUN step of ${stage} finished`).toBeDefined();
+        return [started!.time, finished!.time] as const;
+      };
+      const [leftStart, leftEnd] = window("left");
+      const [rightStart, rightEnd] = window("right");
+      // BuildKit's own timestamps: the two 2-second branches ran at the same time.
+      expect(Math.min(leftEnd, rightEnd) - Math.max(leftStart, rightStart)).toBeGreaterThan(1_000);
+      expect(
+        steps.find((e) => e.step.stage === "right" && e.step.instruction.startsWith("RUN"))?.step
+          .line,
+      ).toBe(6);
+
+      const report = events.at(-1) as {
+        type: string;
+        targets: { target: string; imageId: string; sizeBytes: number; tags: string[] }[];
+      };
+      expect(report.type).toBe("report");
+      const image = await docker.getImage(tag).inspect();
+      expect(report.targets[0]).toMatchObject({
+        target: "final",
+        imageId: image.Id,
+        sizeBytes: image.Size,
+        tags: [tag],
+      });
+      expect(await runInImage(tag, ["cat", "/left", "/right"])).toBe("left\nright\n");
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("applies build args, labels and tags, and labels the image as stagecraft's", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nARG GREETING=hello\nRUN echo "$GREETING" > /greeting\n`,
+    });
+    const tag = tagOf("args");
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "-t",
+        tag,
+        "--build-arg",
+        "GREETING=bonjour",
+        "--label",
+        "team=platform",
+        "--progress",
+        "quiet",
+        ...LABEL,
+      ]);
+      expect(run.code).toBe(0);
+      const image = await docker.getImage(tag).inspect();
+      expect(image.Config.Labels).toMatchObject({
+        team: "platform",
+        "org.stagecraft.managed": "true",
+        "org.stagecraft.target": "stage-0",
+      });
+      expect(await runInImage(tag, ["cat", "/greeting"])).toBe("bonjour\n");
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("honours .dockerignore and sends symlinks as symlinks", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nCOPY . /ctx\n`,
+      ".dockerignore": "secret.txt\nbuild/\n",
+      "secret.txt": "do not send\n",
+      "build/out.bin": "artefact\n",
+      "keep.txt": "kept\n",
+    });
+    symlinkSync("keep.txt", join(project.dir, "link-to-keep"));
+    symlinkSync("/etc/hostname", join(project.dir, "link-outside"));
+    const tag = tagOf("ignore");
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "-t",
+        tag,
+        "--progress",
+        "quiet",
+        ...LABEL,
+      ]);
+      expect(run.code).toBe(0);
+      const listing = await runInImage(tag, [
+        "sh",
+        "-c",
+        "ls -A /ctx; readlink /ctx/link-to-keep; readlink /ctx/link-outside; cat /ctx/link-to-keep",
+      ]);
+      expect(listing.split("\n")).toEqual([
+        ".dockerignore",
+        "Dockerfile",
+        "keep.txt",
+        "link-outside",
+        "link-to-keep",
+        "keep.txt",
+        "/etc/hostname",
+        "kept",
+        "",
+      ]);
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("reports a failing RUN with its target, stage, Dockerfile line and stderr, and exits 1", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS build`,
+        `RUN echo "${nonce}"`,
+        `RUN echo "compiling" && echo "error: undefined reference to main" >&2 && exit 3`,
+      ].join("\n"),
+    });
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "build",
+        "--progress",
+        "plain",
+        ...LABEL,
+      ]);
+      expect(run.code).toBe(1);
+      const tail = run.stdout.slice(run.stdout.lastIndexOf("✗"));
+      expect(tail).toContain("build › build › ");
+      expect(tail).toContain("Dockerfile:3");
+      expect(tail).toContain("did not complete successfully: exit code: 3");
+      expect(tail).toContain("error: undefined reference to main");
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("names the missing base image and its FROM line", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX} AS ok\nFROM example.invalid/nope:1.0 AS app\nRUN true\n`,
+    });
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "app",
+        "--progress",
+        "json",
+        ...LABEL,
+      ]);
+      expect(run.code).toBe(1);
+      const failed = jsonLines(run.stdout).find((event) => event.type === "target-failed") as
+        { error: { message: string; line: number | null; stage: string | null } } | undefined;
+      expect(failed?.error.message).toContain("example.invalid/nope:1.0");
+      expect(failed?.error).toMatchObject({ stage: "app", line: 2 });
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("refuses an unknown target before building, listing the stages and the closest name", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX} AS build\nFROM build AS test\nFROM build AS release\n`,
+    });
+    try {
+      const run = await runStagecraft(["build", project.dir, "--target", "relase"]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('target stage "relase" could not be found');
+      expect(run.stderr).toContain(
+        'Did you mean "release"? Stages in this Dockerfile: build, test, release.',
+      );
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("points at the Dockerfile line of a syntax error and exits 2", async () => {
+    const project = makeProject({ Dockerfile: `FROM ${BUSYBOX}\nRUNN echo hi\n` });
+    try {
+      const run = await runStagecraft(
+        ["build", "-f", join(project.dir, "Dockerfile"), project.dir],
+        { cwd: project.dir },
+      );
+      expect(run.code).toBe(2);
+      // BuildKit's own words, located.
+      expect(run.stderr).toMatch(
+        /^Dockerfile:2:1: dockerfile parse error on line 2: unknown instruction: RUNN \(did you mean RUN\?\)/,
+      );
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("fails fast by default and keeps going when asked", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS broken`,
+        `RUN echo "${nonce}" && sleep 1 && exit 1`,
+        `FROM ${BUSYBOX} AS slow`,
+        `RUN echo "${nonce}" && sleep 4 && echo done > /done`,
+      ].join("\n"),
+    });
+    try {
+      const fast = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "broken,slow",
+        "--progress",
+        "json",
+        ...LABEL,
+      ]);
+      expect(fast.code).toBe(1);
+      const finished = jsonLines(fast.stdout).find((event) => event.type === "run-finished");
+      expect(finished).toMatchObject({ status: "failed", failed: ["broken"], cancelled: ["slow"] });
+
+      const tag = tagOf("keep-going");
+      const patient = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "broken",
+        "--target",
+        "slow",
+        "-t",
+        `slow=${tag}`,
+        "--keep-going",
+        "--progress",
+        "json",
+        ...LABEL,
+      ]);
+      expect(patient.code).toBe(1);
+      expect(
+        jsonLines(patient.stdout).find((event) => event.type === "run-finished"),
+      ).toMatchObject({
+        failed: ["broken"],
+        succeeded: ["slow"],
+      });
+      expect(await runInImage(tag, ["cat", "/done"])).toBe("done\n");
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("on SIGINT cancels the daemon's build, says so, and exits 130 within 2 s", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nRUN sleep 60 && echo "finished ${nonce}"\n`,
+    });
+    try {
+      const run = await runStagecraft(["build", project.dir, "--progress", "plain", ...LABEL], {
+        interruptWhen: "RUN sleep 60",
+      });
+      expect(run.code).toBe(130);
+      expect(run.exitAfterInterruptMs).not.toBeNull();
+      expect(run.exitAfterInterruptMs!).toBeLessThan(2_000);
+      expect(run.stdout).toMatch(/cancel/i);
+      // Nothing of the build is left running on the daemon.
+      expect(() => execFileSync("pgrep", ["-f", `finished ${nonce}`])).toThrow();
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("streams a 200 MB context with the CLI's peak RSS under 150 MB", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nCOPY small.txt /small.txt\n`,
+      "small.txt": "small\n",
+    });
+    const big = join(project.dir, "big");
+    mkdirSync(big);
+    const chunk = Buffer.alloc(1024 * 1024);
+    for (let index = 0; index < 200; index += 1) {
+      chunk.fill(index % 251);
+      chunk.write(randomUUID(), 0);
+      writeFileSync(join(big, `part-${index}.bin`), chunk);
+    }
+    try {
+      const run = await runStagecraft(["build", project.dir, "--progress", "quiet", ...LABEL]);
+      expect(run.code).toBe(0);
+      expect(run.peakRss).toBeGreaterThan(0);
+      expect(run.peakRss).toBeLessThan(150 * 1024 * 1024);
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("writes GitHub Actions groups, an annotation on the failing line, and a job summary", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX} AS ok\nRUN echo fine\nFROM ${BUSYBOX} AS bad\nRUN echo "nope ${randomUUID()}" >&2 && exit 2\n`,
+    });
+    const summary = join(project.dir, "summary.md");
+    try {
+      const run = await runStagecraft(
+        ["build", project.dir, "--target", "ok,bad", "--keep-going", ...LABEL],
+        {
+          env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary },
+          cwd: project.dir,
+        },
+      );
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(/^::group::ok/m);
+      expect(run.stdout).toMatch(/^::endgroup::/m);
+      expect(run.stdout).toMatch(/^::error file=Dockerfile,line=4,title=bad failed::/m);
+      const markdown = readFileSync(summary, "utf8");
+      expect(markdown).toContain("| ok |");
+      expect(markdown).toContain("bad");
+    } finally {
+      project.remove();
+    }
+  });
+});
