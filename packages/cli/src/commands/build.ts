@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   DockerEngine,
@@ -302,7 +302,7 @@ function writeOutputs(
 ): void {
   const reportFile = values.report;
   if (typeof reportFile === "string") {
-    writeFileSync(resolve(io.cwd, reportFile), redact(`${JSON.stringify(report, null, 2)}\n`));
+    writeWhole(resolve(io.cwd, reportFile), redact(`${JSON.stringify(report, null, 2)}\n`));
   }
   const metadataFile = values["metadata-file"];
   if (typeof metadataFile === "string") {
@@ -316,6 +316,13 @@ function writeOutputs(
         },
       ]),
     );
-    writeFileSync(resolve(io.cwd, metadataFile), redact(`${JSON.stringify(metadata, null, 2)}\n`));
+    writeWhole(resolve(io.cwd, metadataFile), redact(`${JSON.stringify(metadata, null, 2)}\n`));
   }
+}
+
+/** Writes a file whole or not at all: a reader never sees half a report. */
+function writeWhole(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, path);
 }

@@ -33,7 +33,9 @@ export function createPlainFormatter(options: {
     text: string,
   ): PlainLine => {
     startedAt ??= event.time;
-    const seconds = `${((event.time - startedAt) / 1000).toFixed(1)}s`.padStart(6);
+    // The daemon stamps some cached vertices (`FROM`) with the time they were first made: never
+    // print a time before the run began.
+    const seconds = `${(Math.max(0, event.time - startedAt) / 1000).toFixed(1)}s`.padStart(6);
     const prefix =
       target === null ? "" : `${c.cyan(stage === null ? target : `${target} › ${stage}`)}  `;
     return { target, text: `${c.dim(`[${seconds}]`)} ${prefix}${text}` };
