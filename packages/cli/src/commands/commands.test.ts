@@ -1,0 +1,242 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../run-cli.js";
+import { createMemoryIo } from "../renderers/memory-io.test-support.js";
+
+const corpus = new URL("../../../../../shared/corpus/dockerfiles/", import.meta.url);
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+/** A project directory with a Dockerfile; the Io's cwd is set to it. */
+function project(dockerfile: string) {
+  const dir = mkdtempSync(join(tmpdir(), "stagecraft-cli-"));
+  dirs.push(dir);
+  writeFileSync(join(dir, "Dockerfile"), dockerfile);
+  return { ...createMemoryIo(), cwd: dir } as ReturnType<typeof createMemoryIo>;
+}
+
+const DEMO = [
+  "FROM alpine AS base", // 1
+  "RUN make deps", // 2
+  "FROM base AS test", // 3
+  "RUN make test", // 4
+  "FROM base AS build", // 5
+  "RUN make", // 6
+  "FROM scratch AS app", // 7
+  "COPY --from=build /out/app /app", // 8
+  "FROM base AS docs", // 9
+].join("\n");
+
+describe("stagecraft plan", () => {
+  it("prints the corpus schema (and more) as JSON", async () => {
+    const expected = JSON.parse(readFileSync(new URL("expected.json", corpus), "utf8")) as {
+      file: string;
+      stages: unknown[];
+      defaultTarget: string;
+      reachable: string[];
+    }[];
+    for (const entry of expected.slice(0, 6)) {
+      const io = { ...createMemoryIo(), cwd: new URL(".", corpus).pathname } as ReturnType<
+        typeof createMemoryIo
+      >;
+      const code = await runCli(["plan", "-f", entry.file, "--format", "json"], io);
+      expect(code, entry.file).toBe(0);
+      const plan = JSON.parse(io.stdout.text()) as Record<string, unknown>;
+      expect(plan.stages).toEqual(entry.stages);
+      expect(plan.defaultTarget).toBe(entry.defaultTarget);
+      expect(plan.reachable).toEqual(entry.reachable);
+    }
+  });
+
+  it("plans several targets: shared stages, levels, images, unbuilt stages", async () => {
+    const io = project(DEMO);
+    expect(await runCli(["plan", "--target", "test,app", "--format", "json"], io)).toBe(0);
+    const plan = JSON.parse(io.stdout.text()) as Record<string, unknown>;
+    expect(plan).toMatchObject({
+      targets: [
+        { target: "test", reachable: ["base", "test"] },
+        { target: "app", reachable: ["base", "build", "app"] },
+      ],
+      reachable: ["base", "test", "build", "app"],
+      shared: ["base"],
+      levels: [["base"], ["test", "build"], ["app"]],
+      externalImages: ["alpine"],
+      unreachable: ["docs"],
+    });
+    const textIo = project(DEMO);
+    expect(await runCli(["plan", "--target", "test", "--target", "app"], textIo)).toBe(0);
+    const text = textIo.stdout.text();
+    expect(text).toContain("test  builds base, test");
+    expect(text).toContain("not built: docs");
+    expect(text).toContain("images: alpine");
+  });
+
+  it("says which stages exist when a target is mistyped, with the closest name", async () => {
+    const io = project(DEMO);
+    expect(await runCli(["plan", "--target", "tset"], io)).toBe(2);
+    expect(io.stderr.text()).toBe(
+      'stagecraft: target stage "tset" could not be found\n' +
+        'hint: Did you mean "test"? Stages in this Dockerfile: base, test, build, app, docs.\n',
+    );
+  });
+
+  it("reports a Dockerfile error as FILE:LINE:COL, and as a JSON error object", async () => {
+    const io = project("FROM alpine\nRUNN make\n");
+    expect(await runCli(["plan"], io)).toBe(2);
+    expect(io.stderr.text()).toMatch(
+      /^Dockerfile:2:1: dockerfile parse error on line 2: unknown instruction: RUNN/,
+    );
+    const json = project("FROM alpine\nRUNN make\n");
+    expect(await runCli(["plan", "--format", "json"], json)).toBe(2);
+    expect(JSON.parse(json.stdout.text())).toMatchObject({
+      error: { code: "DOCKERFILE_UNKNOWN_INSTRUCTION", line: 2, file: "Dockerfile" },
+    });
+  });
+
+  it("names a missing Dockerfile and says what to do", async () => {
+    const io = project("FROM alpine\n");
+    expect(await runCli(["plan", "-f", "nope/Dockerfile"], io)).toBe(2);
+    expect(io.stderr.text()).toContain("cannot find the Dockerfile nope/Dockerfile");
+    expect(io.stderr.text()).toContain("hint: Check the path given to -f");
+  });
+
+  it("rejects unknown options with a pointer to --help", async () => {
+    const io = project(DEMO);
+    expect(await runCli(["plan", "--tagret", "x"], io)).toBe(2);
+    expect(io.stderr.text()).toContain("Unknown option '--tagret'");
+    expect(io.stderr.text()).toContain("hint: Run `stagecraft plan --help` for the options.");
+  });
+});
+
+describe("stagecraft graph", () => {
+  it("draws targets, unbuilt stages, images and edge kinds in mermaid", async () => {
+    const io = project(`${DEMO}\nFROM alpine AS tools\nRUN --mount=from=build,target=/b ls /b\n`);
+    expect(await runCli(["graph", "--target", "app"], io)).toBe(0);
+    const mermaid = io.stdout.text();
+    expect(mermaid).toMatchInlineSnapshot(`
+      "flowchart LR
+        n0["base :1"]
+        n1["test :3"]
+        n2["build :5"]
+        n3[["app :7"]]
+        n4["docs :9"]
+        n5["tools :10"]
+        n6[("alpine")]
+        n6 --> n0
+        n0 --> n1
+        n0 --> n2
+        n2 -. COPY --from .-> n3
+        n0 --> n4
+        n2 -. mount .-> n5
+        n6 --> n5
+        classDef target stroke-width:3px;
+        classDef unreachable fill:#eee,stroke:#bbb,color:#999;
+        classDef image fill:#eef6ff,stroke:#6aa0d8;
+        class n3 target;
+        class n6 image;
+        class n1,n4,n5 unreachable;
+      "
+    `);
+  });
+
+  it("writes dot and json", async () => {
+    const dot = project(DEMO);
+    expect(await runCli(["graph", "--format", "dot"], dot)).toBe(0);
+    expect(dot.stdout.text()).toContain(
+      '"stage:build#2" -> "stage:app#3" [style=dashed, label="COPY --from"];',
+    );
+    const json = project(DEMO);
+    expect(await runCli(["graph", "--format", "json"], json)).toBe(0);
+    const graph = JSON.parse(json.stdout.text()) as {
+      nodes: { label: string; target: boolean; reachable: boolean }[];
+    };
+    expect(graph.nodes.find((node) => node.label === "docs")).toMatchObject({
+      target: true,
+      reachable: true,
+    });
+    expect(graph.nodes.find((node) => node.label === "base")).toMatchObject({
+      target: false,
+      reachable: true,
+    });
+    expect(graph.nodes.find((node) => node.label === "test")).toMatchObject({
+      target: false,
+      reachable: false,
+    });
+  });
+});
+
+describe("stagecraft build (before the engine is reached)", () => {
+  it("asks which target a tag is for when several are built", async () => {
+    const io = project(DEMO);
+    expect(await runCli(["build", "--target", "test,app", "-t", "me/app:1"], io)).toBe(2);
+    expect(io.stderr.text()).toContain("-t me/app:1: with several targets, say which one it tags");
+    expect(io.stderr.text()).toContain("hint: Write -t TARGET=me/app:1");
+  });
+
+  it("rejects a tag for a target that is not being built", async () => {
+    const io = project(DEMO);
+    expect(await runCli(["build", "--target", "test,app", "-t", "docs=me/docs:1"], io)).toBe(2);
+    expect(io.stderr.text()).toContain('"docs" is not one of the targets being built');
+  });
+
+  it("validates --network, --add-host, --concurrency and --build-arg", async () => {
+    const cases: [string[], string][] = [
+      [["--network", "bridge"], "--network must be one of default, host, none"],
+      [["--add-host", "nocolon"], '--add-host "nocolon" is not HOST:IP'],
+      [["--concurrency", "0"], "--concurrency must be a positive whole number"],
+      [["--build-arg", "=x"], '--build-arg "=x" has no name before "="'],
+      [["--progress", "fancy"], "--progress must be one of auto, tty, plain, json, quiet"],
+    ];
+    for (const [args, message] of cases) {
+      const io = project(DEMO);
+      expect(await runCli(["build", ...args], io), args.join(" ")).toBe(2);
+      expect(io.stderr.text()).toContain(message);
+    }
+  });
+
+  it("refuses a Dockerfile with no stage before sending it (Docker 26.1's daemon panics on one)", async () => {
+    const io = project("ARG VERSION=1\n");
+    expect(await runCli(["build"], io)).toBe(2);
+    expect(io.stderr.text()).toMatch(/^Dockerfile:\d+:\d+: dockerfile contains no stages to build/);
+  });
+
+  it("prints help that names every option", async () => {
+    const io = project(DEMO);
+    expect(await runCli(["build", "--help"], io)).toBe(0);
+    for (const option of [
+      "--target",
+      "--tag",
+      "--build-arg",
+      "--label",
+      "--platform",
+      "--no-cache",
+      "--pull",
+      "--network",
+      "--add-host",
+      "--cache-from",
+      "--concurrency",
+      "--keep-going",
+      "--progress",
+      "--report",
+      "--metadata-file",
+    ]) {
+      expect(io.stdout.text()).toContain(option);
+    }
+  });
+});
+
+describe("stagecraft", () => {
+  it("lists the commands, and exits 2 on an unknown one", async () => {
+    const io = createMemoryIo();
+    expect(await runCli(["frobnicate"], io)).toBe(2);
+    expect(io.stderr.text()).toContain('unknown command "frobnicate"');
+    const help = createMemoryIo();
+    expect(await runCli(["--help"], help)).toBe(0);
+    expect(help.stdout.text()).toContain("build [CONTEXT]");
+  });
+});
