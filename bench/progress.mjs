@@ -1,9 +1,11 @@
 // Micro-benchmark of the progress pipeline: raw /build response bytes → lines → decoded
-// StatusResponses → vertex states → BuildEvents. Run after `pnpm build`: `node bench/progress.mjs`.
-// Goal: under 1 s of CPU for a stream carrying 100,000 log lines.
+// StatusResponses → vertex states → BuildEvents → a renderer (plain, tty, json) writing to a sink.
+// Run after `pnpm build`: `node bench/progress.mjs`.
+// Goal: under 1 s of CPU for decoding and rendering a stream carrying 100,000 log lines.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRenderer } from "../packages/cli/dist/renderers/create-renderer.js";
 import { createProgressTracker } from "../packages/core/dist/progress/create-progress-tracker.js";
 import {
   createLineSplitter,
@@ -165,11 +167,58 @@ function decodeAndTrack(chunks) {
   return { logs, events, steps: tracker.summary().targets[0].steps.length };
 }
 
+/** The whole pipeline into a renderer whose output goes nowhere (a terminal that is never slow). */
+function decodeTrackAndRender(mode) {
+  return (chunks) => {
+    let written = 0;
+    const sink = {
+      write: (text) => void (written += text.length),
+      isTTY: mode === "tty",
+      columns: 120,
+    };
+    const io = {
+      stdout: sink,
+      stderr: sink,
+      env: {},
+      cwd: "/",
+      signal: new AbortController().signal,
+    };
+    const renderer = createRenderer({ mode, io, targets: ["final"], color: mode === "tty" });
+    const splitter = createLineSplitter();
+    const tracker = createProgressTracker({
+      targets: ["final"],
+      onEvent: (event) => renderer.onEvent(event),
+    });
+    for (const chunk of chunks)
+      for (const line of splitter.push(chunk)) tracker.push("final", line);
+    for (const line of splitter.end()) tracker.push("final", line);
+    tracker.end("final");
+    // The tty renderer redraws on a timer; the last frame is drawn when it finishes.
+    renderer.finish({
+      schemaVersion: 1,
+      status: "succeeded",
+      startedAt: 0,
+      wallMs: 0,
+      targets: [],
+      stages: [],
+      totals: { stepsRun: 0, stepsCached: 0, cachedPercent: null },
+      criticalPath: null,
+      slowestSteps: [],
+      failures: [],
+      warnings: [],
+    });
+    return { written };
+  };
+}
+
 const stream = makeStream();
 const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
 const scenarios = [
   ["split + decode", decodeOnly],
   ["split + decode + track + events", decodeAndTrack],
+  ["… + plain renderer", decodeTrackAndRender("plain")],
+  ["… + tty renderer", decodeTrackAndRender("tty")],
+  ["… + json renderer", decodeTrackAndRender("json")],
 ];
 const results = [];
 for (const [name, work] of scenarios) {
@@ -202,8 +251,8 @@ console.table(
     "log lines/s (CPU)": Math.round((LOG_LINES / r.cpuMsMedian) * 1000).toLocaleString("en"),
   })),
 );
-const full = results.at(-1);
-console.log(full.cpuMsMedian < 1000 ? "goal met: < 1 s CPU" : "goal missed: ≥ 1 s CPU");
+const slowest = Math.max(...results.map((r) => r.cpuMsMedian));
+console.log(slowest < 1000 ? "goal met: < 1 s CPU in every mode" : "goal missed: ≥ 1 s CPU");
 
 mkdirSync(join(here, "results"), { recursive: true });
 writeFileSync(
