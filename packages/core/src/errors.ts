@@ -1,5 +1,5 @@
-/** Word codes for every error stagecraft raises; stable across releases, safe to switch on. */
-export type ErrorCode =
+/** The codes a DockerfileError can carry. */
+export type DockerfileErrorCode =
   | "DOCKERFILE_SYNTAX"
   | "DOCKERFILE_UNKNOWN_INSTRUCTION"
   | "DOCKERFILE_FLAG"
@@ -8,7 +8,11 @@ export type ErrorCode =
   | "INVALID_STAGE_NAME"
   | "INVALID_STAGE_INDEX"
   | "UNKNOWN_STAGE"
-  | "STAGE_CYCLE"
+  | "STAGE_CYCLE";
+
+/** Word codes for every error stagecraft raises; stable across releases, safe to switch on. */
+export type ErrorCode =
+  | DockerfileErrorCode
   | "INVALID_BUILD_ARG"
   | "INVALID_PLATFORM"
   | "CONTEXT_NOT_FOUND"
@@ -80,18 +84,6 @@ export class DockerfileError extends StagecraftError {
     return `${this.file ?? "Dockerfile"}:${this.line}:${this.column}`;
   }
 }
-
-/** The codes a DockerfileError can carry. */
-export type DockerfileErrorCode =
-  | "DOCKERFILE_SYNTAX"
-  | "DOCKERFILE_UNKNOWN_INSTRUCTION"
-  | "DOCKERFILE_FLAG"
-  | "DOCKERFILE_EXPANSION"
-  | "DOCKERFILE_NO_STAGES"
-  | "INVALID_STAGE_NAME"
-  | "INVALID_STAGE_INDEX"
-  | "UNKNOWN_STAGE"
-  | "STAGE_CYCLE";
 
 /** A request that names something that does not exist, e.g. a target stage; lists what does exist. */
 export class UnknownStageError extends StagecraftError {
