@@ -145,29 +145,35 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     );
 
     const dockerfile = loadDockerfile(io.cwd, contextDir, stringOption(values, "file"));
-    const analysis = analyzeDockerfile(dockerfile.text, {
-      file: dockerfile.displayPath,
-      targets: requestedTargets,
-      buildArgs,
-      ...(platform === undefined ? {} : { platform }),
-    });
-    // BuildKit would stop these builds anyway (e.g. an invalid image reference): say so before sending.
-    for (const target of analysis.plan.targets) {
-      if (target.buildError !== undefined) throw target.buildError;
-    }
-    const targets = toTargetSpecs(analysis, listOption(values, "tag"));
-    const targetStages = Object.fromEntries(
-      analysis.plan.targets.map((target) => [
-        target.id,
-        target.reachable.map((index) => analysis.graph.stages[index]?.id ?? `stage-${index}`),
-      ]),
-    );
+    const analyze = (buildPlatform: string | undefined): DockerfileAnalysis =>
+      analyzeDockerfile(dockerfile.text, {
+        file: dockerfile.displayPath,
+        targets: requestedTargets,
+        buildArgs,
+        ...(platform === undefined ? {} : { platform }),
+        ...(buildPlatform === undefined ? {} : { buildPlatform }),
+      });
+    // Read the Dockerfile before reaching the engine, so its errors come first and cost nothing.
+    let analysis = analyze(undefined);
+    const tags = listOption(values, "tag");
+    checkPlan(analysis, tags);
 
     const engine = new DockerEngine({ env: io.env, ...(logger === undefined ? {} : { logger }) });
     const [info, context] = await Promise.all([
       engine.info(),
       packBuildContext({ contextDir, dockerfilePath: dockerfile.path, cwd: io.cwd }),
     ]);
+    if (info.platform !== "linux/amd64") {
+      // BUILDPLATFORM (and TARGETPLATFORM by default) are the engine's: a FROM may depend on them.
+      analysis = analyze(info.platform);
+      checkPlan(analysis, tags);
+    }
+    const targets = toTargetSpecs(analysis, tags);
+    const stageIds = (indices: readonly number[]): string[] =>
+      indices.map((index) => analysis.graph.stages[index]?.id ?? `stage-${index}`);
+    const targetStages = Object.fromEntries(
+      analysis.plan.targets.map((target) => [target.id, stageIds(target.reachable)]),
+    );
     if (!info.buildkit) {
       throw new EngineError(
         "ENGINE_UNSUPPORTED",
@@ -256,6 +262,15 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
     return reportError(io, error);
   }
+}
+
+/** Stops before anything is sent when BuildKit would refuse the build, or the tags do not fit the targets. */
+function checkPlan(analysis: DockerfileAnalysis, tags: readonly string[]): void {
+  // BuildKit would stop these builds anyway (e.g. an invalid image reference): say so now.
+  for (const target of analysis.plan.targets) {
+    if (target.buildError !== undefined) throw target.buildError;
+  }
+  toTargetSpecs(analysis, tags);
 }
 
 /** One target spec per planned target, with its tags (`-t NAME:TAG`, or `-t TARGET=NAME:TAG` with several). */
