@@ -35,5 +35,12 @@ export function buildQuery(request: BuildRequest): BuildQuery {
   if (request.cacheFrom !== undefined && request.cacheFrom.length > 0) {
     query.cachefrom = JSON.stringify(request.cacheFrom);
   }
+  if (request.session !== undefined) {
+    query.session = request.session.id;
+    // docker-modem would repeat an array's items as keys: `outputs` goes as a ready JSON string.
+    if (request.session.output !== undefined) {
+      query.outputs = JSON.stringify([{ type: request.session.output }]);
+    }
+  }
   return query;
 }

@@ -1,10 +1,20 @@
 import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import Docker from "dockerode";
 import { BuildFailedError, EngineError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { buildQuery } from "./build-query.js";
-import type { BuildRequest, BuildResponse, Engine, EngineInfo, ImageDetails } from "./engine.js";
+import type {
+  BuildRequest,
+  BuildResponse,
+  Engine,
+  EngineInfo,
+  EngineSession,
+  ImageDetails,
+} from "./engine.js";
 import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
+import { describeSessionFailure } from "./session/describe-session-failure.js";
+import { startSession, type StartSessionOptions } from "./session/start-session.js";
 
 /** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
 const MIN_BUILDKIT_API = [1, 39] as const;
@@ -84,6 +94,8 @@ export class DockerEngine implements Engine {
   async build(request: BuildRequest): Promise<BuildResponse> {
     const signal = request.signal;
     signal?.throwIfAborted();
+    const session = request.session;
+    if (session?.failure !== undefined) throw session.failure;
     const startedAt = Date.now();
     this.#log.debug(
       { buildId: request.buildId, target: request.target, tags: request.tags },
@@ -108,6 +120,7 @@ export class DockerEngine implements Engine {
           "build stream ended",
         );
         signal?.removeEventListener("abort", onAbort);
+        stopWatchingSession();
         outcome();
       };
       const handleLine = (raw: string): void => {
@@ -135,6 +148,15 @@ export class DockerEngine implements Engine {
         });
       };
       signal?.addEventListener("abort", onAbort, { once: true });
+      // A dead session would leave the daemon waiting 5 s and then failing the step with "no active
+      // session"; say what happened instead.
+      const stopWatchingSession =
+        session?.onFailure((error) => {
+          response.destroy();
+          settle(() => {
+            reject(error);
+          });
+        }) ?? (() => undefined);
       response.on("data", (chunk: Buffer) => {
         pending += decoder.decode(chunk, { stream: true });
         let newline = pending.indexOf("\n");
@@ -149,14 +171,16 @@ export class DockerEngine implements Engine {
         if (pending !== "") handleLine(pending);
         settle(() => {
           if (daemonError !== undefined) {
+            const target = request.target ?? "(default)";
             reject(
-              new BuildFailedError({
-                target: request.target ?? "(default)",
-                daemonMessage: daemonError,
-              }),
+              describeSessionFailure(target, daemonError, session) ??
+                new BuildFailedError({ target, daemonMessage: daemonError }),
             );
           } else if (imageId !== undefined) {
             resolve({ imageId });
+          } else if (session?.output !== undefined) {
+            // Exported to the session (tar, local): the daemon made no image.
+            resolve({ imageId: "" });
           } else {
             reject(
               new EngineError(
@@ -216,6 +240,14 @@ export class DockerEngine implements Engine {
     });
   }
 
+  /**
+   * Opens a BuildKit session (`POST /session`, upgraded to h2c) serving secrets, SSH agents, outputs
+   * and registry credentials to the builds that carry it; close it when the run ends.
+   */
+  async openSession(options: StartSessionOptions): Promise<EngineSession> {
+    return await startSession((headers) => this.#hijack("/session", headers), options, this.#log);
+  }
+
   async inspectImage(ref: string): Promise<ImageDetails | undefined> {
     try {
       const image = await this.#docker.getImage(ref).inspect();
@@ -232,6 +264,24 @@ export class DockerEngine implements Engine {
       if ((error as ModemError).statusCode === 404) return undefined;
       throw this.#requestError(error as ModemError, `inspecting image ${ref}`);
     }
+  }
+
+  #hijack(path: string, headers: Record<string, string | string[]>): Promise<Duplex> {
+    return new Promise<Duplex>((resolve, reject) => {
+      this.#docker.modem.dial(
+        {
+          path,
+          method: "POST",
+          hijack: true,
+          headers,
+          statusCodes: { 101: true, 200: true, 400: "bad request", 500: "server error" },
+        },
+        (error: ModemError | null, socket: unknown) => {
+          if (error !== null) reject(this.#requestError(error, `opening a session (${path})`));
+          else resolve(socket as Duplex);
+        },
+      );
+    });
   }
 
   #dial(request: BuildRequest): Promise<IncomingMessage> {

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 /** What an engine says about itself before anything is built. */
 export interface EngineInfo {
@@ -43,11 +43,73 @@ export interface BuildRequest {
   signal?: AbortSignal | undefined;
   /** Every line of the daemon's response stream, as received (NDJSON, `\r` removed). */
   onLine?: ((line: string) => void) | undefined;
+  /**
+   * The session (from `Engine.openSession`) that serves this build's secrets, SSH agents and outputs;
+   * the build fails with an `EngineError` if the session ends before it does.
+   */
+  session?: EngineSession | undefined;
+}
+
+/** Where a build's result goes besides the image store: a tar stream or a directory on this machine. */
+export type SessionOutput =
+  | {
+      type: "tar";
+      /** Opens the stream the tar is written to; it is ended when the tar is complete. */
+      open: () => Writable;
+    }
+  | {
+      type: "local";
+      /** The directory the result's files are written into (created when missing). */
+      dir: string;
+    };
+
+/** An SSH agent the build's `RUN --mount=type=ssh,id=ID` steps may use, forwarded from this machine. */
+export interface SessionSshAgent {
+  /** The id the Dockerfile names (`default` when it names none). */
+  id: string;
+  /** The agent's Unix socket, e.g. `$SSH_AUTH_SOCK`. */
+  socket: string;
+}
+
+/** Registry credentials the daemon may ask for, per registry host (`docker.io`, `ghcr.io`, …). */
+export type SessionCredentials = Readonly<
+  Record<string, { username: string; secret: string } | undefined>
+>;
+
+/** What a BuildKit session offers the builds that use it. */
+export interface SessionOptions {
+  /** Secret values by id, for `RUN --mount=type=secret,id=ID`; never sent anywhere else. */
+  secrets?: Readonly<Record<string, Uint8Array>> | undefined;
+  /** SSH agents by id, for `RUN --mount=type=ssh`. */
+  ssh?: readonly SessionSshAgent[] | undefined;
+  /** Where each build's result is exported to; builds using the session then export there instead of to the image store. */
+  output?: SessionOutput | undefined;
+  /** Registry credentials (the daemon asks when it pulls); none answers anonymously. */
+  credentials?: SessionCredentials | undefined;
+  /** Names the session in the daemon's records (default `stagecraft`). */
+  name?: string | undefined;
+}
+
+/**
+ * A BuildKit session held open by the engine for a run: builds that carry it (`BuildRequest.session`)
+ * read its secrets, use its SSH agents and send it their outputs. One session serves many builds.
+ */
+export interface EngineSession {
+  /** The session id the daemon knows it by (`session=` on `/build`). */
+  readonly id: string;
+  /** The exporter builds using this session must name (`outputs=`), when the session receives outputs. */
+  readonly output: SessionOutput["type"] | undefined;
+  /** The error the session ended with, once it has ended unexpectedly; undefined while it is alive. */
+  readonly failure: Error | undefined;
+  /** Calls `listener` once if the session ends before `close()`; returns an unsubscribe function. */
+  onFailure(listener: (error: Error) => void): () => void;
+  /** Waits for outputs still being written, then ends the session; safe to call twice. */
+  close(): Promise<void>;
 }
 
 /** What a successful build returns. */
 export interface BuildResponse {
-  /** The built image's id (`sha256:…`). */
+  /** The built image's id (`sha256:…`); empty when the build exported to its session's output instead. */
   imageId: string;
 }
 
@@ -77,4 +139,9 @@ export interface Engine {
   cancelBuild(buildId: string): Promise<void>;
   /** Looks an image up by id or tag; undefined when it does not exist. */
   inspectImage(ref: string): Promise<ImageDetails | undefined>;
+  /**
+   * Opens a BuildKit session for secrets, SSH agents and outputs; rejects with an `EngineError` when
+   * the engine refuses it. Engines without sessions leave it out.
+   */
+  openSession?(options: SessionOptions): Promise<EngineSession>;
 }

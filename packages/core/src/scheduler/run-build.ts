@@ -1,4 +1,5 @@
-import type { ImageDetails } from "../engine/engine.js";
+import type { ImageDetails, SessionOptions } from "../engine/engine.js";
+import { bindSession, openEngineSession } from "../engine/session/bind-session.js";
 import type { BuildFailureDetails, StagecraftError } from "../errors.js";
 import { BUILD_EVENT_SCHEMA_VERSION, type BuildEvent, type TargetError } from "../events.js";
 import { silentLogger, type Logger } from "../logger.js";
@@ -26,6 +27,11 @@ export interface RunBuildOptions extends Omit<
   dockerfileMap?: DockerfileMap | undefined;
   /** Values to mask as `***` in every event, log line and error (build args marked secret). */
   secrets?: readonly string[] | undefined;
+  /**
+   * A BuildKit session for the run (secrets, SSH agents, an output), opened before the first build,
+   * shared by every target and closed at the end. Its secret values are masked like `secrets`.
+   */
+  session?: SessionOptions | undefined;
   /** Every event of the run, in order; it only observes. */
   onEvent?: ((event: BuildEvent) => void) | undefined;
   /** Where the engine is, for `run-started` (e.g. `unix:///var/run/docker.sock`). */
@@ -55,8 +61,9 @@ export interface BuildOutcome extends RunResult {
  */
 export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> {
   const log = options.logger ?? silentLogger;
-  const redact = createRedactor(options.secrets ?? []);
-  const hasSecrets = (options.secrets ?? []).some((secret) => secret !== "");
+  const masked = [...(options.secrets ?? []), ...sessionSecretTexts(options.session)];
+  const redact = createRedactor(masked);
+  const hasSecrets = masked.some((secret) => secret !== "");
   const listener = options.onEvent;
   let lastStepStartedAt: number | undefined;
   const emit = (event: BuildEvent): void => {
@@ -78,6 +85,12 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     tracker.end(target);
   };
   const startedAt = new Map<string, number>();
+
+  const session =
+    options.session === undefined
+      ? undefined
+      : await openEngineSession(options.engine, options.session);
+  const engine = session === undefined ? options.engine : bindSession(options.engine, session);
 
   emit({
     type: "run-started",
@@ -137,29 +150,36 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     }
   };
 
-  const result = await runTargets({
-    ...options,
-    onNotice,
-    lastStepStartedAt: () => lastStepStartedAt,
-    onDaemonLine: (target, line) => {
-      tracker.push(target, line);
-    },
-    describeFailure: (target): Partial<BuildFailureDetails> => {
-      endStream(target);
-      const context = tracker.failureContext(target);
-      return {
-        stage: context.stage,
-        step: context.step === undefined ? undefined : redact(context.step),
-        line: context.line,
-        logTail: context.logTail.map(redact),
-      };
-    },
-  });
+  let result: RunResult;
+  try {
+    result = await runTargets({
+      ...options,
+      engine,
+      onNotice,
+      lastStepStartedAt: () => lastStepStartedAt,
+      onDaemonLine: (target, line) => {
+        tracker.push(target, line);
+      },
+      describeFailure: (target): Partial<BuildFailureDetails> => {
+        endStream(target);
+        const context = tracker.failureContext(target);
+        return {
+          stage: context.stage,
+          step: context.step === undefined ? undefined : redact(context.step),
+          line: context.line,
+          logTail: context.logTail.map(redact),
+        };
+      },
+    });
+  } finally {
+    await session?.close();
+  }
 
   const images: Record<string, ImageDetails | undefined> = {};
   await Promise.all(
     result.targets.map(async (target) => {
-      if (target.imageId === undefined) return;
+      // A build exported to a session output made no image.
+      if (target.imageId === undefined || target.imageId === "") return;
       try {
         images[target.name] = await options.engine.inspectImage(target.imageId);
       } catch (error) {
@@ -182,6 +202,16 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     cancelled: result.targets.filter((t) => t.status === "cancelled").map((t) => t.name),
   });
   return { ...result, progress: tracker.summary(), images };
+}
+
+/** A session's secret values as text, with and without a trailing newline (how logs would show them). */
+function sessionSecretTexts(session: SessionOptions | undefined): string[] {
+  const decoder = new TextDecoder();
+  return Object.values(session?.secrets ?? {}).flatMap((value) => {
+    const text = decoder.decode(value);
+    const trimmed = text.replace(/\r?\n$/, "");
+    return trimmed === text ? [text] : [text, trimmed];
+  });
 }
 
 /** The JSON form of a target's error, as `target-failed` carries it. */

@@ -1,0 +1,26 @@
+import { EngineError } from "../../errors.js";
+import type { Engine, EngineSession, SessionOptions } from "../engine.js";
+
+/** An engine whose every build carries `session` (`BuildRequest.session`). */
+export function bindSession(engine: Engine, session: EngineSession): Engine {
+  return {
+    info: () => engine.info(),
+    build: (request) => engine.build({ ...request, session }),
+    cancelBuild: (buildId) => engine.cancelBuild(buildId),
+    inspectImage: (ref) => engine.inspectImage(ref),
+  };
+}
+
+/** Opens a session on the engine; rejects with `ENGINE_UNSUPPORTED` when the engine has no sessions. */
+export async function openEngineSession(
+  engine: Engine,
+  options: SessionOptions,
+): Promise<EngineSession> {
+  if (engine.openSession === undefined) {
+    throw new EngineError(
+      "ENGINE_UNSUPPORTED",
+      "this engine cannot open BuildKit sessions (needed for secrets, SSH agents and outputs)",
+    );
+  }
+  return await engine.openSession(options);
+}

@@ -1,0 +1,225 @@
+import { once } from "node:events";
+import { createConnection } from "node:net";
+import type { Duplex } from "node:stream";
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type Metadata,
+  type ServerDuplexStream,
+  type ServerErrorResponse,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
+import type { Logger } from "../../logger.js";
+import type { SessionOptions } from "../engine.js";
+import { receiveLocalOutput } from "./receive-local-output.js";
+import {
+  HEALTH_SERVING,
+  services,
+  type BytesMessage,
+  type CheckAgentRequest,
+  type CheckAgentResponse,
+  type CredentialsRequest,
+  type CredentialsResponse,
+  type GetSecretRequest,
+  type GetSecretResponse,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  type Packet,
+} from "./session-protos.js";
+
+/** The gRPC side of a BuildKit session: the services it offers, ready to serve one hijacked socket. */
+export interface SessionServer {
+  /** Every method served, as `/package.Service/Method`, for `X-Docker-Expose-Session-Grpc-Method`. */
+  readonly methods: readonly string[];
+  /** Serves gRPC on the socket `/session` upgraded (the daemon is the client). */
+  serve(socket: Duplex): void;
+  /** Resolves once every output the daemon has started sending is written (rejects if one failed). */
+  outputsWritten(): Promise<void>;
+  /** Stops serving at once. */
+  shutdown(): void;
+}
+
+/** The SSH id BuildKit forwards an agent for, sent as call metadata (buildkit `sshforward/ssh.go`). */
+const SSH_ID_KEY = "buildkit.ssh.id";
+
+/**
+ * Builds the services the session offers from its options: always `grpc.health.v1.Health` (Docker
+ * 26.1 drops a session at its first failed health check, 5 s in), plus secrets, SSH agents, outputs
+ * and registry credentials when asked for.
+ */
+export function createSessionServer(options: SessionOptions, log: Logger): SessionServer {
+  const server = new Server();
+  const methods: string[] = [];
+  const writing = new Set<Promise<void>>();
+  let outputError: Error | undefined;
+
+  const health = {
+    Check: (
+      _call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+      callback: sendUnaryData<HealthCheckResponse>,
+    ) => {
+      callback(null, { status: HEALTH_SERVING });
+    },
+  };
+  server.addService(services.health, health);
+  methods.push(services.health.Check.path);
+
+  const secrets = options.secrets;
+  if (secrets !== undefined) {
+    server.addService(services.secrets, {
+      GetSecret: (
+        call: ServerUnaryCall<GetSecretRequest, GetSecretResponse>,
+        callback: sendUnaryData<GetSecretResponse>,
+      ) => {
+        const id = call.request.ID;
+        const value = Object.hasOwn(secrets, id) ? secrets[id] : undefined;
+        log.debug({ id, found: value !== undefined }, "session: GetSecret");
+        // BuildKit's secrets client turns NotFound into "secret ID: not found".
+        if (value === undefined) callback(grpcError(status.NOT_FOUND, `secret ${id} not found`));
+        else callback(null, { data: value });
+      },
+    });
+    methods.push(services.secrets.GetSecret.path);
+  }
+
+  const agents = new Map((options.ssh ?? []).map((agent) => [agent.id, agent.socket]));
+  if (agents.size > 0) {
+    server.addService(services.ssh, {
+      CheckAgent: (
+        call: ServerUnaryCall<CheckAgentRequest, CheckAgentResponse>,
+        callback: sendUnaryData<CheckAgentResponse>,
+      ) => {
+        const id = call.request.ID === "" ? "default" : call.request.ID;
+        log.debug({ id, found: agents.has(id) }, "session: CheckAgent");
+        if (agents.has(id)) callback(null, {});
+        else callback(grpcError(status.NOT_FOUND, `unset ssh forward key ${id}`));
+      },
+      ForwardAgent: (call: ServerDuplexStream<BytesMessage, BytesMessage>) => {
+        const id = firstValue(call.metadata, SSH_ID_KEY) ?? "default";
+        const socket = agents.get(id);
+        log.debug({ id, found: socket !== undefined }, "session: ForwardAgent");
+        if (socket === undefined) {
+          call.emit("error", grpcError(status.NOT_FOUND, `unset ssh forward key ${id}`));
+          return;
+        }
+        forwardAgent(call, socket);
+      },
+    });
+    methods.push(services.ssh.CheckAgent.path, services.ssh.ForwardAgent.path);
+  }
+
+  const output = options.output;
+  if (output !== undefined) {
+    const track = (work: Promise<void>): void => {
+      const tracked = work.catch((error: unknown) => {
+        outputError ??= error instanceof Error ? error : new Error(String(error));
+      });
+      writing.add(tracked);
+      void tracked.finally(() => writing.delete(tracked));
+    };
+    if (output.type === "tar") {
+      server.addService(services.fileSend, {
+        DiffCopy: (call: ServerDuplexStream<BytesMessage, BytesMessage>) => {
+          log.debug({}, "session: FileSend tar");
+          track(receiveTar(call, output.open()));
+        },
+      });
+    } else {
+      server.addService(services.fileSendPackets, {
+        DiffCopy: (call: ServerDuplexStream<Packet, Packet>) => {
+          log.debug({ dir: output.dir }, "session: FileSend local");
+          track(receiveLocalOutput(call, output.dir));
+        },
+      });
+    }
+    methods.push(services.fileSend.DiffCopy.path);
+  }
+
+  const credentials = options.credentials;
+  server.addService(services.auth, {
+    Credentials: (
+      call: ServerUnaryCall<CredentialsRequest, CredentialsResponse>,
+      callback: sendUnaryData<CredentialsResponse>,
+    ) => {
+      const found = credentials?.[call.request.Host];
+      log.debug({ host: call.request.Host, found: found !== undefined }, "session: Credentials");
+      callback(null, { Username: found?.username ?? "", Secret: found?.secret ?? "" });
+    },
+  });
+  methods.push(services.auth.Credentials.path);
+
+  return {
+    methods,
+    serve: (socket) => {
+      server.createConnectionInjector(ServerCredentials.createInsecure()).injectConnection(socket);
+    },
+    outputsWritten: async () => {
+      while (writing.size > 0) await Promise.all(writing);
+      if (outputError !== undefined) throw outputError;
+    },
+    shutdown: () => {
+      server.forceShutdown();
+    },
+  };
+}
+
+/** Proxies the daemon's agent stream to a fresh connection to the local agent socket, both ways. */
+function forwardAgent(call: ServerDuplexStream<BytesMessage, BytesMessage>, path: string): void {
+  const agent = createConnection(path);
+  agent.on("data", (chunk: Buffer) => {
+    if (!call.write({ data: chunk })) {
+      agent.pause();
+      call.once("drain", () => agent.resume());
+    }
+  });
+  agent.on("end", () => {
+    call.end();
+  });
+  agent.on("error", (error) => {
+    call.emit("error", grpcError(status.UNAVAILABLE, `ssh agent ${path}: ${error.message}`));
+  });
+  call.on("data", (message: BytesMessage) => {
+    agent.write(message.data);
+  });
+  call.on("end", () => {
+    agent.end();
+  });
+  call.on("cancelled", () => {
+    agent.destroy();
+  });
+  call.on("error", () => {
+    agent.destroy();
+  });
+}
+
+/** Writes the tar the daemon streams (`BytesMessage` chunks) to `destination`, then ends the call. */
+async function receiveTar(
+  call: ServerDuplexStream<BytesMessage, BytesMessage>,
+  destination: NodeJS.WritableStream,
+): Promise<void> {
+  try {
+    for await (const message of call as AsyncIterable<BytesMessage>) {
+      if (!destination.write(message.data)) await once(destination, "drain");
+    }
+    destination.end();
+    await once(destination, "finish");
+    call.end();
+  } catch (error) {
+    call.emit(
+      "error",
+      grpcError(status.INTERNAL, `writing the output: ${(error as Error).message}`),
+    );
+    throw error;
+  }
+}
+
+function firstValue(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === "string" ? value : value?.toString("utf8");
+}
+
+function grpcError(code: status, details: string): ServerErrorResponse {
+  return Object.assign(new Error(details), { code, details });
+}

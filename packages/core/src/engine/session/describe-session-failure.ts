@@ -1,0 +1,78 @@
+import { EngineError, StagecraftError } from "../../errors.js";
+import type { EngineSession } from "../engine.js";
+
+/** A build needed a secret (`RUN --mount=type=secret,id=ID,required=true`) the run did not pass. */
+export class MissingSecretError extends StagecraftError {
+  readonly code = "BUILD_FAILED";
+  readonly target: string;
+  /** The secret's id, as the Dockerfile names it. */
+  readonly secretId: string;
+  readonly daemonMessage: string;
+  constructor(target: string, secretId: string, daemonMessage: string) {
+    super(`target "${target}" needs the secret "${secretId}", which was not passed to the build`, {
+      hint: `Pass it with --secret id=${secretId},src=FILE or --secret id=${secretId},env=VARIABLE.`,
+    });
+    this.target = target;
+    this.secretId = secretId;
+    this.daemonMessage = daemonMessage;
+  }
+}
+
+/** A build needed an SSH agent (`RUN --mount=type=ssh,id=ID`) the run did not forward. */
+export class MissingSshAgentError extends StagecraftError {
+  readonly code = "BUILD_FAILED";
+  readonly target: string;
+  /** The SSH id, as the Dockerfile names it (`default` when it names none). */
+  readonly sshId: string;
+  readonly daemonMessage: string;
+  constructor(target: string, sshId: string, daemonMessage: string) {
+    super(
+      `target "${target}" needs the SSH agent "${sshId}", which was not forwarded to the build`,
+      {
+        hint:
+          sshId === "default"
+            ? "Pass --ssh default (forwards $SSH_AUTH_SOCK) or --ssh default=/path/to/agent.sock."
+            : `Pass --ssh ${sshId}=/path/to/agent.sock.`,
+      },
+    );
+    this.target = target;
+    this.sshId = sshId;
+    this.daemonMessage = daemonMessage;
+  }
+}
+
+// BuildKit's words (v0.13 `session/secrets/secrets.go`, `solver/llbsolver/mounts/mount.go`; v0.8 wrote
+// "secret ID not found: not found"), and moby's "no active session for ID: context deadline exceeded".
+const SECRET_NOT_FOUND = /\bsecret ([^\s:]+)(?::| not found:) not found\b/;
+const SSH_NOT_FOUND = /\bno SSH key "?([^\s"]+)"? forwarded from the client\b/;
+const NO_SESSION = /\bno active session for ([0-9a-f-]*)/;
+
+/**
+ * Turns a daemon error caused by the session into a stagecraft error that says so: a missing secret
+ * or SSH agent, or a session that is gone. Undefined for every other failure.
+ */
+export function describeSessionFailure(
+  target: string,
+  daemonMessage: string,
+  session: EngineSession | undefined,
+): StagecraftError | undefined {
+  const secret = SECRET_NOT_FOUND.exec(daemonMessage);
+  if (secret?.[1] !== undefined) return new MissingSecretError(target, secret[1], daemonMessage);
+  const ssh = SSH_NOT_FOUND.exec(daemonMessage);
+  if (ssh?.[1] !== undefined) return new MissingSshAgentError(target, ssh[1], daemonMessage);
+  const noSession = NO_SESSION.exec(daemonMessage);
+  if (noSession !== null) {
+    if (session?.failure instanceof StagecraftError) return session.failure;
+    return new EngineError(
+      "ENGINE_STREAM_ENDED",
+      `the BuildKit session ended before target "${target}" used it: ${daemonMessage}`,
+      {
+        hint:
+          session === undefined
+            ? "This build needs a session (secrets, SSH or outputs): pass them through the run's session options."
+            : "The engine dropped the session; check that it is running (docker info) and retry.",
+      },
+    );
+  }
+  return undefined;
+}
