@@ -31,7 +31,7 @@ function generateSchema(): Schema {
     if (type.isUnion()) {
       const members = type.types;
       if (members.every((member) => member.isStringLiteral())) {
-        return { enum: members.map((member) => (member).value) };
+        return { enum: members.map((member) => member.value) };
       }
       const booleans = members.filter((member) => member.flags & ts.TypeFlags.BooleanLiteral);
       const rest = members.filter((member) => !(member.flags & ts.TypeFlags.BooleanLiteral));
