@@ -1,0 +1,319 @@
+// stagecraft against its peers on a real Docker Engine: `pnpm bench [--scenario NAME] [--runs N] [--quick]`.
+// Each case runs every tool in alternation (A B C A B C …) and compares medians measured in the same
+// run. Results go to bench/results/<scenario>.json and bench/results/SUMMARY.md. See bench/README.md.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import {
+  copyExample,
+  makeContextCopyContext,
+  makeDemoContext,
+  makeFanOutContext,
+} from "./harness/fixtures.mjs";
+import { runCommand } from "./harness/run-command.mjs";
+import { describe, formatSummary } from "./harness/summary.mjs";
+import { BENCH_LABEL, tools } from "./harness/tools.mjs";
+
+const RESULTS = fileURLToPath(new URL("results/", import.meta.url));
+const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
+const SCENARIOS = ["single", "fanout", "projects", "large-context", "frontend"];
+const QUICK_SCENARIOS = ["single", "fanout", "frontend"];
+const STEP_TIMEOUT_MS = 3 * 60_000;
+const COLD_PROJECT_TIMEOUT_MS = 15 * 60_000;
+
+const { values: options } = parseArgs({
+  options: {
+    scenario: { type: "string", multiple: true },
+    runs: { type: "string" },
+    quick: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (options.help) {
+  console.log(
+    `Usage: pnpm bench [--scenario NAME]… [--runs N] [--quick]\n` +
+      `Scenarios: ${SCENARIOS.join(", ")} (default: all; --quick: ${QUICK_SCENARIOS.join(", ")}, 2 runs)`,
+  );
+  process.exit(0);
+}
+const explicitRuns = options.runs === undefined ? undefined : Number(options.runs);
+if (explicitRuns !== undefined && !(Number.isInteger(explicitRuns) && explicitRuns > 0)) {
+  throw new Error(`--runs wants a positive whole number, not "${options.runs}"`);
+}
+const runs = explicitRuns ?? (options.quick ? 2 : 5);
+const selected = (options.scenario ?? (options.quick ? QUICK_SCENARIOS : SCENARIOS)).flatMap(
+  (name) => name.split(","),
+);
+for (const name of selected) {
+  if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario "${name}" (${SCENARIOS})`);
+}
+if (!existsSync(fileURLToPath(new URL("../packages/cli/dist/main.js", import.meta.url)))) {
+  throw new Error("packages/cli/dist/main.js is missing: run `pnpm build` first");
+}
+
+const scratch = mkdtempSync(join(tmpdir(), "stagecraft-bench-"));
+const stamp = Date.now().toString(36);
+const environment = {
+  engine: `Docker ${docker(["version", "--format", "{{.Server.Version}}"])}, buildx ${
+    docker(["buildx", "version"]).split(" ")[1] ?? "?"
+  }`,
+  node: process.version,
+  cpus: cpus().length,
+};
+const log = (line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+
+function docker(args) {
+  return execFileSync("docker", args, { encoding: "utf8" }).trim();
+}
+
+/**
+ * Runs one case: every tool `runs` times in alternation. `mode` is "cold" (a fresh NONCE per run,
+ * so every step from the base stage's ARG on runs again), "cached" (the NONCE every tool built once
+ * beforehand) or "edit" (cached, after `edit(run, tool)` changed a source file; `restore()` after).
+ */
+async function measureCase(spec) {
+  const { name, context, targets, toolNames, mode, caseRuns, timeoutMs, edit } = spec;
+  const build = { name: name.replace(/[^a-z0-9-]+/g, "-"), context, targets };
+  const warmNonce = `warm-${stamp}`;
+  const entry = { name, mode, targets, tools: {} };
+  for (const tool of toolNames) entry.tools[tool] = { label: tools[tool].label, samples: [] };
+  if (mode !== "cold") {
+    for (const tool of toolNames) {
+      log(`${name}: warming with ${tool}`);
+      await runTool(tool, { ...build, nonce: warmNonce }, timeoutMs.cold);
+    }
+  }
+  for (let run = 1; run <= caseRuns; run += 1) {
+    for (const tool of toolNames) {
+      const nonce = mode === "cold" ? `${stamp}-${build.name}-${run}-${tool}` : warmNonce;
+      const restore = mode === "edit" ? edit(run, tool) : undefined;
+      try {
+        const sample = await runTool(tool, { ...build, nonce }, timeoutMs[mode] ?? timeoutMs.cold);
+        entry.tools[tool].samples.push(sample);
+        log(
+          `${name}: run ${run}/${caseRuns} ${tools[tool].label}: ${Math.round(sample.wallMs)} ms`,
+        );
+      } catch (error) {
+        entry.tools[tool].errors = [...(entry.tools[tool].errors ?? []), String(error)];
+        log(`${name}: run ${run}/${caseRuns} ${tools[tool].label} FAILED: ${error.message}`);
+      } finally {
+        restore?.();
+      }
+    }
+  }
+  for (const tool of Object.values(entry.tools)) {
+    tool.stats = describe(tool.samples.map((sample) => sample.wallMs));
+  }
+  const ours = entry.tools.stagecraft;
+  if (ours) {
+    ours.peakRssMB = Math.round(Math.max(0, ...ours.samples.map((s) => s.peakRssBytes)) / 2 ** 20);
+    const reports = ours.samples.filter((sample) => sample.report);
+    if (spec.lowerBound && reports.length > 0) {
+      entry.lowerBound = {
+        criticalPath: describe(reports.map((s) => s.report.criticalPath.durationMs)),
+        innerWall: describe(reports.map((s) => s.report.wallMs)),
+        gap: describe(reports.map((s) => s.wallMs - s.report.criticalPath.durationMs)),
+      };
+    }
+  }
+  return entry;
+}
+
+async function runTool(tool, build, timeoutMs) {
+  const { command, args, reportFile } = tools[tool].command(build, scratch);
+  const { wallMs, peakRssBytes } = await runCommand(command, args, { timeoutMs });
+  const sample = { wallMs: Math.round(wallMs), nonce: build.nonce };
+  if (tool === "stagecraft") sample.peakRssBytes = peakRssBytes;
+  if (reportFile && existsSync(reportFile)) {
+    const report = JSON.parse(readFileSync(reportFile, "utf8"));
+    sample.report = {
+      wallMs: report.wallMs,
+      criticalPath: { durationMs: report.criticalPath?.durationMs ?? 0 },
+      stepsRun: report.totals?.stepsRun,
+      stepsCached: report.totals?.stepsCached,
+      slowestSteps: report.slowestSteps?.slice(0, 5),
+    };
+  }
+  return sample;
+}
+
+/** Appends `// bench edit …` (or a C comment) to `file` and returns the function that restores it. */
+function appendComment(file, run, tool) {
+  const original = readFileSync(file, "utf8");
+  const comment = file.endsWith(".c")
+    ? `/* bench edit ${run} ${tool} */`
+    : `// bench edit ${run} ${tool}`;
+  writeFileSync(file, `${original}${comment}\n`);
+  return () => writeFileSync(file, original);
+}
+
+const timeouts = { cold: STEP_TIMEOUT_MS, cached: STEP_TIMEOUT_MS, edit: STEP_TIMEOUT_MS };
+
+const scenarios = {
+  async single() {
+    const context = makeDemoContext(join(scratch, "demo"));
+    const cases = [];
+    for (const mode of ["cold", "cached"]) {
+      cases.push(
+        await measureCase({
+          name: `one target (demo app), ${mode}`,
+          context,
+          targets: ["app"],
+          toolNames: ["stagecraft", "buildx"],
+          mode,
+          caseRuns: runs,
+          timeoutMs: timeouts,
+        }),
+      );
+    }
+    return { cases, note: "examples/demo plus `ARG NONCE` in its base stage; target app." };
+  },
+
+  async fanout() {
+    const cases = [];
+    for (const leaves of options.quick ? [4] : [4, 8]) {
+      const context = makeFanOutContext(join(scratch, `fanout-${leaves}`), {
+        leaves,
+        baseSeconds: 3,
+        leafSeconds: 2,
+      });
+      cases.push(
+        await measureCase({
+          name: `fan-out ${leaves} targets, cold`,
+          context,
+          targets: Array.from({ length: leaves }, (_, index) => `t${index + 1}`),
+          toolNames: ["stagecraft", "bake", "loop"],
+          mode: "cold",
+          caseRuns: runs,
+          timeoutMs: timeouts,
+          lowerBound: true,
+        }),
+      );
+    }
+    return {
+      cases,
+      note: "busybox base stage `sleep 3`, each leaf `sleep 2`; lower bound = the critical path from stagecraft's --report.",
+    };
+  },
+
+  async projects() {
+    const projects = [
+      { name: "node-service", targets: ["test", "lint", "runtime"], edit: "src/greeting.ts" },
+      { name: "c-static", targets: ["test", "runtime"], edit: "src/count.c" },
+      { name: "fullstack", targets: ["frontend", "backend", "app"], edit: "web/src/app.js" },
+    ];
+    const cases = [];
+    for (const project of projects) {
+      const context = copyExample(project.name, join(scratch, project.name));
+      for (const mode of ["cold", "cached", "edit"]) {
+        const name = `${project.name}, ${mode === "edit" ? `edit ${project.edit}` : mode}`;
+        const spec = {
+          name,
+          context,
+          targets: project.targets,
+          toolNames: ["stagecraft", "bake", "loop"],
+          mode,
+          caseRuns: mode === "cold" ? (explicitRuns ?? 2) : runs,
+          timeoutMs: { ...timeouts, cold: COLD_PROJECT_TIMEOUT_MS },
+        };
+        const file = join(context, project.edit);
+        cases.push(
+          await measureCase({ ...spec, edit: (run, tool) => appendComment(file, run, tool) }),
+        );
+      }
+    }
+    return {
+      cases,
+      note: "examples/* copied to a scratch dir; cold runs keep RUN --mount=type=cache contents (apt, npm) as a persistent builder does; 2 cold runs by default.",
+    };
+  },
+
+  async "large-context"() {
+    const large = makeContextCopyContext(join(scratch, "large"), {});
+    const small = makeContextCopyContext(join(scratch, "small"), {
+      dirs: 1,
+      filesPerDir: 10,
+      fileBytes: 1024,
+    });
+    const cases = [];
+    for (const [label, context] of [
+      ["small context (10 KB)", small],
+      ["50 MB / 5,000-file context", large],
+    ]) {
+      cases.push(
+        await measureCase({
+          name: `no-op rebuild, 4 targets, ${label}`,
+          context,
+          targets: ["a", "b", "c", "d"],
+          toolNames: ["stagecraft", "bake", "loop"],
+          mode: "cached",
+          caseRuns: runs,
+          timeoutMs: timeouts,
+        }),
+      );
+    }
+    return {
+      cases,
+      note: "`COPY . /ctx` in a base stage, 4 targets a–d on it; every step cached.",
+    };
+  },
+
+  async frontend() {
+    const scripts = [];
+    for (const script of ["parse-plan.mjs", "progress.mjs"]) {
+      log(`frontend: node bench/${script}`);
+      const { output, wallMs } = await runCommand(process.execPath, [join(BENCH_DIR, script)], {
+        timeoutMs: 10 * 60_000,
+      });
+      scripts.push({ script: `bench/${script}`, wallMs: Math.round(wallMs), output });
+      console.log(output.trim());
+    }
+    return {
+      scripts,
+      note: "micro-benchmarks of the front end (their own JSON is in this folder).",
+    };
+  },
+};
+
+function cleanUp() {
+  log(`removing images labelled ${BENCH_LABEL}`);
+  const ids = [
+    ...new Set(docker(["image", "ls", "-a", "-q", "--filter", `label=${BENCH_LABEL}`]).split("\n")),
+  ].filter(Boolean);
+  if (ids.length > 0) {
+    try {
+      execFileSync("docker", ["image", "rm", "-f", ...ids], { stdio: "ignore" });
+    } catch {
+      // An image some other run removed meanwhile; the prune below catches what is left.
+    }
+  }
+  docker(["image", "prune", "-f", "--filter", `label=${BENCH_LABEL}`]);
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+process.on("SIGINT", () => {
+  cleanUp();
+  process.exit(130);
+});
+
+mkdirSync(RESULTS, { recursive: true });
+try {
+  for (const name of selected) {
+    log(`scenario ${name} (${runs} runs)`);
+    const result = await scenarios[name]();
+    const full = { scenario: name, date: new Date().toISOString(), environment, runs, ...result };
+    writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify(full, null, 2) + "\n");
+  }
+} finally {
+  cleanUp();
+}
+
+const all = SCENARIOS.filter((name) => existsSync(join(RESULTS, `${name}.json`))).map((name) =>
+  JSON.parse(readFileSync(join(RESULTS, `${name}.json`), "utf8")),
+);
+const summary = formatSummary(all);
+writeFileSync(join(RESULTS, "SUMMARY.md"), summary + "\n");
+console.log(`\n${summary}`);
