@@ -123,6 +123,8 @@ export type { TargetPlan, TargetsPlan } from "./plan/plan-targets.js";
 export { serializePlan } from "./plan/serialize-plan.js";
 export type { PlanJson, StageBaseJson, StageJson } from "./plan/serialize-plan.js";
 export { createDockerfileMap } from "./plan/create-dockerfile-map.js";
+export { findStageTypos } from "./plan/find-stage-typos.js";
+export type { StageTypo } from "./plan/find-stage-typos.js";
 
 export { createProgressTracker } from "./progress/create-progress-tracker.js";
 export type {

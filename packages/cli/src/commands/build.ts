@@ -8,6 +8,7 @@ import {
   createBuildReport,
   createDockerfileMap,
   createRedactor,
+  findStageTypos,
   packBuildContext,
   runBuild,
   type BuildEvent,
@@ -195,6 +196,14 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       redact,
       dockerfile: dockerfile.displayPath,
     });
+    const planned = new Set(analysis.plan.stages.map((index) => analysis.graph.stages[index]?.id));
+    for (const typo of findStageTypos(analysis.graph)) {
+      if (planned.has(typo.stage)) {
+        io.stderr.write(
+          `warning: ${dockerfile.displayPath}:${typo.position.line}: ${typo.message}\n`,
+        );
+      }
+    }
     for (const warning of context.warnings) {
       io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
     }

@@ -240,3 +240,15 @@ describe("stagecraft", () => {
     expect(help.stdout.text()).toContain("build [CONTEXT]");
   });
 });
+
+describe("stage-name typos", () => {
+  it("warns when a --from looks like a misspelt stage (BuildKit would pull it as an image)", async () => {
+    const io = project(
+      "FROM alpine AS builder\nRUN make\nFROM alpine\nCOPY --from=buidler /out /out\n",
+    );
+    expect(await runCli(["plan"], io)).toBe(0);
+    expect(io.stdout.text()).toContain(
+      'Dockerfile:4: COPY --from=buidler names no stage, so BuildKit will pull it as an image; did you mean "builder"?',
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import {
   UsageError,
   analyzeDockerfile,
+  findStageTypos,
   formatPlatform,
   type DockerfileAnalysis,
   type DockerfileError,
@@ -127,6 +128,11 @@ export function planToJson(
         message: warning.message,
         line: warning.line,
       })),
+      ...findStageTypos(graph).map((typo) => ({
+        rule: "StageNameTypo",
+        message: typo.message,
+        line: typo.position.line,
+      })),
       ...graph.warnings.map((warning) => ({
         rule: warning.rule,
         message: warning.message,
@@ -199,6 +205,9 @@ export function formatPlanText(dockerfile: LoadedDockerfile, analysis: Dockerfil
   const warnings = [
     ...ast.warnings.map(
       (warning) => `${dockerfile.displayPath}:${warning.line}: ${warning.message}`,
+    ),
+    ...findStageTypos(graph).map(
+      (typo) => `${dockerfile.displayPath}:${typo.position.line}: ${typo.message}`,
     ),
     ...graph.warnings.map(
       (warning) => `${dockerfile.displayPath}:${warning.position.line}: ${warning.message}`,
