@@ -1,9 +1,16 @@
+import { execFileSync, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import tar from "tar-fs";
 import {
   DockerEngine,
   runBuild,
+  type Engine,
+  type EngineSession,
   type BuildEvent,
   type RunBuildOptions,
   type TargetSpec,
@@ -123,4 +130,208 @@ describe("BuildKit sessions against the real engine", () => {
       project.remove();
     }
   });
+
+  it("serves three targets' builds from one session", async () => {
+    const nonce = randomUUID();
+    const secret = `shared-${randomUUID()}`;
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS base`,
+        `RUN echo ${nonce} > /nonce`,
+        ...["a", "b", "c"].flatMap((name) => [
+          `FROM base AS ${name}`,
+          `RUN --mount=type=secret,id=token,required=true sha256sum /run/secrets/token | cut -d' ' -f1 > /${name}.sha`,
+        ]),
+      ].join("\n"),
+    });
+    const sessions: EngineSession[] = [];
+    const sessionIds = new Set<string>();
+    const spy: Engine = {
+      info: () => engine.info(),
+      cancelBuild: (id) => engine.cancelBuild(id),
+      inspectImage: (ref) => engine.inspectImage(ref),
+      build: (request) => {
+        sessionIds.add(request.session?.id ?? "none");
+        return engine.build(request);
+      },
+      openSession: async (options) => {
+        const session = await engine.openSession(options);
+        sessions.push(session);
+        return session;
+      },
+    };
+    const targets = ["a", "b", "c"].map((name) => ({
+      name,
+      stage: name,
+      tags: [`stagecraft-it/shared-session:${name}-${nonce.slice(0, 8)}`],
+    }));
+    try {
+      const { outcome } = await build(project.dir, targets, {
+        engine: spy,
+        session: { secrets: { token: Buffer.from(secret) } },
+      });
+      expect(outcome.status).toBe("succeeded");
+      expect(sessions).toHaveLength(1);
+      expect([...sessionIds]).toEqual([sessions[0]?.id]);
+      for (const target of targets) {
+        const tag = target.tags[0] ?? "";
+        expect((await runInImage(tag, ["cat", `/${target.name}.sha`])).trim()).toBe(sha256(secret));
+      }
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("forwards an SSH agent: a RUN step lists the agent's one key", async () => {
+    const work = mkdtempSync(join(tmpdir(), "stagecraft-ssh-"));
+    const socket = join(work, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    const project = makeProject({ Dockerfile: "" });
+    try {
+      execFileSync("ssh-keygen", [
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        "it",
+        "-f",
+        join(work, "key"),
+      ]);
+      await waitFor(() => readdirSync(work).includes("agent.sock"));
+      execFileSync("ssh-add", [join(work, "key")], {
+        env: { SSH_AUTH_SOCK: socket },
+        stdio: "ignore",
+      });
+      const fingerprint = execFileSync("ssh-keygen", ["-l", "-f", join(work, "key.pub")])
+        .toString()
+        .split(" ")[1];
+      // busybox cannot speak to a Unix socket: run the host's own ssh-add through its dynamic loader.
+      const files = sharedLibraries("/usr/bin/ssh-add");
+      for (const file of files) copyFileSync(file, join(project.dir, basename(file)));
+      const loader = basename(files.find((file) => basename(file).startsWith("ld-linux")) ?? "");
+      const nonce = randomUUID();
+      const tag = `stagecraft-it/ssh:${nonce.slice(0, 8)}`;
+      const dockerfile = [
+        `FROM ${BUSYBOX}`,
+        `RUN echo ${nonce}`,
+        `RUN --mount=type=ssh --mount=type=bind,target=/host test -S "$SSH_AUTH_SOCK" && /host/${loader} --library-path /host /host/ssh-add -l > /keys`,
+      ].join("\n");
+      execFileSync("sh", ["-c", `cat > ${join(project.dir, "Dockerfile")}`], { input: dockerfile });
+      const { outcome } = await build(project.dir, [{ name: "default", tags: [tag] }], {
+        session: { ssh: [{ id: "default", socket }] },
+      });
+      expect(outcome.targets[0]?.error?.message).toBeUndefined();
+      const keys = (await runInImage(tag, ["cat", "/keys"])).trim().split("\n");
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toContain(fingerprint);
+    } finally {
+      agent.kill();
+      project.remove();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it("names an SSH agent the build needs but the run did not forward", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX} AS app\nRUN echo ${randomUUID()}\nRUN --mount=type=ssh,id=deploy,required=true true\n`,
+    });
+    try {
+      const { outcome } = await build(project.dir, [{ name: "app", stage: "app" }], {
+        session: { ssh: [] },
+      });
+      expect(outcome.status).toBe("failed");
+      expect(outcome.targets[0]?.error?.message).toBe(
+        'target "app" needs the SSH agent "deploy", which was not forwarded to the build',
+      );
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("exports a target as a tar holding exactly the target's files", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS build`,
+        `RUN mkdir -p /out/docs && echo ${nonce} > /out/app.txt && echo readme > /out/docs/README`,
+        `FROM scratch AS out`,
+        `COPY --from=build /out/ /`,
+      ].join("\n"),
+    });
+    const tarBytes: Buffer[] = [];
+    try {
+      const { outcome } = await build(project.dir, [{ name: "out", stage: "out" }], {
+        session: {
+          output: {
+            type: "tar",
+            open: () => {
+              const sink = new PassThrough();
+              sink.on("data", (chunk: Buffer) => tarBytes.push(chunk));
+              return sink;
+            },
+          },
+        },
+      });
+      expect(outcome.status).toBe("succeeded");
+      const tarball = Buffer.concat(tarBytes);
+      const names = execFileSync("tar", ["-tf", "-"], { input: tarball })
+        .toString()
+        .trim()
+        .split("\n")
+        .sort();
+      expect(names).toEqual(["app.txt", "docs/", "docs/README"]);
+      const content = execFileSync("tar", ["-xOf", "-", "app.txt"], { input: tarball }).toString();
+      expect(content).toBe(`${nonce}\n`);
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("exports a target into a local directory", async () => {
+    const nonce = randomUUID();
+    const dest = mkdtempSync(join(tmpdir(), "stagecraft-out-"));
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS build`,
+        `RUN mkdir -p /out/bin && echo ${nonce} > /out/app.txt && printf '#!/bin/sh\\n' > /out/bin/run && chmod 755 /out/bin/run && ln -s app.txt /out/link`,
+        `FROM scratch AS out`,
+        `COPY --from=build /out/ /`,
+      ].join("\n"),
+    });
+    try {
+      const { outcome } = await build(project.dir, [{ name: "out", stage: "out" }], {
+        session: { output: { type: "local", dir: join(dest, "result") } },
+      });
+      expect(outcome.targets[0]?.error?.message).toBeUndefined();
+      const result = join(dest, "result");
+      expect(readdirSync(result).sort()).toEqual(["app.txt", "bin", "link"]);
+      expect(readFileSync(join(result, "app.txt"), "utf8")).toBe(`${nonce}\n`);
+      expect(readFileSync(join(result, "link"), "utf8")).toBe(`${nonce}\n`);
+      expect(
+        execFileSync("stat", ["-c", "%a", join(result, "bin/run")])
+          .toString()
+          .trim(),
+      ).toBe("755");
+    } finally {
+      project.remove();
+      rmSync(dest, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The binary and every shared library it loads (as `ldd` lists them), loader included. */
+function sharedLibraries(binary: string): string[] {
+  const paths = execFileSync("ldd", [binary])
+    .toString()
+    .split("\n")
+    .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
+    .filter((path): path is string => path !== undefined);
+  return [binary, ...paths];
+}
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((done) => setTimeout(done, 20));
+  if (!check()) throw new Error("timed out waiting");
+}

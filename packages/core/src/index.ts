@@ -163,3 +163,15 @@ export type {
 } from "./report/create-build-report.js";
 export { formatBytes } from "./report/format-bytes.js";
 export { formatDuration } from "./report/format-duration.js";
+
+export type {
+  EngineSession,
+  SessionCredentials,
+  SessionOptions,
+  SessionOutput,
+  SessionSshAgent,
+} from "./engine/engine.js";
+export {
+  MissingSecretError,
+  MissingSshAgentError,
+} from "./engine/session/describe-session-failure.js";

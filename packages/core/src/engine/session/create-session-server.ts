@@ -200,7 +200,10 @@ async function receiveTar(
   destination: NodeJS.WritableStream,
 ): Promise<void> {
   try {
-    for await (const message of call as AsyncIterable<BytesMessage>) {
+    // Plain `for await` destroys the call when the daemon half-closes, before the OK status goes out.
+    for await (const message of call.iterator({
+      destroyOnReturn: false,
+    }) as AsyncIterable<BytesMessage>) {
       if (!destination.write(message.data)) await once(destination, "drain");
     }
     destination.end();

@@ -34,7 +34,7 @@ export async function receiveLocalOutput(
   };
 
   try {
-    for await (const packet of call as AsyncIterable<Packet>) {
+    for await (const packet of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Packet>) {
       switch (packet.type) {
         case PacketType.STAT: {
           const stat = packet.stat;

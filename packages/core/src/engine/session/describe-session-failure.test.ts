@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { EngineError } from "../../errors.js";
+import {
+  MissingSecretError,
+  MissingSshAgentError,
+  describeSessionFailure,
+} from "./describe-session-failure.js";
+
+describe("describeSessionFailure", () => {
+  it("names a missing secret in Docker 26.1's and 20.10's words", () => {
+    for (const message of ["secret npmrc: not found", "secret npmrc not found: not found"]) {
+      const error = describeSessionFailure("app", message, undefined);
+      expect(error).toBeInstanceOf(MissingSecretError);
+      expect(error?.message).toBe(
+        'target "app" needs the secret "npmrc", which was not passed to the build',
+      );
+      expect((error as MissingSecretError).daemonMessage).toBe(message);
+    }
+  });
+
+  it("names a missing SSH agent", () => {
+    const error = describeSessionFailure(
+      "app",
+      'no SSH key "deploy" forwarded from the client',
+      undefined,
+    );
+    expect(error).toBeInstanceOf(MissingSshAgentError);
+    expect(error?.hint).toBe("Pass --ssh deploy=/path/to/agent.sock.");
+  });
+
+  it("turns 'no active session' into a session error", () => {
+    const error = describeSessionFailure(
+      "app",
+      "no active session for 0b5f1c9e-1111-2222-3333-444455556666: context deadline exceeded",
+      undefined,
+    );
+    expect(error).toBeInstanceOf(EngineError);
+    expect(error?.message).toMatch(/^the BuildKit session ended before target "app" used it/);
+  });
+
+  it("leaves other failures alone", () => {
+    expect(
+      describeSessionFailure(
+        "app",
+        'process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+        undefined,
+      ),
+    ).toBeUndefined();
+  });
+});
