@@ -6,6 +6,7 @@ import { basename, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import tar from "tar-fs";
+import { runStagecraft } from "./support/cli.js";
 import {
   DockerEngine,
   runBuild,
@@ -317,6 +318,95 @@ describe("BuildKit sessions against the real engine", () => {
     } finally {
       project.remove();
       rmSync(dest, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("stagecraft build --secret, --ssh, --output", () => {
+  it("builds with a file secret and an env secret, masks them, and exports a tar", async () => {
+    const nonce = randomUUID();
+    const fileSecret = `cli-file-${randomUUID()}`;
+    const envSecret = `cli-env-${randomUUID()}`;
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS build`,
+        `RUN echo ${nonce}`,
+        `RUN --mount=type=secret,id=token --mount=type=secret,id=API_TOKEN mkdir /out && sha256sum /run/secrets/token /run/secrets/API_TOKEN | cut -d' ' -f1 > /out/sums && cat /run/secrets/token`,
+        `FROM scratch AS out`,
+        `COPY --from=build /out/ /`,
+      ].join("\n"),
+      "token.txt": fileSecret,
+    });
+    try {
+      const run = await runStagecraft(
+        [
+          "build",
+          ".",
+          "--target",
+          "out",
+          "--progress",
+          "plain",
+          "--secret",
+          "id=token,src=token.txt",
+          "--secret",
+          "id=API_TOKEN",
+          "-o",
+          "type=tar,dest=out.tar",
+          "--report",
+          "report.json",
+        ],
+        { cwd: project.dir, env: { API_TOKEN: envSecret } },
+      );
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).not.toContain(fileSecret);
+      expect(run.stdout).toContain("***");
+      expect(readFileSync(join(project.dir, "report.json"), "utf8")).not.toContain(fileSecret);
+      const sums = execFileSync("tar", ["-xOf", "out.tar", "sums"], { cwd: project.dir })
+        .toString()
+        .trim()
+        .split("\n");
+      expect(sums).toEqual([sha256(fileSecret), sha256(envSecret)]);
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("refuses bad --secret, --ssh and --output flags before building", async () => {
+    const project = makeProject({ Dockerfile: `FROM ${BUSYBOX} AS a\nFROM ${BUSYBOX} AS b\n` });
+    try {
+      const cases: [string[], Record<string, string | undefined>, string][] = [
+        [["--secret", "token"], {}, 'stagecraft: --secret token: "token" is not a key=value pair'],
+        [
+          ["--secret", "id=token,src=missing.txt"],
+          {},
+          `--secret id=token,src=missing.txt: cannot read ${join(project.dir, "missing.txt")} (ENOENT)`,
+        ],
+        [
+          ["--secret", "id=token,env=NOPE_UNSET"],
+          {},
+          "the environment variable NOPE_UNSET is not set",
+        ],
+        [["--ssh", "default"], { SSH_AUTH_SOCK: undefined }, "SSH_AUTH_SOCK is not set"],
+        [
+          ["--ssh", "deploy=Dockerfile"],
+          {},
+          "is not an agent socket; stagecraft forwards SSH agents, not key files",
+        ],
+        [
+          ["--target", "a,b", "-o", "type=tar,dest=x.tar"],
+          {},
+          "--output works with one target at a time",
+        ],
+        [["-o", "type=registry"], {}, "stagecraft exports type=tar and type=local, not registry"],
+      ];
+      for (const [args, env, message] of cases) {
+        const run = await runStagecraft(["build", ".", ...args], { cwd: project.dir, env });
+        expect(run.code, args.join(" ")).toBe(2);
+        expect(run.stderr).toContain(message);
+      }
+    } finally {
+      project.remove();
     }
   });
 });

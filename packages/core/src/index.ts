@@ -175,3 +175,10 @@ export {
   MissingSecretError,
   MissingSshAgentError,
 } from "./engine/session/describe-session-failure.js";
+export {
+  parseOutputFlag,
+  parseSecretFlag,
+  parseSshFlag,
+  resolveSecretSource,
+} from "./engine/session/parse-session-flags.js";
+export type { OutputFlag, SecretFlag, SshFlag } from "./engine/session/parse-session-flags.js";

@@ -1,5 +1,6 @@
-import { renameSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { createWriteStream, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
 import {
   DockerEngine,
   EngineError,
@@ -10,11 +11,17 @@ import {
   createRedactor,
   findStageTypos,
   packBuildContext,
+  parseOutputFlag,
+  parseSecretFlag,
+  parseSshFlag,
+  resolveSecretSource,
   runBuild,
   type BuildEvent,
   type BuildReport,
   type DockerfileAnalysis,
   type NetworkMode,
+  type SessionCredentials,
+  type SessionOptions,
   type TargetSpec,
 } from "@stagecraft/core";
 import { createLogger } from "../create-logger.js";
@@ -27,6 +34,7 @@ import {
   positiveIntegerOption,
   stringOption,
   type OptionTable,
+  type ParsedOptions,
 } from "../parse-command-line.js";
 import {
   chooseProgressMode,
@@ -56,6 +64,16 @@ Options:
       --network MODE         network of RUN steps: default, host or none
       --add-host HOST:IP     add an /etc/hosts entry inside RUN steps
       --cache-from REF       an image to use as a cache source (inline cache)
+      --secret id=ID[,src=FILE|,env=VAR]
+                             a secret for RUN --mount=type=secret,id=ID, read from FILE or the
+                             environment variable VAR; with only id=ID, from the variable ID when set,
+                             else the file ID (docker's rules). Never stored in the image or shown
+      --ssh ID[=SOCKET]      forward an SSH agent for RUN --mount=type=ssh[,id=ID]: SOCKET, or
+                             $SSH_AUTH_SOCK without one (--ssh default). Agent sockets only: load key
+                             files into an agent with ssh-add first
+  -o, --output type=tar,dest=FILE | type=local,dest=DIR | DIR
+                             export the target's files to a tar file or a directory instead of an
+                             image (one target at a time; -t does not apply)
       --concurrency N        build at most N targets at once (default: all)
       --keep-going           let independent targets finish when one fails (default: cancel the others)
       --progress MODE        auto, tty, plain, json or quiet (auto: tty on a terminal, github under
@@ -87,6 +105,9 @@ const OPTIONS: OptionTable = {
   network: { type: "string" },
   "add-host": { type: "string", multiple: true },
   "cache-from": { type: "string", multiple: true },
+  secret: { type: "string", multiple: true },
+  ssh: { type: "string", multiple: true },
+  output: { type: "string", short: "o" },
   concurrency: { type: "string" },
   "keep-going": { type: "boolean" },
   progress: { type: "string" },
@@ -158,6 +179,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     let analysis = analyze(undefined);
     const tags = listOption(values, "tag");
     checkPlan(analysis, tags);
+    const session = toSessionOptions(io, values, analysis.plan.targets.length);
 
     const engine = new DockerEngine({ env: io.env, ...(logger === undefined ? {} : { logger }) });
     const [info, context] = await Promise.all([
@@ -186,7 +208,15 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
 
     const mode = chooseProgressMode(progress, io);
-    const secrets = Object.values(secretArgs);
+    const decoder = new TextDecoder();
+    // Session secrets are masked by runBuild; the renderer and the report files need them too.
+    const secrets = [
+      ...Object.values(secretArgs),
+      ...Object.values(session?.secrets ?? {}).flatMap((value) => {
+        const text = decoder.decode(value);
+        return [text, text.replace(/\r?\n$/, "")];
+      }),
+    ];
     const redact = createRedactor(secrets);
     const renderer = createRenderer({
       mode,
@@ -227,6 +257,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       keepGoing: values["keep-going"] === true,
       signal: io.signal,
       secrets,
+      session,
       engineEndpoint: info.endpoint,
       logger,
       onEvent: (event) => {
@@ -315,6 +346,176 @@ function toTargetSpecs(analysis: DockerfileAnalysis, tags: readonly string[]): T
     stage: target.requested,
     tags: byTarget.get(target.id) ?? [],
   }));
+}
+
+/** The 500 KB a BuildKit secret may hold (buildkit `secretsprovider.MaxSecretSize`). */
+const MAX_SECRET_BYTES = 500 * 1024;
+
+/** The run's session from --secret, --ssh and --output (and registry logins); undefined when none is asked for. */
+function toSessionOptions(
+  io: Io,
+  values: ParsedOptions,
+  targetCount: number,
+): SessionOptions | undefined {
+  const secretFlags = listOption(values, "secret");
+  const sshFlags = listOption(values, "ssh");
+  const outputFlag = stringOption(values, "output");
+  if (secretFlags.length === 0 && sshFlags.length === 0 && outputFlag === undefined) {
+    return undefined;
+  }
+  const secrets: Record<string, Uint8Array> = {};
+  for (const text of secretFlags) {
+    const flag = parseSecretFlag(text);
+    const source = resolveSecretSource(flag, io.env);
+    if (source.kind === "env") {
+      const value = io.env[source.name];
+      if (value === undefined) {
+        throw new UsageError(
+          `--secret ${text}: the environment variable ${source.name} is not set`,
+          {
+            hint: `Export ${source.name}, or read the secret from a file with --secret id=${flag.id},src=FILE.`,
+          },
+        );
+      }
+      secrets[flag.id] = Buffer.from(value);
+      continue;
+    }
+    const path = resolve(io.cwd, source.path);
+    let value: Buffer;
+    try {
+      if (statSync(path).size > MAX_SECRET_BYTES) {
+        throw new UsageError(`--secret ${text}: ${path} is larger than 500 KB`, {
+          hint: "BuildKit refuses secrets over 500 KB; mount a smaller file.",
+        });
+      }
+      value = readFileSync(path);
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new UsageError(
+        `--secret ${text}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        {
+          hint:
+            flag.file === undefined && flag.env === undefined
+              ? `With only id=${flag.id}, the secret comes from the variable ${flag.id} or the file ${flag.id}; pass src=FILE or env=VARIABLE.`
+              : "Check the path; it is relative to the current directory.",
+        },
+      );
+    }
+    secrets[flag.id] = value;
+  }
+
+  const ssh = sshFlags.map((text) => {
+    const flag = parseSshFlag(text);
+    if (flag.paths.length > 1) {
+      throw new UsageError(`--ssh ${text}: stagecraft forwards one agent socket per id`, {
+        hint: `Write --ssh ${flag.id}=/path/to/agent.sock.`,
+      });
+    }
+    const socket = flag.paths[0] ?? io.env.SSH_AUTH_SOCK;
+    if (socket === undefined || socket === "") {
+      throw new UsageError(
+        `--ssh ${text}: SSH_AUTH_SOCK is not set, so there is no agent to forward`,
+        {
+          hint: 'Start an agent and add your key (eval "$(ssh-agent)"; ssh-add), or pass --ssh ID=/path/to/agent.sock.',
+        },
+      );
+    }
+    const path = resolve(io.cwd, socket.replace(/^~(?=\/)/, homedir()));
+    let isSocket: boolean;
+    try {
+      isSocket = statSync(path).isSocket();
+    } catch {
+      throw new UsageError(`--ssh ${text}: ${path} does not exist`, {
+        hint: "Pass the path of a running SSH agent's socket (its SSH_AUTH_SOCK).",
+      });
+    }
+    if (!isSocket) {
+      throw new UsageError(
+        `--ssh ${text}: ${path} is not an agent socket; stagecraft forwards SSH agents, not key files`,
+        {
+          hint: `Load the key into an agent (ssh-add ${path}) and pass --ssh ${flag.id}, or --ssh ${flag.id}=/path/to/agent.sock.`,
+        },
+      );
+    }
+    return { id: flag.id, socket: path };
+  });
+
+  let output: SessionOptions["output"];
+  if (outputFlag !== undefined) {
+    const flag = parseOutputFlag(outputFlag);
+    if (targetCount > 1) {
+      throw new UsageError(
+        `--output works with one target at a time, and ${targetCount} were asked for`,
+        {
+          hint: "Run stagecraft build once per target you want to export.",
+        },
+      );
+    }
+    if (flag.type !== "tar" && flag.type !== "local") {
+      throw new UsageError(
+        `--output ${outputFlag}: stagecraft exports type=tar and type=local, not ${flag.type}`,
+        {
+          hint: "Without --output, targets are built into the engine's image store; tag them with -t.",
+        },
+      );
+    }
+    if (flag.dest === undefined || flag.dest === "") {
+      throw new UsageError(`--output ${outputFlag}: the output has no dest`, {
+        hint:
+          flag.type === "tar" ? "Write -o type=tar,dest=out.tar." : "Write -o type=local,dest=DIR.",
+      });
+    }
+    if (flag.dest === "-") {
+      throw new UsageError(`--output ${outputFlag}: stagecraft cannot write the export to stdout`, {
+        hint: "Progress and the report use stdout; write the tar to a file (-o type=tar,dest=out.tar).",
+      });
+    }
+    const dest = resolve(io.cwd, flag.dest);
+    output =
+      flag.type === "tar"
+        ? { type: "tar", open: () => createWriteStream(dest) }
+        : { type: "local", dir: dest };
+  }
+
+  return {
+    secrets,
+    ssh,
+    ...(output === undefined ? {} : { output }),
+    credentials: readDockerCredentials(io.env),
+  };
+}
+
+/**
+ * Registry logins from the Docker CLI's config (`$DOCKER_CONFIG/config.json` or
+ * `~/.docker/config.json`, `auths.*.auth` = base64 `user:secret`), by registry host; credential
+ * helpers are not consulted.
+ */
+function readDockerCredentials(
+  env: Readonly<Record<string, string | undefined>>,
+): SessionCredentials {
+  const dir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker");
+  let config: { auths?: Record<string, { auth?: unknown } | undefined> };
+  try {
+    config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as typeof config;
+  } catch {
+    return {};
+  }
+  const credentials: Record<string, { username: string; secret: string }> = {};
+  for (const [key, entry] of Object.entries(config.auths ?? {})) {
+    if (typeof entry?.auth !== "string" || entry.auth === "") continue;
+    const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon === -1) continue;
+    const host = key.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+    const login = { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+    credentials[host] = login;
+    // Docker Hub logins are stored under index.docker.io; BuildKit asks for registry-1.docker.io.
+    if (host === "index.docker.io") {
+      credentials["registry-1.docker.io"] = login;
+      credentials["docker.io"] = login;
+    }
+  }
+  return credentials;
 }
 
 function writeOutputs(
