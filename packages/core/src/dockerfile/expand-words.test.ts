@@ -1,7 +1,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DockerfileError } from "../errors.js";
-import { expandShellWord, expandWord, expandWords, quoteGo } from "./expand-words.js";
+import {
+  expandShellWord,
+  expandWord,
+  expandWords,
+  MAX_EXPANSION_LENGTH,
+  MAX_NESTING,
+  quoteGo,
+} from "./expand-words.js";
 
 const shellDir = new URL("../../../../../shared/conformance/shell/", import.meta.url);
 
@@ -341,6 +348,56 @@ describe("expandWord: lexer options", () => {
 
   it("skips a byte-order mark at the start like Go's text/scanner", () => {
     expect(expandWord("\ufeff$A", { A: "1" })).toBe("1");
+  });
+});
+
+describe("expandShellWord: hostile input", () => {
+  /** The error an expansion throws; fails the test when it returns or throws anything else. */
+  function expansionError(run: () => unknown): DockerfileError {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(DockerfileError);
+      return error as DockerfileError;
+    }
+    throw new Error("expected the expansion to fail");
+  }
+
+  it("expands 10,000 nested ${X:-…} words without overflowing the call stack", () => {
+    const depth = 10_000;
+    const nested = (inner: string): string => "${X:-".repeat(depth) + inner + "}".repeat(depth);
+    expect(expandShellWord(nested("a b"), {})).toEqual({
+      value: "a b",
+      words: ["a", "b"],
+      matched: [],
+      unmatched: ["X"],
+    });
+    expect(expandWord(`"${"${X:-a".repeat(depth / 2)}${"}".repeat(depth / 2)}"`, {})).toBe(
+      "a".repeat(depth / 2),
+    );
+    const unclosed = expansionError(() => expandWord(nested("a").slice(0, -1), {}));
+    expect(unclosed.message.endsWith(": syntax error: missing '}'")).toBe(true);
+  });
+
+  it("rejects nesting deeper than MAX_NESTING with a DockerfileError, not a RangeError", () => {
+    const depth = MAX_NESTING + 1;
+    const error = expansionError(() =>
+      expandWord("${X:-".repeat(depth) + "a" + "}".repeat(depth), {}),
+    );
+    expect(error.code).toBe("DOCKERFILE_EXPANSION");
+    expect(error.message).toMatch(
+      /^failed to process "\$\{X:-.*: syntax error: \$\{…\} and quotes nested more than 10000 levels deep$/s,
+    );
+    const quotes = expansionError(() => expandWord('"${X:-'.repeat(depth), {}));
+    expect(quotes.message).toContain("nested more than 10000 levels deep");
+  });
+
+  it("rejects an expansion that grows past MAX_EXPANSION_LENGTH", () => {
+    // Each level replaces every character of Y by the level below: the text triples per level.
+    const word = "${Y//?/".repeat(30) + "ab" + "}".repeat(30);
+    const error = expansionError(() => expandWord(word, { Y: "abc" }));
+    expect(error.code).toBe("DOCKERFILE_EXPANSION");
+    expect(error.message).toContain(`expansion longer than ${MAX_EXPANSION_LENGTH} characters`);
   });
 });
 

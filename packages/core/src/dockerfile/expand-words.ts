@@ -64,7 +64,9 @@ export function expandShellWord(
 ): ShellWordExpansion {
   const lexer = new ShellWordLexer(word, env, options);
   try {
-    const { result, words } = lexer.processStopOn(undefined, options.rawEscapes ?? false);
+    const { result, words } = runSteps(
+      lexer.processStopOn(undefined, options.rawEscapes ?? false, true),
+    );
     return {
       value: result,
       words,
@@ -85,6 +87,71 @@ export function expandShellWord(
 
 /** An inner lexer error; wrapped with the word by expandShellWord, like BuildKit's errors.Wrapf. */
 class ShellSyntaxError extends Error {}
+
+/** A guard against hostile input: thrown past every handler, reported like a syntax error. */
+class LimitError extends ShellSyntaxError {}
+
+/**
+ * How deep `${…}` words and double quotes may nest. BuildKit recurses without a limit (until Go's
+ * 1 GB stack gives out); here the nesting lives on the heap (see runSteps), and the cap keeps the
+ * memory (about 1 KB a level) and the time of a hostile word bounded. Real Dockerfiles nest a few.
+ */
+export const MAX_NESTING = 10_000;
+
+/**
+ * The longest text an expansion may produce (`${X//?/…}` nested, or ARG defaults doubling each
+ * other, grow exponentially); past it V8 would throw a RangeError or run out of memory.
+ */
+export const MAX_EXPANSION_LENGTH = 2 ** 25;
+
+function checkLength(text: string): void {
+  if (text.length > MAX_EXPANSION_LENGTH) {
+    throw new LimitError(`expansion longer than ${MAX_EXPANSION_LENGTH} characters`);
+  }
+}
+
+/**
+ * One step of the lexer: a generator that yields each nested step it needs (its value comes back
+ * as the yield's result, or its error is thrown at the yield) and returns its own value.
+ */
+type Step<T> = Generator<Step<unknown>, T, unknown>;
+
+/** Runs `step` as a nested step of the calling one: `const value = yield* call(step)`. */
+function* call<T>(step: Step<T>): Generator<Step<unknown>, T, unknown> {
+  return (yield step) as T;
+}
+
+/**
+ * Runs a step and the steps it asks for on an explicit stack, so that deeply nested `${…}` words
+ * never overflow the call stack; errors propagate through the steps' own try/catch/finally.
+ */
+function runSteps<T>(root: Step<T>): T {
+  const stack: Step<unknown>[] = [root];
+  let value: unknown;
+  let error: { thrown: unknown } | undefined;
+  for (;;) {
+    const top = stack[stack.length - 1] ?? root;
+    let next: IteratorResult<Step<unknown>, unknown>;
+    try {
+      next = error === undefined ? top.next(value) : top.throw(error.thrown);
+    } catch (thrown) {
+      stack.pop();
+      if (stack.length === 0) throw thrown;
+      value = undefined;
+      error = { thrown };
+      continue;
+    }
+    error = undefined;
+    if (next.done === true) {
+      stack.pop();
+      if (stack.length === 0) return next.value as T;
+      value = next.value;
+    } else {
+      stack.push(next.value);
+      value = undefined;
+    }
+  }
+}
 
 /** Go's `text/scanner` returns EOF (-1) past the end; `string(rune(-1))` prints U+FFFD. */
 const EOF = undefined;
@@ -122,8 +189,16 @@ class WordCollector {
     this.inWord = true;
   }
 
+  /** {@link addChar} for each character, a run of blanks or non-blanks at a time. */
   addString(text: string): void {
-    for (const ch of text) this.addChar(ch);
+    let start = 0;
+    for (const blanks of text.matchAll(goSpaceRuns)) {
+      if (blanks.index > start) this.addRawString(text.slice(start, blanks.index));
+      // A run of blanks ends the word in progress like its first blank does; the rest do nothing.
+      this.addChar(" ");
+      start = blanks.index + blanks[0].length;
+    }
+    if (start < text.length) this.addRawString(text.slice(start));
   }
 
   addRawString(text: string): void {
@@ -148,6 +223,8 @@ class ShellWordLexer {
   private readonly chars: string[];
   private pos = 0;
   private rawEscapes = false;
+  /** How many `processStopOn` / `processDoubleQuote` steps are running. */
+  private nesting = 0;
   private readonly wordsBuffer: TextBuffer = { text: "" };
   private readonly escapeToken: string;
   private readonly rawQuotes: boolean;
@@ -176,39 +253,58 @@ class ShellWordLexer {
     return ch;
   }
 
-  processStopOn(stopChar: Char, rawEscapes: boolean): { result: string; words: string[] } {
+  /** Counts a nested step in; past {@link MAX_NESTING} the whole expansion fails. */
+  private enter(): void {
+    if (++this.nesting > MAX_NESTING) {
+      throw new LimitError(
+        `syntax error: \${…} and quotes nested more than ${MAX_NESTING} levels deep`,
+      );
+    }
+  }
+
+  /**
+   * BuildKit's `processStopOn`. Only the outermost call's words are used (nested `${…}` words
+   * keep their text only), so nested calls skip splitting: that keeps deep nesting linear.
+   */
+  *processStopOn(
+    stopChar: Char,
+    rawEscapes: boolean,
+    collectWords: boolean,
+  ): Step<{ result: string; words: string[] }> {
     let result = "";
     // BuildKit quirk kept on purpose: every call, nested ones for `${X:-…}` included, resets the one
     // shared words buffer, so ProcessWords drops the part of a word read before a `${…}` modifier.
+    // A nested call leaves the buffer empty when it returns, so skipping its words changes nothing.
     this.wordsBuffer.text = "";
-    const words = new WordCollector(this.wordsBuffer);
+    const words = collectWords ? new WordCollector(this.wordsBuffer) : undefined;
     const savedRawEscapes = this.rawEscapes;
     this.rawEscapes = rawEscapes;
     try {
       for (let ch = this.peek(); ch !== EOF; ch = this.peek()) {
         if (stopChar !== EOF && ch === stopChar) {
           this.next();
-          return { result, words: words.getWords() };
+          return { result, words: words?.getWords() ?? [] };
         }
         const special = this.specialHandler(ch);
         if (special !== undefined) {
-          const text = special();
+          const text = yield* call(special);
           result += text;
-          if (ch === "$") words.addString(text);
-          else words.addRawString(text);
+          checkLength(result);
+          if (ch === "$") words?.addString(text);
+          else words?.addRawString(text);
           continue;
         }
         let current = this.next();
         if (current === this.escapeToken) {
           if (this.rawEscapes) {
-            words.addRawChar(current);
+            words?.addRawChar(current);
             result += current;
           }
           current = this.next();
           if (current === EOF) break;
-          words.addRawChar(current);
+          words?.addRawChar(current);
         } else if (current !== EOF) {
-          words.addChar(current);
+          words?.addChar(current);
         }
         result += runeText(current);
       }
@@ -217,22 +313,32 @@ class ShellWordLexer {
           `unexpected end of statement while looking for matching ${stopChar}`,
         );
       }
-      return { result, words: words.getWords() };
+      return { result, words: words?.getWords() ?? [] };
     } finally {
       this.rawEscapes = savedRawEscapes;
     }
   }
 
-  private specialHandler(ch: string): (() => string) | undefined {
+  /** Runs a nested `processStopOn` (a `${…}` word), whose words are not needed. */
+  private *nestedWord(stopChar: string, rawEscapes: boolean): Step<{ result: string }> {
+    this.enter();
+    try {
+      return yield* this.processStopOn(stopChar, rawEscapes, false);
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private specialHandler(ch: string): Step<string> | undefined {
     switch (ch) {
       case "$":
-        return () => this.processDollar();
+        return this.processDollar();
       case "<":
-        return () => this.processPossibleHeredoc();
+        return done(this.processPossibleHeredoc());
       case "'":
-        return this.skipProcessQuotes ? undefined : () => this.processSingleQuote();
+        return this.skipProcessQuotes ? undefined : done(this.processSingleQuote());
       case '"':
-        return this.skipProcessQuotes ? undefined : () => this.processDoubleQuote();
+        return this.skipProcessQuotes ? undefined : this.processDoubleQuote();
       default:
         return undefined;
     }
@@ -258,8 +364,17 @@ class ShellWordLexer {
     }
   }
 
-  private processDoubleQuote(): string {
+  private *processDoubleQuote(): Step<string> {
     // Literal except `$`; the escape token escapes only `"`, `$` and itself.
+    this.enter();
+    try {
+      return yield* this.doubleQuoted();
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private *doubleQuoted(): Step<string> {
     let result = "";
     const open = this.next();
     if (this.rawQuotes) result += runeText(open);
@@ -276,7 +391,8 @@ class ShellWordLexer {
         return result;
       }
       if (peeked === "$") {
-        result += this.processDollar();
+        result += yield* call(this.processDollar());
+        checkLength(result);
         continue;
       }
       let ch = this.next() ?? "";
@@ -292,7 +408,7 @@ class ShellWordLexer {
     }
   }
 
-  private processDollar(): string {
+  private *processDollar(): Step<string> {
     this.next();
     if (this.peek() !== "{") {
       const name = this.processName();
@@ -317,7 +433,7 @@ class ShellWordLexer {
       if (value === undefined && this.skipUnsetEnv) return `\${${name}}`;
       return value ?? "";
     }
-    if (ch === "/") return this.processReplacement(name);
+    if (ch === "/") return yield* this.processReplacement(name);
     if (ch === ":") {
       nullIsUnset = true;
       ch = this.next();
@@ -332,8 +448,9 @@ class ShellWordLexer {
     }
     let word: string;
     try {
-      word = this.processStopOn("}", rawEscapes).result;
+      word = (yield* call(this.nestedWord("}", rawEscapes))).result;
     } catch (error) {
+      if (error instanceof LimitError) throw error;
       if (this.peek() === EOF) throw new ShellSyntaxError("syntax error: missing '}'");
       throw error;
     }
@@ -374,20 +491,22 @@ class ShellWordLexer {
     }
   }
 
-  private processReplacement(name: string): string {
+  private *processReplacement(name: string): Step<string> {
     const replaceAll = this.peek() === "/";
     if (replaceAll) this.next();
     let pattern: string;
     try {
-      pattern = this.processStopOn("/", true).result;
+      pattern = (yield* call(this.nestedWord("/", true))).result;
     } catch (error) {
+      if (error instanceof LimitError) throw error;
       if (this.peek() === EOF) throw new ShellSyntaxError("syntax error: missing '/' in ${}");
       throw error;
     }
     let replacement: string;
     try {
-      replacement = this.processStopOn("}", true).result;
+      replacement = (yield* call(this.nestedWord("}", true))).result;
     } catch (error) {
+      if (error instanceof LimitError) throw error;
       if (this.peek() === EOF) throw new ShellSyntaxError("syntax error: missing '}'");
       throw error;
     }
@@ -399,9 +518,10 @@ class ShellWordLexer {
     const match = regex.exec(subject);
     if (match === null) return subject;
     // Go's non-global path splices the replacement in literally (no `$` expansion).
-    return (
-      subject.slice(0, match.index) + replacement + subject.slice(match.index + match[0].length)
-    );
+    const replaced =
+      subject.slice(0, match.index) + replacement + subject.slice(match.index + match[0].length);
+    checkLength(replaced);
+    return replaced;
   }
 
   private processName(): string {
@@ -447,6 +567,12 @@ class ShellWordLexer {
   }
 }
 
+/** A step that needs no nested step: its value, already computed. */
+// eslint-disable-next-line require-yield
+function* done<T>(value: T): Step<T> {
+  return value;
+}
+
 function lookupEnv(env: ShellEnv, name: string): string | undefined {
   if (env instanceof Map) return (env as ReadonlyMap<string, string>).get(name);
   const record = env as Readonly<Record<string, string>>;
@@ -463,6 +589,9 @@ function scannerChars(text: string): string[] {
 function isSpecialParam(ch: string): boolean {
   return "@*#?-$!0".includes(ch);
 }
+
+/** Runs of the characters {@link isGoSpace} accepts. */
+const goSpaceRuns = /[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+/g;
 
 /** Go `unicode.IsSpace` (not JavaScript's `\s`, which adds U+FEFF and lacks U+0085). */
 export function isGoSpace(ch: string): boolean {
@@ -595,6 +724,7 @@ function replaceAllGo(regex: RegExp, subject: string, template: string): string 
     out += subject.slice(lastMatchEnd, start);
     // No replacement for an empty match right after another match.
     if (end > lastMatchEnd || start === 0) out += expandGoTemplate(template, match[0]);
+    checkLength(out);
     lastMatchEnd = end;
     const width =
       searchPos < subject.length ? ((subject.codePointAt(searchPos) ?? 0) > 0xffff ? 2 : 1) : 0;

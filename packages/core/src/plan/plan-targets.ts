@@ -83,14 +83,16 @@ export function planTargets(graph: StageGraph, targets: readonly string[] = []):
 
 /** The stages a target needs: the closure over bases and dependencies, in file order. */
 function reachableFrom(graph: StageGraph, target: number): number[] {
-  const found = new Set<number>();
+  const found = new Uint8Array(graph.stages.length);
   const pending = [target];
+  const reachable: number[] = [];
   for (let stage = pending.pop(); stage !== undefined; stage = pending.pop()) {
-    if (found.has(stage)) continue;
-    found.add(stage);
-    pending.push(...(graph.stages[stage]?.dependsOn ?? []));
+    if (found[stage] === 1) continue;
+    found[stage] = 1;
+    reachable.push(stage);
+    for (const dependency of graph.stages[stage]?.dependsOn ?? []) pending.push(dependency);
   }
-  return [...found].sort((a, b) => a - b);
+  return reachable.sort((a, b) => a - b);
 }
 
 /** BuildKit's order: image references (all stages), then ONBUILD triggers, then dispatch. */
@@ -101,8 +103,8 @@ function firstBuildError(
   const stages = reachable.flatMap((index) => graph.stages[index] ?? []);
   return (
     graph.buildErrors[0] ??
-    stages.flatMap((stage) => stage.triggerErrors)[0] ??
-    stages.flatMap((stage) => stage.dispatchErrors)[0]
+    stages.find((stage) => stage.triggerErrors.length > 0)?.triggerErrors[0] ??
+    stages.find((stage) => stage.dispatchErrors.length > 0)?.dispatchErrors[0]
   );
 }
 
@@ -113,20 +115,37 @@ function firstBuildError(
  */
 function levelsOf(graph: StageGraph, stages: readonly number[]): Map<number, number> {
   const level = new Map<number, number>();
-  const inProgress = new Set<number>();
-  const visit = (stage: number): number => {
-    const known = level.get(stage);
-    if (known !== undefined) return known;
-    inProgress.add(stage);
-    let deepest = -1;
-    for (const dependency of graph.stages[stage]?.dependsOn ?? []) {
-      if (inProgress.has(dependency)) continue;
-      deepest = Math.max(deepest, visit(dependency));
+  const inProgress = new Uint8Array(graph.stages.length);
+  // A depth-first walk on an explicit stack: a chain of thousands of bases must not overflow it.
+  interface Frame {
+    readonly stage: number;
+    next: number;
+    deepest: number;
+  }
+  for (const root of stages) {
+    if (level.has(root)) continue;
+    inProgress[root] = 1;
+    const stack: Frame[] = [{ stage: root, next: 0, deepest: -1 }];
+    for (let frame = stack.at(-1); frame !== undefined; frame = stack.at(-1)) {
+      const dependsOn = graph.stages[frame.stage]?.dependsOn ?? [];
+      if (frame.next < dependsOn.length) {
+        const dependency = dependsOn[frame.next++] ?? 0;
+        if (inProgress[dependency] === 1) continue;
+        const known = level.get(dependency);
+        if (known !== undefined) {
+          frame.deepest = Math.max(frame.deepest, known);
+          continue;
+        }
+        inProgress[dependency] = 1;
+        stack.push({ stage: dependency, next: 0, deepest: -1 });
+        continue;
+      }
+      inProgress[frame.stage] = 0;
+      level.set(frame.stage, frame.deepest + 1);
+      stack.pop();
+      const parent = stack.at(-1);
+      if (parent !== undefined) parent.deepest = Math.max(parent.deepest, frame.deepest + 1);
     }
-    inProgress.delete(stage);
-    level.set(stage, deepest + 1);
-    return deepest + 1;
-  };
-  for (const stage of stages) visit(stage);
+  }
   return level;
 }

@@ -79,9 +79,22 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
     escapeToken,
   });
 
-  const resolved = parsed.stages.map((stage) =>
-    resolveFrom(stage, parsed.stages, globalArgs, escapeToken, buildPlatform),
-  );
+  // FROM sees only earlier stages: the latest earlier stage of each name, filled in file order.
+  const earlierByName = new Map<string, number>();
+  const globalArgNames = lazy(() => [...globalArgs.keys()]);
+  const resolved = parsed.stages.map((stage) => {
+    const own = resolveFrom(
+      stage,
+      earlierByName,
+      globalArgs,
+      globalArgNames,
+      escapeToken,
+      buildPlatform,
+    );
+    if (stage.from.stageName !== undefined) earlierByName.set(stage.from.stageName, stage.index);
+    return own;
+  });
+  const lookup: StageLookup = { stages: resolved, byName: lastStageByName(resolved) };
   if (targets.length > 1 && resolved.some((stage) => stage.usesTargetStage)) {
     warnings.push({
       rule: "TargetStageVaries",
@@ -92,8 +105,8 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
   for (const target of targets) findTargetStage(resolved, target);
 
   const commandUses = parsed.stages.map((stage) =>
-    stage.instructions.flatMap((instruction) =>
-      instructionUses(instruction, resolved, escapeToken, false, instruction.position),
+    stage.instructions.map((instruction) =>
+      instructionUses(instruction, lookup, escapeToken, false, instruction.position),
     ),
   );
   checkCycles(resolved, commandUses);
@@ -105,8 +118,8 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
       if (error !== undefined) buildErrors.push(error);
     }
   }
-  for (const uses of commandUses) {
-    for (const use of uses) {
+  for (const stageUses of commandUses) {
+    for (const use of stageUses.flat()) {
       if (use.kind === "image") {
         const error = referenceError(use.reference, use.position);
         if (error !== undefined) buildErrors.push(error);
@@ -114,9 +127,11 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
     }
   }
 
+  const triggerCache = new Map<number, InheritedTriggers>();
   const stages = parsed.stages.map((stage, index): GraphStage => {
     const own = resolved[index] ?? unreachable();
-    const triggers = inheritTriggers(own, parsed.stages, resolved, escapeToken);
+    const triggers = inheritTriggers(own, parsed.stages, triggerCache, lookup, escapeToken);
+    const ownUses = commandUses[index] ?? [];
     const uses: Use[] = [];
     if (own.base.kind === "stage") {
       uses.push({
@@ -138,27 +153,28 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
         position: own.position,
       });
     }
-    uses.push(...triggers.uses, ...(commandUses[index] ?? []));
-    const commands = [
-      ...triggers.instructions.map((instruction) => ({
-        instruction,
-        onbuild: true,
-        position: own.position,
-      })),
-      ...stage.instructions.map((instruction) => ({
-        instruction,
-        onbuild: false,
-        position: instruction.position,
-      })),
-    ];
-    const dispatchErrors = commands.flatMap(({ instruction, onbuild, position }) =>
-      commandDispatchErrors(
+    for (const list of triggers.uses) appendAll(uses, list);
+    for (const list of ownUses) appendAll(uses, list);
+    // Triggers run first, at the FROM of the inheriting stage; then the stage's own instructions.
+    const dispatchErrors: DockerfileError[] = [];
+    triggers.instructions.forEach((instruction, trigger) => {
+      const errors = commandDispatchErrors(
         own,
         instruction,
-        instructionUses(instruction, resolved, escapeToken, onbuild, position),
-        position,
-      ),
-    );
+        triggers.uses[trigger] ?? [],
+        own.position,
+      );
+      appendAll(dispatchErrors, errors);
+    });
+    stage.instructions.forEach((instruction, command) => {
+      const errors = commandDispatchErrors(
+        own,
+        instruction,
+        ownUses[command] ?? [],
+        instruction.position,
+      );
+      appendAll(dispatchErrors, errors);
+    });
     return summarize(stage, own, uses, triggers, dispatchErrors);
   });
 
@@ -207,8 +223,42 @@ type Use =
       readonly position: SourcePosition;
     };
 
+/** The resolved stages, and the last index of each name (what `--from` and `from=` find). */
+interface StageLookup {
+  readonly stages: readonly ResolvedFrom[];
+  readonly byName: ReadonlyMap<string, number>;
+}
+
+/** An ONBUILD trigger of a stage, parsed once for all the stages that inherit it. */
+type ParsedTrigger =
+  | { readonly ok: true; readonly instruction: Instruction }
+  | { readonly ok: false; readonly error: DockerfileError };
+
+/** A base stage's ONBUILD expressions, and each one parsed once first needed. */
+interface InheritedTriggers {
+  readonly expressions: readonly string[];
+  readonly parsed: (ParsedTrigger | undefined)[];
+}
+
 function unreachable(): never {
   throw new Error("stage index out of range");
+}
+
+/** Appends without spreading arguments (a spread of a huge array overflows the call stack). */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}
+
+/** A value computed on first use. */
+function lazy<T>(compute: () => T): () => T {
+  let value: { readonly current: T } | undefined;
+  return () => (value ??= { current: compute() }).current;
+}
+
+function lastStageByName(stages: readonly ResolvedFrom[]): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const stage of stages) if (stage.name !== undefined) byName.set(stage.name, stage.index);
+  return byName;
 }
 
 function toMap(
@@ -259,8 +309,9 @@ function stageNameWarnings(stages: readonly DockerfileStage[]): StageGraphWarnin
 /** BuildKit's `buildDispatchStates` for one stage: expand the base and platform, find the base. */
 function resolveFrom(
   stage: DockerfileStage,
-  all: readonly DockerfileStage[],
+  earlierByName: ReadonlyMap<string, number>,
   globalArgs: ReadonlyMap<string, string>,
+  globalArgNames: () => readonly string[],
   escapeToken: EscapeToken,
   buildPlatform: Platform,
 ): ResolvedFrom {
@@ -275,7 +326,7 @@ function resolveFrom(
       { hint: "Give the ARG used in FROM a default, or pass it with --build-arg." },
     );
   }
-  let usesTargetStage = [...expanded.matched, ...expanded.unmatched].includes("TARGETSTAGE");
+  let usesTargetStage = usesName(expanded, "TARGETSTAGE");
   let resolvedPlatform: Platform | undefined;
   if (from.platform !== undefined && from.platform !== "") {
     let platform;
@@ -288,12 +339,14 @@ function resolveFrom(
         position,
       );
     }
-    usesTargetStage ||= [...platform.matched, ...platform.unmatched].includes("TARGETSTAGE");
-    const suggestion = suggestUnmatched(platform.unmatched, [...globalArgs.keys()]);
+    usesTargetStage ||= usesName(platform, "TARGETSTAGE");
+    // Only an error needs the suggestion (a scan of every global arg name).
+    const suggestion = (): string | undefined =>
+      suggestUnmatched(platform.unmatched, globalArgNames());
     if (platform.value === "") {
       throw new DockerfileError(
         "DOCKERFILE_EXPANSION",
-        withSuggestion(`empty platform value from expression ${from.platform}`, suggestion),
+        withSuggestion(`empty platform value from expression ${from.platform}`, suggestion()),
         position,
       );
     }
@@ -301,7 +354,7 @@ function resolveFrom(
     if (!parsedPlatform.ok) {
       throw new DockerfileError(
         "DOCKERFILE_FLAG",
-        `failed to parse platform ${from.platform}: ${withSuggestion(parsedPlatform.message, suggestion)}`,
+        `failed to parse platform ${from.platform}: ${withSuggestion(parsedPlatform.message, suggestion())}`,
         position,
       );
     }
@@ -323,17 +376,13 @@ function resolveFrom(
     }
   }
   // FROM sees only earlier stages, matched exactly (names are lower-cased), the latest of a name.
-  let base: StageBase | undefined;
-  for (let earlier = index - 1; earlier >= 0; earlier--) {
-    if (all[earlier]?.from.stageName === expanded.value) {
-      base = { kind: "stage", index: earlier };
-      break;
-    }
-  }
-  base ??=
-    expanded.value === "scratch"
-      ? { kind: "scratch" }
-      : { kind: "image", reference: expanded.value };
+  const earlier = earlierByName.get(expanded.value);
+  const base: StageBase =
+    earlier !== undefined
+      ? { kind: "stage", index: earlier }
+      : expanded.value === "scratch"
+        ? { kind: "scratch" }
+        : { kind: "image", reference: expanded.value };
   return {
     index,
     name,
@@ -344,6 +393,10 @@ function resolveFrom(
     resolvedPlatform,
     usesTargetStage,
   };
+}
+
+function usesName(expansion: { matched: string[]; unmatched: string[] }, name: string): boolean {
+  return expansion.matched.includes(name) || expansion.unmatched.includes(name);
 }
 
 function suggestUnmatched(
@@ -358,12 +411,8 @@ function suggestUnmatched(
 }
 
 /** The last stage named `name` (case-insensitive), as `COPY --from` and `--mount from=` see them. */
-function findStageByName(stages: readonly ResolvedFrom[], name: string): number | undefined {
-  const wanted = toLowerGo(name);
-  for (let index = stages.length - 1; index >= 0; index--) {
-    if (stages[index]?.name === wanted) return index;
-  }
-  return undefined;
+function findStageByName(lookup: StageLookup, name: string): number | undefined {
+  return lookup.byName.get(toLowerGo(name));
 }
 
 /** Go's `strconv.Atoi` for base-10 ints that fit in 64 bits; undefined when it would fail. */
@@ -376,7 +425,7 @@ function parseGoInt(text: string): bigint | undefined {
 /** BuildKit's `toCommand` + `detectRunMount`: what one instruction uses. */
 function instructionUses(
   instruction: Instruction,
-  stages: readonly ResolvedFrom[],
+  lookup: StageLookup,
   escapeToken: EscapeToken,
   onbuild: boolean,
   position: SourcePosition,
@@ -393,6 +442,7 @@ function instructionUses(
         },
       );
     }
+    const stages = lookup.stages;
     const index = parseGoInt(from);
     if (index !== undefined) {
       if (index < 0n || index >= BigInt(stages.length)) {
@@ -402,7 +452,7 @@ function instructionUses(
       }
       return [stageUse("copy", Number(index), from, onbuild, position)];
     }
-    const stage = findStageByName(stages, from);
+    const stage = findStageByName(lookup, from);
     if (stage !== undefined) return [stageUse("copy", stage, from, onbuild, position)];
     if (from === "scratch") return [];
     return [{ kind: "image", use: "copy", reference: from, onbuild, position }];
@@ -411,7 +461,7 @@ function instructionUses(
   return instruction.mounts.flatMap((mount): Use[] => {
     // A mount without `from` is looked up as `scratch`: a stage of that name becomes a dependency.
     const from = mount.from ?? "";
-    const stage = findStageByName(stages, from === "" ? "scratch" : from);
+    const stage = findStageByName(lookup, from === "" ? "scratch" : from);
     if (stage !== undefined) {
       return [
         {
@@ -465,36 +515,57 @@ function mountField(fields: readonly string[], keys: readonly string[]): string 
  * BuildKit's `validateCircularDependency`: a depth-first search over `--from` and mount edges
  * (bases cannot loop), stages in file order; it names the stage the search started from.
  */
-function checkCycles(stages: readonly ResolvedFrom[], uses: readonly (readonly Use[])[]): void {
-  const edges = uses.map((list) => {
+function checkCycles(
+  stages: readonly ResolvedFrom[],
+  uses: readonly (readonly (readonly Use[])[])[],
+): void {
+  const edges = uses.map((lists) => {
     const byStage = new Map<number, SourcePosition>();
-    for (const use of list) {
-      if (use.kind === "stage" && !byStage.has(use.stage)) byStage.set(use.stage, use.position);
+    for (const list of lists) {
+      for (const use of list) {
+        if (use.kind === "stage" && !byStage.has(use.stage)) byStage.set(use.stage, use.position);
+      }
     }
-    return byStage;
+    return [...byStage];
   });
-  const visited = new Set<number>();
-  const path = new Set<number>();
-  const visit = (stage: number, via: SourcePosition[]): SourcePosition[] | undefined => {
-    if (visited.has(stage)) return undefined;
-    visited.add(stage);
-    path.add(stage);
-    for (const [next, position] of edges[stage] ?? []) {
-      const trail = [...via, position];
-      if (path.has(next)) return trail;
-      const found = visit(next, trail);
-      if (found !== undefined) return found;
+  const visited = new Uint8Array(stages.length);
+  const onPath = new Uint8Array(stages.length);
+  // An explicit stack (a chain of thousands of stages must not overflow the call stack). The error
+  // is reported at the first edge of the path from the starting stage, so only that is kept.
+  interface Frame {
+    readonly stage: number;
+    next: number;
+    readonly first: SourcePosition | undefined;
+  }
+  const visit = (start: number): SourcePosition | undefined => {
+    if (visited[start] === 1) return undefined;
+    visited[start] = 1;
+    onPath[start] = 1;
+    const stack: Frame[] = [{ stage: start, next: 0, first: undefined }];
+    for (let frame = stack.at(-1); frame !== undefined; frame = stack.at(-1)) {
+      const [target, position] = edges[frame.stage]?.[frame.next] ?? [];
+      if (target === undefined || position === undefined) {
+        onPath[frame.stage] = 0;
+        stack.pop();
+        continue;
+      }
+      frame.next++;
+      const first = frame.first ?? position;
+      if (onPath[target] === 1) return first;
+      if (visited[target] === 1) continue;
+      visited[target] = 1;
+      onPath[target] = 1;
+      stack.push({ stage: target, next: 0, first });
     }
-    path.delete(stage);
     return undefined;
   };
   for (const stage of stages) {
-    const cycle = visit(stage.index, []);
+    const cycle = visit(stage.index);
     if (cycle !== undefined) {
       throw new DockerfileError(
         "STAGE_CYCLE",
         `circular dependency detected on stage: ${stage.id}`,
-        cycle[0] ?? stage.position,
+        cycle,
         { hint: "A stage cannot copy or mount from itself or from a stage that depends on it." },
       );
     }
@@ -515,29 +586,36 @@ function referenceError(reference: string, position: SourcePosition): Dockerfile
 /**
  * The ONBUILD triggers a stage inherits from its base stage (only the direct base's own), parsed
  * as BuildKit does when the stage is built; their `--from`s become this stage's dependencies.
+ * `uses` holds one list per trigger in `instructions`. Each trigger is parsed once, on first need,
+ * for all the stages that inherit it (`cache`, by base stage index).
  */
 function inheritTriggers(
   stage: ResolvedFrom,
   all: readonly DockerfileStage[],
-  resolved: readonly ResolvedFrom[],
+  cache: Map<number, InheritedTriggers>,
+  lookup: StageLookup,
   escapeToken: EscapeToken,
-): { instructions: Instruction[]; uses: Use[]; errors: DockerfileError[] } {
+): { instructions: Instruction[]; uses: Use[][]; errors: DockerfileError[] } {
   const result = {
     instructions: [] as Instruction[],
-    uses: [] as Use[],
+    uses: [] as Use[][],
     errors: [] as DockerfileError[],
   };
   if (stage.base.kind !== "stage") return result;
-  const parent = all[stage.base.index];
-  const expressions = (parent?.instructions ?? []).flatMap((instruction) =>
-    instruction.kind === "onbuild" ? [instruction.expression] : [],
-  );
-  for (const expression of expressions) {
+  const parentIndex = stage.base.index;
+  let inherited = cache.get(parentIndex);
+  if (inherited === undefined) {
+    inherited = { expressions: onbuildExpressions(all[parentIndex]), parsed: [] };
+    cache.set(parentIndex, inherited);
+  }
+  const { expressions, parsed } = inherited;
+  for (const [index, expression] of expressions.entries()) {
     try {
-      const trigger = parseTrigger(expression, stage.position);
-      const uses = instructionUses(trigger, resolved, escapeToken, true, stage.position);
-      result.instructions.push(trigger);
-      result.uses.push(...uses);
+      const trigger = (parsed[index] ??= parseTriggerOnce(expression));
+      if (!trigger.ok) throw trigger.error;
+      const uses = instructionUses(trigger.instruction, lookup, escapeToken, true, stage.position);
+      result.instructions.push(trigger.instruction);
+      result.uses.push(uses);
       for (const use of uses) {
         if (use.kind !== "image") continue;
         const error = referenceError(use.reference, stage.position);
@@ -553,6 +631,25 @@ function inheritTriggers(
     }
   }
   return result;
+}
+
+function onbuildExpressions(stage: DockerfileStage | undefined): string[] {
+  const expressions: string[] = [];
+  for (const instruction of stage?.instructions ?? []) {
+    if (instruction.kind === "onbuild") expressions.push(instruction.expression);
+  }
+  return expressions;
+}
+
+/** A trigger parsed, or the DockerfileError it raises (any other error is thrown). */
+function parseTriggerOnce(expression: string): ParsedTrigger {
+  try {
+    // The position is replaced by the inheriting stage's FROM when the error is reported.
+    return { ok: true, instruction: parseTrigger(expression, { line: 1, column: 1 }) };
+  } catch (error) {
+    if (error instanceof DockerfileError) return { ok: false, error };
+    throw error;
+  }
 }
 
 function parseTrigger(expression: string, position: SourcePosition): Instruction {
