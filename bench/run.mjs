@@ -76,14 +76,23 @@ function docker(args) {
  */
 async function measureCase(spec) {
   const { name, context, targets, toolNames, mode, caseRuns, timeoutMs, edit } = spec;
-  const build = { name: name.replace(/[^a-z0-9-]+/g, "-"), context, targets };
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+  const build = { name: slug, context, targets };
   const warmNonce = `warm-${stamp}`;
   const entry = { name, mode, targets, tools: {} };
   for (const tool of toolNames) entry.tools[tool] = { label: tools[tool].label, samples: [] };
   if (mode !== "cold") {
     for (const tool of toolNames) {
       log(`${name}: warming with ${tool}`);
-      await runTool(tool, { ...build, nonce: warmNonce }, timeoutMs.cold);
+      try {
+        await runTool(tool, { ...build, nonce: warmNonce }, timeoutMs.cold);
+      } catch (error) {
+        log(`${name}: warming with ${tool} FAILED: ${error.message}`);
+        entry.tools[tool].errors = [`warming: ${String(error)}`];
+      }
     }
   }
   for (let run = 1; run <= caseRuns; run += 1) {
