@@ -429,10 +429,12 @@ function instructionUses(
   escapeToken: EscapeToken,
   onbuild: boolean,
   position: SourcePosition,
-): Use[] {
+): readonly Use[] {
   if (instruction.kind === "copy" && instruction.from !== undefined) {
     const from = instruction.from;
-    if (expandShellWord(from, {}, { escapeToken, position }).value !== from) {
+    // Without `$`, quotes, escapes or a byte-order mark, expansion returns the word unchanged.
+    const plain = /^[^$'"\\`\uFEFF]*$/.test(from);
+    if (!plain && expandShellWord(from, {}, { escapeToken, position }).value !== from) {
       throw new DockerfileError(
         "DOCKERFILE_EXPANSION",
         "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
@@ -454,32 +456,35 @@ function instructionUses(
     }
     const stage = findStageByName(lookup, from);
     if (stage !== undefined) return [stageUse("copy", stage, from, onbuild, position)];
-    if (from === "scratch") return [];
+    if (from === "scratch") return noUses;
     return [{ kind: "image", use: "copy", reference: from, onbuild, position }];
   }
-  if (instruction.kind !== "run") return [];
-  return instruction.mounts.flatMap((mount): Use[] => {
+  if (instruction.kind !== "run" || instruction.mounts.length === 0) return noUses;
+  const uses: Use[] = [];
+  for (const mount of instruction.mounts) {
     // A mount without `from` is looked up as `scratch`: a stage of that name becomes a dependency.
     const from = mount.from ?? "";
     const stage = findStageByName(lookup, from === "" ? "scratch" : from);
     if (stage !== undefined) {
-      return [
-        {
-          kind: "stage",
-          use: "mount",
-          stage,
-          reference: from,
-          onbuild,
-          position,
-          type: mountField(mount.fields, ["type"])?.toLowerCase() ?? "bind",
-          target: mountField(mount.fields, ["target", "dst", "destination"]) ?? "",
-        },
-      ];
+      uses.push({
+        kind: "stage",
+        use: "mount",
+        stage,
+        reference: from,
+        onbuild,
+        position,
+        type: mountField(mount.fields, ["type"])?.toLowerCase() ?? "bind",
+        target: mountField(mount.fields, ["target", "dst", "destination"]) ?? "",
+      });
+    } else if (from !== "" && from !== "scratch") {
+      uses.push({ kind: "image", use: "mount", reference: from, onbuild, position });
     }
-    if (from === "" || from === "scratch") return [];
-    return [{ kind: "image", use: "mount", reference: from, onbuild, position }];
-  });
+  }
+  return uses.length === 0 ? noUses : uses;
 }
+
+/** What most instructions use: nothing (shared, never modified). */
+const noUses: readonly Use[] = [];
 
 function stageUse(
   use: UseKind,
@@ -595,10 +600,10 @@ function inheritTriggers(
   cache: Map<number, InheritedTriggers>,
   lookup: StageLookup,
   escapeToken: EscapeToken,
-): { instructions: Instruction[]; uses: Use[][]; errors: DockerfileError[] } {
+): { instructions: Instruction[]; uses: (readonly Use[])[]; errors: DockerfileError[] } {
   const result = {
     instructions: [] as Instruction[],
-    uses: [] as Use[][],
+    uses: [] as (readonly Use[])[],
     errors: [] as DockerfileError[],
   };
   if (stage.base.kind !== "stage") return result;
@@ -674,7 +679,10 @@ function commandDispatchErrors(
   instruction: Instruction,
   uses: readonly Use[],
   position: SourcePosition,
-): DockerfileError[] {
+): readonly DockerfileError[] {
+  if (uses.length === 0 && (instruction.kind !== "run" || instruction.mounts.length === 0)) {
+    return [];
+  }
   const errors: DockerfileError[] = [];
   if (instruction.kind === "run") {
     for (const mount of instruction.mounts) {
