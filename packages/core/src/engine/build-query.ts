@@ -37,6 +37,10 @@ export function buildQuery(request: BuildRequest): BuildQuery {
   }
   if (request.session !== undefined) {
     query.session = request.session.id;
+    if (request.session.contextDockerfile !== undefined) {
+      query.remote = "client-session";
+      query.dockerfile = request.session.contextDockerfile;
+    }
     // docker-modem would repeat an array's items as keys: `outputs` goes as a ready JSON string.
     if (request.session.output !== undefined) {
       query.outputs = JSON.stringify([{ type: request.session.output }]);

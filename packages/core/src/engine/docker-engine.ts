@@ -290,8 +290,11 @@ export class DockerEngine implements Engine {
         {
           path: "/build?",
           method: "POST",
-          options: { _query: buildQuery(request) },
-          file: request.context(),
+          // A session that serves the context (FileSync) replaces the tar upload; `_body: {}` keeps
+          // docker-modem from sending the query as a JSON body instead.
+          ...(request.session?.contextDockerfile === undefined
+            ? { options: { _query: buildQuery(request) }, file: request.context() }
+            : { options: { _query: buildQuery(request), _body: {} } }),
           isStream: true,
           ...(request.signal === undefined ? {} : { abortSignal: request.signal }),
           statusCodes: { 200: true, 400: "bad request", 500: "server error" },

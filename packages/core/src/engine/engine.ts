@@ -86,6 +86,13 @@ export interface SessionOptions {
   output?: SessionOutput | undefined;
   /** Registry credentials (the daemon asks when it pulls); none answers anonymously. */
   credentials?: SessionCredentials | undefined;
+  /**
+   * Serve the build context from this directory through FileSync (`remote=client-session`) instead of
+   * a tar upload: the daemon keeps a copy per context directory and asks only for changed files.
+   */
+  context?: { dir: string; dockerfile: string } | undefined;
+  /** Told what each FileSync transfer sent (`dir` is `context` or `dockerfile`). */
+  onContextSent?: ((sent: { dir: string; files: number; bytes: number }) => void) | undefined;
   /** Names the session in the daemon's records (default `stagecraft`). */
   name?: string | undefined;
 }
@@ -99,6 +106,8 @@ export interface EngineSession {
   readonly id: string;
   /** The exporter builds using this session must name (`outputs=`), when the session receives outputs. */
   readonly output: SessionOutput["type"] | undefined;
+  /** The Dockerfile's name in its directory when the session serves the build context, else undefined. */
+  readonly contextDockerfile: string | undefined;
   /** The error the session ended with, once it has ended unexpectedly; undefined while it is alive. */
   readonly failure: Error | undefined;
   /** Calls `listener` once if the session ends before `close()`; returns an unsubscribe function. */

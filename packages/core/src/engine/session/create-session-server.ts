@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { createConnection } from "node:net";
+import { dirname } from "node:path";
 import type { Duplex } from "node:stream";
 import {
   Server,
@@ -14,6 +15,7 @@ import {
 import type { Logger } from "../../logger.js";
 import type { SessionOptions } from "../engine.js";
 import { receiveLocalOutput } from "./receive-local-output.js";
+import { readDirRequest, sendDir } from "./send-dir.js";
 import {
   HEALTH_SERVING,
   services,
@@ -135,6 +137,39 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
       });
     }
     methods.push(services.fileSend.DiffCopy.path);
+  }
+
+  const context = options.context;
+  if (context !== undefined) {
+    const dirs: Record<string, string> = {
+      context: context.dir,
+      dockerfile: dirname(context.dockerfile),
+    };
+    server.addService(services.fileSync, {
+      DiffCopy: (call: ServerDuplexStream<Packet, Packet>) => {
+        const request = readDirRequest(call.metadata);
+        const dir = Object.hasOwn(dirs, request.dirName) ? dirs[request.dirName] : undefined;
+        log.debug({ ...request }, "session: FileSync");
+        if (dir === undefined) {
+          call.emit(
+            "error",
+            grpcError(status.NOT_FOUND, `no access allowed to dir "${request.dirName}"`),
+          );
+          return;
+        }
+        sendDir(call, dir, request).then(
+          (sent) => {
+            log.debug({ dir: request.dirName, ...sent }, "session: FileSync sent");
+            options.onContextSent?.({ dir: request.dirName, ...sent });
+          },
+          (error: unknown) => {
+            log.warn({ dir: request.dirName, error: String(error) }, "session: FileSync failed");
+            call.emit("error", grpcError(status.INTERNAL, String(error)));
+          },
+        );
+      },
+    });
+    methods.push(services.fileSync.DiffCopy.path);
   }
 
   const credentials = options.credentials;

@@ -95,8 +95,8 @@ export interface Stat {
   mode: number;
   uid: number;
   gid: number;
-  size: number | bigint;
-  modTime: number | bigint;
+  size: number;
+  modTime: number | string;
   linkname: string;
   devmajor: number;
   devminor: number;

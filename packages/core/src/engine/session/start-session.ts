@@ -1,4 +1,5 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { basename, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { EngineError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
@@ -29,14 +30,21 @@ export async function startSession(
   const headers = {
     "X-Docker-Expose-Session-Uuid": id,
     "X-Docker-Expose-Session-Name": options.name ?? "stagecraft",
-    "X-Docker-Expose-Session-Sharedkey": options.sharedKey ?? randomUUID(),
+    // A stable key per context directory lets the daemon reuse its copy and ask only for changes.
+    "X-Docker-Expose-Session-Sharedkey":
+      options.sharedKey ??
+      (options.context === undefined
+        ? randomUUID()
+        : createHash("sha256").update(resolve(options.context.dir)).digest("hex")),
     // Node sends an array as repeated header lines, which is how the daemon reads the method list.
     "X-Docker-Expose-Session-Grpc-Method": [...server.methods],
     Upgrade: "h2c",
   };
   const socket = await dial(headers);
   log.debug({ session: id, methods: server.methods }, "session open");
-  const session = new DaemonSession(id, options.output?.type, socket, server, log);
+  const dockerfile =
+    options.context === undefined ? undefined : basename(options.context.dockerfile);
+  const session = new DaemonSession(id, options.output?.type, dockerfile, socket, server, log);
   server.serve(socket);
   return session;
 }
@@ -44,6 +52,7 @@ export async function startSession(
 class DaemonSession implements EngineSession {
   readonly id: string;
   readonly output: SessionOutput["type"] | undefined;
+  readonly contextDockerfile: string | undefined;
   #failure: EngineError | undefined;
   #closing = false;
   readonly #listeners = new Set<(error: Error) => void>();
@@ -54,12 +63,14 @@ class DaemonSession implements EngineSession {
   constructor(
     id: string,
     output: SessionOutput["type"] | undefined,
+    contextDockerfile: string | undefined,
     socket: Duplex,
     server: ReturnType<typeof createSessionServer>,
     log: Logger,
   ) {
     this.id = id;
     this.output = output;
+    this.contextDockerfile = contextDockerfile;
     this.#socket = socket;
     this.#server = server;
     this.#log = log;
