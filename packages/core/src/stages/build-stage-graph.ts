@@ -5,6 +5,7 @@ import {
   parseInstruction,
   parseInstructions,
   type DockerfileStage,
+  type RunMount,
   type Instruction,
 } from "../dockerfile/instructions.js";
 import { toLowerGo } from "../dockerfile/go-strings.js";
@@ -104,12 +105,17 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
   }
   for (const target of targets) findTargetStage(resolved, target);
 
-  const commandUses = parsed.stages.map((stage) =>
-    stage.instructions.map((instruction) =>
-      instructionUses(instruction, lookup, escapeToken, false, instruction.position),
-    ),
-  );
-  checkCycles(resolved, commandUses);
+  // Only COPY --from and RUN --mount use other stages or images, or can fail at dispatch: keep
+  // those, reading each instruction once (instruction objects come in many shapes).
+  const stageCommands = parsed.stages.map((stage) => {
+    const commands: Command[] = [];
+    for (const instruction of stage.instructions) {
+      const command = commandOf(instruction, lookup, escapeToken, false, undefined);
+      if (command !== undefined) commands.push(command);
+    }
+    return commands;
+  });
+  checkCycles(resolved, stageCommands);
 
   const buildErrors: DockerfileError[] = [];
   for (const stage of resolved) {
@@ -118,11 +124,13 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
       if (error !== undefined) buildErrors.push(error);
     }
   }
-  for (const stageUses of commandUses) {
-    for (const use of stageUses.flat()) {
-      if (use.kind === "image") {
-        const error = referenceError(use.reference, use.position);
-        if (error !== undefined) buildErrors.push(error);
+  for (const commands of stageCommands) {
+    for (const { uses } of commands) {
+      for (const use of uses) {
+        if (use.kind === "image") {
+          const error = referenceError(use.reference, use.position);
+          if (error !== undefined) buildErrors.push(error);
+        }
       }
     }
   }
@@ -131,7 +139,7 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
   const stages = parsed.stages.map((stage, index): GraphStage => {
     const own = resolved[index] ?? unreachable();
     const triggers = inheritTriggers(own, parsed.stages, triggerCache, lookup, escapeToken);
-    const ownUses = commandUses[index] ?? [];
+    const commands = stageCommands[index] ?? [];
     const uses: Use[] = [];
     if (own.base.kind === "stage") {
       uses.push({
@@ -153,28 +161,14 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
         position: own.position,
       });
     }
-    for (const list of triggers.uses) appendAll(uses, list);
-    for (const list of ownUses) appendAll(uses, list);
+    for (const command of triggers.commands) appendAll(uses, command.uses);
+    for (const command of commands) appendAll(uses, command.uses);
     // Triggers run first, at the FROM of the inheriting stage; then the stage's own instructions.
     const dispatchErrors: DockerfileError[] = [];
-    triggers.instructions.forEach((instruction, trigger) => {
-      const errors = commandDispatchErrors(
-        own,
-        instruction,
-        triggers.uses[trigger] ?? [],
-        own.position,
-      );
-      appendAll(dispatchErrors, errors);
-    });
-    stage.instructions.forEach((instruction, command) => {
-      const errors = commandDispatchErrors(
-        own,
-        instruction,
-        ownUses[command] ?? [],
-        instruction.position,
-      );
-      appendAll(dispatchErrors, errors);
-    });
+    for (const command of triggers.commands) {
+      appendAll(dispatchErrors, commandDispatchErrors(own, command));
+    }
+    for (const command of commands) appendAll(dispatchErrors, commandDispatchErrors(own, command));
     return summarize(stage, own, uses, triggers, dispatchErrors);
   });
 
@@ -422,46 +416,91 @@ function parseGoInt(text: string): bigint | undefined {
   return value > 9223372036854775807n || value < -9223372036854775808n ? undefined : value;
 }
 
-/** BuildKit's `toCommand` + `detectRunMount`: what one instruction uses. */
-function instructionUses(
+/**
+ * An instruction that uses another stage or an image, or has mounts to validate: a COPY with
+ * `--from`, a RUN with `--mount`s. Other instructions neither depend on anything nor fail here.
+ */
+interface Command {
+  /** Where errors are reported: the instruction, or for a trigger the inheriting FROM. */
+  readonly position: SourcePosition;
+  readonly mounts: readonly RunMount[];
+  readonly uses: readonly Use[];
+}
+
+/**
+ * BuildKit's `toCommand` + `detectRunMount` for one instruction: the command it makes, or
+ * undefined when it uses nothing and has no mounts. `position` defaults to the instruction's.
+ */
+function commandOf(
   instruction: Instruction,
+  lookup: StageLookup,
+  escapeToken: EscapeToken,
+  onbuild: boolean,
+  position: SourcePosition | undefined,
+): Command | undefined {
+  switch (instruction.kind) {
+    case "copy": {
+      const from = instruction.from;
+      if (from === undefined) return undefined;
+      const at = position ?? instruction.position;
+      return { position: at, mounts: [], uses: copyUses(from, lookup, escapeToken, onbuild, at) };
+    }
+    case "run": {
+      const mounts = instruction.mounts;
+      if (mounts.length === 0) return undefined;
+      const at = position ?? instruction.position;
+      return { position: at, mounts, uses: mountUses(mounts, lookup, onbuild, at) };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `COPY --from=<from>`: the stage or image it uses. */
+function copyUses(
+  from: string,
   lookup: StageLookup,
   escapeToken: EscapeToken,
   onbuild: boolean,
   position: SourcePosition,
 ): readonly Use[] {
-  if (instruction.kind === "copy" && instruction.from !== undefined) {
-    const from = instruction.from;
-    // Without `$`, quotes, escapes or a byte-order mark, expansion returns the word unchanged.
-    const plain = /^[^$'"\\`\uFEFF]*$/.test(from);
-    if (!plain && expandShellWord(from, {}, { escapeToken, position }).value !== from) {
-      throw new DockerfileError(
-        "DOCKERFILE_EXPANSION",
-        "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
-        position,
-        {
-          hint: "Declare the ARG before the first FROM and add `FROM ${ARG} AS alias`; copy --from=alias.",
-        },
-      );
-    }
-    const stages = lookup.stages;
-    const index = parseGoInt(from);
-    if (index !== undefined) {
-      if (index < 0n || index >= BigInt(stages.length)) {
-        throw new DockerfileError("INVALID_STAGE_INDEX", `invalid stage index ${index}`, position, {
-          hint: `Stage indices run from 0 to ${stages.length - 1}; prefer naming the stage with AS.`,
-        });
-      }
-      return [stageUse("copy", Number(index), from, onbuild, position)];
-    }
-    const stage = findStageByName(lookup, from);
-    if (stage !== undefined) return [stageUse("copy", stage, from, onbuild, position)];
-    if (from === "scratch") return noUses;
-    return [{ kind: "image", use: "copy", reference: from, onbuild, position }];
+  // Without `$`, quotes, escapes or a byte-order mark, expansion returns the word unchanged.
+  const plain = /^[^$'"\\`\uFEFF]*$/.test(from);
+  if (!plain && expandShellWord(from, {}, { escapeToken, position }).value !== from) {
+    throw new DockerfileError(
+      "DOCKERFILE_EXPANSION",
+      "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
+      position,
+      {
+        hint: "Declare the ARG before the first FROM and add `FROM ${ARG} AS alias`; copy --from=alias.",
+      },
+    );
   }
-  if (instruction.kind !== "run" || instruction.mounts.length === 0) return noUses;
+  const stages = lookup.stages;
+  const index = parseGoInt(from);
+  if (index !== undefined) {
+    if (index < 0n || index >= BigInt(stages.length)) {
+      throw new DockerfileError("INVALID_STAGE_INDEX", `invalid stage index ${index}`, position, {
+        hint: `Stage indices run from 0 to ${stages.length - 1}; prefer naming the stage with AS.`,
+      });
+    }
+    return [stageUse("copy", Number(index), from, onbuild, position)];
+  }
+  const stage = findStageByName(lookup, from);
+  if (stage !== undefined) return [stageUse("copy", stage, from, onbuild, position)];
+  if (from === "scratch") return noUses;
+  return [{ kind: "image", use: "copy", reference: from, onbuild, position }];
+}
+
+/** `RUN --mount=…`: the stages and images its mounts use. */
+function mountUses(
+  mounts: readonly RunMount[],
+  lookup: StageLookup,
+  onbuild: boolean,
+  position: SourcePosition,
+): readonly Use[] {
   const uses: Use[] = [];
-  for (const mount of instruction.mounts) {
+  for (const mount of mounts) {
     // A mount without `from` is looked up as `scratch`: a stage of that name becomes a dependency.
     const from = mount.from ?? "";
     const stage = findStageByName(lookup, from === "" ? "scratch" : from);
@@ -522,12 +561,12 @@ function mountField(fields: readonly string[], keys: readonly string[]): string 
  */
 function checkCycles(
   stages: readonly ResolvedFrom[],
-  uses: readonly (readonly (readonly Use[])[])[],
+  commands: readonly (readonly Command[])[],
 ): void {
-  const edges = uses.map((lists) => {
+  const edges = commands.map((list) => {
     const byStage = new Map<number, SourcePosition>();
-    for (const list of lists) {
-      for (const use of list) {
+    for (const { uses } of list) {
+      for (const use of uses) {
         if (use.kind === "stage" && !byStage.has(use.stage)) byStage.set(use.stage, use.position);
       }
     }
@@ -600,10 +639,10 @@ function inheritTriggers(
   cache: Map<number, InheritedTriggers>,
   lookup: StageLookup,
   escapeToken: EscapeToken,
-): { instructions: Instruction[]; uses: (readonly Use[])[]; errors: DockerfileError[] } {
+): { instructions: Instruction[]; commands: Command[]; errors: DockerfileError[] } {
   const result = {
     instructions: [] as Instruction[],
-    uses: [] as (readonly Use[])[],
+    commands: [] as Command[],
     errors: [] as DockerfileError[],
   };
   if (stage.base.kind !== "stage") return result;
@@ -618,10 +657,10 @@ function inheritTriggers(
     try {
       const trigger = (parsed[index] ??= parseTriggerOnce(expression));
       if (!trigger.ok) throw trigger.error;
-      const uses = instructionUses(trigger.instruction, lookup, escapeToken, true, stage.position);
+      const command = commandOf(trigger.instruction, lookup, escapeToken, true, stage.position);
       result.instructions.push(trigger.instruction);
-      result.uses.push(uses);
-      for (const use of uses) {
+      if (command !== undefined) result.commands.push(command);
+      for (const use of command?.uses ?? noUses) {
         if (use.kind !== "image") continue;
         const error = referenceError(use.reference, stage.position);
         if (error !== undefined) result.errors.push(error);
@@ -674,24 +713,15 @@ function parseTrigger(expression: string, position: SourcePosition): Instruction
  * What BuildKit rejects when it dispatches one instruction of the stage: a `RUN --mount` that does
  * not validate, then `--from` / mount edges to a stage that is not built yet.
  */
-function commandDispatchErrors(
-  stage: ResolvedFrom,
-  instruction: Instruction,
-  uses: readonly Use[],
-  position: SourcePosition,
-): readonly DockerfileError[] {
-  if (uses.length === 0 && (instruction.kind !== "run" || instruction.mounts.length === 0)) {
-    return [];
-  }
+function commandDispatchErrors(stage: ResolvedFrom, command: Command): DockerfileError[] {
   const errors: DockerfileError[] = [];
-  if (instruction.kind === "run") {
-    for (const mount of instruction.mounts) {
-      const problem = validateMount(mount.fields);
-      if (problem !== undefined)
-        errors.push(new DockerfileError("DOCKERFILE_FLAG", problem, position));
+  for (const mount of command.mounts) {
+    const problem = validateMount(mount.fields);
+    if (problem !== undefined) {
+      errors.push(new DockerfileError("DOCKERFILE_FLAG", problem, command.position));
     }
   }
-  for (const use of uses) {
+  for (const use of command.uses) {
     if (use.kind !== "stage" || use.use === "base" || use.stage < stage.index) continue;
     if (use.use === "copy") {
       errors.push(
