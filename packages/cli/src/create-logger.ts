@@ -1,4 +1,3 @@
-import { pino } from "pino";
 import type { Logger } from "@stagecraft/core";
 import { UsageError } from "@stagecraft/core";
 
@@ -10,16 +9,19 @@ export type LogLevel = (typeof LEVELS)[number];
  * The CLI's diagnostics logger (pino): off unless `--log-level` or `--log-file` is given, written to
  * the log file or to stderr, never to stdout.
  */
-export function createLogger(
+export async function createLogger(
   level: string | undefined,
   file: string | undefined,
-): Logger | undefined {
+): Promise<Logger | undefined> {
   if (level === undefined && file === undefined) return undefined;
   const chosen = level ?? "info";
   if (!(LEVELS as readonly string[]).includes(chosen)) {
     throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")} (got "${chosen}")`);
   }
   if (chosen === "silent") return undefined;
+  // Loaded only when asked for: pino costs ~40 ms of start-up.
+  const { pino } = await import("pino");
   const destination = pino.destination({ dest: file ?? 2, sync: true, mkdir: file !== undefined });
-  return pino({ level: chosen, base: { name: "stagecraft" } }, destination);
+  const logger: Logger = pino({ level: chosen, base: { name: "stagecraft" } }, destination);
+  return logger;
 }

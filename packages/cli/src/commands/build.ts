@@ -161,7 +161,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
         });
       }
     }
-    const logger = createLogger(
+    const logger = await createLogger(
       stringOption(values, "log-level"),
       stringOption(values, "log-file"),
     );

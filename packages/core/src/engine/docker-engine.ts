@@ -14,7 +14,7 @@ import type {
 } from "./engine.js";
 import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
 import { describeSessionFailure } from "./session/describe-session-failure.js";
-import { startSession, type StartSessionOptions } from "./session/start-session.js";
+import type { StartSessionOptions } from "./session/start-session.js";
 
 /** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
 const MIN_BUILDKIT_API = [1, 39] as const;
@@ -245,6 +245,8 @@ export class DockerEngine implements Engine {
    * and registry credentials to the builds that carry it; close it when the run ends.
    */
   async openSession(options: StartSessionOptions): Promise<EngineSession> {
+    // Loaded on first use: gRPC costs ~80 ms of start-up that a build without a session never needs.
+    const { startSession } = await import("./session/start-session.js");
     return await startSession((headers) => this.#hijack("/session", headers), options, this.#log);
   }
 
