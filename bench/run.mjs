@@ -15,7 +15,7 @@ import {
 } from "./harness/fixtures.mjs";
 import { runCommand } from "./harness/run-command.mjs";
 import { describe, formatSummary } from "./harness/summary.mjs";
-import { BENCH_LABEL, tools } from "./harness/tools.mjs";
+import { BENCH_LABEL, snapshotStagecraft, tools } from "./harness/tools.mjs";
 
 const RESULTS = fileURLToPath(new URL("results/", import.meta.url));
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
@@ -62,6 +62,7 @@ const environment = {
   }`,
   node: process.version,
   cpus: cpus().length,
+  stagecraft: snapshotStagecraft(join(scratch, "stagecraft")),
 };
 const log = (line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 

@@ -1,10 +1,31 @@
 // The tools under comparison, each as the command that builds a set of targets of CONTEXT/Dockerfile.
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const BENCH_LABEL = "org.stagecraft.bench=1";
-const CLI = fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url));
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+let cli = join(REPO, "packages/cli/dist/main.js");
+
+/**
+ * Runs stagecraft from a copy of packages/ (their node_modules links kept, the workspace's
+ * node_modules linked beside it) taken now, so that a `pnpm build` in the tree during a long run
+ * cannot mix two versions of the CLI in one series.
+ */
+export function snapshotStagecraft(dir) {
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(REPO, "packages"), join(dir, "packages"), {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (source) => !/\/src(\/|$)/.test(source.slice(REPO.length)),
+  });
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
+  cli = join(dir, "packages/cli/dist/main.js");
+  return execFileSync("git", ["-C", REPO, "rev-parse", "--short", "HEAD"], {
+    encoding: "utf8",
+  }).trim();
+}
 
 const tagOf = (build, target) => `scbench/${build.name}:${target}`;
 const quote = (word) => `'${word.replaceAll("'", `'\\''`)}'`;
@@ -19,7 +40,7 @@ export const tools = {
     label: "stagecraft",
     command(build, scratchDir) {
       const reportFile = join(scratchDir, `report-${build.nonce}.json`);
-      const args = [CLI, "build", build.context, "--target", build.targets.join(",")];
+      const args = [cli, "build", build.context, "--target", build.targets.join(",")];
       args.push("--progress", "quiet", "--report", reportFile);
       args.push("--build-arg", `NONCE=${build.nonce}`, "--label", BENCH_LABEL);
       for (const target of build.targets) args.push("-t", `${target}=${tagOf(build, target)}`);
