@@ -354,7 +354,16 @@ describe("stagecraft build (the CLI against the real engine)", () => {
       writeFileSync(join(big, `part-${index}.bin`), chunk);
     }
     try {
-      const run = await runStagecraft(["build", project.dir, "--progress", "quiet", ...LABEL]);
+      // As a tar: every byte of the context goes through the CLI, whatever the Dockerfile copies.
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--progress",
+        "quiet",
+        "--context-transfer",
+        "tar",
+        ...LABEL,
+      ]);
       expect(run.code).toBe(0);
       expect(run.peakRss).toBeGreaterThan(0);
       expect(run.peakRss).toBeLessThan(150 * 1024 * 1024);

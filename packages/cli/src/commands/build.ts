@@ -75,6 +75,9 @@ Options:
                              export the target's files to a tar file or a directory instead of an
                              image (one target at a time; -t does not apply)
       --concurrency N        build at most N targets at once (default: all)
+      --context-transfer HOW auto (default), tar or session: how the context reaches the engine;
+                             auto sends it through a session (only changed files) when it is 4 MB
+                             or more or the engine is remote, as one tar per target otherwise
       --keep-going           let independent targets finish when one fails (default: cancel the others)
       --progress MODE        auto, tty, plain, json or quiet (auto: tty on a terminal, github under
                              GitHub Actions, plain otherwise)
@@ -109,6 +112,7 @@ const OPTIONS: OptionTable = {
   ssh: { type: "string", multiple: true },
   output: { type: "string", short: "o" },
   concurrency: { type: "string" },
+  "context-transfer": { type: "string" },
   "keep-going": { type: "boolean" },
   progress: { type: "string" },
   report: { type: "string" },
@@ -179,13 +183,28 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     let analysis = analyze(undefined);
     const tags = listOption(values, "tag");
     checkPlan(analysis, tags);
-    const session = toSessionOptions(io, values, analysis.plan.targets.length);
+    const requestedSession = toSessionOptions(io, values, analysis.plan.targets.length);
+    const contextTransfer = choiceOption(
+      values,
+      "context-transfer",
+      ["auto", "tar", "session"] as const,
+      "auto",
+    );
 
     const engine = new DockerEngine({ env: io.env, ...(logger === undefined ? {} : { logger }) });
     const [info, context] = await Promise.all([
       engine.info(),
       packBuildContext({ contextDir, dockerfilePath: dockerfile.path, cwd: io.cwd }),
     ]);
+    const session = withSessionContext(
+      requestedSession,
+      contextTransfer,
+      context,
+      info.endpoint,
+      contextDir,
+      dockerfile.path,
+      io.cwd,
+    );
     if (info.platform !== "linux/amd64") {
       // BUILDPLATFORM (and TARGETPLATFORM by default) are the engine's: a FROM may depend on them.
       analysis = analyze(info.platform);
@@ -302,6 +321,32 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
     return reportError(io, error);
   }
+}
+
+/** Contexts at least this big go through FileSync instead of a tar upload (see `withSessionContext`). */
+const SESSION_CONTEXT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Chooses how the context reaches the engine. A tar upload is sent whole for every target's build;
+ * FileSync (a session) sends each file once, and on a rebuild only the files that changed. Measured
+ * here on a 51 MB / 5,000-file context, no-op rebuild (Docker 26.1, local socket): 1 target, tar
+ * 2.0 s vs FileSync 1.1–1.7 s; 4 targets, tar 2.8–5.0 s vs FileSync 1.4–1.5 s. A small context is
+ * faster as a tar (a session costs ~100 ms to load gRPC and open), so the rule is: FileSync for a
+ * context of 4 MB or more, or for any context when the engine is not on this machine's socket.
+ */
+function withSessionContext(
+  session: SessionOptions | undefined,
+  transfer: "auto" | "tar" | "session",
+  context: { bytes: number },
+  endpoint: string,
+  contextDir: string,
+  dockerfilePath: string,
+  cwd: string,
+): SessionOptions | undefined {
+  const remote = !endpoint.startsWith("unix://");
+  if (transfer === "tar") return session;
+  if (transfer === "auto" && context.bytes < SESSION_CONTEXT_BYTES && !remote) return session;
+  return { ...session, context: { dir: resolve(cwd, contextDir), dockerfile: dockerfilePath } };
 }
 
 /** Stops before anything is sent when BuildKit would refuse the build, or the tags do not fit the targets. */
