@@ -27,8 +27,8 @@ export function formatSummary(results) {
   for (const result of results) {
     out.push(`## ${result.scenario}`, "");
     out.push(
-      `${result.date}, stagecraft ${result.environment.stagecraft ?? "?"} (git HEAD; ` +
-        `uncommitted dist changes possible), ${result.environment.engine}, ` +
+      `${result.date}, stagecraft ${result.environment.stagecraft ?? "?"}, ` +
+        `${result.environment.engine}, ` +
         `${result.environment.cpus} CPUs, Node ${result.environment.node}; ${result.note}`,
       "",
     );

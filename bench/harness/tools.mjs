@@ -22,9 +22,9 @@ export function snapshotStagecraft(dir) {
   });
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
   cli = join(dir, "packages/cli/dist/main.js");
-  return execFileSync("git", ["-C", REPO, "rev-parse", "--short", "HEAD"], {
-    encoding: "utf8",
-  }).trim();
+  const git = (...args) => execFileSync("git", ["-C", REPO, ...args], { encoding: "utf8" }).trim();
+  const dirty = git("status", "--porcelain", "--", "packages") !== "";
+  return `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes in packages/" : ""}`;
 }
 
 const tagOf = (build, target) => `scbench/${build.name}:${target}`;
