@@ -29,14 +29,20 @@ const { values: options } = parseArgs({
     scenario: { type: "string", multiple: true },
     runs: { type: "string" },
     quick: { type: "boolean", default: false },
+    "summary-only": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (options.help) {
   console.log(
-    `Usage: pnpm bench [--scenario NAME]… [--runs N] [--quick]\n` +
-      `Scenarios: ${SCENARIOS.join(", ")} (default: all; --quick: ${QUICK_SCENARIOS.join(", ")}, 2 runs)`,
+    `Usage: pnpm bench [--scenario NAME]… [--runs N] [--quick] [--summary-only]\n` +
+      `Scenarios: ${SCENARIOS.join(", ")} (default: all; --quick: ${QUICK_SCENARIOS.join(", ")}, 2 runs)\n` +
+      "--summary-only rewrites results/SUMMARY.md from the results/*.json already there.",
   );
+  process.exit(0);
+}
+if (options["summary-only"]) {
+  writeSummary();
   process.exit(0);
 }
 const explicitRuns = options.runs === undefined ? undefined : Number(options.runs);
@@ -321,9 +327,14 @@ try {
   cleanUp();
 }
 
-const all = SCENARIOS.filter((name) => existsSync(join(RESULTS, `${name}.json`))).map((name) =>
-  JSON.parse(readFileSync(join(RESULTS, `${name}.json`), "utf8")),
-);
-const summary = formatSummary(all);
-writeFileSync(join(RESULTS, "SUMMARY.md"), summary + "\n");
-console.log(`\n${summary}`);
+writeSummary();
+
+/** Writes results/SUMMARY.md from every scenario's JSON there, and prints it. */
+function writeSummary() {
+  const all = SCENARIOS.filter((name) => existsSync(join(RESULTS, `${name}.json`))).map((name) =>
+    JSON.parse(readFileSync(join(RESULTS, `${name}.json`), "utf8")),
+  );
+  const summary = formatSummary(all);
+  writeFileSync(join(RESULTS, "SUMMARY.md"), summary + "\n");
+  console.log(`\n${summary}`);
+}
