@@ -100,15 +100,27 @@ async function selectEntries(root: string, request: DirRequest): Promise<Entry[]
     includes?.ignores(path) === true ||
     follow.some((target) => path === target || path.startsWith(`${target}/`));
 
+  // With only follow paths (the Dockerfile and .dockerignore requests), nothing outside them and
+  // their parents can be kept: do not walk there (fsutil does the same).
+  const mayHold = (path: string): boolean =>
+    includes !== undefined ||
+    !filtered ||
+    follow.some(
+      (target) => target === path || target.startsWith(`${path}/`) || path.startsWith(`${target}/`),
+    );
+
   const all: Entry[] = [];
   const walk = async (dir: string, prefix: string): Promise<void> => {
-    const names = (await readdir(dir)).sort((a, b) =>
-      Buffer.compare(Buffer.from(a), Buffer.from(b)),
-    );
-    for (const name of names) {
+    const names = (await readdir(dir))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+      .filter((name) => mayHold(prefix === "" ? name : `${prefix}/${name}`));
+    // One directory's entries are stat'ed together: a walk of 5,000 files waited on each in turn.
+    const infos = await Promise.all(names.map((name) => lstat(join(dir, name), { bigint: true })));
+    for (const [index, name] of names.entries()) {
       const path = prefix === "" ? name : `${prefix}/${name}`;
       const absolute = join(dir, name);
-      const info = await lstat(absolute, { bigint: true });
+      const info = infos[index];
+      if (info === undefined) continue;
       const isDir = info.isDirectory();
       if (excludes?.ignores(path) === true && !(isDir && excludes.mustWalkExcluded(path))) continue;
       const excludedItself = excludes?.ignores(path) === true;
