@@ -65,7 +65,7 @@ export interface DockerEngineOptions {
 /**
  * The Docker Engine adapter: BuildKit builds through `POST /build?version=2`, driven directly (not
  * through dockerode's `buildImage`, whose auto-session dies after about a second and overwrites
- * `session=`). The only module that talks to dockerode.
+ * `session=`). The only module that talks to the daemon (through docker-modem, dockerode's transport).
  *
  * @example
  * const engine = new DockerEngine();

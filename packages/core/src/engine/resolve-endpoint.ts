@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { EngineError } from "../errors.js";
 
-/** How to reach an engine: dockerode's connection options, and a description for messages. */
+/** How to reach an engine: docker-modem's connection options, and a description for messages. */
 export interface EngineEndpoint {
   /** As the user would write it: `unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`, … */
   description: string;
@@ -13,7 +13,7 @@ export interface EngineEndpoint {
   options: EndpointOptions;
 }
 
-/** The subset of dockerode's constructor options stagecraft sets. */
+/** The subset of docker-modem's constructor options stagecraft sets. */
 export interface EndpointOptions {
   socketPath?: string;
   host?: string;
