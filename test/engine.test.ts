@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import tar from "tar-fs";
 import { BuildFailedError, DockerEngine, EngineError } from "@stagecraft/core";
@@ -84,6 +86,53 @@ describe("DockerEngine against the real engine", () => {
       });
     } finally {
       project.remove();
+    }
+  });
+
+  it("reaches the engine over ssh the docker CLI's way, builds and opens a session", async () => {
+    // A stand-in for ssh that runs the remote half here: `docker system dial-stdio` joins stdio to
+    // the local engine, as it would on the remote host (whose environment has no DOCKER_HOST).
+    const bin = makeProject({
+      ssh: `#!/bin/sh\necho "$@" >> "$(dirname "$0")/args"\nunset DOCKER_HOST\nexec docker system dial-stdio\n`,
+    });
+    chmodSync(join(bin.dir, "ssh"), 0o755);
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nRUN --mount=type=secret,id=token cat /run/secrets/token > /seen\n`,
+    });
+    const remote = new DockerEngine({
+      env: { DOCKER_HOST: "ssh://ci@builder.test", PATH: `${bin.dir}:${process.env.PATH ?? ""}` },
+    });
+    try {
+      expect((await remote.info()).buildkit).toBe(true);
+      const session = await remote.openSession({
+        secrets: { token: Buffer.from("over-ssh") },
+      });
+      const tag = `stagecraft-it/over-ssh:${randomUUID().slice(0, 8)}`;
+      made.push(tag);
+      try {
+        const result = await remote.build({
+          context: () => tar.pack(project.dir),
+          dockerfile: "Dockerfile",
+          tags: [tag],
+          labels: TEST_LABELS,
+          buildId: randomUUID(),
+          noCache: true,
+          session,
+        });
+        expect((await remote.inspectImage(tag))?.id).toBe(result.imageId);
+      } finally {
+        await session.close();
+      }
+      expect(await runInImage(tag, ["cat", "/seen"])).toBe("over-ssh");
+      const calls = readFileSync(join(bin.dir, "args"), "utf8").trim().split("\n");
+      expect(new Set(calls)).toEqual(
+        new Set(["-o ConnectTimeout=30 -T -l ci -- builder.test docker system dial-stdio"]),
+      );
+      // /version, /session, /build and the image inspection: one ssh each.
+      expect(calls.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      project.remove();
+      bin.remove();
     }
   });
 

@@ -29,7 +29,7 @@ export type {
 export { DockerEngine } from "./engine/docker-engine.js";
 export type { DockerEngineOptions } from "./engine/docker-engine.js";
 export { resolveEngineEndpoint } from "./engine/resolve-endpoint.js";
-export type { EndpointOptions, EngineEndpoint } from "./engine/resolve-endpoint.js";
+export type { EndpointTransport, EngineEndpoint } from "./engine/resolve-endpoint.js";
 
 export { MANAGED_LABEL, TARGET_LABEL, runTargets } from "./scheduler/run-targets.js";
 export type {

@@ -1,10 +1,8 @@
 import type { BuildRequest } from "./engine.js";
+import type { QueryValue } from "./http-transport.js";
 
-/** Query parameters of `POST /build`, in the shape docker-modem turns into a query string. */
-export type BuildQuery = Record<
-  string,
-  string | readonly string[] | Readonly<Record<string, string>>
->;
+/** Query parameters of `POST /build`, as `queryString` (http-transport.ts) encodes them. */
+export type BuildQuery = Record<string, QueryValue>;
 
 /**
  * Maps a build request to `/build` query parameters (moby `api/server/router/build`): `version=2`
@@ -41,7 +39,7 @@ export function buildQuery(request: BuildRequest): BuildQuery {
       query.remote = "client-session";
       query.dockerfile = request.session.contextDockerfile;
     }
-    // docker-modem would repeat an array's items as keys: `outputs` goes as a ready JSON string.
+    // An array would go as repeated keys: `outputs` is a JSON array, so it goes as a ready string.
     if (request.session.output !== undefined) {
       query.outputs = JSON.stringify([{ type: request.session.output }]);
     }

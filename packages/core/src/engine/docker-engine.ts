@@ -1,11 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-// docker-modem is dockerode's transport: the requests below are all this adapter needs, and
-// importing it alone skips dockerode's own graph (gRPC, a second protobufjs), ~55 ms of start-up.
-import Modem from "docker-modem";
 import { BuildFailedError, EngineError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { buildQuery } from "./build-query.js";
+import { EngineHttpError, HttpTransport } from "./http-transport.js";
 import type {
   BuildRequest,
   BuildResponse,
@@ -20,12 +18,6 @@ import type { StartSessionOptions } from "./session/start-session.js";
 
 /** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
 const MIN_BUILDKIT_API = [1, 39] as const;
-
-interface ModemError extends Error {
-  statusCode?: number;
-  json?: unknown;
-  code?: string;
-}
 
 interface DaemonLine {
   id?: string;
@@ -65,7 +57,7 @@ export interface DockerEngineOptions {
 /**
  * The Docker Engine adapter: BuildKit builds through `POST /build?version=2`, driven directly (not
  * through dockerode's `buildImage`, whose auto-session dies after about a second and overwrites
- * `session=`). The only module that talks to the daemon (through docker-modem, dockerode's transport).
+ * `session=`). The only module that talks to the daemon (through `HttpTransport`, on `node:http`).
  *
  * @example
  * const engine = new DockerEngine();
@@ -74,12 +66,13 @@ export interface DockerEngineOptions {
  */
 export class DockerEngine implements Engine {
   readonly endpoint: EngineEndpoint;
-  readonly #modem: Modem;
+  readonly #http: HttpTransport;
   readonly #log: Logger;
 
   constructor(options: DockerEngineOptions = {}) {
-    this.endpoint = options.endpoint ?? resolveEngineEndpoint(options.env ?? process.env);
-    this.#modem = new Modem(this.endpoint.options as Modem.ConstructorOptions);
+    const env = options.env ?? process.env;
+    this.endpoint = options.endpoint ?? resolveEngineEndpoint(env);
+    this.#http = new HttpTransport(this.endpoint.transport, env);
     this.#log = options.logger ?? silentLogger;
     this.#log.debug(
       { endpoint: this.endpoint.description, source: this.endpoint.source },
@@ -90,7 +83,7 @@ export class DockerEngine implements Engine {
   async info(): Promise<EngineInfo> {
     let version: VersionAnswer;
     try {
-      version = await this.#get<VersionAnswer>("/version");
+      version = await this.#http.json<VersionAnswer>({ method: "GET", path: "/version" });
     } catch (error) {
       throw this.#unreachable(error);
     }
@@ -243,20 +236,11 @@ export class DockerEngine implements Engine {
 
   async cancelBuild(buildId: string): Promise<void> {
     this.#log.debug({ buildId }, "POST /build/cancel");
-    await new Promise<void>((resolve, reject) => {
-      this.#modem.dial(
-        {
-          path: "/build/cancel?",
-          method: "POST",
-          options: { _query: { id: buildId } },
-          statusCodes: { 200: true, 500: "server error" },
-        },
-        (error: ModemError | null) => {
-          if (error === null) resolve();
-          else reject(this.#requestError(error, `cancelling build ${buildId}`));
-        },
-      );
-    });
+    try {
+      await this.#http.json({ method: "POST", path: "/build/cancel", query: { id: buildId } });
+    } catch (error) {
+      throw this.#requestError(error, `cancelling build ${buildId}`);
+    }
   }
 
   /**
@@ -270,90 +254,53 @@ export class DockerEngine implements Engine {
   }
 
   async inspectImage(ref: string): Promise<ImageDetails | undefined> {
+    let image: ImageAnswer;
     try {
-      const image = await this.#get<ImageAnswer>(`/images/${ref}/json`);
-      // The engine sends `null` for an image without labels.
-      const labels = image.Config.Labels;
-      return {
-        id: image.Id,
-        size: image.Size,
-        tags: image.RepoTags ?? [],
-        labels: labels ?? {},
-        created: image.Created,
-      };
+      image = await this.#http.json<ImageAnswer>({
+        method: "GET",
+        path: `/images/${encodeURI(ref)}/json`,
+      });
     } catch (error) {
-      if ((error as ModemError).statusCode === 404) return undefined;
-      throw this.#requestError(error as ModemError, `inspecting image ${ref}`);
+      if (error instanceof EngineHttpError && error.statusCode === 404) return undefined;
+      throw this.#requestError(error, `inspecting image ${ref}`);
+    }
+    // The engine sends `null` for an image without labels.
+    const labels = image.Config.Labels;
+    return {
+      id: image.Id,
+      size: image.Size,
+      tags: image.RepoTags ?? [],
+      labels: labels ?? {},
+      created: image.Created,
+    };
+  }
+
+  async #hijack(path: string, headers: Record<string, string | string[]>): Promise<Duplex> {
+    try {
+      return await this.#http.upgrade({ method: "POST", path, headers });
+    } catch (error) {
+      throw this.#requestError(error, `opening a session (${path})`);
     }
   }
 
-  #get<T>(path: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#modem.dial(
-        { path, method: "GET", statusCodes: { 200: true, 404: "not found", 500: "server error" } },
-        (error: ModemError | null, result: unknown) => {
-          if (error === null) resolve(result as T);
-          else reject(error);
-        },
-      );
-    });
-  }
-
-  #hijack(path: string, headers: Record<string, string | string[]>): Promise<Duplex> {
-    return new Promise<Duplex>((resolve, reject) => {
-      this.#modem.dial(
-        {
-          path,
-          method: "POST",
-          hijack: true,
-          headers,
-          statusCodes: { 101: true, 200: true, 400: "bad request", 500: "server error" },
-        },
-        (error: ModemError | null, socket: unknown) => {
-          if (error !== null) reject(this.#requestError(error, `opening a session (${path})`));
-          else resolve(socket as Duplex);
-        },
-      );
-    });
-  }
-
-  #dial(request: BuildRequest): Promise<IncomingMessage> {
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      this.#modem.dial(
-        {
-          path: "/build?",
-          method: "POST",
-          // A session that serves the context (FileSync) replaces the tar upload; `_body: {}` keeps
-          // docker-modem from sending the query as a JSON body instead.
-          ...(request.session?.contextDockerfile === undefined
-            ? { options: { _query: buildQuery(request) }, file: request.context() }
-            : { options: { _query: buildQuery(request), _body: {} } }),
-          isStream: true,
-          ...(request.signal === undefined ? {} : { abortSignal: request.signal }),
-          statusCodes: { 200: true, 400: "bad request", 500: "server error" },
-        },
-        (error: ModemError | null, result: unknown) => {
-          const response = result as IncomingMessage | null;
-          if (error !== null) {
-            if (request.signal?.aborted === true) reject(abortReason(request.signal));
-            else reject(this.#requestError(error, "starting the build"));
-          } else if (response === null) {
-            reject(
-              new EngineError(
-                "ENGINE_STREAM_ENDED",
-                "the engine answered the build request without a body",
-              ),
-            );
-          } else {
-            resolve(response);
-          }
-        },
-      );
-    });
+  async #dial(request: BuildRequest): Promise<IncomingMessage> {
+    try {
+      return await this.#http.stream({
+        method: "POST",
+        path: "/build",
+        query: buildQuery(request),
+        // A session that serves the context (FileSync) replaces the tar upload.
+        ...(request.session?.contextDockerfile === undefined ? { body: request.context() } : {}),
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      });
+    } catch (error) {
+      if (request.signal?.aborted === true) throw abortReason(request.signal);
+      throw this.#requestError(error, "starting the build");
+    }
   }
 
   #unreachable(error: unknown): EngineError {
-    const code = (error as ModemError).code;
+    const code = error instanceof EngineHttpError ? error.code : undefined;
     const reason = code ?? (error as Error).message;
     return new EngineError(
       "ENGINE_UNREACHABLE",
@@ -367,10 +314,11 @@ export class DockerEngine implements Engine {
     );
   }
 
-  #requestError(error: ModemError, doing: string): EngineError {
-    if (error.statusCode === undefined) return this.#unreachable(error);
-    const json = error.json as { message?: unknown } | undefined;
-    const message = typeof json?.message === "string" ? json.message : error.message;
+  #requestError(error: unknown, doing: string): EngineError {
+    if (!(error instanceof EngineHttpError) || error.statusCode === undefined) {
+      return this.#unreachable(error);
+    }
+    const message = error.message;
     return new EngineError(
       "ENGINE_REQUEST",
       `the engine refused ${doing} (HTTP ${error.statusCode}): ${message}`,

@@ -20,33 +20,26 @@ describe("resolveEngineEndpoint", () => {
     expect(resolveEngineEndpoint({ HOME: "/home/u" }, none)).toEqual({
       description: "unix:///var/run/docker.sock",
       source: "the default socket",
-      options: { socketPath: "/var/run/docker.sock" },
+      transport: { kind: "unix", socketPath: "/var/run/docker.sock" },
     });
   });
 
   it("takes DOCKER_HOST first: unix, tcp, ssh", () => {
     expect(
-      resolveEngineEndpoint({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }, none).options,
-    ).toEqual({
-      socketPath: "/run/user/1000/docker.sock",
-    });
+      resolveEngineEndpoint({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" }, none).transport,
+    ).toEqual({ kind: "unix", socketPath: "/run/user/1000/docker.sock" });
     expect(resolveEngineEndpoint({ DOCKER_HOST: "tcp://127.0.0.1:2375" }, none)).toMatchObject({
       description: "tcp://127.0.0.1:2375",
       source: "DOCKER_HOST",
-      options: { protocol: "http", host: "127.0.0.1", port: 2375 },
+      transport: { kind: "tcp", host: "127.0.0.1", port: 2375 },
     });
     expect(
-      resolveEngineEndpoint(
-        { DOCKER_HOST: "ssh://builder@example.test", SSH_AUTH_SOCK: "/tmp/agent" },
-        none,
-      ).options,
-    ).toEqual({
-      protocol: "ssh",
-      host: "example.test",
-      port: 22,
-      username: "builder",
-      sshOptions: { agent: "/tmp/agent" },
-    });
+      resolveEngineEndpoint({ DOCKER_HOST: "ssh://builder@example.test" }, none).transport,
+    ).toEqual({ kind: "ssh", host: "example.test", user: "builder" });
+    // The port only when given: otherwise ssh's own configuration decides.
+    expect(
+      resolveEngineEndpoint({ DOCKER_HOST: "ssh://example.test:2222" }, none).transport,
+    ).toEqual({ kind: "ssh", host: "example.test", port: 2222 });
   });
 
   it("speaks TLS with DOCKER_TLS_VERIFY and the certificates in DOCKER_CERT_PATH", () => {
@@ -60,9 +53,11 @@ describe("resolveEngineEndpoint", () => {
       read,
     );
     expect(endpoint.description).toBe("tcp://127.0.0.1:2376 (TLS)");
-    expect(endpoint.options).toMatchObject({ protocol: "https", port: 2376 });
-    expect(endpoint.options.ca?.toString()).toBe("CA");
-    expect(endpoint.options.key?.toString()).toBe("KEY");
+    expect(endpoint.transport).toMatchObject({ kind: "tcp", host: "127.0.0.1", port: 2376 });
+    const tls = endpoint.transport.kind === "tcp" ? endpoint.transport.tls : undefined;
+    expect(tls?.ca.toString()).toBe("CA");
+    expect(tls?.cert.toString()).toBe("CERT");
+    expect(tls?.key.toString()).toBe("KEY");
   });
 
   it("names the missing TLS file", () => {
@@ -96,12 +91,12 @@ describe("resolveEngineEndpoint", () => {
       source: 'docker context "remote"',
     });
     expect(resolveEngineEndpoint({ HOME: home, DOCKER_CONTEXT: "other" }, read)).toMatchObject({
-      options: { socketPath: "/var/run/other.sock" },
+      transport: { kind: "unix", socketPath: "/var/run/other.sock" },
       source: 'docker context "other"',
     });
-    expect(resolveEngineEndpoint({ HOME: home, DOCKER_CONTEXT: "default" }, read).options).toEqual({
-      socketPath: "/var/run/docker.sock",
-    });
+    expect(
+      resolveEngineEndpoint({ HOME: home, DOCKER_CONTEXT: "default" }, read).transport,
+    ).toEqual({ kind: "unix", socketPath: "/var/run/docker.sock" });
   });
 
   it("says how to list contexts when the named one does not exist", () => {

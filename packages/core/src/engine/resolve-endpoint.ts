@@ -4,27 +4,28 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { EngineError } from "../errors.js";
 
-/** How to reach an engine: docker-modem's connection options, and a description for messages. */
+/** How to reach an engine, and a description for messages. */
 export interface EngineEndpoint {
   /** As the user would write it: `unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`, … */
   description: string;
   /** Where this came from: `DOCKER_HOST`, `docker context "x"`, or the default socket. */
   source: string;
-  options: EndpointOptions;
+  transport: EndpointTransport;
 }
 
-/** The subset of docker-modem's constructor options stagecraft sets. */
-export interface EndpointOptions {
-  socketPath?: string;
-  host?: string;
-  port?: number | string;
-  protocol?: "http" | "https" | "ssh";
-  username?: string;
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  sshOptions?: { agent?: string | undefined };
-}
+/**
+ * The connection: a unix socket, TCP (TLS when the certificates are set), or SSH through the
+ * user's `ssh` running `docker system dial-stdio` on the remote host (the docker CLI's way).
+ */
+export type EndpointTransport =
+  | { kind: "unix"; socketPath: string }
+  | {
+      kind: "tcp";
+      host: string;
+      port: number;
+      tls?: { ca: Buffer; cert: Buffer; key: Buffer };
+    }
+  | { kind: "ssh"; host: string; port?: number; user?: string };
 
 const DEFAULT_SOCKET = "/var/run/docker.sock";
 
@@ -47,7 +48,7 @@ export function resolveEngineEndpoint(
       env.DOCKER_TLS_VERIFY !== "" &&
       env.DOCKER_TLS_VERIFY !== "0";
     const certPath = env.DOCKER_CERT_PATH ?? join(env.HOME ?? homedir(), ".docker");
-    return endpointFromHost(host, "DOCKER_HOST", tlsVerify ? certPath : undefined, env, readFile);
+    return endpointFromHost(host, "DOCKER_HOST", tlsVerify ? certPath : undefined, readFile);
   }
   const configDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker");
   let contextName = env.DOCKER_CONTEXT;
@@ -99,14 +100,13 @@ export function resolveEngineEndpoint(
       contextHost,
       `docker context "${contextName}"`,
       hasTls ? tlsDir : undefined,
-      env,
       readFile,
     );
   }
   return {
     description: `unix://${DEFAULT_SOCKET}`,
     source: "the default socket",
-    options: { socketPath: DEFAULT_SOCKET },
+    transport: { kind: "unix", socketPath: DEFAULT_SOCKET },
   };
 }
 
@@ -114,12 +114,11 @@ function endpointFromHost(
   host: string,
   source: string,
   certDir: string | undefined,
-  env: Readonly<Record<string, string | undefined>>,
   readFile: (path: string) => Buffer,
 ): EngineEndpoint {
   if (host.startsWith("unix://")) {
     const socketPath = host.slice("unix://".length) || DEFAULT_SOCKET;
-    return { description: `unix://${socketPath}`, source, options: { socketPath } };
+    return { description: `unix://${socketPath}`, source, transport: { kind: "unix", socketPath } };
   }
   let url: URL;
   try {
@@ -138,12 +137,11 @@ function endpointFromHost(
     return {
       description: host,
       source,
-      options: {
-        protocol: "ssh",
+      transport: {
+        kind: "ssh",
         host: url.hostname,
-        port: url.port === "" ? 22 : Number(url.port),
-        ...(url.username === "" ? {} : { username: url.username }),
-        sshOptions: { agent: env.SSH_AUTH_SOCK },
+        ...(url.port === "" ? {} : { port: Number(url.port) }),
+        ...(url.username === "" ? {} : { user: decodeURIComponent(url.username) }),
       },
     };
   }
@@ -161,7 +159,7 @@ function endpointFromHost(
     return {
       description: `tcp://${url.hostname}:${port}`,
       source,
-      options: { protocol: "http", host: url.hostname, port },
+      transport: { kind: "tcp", host: url.hostname, port },
     };
   }
   const read = (name: string): Buffer => {
@@ -178,13 +176,11 @@ function endpointFromHost(
   return {
     description: `tcp://${url.hostname}:${port} (TLS)`,
     source,
-    options: {
-      protocol: "https",
+    transport: {
+      kind: "tcp",
       host: url.hostname,
       port,
-      ca: read("ca.pem"),
-      cert: read("cert.pem"),
-      key: read("key.pem"),
+      tls: { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") },
     },
   };
 }
