@@ -42,7 +42,7 @@ export default tseslint.config(
   },
   {
     files: pureFolders,
-    ignores: ["**/*.test.ts"],
+    ignores: ["**/*.test.ts", "**/*.test-support.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

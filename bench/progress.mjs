@@ -2,7 +2,8 @@
 // StatusResponses → vertex states → BuildEvents → a renderer (plain, tty, json) writing to a sink.
 // Run after `pnpm build`: `node bench/progress.mjs`.
 // Goal: under 1 s of CPU for decoding and rendering a stream carrying 100,000 log lines.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRenderer } from "../packages/cli/dist/renderers/create-renderer.js";
@@ -10,12 +11,23 @@ import { createProgressTracker } from "../packages/core/dist/progress/create-pro
 import {
   createLineSplitter,
   parseDaemonLine,
-  statusResponseType,
 } from "../packages/core/dist/progress/decode-status.js";
 
 const LOG_LINES = 100_000;
 const RUNS = 5;
 const here = dirname(fileURLToPath(import.meta.url));
+
+// The encoder: protobufjs (a dependency of core's session code) with the StatusResponse schema the
+// decoder's tests use; stagecraft itself decodes with its own wire reader.
+const protobuf = createRequire(join(here, "../packages/core/package.json"))("protobufjs");
+const statusResponseType = protobuf.Root.fromJSON(
+  JSON.parse(
+    readFileSync(
+      join(here, "../packages/core/src/progress/__fixtures__/status-response.proto.json"),
+      "utf8",
+    ),
+  ),
+).lookupType("moby.buildkit.v1.StatusResponse");
 
 // A deterministic pseudo-random sequence, so every run measures the same stream.
 let seed = 42;

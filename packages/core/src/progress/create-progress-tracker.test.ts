@@ -8,7 +8,8 @@ import {
   type ProgressSummary,
   type ProgressTracker,
 } from "./create-progress-tracker.js";
-import { createLineSplitter, statusResponseType } from "./decode-status.js";
+import { createLineSplitter } from "./decode-status.js";
+import { statusResponseType } from "./status-response-type.test-support.js";
 
 const fixtures = join(import.meta.dirname, "__fixtures__", "buildkit-streams");
 const folders = ["docker-20.10", "docker-26.1"] as const;

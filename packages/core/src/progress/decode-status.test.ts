@@ -6,10 +6,10 @@ import {
   decodeBase64,
   decodeStatusResponse,
   parseDaemonLine,
-  statusResponseType,
   toDaemonStatus,
   type DaemonLine,
 } from "./decode-status.js";
+import { statusResponseType } from "./status-response-type.test-support.js";
 
 const fixtures = join(import.meta.dirname, "__fixtures__", "buildkit-streams");
 const folders = ["docker-20.10", "docker-26.1"] as const;
@@ -162,11 +162,216 @@ describe("decodeStatusResponse", () => {
   });
 });
 
+describe("decodeStatusResponse on the wire format", () => {
+  /** Field key + varint helpers to write messages protobufjs would not (unknown fields, bad bytes). */
+  const varint = (value: bigint): number[] => {
+    const out: number[] = [];
+    let rest = BigInt.asUintN(64, value);
+    do {
+      const byte = Number(rest & 0x7fn);
+      rest >>= 7n;
+      out.push(rest === 0n ? byte : byte | 0x80);
+    } while (rest !== 0n);
+    return out;
+  };
+  const key = (field: number, wire: number): number[] => varint(BigInt(field * 8 + wire));
+  const bytesField = (field: number, content: number[]): number[] => [
+    ...key(field, 2),
+    ...varint(BigInt(content.length)),
+    ...content,
+  ];
+  const text = (value: string): number[] => [...new TextEncoder().encode(value)];
+
+  it("skips fields it does not know, of every wire type, and known numbers of another type", () => {
+    const log = [
+      ...bytesField(1, text("sha256:v")),
+      ...key(99, 0),
+      ...varint(300n),
+      ...key(98, 1),
+      ...[1, 2, 3, 4, 5, 6, 7, 8],
+      ...key(97, 5),
+      ...[1, 2, 3, 4],
+      ...bytesField(96, text("future")),
+      // `stream` as bytes instead of a varint: not what field 3 is, so skipped.
+      ...bytesField(3, [1]),
+      ...key(3, 0),
+      ...varint(2n),
+      ...bytesField(4, text("hi")),
+    ];
+    const status = decodeStatusResponse(
+      Uint8Array.from([...bytesField(3, log), ...key(50, 0), ...varint(7n)]),
+    );
+    expect(status.logs).toHaveLength(1);
+    expect(status.logs[0]).toMatchObject({ vertex: "sha256:v", stream: 2, timestamp: null });
+    expect(new TextDecoder().decode(status.logs[0]?.data)).toBe("hi");
+  });
+
+  it("reads int64 beyond 2^53's safe range approximately and negatives as negatives", () => {
+    const status = decodeStatusResponse(
+      Uint8Array.from(
+        bytesField(2, [
+          ...key(4, 0),
+          ...varint(-5n),
+          ...key(5, 0),
+          ...varint(2n ** 40n + 3n),
+          ...bytesField(6, [...key(1, 0), ...varint(-1n), ...key(2, 0), ...varint(250_000n)]),
+        ]),
+      ),
+    );
+    expect(status.statuses[0]).toMatchObject({
+      current: -5,
+      total: 2 ** 40 + 3,
+      timestamp: -1000 + 0.25,
+    });
+  });
+
+  it("throws on truncated or impossible input instead of reading past it", () => {
+    expect(() => decodeStatusResponse(Uint8Array.from([0x0a, 0x05, 0x0a]))).toThrow(
+      "length beyond the message",
+    );
+    expect(() => decodeStatusResponse(Uint8Array.from([0x08, 0x80]))).toThrow("truncated varint");
+    expect(() => decodeStatusResponse(Uint8Array.from([0x0b]))).toThrow("unsupported wire type 3");
+    expect(() => decodeStatusResponse(Uint8Array.from([0x00]))).toThrow("field number 0");
+    expect(() => decodeStatusResponse(Uint8Array.from([0x09, 1, 2]))).toThrow("truncated field");
+  });
+
+  it("agrees with protobufjs on 2,000 random StatusResponses", () => {
+    let seed = 7;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const maybe = <T>(make: () => T): T | undefined => (random() < 0.5 ? make() : undefined);
+    const word = (): string => pick(["", "a", "sha256:abc", "[stage 1/2] RUN x", "ünï €", "\n"]);
+    const int = (): number => Math.floor(random() * 2 ** (random() < 0.5 ? 10 : 45));
+    const time = () => ({ seconds: int(), nanos: Math.floor(random() * 1e9) });
+    const many = <T>(make: () => T): T[] => Array.from({ length: Math.floor(random() * 3) }, make);
+    const bytes = (): Uint8Array => Uint8Array.from(many(() => Math.floor(random() * 256)));
+    for (let round = 0; round < 2000; round++) {
+      const message = {
+        vertexes: many(() => ({
+          digest: word(),
+          inputs: many(word),
+          name: word(),
+          cached: random() < 0.5,
+          started: maybe(time),
+          completed: maybe(time),
+          error: word(),
+          progressGroup: maybe(() => ({ id: word(), name: word(), weak: random() < 0.5 })),
+        })),
+        statuses: many(() => ({
+          ID: word(),
+          vertex: word(),
+          name: word(),
+          current: int(),
+          total: int(),
+          timestamp: maybe(time),
+          started: maybe(time),
+          completed: maybe(time),
+        })),
+        logs: many(() => ({ vertex: word(), timestamp: maybe(time), stream: int(), msg: bytes() })),
+        warnings: many(() => ({
+          vertex: word(),
+          level: int(),
+          short: new TextEncoder().encode(word()),
+          detail: many(() => new TextEncoder().encode(word())),
+          url: word(),
+          info: maybe(() => ({
+            filename: word(),
+            data: new TextEncoder().encode(word()),
+            definition: bytes(),
+            language: word(),
+          })),
+          ranges: many(() => ({
+            start: maybe(() => ({ line: int() % 1000, character: int() % 100 })),
+            end: maybe(() => ({ line: int() % 1000, character: int() % 100 })),
+          })),
+        })),
+      };
+      const encoded = statusResponseType.encode(message).finish();
+      const ours = decodeStatusResponse(encoded);
+      const theirs = statusResponseType.toObject(statusResponseType.decode(encoded), {
+        longs: Number,
+        defaults: true,
+      }) as typeof message;
+      const millis = (t: { seconds: number; nanos: number } | undefined | null): number | null =>
+        t === undefined || t === null ? null : t.seconds * 1000 + t.nanos / 1e6;
+      expect(ours.vertexes).toEqual(
+        theirs.vertexes.map((v) => ({
+          digest: v.digest,
+          inputs: v.inputs,
+          name: v.name,
+          cached: v.cached,
+          started: millis(v.started),
+          completed: millis(v.completed),
+          error: v.error === "" ? null : v.error,
+          progressGroup: v.progressGroup ?? null,
+        })),
+      );
+      expect(ours.statuses).toEqual(
+        theirs.statuses.map((s) => ({
+          id: s.ID,
+          vertex: s.vertex,
+          name: s.name,
+          current: s.current,
+          total: s.total,
+          timestamp: millis(s.timestamp),
+          started: millis(s.started),
+          completed: millis(s.completed),
+        })),
+      );
+      expect(ours.logs.map((l) => ({ ...l, data: [...l.data] }))).toEqual(
+        theirs.logs.map((l) => ({
+          vertex: l.vertex,
+          timestamp: millis(l.timestamp),
+          stream: l.stream,
+          data: [...l.msg],
+        })),
+      );
+      const utf8 = new TextDecoder();
+      expect(ours.warnings).toEqual(
+        theirs.warnings.map((w) => ({
+          vertex: w.vertex,
+          level: w.level,
+          short: utf8.decode(w.short),
+          detail: w.detail.map((d) => utf8.decode(d)),
+          url: w.url,
+          // protobufjs writes an absent message as null with `defaults`.
+          info: [w.info ?? null].map((info) =>
+            info === null
+              ? null
+              : {
+                  filename: info.filename,
+                  data: utf8.decode(info.data),
+                  definition: Buffer.from(info.definition).toString("base64"),
+                  language: info.language,
+                },
+          )[0],
+          ranges: w.ranges.map((r) => ({
+            start: { line: r.start?.line ?? 0, character: r.start?.character ?? 0 },
+            end: { line: r.end?.line ?? 0, character: r.end?.character ?? 0 },
+          })),
+        })),
+      );
+    }
+  });
+});
+
 describe("decodeBase64", () => {
   it("decodes padded and unpadded base64 like Go's encoding/json writes it", () => {
     expect(new TextDecoder().decode(decodeBase64("aGVsbG8="))).toBe("hello");
     expect(new TextDecoder().decode(decodeBase64("aGVsbG8h"))).toBe("hello!");
     expect(decodeBase64("")).toHaveLength(0);
+  });
+
+  it("matches Buffer on every length and byte value, and refuses other text", () => {
+    for (let length = 0; length < 300; length++) {
+      const bytes = Uint8Array.from({ length }, (_, index) => (index * 37 + length) % 256);
+      const encoded = Buffer.from(bytes).toString("base64");
+      expect([...decodeBase64(encoded)]).toEqual([...bytes]);
+    }
+    expect(() => decodeBase64("aGV*bG8=")).toThrow("invalid base64 at offset 3");
   });
 });
 

@@ -1,4 +1,3 @@
-import protobuf from "protobufjs";
 import type {
   DaemonStatus,
   DaemonVertex,
@@ -10,104 +9,326 @@ import type {
 
 // `moby.buildkit.v1.StatusResponse` (buildkit api/services/control/control.proto), the superset of
 // what Docker 20.10 (BuildKit 0.8: fields 1-3) and 26.1 (BuildKit 0.13: + warnings, progressGroup)
-// send. Timestamps are `google.protobuf.Timestamp` on the wire; SourceInfo.definition is an LLB
-// `pb.Definition` upstream, kept as bytes here.
-const schema: protobuf.INamespace = {
-  nested: {
-    moby: {
-      nested: {
-        buildkit: {
-          nested: {
-            v1: {
-              nested: {
-                Timestamp: {
-                  fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } },
-                },
-                StatusResponse: {
-                  fields: {
-                    vertexes: { rule: "repeated", type: "Vertex", id: 1 },
-                    statuses: { rule: "repeated", type: "VertexStatus", id: 2 },
-                    logs: { rule: "repeated", type: "VertexLog", id: 3 },
-                    warnings: { rule: "repeated", type: "VertexWarning", id: 4 },
-                  },
-                },
-                Vertex: {
-                  fields: {
-                    digest: { type: "string", id: 1 },
-                    inputs: { rule: "repeated", type: "string", id: 2 },
-                    name: { type: "string", id: 3 },
-                    cached: { type: "bool", id: 4 },
-                    started: { type: "Timestamp", id: 5 },
-                    completed: { type: "Timestamp", id: 6 },
-                    error: { type: "string", id: 7 },
-                    progressGroup: { type: "ProgressGroup", id: 8 },
-                  },
-                },
-                ProgressGroup: {
-                  fields: {
-                    id: { type: "string", id: 1 },
-                    name: { type: "string", id: 2 },
-                    weak: { type: "bool", id: 3 },
-                  },
-                },
-                VertexStatus: {
-                  fields: {
-                    ID: { type: "string", id: 1 },
-                    vertex: { type: "string", id: 2 },
-                    name: { type: "string", id: 3 },
-                    current: { type: "int64", id: 4 },
-                    total: { type: "int64", id: 5 },
-                    timestamp: { type: "Timestamp", id: 6 },
-                    started: { type: "Timestamp", id: 7 },
-                    completed: { type: "Timestamp", id: 8 },
-                  },
-                },
-                VertexLog: {
-                  fields: {
-                    vertex: { type: "string", id: 1 },
-                    timestamp: { type: "Timestamp", id: 2 },
-                    stream: { type: "int64", id: 3 },
-                    msg: { type: "bytes", id: 4 },
-                  },
-                },
-                VertexWarning: {
-                  fields: {
-                    vertex: { type: "string", id: 1 },
-                    level: { type: "int64", id: 2 },
-                    short: { type: "bytes", id: 3 },
-                    detail: { rule: "repeated", type: "bytes", id: 4 },
-                    url: { type: "string", id: 5 },
-                    info: { type: "SourceInfo", id: 6 },
-                    ranges: { rule: "repeated", type: "Range", id: 7 },
-                  },
-                },
-                SourceInfo: {
-                  fields: {
-                    filename: { type: "string", id: 1 },
-                    data: { type: "bytes", id: 2 },
-                    definition: { type: "bytes", id: 3 },
-                    language: { type: "string", id: 4 },
-                  },
-                },
-                Range: {
-                  fields: { start: { type: "Position", id: 1 }, end: { type: "Position", id: 2 } },
-                },
-                Position: {
-                  fields: { line: { type: "int32", id: 1 }, character: { type: "int32", id: 2 } },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-};
+// send, read straight off the protobuf wire format: a general-purpose protobuf library costs more
+// start-up than a whole cached build (the field numbers are listed with each reader below).
+// Timestamps are `google.protobuf.Timestamp` (seconds 1, nanos 2); SourceInfo.definition is an LLB
+// `pb.Definition` upstream, kept as bytes. Unknown fields are skipped, as protobuf requires.
 
-/** The protobuf type `moby.buildkit.v1.StatusResponse`, built from our own schema (no .proto file read). */
-export const statusResponseType: protobuf.Type = protobuf.Root.fromJSON(schema).lookupType(
-  "moby.buildkit.v1.StatusResponse",
-);
+const utf8 = new TextDecoder();
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_BYTES = 2;
+const WIRE_FIXED32 = 5;
+
+/** A cursor over protobuf bytes; every read checks the bounds and throws on malformed input. */
+class WireReader {
+  readonly #bytes: Uint8Array;
+  #at: number;
+  readonly #end: number;
+
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    this.#bytes = bytes;
+    this.#at = start;
+    this.#end = end;
+  }
+
+  get done(): boolean {
+    return this.#at >= this.#end;
+  }
+
+  /** A varint as a number: exact below 2^53, int64 negatives as their (approximate) value. */
+  varint(): number {
+    let low = 0;
+    let high = 0;
+    let shift = 0;
+    for (let index = 0; index < 10; index++) {
+      if (this.#at >= this.#end) throw new Error("truncated varint");
+      const byte = this.#bytes[this.#at++] ?? 0;
+      if (shift < 28) low |= (byte & 0x7f) << shift;
+      else if (shift === 28) {
+        low |= (byte & 0x0f) << 28;
+        high = (byte & 0x7f) >>> 4;
+      } else high |= (byte & 0x7f) << (shift - 32);
+      if ((byte & 0x80) === 0) {
+        // `high` holds bits 32-63; bit 63 set means a negative int64.
+        return (high | 0) * 4294967296 + (low >>> 0);
+      }
+      shift += 7;
+    }
+    throw new Error("varint longer than 10 bytes");
+  }
+
+  /** The next field's number and wire type, or undefined at the end. */
+  tag(): { field: number; wire: number } | undefined {
+    if (this.done) return undefined;
+    const key = this.varint();
+    const field = Math.floor(key / 8);
+    if (field === 0) throw new Error("field number 0");
+    return { field, wire: key % 8 };
+  }
+
+  /** A length-delimited field's bounds, as a reader of its own. */
+  nested(): WireReader {
+    const length = this.varint();
+    const start = this.#at;
+    if (length < 0 || start + length > this.#end) throw new Error("length beyond the message");
+    this.#at = start + length;
+    return new WireReader(this.#bytes, start, start + length);
+  }
+
+  bytes(): Uint8Array {
+    const length = this.varint();
+    const start = this.#at;
+    if (length < 0 || start + length > this.#end) throw new Error("length beyond the message");
+    this.#at = start + length;
+    return this.#bytes.subarray(start, start + length);
+  }
+
+  string(): string {
+    return utf8.decode(this.bytes());
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case WIRE_VARINT:
+        this.varint();
+        return;
+      case WIRE_FIXED64:
+        this.#advance(8);
+        return;
+      case WIRE_BYTES:
+        this.bytes();
+        return;
+      case WIRE_FIXED32:
+        this.#advance(4);
+        return;
+      default:
+        throw new Error(`unsupported wire type ${wire}`);
+    }
+  }
+
+  #advance(count: number): void {
+    if (this.#at + count > this.#end) throw new Error("truncated field");
+    this.#at += count;
+  }
+}
+
+/**
+ * Walks a message's fields: `read` handles the ones it knows (by number, with the wire type it
+ * expects) and returns true; the rest, and known numbers with another wire type, are skipped.
+ */
+function eachField(
+  reader: WireReader,
+  read: (field: number, wire: number, reader: WireReader) => boolean,
+): void {
+  for (let tag = reader.tag(); tag !== undefined; tag = reader.tag()) {
+    if (!read(tag.field, tag.wire, reader)) reader.skip(tag.wire);
+  }
+}
+
+/** `google.protobuf.Timestamp` → epoch milliseconds (microsecond fraction kept). */
+function readTimestamp(reader: WireReader): number {
+  let seconds = 0;
+  let nanos = 0;
+  eachField(reader, (field, wire, r) => {
+    if (wire !== WIRE_VARINT) return false;
+    if (field === 1) seconds = r.varint();
+    else if (field === 2) nanos = r.varint() | 0;
+    else return false;
+    return true;
+  });
+  return seconds * 1000 + nanos / 1e6;
+}
+
+// Vertex: digest 1, inputs 2 (repeated), name 3, cached 4, started 5, completed 6, error 7,
+// progressGroup 8 (id 1, name 2, weak 3).
+function readVertex(reader: WireReader): DaemonVertex {
+  const vertex: DaemonVertex = {
+    digest: "",
+    inputs: [],
+    name: "",
+    cached: false,
+    started: null,
+    completed: null,
+    error: null,
+    progressGroup: null,
+  };
+  eachField(reader, (field, wire, r) => {
+    if (field === 4 && wire === WIRE_VARINT) {
+      vertex.cached = r.varint() !== 0;
+      return true;
+    }
+    if (wire !== WIRE_BYTES) return false;
+    switch (field) {
+      case 1:
+        vertex.digest = r.string();
+        return true;
+      case 2:
+        vertex.inputs.push(r.string());
+        return true;
+      case 3:
+        vertex.name = r.string();
+        return true;
+      case 5:
+        vertex.started = readTimestamp(r.nested());
+        return true;
+      case 6:
+        vertex.completed = readTimestamp(r.nested());
+        return true;
+      case 7: {
+        const error = r.string();
+        vertex.error = error === "" ? null : error;
+        return true;
+      }
+      case 8:
+        vertex.progressGroup = readProgressGroup(r.nested());
+        return true;
+      default:
+        return false;
+    }
+  });
+  return vertex;
+}
+
+function readProgressGroup(reader: WireReader): { id: string; name: string; weak: boolean } {
+  const group = { id: "", name: "", weak: false };
+  eachField(reader, (field, wire, r) => {
+    if (field === 3 && wire === WIRE_VARINT) group.weak = r.varint() !== 0;
+    else if (field === 1 && wire === WIRE_BYTES) group.id = r.string();
+    else if (field === 2 && wire === WIRE_BYTES) group.name = r.string();
+    else return false;
+    return true;
+  });
+  return group;
+}
+
+// VertexStatus: ID 1, vertex 2, name 3, current 4, total 5, timestamp 6, started 7, completed 8.
+function readVertexStatus(reader: WireReader): DaemonVertexStatus {
+  const status: DaemonVertexStatus = {
+    id: "",
+    vertex: "",
+    name: "",
+    current: 0,
+    total: 0,
+    timestamp: null,
+    started: null,
+    completed: null,
+  };
+  eachField(reader, (field, wire, r) => {
+    if (wire === WIRE_VARINT) {
+      if (field === 4) status.current = r.varint();
+      else if (field === 5) status.total = r.varint();
+      else return false;
+      return true;
+    }
+    if (wire !== WIRE_BYTES) return false;
+    switch (field) {
+      case 1:
+        status.id = r.string();
+        return true;
+      case 2:
+        status.vertex = r.string();
+        return true;
+      case 3:
+        status.name = r.string();
+        return true;
+      case 6:
+        status.timestamp = readTimestamp(r.nested());
+        return true;
+      case 7:
+        status.started = readTimestamp(r.nested());
+        return true;
+      case 8:
+        status.completed = readTimestamp(r.nested());
+        return true;
+      default:
+        return false;
+    }
+  });
+  return status;
+}
+
+// VertexLog: vertex 1, timestamp 2, stream 3, msg 4 (bytes).
+function readVertexLog(reader: WireReader): DecodedVertexLog {
+  const log: DecodedVertexLog = { vertex: "", timestamp: null, stream: 0, data: new Uint8Array() };
+  eachField(reader, (field, wire, r) => {
+    if (field === 3 && wire === WIRE_VARINT) log.stream = r.varint();
+    else if (wire !== WIRE_BYTES) return false;
+    else if (field === 1) log.vertex = r.string();
+    else if (field === 2) log.timestamp = readTimestamp(r.nested());
+    else if (field === 4) log.data = r.bytes();
+    else return false;
+    return true;
+  });
+  return log;
+}
+
+// VertexWarning: vertex 1, level 2, short 3, detail 4 (repeated bytes), url 5, info 6
+// (SourceInfo: filename 1, data 2, definition 3, language 4), ranges 7 (Range: start 1, end 2;
+// Position: line 1, character 2).
+function readVertexWarning(reader: WireReader): DaemonVertexWarning {
+  const warning: DaemonVertexWarning = {
+    vertex: "",
+    level: 0,
+    short: "",
+    detail: [],
+    url: "",
+    info: null,
+    ranges: [],
+  };
+  eachField(reader, (field, wire, r) => {
+    if (field === 2 && wire === WIRE_VARINT) warning.level = r.varint();
+    else if (wire !== WIRE_BYTES) return false;
+    else if (field === 1) warning.vertex = r.string();
+    else if (field === 3) warning.short = r.string();
+    else if (field === 4) warning.detail.push(r.string());
+    else if (field === 5) warning.url = r.string();
+    else if (field === 6) warning.info = readSourceInfo(r.nested());
+    else if (field === 7) warning.ranges.push(readRange(r.nested()));
+    else return false;
+    return true;
+  });
+  return warning;
+}
+
+function readSourceInfo(reader: WireReader): NonNullable<DaemonVertexWarning["info"]> {
+  const info = { filename: "", data: "", definition: "", language: "" };
+  eachField(reader, (field, wire, r) => {
+    if (wire !== WIRE_BYTES) return false;
+    if (field === 1) info.filename = r.string();
+    else if (field === 2) info.data = r.string();
+    else if (field === 3) info.definition = encodeBase64(r.bytes());
+    else if (field === 4) info.language = r.string();
+    else return false;
+    return true;
+  });
+  return info;
+}
+
+function readRange(reader: WireReader): SourceRange {
+  const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  eachField(reader, (field, wire, r) => {
+    if (wire !== WIRE_BYTES || (field !== 1 && field !== 2)) return false;
+    const position = readPosition(r.nested());
+    if (field === 1) range.start = position;
+    else range.end = position;
+    return true;
+  });
+  return range;
+}
+
+function readPosition(reader: WireReader): { line: number; character: number } {
+  const position = { line: 0, character: 0 };
+  eachField(reader, (field, wire, r) => {
+    if (wire !== WIRE_VARINT) return false;
+    if (field === 1) position.line = r.varint() | 0;
+    else if (field === 2) position.character = r.varint() | 0;
+    else return false;
+    return true;
+  });
+  return position;
+}
 
 /** A `VertexLog` as decoded: the chunk stays bytes, since a chunk can end inside a UTF-8 character. */
 export interface DecodedVertexLog {
@@ -127,141 +348,62 @@ export interface DecodedStatus {
   warnings: DaemonVertexWarning[];
 }
 
-// The shapes protobufjs hands back for our schema (fields absent on the wire read as defaults;
-// message fields as null).
-type Int64 = number | protobuf.Long;
-interface RawTimestamp {
-  seconds: Int64;
-  nanos: number;
-}
-interface RawVertex {
-  digest: string;
-  inputs: string[];
-  name: string;
-  cached: boolean;
-  started: RawTimestamp | null;
-  completed: RawTimestamp | null;
-  error: string;
-  progressGroup: { id: string; name: string; weak: boolean } | null;
-}
-interface RawStatus {
-  ID: string;
-  vertex: string;
-  name: string;
-  current: Int64;
-  total: Int64;
-  timestamp: RawTimestamp | null;
-  started: RawTimestamp | null;
-  completed: RawTimestamp | null;
-}
-interface RawLog {
-  vertex: string;
-  timestamp: RawTimestamp | null;
-  stream: Int64;
-  msg: Uint8Array;
-}
-interface RawPosition {
-  line: number;
-  character: number;
-}
-interface RawWarning {
-  vertex: string;
-  level: Int64;
-  short: Uint8Array;
-  detail: Uint8Array[];
-  url: string;
-  info: { filename: string; data: Uint8Array; definition: Uint8Array; language: string } | null;
-  ranges: { start: RawPosition | null; end: RawPosition | null }[];
-}
-interface RawStatusResponse {
-  vertexes: RawVertex[];
-  statuses: RawStatus[];
-  logs: RawLog[];
-  warnings: RawWarning[];
-}
-
-const utf8 = new TextDecoder();
-
-function toNumber(value: Int64): number {
-  if (typeof value === "number") return value;
-  // protobufjs reads int64 into a Long when the `long` package is present.
-  return (value.unsigned ? value.high >>> 0 : value.high) * 4294967296 + (value.low >>> 0);
-}
-
-function toMillis(timestamp: RawTimestamp | null): number | null {
-  if (timestamp === null) return null;
-  return toNumber(timestamp.seconds) * 1000 + timestamp.nanos / 1e6;
-}
-
-function toPosition(position: RawPosition | null): { line: number; character: number } {
-  return { line: position?.line ?? 0, character: position?.character ?? 0 };
-}
-
 /** Decodes the bytes of a `moby.buildkit.v1.StatusResponse`; throws on malformed protobuf. */
 export function decodeStatusResponse(bytes: Uint8Array): DecodedStatus {
-  const raw = statusResponseType.decode(bytes) as unknown as RawStatusResponse;
-  return {
-    vertexes: raw.vertexes.map((v) => ({
-      digest: v.digest,
-      inputs: v.inputs,
-      name: v.name,
-      cached: v.cached,
-      started: toMillis(v.started),
-      completed: toMillis(v.completed),
-      error: v.error === "" ? null : v.error,
-      progressGroup:
-        v.progressGroup === null
-          ? null
-          : { id: v.progressGroup.id, name: v.progressGroup.name, weak: v.progressGroup.weak },
-    })),
-    statuses: raw.statuses.map((s) => ({
-      id: s.ID,
-      vertex: s.vertex,
-      name: s.name,
-      current: toNumber(s.current),
-      total: toNumber(s.total),
-      timestamp: toMillis(s.timestamp),
-      started: toMillis(s.started),
-      completed: toMillis(s.completed),
-    })),
-    logs: raw.logs.map((l) => ({
-      vertex: l.vertex,
-      timestamp: toMillis(l.timestamp),
-      stream: toNumber(l.stream),
-      data: l.msg,
-    })),
-    warnings: raw.warnings.map((w) => ({
-      vertex: w.vertex,
-      level: toNumber(w.level),
-      short: utf8.decode(w.short),
-      detail: w.detail.map((d) => utf8.decode(d)),
-      url: w.url,
-      info:
-        w.info === null
-          ? null
-          : {
-              filename: w.info.filename,
-              data: utf8.decode(w.info.data),
-              definition: encodeBase64(w.info.definition),
-              language: w.info.language,
-            },
-      ranges: w.ranges.map((r): SourceRange => ({
-        start: toPosition(r.start),
-        end: toPosition(r.end),
-      })),
-    })),
-  };
+  const status: DecodedStatus = { vertexes: [], statuses: [], logs: [], warnings: [] };
+  eachField(new WireReader(bytes), (field, wire, r) => {
+    if (wire !== WIRE_BYTES) return false;
+    if (field === 1) status.vertexes.push(readVertex(r.nested()));
+    else if (field === 2) status.statuses.push(readVertexStatus(r.nested()));
+    else if (field === 3) status.logs.push(readVertexLog(r.nested()));
+    else if (field === 4) status.warnings.push(readVertexWarning(r.nested()));
+    else return false;
+    return true;
+  });
+  return status;
 }
 
-/** Decodes standard (padded) base64, as Go's encoding/json writes a `[]byte`. */
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_VALUES = new Int16Array(128).fill(-1);
+for (let index = 0; index < BASE64.length; index++) BASE64_VALUES[BASE64.charCodeAt(index)] = index;
+// URL-safe letters too, as protobufjs accepted them.
+BASE64_VALUES[45] = 62;
+BASE64_VALUES[95] = 63;
+
+/** Decodes standard (padded) base64, as Go's encoding/json writes a `[]byte`; throws on other text. */
 export function decodeBase64(text: string): Uint8Array {
-  const bytes = new Uint8Array(protobuf.util.base64.length(text));
-  const length = protobuf.util.base64.decode(text, bytes, 0);
-  return length === bytes.length ? bytes : bytes.subarray(0, length);
+  let length = text.length;
+  while (length > 0 && text.charCodeAt(length - 1) === 61) length--;
+  const bytes = new Uint8Array(Math.floor((length * 3) / 4));
+  let out = 0;
+  let buffer = 0;
+  let bits = 0;
+  for (let index = 0; index < length; index++) {
+    const code = text.charCodeAt(index);
+    const value = code < 128 ? (BASE64_VALUES[code] ?? -1) : -1;
+    if (value < 0) throw new Error(`invalid base64 at offset ${index}`);
+    buffer = ((buffer << 6) | value) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[out++] = (buffer >>> bits) & 0xff;
+    }
+  }
+  return out === bytes.length ? bytes : bytes.subarray(0, out);
 }
 
 function encodeBase64(bytes: Uint8Array): string {
-  return protobuf.util.base64.encode(bytes, 0, bytes.length);
+  let text = "";
+  for (let index = 0; index < bytes.length; index += 3) {
+    const a = bytes[index] ?? 0;
+    const b = bytes[index + 1] ?? 0;
+    const c = bytes[index + 2] ?? 0;
+    const left = bytes.length - index;
+    text += BASE64.charAt(a >>> 2) + BASE64.charAt(((a & 3) << 4) | (b >>> 4));
+    text += left > 1 ? BASE64.charAt(((b & 15) << 2) | (c >>> 6)) : "=";
+    text += left > 2 ? BASE64.charAt(c & 63) : "=";
+  }
+  return text;
 }
 
 /** Turns a decoded status into plain JSON values (log chunks as UTF-8 text), for `daemon-status` events. */
