@@ -20,7 +20,8 @@ export async function createLogger(
   }
   if (chosen === "silent") return undefined;
   // Loaded only when asked for: pino costs ~40 ms of start-up.
-  const { pino } = await import("pino");
+  // `default` is module.exports both in Node and in the bundle (bundle.mjs); named CJS exports are not.
+  const { default: pino } = await import("pino");
   const destination = pino.destination({ dest: file ?? 2, sync: true, mkdir: file !== undefined });
   const logger: Logger = pino({ level: chosen, base: { name: "stagecraft" } }, destination);
   return logger;
