@@ -372,6 +372,46 @@ describe("stagecraft build (the CLI against the real engine)", () => {
     }
   });
 
+  it("sends a context of 4 MB or more through FileSync and a smaller one as a tar (auto)", async () => {
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nCOPY small.txt /small.txt\n`,
+      "small.txt": `small ${randomUUID()}\n`,
+    });
+    const sessionMethods = (log: string): string[] =>
+      log
+        .split("\n")
+        .filter((line) => line.includes('"session open"'))
+        .flatMap((line) => (JSON.parse(line) as { methods: string[] }).methods);
+    const build = async (): Promise<string> => {
+      const logFile = join(project.dir, `log-${randomUUID()}.jsonl`);
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--progress",
+        "quiet",
+        "--log-level",
+        "debug",
+        "--log-file",
+        logFile,
+        ...LABEL,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      return readFileSync(logFile, "utf8");
+    };
+    try {
+      writeFileSync(join(project.dir, ".dockerignore"), "log-*\n");
+      expect(sessionMethods(await build())).toEqual([]);
+      const big = join(project.dir, "big");
+      mkdirSync(big);
+      for (let index = 0; index < 5; index += 1) {
+        writeFileSync(join(big, `part-${index}.bin`), Buffer.alloc(1024 * 1024, index));
+      }
+      expect(sessionMethods(await build())).toContain("/moby.filesync.v1.FileSync/DiffCopy");
+    } finally {
+      project.remove();
+    }
+  });
+
   it("writes GitHub Actions groups, an annotation on the failing line, and a job summary", async () => {
     const project = makeProject({
       Dockerfile: `FROM ${BUSYBOX} AS ok\nRUN echo fine\nFROM ${BUSYBOX} AS bad\nRUN echo "nope ${randomUUID()}" >&2 && exit 2\n`,

@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The built CLI: integration tests run what users run. */
-export const CLI = fileURLToPath(new URL("../../packages/cli/dist/bin/stagecraft.js", import.meta.url));
+export const CLI = fileURLToPath(
+  new URL("../../packages/cli/dist/bin/stagecraft.js", import.meta.url),
+);
 
 export interface CliRun {
   code: number | null;

@@ -41,8 +41,12 @@ export type {
   TargetSpec,
 } from "./scheduler/run-targets.js";
 
-export { packBuildContext } from "./context/pack-build-context.js";
-export type { BuildContext, PackBuildContextOptions } from "./context/pack-build-context.js";
+export { packBuildContext, packBuildContextUnder } from "./context/pack-build-context.js";
+export type {
+  BuildContext,
+  PackBuildContextOptions,
+  SizedBuildContext,
+} from "./context/pack-build-context.js";
 export type { ContextDirent, ContextFs, ContextWarning } from "./context/walk-context-dir.js";
 
 export type { Logger } from "./logger.js";

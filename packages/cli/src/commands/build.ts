@@ -10,7 +10,7 @@ import {
   createDockerfileMap,
   createRedactor,
   findStageTypos,
-  packBuildContext,
+  packBuildContextUnder,
   parseOutputFlag,
   parseSecretFlag,
   parseSshFlag,
@@ -18,6 +18,7 @@ import {
   runBuild,
   type BuildEvent,
   type BuildReport,
+  type ContextSource,
   type DockerfileAnalysis,
   type NetworkMode,
   type SessionCredentials,
@@ -192,19 +193,31 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     );
 
     const engine = new DockerEngine({ env: io.env, ...(logger === undefined ? {} : { logger }) });
-    const [info, context] = await Promise.all([
+    const remote = !engine.endpoint.description.startsWith("unix://");
+    const [info, sized] = await Promise.all([
       engine.info(),
-      packBuildContext({ contextDir, dockerfilePath: dockerfile.path, cwd: io.cwd }),
+      packBuildContextUnder(
+        { contextDir, dockerfilePath: dockerfile.path, cwd: io.cwd },
+        contextLimit(contextTransfer, remote),
+      ),
     ]);
-    const session = withSessionContext(
-      requestedSession,
-      contextTransfer,
-      context,
-      info.endpoint,
-      contextDir,
-      dockerfile.path,
-      io.cwd,
-    );
+    const session =
+      sized.kind === "packed"
+        ? requestedSession
+        : {
+            ...requestedSession,
+            context: { dir: resolve(io.cwd, contextDir), dockerfile: dockerfile.path },
+          };
+    // With FileSync the daemon asks the session for the files; no tar is made.
+    const context: ContextSource =
+      sized.kind === "packed"
+        ? sized.context
+        : {
+            stream: () => {
+              throw new Error("this build's context goes through the session (FileSync)");
+            },
+            dockerfileInContext: dockerfile.path,
+          };
     if (info.platform !== "linux/amd64") {
       // BUILDPLATFORM (and TARGETPLATFORM by default) are the engine's: a FROM may depend on them.
       analysis = analyze(info.platform);
@@ -253,7 +266,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
         );
       }
     }
-    for (const warning of context.warnings) {
+    for (const warning of sized.kind === "packed" ? sized.context.warnings : sized.warnings) {
       io.stderr.write(`warning: ${warning.path}: ${warning.message}\n`);
     }
 
@@ -323,31 +336,24 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
   }
 }
 
-/** Contexts at least this big go through FileSync instead of a tar upload (see `withSessionContext`). */
+/** Contexts at least this big go through FileSync instead of a tar upload (see `contextLimit`). */
 const SESSION_CONTEXT_BYTES = 4 * 1024 * 1024;
 
 /**
- * Chooses how the context reaches the engine. A tar upload is sent whole for every target's build;
- * FileSync (a session) sends each file once, and on a rebuild only the files that changed. Measured
- * here on a 51 MB / 5,000-file context, no-op rebuild (Docker 26.1, local socket): 1 target, tar
- * 2.0 s vs FileSync 1.1–1.7 s; 4 targets, tar 2.8–5.0 s vs FileSync 1.0 s; through TCP on
- * 127.0.0.1, 4 targets, tar 4.0–4.6 s vs FileSync 1.1–1.2 s (one file changed: 6.9 s vs 2.6 s). A small context is
- * faster as a tar (a session costs ~100 ms to load gRPC and open), so the rule is: FileSync for a
- * context of 4 MB or more, or for any context when the engine is not on this machine's socket.
+ * How big the context may be to go as a tar; beyond it, FileSync. A tar upload is sent whole for
+ * every target's build; FileSync (a session) sends each file once, and on a rebuild only the files
+ * that changed. Measured here on a 51 MB / 5,000-file context, no-op rebuild (Docker 26.1, local
+ * socket): 1 target, tar 2.0 s vs FileSync 1.1–1.7 s; 4 targets, tar 2.8–5.0 s vs FileSync 1.0 s;
+ * through TCP on 127.0.0.1, 4 targets, tar 4.0–4.6 s vs FileSync 1.1–1.2 s (one file changed: 6.9 s
+ * vs 2.6 s). A small context is faster as a tar (a session costs ~100 ms to load gRPC and open), so
+ * the rule is: FileSync for a context of 4 MB or more, or for any context when the engine is not on
+ * this machine's socket. The walk stops at the limit, so a big context is never opened file by file
+ * only to be sent through the session.
  */
-function withSessionContext(
-  session: SessionOptions | undefined,
-  transfer: "auto" | "tar" | "session",
-  context: { bytes: number },
-  endpoint: string,
-  contextDir: string,
-  dockerfilePath: string,
-  cwd: string,
-): SessionOptions | undefined {
-  const remote = !endpoint.startsWith("unix://");
-  if (transfer === "tar") return session;
-  if (transfer === "auto" && context.bytes < SESSION_CONTEXT_BYTES && !remote) return session;
-  return { ...session, context: { dir: resolve(cwd, contextDir), dockerfile: dockerfilePath } };
+function contextLimit(transfer: "auto" | "tar" | "session", remote: boolean): number {
+  if (transfer === "tar") return Infinity;
+  if (transfer === "session" || remote) return 0;
+  return SESSION_CONTEXT_BYTES;
 }
 
 /** Stops before anything is sent when BuildKit would refuse the build, or the tags do not fit the targets. */

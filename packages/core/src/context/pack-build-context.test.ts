@@ -23,7 +23,7 @@ import tarFs from "tar-fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { ContextError } from "../errors.js";
-import { packBuildContext } from "./pack-build-context.js";
+import { packBuildContext, packBuildContextUnder } from "./pack-build-context.js";
 import type { PackBuildContextOptions } from "./pack-build-context.js";
 import { nodeContextFs } from "./walk-context-dir.js";
 import type { ContextFs, ContextWarning } from "./walk-context-dir.js";
@@ -664,6 +664,85 @@ describe("packBuildContext: errors before anything is streamed", () => {
       path: join(context, "gone.txt"),
       message: `cannot read file ${join(context, "gone.txt")} in the build context: it disappeared while the context was read`,
     });
+  });
+});
+
+describe("packBuildContextUnder: stops walking at a size", () => {
+  /** A ContextFs that counts the files it opens. */
+  function counting(): { fs: ContextFs; opened: string[] } {
+    const opened: string[] = [];
+    return {
+      opened,
+      fs: {
+        readdir: nodeContextFs.readdir,
+        sizeOfReadableFile: (path) => {
+          opened.push(path);
+          return nodeContextFs.sizeOfReadableFile(path);
+        },
+      },
+    };
+  }
+
+  const under = (limitBytes: number, options: Partial<PackBuildContextOptions> = {}) =>
+    packBuildContextUnder(
+      { contextDir: context, dockerfilePath: join(context, "Dockerfile"), ...options },
+      limitBytes,
+    );
+
+  it("packs a context below the limit exactly as packBuildContext does", async () => {
+    await writeTree(context, { Dockerfile: "FROM scratch\n", "a/b.txt": "0123456789" });
+    const sized = await under(1024);
+    expect(sized.kind).toBe("packed");
+    if (sized.kind !== "packed") return;
+    const whole = await pack();
+    expect(sized.context.bytes).toBe(whole.bytes);
+    const [ours, theirs] = await Promise.all([
+      readTar(sized.context.stream()),
+      readTar(whole.stream()),
+    ]);
+    expect(ours.headers).toEqual(theirs.headers);
+  });
+
+  it("stops opening files once the ones to send reach the limit", async () => {
+    const files: Record<string, string> = { Dockerfile: "FROM scratch\n" };
+    for (let index = 0; index < 400; index++) {
+      files[`dir-${String(index % 20).padStart(2, "0")}/file-${index}.bin`] = "x".repeat(1000);
+    }
+    await writeTree(context, files);
+    const { fs, opened } = counting();
+
+    const sized = await under(10_000, { fs });
+
+    expect(sized).toMatchObject({ kind: "too-large", contextDir: context, limitBytes: 10_000 });
+    // Ten files reach the limit; the walk opens at most one directory's worth of files beyond it.
+    expect(opened.length).toBeLessThan(60);
+    const whole = counting();
+    await pack({ fs: whole.fs });
+    expect(whole.opened).toHaveLength(401);
+  });
+
+  it("does not count what .dockerignore leaves out", async () => {
+    await writeTree(context, {
+      Dockerfile: "FROM scratch\n",
+      ".dockerignore": "node_modules\n",
+      "node_modules/big.bin": "x".repeat(50_000),
+      "src/app.js": "1",
+    });
+    const sized = await under(10_000);
+    expect(sized.kind).toBe("packed");
+  });
+
+  it("with a limit of 0 checks the context, the Dockerfile and the ignore file, and walks nothing", async () => {
+    await writeTree(context, { Dockerfile: "FROM scratch\n", "a.txt": "a" });
+    const { fs, opened } = counting();
+    await expect(under(0, { fs })).resolves.toMatchObject({ kind: "too-large", warnings: [] });
+    expect(opened).toEqual([]);
+
+    await expect(under(0, { dockerfilePath: join(context, "Nope") })).rejects.toMatchObject({
+      code: "CONTEXT_NOT_FOUND",
+    });
+    await writeTree(context, { ".dockerignore": "[z-a]\n" });
+    await expect(under(0)).rejects.toBeInstanceOf(ContextError);
   });
 });
 

@@ -80,6 +80,45 @@ interface GeneratedEntry {
  * await engine.build({ context: () => context.stream(), dockerfile: context.dockerfileInContext, buildId });
  */
 export async function packBuildContext(options: PackBuildContextOptions): Promise<BuildContext> {
+  const packed = await packContext(options, Infinity);
+  if (packed.kind !== "packed") throw new Error("a walk without a limit stopped");
+  return packed.context;
+}
+
+/** What `packBuildContextUnder` found: the packed context, or that it reached the limit. */
+export type SizedBuildContext =
+  | { kind: "packed"; context: BuildContext }
+  | {
+      kind: "too-large";
+      /** The context directory, absolute, symlinks resolved. */
+      contextDir: string;
+      /** The limit the files to send reached (the walk stopped there). */
+      limitBytes: number;
+      /** What the walk skipped (sockets, FIFOs, devices) before it stopped. */
+      warnings: readonly ContextWarning[];
+    };
+
+/**
+ * `packBuildContext` for a caller that sends big contexts another way (FileSync): the same checks
+ * (context, Dockerfile, ignore file), but the walk stops as soon as the files to send reach
+ * `limitBytes`, so a large context is not walked and opened file by file for nothing. With a limit
+ * of 0 nothing is walked.
+ *
+ * @example
+ * const sized = await packBuildContextUnder({ contextDir: ".", dockerfilePath: "Dockerfile" }, 4 << 20);
+ * if (sized.kind === "packed") upload(sized.context.stream()); else useFileSync(sized.contextDir);
+ */
+export async function packBuildContextUnder(
+  options: PackBuildContextOptions,
+  limitBytes: number,
+): Promise<SizedBuildContext> {
+  return await packContext(options, limitBytes);
+}
+
+async function packContext(
+  options: PackBuildContextOptions,
+  limitBytes: number,
+): Promise<SizedBuildContext> {
   const cwd = options.cwd ?? process.cwd();
   const contextDir = await resolveContextDir(resolve(cwd, options.contextDir));
   const dockerfile = await resolveDockerfile(resolve(cwd, options.dockerfilePath));
@@ -104,7 +143,11 @@ export async function packBuildContext(options: PackBuildContextOptions): Promis
   const walk = await walkContextDir(contextDir, matcher, {
     fs: options.fs,
     onWarning: options.onWarning,
+    stopAtBytes: limitBytes,
   });
+  if (walk.stopped) {
+    return { kind: "too-large", contextDir, limitBytes, warnings: walk.warnings };
+  }
 
   let entries = walk.entries;
   let files = walk.files;
@@ -122,14 +165,17 @@ export async function packBuildContext(options: PackBuildContextOptions): Promis
 
   const frozenEntries: readonly string[] = entries;
   return {
-    stream: () => streamTar(contextDir, frozenEntries, generated),
-    dockerfileInContext,
-    contextDir,
-    ignoreFile: ignore?.path,
-    files,
-    bytes,
-    ignoredCount: walk.ignoredCount,
-    warnings: walk.warnings,
+    kind: "packed",
+    context: {
+      stream: () => streamTar(contextDir, frozenEntries, generated),
+      dockerfileInContext,
+      contextDir,
+      ignoreFile: ignore?.path,
+      files,
+      bytes,
+      ignoredCount: walk.ignoredCount,
+      warnings: walk.warnings,
+    },
   };
 }
 

@@ -45,12 +45,16 @@ export interface ContextWalk {
   /** Paths the ignore patterns excluded; an excluded directory that is not walked counts once. */
   ignoredCount: number;
   warnings: ContextWarning[];
+  /** True when the walk stopped at `stopAtBytes`: the lists and counts cover only part of the context. */
+  stopped: boolean;
 }
 
 /** Options of `walkContextDir`. */
 export interface WalkContextDirOptions {
   fs?: ContextFs | undefined;
   onWarning?: ((warning: ContextWarning) => void) | undefined;
+  /** Stop as soon as the files to send add up to this many bytes (0: before reading anything). */
+  stopAtBytes?: number | undefined;
 }
 
 /** Node's file system, opening files non-blocking so a file that turned into a FIFO cannot hang the walk. */
@@ -87,7 +91,15 @@ export async function walkContextDir(
 ): Promise<ContextWalk> {
   const fs = options.fs ?? nodeContextFs;
   const limit = pLimit(OPEN_CONCURRENCY);
-  const walk: ContextWalk = { entries: [], files: 0, bytes: 0, ignoredCount: 0, warnings: [] };
+  const stopAtBytes = options.stopAtBytes ?? Infinity;
+  const walk: ContextWalk = {
+    entries: [],
+    files: 0,
+    bytes: 0,
+    ignoredCount: 0,
+    warnings: [],
+    stopped: stopAtBytes <= 0,
+  };
 
   const warn = (path: string, message: string): void => {
     const warning = { path, message };
@@ -96,6 +108,7 @@ export async function walkContextDir(
   };
 
   const walkDir = async (dir: string): Promise<void> => {
+    if (walk.stopped) return;
     const dirPath = dir === "" ? root : join(root, dir);
     let dirents: ContextDirent[];
     try {
@@ -120,6 +133,11 @@ export async function walkContextDir(
     });
 
     for (const { dirent, path, excluded, size } of children) {
+      if (walk.stopped) {
+        // The opens not yet started are dropped; the few under way end on their own.
+        limit.clearQueue();
+        return;
+      }
       if (excluded) {
         walk.ignoredCount += 1;
         if (dirent.isDirectory() && matcher.mustWalkExcluded(path)) await walkDir(path);
@@ -132,6 +150,7 @@ export async function walkContextDir(
         walk.bytes += await size;
         walk.files += 1;
         walk.entries.push(path);
+        if (walk.bytes >= stopAtBytes) walk.stopped = true;
       } else {
         warn(path, `skipped ${path}: ${describeSpecial(dirent)} cannot be sent in a build context`);
       }
@@ -139,6 +158,7 @@ export async function walkContextDir(
   };
 
   await walkDir("");
+  if (walk.stopped) limit.clearQueue();
   return walk;
 }
 
