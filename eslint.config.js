@@ -75,6 +75,11 @@ export default tseslint.config(
     rules: { "no-undef": "off" },
   },
   {
+    // CommonJS TypeScript (the bin's launcher): `import x = require(…)` is how it imports.
+    files: ["**/*.cts"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-non-null-assertion": "off",

@@ -56,8 +56,10 @@ const selected = (options.scenario ?? (options.quick ? QUICK_SCENARIOS : SCENARI
 for (const name of selected) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario "${name}" (${SCENARIOS})`);
 }
-if (!existsSync(fileURLToPath(new URL("../packages/cli/dist/bin/stagecraft.js", import.meta.url)))) {
-  throw new Error("packages/cli/dist/bin/stagecraft.js is missing: run `pnpm build` first");
+if (
+  !existsSync(fileURLToPath(new URL("../packages/cli/dist/bin/stagecraft.cjs", import.meta.url)))
+) {
+  throw new Error("packages/cli/dist/bin/stagecraft.cjs is missing: run `pnpm build` first");
 }
 
 const scratch = mkdtempSync(join(tmpdir(), "stagecraft-bench-"));

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 export const BENCH_LABEL = "org.stagecraft.bench=1";
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
-let cli = join(REPO, "packages/cli/dist/bin/stagecraft.js");
+let cli = join(REPO, "packages/cli/dist/bin/stagecraft.cjs");
 
 /**
  * Runs stagecraft from a copy of packages/ (their node_modules links kept, the workspace's
@@ -21,7 +21,7 @@ export function snapshotStagecraft(dir) {
     filter: (source) => !/\/src(\/|$)/.test(source.slice(REPO.length)),
   });
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"));
-  cli = join(dir, "packages/cli/dist/bin/stagecraft.js");
+  cli = join(dir, "packages/cli/dist/bin/stagecraft.cjs");
   const git = (...args) => execFileSync("git", ["-C", REPO, ...args], { encoding: "utf8" }).trim();
   const dirty = git("status", "--porcelain", "--", "packages") !== "";
   return `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes in packages/" : ""}`;

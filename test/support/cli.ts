@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 /** The built CLI: integration tests run what users run. */
 export const CLI = fileURLToPath(
-  new URL("../../packages/cli/dist/bin/stagecraft.js", import.meta.url),
+  new URL("../../packages/cli/dist/bin/stagecraft.cjs", import.meta.url),
 );
 
 export interface CliRun {

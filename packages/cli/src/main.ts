@@ -35,7 +35,9 @@ const io: Io = {
   signal: controller.signal,
 };
 
-const code = await runCli(process.argv.slice(2), io);
-process.exitCode = code;
-process.removeListener("SIGINT", onSignal);
-process.removeListener("SIGTERM", onSignal);
+// No top-level await: the bin is bundled as CommonJS (see launcher.cts).
+void runCli(process.argv.slice(2), io).then((code) => {
+  process.exitCode = code;
+  process.removeListener("SIGINT", onSignal);
+  process.removeListener("SIGTERM", onSignal);
+});
