@@ -29,7 +29,8 @@ function readCache(): { of: string; data: Buffer } | undefined {
 }
 
 const cache = readCache();
-const script = new vm.Script(nodeModule.wrap(fs.readFileSync(bundle, "utf8")), {
+// The bundle is ASCII (scripts/bundle.mjs checks), so Latin-1 reads it without decoding UTF-8.
+const script = new vm.Script(nodeModule.wrap(fs.readFileSync(bundle, "latin1")), {
   filename: bundle,
   ...(cache === undefined ? {} : { cachedData: cache.data }),
 });
