@@ -1,6 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
+import type { TLSSocket } from "node:tls";
 import { join } from "node:path";
 import { Readable, type Duplex } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -217,4 +221,129 @@ describe("HttpTransport", () => {
       );
     });
   });
+
+  it("speaks plain HTTP over TCP with the address as Host", async () => {
+    const tcp = createServer((request, response) => {
+      response.writeHead(200, { "Content-Type": "application/json" });
+      response.end(JSON.stringify({ host: request.headers.host }));
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve));
+    const { port } = tcp.address() as AddressInfo;
+    try {
+      const transport = new HttpTransport({ kind: "tcp", host: "127.0.0.1", port }, {});
+      await expect(transport.json({ method: "GET", path: "/version" })).resolves.toEqual({
+        host: `127.0.0.1:${port}`,
+      });
+    } finally {
+      tcp.closeAllConnections();
+      tcp.close();
+    }
+  });
+
+  describe("over TLS", () => {
+    // docker's TLS: the client checks the engine's certificate against the CA and shows its own.
+    const openssl = (args: string[]): void => {
+      execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+    };
+    let tlsServer: HttpsServer;
+    let port: number;
+    const certs: Record<string, Buffer> = {};
+
+    beforeAll(async () => {
+      openssl(
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"].concat([
+          "-keyout",
+          "ca-key.pem",
+          "-out",
+          "ca.pem",
+          "-subj",
+          "/CN=test CA",
+        ]),
+      );
+      for (const [name, extra] of [
+        ["server", "subjectAltName=IP:127.0.0.1"],
+        ["client", "extendedKeyUsage=clientAuth"],
+      ] as const) {
+        openssl(
+          ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}-key.pem`].concat([
+            "-out",
+            `${name}.csr`,
+            "-subj",
+            `/CN=${name}`,
+          ]),
+        );
+        writeFileSync(join(dir, `${name}.ext`), `${extra}\n`);
+        openssl(
+          ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem"].concat([
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            `${name}.ext`,
+            "-out",
+            `${name}.pem`,
+          ]),
+        );
+      }
+      for (const name of ["ca", "server", "server-key", "client", "client-key"]) {
+        certs[name] = readFileSync(join(dir, `${name}.pem`));
+      }
+      tlsServer = createHttpsServer(
+        {
+          key: certs["server-key"],
+          cert: certs.server,
+          ca: certs.ca,
+          requestCert: true,
+          rejectUnauthorized: true,
+        },
+        (request, response) => {
+          const socket: unknown = request.socket;
+          const peer = (socket as TLSSocket).getPeerCertificate();
+          response.writeHead(200, { "Content-Type": "application/json" });
+          response.end(JSON.stringify({ client: peer.subject.CN }));
+        },
+      );
+      await new Promise<void>((resolve) => tlsServer.listen(0, "127.0.0.1", resolve));
+      port = (tlsServer.address() as AddressInfo).port;
+    });
+
+    afterAll(async () => {
+      tlsServer.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        tlsServer.close(() => {
+          resolve();
+        });
+      });
+    });
+
+    it("checks the engine against the CA and shows the client certificate", async () => {
+      const tls = {
+        ca: required(certs.ca),
+        cert: required(certs.client),
+        key: required(certs["client-key"]),
+      };
+      const transport = new HttpTransport({ kind: "tcp", host: "127.0.0.1", port, tls }, {});
+      await expect(transport.json({ method: "GET", path: "/version" })).resolves.toEqual({
+        client: "client",
+      });
+    });
+
+    it("refuses an engine whose certificate the CA did not sign", async () => {
+      const tls = {
+        ca: required(certs.client),
+        cert: required(certs.client),
+        key: required(certs["client-key"]),
+      };
+      const transport = new HttpTransport({ kind: "tcp", host: "127.0.0.1", port, tls }, {});
+      await expect(transport.json({ method: "GET", path: "/version" })).rejects.toMatchObject({
+        statusCode: undefined,
+        code: expect.stringMatching(/CERT|SIGNATURE|ISSUER/) as unknown,
+      });
+    });
+  });
 });
+
+function required(value: Buffer | undefined): Buffer {
+  if (value === undefined) throw new Error("certificate missing");
+  return value;
+}

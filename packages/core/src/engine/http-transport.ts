@@ -1,6 +1,6 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams, spawn as spawnChild } from "node:child_process";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { request as httpsRequestFn } from "node:https";
 import { Duplex, type Readable } from "node:stream";
 import type { EndpointTransport } from "./resolve-endpoint.js";
 
@@ -47,6 +47,7 @@ export class EngineHttpError extends Error {
 export class HttpTransport {
   readonly #transport: EndpointTransport;
   readonly #env: Readonly<Record<string, string | undefined>>;
+  #modules: Promise<TransportModules> | undefined;
 
   constructor(transport: EndpointTransport, env: Readonly<Record<string, string | undefined>>) {
     this.#transport = transport;
@@ -86,10 +87,11 @@ export class HttpTransport {
    * switches protocols (`/session`); any other answer rejects.
    */
   async upgrade(call: EngineCall): Promise<Duplex> {
+    const modules = await this.#loadModules();
     return await new Promise<Duplex>((resolve, reject) => {
       let request: ClientRequest;
       try {
-        request = this.#request(call, { Connection: "Upgrade" });
+        request = this.#request(modules, call, { Connection: "Upgrade" });
       } catch (error) {
         reject(connectionError(error as Error));
         return;
@@ -108,11 +110,13 @@ export class HttpTransport {
     });
   }
 
-  #send(call: EngineCall): Promise<IncomingMessage> {
-    return new Promise<IncomingMessage>((resolve, reject) => {
+  async #send(call: EngineCall): Promise<IncomingMessage> {
+    const modules = await this.#loadModules();
+    return await new Promise<IncomingMessage>((resolve, reject) => {
       let request: ClientRequest;
       try {
         request = this.#request(
+          modules,
           call,
           call.body === undefined ? {} : { "Content-Type": "application/x-tar" },
         );
@@ -136,12 +140,33 @@ export class HttpTransport {
     });
   }
 
-  #request(call: EngineCall, extraHeaders: Record<string, string>): ClientRequest {
+  /** Loads, once, what only TLS (`node:https`) or SSH (`node:child_process`) needs. */
+  #loadModules(): Promise<TransportModules> {
+    this.#modules ??= (async (): Promise<TransportModules> => {
+      const transport = this.#transport;
+      if (transport.kind === "tcp" && transport.tls !== undefined) {
+        return { httpsRequest: (await import("node:https")).request };
+      }
+      if (transport.kind === "ssh") return { spawn: (await import("node:child_process")).spawn };
+      return {};
+    })();
+    return this.#modules;
+  }
+
+  #request(
+    modules: TransportModules,
+    call: EngineCall,
+    extraHeaders: Record<string, string>,
+  ): ClientRequest {
     const path = call.path + queryString(call.query);
-    const headers = { Host: "docker", ...call.headers, ...extraHeaders } as Record<
-      string,
-      string | string[]
-    >;
+    const transport = this.#transport;
+    // A socket or an ssh pipe has no host name to send: the docker CLI sends `Host: docker`. Over
+    // TCP the address's own (TLS checks the engine's certificate against that host, not "docker").
+    const headers = {
+      ...(transport.kind === "tcp" ? {} : { Host: "docker" }),
+      ...call.headers,
+      ...extraHeaders,
+    } as Record<string, string | string[]>;
     const common = {
       method: call.method,
       path,
@@ -151,7 +176,6 @@ export class HttpTransport {
     // Plain HTTP has no server name; left unset, Node's agent works one out from the Host header
     // with its IPv6 pattern, whose first use costs ~4 ms of start-up.
     const plain = { ...common, servername: "" };
-    const transport = this.#transport;
     switch (transport.kind) {
       case "unix":
         return httpRequest({ ...plain, socketPath: transport.socketPath });
@@ -159,7 +183,7 @@ export class HttpTransport {
         if (transport.tls === undefined) {
           return httpRequest({ ...plain, host: transport.host, port: transport.port });
         }
-        return httpsRequest({
+        return required(modules.httpsRequest)({
           ...common,
           host: transport.host,
           port: transport.port,
@@ -172,7 +196,7 @@ export class HttpTransport {
         // when the call's connection closes.
         return httpRequest({
           ...plain,
-          createConnection: () => dialOverSsh(transport, this.#env),
+          createConnection: () => dialOverSsh(required(modules.spawn), transport, this.#env),
         });
     }
   }
@@ -183,6 +207,7 @@ export class HttpTransport {
  * remote host, through the user's own ssh (keys, agent, `~/.ssh/config` and known hosts apply).
  */
 function dialOverSsh(
+  spawn: typeof spawnChild,
   transport: Extract<EndpointTransport, { kind: "ssh" }>,
   env: Readonly<Record<string, string | undefined>>,
 ): Duplex {
@@ -262,6 +287,17 @@ class ChildConnection extends Duplex {
     }
     callback(error);
   }
+}
+
+/** Node modules loaded only for the transports that use them. */
+interface TransportModules {
+  httpsRequest?: typeof httpsRequestFn;
+  spawn?: typeof spawnChild;
+}
+
+function required<T>(module: T | undefined): T {
+  if (module === undefined) throw new Error("a transport module was not loaded");
+  return module;
 }
 
 /** `?a=1&t=x&t=y&buildargs={"A":"1"}`, encoded; empty when there is nothing to send. */
