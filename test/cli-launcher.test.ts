@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   cpSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -22,6 +24,12 @@ describe("the stagecraft bin's code cache", () => {
       encoding: "utf8",
       env: { ...process.env, ...env },
     });
+  // The cache names carry the first 16 hex digits of the bundle's SHA-256.
+  const cacheName = (kind: string): string =>
+    `stagecraft-bundle.cjs.${createHash("sha256")
+      .update(readFileSync(join(bin, "stagecraft-bundle.cjs")))
+      .digest("hex")
+      .slice(0, 16)}.${kind}.${process.arch}.v8cache`;
   const caches = (): string[] =>
     readdirSync(bin)
       .filter((name) => name.endsWith(".v8cache"))
@@ -43,22 +51,41 @@ describe("the stagecraft bin's code cache", () => {
     expect(caches()).toEqual([]);
     const version = run(["--version"]);
     expect(version).toMatch(/^\d+\.\d+\.\d+\n$/);
-    expect(caches()).toEqual([`stagecraft-bundle.cjs.other.${process.arch}.v8cache`]);
+    expect(caches()).toEqual([cacheName("other")]);
     // Accepted by V8, so not written again (a rejected one would be replaced).
-    const other = join(bin, `stagecraft-bundle.cjs.other.${process.arch}.v8cache`);
+    const other = join(bin, cacheName("other"));
     const written = statSync(other).mtimeMs;
     expect(run(["--version"])).toBe(version);
     expect(statSync(other).mtimeMs).toBe(written);
     // `build` keeps a cache of its own (it runs other code); a usage error is enough to make it.
     expect(() => run(["build", "--no-such-flag"])).toThrow();
-    expect(caches()).toEqual([
-      `stagecraft-bundle.cjs.build.${process.arch}.v8cache`,
-      `stagecraft-bundle.cjs.other.${process.arch}.v8cache`,
-    ]);
+    expect(caches()).toEqual([cacheName("build"), cacheName("other")]);
+  });
+
+  it("does not run a rebuilt bundle of the same length from the old one's cache", () => {
+    expect(run(["--help"])).toContain("Usage: stagecraft <command>");
+    const oldHash = createHash("sha256")
+      .update(readFileSync(join(bin, "stagecraft-bundle.cjs")))
+      .digest("hex");
+    // What a rebuild does: new code (here the same length), and its hash in the launcher.
+    const bundle = join(bin, "stagecraft-bundle.cjs");
+    const code = readFileSync(bundle, "latin1");
+    expect(code).toContain("Usage: stagecraft <command>");
+    writeFileSync(
+      bundle,
+      code.replace("Usage: stagecraft <command>", "Usage: stagecraft <COMMAND>"),
+      "latin1",
+    );
+    const newHash = createHash("sha256").update(readFileSync(bundle)).digest("hex");
+    const launcher = join(bin, "stagecraft.cjs");
+    writeFileSync(launcher, readFileSync(launcher, "utf8").replace(oldHash, newHash));
+    expect(run(["--help"])).toContain("Usage: stagecraft <COMMAND>");
+    expect(caches()).toContain(cacheName("other"));
+    expect(caches()).toHaveLength(2);
   });
 
   it("ignores a damaged cache and replaces it", () => {
-    const cache = join(bin, `stagecraft-bundle.cjs.other.${process.arch}.v8cache`);
+    const cache = join(bin, cacheName("other"));
     writeFileSync(cache, "not a V8 code cache");
     expect(run(["--help"])).toContain("Usage: stagecraft <command>");
     expect(caches()).toHaveLength(1);
@@ -69,7 +96,7 @@ describe("the stagecraft bin's code cache", () => {
     expect(run(["--version"], { STAGECRAFT_CODE_CACHE: "0" })).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(caches()).toEqual([]);
     // A directory where the cache would go: the write fails even for root.
-    const cache = join(bin, `stagecraft-bundle.cjs.other.${process.arch}.v8cache`);
+    const cache = join(bin, cacheName("other"));
     mkdirSync(cache);
     expect(run(["--version"])).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(readdirSync(bin).filter((name) => name.endsWith(".tmp"))).toEqual([]);

@@ -4,7 +4,8 @@
 // and compiled one by one (a cached one-target build: ~0.21 s from dist/main.js, ~0.16 s bundled),
 // and one CommonJS script can run from V8's code cache (another ~13 ms). Code only some runs need
 // (the BuildKit session with gRPC, pino) is in the bundle but only evaluated when used.
-import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -40,8 +41,14 @@ if (nonAscii !== null) {
 }
 writeFileSync(bundle, code);
 
+// The launcher names its code caches after the bundle's content (see launcher.cts).
 const launcher = join(outdir, "stagecraft.cjs");
-copyFileSync(join(cli, "dist", "launcher.cjs"), launcher);
+const hash = createHash("sha256").update(code).digest("hex");
+const launcherCode = readFileSync(join(cli, "dist", "launcher.cjs"), "utf8");
+if (launcherCode.split('"STAGECRAFT_BUNDLE_HASH"').length !== 2) {
+  throw new Error("dist/launcher.cjs does not hold the bundle hash placeholder exactly once");
+}
+writeFileSync(launcher, launcherCode.replace('"STAGECRAFT_BUNDLE_HASH"', JSON.stringify(hash)));
 chmodSync(launcher, 0o755);
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;

@@ -11,9 +11,14 @@ import vm = require("node:vm");
 import nodeModule = require("node:module");
 
 const bundle = path.join(__dirname, "stagecraft-bundle.cjs");
+// The bundle's SHA-256, written here by scripts/bundle.mjs. V8 only checks a cache against the
+// source's length, so a rebuilt bundle of the same length would run the old code: the hash in the
+// cache's name keeps each build to its own.
+const bundleHash = "STAGECRAFT_BUNDLE_HASH";
 // A build and the other commands run different code; each keeps the cache of what it ran.
 const kind = process.argv[2] === "build" ? "build" : "other";
-const cacheFile = (of: string): string => `${bundle}.${of}.${process.arch}.v8cache`;
+const cacheFile = (of: string): string =>
+  `${bundle}.${bundleHash.slice(0, 16)}.${of}.${process.arch}.v8cache`;
 const useCache = process.env.STAGECRAFT_CODE_CACHE !== "0";
 
 function readCache(): { of: string; data: Buffer } | undefined {

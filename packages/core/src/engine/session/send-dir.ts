@@ -1,10 +1,11 @@
-import { createReadStream } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { once } from "node:events";
 import { join } from "node:path";
 import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
 import { createIgnoreMatcher } from "../../context/create-ignore-matcher.js";
+import { sortByBytes } from "../../context/sort-by-bytes.js";
 import { unixModeToGo } from "./go-file-mode.js";
+import { encodePacket } from "./encode-packet.js";
 import { PacketType, type Packet, type Stat } from "./session-protos.js";
 
 /** What the daemon asks of a synced directory, from the call's metadata (buildkit `filesync.go`). */
@@ -49,14 +50,22 @@ export async function sendDir(
   call: ServerDuplexStream<Packet, Packet>,
   root: string,
   request: DirRequest,
-): Promise<{ files: number; bytes: number }> {
-  const entries = await selectEntries(root, request);
-  for (const entry of entries) {
-    if (!call.write({ type: PacketType.STAT, stat: entry.stat, ID: 0, data: new Uint8Array() })) {
-      await once(call, "drain");
+  options: { batch?: boolean } = {},
+): Promise<{ files: number; bytes: number; batched: boolean }> {
+  const entries = selectEntries(root, request);
+  const stats: Packet[] = entries.map((entry) => ({
+    type: PacketType.STAT,
+    stat: entry.stat,
+    ID: 0,
+    data: new Uint8Array(),
+  }));
+  stats.push({ type: PacketType.STAT, ID: 0, data: new Uint8Array() });
+  const batched = options.batch !== false && (await writeAtOnce(call, stats));
+  if (!batched) {
+    for (const packet of stats) {
+      if (!call.write(packet)) await once(call, "drain");
     }
   }
-  call.write({ type: PacketType.STAT, ID: 0, data: new Uint8Array() });
   let files = 0;
   let bytes = 0;
   for await (const packet of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Packet>) {
@@ -75,17 +84,67 @@ export async function sendDir(
     } else if (packet.type === PacketType.FIN) {
       call.write({ type: PacketType.FIN, ID: 0, data: new Uint8Array() });
       call.end();
-      return { files, bytes };
+      return { files, bytes, batched };
     } else if (packet.type === PacketType.ERR) {
       throw new Error(`the daemon failed receiving files: ${Buffer.from(packet.data).toString()}`);
     }
   }
   call.end();
-  return { files, bytes };
+  return { files, bytes, batched };
+}
+
+/**
+ * The part of grpc-js's server call (1.10-1.14, `BaseServerInterceptingCall`) that `writeAtOnce`
+ * uses: the call's HTTP/2 stream and what sends the response headers before the first message.
+ */
+interface GrpcServerCallInternals {
+  stream: { write: (data: Buffer, callback: (error?: Error | null) => void) => boolean };
+  maybeSendMetadata: () => void;
+}
+
+function grpcInternals(
+  call: ServerDuplexStream<Packet, Packet>,
+): GrpcServerCallInternals | undefined {
+  const inner = (call as unknown as { call?: Partial<GrpcServerCallInternals> }).call;
+  if (typeof inner?.maybeSendMetadata !== "function" || typeof inner.stream?.write !== "function") {
+    return undefined;
+  }
+  return inner as GrpcServerCallInternals;
+}
+
+/**
+ * Writes many packets as one HTTP/2 write: gRPC messages are a 5-byte prefix (not compressed,
+ * big-endian length) and the bytes, and any number may share a DATA frame. grpc-js sends one message
+ * per write and waits for it to be flushed before the next (~40 µs each): 5,000 STATs took ~200 ms
+ * of a no-op rebuild that way, against ~10 ms at once. This reaches into grpc-js's server call, so
+ * it checks the shape first; returns false (nothing written) when it does not match, and the
+ * caller writes the packets one by one through the public API.
+ */
+async function writeAtOnce(
+  call: ServerDuplexStream<Packet, Packet>,
+  packets: readonly Packet[],
+): Promise<boolean> {
+  const inner = grpcInternals(call);
+  if (inner === undefined) return false;
+  const frames: Buffer[] = [];
+  for (const packet of packets) {
+    const message = encodePacket(packet);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(message.length, 1);
+    frames.push(prefix, message);
+  }
+  inner.maybeSendMetadata();
+  await new Promise<void>((resolve, reject) => {
+    inner.stream.write(Buffer.concat(frames), (error) => {
+      if (error === undefined || error === null) resolve();
+      else reject(error);
+    });
+  });
+  return true;
 }
 
 /** Walks `root` (symlinks not followed), drops excluded paths, and keeps only what the includes ask for plus their parents. */
-async function selectEntries(root: string, request: DirRequest): Promise<Entry[]> {
+function selectEntries(root: string, request: DirRequest): Entry[] {
   const excludes =
     request.excludePatterns.length === 0
       ? undefined
@@ -109,18 +168,17 @@ async function selectEntries(root: string, request: DirRequest): Promise<Entry[]
       (target) => target === path || target.startsWith(`${path}/`) || path.startsWith(`${target}/`),
     );
 
+  // Synchronous calls: the builds wait for this list and nothing else is under way meanwhile, and
+  // 5,000 lstat(2)s take ~15 ms this way against 45-70 ms as promises through the thread pool.
   const all: Entry[] = [];
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    const names = (await readdir(dir))
-      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-      .filter((name) => mayHold(prefix === "" ? name : `${prefix}/${name}`));
-    // One directory's entries are stat'ed together: a walk of 5,000 files waited on each in turn.
-    const infos = await Promise.all(names.map((name) => lstat(join(dir, name), { bigint: true })));
-    for (const [index, name] of names.entries()) {
+  const walk = (dir: string, prefix: string): void => {
+    const names = sortByBytes(readdirSync(dir)).filter((name) =>
+      mayHold(prefix === "" ? name : `${prefix}/${name}`),
+    );
+    for (const name of names) {
       const path = prefix === "" ? name : `${prefix}/${name}`;
       const absolute = join(dir, name);
-      const info = infos[index];
-      if (info === undefined) continue;
+      const info = lstatSync(absolute, { bigint: true });
       const isDir = info.isDirectory();
       if (excludes?.ignores(path) === true && !(isDir && excludes.mustWalkExcluded(path))) continue;
       const excludedItself = excludes?.ignores(path) === true;
@@ -133,16 +191,16 @@ async function selectEntries(root: string, request: DirRequest): Promise<Entry[]
         size: info.isFile() ? Number(info.size) : 0,
         // protobufjs takes int64 as a decimal string without losing nanoseconds.
         modTime: info.mtimeNs.toString(),
-        linkname: info.isSymbolicLink() ? await readlink(absolute) : "",
+        linkname: info.isSymbolicLink() ? readlinkSync(absolute) : "",
         devmajor: 0,
         devminor: 0,
         xattrs: {},
       };
       if (!excludedItself || isDir) all.push({ stat, absolute, isFile: info.isFile() });
-      if (isDir) await walk(absolute, path);
+      if (isDir) walk(absolute, path);
     }
   };
-  await walk(root, "");
+  walk(root, "");
 
   const keep = new Set<string>();
   for (const entry of all) {

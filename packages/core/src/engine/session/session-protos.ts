@@ -1,5 +1,6 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import protobuf from "protobufjs";
+import { encodePacket } from "./encode-packet.js";
 
 // The messages the daemon exchanges with a session's services, field for field as upstream declares
 // them: grpc health (grpc/grpc-proto `health/v1/health.proto`), buildkit `session/secrets/secrets.proto`,
@@ -55,6 +56,9 @@ const schema: protobuf.INamespace = {
 };
 
 const root = protobuf.Root.fromJSON(schema);
+
+/** protobufjs's `Packet`: what the daemon's packets are decoded with, and the check on `encodePacket`. */
+export const packetType = root.lookupType("Packet");
 
 /** `grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING`. */
 export const HEALTH_SERVING = 1;
@@ -117,7 +121,9 @@ interface Codec<T> {
 function codec<T>(name: string): Codec<T> {
   const type = root.lookupType(name);
   return {
+    // Packets are most of what a session sends (a STAT per file): written by hand, ~10× faster.
     serialize: (value) => {
+      if (name === "Packet") return encodePacket(value as Packet);
       const message = type.fromObject(value as Record<string, unknown>);
       return Buffer.from(type.encode(message).finish());
     },
