@@ -62,6 +62,23 @@ if (
   throw new Error("packages/cli/dist/bin/stagecraft.cjs is missing: run `pnpm build` first");
 }
 
+// The projects build from the seeded Debian image; nothing can be pulled, so make it first (about
+// two minutes with debootstrap) instead of failing every run with a registry lookup.
+if (selected.includes("projects")) {
+  try {
+    execFileSync("docker", ["image", "inspect", "stagecraft/debian:bookworm"], { stdio: "ignore" });
+  } catch {
+    console.log("stagecraft/debian:bookworm is missing: running docker/seed-images.sh --debian");
+    execFileSync(
+      "bash",
+      [fileURLToPath(new URL("../docker/seed-images.sh", import.meta.url)), "--debian"],
+      {
+        stdio: "inherit",
+      },
+    );
+  }
+}
+
 const scratch = mkdtempSync(join(tmpdir(), "stagecraft-bench-"));
 const stamp = Date.now().toString(36);
 const environment = {
