@@ -811,4 +811,32 @@ describe("packBuildContext: a stream error after the walk", () => {
     expect(abandoned.destroyed).toBe(true);
     expect(Buffer.concat(await result.stream().toArray()).equals(whole)).toBe(true);
   });
+
+  it("packs a context under 4 MB once: later streams send the same bytes without reading the files", async () => {
+    await writeTree(context, { Dockerfile: "FROM scratch\n", "a.txt": "first\n" });
+    const result = await pack();
+    const first = Buffer.concat(await result.stream().toArray());
+    await rm(join(context, "a.txt"));
+    const [second, third] = await Promise.all([
+      result.stream().toArray(),
+      result.stream().toArray(),
+    ]);
+    expect(Buffer.concat(second).equals(first)).toBe(true);
+    expect(Buffer.concat(third).equals(first)).toBe(true);
+  });
+
+  it("reads a context of 4 MB or more from disk for every stream", async () => {
+    await writeTree(context, {
+      Dockerfile: "FROM scratch\n",
+      "big.bin": "x".repeat(4 * 1024 * 1024),
+      "a.txt": "first\n",
+    });
+    const result = await pack();
+    await result.stream().toArray();
+    await rm(join(context, "a.txt"));
+    await expect(result.stream().toArray()).rejects.toMatchObject({
+      code: "CONTEXT_UNREADABLE",
+      path: join(context, "a.txt"),
+    });
+  });
 });
