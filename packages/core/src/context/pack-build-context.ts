@@ -4,13 +4,12 @@ import { lstat, readFile, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 
-import tarFs from "tar-fs";
-
 import { ContextError } from "../errors.js";
 import { createIgnoreMatcher } from "./create-ignore-matcher.js";
 import { keepBuildFiles } from "./keep-build-files.js";
 import { parseIgnoreFile } from "./parse-ignore-file.js";
 import { walkContextDir } from "./walk-context-dir.js";
+import { ContextChangedError, writeTar, type GeneratedTarEntry } from "./write-tar.js";
 import type { ContextFs, ContextWarning } from "./walk-context-dir.js";
 
 /** Options of `packBuildContext`. */
@@ -62,12 +61,7 @@ export interface BuildContext {
 }
 
 /** An entry that is not on disk in the context: the Dockerfile from outside it, and the `.dockerignore` naming it. */
-interface GeneratedEntry {
-  name: string;
-  mode: number;
-  mtime: Date;
-  content: Buffer;
-}
+type GeneratedEntry = GeneratedTarEntry;
 
 /**
  * Walks a build context once, applying `.dockerignore` as the docker CLI does, and returns a source
@@ -369,49 +363,29 @@ function sharedTar(pack: () => Readable): () => Readable {
   };
 }
 
-/**
- * One tar stream through tar-fs, from the walk's list: `entries` is the whole list, so tar-fs must not
- * add directory children of its own (`ignore` drops them all). Headers as the docker CLI sends them
- * (moby/go-archive `FileInfoHeader` with `ChownOpts{0, 0}`): uid and gid 0, no user or group names,
- * directory names ending in "/", permission bits as on disk (tar-fs would apply the process umask without `umask: 0`), mtime in
- * whole seconds. BuildKit's content hash for `COPY` covers mode, uid, gid, size, type and link target
- * but not mtime (moby/buildkit `cache/contenthash/tarsum.go`), so mtime is kept and owners are zeroed.
- * Hard links are sent as separate regular files (docker sends later ones as links); the content is the same.
- */
+/** One tar stream of the walk's entries and the generated ones (see `writeTar` for the format). */
 function streamTar(
   root: string,
   entries: readonly string[],
   generated: readonly GeneratedEntry[],
 ): Readable {
-  const options: tarFs.PackOptions & { umask: number } = {
-    entries: [...entries],
-    ignore: () => true,
-    umask: 0,
-    map: (header) => {
-      header.uid = 0;
-      header.gid = 0;
-      // tar-stream means to add this slash but tests a field tar-fs never sets (`typeflag`).
-      if (header.type === "directory") header.name += "/";
-      return header;
-    },
-    finalize: false,
-    finish: (pack) => {
-      for (const entry of generated) {
-        pack.entry(
-          { name: entry.name, type: "file", mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 },
-          entry.content,
-        );
-      }
-      pack.finalize();
-    },
-  };
-  return Readable.from(rethrowAsContextError(tarFs.pack(root, options)), { objectMode: false });
+  return Readable.from(rethrowAsContextError(writeTar(root, entries, generated)), {
+    objectMode: false,
+  });
 }
 
 async function* rethrowAsContextError(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
     yield* chunks;
   } catch (error) {
+    if (error instanceof ContextChangedError) {
+      throw new ContextError(
+        "CONTEXT_UNREADABLE",
+        `the build context changed while it was sent: ${error.message}`,
+        error.path,
+        { hint: "Build again once nothing is writing to the context.", cause: error },
+      );
+    }
     const path = (error as NodeJS.ErrnoException).path;
     throw path === undefined
       ? new ContextError(
