@@ -15,8 +15,9 @@ Commands:
   graph             draw the stage graph (mermaid, dot or json)
 
 Run \`stagecraft <command> --help\` for a command's options.
-The engine is found as the docker CLI finds it: DOCKER_HOST, DOCKER_CONTEXT, the current docker
-context, then /var/run/docker.sock.
+The engine is found as the docker CLI finds it: DOCKER_HOST (unix://, tcp://, ssh:// through
+your ssh), DOCKER_CONTEXT, the current docker context, then /var/run/docker.sock.
+STAGECRAFT_CODE_CACHE=0 starts without V8's code cache (kept beside the bundle by the first run).
 `;
 
 /** Runs the CLI with the given arguments; returns the exit code (never calls process.exit). */
