@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BUSYBOX, docker, makeProject, removeImages, runInImage } from "./support/engine.js";
@@ -409,6 +409,39 @@ describe("stagecraft build (the CLI against the real engine)", () => {
       expect(sessionMethods(await build())).toContain("/moby.filesync.v1.FileSync/DiffCopy");
     } finally {
       project.remove();
+    }
+  });
+
+  it("builds on an ssh:// engine through the user's ssh, and says what is missing without one", async () => {
+    // The remote half, run here: `docker system dial-stdio` joins ssh's stdio to the engine.
+    const bin = makeProject({
+      ssh: `#!/bin/sh\nunset DOCKER_HOST\nexec docker system dial-stdio\n`,
+    });
+    chmodSync(join(bin.dir, "ssh"), 0o755);
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nRUN echo over-ssh-${randomUUID()}\n`,
+    });
+    try {
+      const run = await runStagecraft(["build", project.dir, "--progress", "plain", ...LABEL], {
+        env: {
+          DOCKER_HOST: "ssh://ci@builder.test",
+          PATH: `${bin.dir}:${process.env.PATH ?? ""}`,
+        },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain("1 target in");
+
+      const without = await runStagecraft(["build", project.dir], {
+        env: { DOCKER_HOST: "ssh://ci@builder.test", PATH: "/nonexistent" },
+      });
+      expect(without.code).toBe(1);
+      expect(without.stderr).toContain(
+        "no Docker Engine answers at ssh://ci@builder.test (from DOCKER_HOST): cannot run ssh to reach builder.test",
+      );
+      expect(without.stderr).toContain("ssh:// engines need the OpenSSH client on PATH");
+    } finally {
+      project.remove();
+      bin.remove();
     }
   });
 

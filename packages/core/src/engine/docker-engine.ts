@@ -300,8 +300,9 @@ export class DockerEngine implements Engine {
   }
 
   #unreachable(error: unknown): EngineError {
-    const code = error instanceof EngineHttpError ? error.code : undefined;
-    const reason = code ?? (error as Error).message;
+    // The message names the code and what it was about ("connect ECONNREFUSED 127.0.0.1:2375",
+    // "cannot run ssh to reach host: spawn ssh ENOENT"); the code alone does not.
+    const reason = (error as Error).message;
     return new EngineError(
       "ENGINE_UNREACHABLE",
       `no Docker Engine answers at ${this.endpoint.description} (from ${this.endpoint.source}): ${reason}`,

@@ -243,10 +243,17 @@ class ChildConnection extends Duplex {
     child.stdin.on("error", () => undefined);
     child.on("error", (error) => {
       this.destroy(
-        new EngineHttpError(`cannot run ssh to reach ${host}: ${error.message}`, {
-          cause: error,
-          code: (error as NodeJS.ErrnoException).code,
-        }),
+        new EngineHttpError(
+          `cannot run ssh to reach ${host}: ${error.message}${
+            (error as NodeJS.ErrnoException).code === "ENOENT"
+              ? " (ssh:// engines need the OpenSSH client on PATH)"
+              : ""
+          }`,
+          {
+            cause: error,
+            code: (error as NodeJS.ErrnoException).code,
+          },
+        ),
       );
     });
     child.on("close", (status) => {
