@@ -206,7 +206,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
         ? requestedSession
         : {
             ...requestedSession,
-            context: { dir: resolve(io.cwd, contextDir), dockerfile: dockerfile.path },
+            context: { dir: sized.contextDir, dockerfile: dockerfile.path },
           };
     // With FileSync the daemon asks the session for the files; no tar is made.
     const context: ContextSource =

@@ -60,9 +60,6 @@ export interface BuildContext {
   warnings: readonly ContextWarning[];
 }
 
-/** An entry that is not on disk in the context: the Dockerfile from outside it, and the `.dockerignore` naming it. */
-type GeneratedEntry = GeneratedTarEntry;
-
 /**
  * Walks a build context once, applying `.dockerignore` as the docker CLI does, and returns a source
  * of tar streams for `POST /build`. Every error (missing context or Dockerfile, unreadable file or
@@ -148,7 +145,7 @@ async function packContext(
   let files = walk.files;
   let bytes = walk.bytes;
   let dockerfileInContext = relativeDockerfile;
-  const generated: GeneratedEntry[] = [];
+  const generated: GeneratedTarEntry[] = [];
   if (outside) {
     const added = await addOutsideDockerfile(contextDir, dockerfile, entries);
     dockerfileInContext = added.name;
@@ -291,7 +288,7 @@ async function addOutsideDockerfile(
 ): Promise<{
   name: string;
   entries: string[];
-  generated: GeneratedEntry[];
+  generated: GeneratedTarEntry[];
   files: number;
   bytes: number;
 }> {
@@ -317,7 +314,7 @@ async function addOutsideDockerfile(
     Buffer.from(`\n${name}\n`),
   ]);
 
-  const generated: GeneratedEntry[] = [
+  const generated: GeneratedTarEntry[] = [
     { name, mode: 0o600, mtime: dockerfile.stats.mtime, content },
     {
       name: ".dockerignore",
@@ -367,7 +364,7 @@ function sharedTar(pack: () => Readable): () => Readable {
 function streamTar(
   root: string,
   entries: readonly string[],
-  generated: readonly GeneratedEntry[],
+  generated: readonly GeneratedTarEntry[],
 ): Readable {
   return Readable.from(rethrowAsContextError(writeTar(root, entries, generated)), {
     objectMode: false,

@@ -1,12 +1,23 @@
 /**
- * Sorts names in the byte order of their UTF-8 encoding, as Go's `sort.Strings` and so
- * `filepath.WalkDir` order them. JavaScript's own string order is UTF-16 code units, which agrees
- * for ASCII (nearly every name): only a list with other characters pays for encoding its names.
+ * Sorts names (or items by their names) in the byte order of their UTF-8 encoding, as Go's
+ * `sort.Strings` and so `filepath.WalkDir` order them. JavaScript's own string order is UTF-16 code
+ * units, which agrees for ASCII (nearly every name): only a list with other characters pays for
+ * encoding its names. Sorts in place and returns the array.
  */
-export function sortByBytes(names: string[]): string[] {
+export function sortByBytes(names: string[]): string[];
+export function sortByBytes<T>(items: T[], nameOf: (item: T) => string): T[];
+export function sortByBytes<T>(
+  items: T[],
+  nameOf: (item: T) => string = (item) => item as string,
+): T[] {
   // eslint-disable-next-line no-control-regex -- the test is "any character above 0x7f".
-  if (names.every((name) => !/[^\x00-\x7f]/.test(name))) return names.sort();
-  const keyed = names.map((name) => ({ name, bytes: Buffer.from(name) }));
-  keyed.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-  return keyed.map((entry) => entry.name);
+  if (items.every((item) => !/[^\x00-\x7f]/.test(nameOf(item)))) {
+    return items.sort((a, b) => {
+      const x = nameOf(a);
+      const y = nameOf(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  }
+  const keys = new Map(items.map((item) => [item, Buffer.from(nameOf(item))]));
+  return items.sort((a, b) => Buffer.compare(keys.get(a) as Buffer, keys.get(b) as Buffer));
 }

@@ -125,8 +125,7 @@ export async function walkContextDir(
     } catch (error) {
       throw unreadable(dirPath, "directory", error);
     }
-    const byName = new Map(dirents.map((dirent) => [dirent.name, dirent]));
-    dirents = sortByBytes([...byName.keys()]).flatMap((name) => byName.get(name) ?? []);
+    sortByBytes(dirents, (dirent) => dirent.name);
 
     const children = dirents.map((dirent) => {
       const path = dir === "" ? dirent.name : `${dir}/${dirent.name}`;

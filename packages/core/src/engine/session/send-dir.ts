@@ -69,6 +69,18 @@ export async function sendDir(
   options: { batch?: boolean } = {},
 ): Promise<{ files: number; bytes: number; batched: boolean }> {
   const entries = selectEntries(root, request);
+  const fast = options.batch === false ? undefined : grpcInternals(call);
+  // Many packets at once: as one HTTP/2 write when grpc-js's call has the expected shape, else one
+  // message at a time through its public API.
+  const send = async (packets: readonly Packet[]): Promise<void> => {
+    if (fast !== undefined) {
+      await writeAtOnce(fast, packets);
+      return;
+    }
+    for (const packet of packets) {
+      if (!call.write(packet)) await once(call, "drain");
+    }
+  };
   const stats: Packet[] = entries.map((entry) => ({
     type: PacketType.STAT,
     stat: entry.stat,
@@ -76,12 +88,8 @@ export async function sendDir(
     data: new Uint8Array(),
   }));
   stats.push({ type: PacketType.STAT, ID: 0, data: new Uint8Array() });
-  const batched = options.batch !== false && (await writeAtOnce(call, stats));
-  if (!batched) {
-    for (const packet of stats) {
-      if (!call.write(packet)) await once(call, "drain");
-    }
-  }
+  await send(stats);
+  const batched = fast !== undefined;
   let files = 0;
   let bytes = 0;
   for await (const packet of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Packet>) {
@@ -90,33 +98,22 @@ export async function sendDir(
       if (entry?.isFile !== true)
         throw new Error(`the daemon asked for unknown file id ${packet.ID}`);
       files++;
-      if (batched) {
-        // A file's DATA packets and the empty one that ends it go out in as few writes as
-        // possible (up to BATCH_BYTES each): a first transfer of 5,000 small files was 10,000
-        // messages flushed one by one.
-        let pending: Packet[] = [];
-        let pendingBytes = 0;
-        for await (const chunk of readChunks(entry.absolute, entry.stat.size)) {
-          bytes += chunk.length;
-          pending.push({ type: PacketType.DATA, ID: packet.ID, data: chunk });
-          pendingBytes += chunk.length;
-          if (pendingBytes >= BATCH_BYTES) {
-            await writeAtOnce(call, pending);
-            pending = [];
-            pendingBytes = 0;
-          }
-        }
-        pending.push({ type: PacketType.DATA, ID: packet.ID, data: new Uint8Array() });
-        await writeAtOnce(call, pending);
-        continue;
-      }
-      for await (const chunk of createReadStream(entry.absolute, { highWaterMark: CHUNK })) {
-        bytes += (chunk as Buffer).length;
-        if (!call.write({ type: PacketType.DATA, ID: packet.ID, data: chunk as Buffer })) {
-          await once(call, "drain");
+      // A file's DATA packets and the empty one that ends it go out together (up to BATCH_BYTES
+      // a write): a first transfer of 5,000 small files was 10,000 messages flushed one by one.
+      let pending: Packet[] = [];
+      let pendingBytes = 0;
+      for await (const chunk of readChunks(entry.absolute, entry.stat.size)) {
+        bytes += chunk.length;
+        pending.push({ type: PacketType.DATA, ID: packet.ID, data: chunk });
+        pendingBytes += chunk.length;
+        if (pendingBytes >= BATCH_BYTES) {
+          await send(pending);
+          pending = [];
+          pendingBytes = 0;
         }
       }
-      call.write({ type: PacketType.DATA, ID: packet.ID, data: new Uint8Array() });
+      pending.push({ type: PacketType.DATA, ID: packet.ID, data: new Uint8Array() });
+      await send(pending);
     } else if (packet.type === PacketType.FIN) {
       call.write({ type: PacketType.FIN, ID: 0, data: new Uint8Array() });
       call.end();
@@ -152,16 +149,13 @@ function grpcInternals(
  * Writes many packets as one HTTP/2 write: gRPC messages are a 5-byte prefix (not compressed,
  * big-endian length) and the bytes, and any number may share a DATA frame. grpc-js sends one message
  * per write and waits for it to be flushed before the next (~40 µs each): 5,000 STATs took ~200 ms
- * of a no-op rebuild that way, against ~10 ms at once. This reaches into grpc-js's server call, so
- * it checks the shape first; returns false (nothing written) when it does not match, and the
- * caller writes the packets one by one through the public API.
+ * of a no-op rebuild that way, against ~10 ms at once. This reaches into grpc-js's server call:
+ * `grpcInternals` checks its shape first, and `sendDir` falls back to the public API without it.
  */
 async function writeAtOnce(
-  call: ServerDuplexStream<Packet, Packet>,
+  inner: GrpcServerCallInternals,
   packets: readonly Packet[],
-): Promise<boolean> {
-  const inner = grpcInternals(call);
-  if (inner === undefined) return false;
+): Promise<void> {
   const frames: Buffer[] = [];
   for (const packet of packets) {
     const message = encodePacket(packet);
@@ -176,7 +170,6 @@ async function writeAtOnce(
       else reject(error);
     });
   });
-  return true;
 }
 
 /** Walks `root` (symlinks not followed), drops excluded paths, and keeps only what the includes ask for plus their parents. */
