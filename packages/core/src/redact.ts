@@ -5,13 +5,14 @@ export type Redactor = (text: string) => string;
 export const REDACTED = "***";
 
 /**
- * Makes a redactor for these secret values (build args marked secret). Longer values are replaced
- * first, so a secret that contains another is masked whole. Empty values are ignored.
+ * Makes a redactor for these secret values (build args marked secret, secret files). Output is
+ * shown line by line, so a value of several lines is masked whole and line by line too (every line
+ * that is not blank, with and without its surrounding spaces), as GitHub's `add-mask` does. Longer
+ * values are replaced first, so a secret that contains another is masked whole. Empty values are
+ * ignored.
  */
 export function createRedactor(secrets: readonly string[]): Redactor {
-  const values = [...new Set(secrets.filter((secret) => secret !== ""))].sort(
-    (a, b) => b.length - a.length,
-  );
+  const values = [...new Set(secrets.flatMap(maskedTexts))].sort((a, b) => b.length - a.length);
   if (values.length === 0) return (text) => text;
   return (text) => {
     let result = text;
@@ -32,4 +33,18 @@ export function redactDeep<T>(value: T, redact: Redactor): T {
     return copy as T;
   }
   return value;
+}
+
+/** The texts one secret value is masked as: the value, without its final line break, and each line. */
+function maskedTexts(secret: string): string[] {
+  if (secret === "") return [];
+  const texts = [secret, secret.replace(/\r?\n$/, "")];
+  if (/[\r\n]/.test(secret)) {
+    for (const line of secret.split(/\r?\n|\r/)) {
+      const trimmed = line.trim();
+      if (trimmed === "") continue;
+      texts.push(line, trimmed);
+    }
+  }
+  return texts.filter((text) => text !== "");
 }
