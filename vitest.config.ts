@@ -2,7 +2,15 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // Unit tests run against the core's source, so they never depend on a stale build.
-const coreSource = fileURLToPath(new URL("packages/core/src/index.ts", import.meta.url));
+const coreSource = (path: string): string =>
+  fileURLToPath(new URL(`packages/core/src/${path}`, import.meta.url));
+const coreAliases = [
+  { find: /^@stagecraft\/core$/, replacement: coreSource("index.ts") },
+  ...["dockerfile", "progress", "report", "engine", "testing"].map((subpath) => ({
+    find: new RegExp(`^@stagecraft/core/${subpath}$`),
+    replacement: coreSource(`${subpath}/index.ts`),
+  })),
+];
 
 export default defineConfig({
   test: {
@@ -10,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          alias: [{ find: /^@stagecraft\/core$/, replacement: coreSource }],
+          alias: coreAliases,
           include: ["packages/*/src/**/*.test.ts"],
           environment: "node",
         },

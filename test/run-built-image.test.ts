@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import tar from "tar-fs";
 import { GenericContainer } from "testcontainers";
-import { DockerEngine, runTargets } from "@stagecraft/core";
+import { DockerEngine } from "@stagecraft/core";
+import { runTargets } from "@stagecraft/core/engine";
 import { TEST_LABELS, removeImages } from "./support/engine.js";
 
 const demo = fileURLToPath(new URL("../examples/demo", import.meta.url));
@@ -20,7 +21,7 @@ describe("a built image, run with testcontainers", () => {
       engine,
       context: { stream: () => tar.pack(demo), dockerfileInContext: "Dockerfile" },
       targets: [{ name: "app", stage: "app", tags: [tag] }],
-      labels: TEST_LABELS,
+      settings: { labels: TEST_LABELS },
     });
     expect(result.status).toBe("succeeded");
 

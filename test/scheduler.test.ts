@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import tar from "tar-fs";
-import { DockerEngine, runTargets, type TargetSpec } from "@stagecraft/core";
+import { DockerEngine } from "@stagecraft/core";
+import { runTargets, type TargetSpec } from "@stagecraft/core/engine";
 import { BUSYBOX, TEST_LABELS, makeProject, removeImages, runInImage } from "./support/engine.js";
 
 const engine = new DockerEngine();
@@ -42,8 +43,7 @@ describe("runTargets against the real engine", () => {
         engine,
         context: contextOf(project.dir),
         targets,
-        buildArgs: { NONCE: nonce },
-        labels: TEST_LABELS,
+        settings: { buildArgs: { NONCE: nonce }, labels: TEST_LABELS },
       });
       expect(result.status).toBe("succeeded");
       const tag = `stagecraft-it/count:${nonce.slice(0, 8)}`;
@@ -52,8 +52,7 @@ describe("runTargets against the real engine", () => {
         engine,
         context: contextOf(project.dir),
         targets: [{ name: "count", stage: "count", tags: [tag] }],
-        buildArgs: { NONCE: `${nonce}-count` },
-        labels: TEST_LABELS,
+        settings: { buildArgs: { NONCE: `${nonce}-count` }, labels: TEST_LABELS },
       });
       expect(count.status).toBe("succeeded");
       expect((await runInImage(tag, ["cat", "/runs"])).trim()).toBe("1");
@@ -82,8 +81,7 @@ describe("runTargets against the real engine", () => {
           { name: "broken", stage: "broken" },
           { name: "slow", stage: "slow" },
         ],
-        buildArgs: { NONCE: nonce },
-        labels: TEST_LABELS,
+        settings: { buildArgs: { NONCE: nonce }, labels: TEST_LABELS },
       });
       expect(result.status).toBe("failed");
       const [broken, slow] = result.targets;
@@ -119,9 +117,8 @@ describe("runTargets against the real engine", () => {
           { name: "broken", stage: "broken" },
           { name: "fine", stage: "fine", tags: [tag] },
         ],
-        buildArgs: { NONCE: nonce },
-        labels: TEST_LABELS,
         keepGoing: true,
+        settings: { buildArgs: { NONCE: nonce }, labels: TEST_LABELS },
       });
       expect(result.targets.map((t) => t.status)).toEqual(["failed", "succeeded"]);
       expect(await runInImage(tag, ["cat", "/fine"])).toBe("fine\n");
@@ -149,9 +146,8 @@ describe("runTargets against the real engine", () => {
         engine,
         context: contextOf(project.dir),
         targets: [{ name: "sleepy" } satisfies TargetSpec],
-        buildArgs: { NONCE: nonce },
-        labels: TEST_LABELS,
         signal: controller.signal,
+        settings: { buildArgs: { NONCE: nonce }, labels: TEST_LABELS },
       });
       clearTimeout(timer);
       return {

@@ -5,17 +5,16 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import tar from "tar-fs";
 import { runStagecraft } from "./support/cli.js";
 import {
   DockerEngine,
+  analyzeDockerfile,
   runBuild,
   type Engine,
-  type EngineSession,
   type BuildEvent,
   type RunBuildOptions,
-  type TargetSpec,
 } from "@stagecraft/core";
+import type { EngineSession } from "@stagecraft/core/engine";
 import {
   BUSYBOX,
   TEST_LABELS,
@@ -31,25 +30,34 @@ afterAll(async () => {
   await removeImages(made);
 });
 
-function contextOf(dir: string) {
-  return { stream: () => tar.pack(dir), dockerfileInContext: "Dockerfile" };
-}
-
 function sha256(value: string): string {
   return createHash("sha256").update(value).digest("hex");
 }
 
+/** Builds these targets (`default`: the last stage) of the Dockerfile in `dir` through `runBuild`. */
 async function build(
   dir: string,
-  targets: TargetSpec[],
+  targets: { name: string; tags?: string[] }[],
   options: Partial<RunBuildOptions> = {},
 ): Promise<{ outcome: Awaited<ReturnType<typeof runBuild>>; events: BuildEvent[] }> {
   const events: BuildEvent[] = [];
   for (const target of targets) made.push(...(target.tags ?? []));
+  const named = targets.filter((target) => target.name !== "default").map((target) => target.name);
+  const analysis = analyzeDockerfile(readFileSync(join(dir, "Dockerfile"), "utf8"), {
+    targets: named,
+  });
+  const ids = analysis.plan.targets.map((target) => target.id);
+  const tags = Object.fromEntries(
+    targets.map((target) => [
+      target.name === "default" ? (ids[0] ?? "") : target.name,
+      target.tags ?? [],
+    ]),
+  );
   const outcome = await runBuild({
     engine,
-    context: contextOf(dir),
-    targets,
+    analysis,
+    context: { dir, dockerfile: join(dir, "Dockerfile") },
+    tags,
     labels: TEST_LABELS,
     onEvent: (event) => events.push(event),
     ...options,
@@ -118,7 +126,7 @@ describe("BuildKit sessions against the real engine", () => {
       ].join("\n"),
     });
     try {
-      const { outcome } = await build(project.dir, [{ name: "app", stage: "app" }], {
+      const { outcome } = await build(project.dir, [{ name: "app" }], {
         session: { secrets: {} },
       });
       expect(outcome.status).toBe("failed");
@@ -126,7 +134,13 @@ describe("BuildKit sessions against the real engine", () => {
       expect(error?.message).toBe(
         'target "app" needs the secret "npmrc", which was not passed to the build',
       );
-      expect(error?.hint).toContain("--secret id=npmrc,src=FILE");
+      expect(error?.code).toBe("MISSING_SECRET");
+      expect(error?.hint).toContain('a secret with the id "npmrc"');
+      // The report carries the id, so the CLI can name its flag.
+      expect(outcome.report.failures[0]).toMatchObject({
+        code: "MISSING_SECRET",
+        missingId: "npmrc",
+      });
     } finally {
       project.remove();
     }
@@ -148,6 +162,7 @@ describe("BuildKit sessions against the real engine", () => {
     const sessions: EngineSession[] = [];
     const sessionIds = new Set<string>();
     const spy: Engine = {
+      local: engine.local,
       info: () => engine.info(),
       cancelBuild: (id) => engine.cancelBuild(id),
       inspectImage: (ref) => engine.inspectImage(ref),
@@ -163,7 +178,6 @@ describe("BuildKit sessions against the real engine", () => {
     };
     const targets = ["a", "b", "c"].map((name) => ({
       name,
-      stage: name,
       tags: [`stagecraft-it/shared-session:${name}-${nonce.slice(0, 8)}`],
     }));
     try {
@@ -239,7 +253,7 @@ describe("BuildKit sessions against the real engine", () => {
       Dockerfile: `FROM ${BUSYBOX} AS app\nRUN echo ${randomUUID()}\nRUN --mount=type=ssh,id=deploy,required=true true\n`,
     });
     try {
-      const { outcome } = await build(project.dir, [{ name: "app", stage: "app" }], {
+      const { outcome } = await build(project.dir, [{ name: "app" }], {
         session: { ssh: [] },
       });
       expect(outcome.status).toBe("failed");
@@ -263,7 +277,7 @@ describe("BuildKit sessions against the real engine", () => {
     });
     const tarBytes: Buffer[] = [];
     try {
-      const { outcome } = await build(project.dir, [{ name: "out", stage: "out" }], {
+      const { outcome } = await build(project.dir, [{ name: "out" }], {
         session: {
           output: {
             type: "tar",
@@ -302,7 +316,7 @@ describe("BuildKit sessions against the real engine", () => {
       ].join("\n"),
     });
     try {
-      const { outcome } = await build(project.dir, [{ name: "out", stage: "out" }], {
+      const { outcome } = await build(project.dir, [{ name: "out" }], {
         session: { output: { type: "local", dir: join(dest, "result") } },
       });
       expect(outcome.targets[0]?.error?.message).toBeUndefined();
@@ -335,16 +349,20 @@ describe("FileSync build context", () => {
     const project = makeProject(files);
     const tag = `stagecraft-it/fsync:${nonce.slice(0, 8)}`;
     const sentFiles = async (): Promise<number> => {
-      const sent: { dir: string; files: number }[] = [];
-      const { outcome } = await build(project.dir, [{ name: "default", tags: [tag] }], {
-        session: {
-          context: { dir: project.dir, dockerfile: join(project.dir, "Dockerfile") },
-          onContextSent: (transfer) => sent.push(transfer),
+      const { outcome, events } = await build(project.dir, [{ name: "default", tags: [tag] }], {
+        context: {
+          dir: project.dir,
+          dockerfile: join(project.dir, "Dockerfile"),
+          transfer: "session",
         },
       });
       expect(outcome.targets[0]?.error?.message).toBeUndefined();
+      expect(outcome.report.context?.transfer).toBe("session");
       // The last context transfer is the one COPY uses (the first reads .dockerignore).
-      return sent.filter((transfer) => transfer.dir === "context").at(-1)?.files ?? -1;
+      const sent = events.flatMap((event) =>
+        event.type === "context-sent" && event.source === "context" ? [event.files] : [],
+      );
+      return sent.at(-1) ?? -1;
     };
     try {
       expect(await sentFiles()).toBe(302); // 300 files, the Dockerfile and .dockerignore

@@ -1,4 +1,4 @@
-import type { Logger } from "@stagecraft/core";
+import type { Logger } from "@stagecraft/core/engine";
 import { UsageError } from "@stagecraft/core";
 
 const LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const;

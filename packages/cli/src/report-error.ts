@@ -1,19 +1,29 @@
-import { DockerfileError, StagecraftError, UnknownStageError, UsageError } from "@stagecraft/core";
+import {
+  DockerfileError,
+  UnknownStageError,
+  UsageError,
+  isStagecraftError,
+  type StagecraftError,
+} from "@stagecraft/core";
+import { hintForError } from "./flag-hints.js";
 import type { ExitCode, Io } from "./io.js";
+import { sanitizeLine } from "./renderers/sanitize-line.js";
 
 /**
  * Prints an error the way a person can act on it: `FILE:LINE:COL: message` for Dockerfile errors,
  * then a `hint:` line. Returns the exit code it deserves (2 for usage and Dockerfile errors, else 1).
  */
 export function reportError(io: Io, error: unknown): ExitCode {
+  // Messages quote the user's files (a Dockerfile line, a path): no control byte of theirs may reach
+  // the terminal (an OSC title, a clear-screen).
   if (error instanceof DockerfileError) {
-    io.stderr.write(`${error.location}: ${error.message}\n`);
+    io.stderr.write(`${sanitizeLine(error.location)}: ${sanitizeLine(error.message)}\n`);
     writeHint(io, error.hint ?? dockerfileHint(error));
     return 2;
   }
-  if (error instanceof StagecraftError) {
-    io.stderr.write(`stagecraft: ${error.message}\n`);
-    writeHint(io, error.hint);
+  if (isStagecraftError(error)) {
+    io.stderr.write(`stagecraft: ${sanitizeLine(error.message)}\n`);
+    writeHint(io, hintForError(error));
     return isUsage(error) ? 2 : 1;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -57,8 +67,8 @@ export function errorToJson(error: unknown): Record<string, unknown> {
       hint: error.hint ?? null,
     };
   }
-  if (error instanceof StagecraftError) {
-    return { code: error.code, message: error.message, hint: error.hint ?? null };
+  if (isStagecraftError(error)) {
+    return { code: error.code, message: error.message, hint: hintForError(error) ?? null };
   }
   return {
     code: "INTERNAL",
@@ -68,7 +78,7 @@ export function errorToJson(error: unknown): Record<string, unknown> {
 }
 
 function writeHint(io: Io, hint: string | undefined): void {
-  if (hint !== undefined && hint !== "") io.stderr.write(`hint: ${hint}\n`);
+  if (hint !== undefined && hint !== "") io.stderr.write(`hint: ${sanitizeLine(hint)}\n`);
 }
 
 function dockerfileHint(error: DockerfileError): string | undefined {

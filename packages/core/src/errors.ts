@@ -7,22 +7,28 @@ export type DockerfileErrorCode =
   | "DOCKERFILE_NO_STAGES"
   | "INVALID_STAGE_NAME"
   | "INVALID_STAGE_INDEX"
-  | "UNKNOWN_STAGE"
+  | "INVALID_IMAGE_REFERENCE"
+  | "STAGE_ORDER"
   | "STAGE_CYCLE";
 
 /** Word codes for every error stagecraft raises; stable across releases, safe to switch on. */
 export type ErrorCode =
   | DockerfileErrorCode
+  | "UNKNOWN_STAGE"
   | "INVALID_BUILD_ARG"
   | "INVALID_PLATFORM"
+  | "INVALID_TAG"
   | "CONTEXT_NOT_FOUND"
   | "CONTEXT_UNREADABLE"
   | "ENGINE_UNREACHABLE"
+  | "ENGINE_UNRESPONSIVE"
   | "ENGINE_UNSUPPORTED"
   | "ENGINE_REQUEST"
   | "ENGINE_STREAM_ENDED"
   | "BUILD_FAILED"
   | "BUILD_CANCELLED"
+  | "MISSING_SECRET"
+  | "MISSING_SSH_AGENT"
   | "USAGE";
 
 /** Options every stagecraft error accepts. */
@@ -97,7 +103,7 @@ export class UnknownStageError extends StagecraftError {
       hint:
         (suggestion === undefined ? "" : `Did you mean "${suggestion}"? `) +
         (available.length === 0
-          ? "The Dockerfile names no stages; use the last stage (no --target) or name one with `FROM … AS name`."
+          ? "The Dockerfile names no stages; build the last stage (no target) or name one with `FROM … AS name`."
           : `Stages in this Dockerfile: ${available.join(", ")}.`),
     });
     this.requested = requested;
@@ -108,11 +114,11 @@ export class UnknownStageError extends StagecraftError {
 
 /** Bad input from the user that is not in a Dockerfile: a malformed flag, build arg or platform. */
 export class UsageError extends StagecraftError {
-  readonly code: "USAGE" | "INVALID_BUILD_ARG" | "INVALID_PLATFORM";
+  readonly code: "USAGE" | "INVALID_BUILD_ARG" | "INVALID_PLATFORM" | "INVALID_TAG";
   constructor(
     message: string,
     options: StagecraftErrorOptions & {
-      code?: "USAGE" | "INVALID_BUILD_ARG" | "INVALID_PLATFORM";
+      code?: "USAGE" | "INVALID_BUILD_ARG" | "INVALID_PLATFORM" | "INVALID_TAG";
     } = {},
   ) {
     super(message, options);
@@ -136,14 +142,21 @@ export class ContextError extends StagecraftError {
   }
 }
 
-/** The Docker Engine could not be reached, refused a request, or ended a stream early. */
+/** The codes an EngineError can carry. */
+export type EngineErrorCode =
+  | "ENGINE_UNREACHABLE"
+  | "ENGINE_UNRESPONSIVE"
+  | "ENGINE_UNSUPPORTED"
+  | "ENGINE_REQUEST"
+  | "ENGINE_STREAM_ENDED";
+
+/** The Docker Engine could not be reached, did not answer, refused a request, or ended a stream early. */
 export class EngineError extends StagecraftError {
-  readonly code:
-    "ENGINE_UNREACHABLE" | "ENGINE_UNSUPPORTED" | "ENGINE_REQUEST" | "ENGINE_STREAM_ENDED";
+  readonly code: EngineErrorCode;
   /** HTTP status of the failed request, when there was one. */
   readonly statusCode: number | undefined;
   constructor(
-    code: "ENGINE_UNREACHABLE" | "ENGINE_UNSUPPORTED" | "ENGINE_REQUEST" | "ENGINE_STREAM_ENDED",
+    code: EngineErrorCode,
     message: string,
     options: StagecraftErrorOptions & { statusCode?: number | undefined } = {},
   ) {
@@ -191,29 +204,102 @@ export class BuildFailedError extends StagecraftError {
   }
 }
 
-/** A target's build was cancelled: by the caller's AbortSignal, or because another target failed. */
+/**
+ * Why a target's build was cancelled: the caller's signal, another target's failure (fail-fast),
+ * the engine lost mid-run, or the run's time limit.
+ */
+export type CancelReason =
+  | { kind: "interrupted" }
+  | { kind: "fail-fast"; failedTarget: string }
+  | { kind: "engine"; message: string }
+  | { kind: "timeout"; afterMs: number };
+
+/** A target's build was cancelled before it could finish; `reason` says why. */
 export class BuildCancelledError extends StagecraftError {
   readonly code = "BUILD_CANCELLED";
   readonly target: string;
-  readonly reason: "interrupted" | "fail-fast";
-  constructor(target: string, reason: "interrupted" | "fail-fast") {
-    super(
-      reason === "interrupted"
-        ? `target "${target}" was cancelled`
-        : `target "${target}" was cancelled because another target failed`,
-      {
-        hint:
-          reason === "fail-fast"
-            ? "Use --keep-going to let independent targets finish."
-            : undefined,
-      },
-    );
+  readonly reason: CancelReason;
+  constructor(target: string, reason: CancelReason) {
+    super(`target "${target}" was cancelled ${describeCancel(reason)}`, {
+      hint:
+        reason.kind === "fail-fast"
+          ? "Build with keepGoing to let independent targets finish."
+          : undefined,
+    });
     this.target = target;
     this.reason = reason;
   }
 }
 
-/** Narrows an unknown thrown value to a StagecraftError. */
-export function isStagecraftError(value: unknown): value is StagecraftError {
+/** "because `test` failed", "because the engine was lost (…)", …: the end of a cancel's sentence. */
+export function describeCancel(reason: CancelReason): string {
+  switch (reason.kind) {
+    case "interrupted":
+      return "by an interrupt";
+    case "fail-fast":
+      return `because ${reason.failedTarget} failed`;
+    case "engine":
+      return `because the engine was lost (${reason.message})`;
+    case "timeout":
+      return `because the run reached its time limit (${Math.round(reason.afterMs / 1000)} s)`;
+    default:
+      return reason satisfies never;
+  }
+}
+
+/** A build needed a secret (`RUN --mount=type=secret,id=ID,required=true`) the run did not pass. */
+export class MissingSecretError extends StagecraftError {
+  readonly code = "MISSING_SECRET";
+  readonly target: string;
+  /** The secret's id, as the Dockerfile names it. */
+  readonly secretId: string;
+  readonly daemonMessage: string;
+  constructor(target: string, secretId: string, daemonMessage: string) {
+    super(`target "${target}" needs the secret "${secretId}", which was not passed to the build`, {
+      hint: `Give the run a secret with the id "${secretId}" (from a file or an environment variable).`,
+    });
+    this.target = target;
+    this.secretId = secretId;
+    this.daemonMessage = daemonMessage;
+  }
+}
+
+/** A build needed an SSH agent (`RUN --mount=type=ssh,id=ID`) the run did not forward. */
+export class MissingSshAgentError extends StagecraftError {
+  readonly code = "MISSING_SSH_AGENT";
+  readonly target: string;
+  /** The SSH id, as the Dockerfile names it (`default` when it names none). */
+  readonly sshId: string;
+  readonly daemonMessage: string;
+  constructor(target: string, sshId: string, daemonMessage: string) {
+    super(
+      `target "${target}" needs the SSH agent "${sshId}", which was not forwarded to the build`,
+      {
+        hint: `Forward an SSH agent's socket with the id "${sshId}" to the run.`,
+      },
+    );
+    this.target = target;
+    this.sshId = sshId;
+    this.daemonMessage = daemonMessage;
+  }
+}
+
+/**
+ * Every error stagecraft throws or returns, as one union: `switch (error.code)` narrows it to its
+ * class, e.g. `error.code === "BUILD_FAILED"` gives `error.logTail`.
+ */
+export type AnyStagecraftError =
+  | DockerfileError
+  | UnknownStageError
+  | UsageError
+  | ContextError
+  | EngineError
+  | BuildFailedError
+  | BuildCancelledError
+  | MissingSecretError
+  | MissingSshAgentError;
+
+/** Narrows an unknown thrown value to one of stagecraft's errors. */
+export function isStagecraftError(value: unknown): value is AnyStagecraftError {
   return value instanceof StagecraftError;
 }

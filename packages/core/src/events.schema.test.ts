@@ -128,6 +128,6 @@ describe("the BuildEvent JSON Schema", () => {
     );
     expect(tags).toContain("run-started");
     expect(tags).toContain("step-cached");
-    expect(new Set(tags).size).toBe(19);
+    expect(new Set(tags).size).toBe(21);
   });
 });

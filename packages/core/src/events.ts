@@ -1,9 +1,9 @@
 // The events a run reports while it builds: one discriminated union, JSON-serialisable (plain objects,
 // arrays, strings, numbers, booleans and null only; times are epoch milliseconds).
-import type { ErrorCode } from "./errors.js";
+import type { CancelReason, ErrorCode } from "./errors.js";
 
 /** Version of the `BuildEvent` shapes; bumped on any incompatible change to a member. */
-export const BUILD_EVENT_SCHEMA_VERSION = 1;
+export const BUILD_EVENT_SCHEMA_VERSION = 2;
 
 /** What kind of BuildKit vertex a step is, read from its name. */
 export type StepKind =
@@ -50,6 +50,8 @@ export interface TargetError {
   line?: number | undefined;
   /** The last lines the failing step printed (oldest first). */
   logTail: string[];
+  /** For `MISSING_SECRET` and `MISSING_SSH_AGENT`: the id the Dockerfile names. */
+  missingId?: string | undefined;
 }
 
 /** A range of a Dockerfile, as BuildKit warnings carry it: 1-based lines, 0-based characters. */
@@ -115,6 +117,33 @@ export interface DaemonStatus {
 
 // ---- Run lifecycle --------------------------------------------------------------------------------
 
+/** The engine a run builds on, as it described itself. */
+export interface RunEngine {
+  /** Where it was reached, e.g. `unix:///var/run/docker.sock`. */
+  endpoint: string;
+  /** Its version, e.g. `26.1.5`. */
+  version: string;
+  apiVersion: string;
+  /** Its platform, e.g. `linux/amd64`. */
+  platform: string;
+}
+
+/** A path of the build context that was not sent, and why (a socket, a FIFO, a device). */
+export interface ContextWarning {
+  path: string;
+  message: string;
+}
+
+/** How the build context travels to the engine. */
+export interface RunContext {
+  /** `tar`: one upload per target's build; `session`: FileSync, each file once, only changes on a rebuild. */
+  transfer: "tar" | "session";
+  /** Regular files and their bytes, when the context was packed (a tar); null through a session. */
+  files: number | null;
+  bytes: number | null;
+  warnings: ContextWarning[];
+}
+
 /** A run began: these targets will be built, in this requested order. */
 export interface RunStartedEvent {
   type: "run-started";
@@ -123,8 +152,8 @@ export interface RunStartedEvent {
   targets: string[];
   /** How many builds may run at once. */
   concurrency: number;
-  /** Where the engine was reached, e.g. `unix:///var/run/docker.sock`, when known. */
-  engine: string | null;
+  engine: RunEngine;
+  context: RunContext;
 }
 
 /** A run ended; `status` is `failed` when any target failed, `cancelled` when it was interrupted. */
@@ -140,13 +169,11 @@ export interface RunFinishedEvent {
 
 // ---- Target lifecycle -----------------------------------------------------------------------------
 
-/** A target waits for a build slot or for the targets it depends on. */
+/** A target waits for a build slot. */
 export interface TargetQueuedEvent {
   type: "target-queued";
   time: number;
   target: string;
-  /** Targets that must finish first (empty when it only waits for a slot). */
-  waitingFor: string[];
 }
 
 /** A target's build request was sent to the engine. */
@@ -177,12 +204,41 @@ export interface TargetFailedEvent {
   durationMs: number;
 }
 
-/** A target's build was cancelled: by the caller, or because another target failed (fail-fast). */
+/**
+ * A target's build was cancelled: by the caller, because another target failed (fail-fast), because
+ * the engine was lost, or because the run reached its time limit.
+ */
 export interface TargetCancelledEvent {
   type: "target-cancelled";
   time: number;
   target: string;
-  reason: "interrupted" | "fail-fast";
+  reason: CancelReason;
+  /** The sentence that says why, e.g. `target "app" was cancelled because test failed`. */
+  message: string;
+}
+
+/**
+ * The engine asked for the build context through the session (FileSync) and got these files: all
+ * of them the first time, only the changed ones on a rebuild. `source` is `context` or `dockerfile`.
+ */
+export interface ContextSentEvent {
+  type: "context-sent";
+  time: number;
+  source: string;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * Nothing has arrived from the engine for `quietMs` while builds are running: the run keeps waiting
+ * (a step may be quiet for a long time), and says so again each time as long again passes.
+ */
+export interface EngineQuietEvent {
+  type: "engine-quiet";
+  time: number;
+  quietMs: number;
+  /** The targets whose builds are running. */
+  running: string[];
 }
 
 // ---- Stage lifecycle ------------------------------------------------------------------------------
@@ -247,7 +303,7 @@ export interface StepCachedEvent {
   step: StepInfo;
 }
 
-/** A step ran and completed. */
+/** A step ran and completed (it *ran*, as opposed to *cached*). */
 export interface StepFinishedEvent {
   type: "step-finished";
   time: number;
@@ -336,6 +392,8 @@ export type BuildEvent =
   | TargetFinishedEvent
   | TargetFailedEvent
   | TargetCancelledEvent
+  | EngineQuietEvent
+  | ContextSentEvent
   | StageStartedEvent
   | StageCachedEvent
   | StageFinishedEvent

@@ -1,4 +1,4 @@
-import { UsageError } from "../../errors.js";
+import { UsageError } from "@stagecraft/core";
 
 /** A `--secret` flag as docker buildx reads it: where the value comes from is resolved later. */
 export interface SecretFlag {

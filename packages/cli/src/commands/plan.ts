@@ -1,11 +1,10 @@
 import {
   UsageError,
   analyzeDockerfile,
-  findStageTypos,
-  formatPlatform,
   type DockerfileAnalysis,
   type DockerfileError,
 } from "@stagecraft/core";
+import { findStageTypos, formatPlatform } from "@stagecraft/core/dockerfile";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,

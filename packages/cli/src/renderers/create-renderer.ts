@@ -6,7 +6,6 @@ import { createGithubRenderer } from "./github-renderer.js";
 import { createJsonRenderer } from "./json-renderer.js";
 import { createPlainRenderer } from "./plain-renderer.js";
 import { createQuietRenderer } from "./quiet-renderer.js";
-import { redactEvent, redactReport } from "./redact-event.js";
 import { createTtyRenderer } from "./tty-renderer.js";
 
 /** Shows a run: gets every event as it happens, then the report once at the end. */
@@ -24,8 +23,6 @@ export interface RendererOptions {
   targets: readonly string[];
   /** Whether to use ANSI colours (see `shouldUseColor`). */
   color: boolean;
-  /** Applied to every log line and message before it is shown, e.g. to hide secret values. */
-  redact?: ((text: string) => string) | undefined;
   /** The Dockerfile's path as the user named it, for `Dockerfile:12` locations and annotations. */
   dockerfile?: string | undefined;
   /** Appends to a file; `github` mode writes the job summary with it (default: `fs.appendFileSync`). */
@@ -42,14 +39,14 @@ export interface RendererContext {
 }
 
 /**
- * Creates the renderer for a progress mode. Every event and the report go through `redact` first, so
- * no renderer can show a secret it was not meant to.
+ * Creates the renderer for a progress mode. The events and the report it is given are already
+ * masked by `runBuild` (secret values are `***`).
  *
  * @example
  * const mode = chooseProgressMode(args.progress, io);
  * const renderer = createRenderer({ mode, io, targets, color: shouldUseColor(io.stdout, io.env) });
- * const outcome = await runBuild(plan, { engine, onEvent: (event) => renderer.onEvent(event) });
- * renderer.finish(createBuildReport({ events, images, stageGraph, targetStages }));
+ * const outcome = await runBuild({ ...options, onEvent: (event) => renderer.onEvent(event) });
+ * renderer.finish(outcome.report);
  */
 export function createRenderer(options: RendererOptions): Renderer {
   const context: RendererContext = {
@@ -59,17 +56,7 @@ export function createRenderer(options: RendererOptions): Renderer {
     dockerfile: options.dockerfile ?? "Dockerfile",
     appendFile: options.appendFile ?? appendFileSync,
   };
-  const renderer = createModeRenderer(options.mode, context);
-  const redact = options.redact;
-  if (redact === undefined) return renderer;
-  return {
-    onEvent: (event) => {
-      renderer.onEvent(redactEvent(event, redact));
-    },
-    finish: (report) => {
-      renderer.finish(redactReport(report, redact));
-    },
-  };
+  return createModeRenderer(options.mode, context);
 }
 
 function createModeRenderer(mode: ProgressMode, context: RendererContext): Renderer {

@@ -1,4 +1,8 @@
-import { formatBytes, formatDuration, type BuildReport, type TargetReport } from "@stagecraft/core";
+import { hintForFailure } from "../flag-hints.js";
+import type { BuildReport } from "@stagecraft/core";
+import type { TargetReport } from "@stagecraft/core/report";
+import { formatBytes } from "./format-bytes.js";
+import { formatDuration } from "./format-duration.js";
 import { shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
 
@@ -85,7 +89,8 @@ export function formatMarkdownSummary(
     out.push(`#### ❌ ${cell(where.join(" › "))}`, "");
     if (failure.step !== null) out.push(`Step: \`${cell(failure.step)}\``, "");
     out.push(fence([failure.message]), "");
-    if (failure.hint !== null) out.push(`Hint: ${failure.hint}`, "");
+    const hint = hintForFailure(failure);
+    if (hint !== null) out.push(`Hint: ${hint}`, "");
     if (failure.logTail.length > 0) out.push(fence(failure.logTail), "");
   }
   return `${out.join("\n")}\n`;

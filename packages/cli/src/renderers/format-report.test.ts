@@ -28,7 +28,7 @@ describe("formatReport", () => {
     ]);
     expect(failure.match(/│/g)).toHaveLength(20);
     expect(text.trimEnd().endsWith("make: *** [Makefile:7: build/main.o] Error 1")).toBe(true);
-    expect(text).toContain("cancelled: another target failed");
+    expect(text).toContain("cancelled: app failed");
   });
 
   it("prints an interrupted run", async () => {

@@ -1,11 +1,9 @@
-import {
-  formatBytes,
-  formatDuration,
-  type BuildReport,
-  type SizeComparison,
-  type TargetFailure,
-  type TargetReport,
-} from "@stagecraft/core";
+import { hintForFailure } from "../flag-hints.js";
+import { describeCancel } from "./describe-cancel.js";
+import type { BuildReport } from "@stagecraft/core";
+import type { SizeComparison, TargetFailure, TargetReport } from "@stagecraft/core/report";
+import { formatBytes } from "./format-bytes.js";
+import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
 import { fitToWidth, padVisible, visibleWidth } from "./fit-to-width.js";
 import { sanitizeLine } from "./sanitize-line.js";
@@ -153,7 +151,8 @@ function formatFailure(failure: TargetFailure, dockerfile: string, c: Colors): s
     failure.step === null ? "" : c.dim(`  ${sanitizeLine(stripStepPrefix(failure.step))}`);
   const lines = [`${c.red("✗")} ${c.bold(where.join(" › "))}${step}`];
   for (const line of failure.message.split("\n")) lines.push(`  ${c.red(sanitizeLine(line))}`);
-  if (failure.hint !== null) lines.push(`  ${c.dim("hint:")} ${sanitizeLine(failure.hint)}`);
+  const hint = hintForFailure(failure);
+  if (hint !== null) lines.push(`  ${c.dim("hint:")} ${sanitizeLine(hint)}`);
   for (const line of failure.logTail) lines.push(c.dim(`    │ ${sanitizeLine(line)}`));
   return lines;
 }
@@ -180,9 +179,7 @@ function describeEnd(target: TargetReport, c: Colors): string {
     case "failed":
       return c.red("failed");
     case "cancelled":
-      return c.yellow(
-        target.cancelReason === "fail-fast" ? "cancelled: another target failed" : "cancelled",
-      );
+      return c.yellow(describeCancel(target.cancelReason));
     case "incomplete":
       return c.gray("did not finish");
     default:

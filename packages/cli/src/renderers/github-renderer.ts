@@ -1,4 +1,6 @@
-import { formatDuration, type BuildReport } from "@stagecraft/core";
+import type { BuildReport } from "@stagecraft/core";
+import { describeCancel, describeQuiet } from "./describe-cancel.js";
+import { formatDuration } from "./format-duration.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
 import { formatMarkdownSummary } from "./format-markdown-summary.js";
 import { formatReport } from "./format-report.js";
@@ -99,7 +101,11 @@ export function createGithubRenderer(context: RendererContext): Renderer {
           break;
         }
         case "target-cancelled":
-          flush(event.target, `${event.target} · cancelled`);
+          flush(event.target, `${event.target} · ${describeCancel(event.reason)}`);
+          break;
+        case "engine-quiet":
+          // Outside every group, at once: the log must show that the run is waiting, and on what.
+          io.stdout.write(`${describeQuiet(event.quietMs, event.running)}\n`);
           break;
         case "run-started":
         case "run-finished":
@@ -114,6 +120,7 @@ export function createGithubRenderer(context: RendererContext): Renderer {
         case "step-finished":
         case "log":
         case "transfer":
+        case "context-sent":
         case "daemon-status":
           break;
         default:

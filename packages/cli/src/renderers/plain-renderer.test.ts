@@ -43,7 +43,7 @@ describe("plain renderer", () => {
     const text = render(failingRun()).stdout.text();
     await expect(text).toMatchFileSnapshot("__snapshots__/plain-failure.txt");
     expect(text).toContain("[  0.7s] app › build  ERROR RUN make: process");
-    expect(text).toContain("[  0.8s] test  cancelled: another target failed");
+    expect(text).toContain("[  0.8s] test  cancelled: app failed");
     expect(text.lastIndexOf("✗ app › build › Dockerfile:12")).toBeGreaterThan(
       text.indexOf("critical path"),
     );

@@ -1,4 +1,7 @@
-import { formatDuration, type BuildEvent, type BuildReport } from "@stagecraft/core";
+import type { BuildEvent, BuildReport } from "@stagecraft/core";
+import { describeCancel, describeQuiet } from "./describe-cancel.js";
+import { formatBytes } from "./format-bytes.js";
+import { formatDuration } from "./format-duration.js";
 import { createColors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
 import { formatReport, shortImageId } from "./format-report.js";
@@ -47,7 +50,7 @@ export function createPlainFormatter(options: {
         case "run-started": {
           startedAt = event.time;
           const noun = event.targets.length === 1 ? "target" : "targets";
-          const on = event.engine === null ? "" : ` on ${event.engine}`;
+          const on = ` on Docker ${event.engine.version} at ${event.engine.endpoint}`;
           return [
             line(
               event,
@@ -61,16 +64,20 @@ export function createPlainFormatter(options: {
         case "run-finished":
           return [];
         case "target-queued":
-          return event.waitingFor.length === 0
-            ? []
-            : [
+          return [];
+        case "engine-quiet":
+          return [line(event, null, null, c.yellow(describeQuiet(event.quietMs, event.running)))];
+        case "context-sent":
+          return event.source === "context"
+            ? [
                 line(
                   event,
-                  event.target,
                   null,
-                  c.dim(`waiting for ${event.waitingFor.join(", ")}`),
+                  null,
+                  c.dim(`context: sent ${event.files} files (${formatBytes(event.bytes)})`),
                 ),
-              ];
+              ]
+            : [];
         case "target-started":
           return [line(event, event.target, null, "started")];
         case "target-finished": {
@@ -94,16 +101,7 @@ export function createPlainFormatter(options: {
             ),
           ];
         case "target-cancelled":
-          return [
-            line(
-              event,
-              event.target,
-              null,
-              c.yellow(
-                event.reason === "fail-fast" ? "cancelled: another target failed" : "cancelled",
-              ),
-            ),
-          ];
+          return [line(event, event.target, null, c.yellow(describeCancel(event.reason)))];
         case "stage-finished":
           return [
             line(

@@ -4,13 +4,9 @@
 //   FROM base AS build                  (line 5)  COPY package.json (6)  RUN npm ci (7)  RUN make (12)
 //   FROM build AS test                  (line 14) RUN make test (15)
 //   FROM alpine:3.20 AS app             (line 17) COPY --from=build /src/dist /app (18)
-import {
-  BUILD_EVENT_SCHEMA_VERSION,
-  createBuildReport,
-  type BuildEvent,
-  type BuildReport,
-  type StepInfo,
-} from "@stagecraft/core";
+import { BUILD_EVENT_SCHEMA_VERSION, type StepInfo } from "@stagecraft/core/progress";
+import { createBuildReport } from "@stagecraft/core/report";
+import type { BuildEvent, BuildReport } from "@stagecraft/core";
 
 /** The time every fixture run starts at (epoch milliseconds). */
 export const T0 = 1_795_315_170_000;
@@ -133,7 +129,13 @@ function runStarted(targets: string[]): BuildEvent {
     schemaVersion: BUILD_EVENT_SCHEMA_VERSION,
     targets,
     concurrency: 3,
-    engine: "unix:///var/run/docker.sock",
+    engine: {
+      endpoint: "unix:///var/run/docker.sock",
+      version: "26.1.5",
+      apiVersion: "1.45",
+      platform: "linux/amd64",
+    },
+    context: { transfer: "tar", files: 12, bytes: 40_960, warnings: [] },
   };
 }
 
@@ -143,7 +145,7 @@ export function successfulRun(): RunFixture {
   const t = timeline();
   t.push(runStarted(targets));
   for (const target of targets) {
-    t.push({ type: "target-queued", time: T0, target, waitingFor: [] });
+    t.push({ type: "target-queued", time: T0, target });
   }
   for (const target of targets) {
     t.push({ type: "target-started", time: T0 + 10, target, buildId: `build-${target}` });
@@ -324,7 +326,13 @@ export function failingRun(): RunFixture {
     },
     durationMs: 710,
   });
-  t.push({ type: "target-cancelled", time: T0 + 750, target: "test", reason: "fail-fast" });
+  t.push({
+    type: "target-cancelled",
+    time: T0 + 750,
+    target: "test",
+    reason: { kind: "fail-fast", failedTarget: "app" },
+    message: 'target "test" was cancelled because app failed',
+  });
   t.push({
     type: "run-finished",
     time: T0 + 760,
@@ -356,7 +364,13 @@ export function interruptedRun(): RunFixture {
     stream: 1,
     line: "tsc -b",
   });
-  t.push({ type: "target-cancelled", time: T0 + 2300, target: "app", reason: "interrupted" });
+  t.push({
+    type: "target-cancelled",
+    time: T0 + 2300,
+    target: "app",
+    reason: { kind: "interrupted" },
+    message: 'target "app" was cancelled by an interrupt',
+  });
   t.push({
     type: "step-failed",
     time: T0 + 2310,

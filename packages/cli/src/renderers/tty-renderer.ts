@@ -1,10 +1,8 @@
-import {
-  formatBytes,
-  formatDuration,
-  type BuildEvent,
-  type BuildReport,
-  type StepInfo,
-} from "@stagecraft/core";
+import type { BuildEvent, BuildReport } from "@stagecraft/core";
+import { describeCancel, describeQuiet } from "./describe-cancel.js";
+import type { StepInfo } from "@stagecraft/core/progress";
+import { formatBytes } from "./format-bytes.js";
+import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
 import { fitToWidth } from "./fit-to-width.js";
@@ -43,7 +41,6 @@ interface LiveStage {
 interface LiveTarget {
   name: string;
   status: "waiting" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
-  waitingFor: string[];
   startedAt: number | null;
   durationMs: number | null;
   imageId: string | null;
@@ -71,6 +68,8 @@ export function createTtyRenderer(context: RendererContext): Renderer {
   let lastFrame = "";
   let dirty = false;
   let finished = false;
+  /** What an `engine-quiet` event said, until anything else arrives. */
+  let quiet: string | null = null;
 
   const target = (name: string): LiveTarget => {
     let live = targets.get(name);
@@ -78,7 +77,6 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       live = {
         name,
         status: "waiting",
-        waitingFor: [],
         startedAt: null,
         durationMs: null,
         imageId: null,
@@ -104,6 +102,7 @@ export function createTtyRenderer(context: RendererContext): Renderer {
   };
 
   const apply = (event: BuildEvent): void => {
+    if (event.type !== "engine-quiet" && event.type !== "daemon-status") quiet = null;
     switch (event.type) {
       case "run-started":
         runStartedAt = event.time;
@@ -114,7 +113,6 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       case "target-queued": {
         const live = target(event.target);
         live.status = "queued";
-        live.waitingFor = event.waitingFor;
         return;
       }
       case "target-started": {
@@ -142,7 +140,10 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       case "target-cancelled": {
         const live = target(event.target);
         live.status = "cancelled";
-        live.message = event.reason === "fail-fast" ? "another target failed" : null;
+        live.message =
+          event.reason.kind === "interrupted"
+            ? null
+            : describeCancel(event.reason).replace(/^cancelled: /, "");
         if (live.startedAt !== null) live.durationMs = event.time - live.startedAt;
         live.steps.clear();
         return;
@@ -225,6 +226,10 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         );
         return;
       }
+      case "engine-quiet":
+        quiet = describeQuiet(event.quietMs, event.running);
+        return;
+      case "context-sent":
       case "daemon-status":
         return;
       default:
@@ -255,6 +260,7 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       lines.push(c.dim(`  … ${hidden} more lines`));
     }
     lines.push(c.dim(totals.join(" · ")));
+    if (quiet !== null) lines.push(c.yellow(quiet));
     return lines;
   };
 
@@ -311,11 +317,7 @@ function describeTarget(live: LiveTarget, now: number, spinner: string, c: Color
     case "waiting":
       return [`${c.dim("·")} ${name}  ${c.dim("waiting")}`];
     case "queued":
-      return [
-        `${c.dim("·")} ${name}  ${c.dim(
-          live.waitingFor.length > 0 ? `waiting for ${live.waitingFor.join(", ")}` : "queued",
-        )}`,
-      ];
+      return [`${c.dim("·")} ${name}  ${c.dim("queued")}`];
     case "succeeded":
       return [
         `${c.green("✓")} ${name}  ${formatDuration(live.durationMs ?? 0)}${c.dim(steps)}` +

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { BuildFailedError, EngineError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
+import { createBuildStreamReader } from "../progress/read-build-stream.js";
 import { buildQuery } from "./build-query.js";
 import { EngineHttpError, HttpTransport } from "./http-transport.js";
 import type {
@@ -12,20 +13,13 @@ import type {
   EngineSession,
   ImageDetails,
 } from "./engine.js";
+import { readDockerConfig, type DockerConfig } from "./docker-config.js";
 import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
 import { describeSessionFailure } from "./session/describe-session-failure.js";
 import type { StartSessionOptions } from "./session/start-session.js";
 
 /** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
 const MIN_BUILDKIT_API = [1, 39] as const;
-
-interface DaemonLine {
-  id?: string;
-  aux?: unknown;
-  errorDetail?: { message?: string };
-  error?: string;
-  message?: string;
-}
 
 /** What `GET /version` answers, as far as stagecraft reads it. */
 interface VersionAnswer {
@@ -52,6 +46,12 @@ export interface DockerEngineOptions {
   endpoint?: EngineEndpoint;
   /** Diagnostics (requests, cancels, stream ends); silent by default. */
   logger?: Logger;
+  /**
+   * How long a call that should answer at once (the version probe, an image inspect, a cancel) may
+   * wait for the engine before it fails (default 30 s): an engine that accepts connections and
+   * never answers must not hold a run for ever. Builds themselves have no such limit.
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -66,25 +66,40 @@ export interface DockerEngineOptions {
  */
 export class DockerEngine implements Engine {
   readonly endpoint: EngineEndpoint;
+  readonly local: boolean;
   readonly #http: HttpTransport;
   readonly #log: Logger;
+  readonly #requestTimeoutMs: number;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  #config: DockerConfig | undefined;
 
   constructor(options: DockerEngineOptions = {}) {
     const env = options.env ?? process.env;
-    this.endpoint = options.endpoint ?? resolveEngineEndpoint(env);
+    this.#env = env;
+    this.endpoint =
+      options.endpoint ?? resolveEngineEndpoint(env, undefined, () => this.#dockerConfig());
+    this.local = this.endpoint.transport.kind === "unix";
     this.#http = new HttpTransport(this.endpoint.transport, env);
     this.#log = options.logger ?? silentLogger;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#log.debug(
       { endpoint: this.endpoint.description, source: this.endpoint.source },
       "engine endpoint",
     );
   }
 
-  async info(): Promise<EngineInfo> {
+  async info(signal?: AbortSignal): Promise<EngineInfo> {
     let version: VersionAnswer;
+    const bounded = this.#bounded(signal);
     try {
-      version = await this.#http.json<VersionAnswer>({ method: "GET", path: "/version" });
+      version = await this.#http.json<VersionAnswer>({
+        method: "GET",
+        path: "/version",
+        signal: bounded,
+      });
     } catch (error) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      if (bounded.aborted) throw this.#silent("GET /version");
       throw this.#unreachable(error);
     }
     const [major = 0, minor = 0] = version.ApiVersion.split(".").map(Number);
@@ -119,39 +134,18 @@ export class DockerEngine implements Engine {
       "build stream opened",
     );
     return await new Promise<BuildResponse>((resolve, reject) => {
-      let pending = "";
-      let imageId: string | undefined;
-      let daemonError: string | undefined;
+      const reader = createBuildStreamReader((status) => request.onStatus?.(status));
       let settled = false;
-      const decoder = new TextDecoder();
       const settle = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
         this.#log.debug(
-          { buildId: request.buildId, imageId, daemonError, ms: Date.now() - startedAt },
+          { buildId: request.buildId, ms: Date.now() - startedAt },
           "build stream ended",
         );
         signal?.removeEventListener("abort", onAbort);
         stopWatchingSession();
         outcome();
-      };
-      const handleLine = (raw: string): void => {
-        const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-        if (line === "") return;
-        request.onLine?.(line);
-        let parsed: DaemonLine;
-        try {
-          parsed = JSON.parse(line) as DaemonLine;
-        } catch {
-          return;
-        }
-        if (parsed.errorDetail !== undefined || parsed.error !== undefined) {
-          // The first error is the one that ended the build; later lines cannot undo it.
-          daemonError ??= parsed.errorDetail?.message ?? parsed.error ?? "unknown error";
-        } else if (parsed.id === "moby.image.id") {
-          const aux = parsed.aux as { ID?: unknown } | undefined;
-          if (typeof aux?.ID === "string") imageId = aux.ID;
-        }
       };
       const onAbort = (): void => {
         response.destroy();
@@ -170,17 +164,10 @@ export class DockerEngine implements Engine {
           });
         }) ?? (() => undefined);
       response.on("data", (chunk: Buffer) => {
-        pending += decoder.decode(chunk, { stream: true });
-        let newline = pending.indexOf("\n");
-        while (newline !== -1) {
-          handleLine(pending.slice(0, newline));
-          pending = pending.slice(newline + 1);
-          newline = pending.indexOf("\n");
-        }
+        reader.push(chunk);
       });
       response.on("end", () => {
-        pending += decoder.decode();
-        if (pending !== "") handleLine(pending);
+        const { imageId, error: daemonError } = reader.end();
         settle(() => {
           if (daemonError !== undefined) {
             const target = request.target ?? "(default)";
@@ -234,11 +221,18 @@ export class DockerEngine implements Engine {
     });
   }
 
-  async cancelBuild(buildId: string): Promise<void> {
+  async cancelBuild(buildId: string, signal?: AbortSignal): Promise<void> {
     this.#log.debug({ buildId }, "POST /build/cancel");
+    const bounded = this.#bounded(signal);
     try {
-      await this.#http.json({ method: "POST", path: "/build/cancel", query: { id: buildId } });
+      await this.#http.json({
+        method: "POST",
+        path: "/build/cancel",
+        query: { id: buildId },
+        signal: bounded,
+      });
     } catch (error) {
+      if (bounded.aborted && signal?.aborted !== true) throw this.#silent("POST /build/cancel");
       throw this.#requestError(error, `cancelling build ${buildId}`);
     }
   }
@@ -247,21 +241,42 @@ export class DockerEngine implements Engine {
    * Opens a BuildKit session (`POST /session`, upgraded to h2c) serving secrets, SSH agents, outputs
    * and registry credentials to the builds that carry it; close it when the run ends.
    */
-  async openSession(options: StartSessionOptions): Promise<EngineSession> {
+  async openSession(options: StartSessionOptions, signal?: AbortSignal): Promise<EngineSession> {
     // Loaded on first use: gRPC costs ~80 ms of start-up that a build without a session never needs.
     const { startSession } = await import("./session/start-session.js");
-    return await startSession((headers) => this.#hijack("/session", headers), options, this.#log);
+    const withLogins =
+      options.credentials === undefined
+        ? { ...options, credentials: this.#dockerConfig().credentials }
+        : options;
+    const bounded = this.#bounded(signal);
+    return await startSession(
+      async (headers) => {
+        try {
+          return await this.#hijack("/session", headers, bounded);
+        } catch (error) {
+          if (signal?.aborted === true) throw abortReason(signal);
+          if (bounded.aborted) throw this.#silent("POST /session");
+          throw error;
+        }
+      },
+      withLogins,
+      this.#log,
+    );
   }
 
-  async inspectImage(ref: string): Promise<ImageDetails | undefined> {
+  async inspectImage(ref: string, signal?: AbortSignal): Promise<ImageDetails | undefined> {
     let image: ImageAnswer;
+    const bounded = this.#bounded(signal);
     try {
       image = await this.#http.json<ImageAnswer>({
         method: "GET",
         path: `/images/${encodeURI(ref)}/json`,
+        signal: bounded,
       });
     } catch (error) {
       if (error instanceof EngineHttpError && error.statusCode === 404) return undefined;
+      if (signal?.aborted === true) throw abortReason(signal);
+      if (bounded.aborted) throw this.#silent(`GET /images/${ref}/json`);
       throw this.#requestError(error, `inspecting image ${ref}`);
     }
     // The engine sends `null` for an image without labels.
@@ -275,9 +290,13 @@ export class DockerEngine implements Engine {
     };
   }
 
-  async #hijack(path: string, headers: Record<string, string | string[]>): Promise<Duplex> {
+  async #hijack(
+    path: string,
+    headers: Record<string, string | string[]>,
+    signal: AbortSignal,
+  ): Promise<Duplex> {
     try {
-      return await this.#http.upgrade({ method: "POST", path, headers });
+      return await this.#http.upgrade({ method: "POST", path, headers, signal });
     } catch (error) {
       throw this.#requestError(error, `opening a session (${path})`);
     }
@@ -299,6 +318,30 @@ export class DockerEngine implements Engine {
     }
   }
 
+  /** The Docker CLI's config (contexts, registry logins), read once and only when needed. */
+  #dockerConfig(): DockerConfig {
+    this.#config ??= readDockerConfig(this.#env);
+    return this.#config;
+  }
+
+  /** The caller's signal, and the request time limit. */
+  #bounded(signal: AbortSignal | undefined): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
+    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  }
+
+  /** An engine that took the connection and did not answer in time. */
+  #silent(call: string): EngineError {
+    const seconds = Math.round(this.#requestTimeoutMs / 1000);
+    return new EngineError(
+      "ENGINE_UNRESPONSIVE",
+      `the engine at ${this.endpoint.description} (from ${this.endpoint.source}) took the connection but did not answer ${call} within ${seconds} s`,
+      {
+        hint: "The engine may be frozen or overloaded; check it with `docker info` (or restart it) and retry.",
+      },
+    );
+  }
+
   #unreachable(error: unknown): EngineError {
     // The message names the code and what it was about ("connect ECONNREFUSED 127.0.0.1:2375",
     // "cannot run ssh to reach host: spawn ssh ENOENT"); the code alone does not.
@@ -310,7 +353,7 @@ export class DockerEngine implements Engine {
         cause: error,
         hint:
           "Start Docker, or point stagecraft at an engine with DOCKER_HOST (unix://…, tcp://HOST:PORT, ssh://USER@HOST) " +
-          "or DOCKER_CONTEXT; on Debian as root, `bash docker/ensure-engine.sh` installs and starts one.",
+          "or DOCKER_CONTEXT.",
       },
     );
   }

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import type { DecodedStatus } from "../progress/decode-status.js";
 
 /** What an engine says about itself before anything is built. */
 export interface EngineInfo {
@@ -19,8 +20,26 @@ export interface EngineInfo {
 /** Network mode of `RUN` steps, as `docker build --network`. */
 export type NetworkMode = "default" | "host" | "none";
 
-/** One `/build` request: one target of one Dockerfile. */
-export interface BuildRequest {
+/** How every target of a run is built: the options of `docker build` that are not about one target. */
+export interface BuildSettings {
+  buildArgs?: Readonly<Record<string, string>> | undefined;
+  /** Labels on every built image (stagecraft adds its own: see `IMAGE_LABELS`). */
+  labels?: Readonly<Record<string, string>> | undefined;
+  /** The target platform, e.g. `linux/arm64`; the engine's own by default. */
+  platform?: string | undefined;
+  /** Build every step again, as `--no-cache`. */
+  noCache?: boolean | undefined;
+  /** Look for newer base images in their registry, as `--pull`. */
+  pull?: boolean | undefined;
+  network?: NetworkMode | undefined;
+  /** `HOST:IP` entries for /etc/hosts inside `RUN` steps. */
+  extraHosts?: readonly string[] | undefined;
+  /** Images whose inline cache the build may use. */
+  cacheFrom?: readonly string[] | undefined;
+}
+
+/** One build request: one target of one Dockerfile. */
+export interface BuildRequest extends BuildSettings {
   /** Makes a fresh tar stream of the build context (called once per request). */
   context: () => Readable;
   /** The Dockerfile's path inside the context tar. */
@@ -28,21 +47,12 @@ export interface BuildRequest {
   /** The stage to build; undefined builds the Dockerfile's last stage. */
   target?: string | undefined;
   tags?: readonly string[] | undefined;
-  buildArgs?: Readonly<Record<string, string>> | undefined;
-  labels?: Readonly<Record<string, string>> | undefined;
-  platform?: string | undefined;
-  noCache?: boolean | undefined;
-  pull?: boolean | undefined;
-  network?: NetworkMode | undefined;
-  /** `HOST:IP` entries for /etc/hosts inside `RUN` steps. */
-  extraHosts?: readonly string[] | undefined;
-  cacheFrom?: readonly string[] | undefined;
   /** An id the engine can cancel the build by (`cancelBuild`). */
   buildId: string;
   /** Aborting drops the request; the daemon stops the build. */
   signal?: AbortSignal | undefined;
-  /** Every line of the daemon's response stream, as received (NDJSON, `\r` removed). */
-  onLine?: ((line: string) => void) | undefined;
+  /** Every BuildKit status message of the build, decoded, in the order received. */
+  onStatus?: ((status: DecodedStatus) => void) | undefined;
   /**
    * The session (from `Engine.openSession`) that serves this build's secrets, SSH agents and outputs;
    * the build fails with an `EngineError` if the session ends before it does.
@@ -137,20 +147,28 @@ export interface ImageDetails {
  * the Docker Engine API, and `@stagecraft/core/testing` has a scripted fake.
  */
 export interface Engine {
-  /** Probes the engine; rejects with an `EngineError` when it cannot be reached or cannot build. */
-  info(): Promise<EngineInfo>;
+  /** Whether the engine runs on this machine (a small context then goes as one tar per build). */
+  readonly local: boolean;
+  /**
+   * Probes the engine; rejects with an `EngineError` when it cannot be reached or does not answer,
+   * or with the signal's reason once it aborts.
+   */
+  info(signal?: AbortSignal): Promise<EngineInfo>;
   /**
    * Runs one BuildKit build; resolves with the image id, rejects with a `BuildFailedError` (the
    * daemon's message), an `EngineError` (HTTP error, dropped stream), or the signal's reason.
    */
   build(request: BuildRequest): Promise<BuildResponse>;
-  /** Asks the engine to stop a running build; resolves once the engine accepted the request. */
-  cancelBuild(buildId: string): Promise<void>;
+  /**
+   * Asks the engine to stop a running build; resolves once the engine accepted the request. The
+   * signal gives up on the request (an engine that does not answer must not hold the run).
+   */
+  cancelBuild(buildId: string, signal?: AbortSignal): Promise<void>;
   /** Looks an image up by id or tag; undefined when it does not exist. */
-  inspectImage(ref: string): Promise<ImageDetails | undefined>;
+  inspectImage(ref: string, signal?: AbortSignal): Promise<ImageDetails | undefined>;
   /**
    * Opens a BuildKit session for secrets, SSH agents and outputs; rejects with an `EngineError` when
    * the engine refuses it. Engines without sessions leave it out.
    */
-  openSession?(options: SessionOptions): Promise<EngineSession>;
+  openSession?(options: SessionOptions, signal?: AbortSignal): Promise<EngineSession>;
 }

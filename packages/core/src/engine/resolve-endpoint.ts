@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { EngineError } from "../errors.js";
+import { readDockerConfig, type DockerConfig } from "./docker-config.js";
 
 /** How to reach an engine, and a description for messages. */
 export interface EngineEndpoint {
@@ -40,6 +41,7 @@ interface ContextMeta {
 export function resolveEngineEndpoint(
   env: Readonly<Record<string, string | undefined>>,
   readFile: (path: string) => Buffer = (path) => readFileSync(path),
+  dockerConfig: () => DockerConfig = () => readDockerConfig(env, readFile),
 ): EngineEndpoint {
   const host = env.DOCKER_HOST;
   if (host !== undefined && host !== "") {
@@ -50,18 +52,10 @@ export function resolveEngineEndpoint(
     const certPath = env.DOCKER_CERT_PATH ?? join(env.HOME ?? homedir(), ".docker");
     return endpointFromHost(host, "DOCKER_HOST", tlsVerify ? certPath : undefined, readFile);
   }
-  const configDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), ".docker");
+  const config = dockerConfig();
+  const configDir = config.dir;
   let contextName = env.DOCKER_CONTEXT;
-  if (contextName === undefined || contextName === "") {
-    try {
-      const config = JSON.parse(readFile(join(configDir, "config.json")).toString("utf8")) as {
-        currentContext?: string;
-      };
-      contextName = config.currentContext;
-    } catch {
-      contextName = undefined;
-    }
-  }
+  if (contextName === undefined || contextName === "") contextName = config.currentContext;
   if (contextName !== undefined && contextName !== "" && contextName !== "default") {
     const id = createHash("sha256").update(contextName).digest("hex");
     const metaPath = join(configDir, "contexts", "meta", id, "meta.json");

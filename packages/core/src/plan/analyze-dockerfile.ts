@@ -3,6 +3,7 @@ import type { DockerfileAst } from "../dockerfile/ast.js";
 import { parseDockerfile } from "../dockerfile/parse-dockerfile.js";
 import { buildStageGraph, type StageGraphOptions } from "../stages/build-stage-graph.js";
 import type { StageGraph } from "../stages/stage-graph.js";
+import { findStageTypos, type StageTypo } from "./find-stage-typos.js";
 import { planTargets, type TargetsPlan } from "./plan-targets.js";
 import { serializePlan, type PlanJson } from "./serialize-plan.js";
 
@@ -14,11 +15,18 @@ export interface AnalyzeDockerfileOptions extends StageGraphOptions {
 
 /** Everything the front end knows about a Dockerfile and a build request. */
 export interface DockerfileAnalysis {
+  /** The text and options it was made from (a build re-analyses for an engine of another platform). */
+  readonly input: { readonly text: string; readonly options: AnalyzeDockerfileOptions };
   readonly ast: DockerfileAst;
   readonly graph: StageGraph;
   readonly plan: TargetsPlan;
   /** The plan in the JSON form of the stage-graph corpus. */
   readonly json: PlanJson;
+  /**
+   * `FROM`s and `--from`s of the planned stages that name no stage but are one typo away from one:
+   * BuildKit would try to pull them as images.
+   */
+  readonly typos: readonly StageTypo[];
 }
 
 /**
@@ -55,7 +63,15 @@ export function analyzeDockerfile(
       ];
       for (const error of reported) error.file = options.file;
     }
-    return { ast, graph, plan, json: serializePlan(plan) };
+    const planned = new Set(plan.stages.map((index) => graph.stages[index]?.id));
+    return {
+      input: { text, options },
+      ast,
+      graph,
+      plan,
+      json: serializePlan(plan),
+      typos: findStageTypos(graph).filter((typo) => planned.has(typo.stage)),
+    };
   } catch (error) {
     if (error instanceof DockerfileError && options.file !== undefined) error.file = options.file;
     throw error;

@@ -161,11 +161,56 @@ describe("attributeVertices", () => {
     ];
     expect(attributeVertices(vertices).get("d:ctx")?.stage).toBe("alpha");
     const map: DockerfileMap = [
-      { id: "zeta", instructions: [] },
-      { id: "alpha", instructions: [] },
+      {
+        id: "zeta",
+        instructions: [
+          { line: 1, text: "FROM busybox" },
+          { line: 2, text: "COPY x /x" },
+        ],
+      },
+      {
+        id: "alpha",
+        instructions: [
+          { line: 3, text: "FROM busybox" },
+          { line: 4, text: "COPY y /y" },
+        ],
+      },
     ];
     expect(attributeVertices(vertices, map).get("d:ctx")?.stage).toBe("zeta");
     expect(attributeVertices(vertices).get("d:mid")?.stage).toBe("zeta");
+  });
+
+  it("does not trust a label the Dockerfile does not have: another build on the daemon named the step", () => {
+    const map: DockerfileMap = [
+      {
+        id: "base",
+        instructions: [
+          { line: 1, text: "FROM busybox" },
+          { line: 2, text: "RUN make" },
+        ],
+      },
+      {
+        id: "app",
+        instructions: [
+          { line: 3, text: "FROM busybox" },
+          { line: 4, text: "COPY --from=base /x /x" },
+        ],
+      },
+    ];
+    const vertices: AnnouncedVertex[] = [
+      // The shared FROM as a single-stage build of someone else's named it, then as another file's stage.
+      { digest: "d:from", name: "[1/3] FROM docker.io/library/busybox:latest", inputs: [] },
+      { digest: "d:from2", name: "[other 1/2] FROM docker.io/library/alpine", inputs: [] },
+      { digest: "d:run", name: "[base 2/2] RUN make", inputs: ["d:from"] },
+      { digest: "d:odd", name: "[base 2/2] COPY . .", inputs: ["d:from2"] },
+      { digest: "d:copy", name: "[app 2/2] COPY --from=base /x /x", inputs: ["d:from2", "d:run"] },
+    ];
+    const steps = attributeVertices(vertices, map);
+    expect(steps.get("d:from")).toMatchObject({ kind: "other", stage: "base", index: null });
+    expect(steps.get("d:from2")).toMatchObject({ kind: "other", stage: "app" });
+    // A known stage, but another instruction at that position: not ours either.
+    expect(steps.get("d:odd")).toMatchObject({ kind: "other" });
+    expect(steps.get("d:run")).toMatchObject({ kind: "instruction", stage: "base", line: 2 });
   });
 
   it("gives an unlabelled [i/n] to the map's only stage", () => {

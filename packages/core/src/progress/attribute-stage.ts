@@ -85,6 +85,28 @@ export function parseVertexName(name: string, singleStageId = "stage-0"): Vertex
   return { kind, stage: null, index: null, total: null, platform: null, instruction: name };
 }
 
+/**
+ * A parsed name checked against the Dockerfile being built: BuildKit runs an identical step once
+ * for every build on the daemon, and names it as the first build that asked for it, so a shared
+ * `FROM` may carry another Dockerfile's label (`[1/3] FROM busybox`, `[other 2/4] …`). A label this
+ * Dockerfile does not have (no such stage, or another kind of instruction at that position) says
+ * nothing about our stages: the step is then attributed through the graph, like any unlabelled one.
+ */
+export function matchDockerfile(parsed: VertexName, map: DockerfileMap | undefined): VertexName {
+  if (map === undefined || parsed.kind !== "instruction" || parsed.stage === null) return parsed;
+  const stage = map.find((entry) => entry.id.toLowerCase() === parsed.stage);
+  const entry = parsed.index === null ? undefined : stage?.instructions[parsed.index - 1];
+  if (
+    stage !== undefined &&
+    entry !== undefined &&
+    stage.instructions.length === parsed.total &&
+    keyword(entry.text) === keyword(parsed.instruction)
+  ) {
+    return parsed;
+  }
+  return { ...parsed, kind: "other", stage: null, index: null, total: null };
+}
+
 function keyword(text: string): string {
   return (/^\s*(\S+)/.exec(text)?.[1] ?? "").toUpperCase();
 }
@@ -245,7 +267,7 @@ export function attributeVertices(
     if (!names.has(vertex.digest)) {
       names.set(vertex.digest, {
         name: vertex.name,
-        parsed: parseVertexName(vertex.name, singleStageId),
+        parsed: matchDockerfile(parseVertexName(vertex.name, singleStageId), map),
       });
     }
     for (const input of vertex.inputs) {

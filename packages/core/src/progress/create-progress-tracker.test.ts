@@ -9,6 +9,7 @@ import {
   type ProgressTracker,
 } from "./create-progress-tracker.js";
 import { createLineSplitter } from "./decode-status.js";
+import { feedLines } from "./feed-lines.test-support.js";
 import { statusResponseType } from "./status-response-type.test-support.js";
 
 const fixtures = join(import.meta.dirname, "__fixtures__", "buildkit-streams");
@@ -96,14 +97,15 @@ function run(
     now: () => 0,
   });
   const all = streams.map((s) => streamLines(s.folder, s.capture));
+  const feeders = streams.map((stream) => feedLines(tracker, stream.target));
   const longest = Math.max(...all.map((lines) => lines.length));
   for (let i = 0; i < longest; i++) {
     all.forEach((lines, index) => {
       const line = lines[i];
-      if (line !== undefined) tracker.push(streams[index]!.target, line);
+      if (line !== undefined) feeders[index]!.push(line);
     });
   }
-  for (const stream of streams) tracker.end(stream.target);
+  for (const feeder of feeders) feeder.end();
   return { tracker, events };
 }
 
@@ -174,6 +176,8 @@ function transcript(events: BuildEvent[]): string {
       case "target-finished":
       case "target-failed":
       case "target-cancelled":
+      case "engine-quiet":
+      case "context-sent":
       case "daemon-status":
         out.push(`${event.type} [${"target" in event ? event.target : ""}]`);
         break;
@@ -510,8 +514,9 @@ describe("createProgressTracker", () => {
   it("takes a target it was not told about, after the others", () => {
     const events: BuildEvent[] = [];
     const tracker = createProgressTracker({ targets: ["x"], onEvent: (e) => events.push(e) });
-    for (const line of streamLines("docker-26.1", "heredoc")) tracker.push("late", line);
-    tracker.end("late");
+    const late = feedLines(tracker, "late");
+    for (const line of streamLines("docker-26.1", "heredoc")) late.push(line);
+    late.end();
     expect(tracker.summary().targets.map((t) => [t.target, t.steps.length > 0, t.ended])).toEqual([
       ["x", false, false],
       ["late", true, true],
@@ -528,8 +533,8 @@ describe("createProgressTracker", () => {
     const group = { id: "merge-1", name: "COPY --link a /a", weak: false };
     const events: BuildEvent[] = [];
     const tracker = createProgressTracker({ targets: ["t"], onEvent: (e) => events.push(e) });
-    tracker.push(
-      "t",
+    const feeder = feedLines(tracker, "t");
+    feeder.push(
       aux({
         vertexes: [
           { digest: "d:from", name: "[final 1/2] FROM docker.io/library/busybox:local" },
@@ -542,8 +547,7 @@ describe("createProgressTracker", () => {
         ],
       }),
     );
-    tracker.push(
-      "t",
+    feeder.push(
       aux({
         vertexes: [
           {
@@ -557,7 +561,7 @@ describe("createProgressTracker", () => {
         ],
       }),
     );
-    tracker.end("t");
+    feeder.end();
     const step = tracker.summary().targets[0]!.steps.find((s) => s.step.digest === "d:link");
     expect(step).toMatchObject({
       progressGroup: group,

@@ -8,7 +8,8 @@ import {
   type DockerfileMap,
   type VertexGraph,
 } from "./attribute-stage.js";
-import { parseDaemonLine, toDaemonStatus } from "./decode-status.js";
+import { toDaemonStatus, type DecodedStatus } from "./decode-status.js";
+import type { BuildStreamResult } from "./read-build-stream.js";
 import { createVertexTracker, type TrackedVertex, type VertexChange } from "./vertex-tracker.js";
 
 /** Options of `createProgressTracker`. */
@@ -72,9 +73,9 @@ export interface StageSummary {
 /** What one target's stream showed. */
 export interface TargetSummary {
   target: string;
-  /** From `moby.image.id`, when the stream had one. */
+  /** The built image, as `end` was told. */
   imageId: string | null;
-  /** The final `errorDetail` message, when the build failed. */
+  /** The daemon's message, when `end` was told the build failed. */
   error: string | null;
   /** Whether `end(target)` was called. */
   ended: boolean;
@@ -102,10 +103,13 @@ export interface FailureContext {
 
 /** The progress of one run's builds; see `createProgressTracker`. */
 export interface ProgressTracker {
-  /** Feeds one line of `target`'s `/build` response (NDJSON, without its line break). */
-  push(target: string, line: string): void;
-  /** `target`'s stream ended: flushes its unfinished log lines and settles what it held back. */
-  end(target: string): void;
+  /** Feeds one BuildKit status message of `target`'s build. */
+  push(target: string, status: DecodedStatus): void;
+  /**
+   * `target`'s stream ended: flushes its unfinished log lines and settles what it held back; a
+   * build that made an image (`outcome.imageId`, no error) had every step it skipped in the cache.
+   */
+  end(target: string, outcome?: Partial<BuildStreamResult>): void;
   summary(): ProgressSummary;
   /** The failing step of `target` (its own or a shared one), with stage, line and last log lines. */
   failureContext(target: string): FailureContext;
@@ -167,8 +171,8 @@ const round = (time: number): number => Math.round(time);
  * (epoch ms), rounded to the millisecond.
  * @example
  * const tracker = createProgressTracker({ targets: ["test", "app"], onEvent: render });
- * engine.build({ ...request, target: "app", onLine: (line) => tracker.push("app", line) })
- *   .finally(() => tracker.end("app"));
+ * engine.build({ ...request, target: "app", onStatus: (status) => tracker.push("app", status) })
+ *   .then(({ imageId }) => tracker.end("app", { imageId }), (error) => tracker.end("app", { error: String(error) }));
  */
 export function createProgressTracker(options: ProgressTrackerOptions): ProgressTracker {
   const { onEvent, dockerfileMap } = options;
@@ -536,7 +540,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
     }
   };
 
-  const vertices = createVertexTracker({ onChange: handle, singleStageId });
+  const vertices = createVertexTracker({ onChange: handle, singleStageId, dockerfileMap });
 
   const summariseStep = (record: StepRecord): StepSummary => {
     const { vertex } = record;
@@ -575,43 +579,29 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
   };
 
   return {
-    push(target, line) {
-      const record = targetRecord(target);
-      const parsed = parseDaemonLine(line);
-      if (parsed === undefined) return;
-      switch (parsed.kind) {
-        case "trace":
-          if (options.emitDaemonStatus === true) {
-            onEvent({
-              type: "daemon-status",
-              time: round(vertices.latestTime() ?? now()),
-              target,
-              status: toDaemonStatus(parsed.status),
-            });
-          }
-          vertices.update(target, parsed.status);
-          settleHeld();
-          return;
-        case "image-id":
-          record.imageId = parsed.imageId;
-          return;
-        case "error":
-          record.error = parsed.message;
-          return;
-        case "stream":
-        case "unknown":
-          return;
-        default:
-          parsed satisfies never;
+    push(target, status) {
+      targetRecord(target);
+      if (options.emitDaemonStatus === true) {
+        onEvent({
+          type: "daemon-status",
+          time: round(vertices.latestTime() ?? now()),
+          target,
+          status: toDaemonStatus(status),
+        });
       }
+      vertices.update(target, status);
+      settleHeld();
     },
-    end(target) {
+    end(target, outcome) {
       const record = targetRecord(target);
       if (record.ended) return;
       record.ended = true;
+      record.imageId = outcome?.imageId ?? null;
+      record.error = outcome?.error ?? null;
       vertices.endSource(target);
       settleHeld();
-      if (record.imageId !== null && record.error === null) markSkippedAsCached(target);
+      if (outcome?.imageId !== undefined && outcome.error === undefined)
+        markSkippedAsCached(target);
     },
     summary() {
       const byTarget = new Map<string, StepSummary[]>(order.map((target) => [target, []]));

@@ -1,5 +1,10 @@
 import type { DaemonVertexStatus, DaemonVertexWarning } from "../events.js";
-import { parseVertexName, type VertexName } from "./attribute-stage.js";
+import {
+  matchDockerfile,
+  parseVertexName,
+  type DockerfileMap,
+  type VertexName,
+} from "./attribute-stage.js";
 import type { DecodedStatus } from "./decode-status.js";
 
 /** Where a tracked vertex is in its life. */
@@ -52,6 +57,8 @@ export interface VertexTrackerOptions {
   onChange: (change: VertexChange) => void;
   /** Stage id of unlabelled `[i/n]` names (a single-stage Dockerfile); default `stage-0`. */
   singleStageId?: string | undefined;
+  /** The Dockerfile being built: a `[stage i/n]` label it does not have is not trusted (see `matchDockerfile`). */
+  dockerfileMap?: DockerfileMap | undefined;
   /** How many last log lines each vertex keeps; default 20. */
   logTailSize?: number | undefined;
 }
@@ -121,7 +128,7 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
     let key = keyOf(source, digest);
     let vertex = vertices.get(key);
     if (vertex === undefined || (vertex.name === "" && name !== "")) {
-      const parsed = parseVertexName(name, singleStageId);
+      const parsed = matchDockerfile(parseVertexName(name, singleStageId), options.dockerfileMap);
       if (parsed.kind === "export") {
         key = `${source}\u0000${digest}`;
         let keys = exporterKeys.get(source);

@@ -45,7 +45,13 @@ function runStarted(targets: string[]): BuildEvent {
     schemaVersion: BUILD_EVENT_SCHEMA_VERSION,
     targets,
     concurrency: targets.length,
-    engine: null,
+    engine: {
+      endpoint: "unix:///var/run/docker.sock",
+      version: "26.1.5",
+      apiVersion: "1.45",
+      platform: "linux/amd64",
+    },
+    context: { transfer: "tar", files: 1, bytes: 100, warnings: [] },
   };
 }
 
@@ -154,6 +160,23 @@ describe("createBuildReport", () => {
     // The run never reported its end: status and wall time come from the targets and the last event.
     expect(report.status).toBe("succeeded");
     expect(report.wallMs).toBe(1300);
+  });
+
+  it("counts a step that started and was then found in the cache as cached", () => {
+    const copy = step("app", 2, 2, "COPY --from=build /out /out", 12);
+    const report = createBuildReport({
+      events: [
+        runStarted(["app"]),
+        { type: "step-started", time: T0 + 100, target: "app", step: copy },
+        cached("app", copy, 0.1),
+        ...finished("app", 0.3),
+      ],
+      targetStages: { app: ["app"] },
+    });
+    expect(report.stages).toEqual([
+      { stage: "app", target: "app", status: "cached", durationMs: 0, stepsRun: 0, stepsCached: 1 },
+    ]);
+    expect(report.targets[0]).toMatchObject({ stepsRun: 0, stepsCached: 1 });
   });
 
   it("counts a step once when concurrent builds carry it under several digests", () => {
@@ -269,7 +292,13 @@ describe("createBuildReport", () => {
         cancelled: true,
         durationMs: 4200,
       },
-      { type: "target-cancelled", time: T0 + 4300, target: "lint", reason: "fail-fast" },
+      {
+        type: "target-cancelled",
+        time: T0 + 4300,
+        target: "lint",
+        reason: { kind: "fail-fast", failedTarget: "test" },
+        message: "cancelled",
+      },
       {
         type: "run-finished",
         time: T0 + 4400,
@@ -293,13 +322,14 @@ describe("createBuildReport", () => {
         message: "exit code: 2",
         hint: null,
         logTail: logLines.slice(10),
+        missingId: null,
       },
     ]);
     expect(report.targets.map((target) => [target.target, target.status, target.wallMs])).toEqual([
       ["app", "failed", 4200],
       ["lint", "cancelled", 4300],
     ]);
-    expect(report.targets[1]?.cancelReason).toBe("fail-fast");
+    expect(report.targets[1]?.cancelReason).toEqual({ kind: "fail-fast", failedTarget: "test" });
     // The failed step ran; the cancelled one is neither run nor cached.
     expect(report.totals).toEqual({ stepsRun: 1, stepsCached: 0, cachedPercent: 0 });
     expect(report.slowestSteps.map((slow) => [slow.instruction, slow.status])).toEqual([
@@ -363,7 +393,13 @@ describe("createBuildReport", () => {
         runStarted(["app", "test"]),
         { type: "target-started", time: T0, target: "app", buildId: "b" },
         { type: "step-started", time: T0 + 1000, target: "app", step: slow },
-        { type: "target-cancelled", time: T0 + 3000, target: "app", reason: "interrupted" },
+        {
+          type: "target-cancelled",
+          time: T0 + 3000,
+          target: "app",
+          reason: { kind: "interrupted" },
+          message: "cancelled",
+        },
       ],
       stageGraph: {
         stages: [

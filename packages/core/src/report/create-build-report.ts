@@ -1,7 +1,7 @@
 // Turns a run's recorded events (plus what only the engine and the front end know: image sizes, stage
 // edges) into the report a person acts on. Pure: every value in and out is plain JSON.
-import type { ErrorCode } from "../errors.js";
-import type { BuildEvent, StepInfo } from "../events.js";
+import type { CancelReason, ErrorCode } from "../errors.js";
+import type { BuildEvent, RunContext, StepInfo } from "../events.js";
 import { findCriticalPath, type StageDependencies } from "./find-critical-path.js";
 
 /** Version of the `BuildReport` shape; bumped on any incompatible change. */
@@ -39,7 +39,7 @@ export interface TargetReport {
   target: string;
   status: TargetStatus;
   /** Why it was cancelled, when it was. */
-  cancelReason: "interrupted" | "fail-fast" | null;
+  cancelReason: CancelReason | null;
   /** From the build request to its end; null when it never started. */
   wallMs: number | null;
   /** Dockerfile steps of this target's stages that ran (a failed step ran too). */
@@ -120,6 +120,8 @@ export interface TargetFailure {
   hint: string | null;
   /** The last lines the failing step printed, oldest first (at most 20). */
   logTail: string[];
+  /** For `MISSING_SECRET` and `MISSING_SSH_AGENT`: the id the Dockerfile names. */
+  missingId: string | null;
 }
 
 /** A warning from the Dockerfile front end, once per message and place. */
@@ -141,7 +143,7 @@ export interface BuildReport {
   wallMs: number;
   /** In the requested order. */
   targets: TargetReport[];
-  /** In the order their first step was seen. */
+  /** In Dockerfile order (without a stage graph, or for stages it does not name: as first seen). */
   stages: StageReport[];
   /** Each Dockerfile step counted once, however many targets need it. */
   totals: { stepsRun: number; stepsCached: number; cachedPercent: number | null };
@@ -151,6 +153,11 @@ export interface BuildReport {
   /** In the order the targets failed. */
   failures: TargetFailure[];
   warnings: ReportWarning[];
+  /**
+   * How the build context travelled: as a tar (its files and bytes, sent with each target's build)
+   * or through the session (what FileSync sent in all: only changed files on a rebuild).
+   */
+  context: (RunContext & { sent: { files: number; bytes: number } | null }) | null;
 }
 
 interface StepRecord {
@@ -158,6 +165,8 @@ interface StepRecord {
   target: string;
   status: "running" | "cached" | "finished" | "failed" | "cancelled";
   startedAt: number | null;
+  /** The digest whose `step-started` set `startedAt`. */
+  startedDigest: string | null;
   endedAt: number | null;
   durationMs: number | null;
 }
@@ -171,19 +180,36 @@ interface TargetRecord {
   failedStage: { stage: string; step: string } | null;
 }
 
+/** What a report is made from besides the events: what only the front end knows. */
+export interface ReportBuilderOptions {
+  /** The stage dependency edges, from the Dockerfile front end; without them no chain is longer than a stage. */
+  stageGraph?: { stages: readonly StageDependencies[] } | undefined;
+  /** Per target, the stages its build needs (its own stage included). */
+  targetStages?: Readonly<Record<string, readonly string[]>> | undefined;
+}
+
+/** Takes a run's events one at a time and keeps only what the report needs; see `createReportBuilder`. */
+export interface ReportBuilder {
+  /** Takes the next event of the run. */
+  add(event: BuildEvent): void;
+  /** The report of the events so far, with the engine's data about the images. */
+  finish(images?: Readonly<Record<string, ImageSummary | undefined>>): BuildReport;
+}
+
 /**
- * Summarises a run from its recorded events: per-target status, time, cache use and image size; the
- * critical path through the stages; the slowest steps; and, for each failed target, where it broke.
+ * Makes the report of a run as its events arrive, keeping a constant amount per step (its state
+ * and its last log lines), never the events themselves: a run that prints millions of lines builds
+ * its report in the same memory as a quiet one.
  *
  * @example
- * const events: BuildEvent[] = [];
- * await runBuild(plan, { engine, onEvent: (event) => events.push(event) });
- * const report = createBuildReport({ events, images, stageGraph: graph, targetStages });
+ * const builder = createReportBuilder({ targetStages });
+ * const onEvent = (event: BuildEvent) => builder.add(event);
+ * // … after the run:
+ * const report = builder.finish(images);
  */
-export function createBuildReport(input: BuildReportInput): BuildReport {
-  const images = input.images ?? {};
-  const graph = input.stageGraph?.stages ?? [];
-  const targetStages = input.targetStages ?? {};
+export function createReportBuilder(options: ReportBuilderOptions = {}): ReportBuilder {
+  const graph = options.stageGraph?.stages ?? [];
+  const targetStages = options.targetStages ?? {};
 
   let runStarted: Extract<BuildEvent, { type: "run-started" }> | null = null;
   let runFinished: Extract<BuildEvent, { type: "run-finished" }> | null = null;
@@ -196,7 +222,7 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
   const logs = new Map<string, string[]>();
   const failureOrder: string[] = [];
   const warnings = new Map<string, ReportWarning>();
-
+  const sent = { files: 0, bytes: 0 };
   const targetRecord = (target: string): TargetRecord => {
     let record = targets.get(target);
     if (record === undefined) {
@@ -220,6 +246,7 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
         target,
         status: "running",
         startedAt: null,
+        startedDigest: null,
         endedAt: null,
         durationMs: null,
       };
@@ -231,7 +258,7 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
     return record;
   };
 
-  for (const event of input.events) {
+  const add = (event: BuildEvent): void => {
     firstTime = firstTime === null ? event.time : Math.min(firstTime, event.time);
     lastTime = lastTime === null ? event.time : Math.max(lastTime, event.time);
     switch (event.type) {
@@ -261,12 +288,22 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
         break;
       case "step-started": {
         const record = stepRecord(event.target, event.step);
+        if (record.startedAt === null) record.startedDigest = event.step.digest;
         record.startedAt ??= event.time;
         break;
       }
       case "step-cached": {
         const record = stepRecord(event.target, event.step);
-        if (record.status === "running" && record.startedAt === null) record.status = "cached";
+        // A replica of the step under another digest may be cached while this one runs; but the
+        // digest that started and was then found in the cache (BuildKit starts a step to look it
+        // up) was cached.
+        if (
+          record.status === "running" &&
+          (record.startedAt === null || record.startedDigest === event.step.digest)
+        ) {
+          record.status = "cached";
+          record.endedAt = event.time;
+        }
         break;
       }
       case "step-finished":
@@ -300,65 +337,108 @@ export function createBuildReport(input: BuildReportInput): BuildReport {
         }
         break;
       }
+      case "context-sent":
+        // Only the context's own files: the Dockerfile's transfer is not what COPY reads.
+        if (event.source === "context") {
+          sent.files += event.files;
+          sent.bytes += event.bytes;
+        }
+        break;
       case "stage-started":
       case "stage-cached":
       case "stage-finished":
       case "transfer":
       case "daemon-status":
+      case "engine-quiet":
         break;
       default:
-        return event satisfies never;
+        event satisfies never;
     }
-  }
-
-  const startedAt = runStarted?.time ?? firstTime;
-  const endedAt = runFinished?.time ?? lastTime;
-  const wallMs =
-    runFinished?.durationMs ??
-    (startedAt !== null && endedAt !== null ? Math.max(0, endedAt - startedAt) : 0);
-  const runEnd = endedAt ?? 0;
-
-  const stages = summariseStages(steps, runEnd);
-  // Only stages this run reached (ran or found cached) take part: a stage with no step never began.
-  const durations = new Map(stages.map((stage) => [stage.stage, stage.durationMs]));
-  const chain = findCriticalPath(graph, durations);
-
-  const targetReports = targetOrder.map((target) =>
-    summariseTarget(target, targets.get(target), steps, targetStages[target], images[target]),
-  );
-  for (const report of targetReports) {
-    report.sizeComparison = compareSize(report, targetReports, graph, targetStages);
-  }
-
-  const allSteps = countSteps([...steps.values()]);
-
-  return {
-    schemaVersion: BUILD_REPORT_SCHEMA_VERSION,
-    status: runFinished?.status ?? inferRunStatus(targetReports),
-    startedAt,
-    wallMs,
-    targets: targetReports,
-    stages,
-    totals: allSteps,
-    criticalPath:
-      chain === null
-        ? null
-        : {
-            stages: chain.stages.map((stage) => ({ stage, durationMs: durations.get(stage) ?? 0 })),
-            durationMs: chain.durationMs,
-            wallMs,
-            percentOfWall: wallMs > 0 ? Math.round((chain.durationMs / wallMs) * 100) : null,
-          },
-    slowestSteps: findSlowestSteps(steps),
-    failures: failureOrder.flatMap((target) => {
-      const record = targets.get(target);
-      const end = record?.end;
-      return end?.type === "target-failed"
-        ? [describeFailure(end, record?.failedStage ?? null, stepsByDigest, logs)]
-        : [];
-    }),
-    warnings: [...warnings.values()],
   };
+
+  const finish = (images: Readonly<Record<string, ImageSummary | undefined>> = {}): BuildReport => {
+    const startedAt = runStarted?.time ?? firstTime;
+    const endedAt = runFinished?.time ?? lastTime;
+    const wallMs =
+      runFinished?.durationMs ??
+      (startedAt !== null && endedAt !== null ? Math.max(0, endedAt - startedAt) : 0);
+    const runEnd = endedAt ?? 0;
+
+    // In Dockerfile order, whatever order the daemon reported them in: the same build, the same report.
+    const fileOrder = new Map(graph.map((stage, index) => [stage.id, index]));
+    // (Array.prototype.sort is stable: stages the graph does not name keep the order they were seen in.)
+    const stages = summariseStages(steps, runEnd).sort(
+      (a, b) => (fileOrder.get(a.stage) ?? Infinity) - (fileOrder.get(b.stage) ?? Infinity),
+    );
+    // Only stages this run reached (ran or found cached) take part: a stage with no step never began.
+    const durations = new Map(stages.map((stage) => [stage.stage, stage.durationMs]));
+    const chain = findCriticalPath(graph, durations);
+
+    const targetReports = targetOrder.map((target) =>
+      summariseTarget(target, targets.get(target), steps, targetStages[target], images[target]),
+    );
+    for (const report of targetReports) {
+      report.sizeComparison = compareSize(report, targetReports, graph, targetStages);
+    }
+
+    const allSteps = countSteps([...steps.values()]);
+
+    return {
+      schemaVersion: BUILD_REPORT_SCHEMA_VERSION,
+      status: runFinished?.status ?? inferRunStatus(targetReports),
+      startedAt,
+      wallMs,
+      targets: targetReports,
+      stages,
+      totals: allSteps,
+      criticalPath:
+        chain === null
+          ? null
+          : {
+              stages: chain.stages.map((stage) => ({
+                stage,
+                durationMs: durations.get(stage) ?? 0,
+              })),
+              durationMs: chain.durationMs,
+              wallMs,
+              percentOfWall: wallMs > 0 ? Math.round((chain.durationMs / wallMs) * 100) : null,
+            },
+      slowestSteps: findSlowestSteps(steps),
+      failures: failureOrder.flatMap((target) => {
+        const record = targets.get(target);
+        const end = record?.end;
+        return end?.type === "target-failed"
+          ? [describeFailure(end, record?.failedStage ?? null, stepsByDigest, logs)]
+          : [];
+      }),
+      warnings: [...warnings.values()],
+      context:
+        runStarted === null
+          ? null
+          : {
+              ...runStarted.context,
+              sent:
+                runStarted.context.transfer === "session"
+                  ? { files: sent.files, bytes: sent.bytes }
+                  : null,
+            },
+    };
+  };
+
+  return { add, finish };
+}
+
+/**
+ * Summarises a run from its recorded events: per-target status, time, cache use and image size; the
+ * critical path through the stages; the slowest steps; and, for each failed target, where it broke.
+ *
+ * @example
+ * const report = createBuildReport({ events, images, stageGraph, targetStages });
+ */
+export function createBuildReport(input: BuildReportInput): BuildReport {
+  const builder = createReportBuilder(input);
+  for (const event of input.events) builder.add(event);
+  return builder.finish(input.images ?? {});
 }
 
 function summariseStages(steps: ReadonlyMap<string, StepRecord>, runEnd: number): StageReport[] {
@@ -445,8 +525,11 @@ function countSteps(list: readonly StepRecord[]): {
   let stepsRun = 0;
   let stepsCached = 0;
   for (const step of list) {
-    // `FROM` steps are left out: BuildKit's `cached` flag on them is unreliable (and they take no time).
-    if (step.info.stage === null || isFromStep(step)) continue;
+    // Only the Dockerfile's own steps (`[stage i/n]`) count: BuildKit's plumbing (`copy /context /`,
+    // the `FROM` of a `COPY --from=<image>`) may reach the daemon once or once per target, so
+    // counting it would make the same build give different counts. `FROM` steps are left out too:
+    // BuildKit's `cached` flag on them is unreliable (and they take no time).
+    if (step.info.kind !== "instruction" || step.info.stage === null || isFromStep(step)) continue;
     if (step.status === "cached") stepsCached += 1;
     else if (step.status === "finished" || step.status === "failed") stepsRun += 1;
   }
@@ -572,6 +655,7 @@ function describeFailure(
     message: error.message,
     hint: error.hint ?? null,
     logTail: logTail.slice(-FAILURE_LOG_LINES),
+    missingId: error.missingId ?? null,
   };
 }
 

@@ -1,43 +1,49 @@
-import { readFileSync } from "node:fs";
-import { Readable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Engine, EngineInfo } from "../engine/engine.js";
+import { ContextError, DockerfileError, UsageError } from "../errors.js";
 import type { BuildEvent } from "../events.js";
+import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { FakeEngine } from "../testing/fake-engine.js";
 import { runBuild } from "./run-build.js";
 
-const fixtures = new URL(
-  "../../../../../shared/fixtures/buildkit-streams/docker-26.1/",
-  import.meta.url,
-);
+const fixtures = new URL("../progress/__fixtures__/buildkit-streams/docker-26.1/", import.meta.url);
+const fixture = (name: string): string => readFileSync(new URL(name, fixtures), "utf8");
 const streamLines = (name: string): string[] =>
-  readFileSync(new URL(`${name}.ndjson`, fixtures), "utf8")
+  fixture(`${name}.ndjson`)
     .split("\n")
     .map((line) => line.replace(/\r$/, ""))
     .filter((line) => line !== "");
-const context = { stream: () => Readable.from([]), dockerfileInContext: "Dockerfile" };
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+/** A build context holding this Dockerfile; returns the `context` option. */
+function contextWith(dockerfile: string): { dir: string; dockerfile: string } {
+  const dir = mkdtempSync(join(tmpdir(), "stagecraft-run-build-"));
+  dirs.push(dir);
+  writeFileSync(join(dir, "Dockerfile"), dockerfile);
+  writeFileSync(join(dir, "hello.txt"), "hello\n");
+  return { dir, dockerfile: join(dir, "Dockerfile") };
+}
 
 describe("runBuild", () => {
   it("reports a failed target with its stage, Dockerfile line and last log lines", async () => {
+    const dockerfile = fixture("run-failure.Dockerfile");
     const lines = streamLines("run-failure");
-    const errorLine = lines.at(-1)!;
-    const daemonMessage = (JSON.parse(errorLine) as { errorDetail: { message: string } })
+    const daemonMessage = (JSON.parse(lines.at(-1)!) as { errorDetail: { message: string } })
       .errorDetail.message;
     const engine = new FakeEngine({ broken: { lines, failWith: daemonMessage } });
     const events: BuildEvent[] = [];
     const outcome = await runBuild({
       engine,
-      context,
-      targets: [{ name: "broken", stage: "broken" }],
-      dockerfileMap: [
-        {
-          id: "base",
-          instructions: [
-            { line: 1, text: "FROM busybox:local AS base" },
-            { line: 2, text: "RUN echo …" },
-          ],
-        },
-        { id: "broken", instructions: [{ line: 5, text: "RUN echo compiling…" }] },
-      ],
+      analysis: analyzeDockerfile(dockerfile, { targets: ["broken"] }),
+      context: contextWith(dockerfile),
       onEvent: (event) => events.push(event),
     });
     expect(outcome.status).toBe("failed");
@@ -47,10 +53,17 @@ describe("runBuild", () => {
       stage: "broken",
       line: 5,
     });
-    expect(failed?.type === "target-failed" && failed.error.logTail).toContain(
-      "error: undefined reference to 'main'",
-    );
-    expect(events[0]?.type).toBe("run-started");
+    expect(outcome.report.failures[0]).toMatchObject({
+      target: "broken",
+      stage: "broken",
+      line: 5,
+    });
+    expect(outcome.report.failures[0]?.logTail).toContain("error: undefined reference to 'main'");
+    expect(events[0]).toMatchObject({
+      type: "run-started",
+      engine: { endpoint: "fake://", version: "26.1.5" },
+      context: { transfer: "tar", files: 2 },
+    });
     expect(events.at(-1)).toMatchObject({
       type: "run-finished",
       status: "failed",
@@ -58,30 +71,115 @@ describe("runBuild", () => {
     });
   });
 
-  it("masks secret values in every event", async () => {
+  it("masks secret values in every event and in the report, line by line too", async () => {
+    const dockerfile = fixture("multistage-parallel.Dockerfile");
     const lines = streamLines("multistage-parallel");
     const engine = new FakeEngine({ final: { lines } });
     const events: BuildEvent[] = [];
-    await runBuild({
+    const outcome = await runBuild({
       engine,
-      context,
-      targets: [{ name: "final", stage: "final", tags: ["hidden-token/app:1"] }],
-      secrets: ["hidden-token"],
+      analysis: analyzeDockerfile(dockerfile, { targets: ["final"] }),
+      context: contextWith(dockerfile),
+      tags: { final: ["hidden-token/app:1"] },
+      maskValues: ["hidden-token", "building\nbase: done"],
+      session: { secrets: { multi: Buffer.from("first line of it\nbase: starting\n") } },
       onEvent: (event) => events.push(event),
     });
-    const text = JSON.stringify(events);
+    const text = JSON.stringify(events) + JSON.stringify(outcome.report);
     expect(text).not.toContain("hidden-token");
     expect(text).toContain("***/app:1");
+    // Each line of a secret of several lines is masked where it appears on its own.
+    expect(text).not.toContain("base: starting");
+    expect(text).not.toContain("base: done");
+    expect(text).toContain("a: ***");
+    expect(text).toContain("/b.txt");
   });
 
-  it("inspects the images of the targets that were built", async () => {
+  it("inspects the images of the targets that were built and puts their sizes in the report", async () => {
+    const dockerfile = "FROM busybox AS app\nRUN true\n";
     const engine = new FakeEngine({ app: { size: 48_000_000 } });
     const outcome = await runBuild({
       engine,
-      context,
-      targets: [{ name: "app", stage: "app", tags: ["me/app:1"] }],
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+      context: contextWith(dockerfile),
+      tags: { app: ["me/app:1"] },
     });
     expect(outcome.images.app?.size).toBe(48_000_000);
     expect(outcome.targets[0]?.imageId).toBe(outcome.images.app?.id);
+    expect(outcome.report.targets[0]).toMatchObject({ target: "app", sizeBytes: 48_000_000 });
+    expect(engine.calls[0]?.request.tags).toEqual(["me/app:1"]);
+  });
+
+  it("refuses bad tags and targets BuildKit would stop, before the engine is asked anything", async () => {
+    const engine = new FakeEngine();
+    const build = (options: {
+      tags?: Record<string, string[]>;
+      targets?: string[];
+      dockerfile?: string;
+    }) => {
+      const dockerfile = options.dockerfile ?? "FROM busybox AS app\nRUN true\n";
+      return runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: options.targets ?? ["app"] }),
+        context: contextWith(dockerfile),
+        tags: options.tags,
+      });
+    };
+    await expect(build({ tags: { app: ["Me/App"] } })).rejects.toMatchObject({
+      code: "INVALID_TAG",
+    });
+    await expect(build({ tags: { other: ["me/app"] } })).rejects.toBeInstanceOf(UsageError);
+    await expect(
+      build({
+        dockerfile: "FROM busybox AS app\nCOPY --from=later /x /x\nFROM busybox AS later\n",
+      }),
+    ).rejects.toBeInstanceOf(DockerfileError);
+    expect(engine.calls).toHaveLength(0);
+  });
+
+  it("says when nothing has come from the engine for a while, and keeps waiting", async () => {
+    const dockerfile = "FROM busybox AS app\nRUN sleep 1\n";
+    const engine = new FakeEngine({ app: { durationMs: 150 } });
+    const events: BuildEvent[] = [];
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+      context: contextWith(dockerfile),
+      quietNoticeMs: 40,
+      onEvent: (event) => events.push(event),
+    });
+    expect(outcome.status).toBe("succeeded");
+    const quiet = events.flatMap((event) => (event.type === "engine-quiet" ? [event] : []));
+    expect(quiet.length).toBeGreaterThanOrEqual(1);
+    expect(quiet[0]).toMatchObject({ running: ["app"] });
+    // Said again only when as long again has passed.
+    const times = quiet.map((event) => event.quietMs);
+    for (const [index, ms] of times.entries()) expect(ms).toBeGreaterThanOrEqual(40 * (index + 1));
+  });
+
+  it("gives up the engine's probe when the context cannot be read (nothing is left open)", async () => {
+    let probeSignal: AbortSignal | undefined;
+    const never: Engine = {
+      local: true,
+      info: (signal?: AbortSignal) =>
+        new Promise<EngineInfo>((_resolve, reject) => {
+          probeSignal = signal;
+          signal?.addEventListener("abort", () => {
+            reject(new Error("aborted"));
+          });
+        }),
+      build: () => Promise.reject(new Error("not reached")),
+      cancelBuild: () => Promise.resolve(),
+      inspectImage: () => Promise.resolve(undefined),
+    };
+    const dockerfile = "FROM busybox\n";
+    await expect(
+      runBuild({
+        engine: never,
+        analysis: analyzeDockerfile(dockerfile),
+        context: { dir: "/nonexistent/context", dockerfile: "/nonexistent/context/Dockerfile" },
+      }),
+    ).rejects.toBeInstanceOf(ContextError);
+    expect(probeSignal?.aborted).toBe(true);
   });
 });

@@ -1,95 +1,210 @@
-import type { ImageDetails, SessionOptions } from "../engine/engine.js";
-import { bindSession, openEngineSession } from "../engine/session/bind-session.js";
-import type { BuildFailureDetails, StagecraftError } from "../errors.js";
-import { BUILD_EVENT_SCHEMA_VERSION, type BuildEvent, type TargetError } from "../events.js";
-import { silentLogger, type Logger } from "../logger.js";
-import type { DockerfileMap } from "../progress/attribute-stage.js";
 import {
-  createProgressTracker,
-  type ProgressSummary,
-} from "../progress/create-progress-tracker.js";
+  prepareContext,
+  type ContextInput,
+  type PreparedContext,
+} from "../context/prepare-context.js";
+import type {
+  BuildSettings,
+  Engine,
+  EngineInfo,
+  EngineSession,
+  ImageDetails,
+  SessionOptions,
+} from "../engine/engine.js";
+import { bindSession, openEngineSession } from "../engine/session/bind-session.js";
+import {
+  BuildFailedError,
+  EngineError,
+  MissingSecretError,
+  MissingSshAgentError,
+  UsageError,
+  type StagecraftError,
+} from "../errors.js";
+import {
+  BUILD_EVENT_SCHEMA_VERSION,
+  type BuildEvent,
+  type RunContext,
+  type TargetError,
+} from "../events.js";
+import { silentLogger, type Logger } from "../logger.js";
+import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
+import { createDockerfileMap } from "../plan/create-dockerfile-map.js";
+import { createProgressTracker } from "../progress/create-progress-tracker.js";
 import { createRedactor, redactDeep } from "../redact.js";
+import { createReportBuilder, type BuildReport } from "../report/create-build-report.js";
+import { validateImageReference } from "../stages/validate-image-reference.js";
 import {
   runTargets,
+  type ContextSource,
   type RunResult,
-  type RunTargetsOptions,
   type SchedulerNotice,
+  type TargetSpec,
 } from "./run-targets.js";
 
-/** Options of `runBuild`: the targets, the build's options, and the engine to run them on. */
-export interface RunBuildOptions extends Omit<
-  RunTargetsOptions,
-  "onNotice" | "onDaemonLine" | "describeFailure"
-> {
-  /** Per target, the stage ids it builds (from the plan): decides who owns shared steps. */
-  targetStages?: Readonly<Record<string, readonly string[]>> | undefined;
-  /** The Dockerfile's stages and their vertex-producing instructions: maps steps to lines. */
-  dockerfileMap?: DockerfileMap | undefined;
-  /** Values to mask as `***` in every event, log line and error (build args marked secret). */
-  secrets?: readonly string[] | undefined;
+/** Options of `runBuild`: what to build (an analysis), from where, on which engine, and how. */
+export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "platform"> {
+  /** Where to build. */
+  engine: Engine;
   /**
-   * A BuildKit session for the run (secrets, SSH agents, an output), opened before the first build,
-   * shared by every target and closed at the end. Its secret values are masked like `secrets`.
+   * The Dockerfile and the targets, from `analyzeDockerfile`; its build args and platform are the
+   * build's (they decide the stage graph), so they are not given again here.
    */
-  session?: SessionOptions | undefined;
-  /** Every event of the run, in order; it only observes. */
+  analysis: DockerfileAnalysis;
+  /** The build context directory and the Dockerfile's path, and how the context travels. */
+  context: ContextInput;
+  /** Image names per target id, e.g. `{ app: ["me/app:dev"] }`. */
+  tags?: Readonly<Record<string, readonly string[]>> | undefined;
+  /** How many target builds run at once (default: all, so BuildKit runs each shared step once). */
+  concurrency?: number | undefined;
+  /** Let independent targets finish when one fails (default: cancel the others). */
+  keepGoing?: boolean | undefined;
+  /** Aborting cancels every build on the daemon; the outcome then says `cancelled`. */
+  signal?: AbortSignal | undefined;
+  /** Cancel every build once the run has taken this long (milliseconds); they are then failures. */
+  timeoutMs?: number | undefined;
+  /**
+   * After this long without news from the engine while builds run, an `engine-quiet` event says so
+   * (and again each time as long passes); default 30 s. The run keeps waiting.
+   */
+  quietNoticeMs?: number | undefined;
+  /**
+   * Values to mask as `***` in every event, log line, error and report (build args whose values are
+   * secret). Session secrets are masked without being listed here.
+   */
+  maskValues?: readonly string[] | undefined;
+  /**
+   * Secrets, SSH agents and an output for the run's BuildKit session, opened before the first build,
+   * shared by every target and closed at the end. Registry logins are the engine's.
+   */
+  session?: Omit<SessionOptions, "context" | "onContextSent"> | undefined;
+  /** Every event of the run, in order, masked; it only observes. */
   onEvent?: ((event: BuildEvent) => void) | undefined;
-  /** Where the engine is, for `run-started` (e.g. `unix:///var/run/docker.sock`). */
-  engineEndpoint?: string | undefined;
   logger?: Logger | undefined;
 }
 
-/** What a run produced: every target's result, what the progress stream showed, and the images. */
+/** What a run produced: every target's result, the report, and the engine it ran on. */
 export interface BuildOutcome extends RunResult {
-  progress: ProgressSummary;
-  /** Per target, the engine's data about its image (succeeded targets only). */
+  /** The end-of-run report, the same one the CLI prints and writes. */
+  report: BuildReport;
+  engine: EngineInfo;
+  /** Per target, the engine's data about its image (targets that made one). */
   images: Readonly<Record<string, ImageDetails | undefined>>;
 }
 
+/** The default of `quietNoticeMs`. */
+const QUIET_NOTICE_MS = 30_000;
+
 /**
- * Builds the requested targets on the engine with live, stage-attributed events: the library's main
- * entry point. Never throws for a failed build; failures are values in the outcome.
+ * Builds the analysed targets on the engine with live, stage-attributed events and returns the
+ * outcome with its report: the library's main entry point. It checks everything it can before
+ * sending (the engine, the context, the tags, errors BuildKit would stop with), then builds every
+ * target at once. Never throws for a failed build: failures are values in the outcome.
  *
  * @example
- * const context = await packBuildContext({ contextDir: ".", dockerfilePath: "Dockerfile" });
+ * const analysis = analyzeDockerfile(readFileSync("Dockerfile", "utf8"), { targets: ["test", "app"] });
  * const outcome = await runBuild({
  *   engine: new DockerEngine(),
- *   context,
- *   targets: [{ name: "test", stage: "test" }, { name: "app", stage: "app", tags: ["me/app:dev"] }],
+ *   analysis,
+ *   context: { dir: ".", dockerfile: "Dockerfile" },
+ *   tags: { app: ["me/app:dev"] },
  *   onEvent: (event) => console.log(event.type),
  * });
+ * console.log(outcome.report.targets.map((target) => `${target.target} ${target.status}`));
+ * @throws DockerfileError when BuildKit would refuse a target (nothing is sent).
+ * @throws UsageError for a tag that is not an image name, or a tag for a target not being built.
+ * @throws ContextError for a missing or unreadable context or Dockerfile.
+ * @throws EngineError when the engine cannot be reached, does not answer, or cannot build.
  */
 export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> {
   const log = options.logger ?? silentLogger;
-  const masked = [...(options.secrets ?? []), ...sessionSecretTexts(options.session)];
+  const startedAt = Date.now();
+  const deadline = options.timeoutMs === undefined ? undefined : startedAt + options.timeoutMs;
+  if (
+    options.concurrency !== undefined &&
+    (!Number.isInteger(options.concurrency) || options.concurrency < 1)
+  ) {
+    throw new UsageError(
+      `concurrency must be a whole number of at least 1, not ${options.concurrency}`,
+    );
+  }
+  checkTargets(options.analysis);
+  const tags = tagsByTarget(options.analysis, options.tags ?? {});
+
+  const masked = [...(options.maskValues ?? []), ...sessionSecretTexts(options.session)];
   const redact = createRedactor(masked);
-  const hasSecrets = masked.some((secret) => secret !== "");
+  const hasSecrets = masked.some((value) => value !== "");
+  const signal = withDeadline(options.signal, deadline);
+
+  // The engine's probe and the context's walk do not depend on each other; a context that cannot
+  // be read ends the probe too (a request left open would hold the process).
+  const probe = new AbortController();
+  let info: EngineInfo;
+  let prepared: PreparedContext;
+  try {
+    [info, prepared] = await Promise.all([
+      options.engine.info(
+        signal === undefined ? probe.signal : AbortSignal.any([signal, probe.signal]),
+      ),
+      prepareContext(options.context, options.engine.local),
+    ]);
+  } catch (error) {
+    probe.abort(error);
+    throw error;
+  }
+  if (!info.buildkit) {
+    throw new EngineError(
+      "ENGINE_UNSUPPORTED",
+      `the engine at ${info.endpoint} (Docker ${info.version}, API ${info.apiVersion}) cannot run BuildKit builds`,
+      { hint: "stagecraft needs a Linux Docker Engine 18.09 or newer." },
+    );
+  }
+  // BUILDPLATFORM (and TARGETPLATFORM by default) are the engine's: a FROM may depend on them.
+  const analysis = forEngine(options.analysis, info.platform);
+  const targets: TargetSpec[] = analysis.plan.targets.map((target) => ({
+    name: target.id,
+    // The default target is sent without `target=`: BuildKit cannot name an unnamed last stage.
+    stage: target.requested,
+    tags: tags[target.id] ?? [],
+  }));
+  const names = targets.map((target) => target.name);
+  const stageId = (index: number): string => analysis.graph.stages[index]?.id ?? `stage-${index}`;
+  const targetStages = Object.fromEntries(
+    analysis.plan.targets.map((target) => [target.id, target.reachable.map(stageId)]),
+  );
+
+  const report = createReportBuilder({
+    stageGraph: {
+      stages: analysis.graph.stages.map((stage) => ({
+        id: stage.id,
+        dependsOn: stage.dependsOn.map(stageId),
+      })),
+    },
+    targetStages,
+  });
   const listener = options.onEvent;
   let lastStepStartedAt: number | undefined;
+  let lastNews = Date.now();
   const emit = (event: BuildEvent): void => {
     if (event.type === "step-started") lastStepStartedAt = Date.now();
-    if (listener === undefined) return;
-    listener(hasSecrets ? redactDeep(event, redact) : event);
+    const shown = hasSecrets ? redactDeep(event, redact) : event;
+    report.add(shown);
+    listener?.(shown);
   };
-  const names = options.targets.map((target) => target.name);
   const tracker = createProgressTracker({
     targets: names,
-    targetStages: options.targetStages,
-    dockerfileMap: options.dockerfileMap,
+    targetStages,
+    dockerfileMap: createDockerfileMap(analysis.graph),
     onEvent: emit,
   });
-  const ended = new Set<string>();
-  const endStream = (target: string): void => {
-    if (ended.has(target)) return;
-    ended.add(target);
-    tracker.end(target);
-  };
-  const startedAt = new Map<string, number>();
 
+  const sessionOptions = toSessionOptions(options.session, prepared, (event) => {
+    lastNews = Date.now();
+    emit(event);
+  });
   const session =
-    options.session === undefined
+    sessionOptions === undefined
       ? undefined
-      : await openEngineSession(options.engine, options.session);
+      : await openEngineSession(options.engine, sessionOptions, signal);
   const engine = session === undefined ? options.engine : bindSession(options.engine, session);
 
   emit({
@@ -97,17 +212,34 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     time: Date.now(),
     schemaVersion: BUILD_EVENT_SCHEMA_VERSION,
     targets: names,
-    concurrency: Math.max(1, options.concurrency ?? names.length),
-    engine: options.engineEndpoint ?? null,
+    concurrency: Math.min(names.length, options.concurrency ?? names.length),
+    engine: {
+      endpoint: info.endpoint,
+      version: info.version,
+      apiVersion: info.apiVersion,
+      platform: info.platform,
+    },
+    context: describeContext(prepared),
   });
 
+  const started = new Map<string, number>();
+  const running = new Set<string>();
+  const ended = new Set<string>();
+  const endStream = (target: string, outcome: { imageId?: string; error?: string }): void => {
+    running.delete(target);
+    if (ended.has(target)) return;
+    ended.add(target);
+    tracker.end(target, outcome);
+  };
   const onNotice = (notice: SchedulerNotice): void => {
+    lastNews = Date.now();
     switch (notice.type) {
       case "target-queued":
-        emit({ type: "target-queued", time: notice.time, target: notice.target, waitingFor: [] });
+        emit({ type: "target-queued", time: notice.time, target: notice.target });
         return;
       case "target-started":
-        startedAt.set(notice.target, notice.time);
+        started.set(notice.target, notice.time);
+        running.add(notice.target);
         emit({
           type: "target-started",
           time: notice.time,
@@ -116,33 +248,34 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         });
         return;
       case "target-finished":
-        endStream(notice.target);
+        endStream(notice.target, { imageId: notice.imageId });
         emit({
           type: "target-finished",
           time: notice.time,
           target: notice.target,
           imageId: notice.imageId,
           tags: [...notice.tags],
-          durationMs: notice.time - (startedAt.get(notice.target) ?? notice.time),
+          durationMs: notice.time - (started.get(notice.target) ?? notice.time),
         });
         return;
       case "target-failed":
-        endStream(notice.target);
+        endStream(notice.target, { error: notice.error.message });
         emit({
           type: "target-failed",
           time: notice.time,
           target: notice.target,
           error: toTargetError(notice.error),
-          durationMs: notice.time - (startedAt.get(notice.target) ?? notice.time),
+          durationMs: notice.time - (started.get(notice.target) ?? notice.time),
         });
         return;
       case "target-cancelled":
-        endStream(notice.target);
+        endStream(notice.target, { error: notice.error.message });
         emit({
           type: "target-cancelled",
           time: notice.time,
           target: notice.target,
-          reason: notice.reason,
+          reason: notice.error.reason,
+          message: notice.error.message,
         });
         return;
       default:
@@ -150,18 +283,49 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     }
   };
 
+  const quietMs = options.quietNoticeMs ?? QUIET_NOTICE_MS;
+  let quietSaid = 0;
+  const watch = setInterval(
+    () => {
+      const quiet = Date.now() - lastNews;
+      if (running.size === 0 || quiet < quietMs * (quietSaid + 1)) return;
+      quietSaid += 1;
+      emit({ type: "engine-quiet", time: Date.now(), quietMs: quiet, running: [...running] });
+    },
+    Math.min(1000, quietMs),
+  );
+  watch.unref();
+
   let result: RunResult;
   try {
     result = await runTargets({
-      ...options,
       engine,
+      context: contextSource(prepared),
+      targets,
+      settings: {
+        buildArgs: buildArgsOf(analysis),
+        platform: analysis.input.options.platform,
+        labels: options.labels,
+        noCache: options.noCache,
+        pull: options.pull,
+        network: options.network,
+        extraHosts: options.extraHosts,
+        cacheFrom: options.cacheFrom,
+      },
+      concurrency: options.concurrency,
+      keepGoing: options.keepGoing,
+      signal: options.signal,
+      timeoutMs: deadline === undefined ? undefined : Math.max(0, deadline - Date.now()),
+      logger: log,
       onNotice,
       lastStepStartedAt: () => lastStepStartedAt,
-      onDaemonLine: (target, line) => {
-        tracker.push(target, line);
+      onStatus: (target, status) => {
+        lastNews = Date.now();
+        quietSaid = 0;
+        tracker.push(target, status);
       },
-      describeFailure: (target): Partial<BuildFailureDetails> => {
-        endStream(target);
+      describeFailure: (target) => {
+        endStream(target, {});
         const context = tracker.failureContext(target);
         return {
           stage: context.stage,
@@ -172,16 +336,18 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       },
     });
   } finally {
-    await session?.close();
+    clearInterval(watch);
+    await closeSession(session, options.signal, log);
   }
 
   const images: Record<string, ImageDetails | undefined> = {};
   await Promise.all(
     result.targets.map(async (target) => {
       // A build exported to a session output made no image.
-      if (target.imageId === undefined || target.imageId === "") return;
+      if (target.status !== "succeeded" || target.imageId === undefined || target.imageId === "")
+        return;
       try {
-        images[target.name] = await options.engine.inspectImage(target.imageId);
+        images[target.name] = await options.engine.inspectImage(target.imageId, options.signal);
       } catch (error) {
         log.warn(
           { target: target.name, error: String(error) },
@@ -201,29 +367,168 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     failed: result.targets.filter((t) => t.status === "failed").map((t) => t.name),
     cancelled: result.targets.filter((t) => t.status === "cancelled").map((t) => t.name),
   });
-  return { ...result, progress: tracker.summary(), images };
+  const built = report.finish(images);
+  return {
+    ...result,
+    report: hasSecrets ? redactDeep(built, redact) : built,
+    engine: info,
+    images,
+  };
 }
 
-/** A session's secret values as text, with and without a trailing newline (how logs would show them). */
-function sessionSecretTexts(session: SessionOptions | undefined): string[] {
+/** BuildKit would stop these builds anyway (e.g. an invalid image reference): say so before sending. */
+function checkTargets(analysis: DockerfileAnalysis): void {
+  for (const target of analysis.plan.targets) {
+    if (target.buildError !== undefined) throw target.buildError;
+  }
+}
+
+/** The tags per target, checked: every key a target of the run, every value an image name. */
+function tagsByTarget(
+  analysis: DockerfileAnalysis,
+  tags: Readonly<Record<string, readonly string[]>>,
+): Record<string, readonly string[]> {
+  const ids = analysis.plan.targets.map((target) => target.id);
+  const result: Record<string, readonly string[]> = {};
+  for (const [target, names] of Object.entries(tags)) {
+    const id = target.toLowerCase();
+    if (!ids.includes(id)) {
+      throw new UsageError(`tags were given for "${target}", which is not a target of this build`, {
+        hint: `Targets: ${ids.join(", ")}.`,
+      });
+    }
+    for (const name of names) {
+      const problem = validateImageReference(name);
+      if (problem !== undefined) {
+        throw new UsageError(
+          `tag "${name}" of target ${id} is not a valid image name: ${problem}`,
+          {
+            code: "INVALID_TAG",
+            hint: "Image names are lower-case letters, digits and separators, e.g. myorg/app:1.2.",
+          },
+        );
+      }
+    }
+    result[id] = [...(result[id] ?? []), ...names];
+  }
+  return result;
+}
+
+/** The analysis's build args as the engine takes them. */
+function buildArgsOf(analysis: DockerfileAnalysis): Readonly<Record<string, string>> | undefined {
+  const args = analysis.input.options.buildArgs;
+  if (args === undefined) return undefined;
+  return args instanceof Map
+    ? Object.fromEntries(args as ReadonlyMap<string, string>)
+    : (args as Readonly<Record<string, string>>);
+}
+
+/** The analysis for an engine of this platform (the default assumes linux/amd64). */
+function forEngine(analysis: DockerfileAnalysis, platform: string): DockerfileAnalysis {
+  const { text, options } = analysis.input;
+  if ((options.buildPlatform ?? "linux/amd64") === platform) return analysis;
+  const again = analyzeDockerfile(text, { ...options, buildPlatform: platform });
+  checkTargets(again);
+  return again;
+}
+
+/** The caller's signal, ended at the deadline too (the engine's probe and the session's opening). */
+function withDeadline(
+  signal: AbortSignal | undefined,
+  deadline: number | undefined,
+): AbortSignal | undefined {
+  if (deadline === undefined) return signal;
+  const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+}
+
+function toSessionOptions(
+  requested: RunBuildOptions["session"],
+  prepared: PreparedContext,
+  emit: (event: BuildEvent) => void,
+): SessionOptions | undefined {
+  if (prepared.kind === "session") {
+    return {
+      ...requested,
+      context: { dir: prepared.contextDir, dockerfile: prepared.dockerfile },
+      onContextSent: (sent) => {
+        emit({
+          type: "context-sent",
+          time: Date.now(),
+          source: sent.dir,
+          files: sent.files,
+          bytes: sent.bytes,
+        });
+      },
+    };
+  }
+  return requested;
+}
+
+function contextSource(prepared: PreparedContext): ContextSource {
+  if (prepared.kind === "tar") return prepared.context;
+  // With FileSync the daemon asks the session for the files; no tar is ever made.
+  return {
+    stream: () => {
+      throw new Error("this build's context goes through the session (FileSync)");
+    },
+    dockerfileInContext: prepared.dockerfile,
+  };
+}
+
+function describeContext(prepared: PreparedContext): RunContext {
+  if (prepared.kind === "tar") {
+    const { files, bytes, warnings } = prepared.context;
+    return { transfer: "tar", files, bytes, warnings: [...warnings] };
+  }
+  return { transfer: "session", files: null, bytes: null, warnings: [...prepared.warnings] };
+}
+
+/** Closes the session; an interrupted run does not wait long for an engine that no longer answers. */
+async function closeSession(
+  session: EngineSession | undefined,
+  signal: AbortSignal | undefined,
+  log: Logger,
+): Promise<void> {
+  if (session === undefined) return;
+  const closing = session.close();
+  if (signal?.aborted !== true) {
+    await closing;
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    closing,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        log.warn({}, "the session did not close within 2 s of the interrupt; leaving it");
+        resolve();
+      }, 2000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** A session's secret values as text (masked like `maskValues`). */
+function sessionSecretTexts(session: RunBuildOptions["session"]): string[] {
   const decoder = new TextDecoder();
-  return Object.values(session?.secrets ?? {}).flatMap((value) => {
-    const text = decoder.decode(value);
-    const trimmed = text.replace(/\r?\n$/, "");
-    return trimmed === text ? [text] : [text, trimmed];
-  });
+  return Object.values(session?.secrets ?? {}).map((value) => decoder.decode(value));
 }
 
 /** The JSON form of a target's error, as `target-failed` carries it. */
-export function toTargetError(error: StagecraftError): TargetError {
-  const details = error as Partial<BuildFailureDetails> & StagecraftError;
-  return {
-    code: error.code,
-    message: error.message,
-    hint: error.hint,
-    stage: details.stage,
-    step: details.step,
-    line: details.line,
-    logTail: [...(details.logTail ?? [])],
-  };
+function toTargetError(error: StagecraftError): TargetError {
+  const base = { code: error.code, message: error.message, hint: error.hint, logTail: [] };
+  if (error instanceof BuildFailedError) {
+    return {
+      ...base,
+      stage: error.stage,
+      step: error.step,
+      line: error.line,
+      logTail: [...error.logTail],
+    };
+  }
+  if (error instanceof MissingSecretError) return { ...base, missingId: error.secretId };
+  if (error instanceof MissingSshAgentError) return { ...base, missingId: error.sshId };
+  return base;
 }

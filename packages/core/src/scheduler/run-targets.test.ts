@@ -3,9 +3,8 @@ import { describe, expect, it } from "vitest";
 import { BuildCancelledError, BuildFailedError, EngineError } from "../errors.js";
 import { FakeEngine } from "../testing/fake-engine.js";
 import {
-  MANAGED_LABEL,
   STEP_START_GUARD_MS,
-  TARGET_LABEL,
+  IMAGE_LABELS,
   runTargets,
   type SchedulerNotice,
 } from "./run-targets.js";
@@ -37,11 +36,16 @@ describe("runTargets", () => {
 
   it("labels every image as stagecraft's, with its target", async () => {
     const engine = new FakeEngine();
-    await runTargets({ engine, context, targets: specs("app"), labels: { team: "x" } });
+    await runTargets({
+      engine,
+      context,
+      targets: specs("app"),
+      settings: { labels: { team: "x" } },
+    });
     expect(engine.calls[0]?.request.labels).toEqual({
       team: "x",
-      [MANAGED_LABEL]: "true",
-      [TARGET_LABEL]: "app",
+      [IMAGE_LABELS.managed]: "true",
+      [IMAGE_LABELS.target]: "app",
     });
   });
 
@@ -74,7 +78,11 @@ describe("runTargets", () => {
     expect(result.targets.map((t) => t.status)).toEqual(["failed", "cancelled", "cancelled"]);
     expect(engine.cancelled).toHaveLength(2);
     expect(result.targets[1]?.error).toBeInstanceOf(BuildCancelledError);
-    expect((result.targets[1]?.error as BuildCancelledError).reason).toBe("fail-fast");
+    expect((result.targets[1]?.error as BuildCancelledError).reason).toEqual({
+      kind: "fail-fast",
+      failedTarget: "a",
+    });
+    expect(result.targets[1]?.error?.message).toBe('target "b" was cancelled because a failed');
   });
 
   it("fails fast before queued targets start", async () => {
@@ -119,7 +127,9 @@ describe("runTargets", () => {
     });
     expect(result.status).toBe("cancelled");
     expect(result.targets.map((t) => t.status)).toEqual(["cancelled", "cancelled"]);
-    expect((result.targets[0]?.error as BuildCancelledError).reason).toBe("interrupted");
+    expect((result.targets[0]?.error as BuildCancelledError).reason).toEqual({
+      kind: "interrupted",
+    });
     expect(engine.cancelled).toHaveLength(2);
   });
 
@@ -193,15 +203,53 @@ describe("runTargets", () => {
     expect(result.targets[0]?.error).toBeInstanceOf(EngineError);
   });
 
-  it("passes every daemon line on, with its target", async () => {
-    const engine = new FakeEngine({ a: { lines: ["one", "two"] } });
+  it("passes every BuildKit status on, with its target", async () => {
+    const trace = (name: string): string =>
+      JSON.stringify({ id: "moby.buildkit.trace", aux: encodeStatus(name) });
+    const engine = new FakeEngine({ a: { lines: [trace("one"), "not json", trace("two")] } });
     const seen: string[] = [];
     await runTargets({
       engine,
       context,
       targets: specs("a"),
-      onDaemonLine: (target, line) => seen.push(`${target}:${line}`),
+      onStatus: (target, status) => seen.push(`${target}:${status.vertexes[0]?.name}`),
     });
     expect(seen).toEqual(["a:one", "a:two"]);
   });
+
+  it("cancels the others because of the engine, not fail-fast, when the engine is lost", async () => {
+    const engine = new FakeEngine({
+      a: { durationMs: 5, dropStream: true },
+      b: { durationMs: 5_000 },
+    });
+    const result = await runTargets({ engine, context, targets: specs("a", "b"), keepGoing: true });
+    expect(result.targets.map((t) => t.status)).toEqual(["failed", "cancelled"]);
+    expect((result.targets[1]?.error as BuildCancelledError).reason).toMatchObject({
+      kind: "engine",
+    });
+    expect(result.targets[1]?.error?.message).toContain("because the engine was lost");
+  });
+
+  it("cancels every build at the time limit; the run fails", async () => {
+    const engine = new FakeEngine({ a: { durationMs: 5_000 }, b: { durationMs: 5_000 } });
+    const result = await runTargets({ engine, context, targets: specs("a", "b"), timeoutMs: 30 });
+    expect(result.status).toBe("failed");
+    expect(result.targets.map((t) => t.status)).toEqual(["cancelled", "cancelled"]);
+    expect((result.targets[0]?.error as BuildCancelledError).reason).toEqual({
+      kind: "timeout",
+      afterMs: 30,
+    });
+    expect(engine.cancelled).toHaveLength(2);
+  });
 });
+
+/** A StatusResponse with one vertex of this name, base64 (field 1 = vertexes; Vertex 1 = digest, 3 = name). */
+function encodeStatus(name: string): string {
+  const field = (number: number, bytes: Buffer): Buffer =>
+    Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
+  const vertex = Buffer.concat([
+    field(1, Buffer.from(`sha256:${name}`)),
+    field(3, Buffer.from(name)),
+  ]);
+  return field(1, vertex).toString("base64");
+}

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import pLimit from "p-limit";
+import type { BuildSettings, Engine } from "../engine/engine.js";
 import {
   BuildCancelledError,
   BuildFailedError,
+  EngineError,
   StagecraftError,
   type BuildFailureDetails,
+  type CancelReason,
 } from "../errors.js";
-import type { Engine, NetworkMode } from "../engine/engine.js";
 import { silentLogger, type Logger } from "../logger.js";
+import type { DecodedStatus } from "../progress/decode-status.js";
 
 /** One target to build: the stage to pass as `target=` (undefined: the last stage) and its tags. */
 export interface TargetSpec {
@@ -26,14 +29,21 @@ export interface ContextSource {
   dockerfileInContext: string;
 }
 
-/** Labels stagecraft puts on every image it builds, so they can be found without a tag. */
-export const MANAGED_LABEL = "org.stagecraft.managed";
-export const TARGET_LABEL = "org.stagecraft.target";
+/** The labels stagecraft puts on every image it builds, so they can be found without a tag. */
+export const IMAGE_LABELS = {
+  /** `true` on every image stagecraft built. */
+  managed: "org.stagecraft.managed",
+  /** The target (stage id) the image is. */
+  target: "org.stagecraft.target",
+} as const;
+
+/** How a target's build ended. */
+export type TargetStatus = "succeeded" | "failed" | "cancelled";
 
 /** The outcome of one target. */
 export interface TargetResult {
   name: string;
-  status: "succeeded" | "failed" | "cancelled";
+  status: TargetStatus;
   imageId?: string | undefined;
   tags: readonly string[];
   /** Epoch milliseconds; undefined when the build never started. */
@@ -44,7 +54,7 @@ export interface TargetResult {
 
 /** The outcome of a run: every target's result, in the requested order. */
 export interface RunResult {
-  status: "succeeded" | "failed" | "cancelled";
+  status: TargetStatus;
   targets: readonly TargetResult[];
   startedAt: number;
   finishedAt: number;
@@ -62,31 +72,27 @@ export type SchedulerNotice =
       tags: readonly string[];
     }
   | { type: "target-failed"; target: string; time: number; error: StagecraftError }
-  | { type: "target-cancelled"; target: string; time: number; reason: "interrupted" | "fail-fast" };
+  | { type: "target-cancelled"; target: string; time: number; error: BuildCancelledError };
 
 /** Options of `runTargets`. */
 export interface RunTargetsOptions {
   engine: Engine;
   context: ContextSource;
   targets: readonly TargetSpec[];
-  buildArgs?: Readonly<Record<string, string>> | undefined;
-  labels?: Readonly<Record<string, string>> | undefined;
-  platform?: string | undefined;
-  noCache?: boolean | undefined;
-  pull?: boolean | undefined;
-  network?: NetworkMode | undefined;
-  extraHosts?: readonly string[] | undefined;
-  cacheFrom?: readonly string[] | undefined;
+  /** How every target is built (build args, labels, platform, …). */
+  settings?: BuildSettings | undefined;
   /** How many target builds run at once (default: all of them, so BuildKit shares their steps). */
   concurrency?: number | undefined;
   /** Let independent targets finish when one fails (default: cancel the others). */
   keepGoing?: boolean | undefined;
   /** Aborting cancels every build on the daemon. */
   signal?: AbortSignal | undefined;
+  /** Cancel every build once the run has taken this long. */
+  timeoutMs?: number | undefined;
   /** Lifecycle notices (queued, started, finished, failed, cancelled). */
   onNotice?: ((notice: SchedulerNotice) => void) | undefined;
-  /** Every raw line of every target's daemon stream. */
-  onDaemonLine?: ((target: string, line: string) => void) | undefined;
+  /** Every BuildKit status of every target's build. */
+  onStatus?: ((target: string, status: DecodedStatus) => void) | undefined;
   /** Adds what the progress stream knows (stage, line, log tail) to a failure. */
   describeFailure?:
     ((target: string, daemonMessage: string) => Partial<BuildFailureDetails>) | undefined;
@@ -105,10 +111,10 @@ export interface RunTargetsOptions {
 export const STEP_START_GUARD_MS = 250;
 
 /**
- * Builds every requested target on the engine: one `/build` request per target, submitted together
+ * Builds every requested target on the engine: one build request per target, submitted together
  * under a concurrency limit so BuildKit runs each shared step once. Fails fast unless `keepGoing`;
- * aborting `signal` cancels every build on the daemon. Never throws for a failed build: failures are
- * values in the result.
+ * aborting `signal` (or reaching `timeoutMs`) cancels every build on the daemon. Never throws for a
+ * failed build: failures are values in the result.
  *
  * @example
  * const result = await runTargets({ engine, context, targets: [{ name: "test", stage: "test" }] });
@@ -120,36 +126,36 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
   const limit = pLimit(Math.max(1, options.concurrency ?? targets.length));
   const grace = options.cancelGraceMs ?? 750;
   const log = options.logger ?? silentLogger;
-  let failedFast = false;
+  let stopped: CancelReason | undefined;
 
   interface Running {
     spec: TargetSpec;
     buildId: string;
     controller: AbortController;
-    cancelReason: "interrupted" | "fail-fast" | undefined;
+    cancel: CancelReason | undefined;
     started: boolean;
-    graceTimer: ReturnType<typeof setTimeout> | undefined;
-    cancelTimer: ReturnType<typeof setTimeout> | undefined;
+    timers: ReturnType<typeof setTimeout>[];
   }
   const runs: Running[] = targets.map((spec) => ({
     spec,
     buildId: `stagecraft-${randomUUID()}`,
     controller: new AbortController(),
-    cancelReason: undefined,
+    cancel: undefined,
     started: false,
-    graceTimer: undefined,
-    cancelTimer: undefined,
+    timers: [],
   }));
+  const cancelledError = (run: Running, reason: CancelReason): BuildCancelledError =>
+    new BuildCancelledError(run.spec.name, reason);
 
-  const cancel = (run: Running, reason: "interrupted" | "fail-fast"): void => {
-    if (run.cancelReason !== undefined) return;
-    run.cancelReason = reason;
+  const cancel = (run: Running, reason: CancelReason): void => {
+    if (run.cancel !== undefined) return;
+    run.cancel = reason;
     log.info(
       { target: run.spec.name, buildId: run.buildId, reason, started: run.started },
       "cancelling target",
     );
     if (!run.started) {
-      run.controller.abort(new BuildCancelledError(run.spec.name, reason));
+      run.controller.abort(cancelledError(run, reason));
       return;
     }
     // Docker 26.1 (BuildKit 0.13) loses a cancel that reaches it while a RUN step's container is
@@ -159,48 +165,49 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
     const lastStart = options.lastStepStartedAt?.();
     const wait =
       lastStart === undefined ? 0 : Math.max(0, lastStart + STEP_START_GUARD_MS - Date.now());
-    run.cancelTimer = setTimeout(() => {
+    const later = (ms: number, act: () => void): void => {
+      const timer = setTimeout(act, ms);
+      timer.unref();
+      run.timers.push(timer);
+    };
+    later(wait, () => {
       // /build/cancel ends the stream cleanly within tens of milliseconds; dropping the request is
-      // the fallback for an engine that does not answer it.
-      engine.cancelBuild(run.buildId).catch((error: unknown) => {
+      // the fallback for an engine that does not answer it (a frozen engine answers nothing, so the
+      // cancel request itself gives up with the request).
+      engine.cancelBuild(run.buildId, AbortSignal.timeout(grace)).catch((error: unknown) => {
         log.warn(
           { buildId: run.buildId, error: String(error) },
-          "/build/cancel failed; the request will be dropped",
+          "the cancel request failed; the build request is dropped instead",
         );
       });
-      run.graceTimer = setTimeout(() => {
-        run.controller.abort(new BuildCancelledError(run.spec.name, reason));
-      }, grace);
-      run.graceTimer.unref();
-    }, wait);
-    run.cancelTimer.unref();
+      later(grace, () => {
+        run.controller.abort(cancelledError(run, reason));
+      });
+    });
   };
-  const cancelAll = (reason: "interrupted" | "fail-fast"): void => {
-    for (const run of runs) cancel(run, reason);
+  const stopAll = (reason: CancelReason, except?: Running): void => {
+    stopped ??= reason;
+    for (const run of runs) if (run !== except) cancel(run, reason);
   };
   const onAbort = (): void => {
-    cancelAll("interrupted");
+    stopAll({ kind: "interrupted" });
   };
   if (options.signal?.aborted === true) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  const timeout =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          stopAll({ kind: "timeout", afterMs: options.timeoutMs ?? 0 });
+        }, options.timeoutMs);
 
-  const labels = { ...options.labels, [MANAGED_LABEL]: "true" };
   const buildOne = async (run: Running): Promise<TargetResult> => {
     const { spec } = run;
     const tags = spec.tags ?? [];
-    if (run.cancelReason !== undefined) {
-      notify({
-        type: "target-cancelled",
-        target: spec.name,
-        time: Date.now(),
-        reason: run.cancelReason,
-      });
-      return {
-        name: spec.name,
-        status: "cancelled",
-        tags,
-        error: new BuildCancelledError(spec.name, run.cancelReason),
-      };
+    if (run.cancel !== undefined) {
+      const error = cancelledError(run, run.cancel);
+      notify({ type: "target-cancelled", target: spec.name, time: Date.now(), error });
+      return { name: spec.name, status: "cancelled", tags, error };
     }
     run.started = true;
     const targetStartedAt = Date.now();
@@ -210,26 +217,25 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
       time: targetStartedAt,
       buildId: run.buildId,
     });
+    const settings = options.settings ?? {};
     try {
       const { imageId } = await engine.build({
+        ...settings,
         context: () => options.context.stream(),
         dockerfile: options.context.dockerfileInContext,
         target: spec.stage,
         tags,
-        buildArgs: options.buildArgs,
-        labels: { ...labels, [TARGET_LABEL]: spec.name },
-        platform: options.platform,
-        noCache: options.noCache,
-        pull: options.pull,
-        network: options.network,
-        extraHosts: options.extraHosts,
-        cacheFrom: options.cacheFrom,
+        labels: {
+          ...settings.labels,
+          [IMAGE_LABELS.managed]: "true",
+          [IMAGE_LABELS.target]: spec.name,
+        },
         buildId: run.buildId,
         signal: run.controller.signal,
-        onLine:
-          options.onDaemonLine === undefined
+        onStatus:
+          options.onStatus === undefined
             ? undefined
-            : (line) => options.onDaemonLine?.(spec.name, line),
+            : (status) => options.onStatus?.(spec.name, status),
       });
       const finishedAt = Date.now();
       // A build that finished before a cancel reached it made its image: it counts as a success.
@@ -244,29 +250,27 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
       };
     } catch (caught) {
       const finishedAt = Date.now();
-      // Read again: a cancel may have arrived while the build ran.
-      const cancelReason = cancelReasonOf(run);
-      if (cancelReason !== undefined) {
-        notify({
-          type: "target-cancelled",
-          target: spec.name,
-          time: finishedAt,
-          reason: cancelReason,
-        });
+      // Read again (not narrowed): a cancel may have arrived while the build ran.
+      const cancelled = cancelOf(run);
+      if (cancelled !== undefined) {
+        const error = cancelledError(run, cancelled);
+        notify({ type: "target-cancelled", target: spec.name, time: finishedAt, error });
         return {
           name: spec.name,
           status: "cancelled",
           tags,
           startedAt: targetStartedAt,
           finishedAt,
-          error: new BuildCancelledError(spec.name, cancelReason),
+          error,
         };
       }
       const error = toTargetError(caught, spec.name, options.describeFailure);
       notify({ type: "target-failed", target: spec.name, time: finishedAt, error });
-      if (options.keepGoing !== true && !failedFast) {
-        failedFast = true;
-        for (const other of runs) if (other !== run) cancel(other, "fail-fast");
+      if (isEngineLoss(error)) {
+        // The engine is gone: every other build is lost with it, whatever keepGoing says.
+        stopAll({ kind: "engine", message: error.message }, run);
+      } else if (options.keepGoing !== true && stopped === undefined) {
+        stopAll({ kind: "fail-fast", failedTarget: spec.name }, run);
       }
       return {
         name: spec.name,
@@ -277,8 +281,7 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
         error,
       };
     } finally {
-      clearTimeout(run.cancelTimer);
-      clearTimeout(run.graceTimer);
+      for (const timer of run.timers) clearTimeout(timer);
     }
   };
 
@@ -286,9 +289,10 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
     notify({ type: "target-queued", target: run.spec.name, time: Date.now() });
   const results = await Promise.all(runs.map((run) => limit(() => buildOne(run))));
   options.signal?.removeEventListener("abort", onAbort);
+  clearTimeout(timeout);
 
-  const status: RunResult["status"] =
-    options.signal?.aborted === true
+  const status: TargetStatus =
+    stopped?.kind === "interrupted"
       ? "cancelled"
       : results.some((result) => result.status !== "succeeded")
         ? "failed"
@@ -296,8 +300,16 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
   return { status, targets: results, startedAt, finishedAt: Date.now() };
 }
 
-function cancelReasonOf(run: { cancelReason: "interrupted" | "fail-fast" | undefined }) {
-  return run.cancelReason;
+function cancelOf(run: { cancel: CancelReason | undefined }): CancelReason | undefined {
+  return run.cancel;
+}
+
+/** An engine that cannot be reached, or that dropped the build's stream, takes every build with it. */
+function isEngineLoss(error: StagecraftError): boolean {
+  return (
+    error instanceof EngineError &&
+    (error.code === "ENGINE_STREAM_ENDED" || error.code === "ENGINE_UNREACHABLE")
+  );
 }
 
 function toTargetError(

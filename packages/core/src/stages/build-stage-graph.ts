@@ -317,7 +317,7 @@ function resolveFrom(
       "DOCKERFILE_EXPANSION",
       `base name (${from.baseName}) should not be blank`,
       position,
-      { hint: "Give the ARG used in FROM a default, or pass it with --build-arg." },
+      { hint: "Give the ARG used in FROM a default, or pass it as a build arg." },
     );
   }
   let usesTargetStage = usesName(expanded, "TARGETSTAGE");
@@ -620,7 +620,7 @@ function referenceError(reference: string, position: SourcePosition): Dockerfile
   const problem = validateImageReference(reference);
   if (problem === undefined) return undefined;
   return new DockerfileError(
-    "DOCKERFILE_SYNTAX",
+    "INVALID_IMAGE_REFERENCE",
     `failed to parse stage name ${quoteGo(reference)}: ${problem}`,
     position,
     { hint: "Image names are lower-case; a FROM naming a stage must match its AS name exactly." },
@@ -726,7 +726,7 @@ function commandDispatchErrors(stage: ResolvedFrom, command: Command): Dockerfil
     if (use.use === "copy") {
       errors.push(
         new DockerfileError(
-          "UNKNOWN_STAGE",
+          "STAGE_ORDER",
           `cannot copy from stage ${quoteGo(use.reference)}, it needs to be defined before current stage ${quoteGo(stage.id)}`,
           use.position,
           { hint: "Move the stage it copies from above this one." },
@@ -735,7 +735,7 @@ function commandDispatchErrors(stage: ResolvedFrom, command: Command): Dockerfil
     } else if (use.reference !== "" || use.type === "cache") {
       errors.push(
         new DockerfileError(
-          "UNKNOWN_STAGE",
+          "STAGE_ORDER",
           `cannot mount from stage ${quoteGo(use.reference === "" ? "scratch" : use.reference)} to ${quoteGo(use.target ?? "")}, stage needs to be defined before current command`,
           use.position,
           { hint: "Move the stage it mounts from above this one." },

@@ -4,14 +4,17 @@ import type {
   BuildResponse,
   Engine,
   EngineInfo,
+  EngineSession,
   ImageDetails,
+  SessionOptions,
 } from "../engine/engine.js";
+import { createBuildStreamReader } from "../progress/read-build-stream.js";
 
 /** What the fake engine does for one target's build. */
 export interface FakeBuildScript {
   /** Milliseconds the build takes before it succeeds or fails. */
   durationMs?: number;
-  /** Daemon lines to send (through `onLine`) when the build starts. */
+  /** `/build` response lines (NDJSON) to stream when the build starts: their statuses reach `onStatus`. */
   lines?: readonly string[];
   /** Fail with this daemon message instead of succeeding. */
   failWith?: string;
@@ -37,6 +40,7 @@ export interface FakeBuildCall {
  * const engine = new FakeEngine({ app: { durationMs: 20 }, test: { failWith: "exit code: 1" } });
  */
 export class FakeEngine implements Engine {
+  readonly local = true;
   readonly calls: FakeBuildCall[] = [];
   readonly cancelled: string[] = [];
   readonly #scripts: Readonly<Record<string, FakeBuildScript>>;
@@ -107,7 +111,9 @@ export class FakeEngine implements Engine {
           );
         });
       });
-      for (const line of script.lines ?? []) request.onLine?.(line);
+      const reader = createBuildStreamReader((status) => request.onStatus?.(status));
+      for (const line of script.lines ?? []) reader.push(`${line}\n`);
+      reader.end();
       const timer = setTimeout(() => {
         if (script.dropStream === true) {
           finish("dropped", () => {
@@ -152,6 +158,23 @@ export class FakeEngine implements Engine {
     this.cancelled.push(buildId);
     this.#cancellers.get(buildId)?.();
     return Promise.resolve();
+  }
+
+  /** The options of every session opened, in order. */
+  readonly sessions: SessionOptions[] = [];
+
+  /** Opens a session that serves nothing (the fake daemon never asks), recording its options. */
+  openSession(options: SessionOptions): Promise<EngineSession> {
+    this.sessions.push(options);
+    const count = this.sessions.length;
+    return Promise.resolve({
+      id: `fake-session-${count}`,
+      output: options.output?.type,
+      contextDockerfile: options.context === undefined ? undefined : "Dockerfile",
+      failure: undefined,
+      onFailure: () => () => undefined,
+      close: () => Promise.resolve(),
+    });
   }
 
   inspectImage(ref: string): Promise<ImageDetails | undefined> {

@@ -4,10 +4,11 @@ import type { Engine, EngineSession, SessionOptions } from "../engine.js";
 /** An engine whose every build carries `session` (`BuildRequest.session`). */
 export function bindSession(engine: Engine, session: EngineSession): Engine {
   return {
-    info: () => engine.info(),
+    local: engine.local,
+    info: (signal) => engine.info(signal),
     build: (request) => engine.build({ ...request, session }),
-    cancelBuild: (buildId) => engine.cancelBuild(buildId),
-    inspectImage: (ref) => engine.inspectImage(ref),
+    cancelBuild: (buildId, signal) => engine.cancelBuild(buildId, signal),
+    inspectImage: (ref, signal) => engine.inspectImage(ref, signal),
   };
 }
 
@@ -15,6 +16,7 @@ export function bindSession(engine: Engine, session: EngineSession): Engine {
 export async function openEngineSession(
   engine: Engine,
   options: SessionOptions,
+  signal?: AbortSignal,
 ): Promise<EngineSession> {
   if (engine.openSession === undefined) {
     throw new EngineError(
@@ -22,5 +24,5 @@ export async function openEngineSession(
       "this engine cannot open BuildKit sessions (needed for secrets, SSH agents and outputs)",
     );
   }
-  return await engine.openSession(options);
+  return await engine.openSession(options, signal);
 }

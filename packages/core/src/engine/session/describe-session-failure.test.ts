@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EngineError } from "../../errors.js";
-import {
-  MissingSecretError,
-  MissingSshAgentError,
-  describeSessionFailure,
-} from "./describe-session-failure.js";
+import { EngineError, MissingSecretError, MissingSshAgentError } from "../../errors.js";
+import { describeSessionFailure } from "./describe-session-failure.js";
 
 describe("describeSessionFailure", () => {
   it("names a missing secret in Docker 26.1's and 20.10's words", () => {
@@ -15,6 +11,7 @@ describe("describeSessionFailure", () => {
         'target "app" needs the secret "npmrc", which was not passed to the build',
       );
       expect((error as MissingSecretError).daemonMessage).toBe(message);
+      expect(error?.code).toBe("MISSING_SECRET");
     }
   });
 
@@ -25,7 +22,10 @@ describe("describeSessionFailure", () => {
       undefined,
     );
     expect(error).toBeInstanceOf(MissingSshAgentError);
-    expect(error?.hint).toBe("Pass --ssh deploy=/path/to/agent.sock.");
+    expect(error?.code).toBe("MISSING_SSH_AGENT");
+    expect((error as MissingSshAgentError).sshId).toBe("deploy");
+    // The library speaks of the run's options; the CLI names its flag (flag-hints.ts).
+    expect(error?.hint).toBe('Forward an SSH agent\'s socket with the id "deploy" to the run.');
   });
 
   it("turns 'no active session' into a session error", () => {

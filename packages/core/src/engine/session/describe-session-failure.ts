@@ -1,45 +1,10 @@
-import { EngineError, StagecraftError } from "../../errors.js";
+import {
+  EngineError,
+  MissingSecretError,
+  MissingSshAgentError,
+  StagecraftError,
+} from "../../errors.js";
 import type { EngineSession } from "../engine.js";
-
-/** A build needed a secret (`RUN --mount=type=secret,id=ID,required=true`) the run did not pass. */
-export class MissingSecretError extends StagecraftError {
-  readonly code = "BUILD_FAILED";
-  readonly target: string;
-  /** The secret's id, as the Dockerfile names it. */
-  readonly secretId: string;
-  readonly daemonMessage: string;
-  constructor(target: string, secretId: string, daemonMessage: string) {
-    super(`target "${target}" needs the secret "${secretId}", which was not passed to the build`, {
-      hint: `Pass it with --secret id=${secretId},src=FILE or --secret id=${secretId},env=VARIABLE.`,
-    });
-    this.target = target;
-    this.secretId = secretId;
-    this.daemonMessage = daemonMessage;
-  }
-}
-
-/** A build needed an SSH agent (`RUN --mount=type=ssh,id=ID`) the run did not forward. */
-export class MissingSshAgentError extends StagecraftError {
-  readonly code = "BUILD_FAILED";
-  readonly target: string;
-  /** The SSH id, as the Dockerfile names it (`default` when it names none). */
-  readonly sshId: string;
-  readonly daemonMessage: string;
-  constructor(target: string, sshId: string, daemonMessage: string) {
-    super(
-      `target "${target}" needs the SSH agent "${sshId}", which was not forwarded to the build`,
-      {
-        hint:
-          sshId === "default"
-            ? "Pass --ssh default (forwards $SSH_AUTH_SOCK) or --ssh default=/path/to/agent.sock."
-            : `Pass --ssh ${sshId}=/path/to/agent.sock.`,
-      },
-    );
-    this.target = target;
-    this.sshId = sshId;
-    this.daemonMessage = daemonMessage;
-  }
-}
 
 // BuildKit's words (v0.13 `session/secrets/secrets.go`, `solver/llbsolver/mounts/mount.go`; v0.8 wrote
 // "secret ID not found: not found"), and moby's "no active session for ID: context deadline exceeded".

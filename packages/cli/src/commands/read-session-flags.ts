@@ -1,0 +1,180 @@
+import { createWriteStream, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, resolve } from "node:path";
+import { UsageError, type RunBuildOptions } from "@stagecraft/core";
+import type { Io } from "../io.js";
+import { checkWritableFile, isDirectory, isWritable } from "./write-run-files.js";
+import {
+  parseOutputFlag,
+  parseSecretFlag,
+  parseSshFlag,
+  resolveSecretSource,
+} from "./parse-session-flags.js";
+
+/** The 500 KB a BuildKit secret may hold (buildkit `secretsprovider.MaxSecretSize`). */
+const MAX_SECRET_BYTES = 500 * 1024;
+
+/** What `--secret`, `--ssh` and `-o` say, as the run's session options. */
+export type SessionFlags = NonNullable<RunBuildOptions["session"]>;
+
+/**
+ * The run's session from `--secret`, `--ssh` and `--output`, every file and socket checked now,
+ * before anything is built; undefined when none of them is given.
+ */
+export function readSessionFlags(
+  io: Io,
+  flags: { secret: readonly string[]; ssh: readonly string[]; output: string | undefined },
+  targetCount: number,
+): SessionFlags | undefined {
+  if (flags.secret.length === 0 && flags.ssh.length === 0 && flags.output === undefined) {
+    return undefined;
+  }
+  const secrets: Record<string, Uint8Array> = {};
+  for (const text of flags.secret) {
+    const flag = parseSecretFlag(text);
+    secrets[flag.id] = readSecret(io, text, flag);
+  }
+  const ssh = flags.ssh.map((text) => readSshFlag(io, text));
+  const output =
+    flags.output === undefined ? undefined : readOutputFlag(io, flags.output, targetCount);
+  return { secrets, ssh, ...(output === undefined ? {} : { output }) };
+}
+
+function readSecret(io: Io, text: string, flag: ReturnType<typeof parseSecretFlag>): Uint8Array {
+  const source = resolveSecretSource(flag, io.env);
+  if (source.kind === "env") {
+    const value = io.env[source.name];
+    if (value === undefined) {
+      throw new UsageError(`--secret ${text}: the environment variable ${source.name} is not set`, {
+        hint: `Export ${source.name}, or read the secret from a file with --secret id=${flag.id},src=FILE.`,
+      });
+    }
+    return Buffer.from(value);
+  }
+  const path = resolve(io.cwd, source.path);
+  try {
+    if (statSync(path).size > MAX_SECRET_BYTES) {
+      throw new UsageError(`--secret ${text}: ${path} is larger than 500 KB`, {
+        hint: "BuildKit refuses secrets over 500 KB; mount a smaller file.",
+      });
+    }
+    return readFileSync(path);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(
+      `--secret ${text}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      {
+        hint:
+          flag.file === undefined && flag.env === undefined
+            ? `With only id=${flag.id}, the secret comes from the variable ${flag.id} or the file ${flag.id}; pass src=FILE or env=VARIABLE.`
+            : "Check the path; it is relative to the current directory.",
+      },
+    );
+  }
+}
+
+function readSshFlag(io: Io, text: string): { id: string; socket: string } {
+  const flag = parseSshFlag(text);
+  if (flag.paths.length > 1) {
+    throw new UsageError(`--ssh ${text}: stagecraft forwards one agent socket per id`, {
+      hint: `Write --ssh ${flag.id}=/path/to/agent.sock.`,
+    });
+  }
+  const socket = flag.paths[0] ?? io.env.SSH_AUTH_SOCK;
+  if (socket === undefined || socket === "") {
+    throw new UsageError(
+      `--ssh ${text}: SSH_AUTH_SOCK is not set, so there is no agent to forward`,
+      {
+        hint: 'Start an agent and add your key (eval "$(ssh-agent)"; ssh-add), or pass --ssh ID=/path/to/agent.sock.',
+      },
+    );
+  }
+  const path = resolve(io.cwd, socket.replace(/^~(?=\/)/, homedir()));
+  let isSocket: boolean;
+  try {
+    isSocket = statSync(path).isSocket();
+  } catch {
+    throw new UsageError(`--ssh ${text}: ${path} does not exist`, {
+      hint: "Pass the path of a running SSH agent's socket (its SSH_AUTH_SOCK).",
+    });
+  }
+  if (!isSocket) {
+    throw new UsageError(
+      `--ssh ${text}: ${path} is not an agent socket; stagecraft forwards SSH agents, not key files`,
+      {
+        hint: `Load the key into an agent (ssh-add ${path}) and pass --ssh ${flag.id}, or --ssh ${flag.id}=/path/to/agent.sock.`,
+      },
+    );
+  }
+  return { id: flag.id, socket: path };
+}
+
+function readOutputFlag(
+  io: Io,
+  text: string,
+  targetCount: number,
+): NonNullable<SessionFlags["output"]> {
+  const flag = parseOutputFlag(text);
+  if (targetCount > 1) {
+    throw new UsageError(
+      `--output works with one target at a time, and ${targetCount} were asked for`,
+      {
+        hint: "Run stagecraft build once per target you want to export.",
+      },
+    );
+  }
+  if (flag.type !== "tar" && flag.type !== "local") {
+    throw new UsageError(
+      `--output ${text}: stagecraft exports type=tar and type=local, not ${flag.type}`,
+      {
+        hint: "Without --output, targets are built into the engine's image store; tag them with -t.",
+      },
+    );
+  }
+  if (flag.dest === undefined || flag.dest === "") {
+    throw new UsageError(`--output ${text}: the output has no dest`, {
+      hint:
+        flag.type === "tar" ? "Write -o type=tar,dest=out.tar." : "Write -o type=local,dest=DIR.",
+    });
+  }
+  if (flag.dest === "-") {
+    throw new UsageError(`--output ${text}: stagecraft cannot write the export to stdout`, {
+      hint: "Progress and the report use stdout; write the tar to a file (-o type=tar,dest=out.tar).",
+    });
+  }
+  const dest = resolve(io.cwd, flag.dest);
+  if (flag.type === "tar") {
+    checkWritableFile(`--output ${text}`, dest);
+    return { type: "tar", open: () => createWriteStream(dest) };
+  }
+  checkDirectoryDestination(`--output ${text}`, dest);
+  return { type: "local", dir: dest };
+}
+
+/** A directory the export is written into: created when missing, but no path part may be a file. */
+function checkDirectoryDestination(flag: string, path: string): void {
+  let existing = path;
+  while (!exists(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!isDirectory(existing)) {
+    throw new UsageError(
+      `${flag}: ${existing} is a file, so the directory ${path} cannot be made`,
+      {
+        hint: "Give type=local a directory (made when missing); write a tar to a file with type=tar.",
+      },
+    );
+  }
+  if (!isWritable(existing)) {
+    throw new UsageError(`${flag}: cannot write in ${existing} (permission denied)`, {
+      hint: "Export into a directory you can write to.",
+    });
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

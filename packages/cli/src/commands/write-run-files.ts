@@ -1,0 +1,76 @@
+import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { UsageError, type BuildOutcome } from "@stagecraft/core";
+
+/**
+ * A file the run will write at the end (a report, a tar): it must not be a directory, and its
+ * directory must exist and be writable. Checked before anything is built, so a long build never
+ * ends in "cannot write".
+ */
+export function checkWritableFile(flag: string, path: string): void {
+  if (isDirectory(path)) {
+    throw new UsageError(`${flag}: ${path} is a directory`, {
+      hint: "Give the path of a file to write (it is replaced if it exists).",
+    });
+  }
+  const parent = dirname(path);
+  if (!isDirectory(parent)) {
+    throw new UsageError(`${flag}: the directory ${parent} does not exist`, {
+      hint: "Create it first, or write the file somewhere that exists.",
+    });
+  }
+  if (!isWritable(parent)) {
+    throw new UsageError(`${flag}: cannot write in ${parent} (permission denied)`, {
+      hint: "Write the file into a directory you can write to.",
+    });
+  }
+}
+
+/** Writes a file whole or not at all (a temporary file, then a rename): a reader never sees half. */
+export function writeWhole(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * The `--metadata-file` of `docker buildx bake`: one object per target that made an image, with its
+ * config digest and names. Failed and cancelled targets are left out: a stale name is worse than none.
+ */
+export function formatMetadata(outcome: BuildOutcome): string {
+  const metadata = Object.fromEntries(
+    outcome.targets
+      .filter((target) => target.status === "succeeded" && target.imageId !== undefined)
+      .map((target) => [
+        target.name,
+        {
+          "containerimage.config.digest": target.imageId === "" ? null : target.imageId,
+          "image.name": target.tags.join(","),
+        },
+      ]),
+  );
+  return `${JSON.stringify(metadata, null, 2)}\n`;
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Writable and searchable: a file can be created in it. */
+export function isWritable(directory: string): boolean {
+  try {
+    accessSync(directory, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,37 @@
+// @stagecraft/core/engine: the engine port (to write an adapter), endpoints, contexts and sessions.
+export type {
+  BuildRequest,
+  BuildResponse,
+  BuildSettings,
+  Engine,
+  EngineInfo,
+  EngineSession,
+  ImageDetails,
+  NetworkMode,
+  SessionCredentials,
+  SessionOptions,
+  SessionOutput,
+  SessionSshAgent,
+} from "./engine.js";
+export { resolveEngineEndpoint } from "./resolve-endpoint.js";
+export type { EndpointTransport, EngineEndpoint } from "./resolve-endpoint.js";
+export { readDockerConfig } from "./docker-config.js";
+export type { DockerConfig } from "./docker-config.js";
+export { packBuildContext } from "../context/pack-build-context.js";
+export type { BuildContext, PackBuildContextOptions } from "../context/pack-build-context.js";
+export { SESSION_CONTEXT_BYTES, prepareContext } from "../context/prepare-context.js";
+export type { ContextInput, ContextTransfer, PreparedContext } from "../context/prepare-context.js";
+export type { ContextDirent, ContextFs } from "../context/walk-context-dir.js";
+export { runTargets } from "../scheduler/run-targets.js";
+export type {
+  ContextSource,
+  RunResult,
+  RunTargetsOptions,
+  SchedulerNotice,
+  TargetSpec,
+} from "../scheduler/run-targets.js";
+export { REDACTED, createRedactor, redactDeep } from "../redact.js";
+export type { Redactor } from "../redact.js";
+export type { Logger } from "../logger.js";
+export { silentLogger } from "../logger.js";
+export type { EngineErrorCode } from "../errors.js";
