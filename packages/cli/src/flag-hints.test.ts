@@ -36,6 +36,7 @@ describe("hintForError", () => {
 describe("hintForFailure", () => {
   const failure = (code: TargetFailure["code"], missingId: string | null): TargetFailure => ({
     target: "app",
+    stopped: [],
     code,
     stage: null,
     step: null,

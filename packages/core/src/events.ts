@@ -144,12 +144,22 @@ export interface RunContext {
   warnings: ContextWarning[];
 }
 
+/** A stage of the Dockerfile and the stages it needs (`FROM`, `COPY --from`, `RUN --mount from=`). */
+export interface RunStage {
+  id: string;
+  dependsOn: string[];
+}
+
 /** A run began: these targets will be built, in this requested order. */
 export interface RunStartedEvent {
   type: "run-started";
   time: number;
   schemaVersion: typeof BUILD_EVENT_SCHEMA_VERSION;
   targets: string[];
+  /** The Dockerfile's stages in file order, with their edges: what the events' `stage`s refer to. */
+  stages: RunStage[];
+  /** Per target, the stages its build needs (its own included): who needs a shared step. */
+  targetStages: Record<string, string[]>;
   /** How many builds may run at once. */
   concurrency: number;
   engine: RunEngine;
@@ -260,7 +270,11 @@ export interface StageCachedEvent {
   steps: number;
 }
 
-/** Every announced step of a stage completed and at least one ran; ends the stage. */
+/**
+ * Every announced step of a stage completed and at least one ran; ends the stage. The numbers are
+ * the report's for the stage (the time its steps ran, overlaps counted once; its steps that ran and
+ * that came from the cache).
+ */
 export interface StageFinishedEvent {
   type: "stage-finished";
   time: number;

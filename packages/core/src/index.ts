@@ -21,7 +21,7 @@ export type { Engine, EngineInfo } from "./engine/engine.js";
 
 /** What a run reports as it goes, and at the end. */
 export type { BuildEvent } from "./events.js";
-export type { BuildReport } from "./report/create-build-report.js";
+export type { BuildReport } from "./report/build-report.js";
 
 /** Errors: values with a word code, a message and a hint. */
 export {

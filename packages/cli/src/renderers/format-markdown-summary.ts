@@ -18,14 +18,15 @@ export function formatMarkdownSummary(
   const out: string[] = [
     `### stagecraft: ${built} of ${report.targets.length} ${report.targets.length === 1 ? "target" : "targets"} built in ${formatDuration(report.wallMs)}`,
     "",
-    "| | Target | Time | Steps run | Cached | Image | Tags | Size |",
-    "| --- | --- | ---: | ---: | ---: | --- | --- | ---: |",
+    "| | Target | Time | Ran | Shared | Cached | Image | Tags | Size |",
+    "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |",
     ...report.targets.map((target) =>
       row([
         statusEmoji(target),
         cell(target.target),
         target.wallMs === null ? "–" : formatDuration(target.wallMs),
         String(target.stepsRun),
+        String(target.stepsShared),
         target.cachedPercent === null
           ? String(target.stepsCached)
           : `${target.stepsCached} (${target.cachedPercent}%)`,
@@ -51,7 +52,7 @@ export function formatMarkdownSummary(
     if (size === null) continue;
     const percent = Math.round(size.changePercent);
     out.push(
-      `**Size:** ${cell(size.from)} ${formatBytes(size.fromSize)} → ${cell(target.target)} ${formatBytes(size.toSize)} (${percent < 0 ? `−${-percent}` : `+${percent}`}%)`,
+      `**Size:** ${cell(size.from)} ${formatBytes(size.fromSizeBytes)} → ${cell(target.target)} ${formatBytes(size.sizeBytes)} (${percent < 0 ? `−${-percent}` : `+${percent}`}%)`,
       "",
     );
   }
@@ -66,7 +67,7 @@ export function formatMarkdownSummary(
         row([
           formatDuration(step.durationMs),
           cell(step.target),
-          step.stage === null ? "" : cell(step.stage),
+          cell(step.stage),
           `\`${cell(step.instruction)}\``,
           step.line === null ? "" : String(step.line),
         ]),
@@ -88,6 +89,9 @@ export function formatMarkdownSummary(
     if (failure.line !== null) where.push(`${options.dockerfile}:${failure.line}`);
     out.push(`#### ❌ ${cell(where.join(" › "))}`, "");
     if (failure.step !== null) out.push(`Step: \`${cell(failure.step)}\``, "");
+    if (failure.stopped.length > 0) {
+      out.push(`Also stopped: ${failure.stopped.map(cell).join(", ")}`, "");
+    }
     out.push(fence([failure.message]), "");
     const hint = hintForFailure(failure);
     if (hint !== null) out.push(`Hint: ${hint}`, "");

@@ -47,8 +47,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
       timing.push(c.bold("slowest steps:"));
       const rows = report.slowestSteps.map((step) => [
         formatDuration(step.durationMs),
-        // A step outside any stage (context loading, export) is shown under its target.
-        step.stage ?? c.dim(`(${step.target})`),
+        step.stage,
         sanitizeLine(step.instruction) +
           (step.line === null ? "" : c.dim(`  ${dockerfile}:${step.line}`)) +
           (step.status === "failed" ? ` ${c.red("(failed)")}` : ""),
@@ -119,11 +118,12 @@ function formatTotals(report: BuildReport, c: Colors): string {
   if (cancelled > 0) parts.push(c.yellow(`${cancelled} cancelled`));
   if (incomplete > 0) parts.push(`${incomplete} unfinished`);
   const noun = report.targets.length === 1 ? "target" : "targets";
-  const { stepsRun, stepsCached, cachedPercent } = report.totals;
+  const { stepsRun, stepsCached, stepsShared, cachedPercent } = report.totals;
+  const shared = stepsShared === 0 ? "" : ` (${stepsShared} of them for several targets)`;
   const steps =
     stepsRun + stepsCached === 0
       ? ""
-      : ` · ${stepsRun} ${stepsRun === 1 ? "step" : "steps"} run, ${stepsCached} cached (${cachedPercent ?? 0}%)`;
+      : ` · ${stepsRun} ${stepsRun === 1 ? "step" : "steps"} ran${shared}, ${stepsCached} cached (${cachedPercent ?? 0}%)`;
   return (
     `${report.targets.length} ${noun} in ${formatDuration(report.wallMs)}` +
     (parts.length > 0 ? `: ${parts.join(", ")}` : "") +
@@ -131,16 +131,18 @@ function formatTotals(report: BuildReport, c: Colors): string {
   );
 }
 
+/** `2 ran · 3 shared · 4 cached (44%)`: shared steps ran in this run for another target. */
 function formatSteps(target: TargetReport, c: Colors): string {
-  if (target.stepsRun + target.stepsCached === 0) return c.dim("no steps");
-  return `${target.stepsRun} run · ${target.stepsCached} cached ${c.dim(`(${target.cachedPercent ?? 0}%)`)}`;
+  if (target.stepsRun + target.stepsShared + target.stepsCached === 0) return c.dim("no steps");
+  const shared = target.stepsShared === 0 ? "" : ` · ${target.stepsShared} shared`;
+  return `${target.stepsRun} ran${shared} · ${target.stepsCached} cached ${c.dim(`(${target.cachedPercent ?? 0}%)`)}`;
 }
 
 function formatSizeComparison(target: TargetReport, size: SizeComparison, c: Colors): string {
   const percent = Math.round(size.changePercent);
   // U+2212 is the minus sign proper; it lines up with `+` where a hyphen would not.
   const change = percent < 0 ? c.green(`−${-percent}%`) : c.yellow(`+${percent}%`);
-  return `${c.bold("size:")} ${size.from} ${formatBytes(size.fromSize)} → ${target.target} ${formatBytes(size.toSize)}, ${change}`;
+  return `${c.bold("size:")} ${size.from} ${formatBytes(size.fromSizeBytes)} → ${target.target} ${formatBytes(size.sizeBytes)}, ${change}`;
 }
 
 function formatFailure(failure: TargetFailure, dockerfile: string, c: Colors): string[] {
@@ -150,6 +152,9 @@ function formatFailure(failure: TargetFailure, dockerfile: string, c: Colors): s
   const step =
     failure.step === null ? "" : c.dim(`  ${sanitizeLine(stripStepPrefix(failure.step))}`);
   const lines = [`${c.red("✗")} ${c.bold(where.join(" › "))}${step}`];
+  if (failure.stopped.length > 0) {
+    lines.push(`  ${c.dim(`also stopped ${failure.stopped.join(", ")}, which need this step`)}`);
+  }
   for (const line of failure.message.split("\n")) lines.push(`  ${c.red(sanitizeLine(line))}`);
   const hint = hintForFailure(failure);
   if (hint !== null) lines.push(`  ${c.dim("hint:")} ${sanitizeLine(hint)}`);

@@ -128,6 +128,13 @@ function runStarted(targets: string[]): BuildEvent {
     time: T0,
     schemaVersion: BUILD_EVENT_SCHEMA_VERSION,
     targets,
+    stages: stageGraph.stages.map((stage) => ({ id: stage.id, dependsOn: [...stage.dependsOn] })),
+    targetStages: Object.fromEntries(
+      targets.map((target) => [
+        target,
+        [...((targetStages as Record<string, string[] | undefined>)[target] ?? [])],
+      ]),
+    ),
     concurrency: 3,
     engine: {
       endpoint: "unix:///var/run/docker.sock",
@@ -255,9 +262,9 @@ export function successfulRun(): RunFixture {
   const report = createBuildReport({
     events,
     images: {
-      build: { id: "sha256:b1d5", size: 1_104_000_000 },
-      test: { id: "sha256:7e57", size: 1_180_300_000 },
-      app: { id: "sha256:a9f8", size: 48_210_000 },
+      build: { id: "sha256:b1d5", sizeBytes: 1_104_000_000 },
+      test: { id: "sha256:7e57", sizeBytes: 1_180_300_000 },
+      app: { id: "sha256:a9f8", sizeBytes: 48_210_000 },
     },
     stageGraph,
     targetStages,

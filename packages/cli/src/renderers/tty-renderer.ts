@@ -1,6 +1,7 @@
 import type { BuildEvent, BuildReport } from "@stagecraft/core";
 import { describeCancel, describeQuiet } from "./describe-cancel.js";
 import type { StepInfo } from "@stagecraft/core/progress";
+import { createReportBuilder, type StageReport } from "@stagecraft/core/report";
 import { formatBytes } from "./format-bytes.js";
 import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
@@ -29,15 +30,6 @@ interface LiveStep {
   progress: string | null;
 }
 
-interface LiveStage {
-  id: string;
-  status: "running" | "cached" | "done" | "failed";
-  durationMs: number | null;
-  run: number;
-  cached: number;
-  total: number | null;
-}
-
 interface LiveTarget {
   name: string;
   status: "waiting" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -45,9 +37,6 @@ interface LiveTarget {
   durationMs: number | null;
   imageId: string | null;
   message: string | null;
-  run: number;
-  cached: number;
-  stages: Map<string, LiveStage>;
   /** The steps running now, by digest, in the order they started. */
   steps: Map<string, LiveStep>;
 }
@@ -70,6 +59,7 @@ export function createTtyRenderer(context: RendererContext): Renderer {
   let finished = false;
   /** What an `engine-quiet` event said, until anything else arrives. */
   let quiet: string | null = null;
+  const numbers = createReportBuilder();
 
   const target = (name: string): LiveTarget => {
     let live = targets.get(name);
@@ -81,9 +71,6 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         durationMs: null,
         imageId: null,
         message: null,
-        run: 0,
-        cached: 0,
-        stages: new Map(),
         steps: new Map(),
       };
       targets.set(name, live);
@@ -92,16 +79,8 @@ export function createTtyRenderer(context: RendererContext): Renderer {
   };
   for (const name of context.targets) target(name);
 
-  const stage = (live: LiveTarget, id: string): LiveStage => {
-    let known = live.stages.get(id);
-    if (known === undefined) {
-      known = { id, status: "running", durationMs: null, run: 0, cached: 0, total: null };
-      live.stages.set(id, known);
-    }
-    return known;
-  };
-
   const apply = (event: BuildEvent): void => {
+    numbers.add(event);
     if (event.type !== "engine-quiet" && event.type !== "daemon-status") quiet = null;
     switch (event.type) {
       case "run-started":
@@ -148,29 +127,8 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         live.steps.clear();
         return;
       }
-      case "stage-started":
-        stage(target(event.target), event.stage);
-        return;
-      case "stage-cached": {
-        const known = stage(target(event.target), event.stage);
-        known.status = "cached";
-        known.cached = event.steps;
-        return;
-      }
-      case "stage-finished": {
-        const known = stage(target(event.target), event.stage);
-        known.status = "done";
-        known.durationMs = event.durationMs;
-        known.run = event.stepsRun;
-        known.cached = event.stepsCached;
-        return;
-      }
-      case "stage-failed":
-        stage(target(event.target), event.stage).status = "failed";
-        return;
       case "step-started": {
         const live = target(event.target);
-        if (event.step.stage !== null) stage(live, event.step.stage).total = event.step.total;
         live.steps.set(event.step.digest, {
           info: event.step,
           startedAt: event.time,
@@ -180,25 +138,16 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         stepTargets.set(event.step.digest, live);
         return;
       }
-      case "step-cached": {
-        const live = target(event.target);
-        if (event.step.kind === "internal" || event.step.stage === null) return;
-        live.cached += 1;
-        const known = stage(live, event.step.stage);
-        known.cached += 1;
-        known.total = event.step.total;
-        return;
-      }
       case "step-finished":
-      case "step-failed": {
-        const live = target(event.target);
-        live.steps.delete(event.step.digest);
-        const counts = event.type === "step-finished" || !event.cancelled;
-        if (!counts || event.step.stage === null) return;
-        live.run += 1;
-        stage(live, event.step.stage).run += 1;
+      case "step-failed":
+      case "step-cached":
+        target(event.target).steps.delete(event.step.digest);
         return;
-      }
+      case "stage-started":
+      case "stage-cached":
+      case "stage-finished":
+      case "stage-failed":
+        return;
       case "log": {
         const step = stepTargets.get(event.step)?.steps.get(event.step);
         if (step === undefined) return;
@@ -239,8 +188,15 @@ export function createTtyRenderer(context: RendererContext): Renderer {
 
   const frame = (now: number): string[] => {
     const spinner = c.cyan(SPINNER[Math.floor(now / FRAME_INTERVAL_MS) % SPINNER.length] ?? "");
+    // The counts are the report's, from the same events: what the live view says, the end says.
+    const counts = numbers.finish();
+    const allRunning = function* (): Iterable<LiveStep> {
+      for (const live of targets.values()) yield* live.steps.values();
+    };
     const lines: string[] = [];
-    for (const live of targets.values()) lines.push(...describeTarget(live, now, spinner, c));
+    for (const live of targets.values()) {
+      lines.push(...describeTarget(live, counts, allRunning, now, spinner, c));
+    }
     const all = [...targets.values()];
     const ended = all.filter((live) => ["succeeded", "failed", "cancelled"].includes(live.status));
     const failed = all.filter((live) => live.status === "failed").length;
@@ -250,8 +206,8 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       `${ended.length}/${all.length} targets done`,
       ...(running > 0 ? [`${running} running`] : []),
       ...(failed > 0 ? [c.red(`${failed} failed`)] : []),
-      `${sum(all, (live) => live.run)} steps run`,
-      `${sum(all, (live) => live.cached)} cached`,
+      `${counts.totals.stepsRun} steps ran`,
+      `${counts.totals.stepsCached} cached`,
       formatDuration(elapsed),
     ];
     if (lines.length > MAX_FRAME_LINES - 1) {
@@ -310,9 +266,22 @@ export function createTtyRenderer(context: RendererContext): Renderer {
   };
 }
 
-function describeTarget(live: LiveTarget, now: number, spinner: string, c: Colors): string[] {
+function describeTarget(
+  live: LiveTarget,
+  counts: BuildReport,
+  everyRunning: () => Iterable<LiveStep>,
+  now: number,
+  spinner: string,
+  c: Colors,
+): string[] {
   const name = c.bold(live.name);
-  const steps = live.run + live.cached === 0 ? "" : `  ${live.run} run · ${live.cached} cached`;
+  const known = counts.targets.find((entry) => entry.target === live.name);
+  const steps =
+    known === undefined || known.stepsRun + known.stepsShared + known.stepsCached === 0
+      ? ""
+      : `  ${known.stepsRun} ran` +
+        (known.stepsShared === 0 ? "" : ` · ${known.stepsShared} shared`) +
+        ` · ${known.stepsCached} cached`;
   switch (live.status) {
     case "waiting":
       return [`${c.dim("·")} ${name}  ${c.dim("waiting")}`];
@@ -341,41 +310,60 @@ function describeTarget(live: LiveTarget, now: number, spinner: string, c: Color
 
   const elapsed = live.startedAt === null ? 0 : now - live.startedAt;
   const lines = [`${spinner} ${name}  ${formatDuration(elapsed)}${c.dim(steps)}`];
-  const running = [...live.steps.values()];
-  for (const known of live.stages.values()) {
-    lines.push(`  ${describeStage(known, spinner, c)}`);
+  // A stage's running steps are shown under the target it is built for, whichever build's stream
+  // reported them; steps outside any stage under their own target.
+  const owned = new Set(
+    counts.stages.filter((stage) => stage.target === live.name).map((stage) => stage.stage),
+  );
+  const running = [...everyRunning()].filter((step) =>
+    step.info.stage !== null && counts.stages.some((stage) => stage.stage === step.info.stage)
+      ? owned.has(step.info.stage)
+      : live.steps.has(step.info.digest),
+  );
+  // The stages built for this target that have begun (or ended), in Dockerfile order.
+  const stages = counts.stages.filter(
+    (stage) =>
+      stage.target === live.name &&
+      (stage.startedAt !== null ||
+        stage.stepsRun + stage.stepsCached > 0 ||
+        stage.status !== "incomplete"),
+  );
+  const shown = new Set(stages.map((stage) => stage.stage));
+  for (const stage of stages) {
+    lines.push(`  ${describeStage(stage, spinner, c)}`);
     for (const step of running) {
-      if (step.info.stage === known.id) lines.push(...describeStep(step, now, "    ", c));
+      if (step.info.stage === stage.stage) lines.push(...describeStep(step, now, "    ", c));
     }
   }
-  // Steps outside any stage: loading the context, exporting the image.
+  // Steps outside any stage shown: loading the context, exporting the image.
   for (const step of running) {
-    if (step.info.stage === null || !live.stages.has(step.info.stage)) {
+    if (step.info.stage === null || !shown.has(step.info.stage)) {
       lines.push(...describeStep(step, now, "  ", c));
     }
   }
   return lines;
 }
 
-function describeStage(known: LiveStage, spinner: string, c: Colors): string {
-  switch (known.status) {
+function describeStage(stage: StageReport, spinner: string, c: Colors): string {
+  const done = stage.stepsRun + stage.stepsCached;
+  switch (stage.status) {
     case "cached":
-      return `${c.green("✓")} ${known.id}  ${c.dim(`cached (${known.cached} ${known.cached === 1 ? "step" : "steps"})`)}`;
-    case "done":
+      return `${c.green("✓")} ${stage.stage}  ${c.dim(`cached (${stage.stepsCached} ${stage.stepsCached === 1 ? "step" : "steps"})`)}`;
+    case "ran":
       return (
-        `${c.green("✓")} ${known.id}  ${formatDuration(known.durationMs ?? 0)}` +
-        c.dim(`  ${known.run} run · ${known.cached} cached`)
+        `${c.green("✓")} ${stage.stage}  ${formatDuration(stage.durationMs)}` +
+        c.dim(`  ${stage.stepsRun} ran · ${stage.stepsCached} cached`)
       );
     case "failed":
-      return `${c.red("✗")} ${known.id}  ${c.red("failed")}`;
-    case "running": {
-      const done = known.run + known.cached;
-      const progress = known.total === null ? `${done} done` : `${done}/${known.total}`;
-      const cached = known.cached === 0 ? "" : ` · ${known.cached} cached`;
-      return `${spinner} ${known.id}  ${c.dim(`${progress}${cached}`)}`;
+      return `${c.red("✗")} ${stage.stage}  ${c.red("failed")}`;
+    case "cancelled":
+      return `${c.yellow("⊘")} ${stage.stage}  ${c.yellow("cancelled")}`;
+    case "incomplete": {
+      const cached = stage.stepsCached === 0 ? "" : ` · ${stage.stepsCached} cached`;
+      return `${spinner} ${stage.stage}  ${c.dim(`${done}/${stage.steps}${cached}`)}`;
     }
     default:
-      return known.status satisfies never;
+      return stage.status satisfies never;
   }
 }
 
@@ -386,8 +374,4 @@ function describeStep(step: LiveStep, now: number, indent: string, c: Colors): s
   ];
   for (const log of step.logs) lines.push(c.dim(`${indent}  │ ${log}`));
   return lines;
-}
-
-function sum<T>(items: readonly T[], value: (item: T) => number): number {
-  return items.reduce((total, item) => total + value(item), 0);
 }

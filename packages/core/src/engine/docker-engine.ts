@@ -283,7 +283,7 @@ export class DockerEngine implements Engine {
     const labels = image.Config.Labels;
     return {
       id: image.Id,
-      size: image.Size,
+      sizeBytes: image.Size,
       tags: image.RepoTags ?? [],
       labels: labels ?? {},
       created: image.Created,

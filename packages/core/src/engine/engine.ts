@@ -136,7 +136,7 @@ export interface BuildResponse {
 export interface ImageDetails {
   id: string;
   /** Bytes, as `docker image inspect` reports `Size`. */
-  size: number;
+  sizeBytes: number;
   tags: readonly string[];
   labels: Readonly<Record<string, string>>;
   created: string;

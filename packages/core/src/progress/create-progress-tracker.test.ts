@@ -280,10 +280,10 @@ describe.each(folders)("facts (%s)", (folder) => {
     expect(stepsOfStage(summary, "t", "final")).toHaveLength(3);
     const stages = summary.targets[0]!.stages;
     expect(stages.map((s) => [s.stage, s.status, s.steps.length])).toEqual([
-      ["base", "finished", 4],
-      ["a", "finished", 1],
-      ["b", "finished", 1],
-      ["final", "finished", 3],
+      ["base", "ran", 4],
+      ["a", "ran", 1],
+      ["b", "ran", 1],
+      ["final", "ran", 3],
     ]);
     const order = events.flatMap((e) =>
       e.type === "stage-started" || e.type === "stage-finished"
@@ -389,7 +389,7 @@ describe.each(folders)("facts (%s)", (folder) => {
     const run = tracker
       .summary()
       .targets[0]!.steps.find((s) => s.step.instruction.startsWith("RUN"));
-    expect(run).toMatchObject({ logClipped: "200KiB/s", status: "finished" });
+    expect(run).toMatchObject({ logClipped: "200KiB/s", status: "ran" });
     expect(run!.logLines).toBeGreaterThan(2000);
   });
 
@@ -565,7 +565,7 @@ describe("createProgressTracker", () => {
     const step = tracker.summary().targets[0]!.steps.find((s) => s.step.digest === "d:link");
     expect(step).toMatchObject({
       progressGroup: group,
-      status: "finished",
+      status: "ran",
       durationMs: 1000,
       started: 10_000,
     });

@@ -32,7 +32,7 @@ export interface ProgressTrackerOptions {
 }
 
 /** Where a step is, in a summary. */
-export type StepStatus = "announced" | "running" | "cached" | "finished" | "failed";
+export type StepStatus = "announced" | "running" | "cached" | "ran" | "failed";
 
 /** One step in a summary: what it was, when it ran, how it ended. */
 export interface StepSummary {
@@ -54,7 +54,7 @@ export interface StepSummary {
 }
 
 /** Where a stage is, in a summary. */
-export type StageStatus = "pending" | "running" | "cached" | "finished" | "failed";
+export type StageStatus = "pending" | "running" | "cached" | "ran" | "failed";
 
 /** One stage of a target in a summary. */
 export interface StageSummary {
@@ -298,7 +298,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
   };
 
   const settleStage = (stage: StageRecord, failed: StepRecord | null, time: number): void => {
-    if (stage.status === "cached" || stage.status === "finished" || stage.status === "failed") {
+    if (stage.status === "cached" || stage.status === "ran" || stage.status === "failed") {
       return;
     }
     if (failed !== null) {
@@ -334,7 +334,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
         steps: members.length,
       });
     } else {
-      stage.status = "finished";
+      stage.status = "ran";
       onEvent({
         type: "stage-finished",
         time: round(completed),
@@ -547,7 +547,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
     const info =
       record.info ??
       describeStep(vertex.digest, vertex.name, vertex.parsed, stageOf(record), dockerfileMap);
-    const status: StepStatus = vertex.state === "completed" ? "finished" : vertex.state;
+    const status: StepStatus = vertex.state === "completed" ? "ran" : vertex.state;
     return {
       step: info,
       status,
@@ -621,7 +621,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
           const startedTimes = own.flatMap((s) => (s.started === null ? [] : [s.started]));
           const completedTimes = own.flatMap((s) => (s.completed === null ? [] : [s.completed]));
           const countRun = (list: StepSummary[]): number =>
-            list.filter((s) => s.status === "finished" || s.status === "failed").length;
+            list.filter((s) => s.status === "ran" || s.status === "failed").length;
           const countCached = (list: StepSummary[]): number =>
             list.filter((s) => s.status === "cached").length;
           return {

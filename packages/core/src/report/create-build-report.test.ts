@@ -44,6 +44,8 @@ function runStarted(targets: string[]): BuildEvent {
     time: T0,
     schemaVersion: BUILD_EVENT_SCHEMA_VERSION,
     targets,
+    stages: [],
+    targetStages: {},
     concurrency: targets.length,
     engine: {
       endpoint: "unix:///var/run/docker.sock",
@@ -109,9 +111,9 @@ describe("createBuildReport", () => {
 
     expect(report.criticalPath).toEqual({
       stages: [
-        { stage: "base", durationMs: 1000 },
-        { stage: "deps", durationMs: 3000 },
-        { stage: "app", durationMs: 2000 },
+        { stage: "base", durationMs: 1000, addedMs: 1000 },
+        { stage: "deps", durationMs: 3000, addedMs: 3000 },
+        { stage: "app", durationMs: 2000, addedMs: 2000 },
       ],
       durationMs: 6000,
       wallMs: 6500,
@@ -151,7 +153,14 @@ describe("createBuildReport", () => {
     // `FROM` steps are not counted: BuildKit's cached flag on them is unreliable.
     expect(byName.test).toMatchObject({ stepsRun: 1, stepsCached: 2, cachedPercent: 67 });
     expect(byName.app).toMatchObject({ stepsRun: 1, stepsCached: 3, cachedPercent: 75 });
-    expect(report.totals).toEqual({ stepsRun: 2, stepsCached: 3, cachedPercent: 60 });
+    expect(report.totals).toEqual({
+      stepsRun: 2,
+      stepsCached: 3,
+      stepsShared: 0,
+      cachedPercent: 60,
+    });
+    // Nothing ran for both: base came from the cache, so no step was shared.
+    expect(byName.app).toMatchObject({ stepsShared: 0 });
     expect(report.stages.map((stage) => [stage.stage, stage.status, stage.target])).toEqual([
       ["base", "cached", "test"],
       ["test", "ran", "test"],
@@ -174,7 +183,18 @@ describe("createBuildReport", () => {
       targetStages: { app: ["app"] },
     });
     expect(report.stages).toEqual([
-      { stage: "app", target: "app", status: "cached", durationMs: 0, stepsRun: 0, stepsCached: 1 },
+      {
+        stage: "app",
+        target: "app",
+        neededBy: ["app"],
+        status: "cached",
+        startedAt: null,
+        endedAt: null,
+        durationMs: 0,
+        steps: 1,
+        stepsRun: 0,
+        stepsCached: 1,
+      },
     ]);
     expect(report.targets[0]).toMatchObject({ stepsRun: 0, stepsCached: 1 });
   });
@@ -195,7 +215,19 @@ describe("createBuildReport", () => {
       ...finished("b", 2.6),
     ];
     const report = createBuildReport({ events, targetStages: { a: ["base"], b: ["base"] } });
-    expect(report.totals).toEqual({ stepsRun: 2, stepsCached: 0, cachedPercent: 0 });
+    // Both steps ran once, for a, and served b too: shared, not cached (the cache was cold).
+    expect(report.totals).toEqual({
+      stepsRun: 2,
+      stepsCached: 0,
+      stepsShared: 2,
+      cachedPercent: 0,
+    });
+    expect(report.targets.map((t) => [t.target, t.stepsRun, t.stepsShared, t.stepsCached])).toEqual(
+      [
+        ["a", 2, 0, 0],
+        ["b", 0, 2, 0],
+      ],
+    );
     expect(report.stages).toEqual([
       expect.objectContaining({ stage: "base", status: "ran", durationMs: 2100, stepsRun: 2 }),
     ]);
@@ -211,8 +243,8 @@ describe("createBuildReport", () => {
     const report = createBuildReport({
       events,
       images: {
-        build: { id: "sha256:build", size: 1_100_000_000 },
-        app: { id: "sha256:app", size: 48_000_000 },
+        build: { id: "sha256:build", sizeBytes: 1_100_000_000 },
+        app: { id: "sha256:app", sizeBytes: 48_000_000 },
         test: undefined,
       },
       stageGraph: {
@@ -229,8 +261,8 @@ describe("createBuildReport", () => {
     const app = report.targets.find((target) => target.target === "app");
     expect(app?.sizeComparison).toEqual({
       from: "build",
-      fromSize: 1_100_000_000,
-      toSize: 48_000_000,
+      fromSizeBytes: 1_100_000_000,
+      sizeBytes: 48_000_000,
       changePercent: -95.6,
     });
     expect(app?.sizeBytes).toBe(48_000_000);
@@ -315,6 +347,7 @@ describe("createBuildReport", () => {
     expect(report.failures).toEqual([
       {
         target: "app",
+        stopped: [],
         code: "BUILD_FAILED",
         stage: "build",
         step: "[build 2/3] RUN make",
@@ -331,7 +364,12 @@ describe("createBuildReport", () => {
     ]);
     expect(report.targets[1]?.cancelReason).toEqual({ kind: "fail-fast", failedTarget: "test" });
     // The failed step ran; the cancelled one is neither run nor cached.
-    expect(report.totals).toEqual({ stepsRun: 1, stepsCached: 0, cachedPercent: 0 });
+    expect(report.totals).toEqual({
+      stepsRun: 1,
+      stepsCached: 0,
+      stepsShared: 0,
+      cachedPercent: 0,
+    });
     expect(report.slowestSteps.map((slow) => [slow.instruction, slow.status])).toEqual([
       ["RUN make", "failed"],
     ]);
@@ -419,13 +457,26 @@ describe("createBuildReport", () => {
       {
         stage: "build",
         target: "app",
+        neededBy: ["app"],
         status: "incomplete",
+        startedAt: T0 + 1000,
+        endedAt: T0 + 3000,
         durationMs: 2000,
+        steps: 1,
         stepsRun: 0,
         stepsCached: 0,
       },
     ]);
-    expect(report.criticalPath?.stages).toEqual([{ stage: "build", durationMs: 2000 }]);
+    expect(report.steps).toEqual([
+      expect.objectContaining({
+        name: "[build 1/1] RUN sleep 60",
+        status: "incomplete",
+        durationMs: 2000,
+      }),
+    ]);
+    expect(report.criticalPath?.stages).toEqual([
+      { stage: "build", durationMs: 2000, addedMs: 2000 },
+    ]);
   });
 
   it("keeps each warning once and survives a JSON round trip", () => {

@@ -1,22 +1,22 @@
 // @stagecraft/core/report: the end-of-run report's shapes, and its builder for recorded events.
-export {
-  BUILD_REPORT_SCHEMA_VERSION,
-  createBuildReport,
-  createReportBuilder,
-} from "./create-build-report.js";
+export { BUILD_REPORT_SCHEMA_VERSION } from "./build-report.js";
 export type {
   BuildReport,
-  BuildReportInput,
   CriticalPath,
   CriticalPathStage,
-  ImageSummary,
-  ReportBuilder,
-  ReportBuilderOptions,
+  ReportTotals,
   ReportWarning,
   SizeComparison,
   SlowStep,
   StageReport,
+  StageStatus,
+  StepReport,
+  StepStatus,
   TargetFailure,
   TargetReport,
   TargetStatus,
-} from "./create-build-report.js";
+} from "./build-report.js";
+export { createReportBuilder } from "./create-report-builder.js";
+export type { ImageSummary, ReportBuilder, ReportBuilderOptions } from "./create-report-builder.js";
+export { createBuildReport } from "./create-build-report.js";
+export type { BuildReportInput } from "./create-build-report.js";

@@ -97,14 +97,14 @@ describe("runBuild", () => {
 
   it("inspects the images of the targets that were built and puts their sizes in the report", async () => {
     const dockerfile = "FROM busybox AS app\nRUN true\n";
-    const engine = new FakeEngine({ app: { size: 48_000_000 } });
+    const engine = new FakeEngine({ app: { sizeBytes: 48_000_000 } });
     const outcome = await runBuild({
       engine,
       analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
       context: contextWith(dockerfile),
       tags: { app: ["me/app:1"] },
     });
-    expect(outcome.images.app?.size).toBe(48_000_000);
+    expect(outcome.images.app?.sizeBytes).toBe(48_000_000);
     expect(outcome.targets[0]?.imageId).toBe(outcome.images.app?.id);
     expect(outcome.report.targets[0]).toMatchObject({ target: "app", sizeBytes: 48_000_000 });
     expect(engine.calls[0]?.request.tags).toEqual(["me/app:1"]);

@@ -31,7 +31,8 @@ import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dock
 import { createDockerfileMap } from "../plan/create-dockerfile-map.js";
 import { createProgressTracker } from "../progress/create-progress-tracker.js";
 import { createRedactor, redactDeep } from "../redact.js";
-import { createReportBuilder, type BuildReport } from "../report/create-build-report.js";
+import type { BuildReport } from "../report/build-report.js";
+import { createReportBuilder } from "../report/create-report-builder.js";
 import { validateImageReference } from "../stages/validate-image-reference.js";
 import {
   runTargets,
@@ -172,23 +173,31 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     analysis.plan.targets.map((target) => [target.id, target.reachable.map(stageId)]),
   );
 
-  const report = createReportBuilder({
-    stageGraph: {
-      stages: analysis.graph.stages.map((stage) => ({
-        id: stage.id,
-        dependsOn: stage.dependsOn.map(stageId),
-      })),
-    },
-    targetStages,
-  });
+  const stages = analysis.graph.stages.map((stage) => ({
+    id: stage.id,
+    dependsOn: stage.dependsOn.map(stageId),
+  }));
+  const report = createReportBuilder();
   const listener = options.onEvent;
   let lastStepStartedAt: number | undefined;
   let lastNews = Date.now();
   const emit = (event: BuildEvent): void => {
     if (event.type === "step-started") lastStepStartedAt = Date.now();
-    const shown = hasSecrets ? redactDeep(event, redact) : event;
+    const shown = withReportNumbers(hasSecrets ? redactDeep(event, redact) : event);
     report.add(shown);
     listener?.(shown);
+  };
+  // A stage's end carries the report's numbers for it, so the live view and the report agree.
+  const withReportNumbers = (event: BuildEvent): BuildEvent => {
+    if (event.type !== "stage-finished") return event;
+    const stage = report.finish().stages.find((entry) => entry.stage === event.stage);
+    if (stage === undefined) return event;
+    return {
+      ...event,
+      durationMs: stage.durationMs,
+      stepsRun: stage.stepsRun,
+      stepsCached: stage.stepsCached,
+    };
   };
   const tracker = createProgressTracker({
     targets: names,
@@ -212,6 +221,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     time: Date.now(),
     schemaVersion: BUILD_EVENT_SCHEMA_VERSION,
     targets: names,
+    stages,
+    targetStages: Object.fromEntries(
+      Object.entries(targetStages).map(([target, list]) => [target, [...list]]),
+    ),
     concurrency: Math.min(names.length, options.concurrency ?? names.length),
     engine: {
       endpoint: info.endpoint,

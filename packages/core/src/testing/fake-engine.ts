@@ -21,7 +21,7 @@ export interface FakeBuildScript {
   /** End the stream without a result, as a crashed engine would. */
   dropStream?: boolean;
   /** Image size reported by `inspectImage`. */
-  size?: number;
+  sizeBytes?: number;
 }
 
 /** A record of one request the fake engine received. */
@@ -139,7 +139,7 @@ export class FakeEngine implements Engine {
           const imageId = `sha256:${this.#counter.toString(16).padStart(64, "0")}`;
           const details: ImageDetails = {
             id: imageId,
-            size: script.size ?? 1_000_000,
+            sizeBytes: script.sizeBytes ?? 1_000_000,
             tags: request.tags ?? [],
             labels: request.labels ?? {},
             created: new Date().toISOString(),

@@ -1,0 +1,202 @@
+// The end-of-run report's shapes: plain JSON, the same data every renderer prints.
+import type { CancelReason, ErrorCode } from "../errors.js";
+import type { RunContext } from "../events.js";
+
+/** Version of the `BuildReport` shape; bumped on any incompatible change. */
+export const BUILD_REPORT_SCHEMA_VERSION = 2;
+
+/** How a target's build ended; `incomplete` when the events stop before it ended. */
+export type TargetStatus = "succeeded" | "failed" | "cancelled" | "incomplete";
+
+/**
+ * What happened to a Dockerfile step in this run: it *ran* (here, once, however many targets need
+ * it), came from the *cache* (of an earlier build), *failed*, was *cancelled* before it ended, or
+ * was still going when the events stopped (*incomplete*). Seen from one target, a step that ran for
+ * another target of the run is *shared* (see `TargetReport.stepsShared`).
+ */
+export type StepStatus = "ran" | "cached" | "failed" | "cancelled" | "incomplete";
+
+/** A stage's outcome, in the steps' words: it ran (a step of it ran), was cached (all of them), … */
+export type StageStatus = StepStatus;
+
+/** One Dockerfile step (`[stage i/n]`), counted once for the whole run. */
+export interface StepReport {
+  stage: string;
+  /** Its position `i` of `[stage i/n]`. */
+  index: number;
+  /** The vertex name, e.g. `[build 2/5] RUN make`. */
+  name: string;
+  /** The instruction without the prefix, e.g. `RUN make`. */
+  instruction: string;
+  line: number | null;
+  status: StepStatus;
+  /** The target it was built for: the first requested target that needs its stage. */
+  target: string;
+  /** Every requested target that needs it, in the requested order. */
+  neededBy: string[];
+  /** Epoch ms when it started and ended (within the run); null when it did not. */
+  startedAt: number | null;
+  endedAt: number | null;
+  /** How long it ran; null when it did not run. */
+  durationMs: number | null;
+}
+
+/** One requested target in the report. */
+export interface TargetReport {
+  target: string;
+  status: TargetStatus;
+  /** Why it was cancelled, when it was. */
+  cancelReason: CancelReason | null;
+  /** From the build request to its end; null when it never started. */
+  wallMs: number | null;
+  /** Steps of its stages that ran for this target (a failed step ran too). */
+  stepsRun: number;
+  /** Steps of its stages that ran in this run for another target, which this one reused. */
+  stepsShared: number;
+  /** Steps of its stages taken from the cache of an earlier build. */
+  stepsCached: number;
+  /** `stepsCached` out of all three, 0–100, whole numbers; null when it has no steps. */
+  cachedPercent: number | null;
+  imageId: string | null;
+  tags: string[];
+  /** Image size in bytes (uncompressed layers on the engine's store), when the engine reported it. */
+  sizeBytes: number | null;
+  /** This image against the stage it was built from, when that stage was a target of this run too. */
+  sizeComparison: SizeComparison | null;
+}
+
+/** A final image against the (bigger, usually) stage it copies from: `build 1.1 GB → app 48 MB, −96%`. */
+export interface SizeComparison {
+  /** The stage (built as a target of this run) the image was built from. */
+  from: string;
+  fromSizeBytes: number;
+  sizeBytes: number;
+  /** `(sizeBytes − fromSizeBytes) / fromSizeBytes` in percent, one decimal; negative when smaller. */
+  changePercent: number;
+}
+
+/** How a stage fared in this run: one stage may serve several targets, and is counted once. */
+export interface StageReport {
+  stage: string;
+  /** The target its steps were built for (the first requested target that needs it). */
+  target: string | null;
+  /** Every requested target that needs it, in the requested order. */
+  neededBy: string[];
+  status: StageStatus;
+  /** When its first step started and its last one ended (within the run); null when none ran. */
+  startedAt: number | null;
+  endedAt: number | null;
+  /** The time its steps were running, overlaps counted once; cached steps take none. */
+  durationMs: number;
+  /** Its Dockerfile steps (`FROM` left out), and how they fared: ran + cached ≤ steps. */
+  steps: number;
+  stepsRun: number;
+  stepsCached: number;
+}
+
+/** A link of the critical path. */
+export interface CriticalPathStage {
+  stage: string;
+  /** The stage's own duration. */
+  durationMs: number;
+  /** What it added to the chain: the part of it after the stages before it in the chain had ended. */
+  addedMs: number;
+}
+
+/**
+ * The chain of stages along the stage graph's edges that took longest, against the run's wall
+ * time: the part of the run no amount of parallelism could shorten. Its duration is the time the
+ * chain's stages were running, overlaps counted once, so it is never longer than the run.
+ */
+export interface CriticalPath {
+  /** First stage first. */
+  stages: CriticalPathStage[];
+  /** The sum of the stages' `addedMs`. */
+  durationMs: number;
+  wallMs: number;
+  /** `durationMs` out of `wallMs`, 0–100, whole numbers; null when the wall time is 0. */
+  percentOfWall: number | null;
+}
+
+/** One of the Dockerfile steps that ran longest. */
+export interface SlowStep {
+  target: string;
+  stage: string;
+  /** The vertex name as BuildKit shows it, e.g. `[build 2/5] RUN make`. */
+  name: string;
+  /** The instruction without the `[stage i/n]` prefix, e.g. `RUN make`. */
+  instruction: string;
+  line: number | null;
+  durationMs: number;
+  status: "ran" | "failed";
+}
+
+/**
+ * Where a build broke: target → stage → Dockerfile line → the daemon's message → its last log
+ * lines. A step several targets need that fails is one failure: `target` built it, `stopped` lists
+ * the other targets whose builds failed on it.
+ */
+export interface TargetFailure {
+  target: string;
+  /** Other targets whose builds failed on the same step. */
+  stopped: string[];
+  code: ErrorCode;
+  stage: string | null;
+  /** The failing step's name, e.g. `[build 2/4] RUN make`. */
+  step: string | null;
+  line: number | null;
+  /** The daemon's (or stagecraft's) message, at most 2,000 characters (the rest is cut and said so). */
+  message: string;
+  hint: string | null;
+  /** The last lines the failing step printed, oldest first: at most 20, each at most 500 characters. */
+  logTail: string[];
+  /** For `MISSING_SECRET` and `MISSING_SSH_AGENT`: the id the Dockerfile names. */
+  missingId: string | null;
+}
+
+/** A warning from the Dockerfile front end, once per message and place. */
+export interface ReportWarning {
+  target: string;
+  stage: string | null;
+  message: string;
+  file: string | null;
+  line: number | null;
+  url: string | null;
+}
+
+/** The run's Dockerfile steps counted once each: ran, cached, and how many of those ran served several targets. */
+export interface ReportTotals {
+  stepsRun: number;
+  stepsCached: number;
+  /** Steps that ran once in this run for more than one target (BuildKit shares them). */
+  stepsShared: number;
+  /** `stepsCached` out of run + cached, 0–100; null when there were no steps. */
+  cachedPercent: number | null;
+}
+
+/** The end-of-run report: JSON-serialisable, the same data every renderer prints. */
+export interface BuildReport {
+  schemaVersion: typeof BUILD_REPORT_SCHEMA_VERSION;
+  status: "succeeded" | "failed" | "cancelled";
+  /** Epoch milliseconds; null when there were no events. */
+  startedAt: number | null;
+  wallMs: number;
+  /** In the requested order. */
+  targets: TargetReport[];
+  /** In Dockerfile order (without a stage graph, or for stages it does not name: as first seen). */
+  stages: StageReport[];
+  /** Every Dockerfile step of the run, once, by stage in Dockerfile order, then position. */
+  steps: StepReport[];
+  totals: ReportTotals;
+  criticalPath: CriticalPath | null;
+  /** The five steps that ran longest, longest first. */
+  slowestSteps: SlowStep[];
+  /** One per failing step (or per target, for a failure no step explains), in the order they failed. */
+  failures: TargetFailure[];
+  warnings: ReportWarning[];
+  /**
+   * How the build context travelled: as a tar (its files and bytes, sent with each target's build)
+   * or through the session (what FileSync sent in all: only changed files on a rebuild).
+   */
+  context: (RunContext & { sent: { files: number; bytes: number } | null }) | null;
+}
