@@ -1,8 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
-// Unit tests run against the core's source, so they never depend on a stale build.
+// Unit and conformance tests run against the core's source, so they never depend on a stale build.
 const coreSource = fileURLToPath(new URL("packages/core/src/index.ts", import.meta.url));
+const coreAlias = [{ find: /^@stagecraft\/core$/, replacement: coreSource }];
+const conformanceFiles = "packages/*/src/**/*.conformance.test.ts";
 
 export default defineConfig({
   test: {
@@ -10,9 +12,23 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          alias: [{ find: /^@stagecraft\/core$/, replacement: coreSource }],
+          alias: coreAlias,
           include: ["packages/*/src/**/*.test.ts"],
+          // Every input a unit test reads is in the repository; the suites made of other projects'
+          // files are the conformance project's.
+          exclude: [...configDefaults.exclude, conformanceFiles],
           environment: "node",
+        },
+      },
+      {
+        test: {
+          // BuildKit's parser vectors and the real-world Dockerfile corpus, kept outside the
+          // repository (STAGECRAFT_SHARED_DIR, default ../shared): `npm run conformance`.
+          name: "conformance",
+          alias: coreAlias,
+          include: [conformanceFiles],
+          environment: "node",
+          globalSetup: ["test/conformance-setup.ts"],
         },
       },
       {
