@@ -5,10 +5,8 @@ import type { BuildEvent } from "../events.js";
 import { FakeEngine } from "../testing/fake-engine.js";
 import { runBuild } from "./run-build.js";
 
-const fixtures = new URL(
-  "../../../../../shared/fixtures/buildkit-streams/docker-26.1/",
-  import.meta.url,
-);
+// The daemon streams recorded for the progress decoder (see their README).
+const fixtures = new URL("../progress/__fixtures__/buildkit-streams/docker-26.1/", import.meta.url);
 const streamLines = (name: string): string[] =>
   readFileSync(new URL(`${name}.ndjson`, fixtures), "utf8")
     .split("\n")
