@@ -42,7 +42,7 @@ export default defineConfig({
           env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // One engine, two cores: files run one after another so timings inside a test stay meaningful.
+          // One engine, two cores: files run one after another so their builds do not compete.
           fileParallelism: false,
         },
       },
