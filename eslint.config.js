@@ -1,4 +1,5 @@
 // @ts-check
+import { builtinModules } from "node:module";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -49,16 +50,29 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ["node:*", "fs", "path", "child_process", "net", "http"],
-              message: "Pure folders do no I/O.",
+              // Every Node built-in, with or without `node:` (fs, path, http, https, net, tls,
+              // child_process, stream, crypto, os, worker_threads …).
+              group: ["node:*", ...builtinModules],
+              message: "Pure folders do no I/O: take strings and objects, return values.",
             },
             {
-              group: ["dockerode", "docker-modem", "tar-fs"],
-              message: "Only engine/ and context/ talk to the outside.",
+              // The libraries stagecraft uses for I/O today (package.json of core, cli and test):
+              // the session's gRPC and its wire codec, logging, tar, ignore files, concurrency, and
+              // the Docker clients of the tests.
+              group: [
+                ...["@grpc/grpc-js", "protobufjs", "pino", "tar-fs", "@balena/dockerignore"],
+                ...["p-limit", "dockerode", "docker-modem", "testcontainers"],
+              ],
+              message:
+                "Only engine/, context/ and scheduler/ talk to the outside or schedule work; pure folders get their results as values.",
             },
             {
-              group: ["**/engine/**", "**/scheduler/**", "**/context/**"],
-              message: "Pure folders import nothing from the I/O layers.",
+              group: ["**/engine/**", "**/scheduler/**", "**/context/**", "**/testing/**"],
+              message: "Pure folders import nothing from the I/O layers or the test engine.",
+            },
+            {
+              group: ["@stagecraft/*"],
+              message: "Import the module itself: the package root pulls in the I/O layers.",
             },
           ],
         },

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
-// Unit tests run against the core's source, so they never depend on a stale build.
+// Unit and conformance tests run against the core's source, so they never depend on a stale build.
 const coreSource = (path: string): string =>
   fileURLToPath(new URL(`packages/core/src/${path}`, import.meta.url));
 const coreAliases = [
@@ -11,6 +11,7 @@ const coreAliases = [
     replacement: coreSource(`${subpath}/index.ts`),
   })),
 ];
+const conformanceFiles = "packages/*/src/**/*.conformance.test.ts";
 
 export default defineConfig({
   test: {
@@ -20,7 +21,21 @@ export default defineConfig({
           name: "unit",
           alias: coreAliases,
           include: ["packages/*/src/**/*.test.ts"],
+          // Every input a unit test reads is in the repository; the suites made of other projects'
+          // files are the conformance project's.
+          exclude: [...configDefaults.exclude, conformanceFiles],
           environment: "node",
+        },
+      },
+      {
+        test: {
+          // BuildKit's parser vectors and the real-world Dockerfile corpus, kept outside the
+          // repository (STAGECRAFT_SHARED_DIR, default ../shared): `npm run conformance`.
+          name: "conformance",
+          alias: coreAliases,
+          include: [conformanceFiles],
+          environment: "node",
+          globalSetup: ["test/conformance-setup.ts"],
         },
       },
       {
@@ -34,7 +49,7 @@ export default defineConfig({
           env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // One engine, two cores: files run one after another so timings inside a test stay meaningful.
+          // One engine, two cores: files run one after another so their builds do not compete.
           fileParallelism: false,
         },
       },

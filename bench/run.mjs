@@ -13,13 +13,14 @@ import {
   makeDemoContext,
   makeFanOutContext,
 } from "./harness/fixtures.mjs";
+import { measureLimits } from "./harness/limits.mjs";
 import { runCommand } from "./harness/run-command.mjs";
 import { describe, formatSummary } from "./harness/summary.mjs";
-import { BENCH_LABEL, snapshotStagecraft, tools } from "./harness/tools.mjs";
+import { BENCH_LABEL, snapshotStagecraft, stagecraftCli, tools } from "./harness/tools.mjs";
 
 const RESULTS = fileURLToPath(new URL("results/", import.meta.url));
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
-const SCENARIOS = ["single", "fanout", "projects", "large-context", "frontend"];
+const SCENARIOS = ["single", "fanout", "projects", "large-context", "frontend", "limits"];
 const QUICK_SCENARIOS = ["single", "fanout", "frontend"];
 const STEP_TIMEOUT_MS = 3 * 60_000;
 const COLD_PROJECT_TIMEOUT_MS = 15 * 60_000;
@@ -294,6 +295,16 @@ const scenarios = {
       cases,
       note: "`COPY . /ctx` in a base stage, 4 targets a–d on it; every step cached.",
     };
+  },
+
+  async limits() {
+    return await measureLimits({
+      runs,
+      scratch,
+      cli: stagecraftCli(),
+      coreDist: join(scratch, "stagecraft", "packages", "core", "dist"),
+      log,
+    });
   },
 
   async frontend() {

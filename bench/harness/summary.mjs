@@ -32,6 +32,22 @@ export function formatSummary(results) {
         `${result.environment.cpus} CPUs, Node ${result.environment.node}; ${result.note}`,
       "",
     );
+    if (result.scenario === "limits") {
+      out.push("| limit | what | goal | median (min–max) | met | was asserted in |");
+      out.push("| --- | --- | ---: | ---: | --- | --- |");
+      for (const limit of result.limits) {
+        const unit = ` ${limit.unit}`;
+        const measured = limit.stats
+          ? `${number(limit.stats.median)}${unit} (${number(limit.stats.min)}–${number(limit.stats.max)})`
+          : "failed";
+        out.push(
+          `| ${limit.name} | ${limit.what} | < ${number(limit.goal)}${unit} | ${measured} | ` +
+            `${limit.met ? "yes" : "**no**"} | ${limit.was} |`,
+        );
+      }
+      out.push("");
+      continue;
+    }
     if (result.scenario === "frontend") {
       for (const script of result.scripts) {
         out.push(`### ${script.script}`, "", script.output.trim(), "");

@@ -27,6 +27,9 @@ export function snapshotStagecraft(dir) {
   return `${git("rev-parse", "--short", "HEAD")}${dirty ? " + uncommitted changes in packages/" : ""}`;
 }
 
+/** The CLI the run measures: the snapshot's once `snapshotStagecraft` ran, else the tree's. */
+export const stagecraftCli = () => cli;
+
 const tagOf = (build, target) => `scbench/${build.name}:${target}`;
 const quote = (word) => `'${word.replaceAll("'", `'\\''`)}'`;
 

@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The built CLI: integration tests run what users run. */
@@ -12,10 +11,8 @@ export interface CliRun {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** Peak resident memory of the CLI process in bytes (VmHWM, polled while it ran). */
-  peakRss: number;
-  /** Milliseconds from the interrupt (when one was sent) to the process's exit. */
-  exitAfterInterruptMs: number | null;
+  /** Whether SIGINT was sent (`interruptWhen` was seen on stdout). */
+  interrupted: boolean;
 }
 
 export interface CliOptions {
@@ -35,25 +32,15 @@ export function runStagecraft(args: readonly string[], options: CliOptions = {})
     });
     let stdout = "";
     let stderr = "";
-    let peakRss = 0;
-    let interruptedAt: number | null = null;
-    const poll = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-        const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-        if (hwm?.[1] !== undefined) peakRss = Math.max(peakRss, Number(hwm[1]) * 1024);
-      } catch {
-        // The process has ended.
-      }
-    }, 25);
+    let interrupted = false;
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString("utf8");
       if (
         options.interruptWhen !== undefined &&
-        interruptedAt === null &&
+        !interrupted &&
         stdout.includes(options.interruptWhen)
       ) {
-        interruptedAt = Date.now();
+        interrupted = true;
         child.kill("SIGINT");
       }
     });
@@ -62,15 +49,7 @@ export function runStagecraft(args: readonly string[], options: CliOptions = {})
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      clearInterval(poll);
-      resolve({
-        code,
-        signal,
-        stdout,
-        stderr,
-        peakRss,
-        exitAfterInterruptMs: interruptedAt === null ? null : Date.now() - interruptedAt,
-      });
+      resolve({ code, signal, stdout, stderr, interrupted });
     });
   });
 }

@@ -54,6 +54,11 @@ function generateSchema(): Schema {
       if (item === undefined) throw new Error("array without item type");
       return { type: "array", items: toSchema(item) };
     }
+    // A map (`Record<string, T>`): any key, every value a T.
+    const index = checker.getIndexInfoOfType(type, ts.IndexKind.String);
+    if (index !== undefined && checker.getPropertiesOfType(type).length === 0) {
+      return { type: "object", additionalProperties: toSchema(index.type) };
+    }
     const symbol = type.aliasSymbol ?? type.getSymbol();
     const name = symbol?.getName();
     if (name !== undefined && name !== "__type" && name !== "__object") {

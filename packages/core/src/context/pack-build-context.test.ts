@@ -747,7 +747,9 @@ describe("packBuildContextUnder: stops walking at a size", () => {
 });
 
 describe("packBuildContext: memory", () => {
-  it("streams a 60 MB context of 2,000 files with RSS growing by less than 50 MB", async () => {
+  // How much memory this takes is measured by bench/ (scenario limits); the test holds the behaviour
+  // that keeps it flat: the tar is produced only as fast as it is consumed.
+  it("streams a 60 MB context of 2,000 files to a slow consumer without running ahead of it", async () => {
     const fileSize = 30 * 1024;
     await writeTree(context, { Dockerfile: "FROM scratch\n" });
     for (let dir = 0; dir < 20; dir++) {
@@ -761,16 +763,16 @@ describe("packBuildContext: memory", () => {
     const result = await pack();
     expect(result.files).toBe(2001);
 
-    const before = process.memoryUsage().rss;
-    let peak = before;
+    const tar = result.stream();
+    let buffered = 0;
     let streamed = 0;
     await pipeline(
-      result.stream(),
+      tar,
       new Writable({
         highWaterMark: 64 * 1024,
         write(chunk: Buffer, _encoding, callback) {
           streamed += chunk.length;
-          peak = Math.max(peak, process.memoryUsage().rss);
+          buffered = Math.max(buffered, tar.readableLength);
           // A consumer slower than the disk, so back-pressure has to hold the producer.
           setImmediate(callback);
         },
@@ -778,7 +780,9 @@ describe("packBuildContext: memory", () => {
     );
 
     expect(streamed).toBeGreaterThan(2000 * fileSize);
-    expect(peak - before).toBeLessThan(50 * 1024 * 1024);
+    // At most the stream's buffer plus one batch of the tar writer (64 KiB of data and its
+    // headers): a producer that ignored back-pressure would buffer most of the 60 MB.
+    expect(buffered).toBeLessThanOrEqual(tar.readableHighWaterMark + 128 * 1024);
   }, 120_000);
 });
 

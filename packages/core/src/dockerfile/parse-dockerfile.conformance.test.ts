@@ -1,11 +1,13 @@
 import { readFileSync, readdirSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { pathToFileURL } from "node:url";
+import { describe, expect, inject, it } from "vitest";
 import { DockerfileError } from "../errors.js";
 import type { DockerfileAst } from "./ast.js";
 import { dumpDockerfile } from "./dump-dockerfile.js";
 import { parseDockerfile } from "./parse-dockerfile.js";
 
-const conformance = new URL("../../../../../shared/conformance/", import.meta.url);
+// BuildKit's parser vectors and stagecraft's edge cases, outside the repository (test/conformance-setup.ts).
+const conformance = new URL("conformance/", pathToFileURL(`${inject("sharedDir")}/`));
 
 function caseNames(folder: string): string[] {
   return readdirSync(new URL(folder, conformance), { withFileTypes: true })

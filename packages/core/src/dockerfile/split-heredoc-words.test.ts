@@ -3,6 +3,10 @@ import { DockerfileError } from "../errors.js";
 import { expandWords } from "./expand-words.js";
 import { splitHeredocWords, type HeredocLexOptions } from "./split-heredoc-words.js";
 
+// Generated inputs: an explicit, generous limit, so that a loaded machine cannot trip vitest's
+// 5 s default (these take 1-4 s on a busy 2-core machine).
+const TIMEOUT_MS = 60_000;
+
 const NO_VARIABLES: ReadonlyMap<string, string> = new Map();
 
 /** The general lexer (recursive), as the reference for the same options. */
@@ -46,7 +50,7 @@ describe("splitHeredocWords", () => {
     });
   });
 
-  it("agrees with expandWords on 20,000 random strings", () => {
+  it("agrees with expandWords on 20,000 random strings", { timeout: TIMEOUT_MS }, () => {
     const alphabet = [
       ...Array.from("$${}{}::-+?#%//''\"\"\\\\<< \t\rab_1é"),
       "\u00A0",

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { DockerfileError } from "../errors.js";
 import { analyzeDockerfile } from "./analyze-dockerfile.js";
 
+// Generated inputs: an explicit, generous limit, so that a loaded machine cannot trip vitest's
+// 5 s default (these take 1-4 s on a busy 2-core machine).
+const TIMEOUT_MS = 60_000;
+
 /**
  * A Dockerfile of `count` instructions in stages of 20: each stage starts from an earlier stage or
  * an image, copies from and mounts earlier stages, and inherits an ONBUILD trigger now and then.
@@ -32,7 +36,7 @@ function generatedDockerfile(count: number): { text: string; stages: number } {
   return { text: lines.join("\n") + "\n", stages: stage };
 }
 
-describe("analyzeDockerfile at scale", () => {
+describe("analyzeDockerfile at scale", { timeout: TIMEOUT_MS }, () => {
   it("analyses a generated 100,000-instruction Dockerfile", () => {
     const { text, stages } = generatedDockerfile(100_000);
     const analysis = analyzeDockerfile(text, { targets: ["stage4999", "stage10"] });

@@ -1,30 +1,17 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
 import { DockerfileError, UnknownStageError, UsageError, isStagecraftError } from "../errors.js";
+import { readSeedDockerfiles } from "../dockerfile/seed-dockerfiles.test-support.js";
 import { analyzeDockerfile, type AnalyzeDockerfileOptions } from "./analyze-dockerfile.js";
+import { GRAPH_CASES } from "./stage-graph-cases.test-support.js";
 
 const CASES = 12_000;
 const SEED = 0x5eed_f00d;
 const WARM_UP = 500;
 
-const shared = new URL("../../../../../shared/", import.meta.url);
-
-/** Every Dockerfile of shared/conformance and shared/corpus, as seeds for mutation. */
+/** The repository's Dockerfiles, the parser cases and the stage-graph cases, as seeds for mutation. */
 function readSeeds(): string[] {
-  const seeds: string[] = [];
-  for (const folder of ["parser", "parser-negative", "parser-lines", "edge"]) {
-    const base = new URL(`conformance/${folder}/`, shared);
-    for (const entry of readdirSync(base, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      seeds.push(readFileSync(new URL(`${entry.name}/Dockerfile`, base), "utf8"));
-    }
-  }
-  const corpus = new URL("corpus/dockerfiles/", shared);
-  for (const name of readdirSync(corpus)) {
-    if (name.endsWith(".Dockerfile")) seeds.push(readFileSync(new URL(name, corpus), "utf8"));
-  }
-  return seeds;
+  return [...readSeedDockerfiles(), ...GRAPH_CASES.map((entry) => entry.text)];
 }
 
 /** mulberry32: small, fast, and the same sequence on every run. */

@@ -4,7 +4,7 @@ import type { TargetsPlan } from "./plan-targets.js";
 /** A stage's base in JSON: `{ stage: id }`, `{ image: ref }` or `{ scratch: true }`. */
 export type StageBaseJson = { stage: string } | { image: string } | { scratch: true };
 
-/** One stage in the JSON form (the schema of shared/corpus/dockerfiles/INDEX.md). */
+/** One stage in the JSON form (the schema is described in docs/plan-json.md). */
 export interface StageJson {
   index: number;
   name: string | null;
@@ -32,7 +32,7 @@ export interface PlanJson {
 }
 
 /**
- * The JSON form of a plan, key for key the schema of the stage-graph corpus
+ * The JSON form of a plan, key for key the schema in docs/plan-json.md
  * (`stages`, `defaultTarget`, `reachable`).
  *
  * @example

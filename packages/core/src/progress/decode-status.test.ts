@@ -11,6 +11,10 @@ import {
 } from "./decode-status.js";
 import { statusResponseType } from "./status-response-type.test-support.js";
 
+// Generated inputs: an explicit, generous limit, so that a loaded machine cannot trip vitest's
+// 5 s default (these take 1-4 s on a busy 2-core machine).
+const TIMEOUT_MS = 60_000;
+
 const fixtures = join(import.meta.dirname, "__fixtures__", "buildkit-streams");
 const folders = ["docker-20.10", "docker-26.1"] as const;
 const captures = (folder: string): string[] =>
@@ -235,7 +239,7 @@ describe("decodeStatusResponse on the wire format", () => {
     expect(() => decodeStatusResponse(Uint8Array.from([0x09, 1, 2]))).toThrow("truncated field");
   });
 
-  it("agrees with protobufjs on 2,000 random StatusResponses", () => {
+  it("agrees with protobufjs on 2,000 random StatusResponses", { timeout: TIMEOUT_MS }, () => {
     let seed = 7;
     const random = (): number => {
       seed = (seed * 1103515245 + 12345) % 2147483648;

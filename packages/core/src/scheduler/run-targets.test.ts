@@ -71,9 +71,10 @@ describe("runTargets", () => {
       b: { durationMs: 5_000 },
       c: { durationMs: 5_000 },
     });
-    const started = Date.now();
     const result = await runTargets({ engine, context, targets: specs("a", "b", "c") });
-    expect(Date.now() - started).toBeLessThan(4_000);
+    // The 5 s builds ended because the daemon was told to cancel them, not because they finished
+    // (how soon is measured by bench/, scenario limits).
+    expect(engine.calls.map((call) => call.outcome)).toEqual(["failed", "cancelled", "cancelled"]);
     expect(result.status).toBe("failed");
     expect(result.targets.map((t) => t.status)).toEqual(["failed", "cancelled", "cancelled"]);
     expect(engine.cancelled).toHaveLength(2);

@@ -2,10 +2,14 @@ import { describe, expect, it } from "vitest";
 import { encodePacket } from "./encode-packet.js";
 import { PacketType, packetType, services, type Packet } from "./session-protos.js";
 
+// Generated inputs: an explicit, generous limit, so that a loaded machine cannot trip vitest's
+// 5 s default (these take 1-4 s on a busy 2-core machine).
+const TIMEOUT_MS = 60_000;
+
 // protobufjs, with the schema the session has always used, reads what encodePacket writes.
 const decode = (bytes: Buffer): Packet => services.fileSync.DiffCopy.requestDeserialize(bytes);
 
-describe("encodePacket", () => {
+describe("encodePacket", { timeout: TIMEOUT_MS }, () => {
   it("writes a STAT the way protobufjs reads it, nanosecond times and large sizes included", () => {
     const stat = {
       path: "dir/ünïcode €.txt",

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { pathToFileURL } from "node:url";
+import { describe, expect, inject, it } from "vitest";
 import { analyzeDockerfile } from "./analyze-dockerfile.js";
 import type { PlanJson } from "./serialize-plan.js";
 
-const corpusDir = new URL("../../../../../shared/corpus/dockerfiles/", import.meta.url);
+// Real-world Dockerfiles under their projects' licences, outside the repository (test/conformance-setup.ts).
+const corpusDir = new URL("corpus/dockerfiles/", pathToFileURL(`${inject("sharedDir")}/`));
 
 interface CorpusEntry extends PlanJson {
   file: string;
@@ -17,7 +19,7 @@ const entries = JSON.parse(
   readFileSync(new URL("expected.json", corpusDir), "utf8"),
 ) as CorpusEntry[];
 
-describe("analyzeDockerfile: shared/corpus/dockerfiles", () => {
+describe("analyzeDockerfile: the real-world corpus (corpus/dockerfiles)", () => {
   it("finds all 17 files", () => {
     expect(entries).toHaveLength(17);
   });

@@ -1,0 +1,332 @@
+// Whole Dockerfiles with what BuildKit's parser makes of them, written for stagecraft from the rules
+// of BuildKit's frontend/dockerfile/parser (parser.go, line_parsers.go, split_command.go,
+// directives.go). `dump` is `node.Dump()` per instruction: the keyword lower-cased, the flags as a
+// Go-quoted list, then every argument Go-quoted. BuildKit's own test files run in the conformance
+// suite (parse-dockerfile.conformance.test.ts); these cases need nothing outside the repository and
+// also seed the fuzz tests.
+
+/** A Dockerfile the parser accepts, with its dump line by line. */
+export interface ParserCase {
+  name: string;
+  text: string;
+  dump: string[];
+  /** [first, last] physical line of each instruction. */
+  lines?: [number, number][];
+}
+
+/** A Dockerfile the parser refuses, with BuildKit's message and the line it points at. */
+export interface ParserErrorCase {
+  name: string;
+  text: string;
+  message: string;
+  line: number;
+}
+
+export const PARSER_CASES: readonly ParserCase[] = [
+  {
+    name: "every instruction, each parsed its own way",
+    text: [
+      "FROM --platform=$BUILDPLATFORM golang:1.22 AS build",
+      'ARG VERSION="1 2" OTHER',
+      "ENV PATH /usr/local/bin:/usr/bin",
+      'ENV A=1 B="two words" C=three\\ words',
+      'LABEL org.example.title="my app" version=1',
+      "RUN apt-get update && apt-get install -y make",
+      'RUN ["make", "all"]',
+      "COPY --from=build --chown=app:app /out/app /usr/local/bin/",
+      'ADD ["a file.txt", "/dest/"]',
+      "COPY src dest/",
+      'VOLUME ["/data", "/logs"]',
+      "VOLUME /cache   /tmp",
+      "EXPOSE 80/tcp\t443",
+      "USER app:app",
+      "WORKDIR /srv/my app",
+      "STOPSIGNAL SIGTERM",
+      'SHELL ["/bin/bash", "-o", "pipefail", "-c"]',
+      "HEALTHCHECK NONE",
+      "HEALTHCHECK --interval=30s --retries=3 CMD curl -f http://localhost/ || exit 1",
+      'HEALTHCHECK CMD ["curl", "-f", "http://localhost/"]',
+      "MAINTAINER Jane Doe <jane@example.com>",
+      "ONBUILD RUN make",
+      "ONBUILD COPY --from=tools /t /t",
+      "FETCH https://example.com/x",
+      'CMD ["./app", "--port", "80"]',
+      "ENTRYPOINT exec ./app",
+      "",
+    ].join("\n"),
+    dump: [
+      '(from ["--platform=$BUILDPLATFORM"] "golang:1.22" "AS" "build")',
+      '(arg "VERSION=\\"1 2\\"" "OTHER")',
+      '(env "PATH" "/usr/local/bin:/usr/bin" "")',
+      '(env "A" "1" "=" "B" "\\"two words\\"" "=" "C" "three\\\\ words" "=")',
+      '(label "org.example.title" "\\"my app\\"" "=" "version" "1" "=")',
+      '(run "apt-get update && apt-get install -y make")',
+      '(run "make" "all")',
+      '(copy ["--from=build" "--chown=app:app"] "/out/app" "/usr/local/bin/")',
+      '(add "a file.txt" "/dest/")',
+      '(copy "src" "dest/")',
+      '(volume "/data" "/logs")',
+      '(volume "/cache" "/tmp")',
+      '(expose "80/tcp" "443")',
+      '(user "app:app")',
+      '(workdir "/srv/my app")',
+      '(stopsignal "SIGTERM")',
+      '(shell "/bin/bash" "-o" "pipefail" "-c")',
+      '(healthcheck "NONE")',
+      '(healthcheck ["--interval=30s" "--retries=3"] "CMD" "curl -f http://localhost/ || exit 1")',
+      '(healthcheck "CMD" "curl" "-f" "http://localhost/")',
+      '(maintainer "Jane Doe <jane@example.com>")',
+      '(onbuild (run "make"))',
+      '(onbuild (copy ["--from=tools"] "/t" "/t"))',
+      '(fetch "")',
+      '(cmd "./app" "--port" "80")',
+      '(entrypoint "exec ./app")',
+    ],
+  },
+  {
+    name: "continuations: indentation kept, comments dropped, escaped escapes end the line",
+    text: [
+      "FROM alpine",
+      "RUN apk add --no-cache \\",
+      "      curl \\",
+      "# a comment inside the continuation \\",
+      "      git",
+      "RUN echo one \\   ",
+      "    two",
+      "ENV DIR=C:\\\\path\\\\",
+      "RUN a \\",
+      "\\",
+      "  b",
+      "RUN echo 'at the end' \\",
+    ].join("\n"),
+    dump: [
+      '(from "alpine")',
+      '(run "apk add --no-cache       curl       git")',
+      '(run "echo one     two")',
+      '(env "DIR" "C:\\\\\\\\path\\\\\\\\" "=")',
+      '(run "a   b")',
+      "(run \"echo 'at the end'\")",
+    ],
+    lines: [
+      [1, 1],
+      [2, 5],
+      [6, 7],
+      [8, 8],
+      [9, 11],
+      [12, 12],
+    ],
+  },
+  {
+    name: "blank lines and comments between instructions, and no trailing comments",
+    text: [
+      "",
+      "# build stage",
+      "  FROM alpine AS base",
+      "",
+      "    # indented comment",
+      "RUN echo hi # not a comment",
+      "",
+      "",
+      'CMD ["sh"]   ',
+      "",
+    ].join("\n"),
+    dump: ['(from "alpine" "AS" "base")', '(run "echo hi # not a comment")', '(cmd "sh")'],
+    lines: [
+      [3, 3],
+      [6, 6],
+      [9, 9],
+    ],
+  },
+  {
+    name: "a backtick escape: Windows paths keep their backslashes",
+    text: [
+      "# escape=`",
+      "FROM mcr.microsoft.com/windows/nanoserver:ltsc2022",
+      "COPY app\\ C:\\app\\",
+      "RUN dir C:\\app `",
+      "    && echo done",
+      "WORKDIR C:\\app",
+      "",
+    ].join("\n"),
+    dump: [
+      '(from "mcr.microsoft.com/windows/nanoserver:ltsc2022")',
+      '(copy "app\\\\" "C:\\\\app\\\\")',
+      '(run "dir C:\\\\app     && echo done")',
+      '(workdir "C:\\\\app")',
+    ],
+  },
+  {
+    name: "JSON form only for a complete array of strings, otherwise shell form",
+    text: [
+      "FROM alpine",
+      "CMD ['single', 'quotes']",
+      'CMD ["unterminated", "array"',
+      'CMD ["unterminated string]',
+      'CMD ["trailing", "comma",]',
+      'CMD ["valid"] trailing',
+      "CMD []",
+      'ENTRYPOINT ["sh", "-c", "echo \\"quoted\\" \\u00e9\\/"]',
+      'RUN [ "spaced" ,  "out" ]  ',
+      'COPY ["a", "b"',
+      "",
+    ].join("\n"),
+    dump: [
+      '(from "alpine")',
+      "(cmd \"['single', 'quotes']\")",
+      '(cmd "[\\"unterminated\\", \\"array\\"")',
+      '(cmd "[\\"unterminated string]")',
+      '(cmd "[\\"trailing\\", \\"comma\\",]")',
+      '(cmd "[\\"valid\\"] trailing")',
+      "(cmd)",
+      '(entrypoint "sh" "-c" "echo \\"quoted\\" é/")',
+      '(run "spaced" "out")',
+      '(copy "[\\"a\\"," "\\"b\\"")',
+    ],
+  },
+  {
+    name: "flags on every instruction, quotes and escapes removed, `--` ends them",
+    text: [
+      "FROM --platform=linux/arm64 alpine",
+      "COPY --chown='app user' --chmod=\"0755\" a b",
+      "COPY --link --exclude=*.md -- --not-a-flag /dst",
+      "RUN --mount=type=cache,target=/root/.cache --network=none make",
+      'CMD --doit ["a"]',
+      "ENV --unknown=1 KEY=value",
+      "COPY --from=a\\ b x y",
+      "",
+    ].join("\n"),
+    dump: [
+      '(from ["--platform=linux/arm64"] "alpine")',
+      '(copy ["--chown=app user" "--chmod=0755"] "a" "b")',
+      '(copy ["--link" "--exclude=*.md"] "--not-a-flag" "/dst")',
+      '(run ["--mount=type=cache,target=/root/.cache" "--network=none"] "make")',
+      '(cmd ["--doit"] "a")',
+      '(env ["--unknown=1"] "KEY" "value" "=")',
+      '(copy ["--from=a b"] "x" "y")',
+    ],
+  },
+  {
+    name: "keywords in any case, dumped in lower case",
+    text: "from alpine as Base\nRun echo hi\ncOpY a b\nonbuild Run make\n",
+    dump: [
+      '(from "alpine" "as" "Base")',
+      '(run "echo hi")',
+      '(copy "a" "b")',
+      '(onbuild (run "make"))',
+    ],
+  },
+  {
+    name: "a byte-order mark and CRLF line ends",
+    text: '\uFEFFFROM alpine\r\nRUN echo one \\\r\n  two\r\nCMD ["sh"]\r\n',
+    dump: ['(from "alpine")', '(run "echo one   two")', '(cmd "sh")'],
+    lines: [
+      [1, 1],
+      [2, 3],
+      [4, 4],
+    ],
+  },
+  {
+    name: "directives before anything else; the same text later is a comment",
+    text: [
+      "# syntax=docker/dockerfile:1",
+      "#check = skip=JSONArgsRecommended",
+      "# ESCAPE = `",
+      "",
+      "# escape=\\",
+      "FROM alpine",
+      "RUN echo `",
+      "  continued",
+      "",
+    ].join("\n"),
+    dump: ['(from "alpine")', '(run "echo   continued")'],
+  },
+  {
+    name: "heredocs: bodies are not instructions and are not in the dump",
+    text: [
+      "FROM alpine",
+      "RUN <<EOF",
+      "FROM not-an-instruction",
+      "# not a comment \\",
+      "EOF",
+      "COPY <<first <<second /dest/",
+      "one",
+      "first",
+      "two",
+      "second",
+      "RUN <<-'TABS' sh",
+      "\techo tabbed",
+      "\tTABS",
+      'RUN ["<<NOT"]',
+      "CMD <<NOT-A-HEREDOC",
+      "",
+    ].join("\n"),
+    dump: [
+      '(from "alpine")',
+      '(run "<<EOF")',
+      '(copy "<<first" "<<second" "/dest/")',
+      "(run \"<<-'TABS' sh\")",
+      '(run "<<NOT")',
+      '(cmd "<<NOT-A-HEREDOC")',
+    ],
+    lines: [
+      [1, 1],
+      [2, 5],
+      [6, 10],
+      [11, 13],
+      [14, 14],
+      [15, 15],
+    ],
+  },
+];
+
+export const PARSER_ERRORS: readonly ParserErrorCase[] = [
+  { name: "an empty file", text: "", message: "file with no instructions", line: 1 },
+  {
+    name: "only comments and blank lines",
+    text: "# nothing\n\n# here\n",
+    message: "file with no instructions",
+    line: 3,
+  },
+  {
+    name: "ENV without a value",
+    text: "FROM alpine\n\nENV PATH\n",
+    message: "ENV must have two arguments",
+    line: 3,
+  },
+  {
+    name: "LABEL with a word that is not key=value",
+    text: "FROM alpine\nLABEL a=1 b\n",
+    message: `Syntax error - can't find = in "b". Must be of the form: name=value`,
+    line: 2,
+  },
+  {
+    name: "a JSON array with a number in it",
+    text: 'FROM alpine\nCMD ["sleep", 5]\n',
+    message: "when using JSON array syntax, arrays must be comprised of strings only",
+    line: 2,
+  },
+  {
+    name: "a JSON array nested in one",
+    text: 'FROM alpine\nENTRYPOINT ["sh", ["-c"]]\n',
+    message: "when using JSON array syntax, arrays must be comprised of strings only",
+    line: 2,
+  },
+  {
+    name: "a heredoc without its terminator",
+    text: "FROM alpine\nRUN <<EOF\necho hi\n",
+    message: "unterminated heredoc",
+    line: 2,
+  },
+  {
+    name: "an escape directive that is neither \\ nor `",
+    text: "# escape=x\nFROM alpine\n",
+    message: "invalid escape token 'x' does not match ` or \\",
+    line: 1,
+  },
+  {
+    name: "the same directive twice",
+    text: "# syntax=a\n# Syntax=b\nFROM alpine\n",
+    message: "only one syntax parser directive can be used",
+    line: 2,
+  },
+];
