@@ -9,6 +9,8 @@ describe("context paths", () => {
     expect(hasRawBytes("héllo-😀.txt")).toBe(false);
     expect(encodePath("héllo-😀.txt")).toEqual(name);
     expect(toFsPath("/ctx/héllo")).toBe("/ctx/héllo");
+    // A name may start with a byte-order mark; it stays part of the name.
+    expect(decodeName(Buffer.from("\ufeffname"))).toBe("\ufeffname");
   });
 
   it("keeps every byte of a name that is not UTF-8, and gives it back", () => {

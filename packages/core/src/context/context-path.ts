@@ -8,7 +8,8 @@
 
 // A low surrogate in U+DC80..U+DCFF that is not the second half of a pair: an escaped byte.
 const ESCAPED_BYTE = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: it is part of a name (TextDecoder drops it by default).
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** True when a path holds bytes that are not UTF-8 (see `decodeName`). */
 export function hasRawBytes(path: string): boolean {

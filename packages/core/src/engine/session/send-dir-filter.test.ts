@@ -103,6 +103,16 @@ describe("sendDir: what the daemon's patterns leave out, as fsutil does", () => 
     expect(pathsOf(stats)).toEqual(["a.json", "conf", "conf/a.json"]);
   });
 
+  it("ends on a symlink loop in a followed path", async () => {
+    write({ "x.txt": "" });
+    symlinkSync("b", join(dir, "a"));
+    symlinkSync("a", join(dir, "b"));
+
+    const { stats } = await transfer({ followPaths: ["a/x.txt"] });
+
+    expect(pathsOf(stats)).toEqual(["a", "b"]);
+  });
+
   it("sends a socket as a file with no content, and a FIFO as a FIFO", async () => {
     write({ "ok.txt": "ok" });
     execFileSync("mkfifo", [join(dir, "pipe")]);
