@@ -75,7 +75,7 @@ function pack(options: Partial<PackBuildContextOptions> = {}) {
   });
 }
 
-/** Extracts a tar with tar-fs into a fresh directory, recording every header (symlinks are recorded, not created). */
+/** Extracts a tar with tar-fs into a fresh directory, recording every header (only files and directories are created). */
 async function readTar(tar: Readable): Promise<{ headers: TarHeader[]; dir: string }> {
   const dir = await mkdtemp(join(root, "extracted-"));
   const headers: TarHeader[] = [];
@@ -84,7 +84,7 @@ async function readTar(tar: Readable): Promise<{ headers: TarHeader[]; dir: stri
       ignore: (_name, header) => {
         const recorded = header as unknown as TarHeader;
         headers.push({ ...recorded });
-        return recorded.type === "symlink";
+        return recorded.type !== "file" && recorded.type !== "directory";
       },
     });
     extract.on("error", reject);
@@ -205,31 +205,65 @@ describe("packBuildContext: the tar", () => {
     expect(result.files).toBe(2);
   });
 
-  it("skips FIFOs and sockets with a warning", async () => {
+  it("sends a FIFO as a FIFO and a socket as an empty file, as docker build does", async () => {
     await writeTree(context, { Dockerfile: "FROM scratch\n", "run/": "" });
     execFileSync("mkfifo", [join(context, "run", "pipe")]);
+    await chmod(join(context, "run", "pipe"), 0o640);
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(join(context, "run", "app.sock"), resolve));
     try {
       const seen: ContextWarning[] = [];
       const result = await pack({ onWarning: (warning) => seen.push(warning) });
-      const names = (await readTar(result.stream())).headers.map((header) => header.name);
+      const { headers } = await readTar(result.stream());
 
-      expect(names).toEqual(["Dockerfile", "run/"]);
+      expect(headers.map((header) => [header.name, header.type, header.size])).toEqual([
+        ["Dockerfile", "file", 13],
+        ["run/", "directory", 0],
+        ["run/app.sock", "file", 0],
+        ["run/pipe", "fifo", 0],
+      ]);
+      expect(headers[3]?.mode).toBe(0o640);
       expect(seen).toEqual([
         {
           path: "run/app.sock",
-          message: "skipped run/app.sock: a socket cannot be sent in a build context",
-        },
-        {
-          path: "run/pipe",
-          message: "skipped run/pipe: a FIFO (named pipe) cannot be sent in a build context",
+          message:
+            "run/app.sock is a socket: it is sent as an empty file, as docker build sends it",
         },
       ]);
       expect(result.warnings).toEqual(seen);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it("sends a name that is not UTF-8 byte for byte", async () => {
+    await writeTree(context, { Dockerfile: "FROM scratch\n" });
+    const raw = Buffer.from("caf\xe9", "latin1");
+    const dir = Buffer.concat([Buffer.from(`${context}/`), raw]);
+    await mkdir(dir);
+    await writeFile(Buffer.concat([dir, Buffer.from("/bad\xff.txt", "latin1")]), "raw");
+
+    const result = await pack();
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.stream()) chunks.push(chunk as Buffer);
+    const tar = Buffer.concat(chunks);
+    // USTAR names at the start of each 512-byte header: the raw bytes, not U+FFFD.
+    const names: Buffer[] = [];
+    for (let offset = 0; offset + 512 <= tar.length; offset += 512) {
+      const header = tar.subarray(offset, offset + 512);
+      if (header.every((byte) => byte === 0)) break;
+      const name = header.subarray(0, 100);
+      names.push(name.subarray(0, name.indexOf(0)));
+      const size = Number.parseInt(header.subarray(124, 136).toString("latin1"), 8);
+      offset += Math.ceil(size / 512) * 512;
+    }
+
+    expect(names.map((name) => name.toString("latin1"))).toEqual([
+      "Dockerfile",
+      "caf\xe9/",
+      "caf\xe9/bad\xff.txt",
+    ]);
+    expect(result.files).toBe(2);
   });
 
   it("resolves relative paths against cwd, the Dockerfile's too (as docker build -f)", async () => {
@@ -313,13 +347,14 @@ describe("packBuildContext: .dockerignore", () => {
     {
       name: "a directory takes its contents with it; ! re-includes a path under it",
       ignore: "build\nnode_modules/\n!build/keep.txt\n",
-      // The excluded build/ is walked for the exception but not sent as an entry itself.
+      // The excluded build/ is walked for the exception, and sent before build/keep.txt (fsutil).
       expected: [
         ".dockerignore",
         "Dockerfile",
         "NOTES.md",
         "README.md",
         "a.txt",
+        "build/",
         "build/keep.txt",
         "debug.log",
         "sub/",
@@ -328,17 +363,37 @@ describe("packBuildContext: .dockerignore", () => {
         "sub/deep/trace.log",
         "sub/keep.txt",
       ],
-      ignored: 3,
+      ignored: 2,
     },
     {
       name: "the last matching pattern wins",
-      ignore: "*.md\n!README.md\n*\n!sub\nsub/deep\n",
-      expected: [".dockerignore", "Dockerfile", "sub/", "sub/a.txt", "sub/keep.txt"],
-      ignored: 7,
+      ignore: "*.md\n!README.md\n*\n!sub\nsub/deep\n!Dockerfile\n",
+      expected: ["Dockerfile", "sub/", "sub/a.txt", "sub/keep.txt"],
+      ignored: 8,
     },
     {
-      name: "an exception that does not start with the excluded directory cannot reach into it (docker)",
-      ignore: "build\nsub\n!**/keep.txt\n!sub/keep.txt\n",
+      name: "an exception with a wildcard reaches into every excluded directory (BuildKit)",
+      ignore: "build\nsub\n!**/keep.txt\n",
+      expected: [
+        ".dockerignore",
+        "Dockerfile",
+        "NOTES.md",
+        "README.md",
+        "a.txt",
+        "build/",
+        "build/keep.txt",
+        "debug.log",
+        "node_modules/",
+        "node_modules/x/",
+        "node_modules/x/index.js",
+        "sub/",
+        "sub/keep.txt",
+      ],
+      ignored: 4,
+    },
+    {
+      name: "an exception without a wildcard reaches only into the directories it starts with",
+      ignore: "build\nsub\n!sub/keep.txt\n",
       expected: [
         ".dockerignore",
         "Dockerfile",
@@ -349,9 +404,40 @@ describe("packBuildContext: .dockerignore", () => {
         "node_modules/",
         "node_modules/x/",
         "node_modules/x/index.js",
+        "sub/",
         "sub/keep.txt",
       ],
-      ignored: 4,
+      ignored: 3,
+    },
+    {
+      name: "* then !**/*.log keeps the logs at every depth",
+      ignore: "*\n!**/*.log\n!Dockerfile\n",
+      expected: ["Dockerfile", "debug.log", "sub/", "sub/deep/", "sub/deep/trace.log"],
+      ignored: 12,
+    },
+    {
+      name: "regular-expression characters in a pattern are literal",
+      ignore: "a.txt+\nREADME.(md)\nNOTES|md\nbuild{,x}\n",
+      expected: [
+        ".dockerignore",
+        "Dockerfile",
+        "NOTES.md",
+        "README.md",
+        "a.txt",
+        "build/",
+        "build/keep.txt",
+        "build/out.bin",
+        "debug.log",
+        "node_modules/",
+        "node_modules/x/",
+        "node_modules/x/index.js",
+        "sub/",
+        "sub/a.txt",
+        "sub/deep/",
+        "sub/deep/trace.log",
+        "sub/keep.txt",
+      ],
+      ignored: 0,
     },
     {
       name: "matching is case-sensitive; comments and a # after spaces",
@@ -392,10 +478,32 @@ describe("packBuildContext: .dockerignore", () => {
     });
   }
 
-  it("always sends the Dockerfile and .dockerignore, even when `*` excludes them", async () => {
-    await writeTree(context, { ...tree, ".dockerignore": "*\n" });
+  it("leaves an excluded .dockerignore out: the daemon does not read it from a tar", async () => {
+    await writeTree(context, { ...tree, ".dockerignore": ".dockerignore\n*.md\n" });
 
-    expect(await entryNames()).toEqual([".dockerignore", "Dockerfile"]);
+    const names = await entryNames();
+
+    expect(names).not.toContain(".dockerignore");
+    expect(names).toContain("Dockerfile");
+  });
+
+  it("carries an excluded Dockerfile, which the daemon reads from the tar, and says so", async () => {
+    await writeTree(context, { ...tree, ".dockerignore": "*\n" });
+    const seen: ContextWarning[] = [];
+
+    const result = await pack({ onWarning: (warning) => seen.push(warning) });
+
+    expect((await readTar(result.stream())).headers.map((header) => header.name)).toEqual([
+      "Dockerfile",
+    ]);
+    expect(result.files).toBe(1);
+    expect(seen).toEqual([
+      {
+        path: "Dockerfile",
+        message: `${join(context, ".dockerignore")} excludes the Dockerfile, but a tar upload must carry it: COPY . gets it, where docker build leaves it out (send the context through a session to match)`,
+      },
+    ]);
+    expect(result.warnings).toEqual(seen);
   });
 
   it("sends an excluded Dockerfile in an excluded directory, without the directory entry", async () => {
@@ -469,6 +577,20 @@ describe("packBuildContext: .dockerignore", () => {
 
 describe("packBuildContext: a Dockerfile outside the context", () => {
   const dockerfile = "FROM scratch\nCOPY . /app\n";
+
+  it("warns that COPY . gets the added files, which docker build does not send", async () => {
+    await writeTree(root, { "outside/Dockerfile": dockerfile });
+    await writeTree(context, { "a.txt": "a" });
+
+    const result = await pack({ dockerfilePath: join(root, "outside", "Dockerfile") });
+
+    expect(result.warnings).toEqual([
+      {
+        path: result.dockerfileInContext,
+        message: `the Dockerfile is outside the context, so a tar upload carries it as ${result.dockerfileInContext}, named in .dockerignore: COPY . gets both, where docker build gets neither (send the context through a session to match)`,
+      },
+    ]);
+  });
 
   it("adds it under .dockerfile.<hash> and appends that name to .dockerignore, as docker does", async () => {
     await writeTree(root, { "docker/Dockerfile": dockerfile });
@@ -647,6 +769,22 @@ describe("packBuildContext: errors before anything is streamed", () => {
     expect(result.files).toBe(2);
   });
 
+  it("no error for an unreadable directory the patterns exclude, even when it is walked", async () => {
+    await writeTree(context, {
+      Dockerfile: "FROM scratch\n",
+      "private/x.log": "x",
+      "ok/y.log": "y",
+      ".dockerignore": "private\nok\n!**/*.log\n",
+    });
+
+    const names = (
+      await readTar((await pack({ fs: denying(join(context, "private")) })).stream())
+    ).headers.map((header) => header.name);
+
+    // fsutil passes over an excluded directory it may not read.
+    expect(names).toEqual([".dockerignore", "Dockerfile", "ok/", "ok/y.log"]);
+  });
+
   it("a file that disappears between readdir and open(2) fails the walk", async () => {
     await writeTree(context, { Dockerfile: "FROM scratch\n", "gone.txt": "x" });
     // This goes through the real open(2) check, which also catches EACCES for a non-root user.
@@ -730,6 +868,37 @@ describe("packBuildContextUnder: stops walking at a size", () => {
     });
     const sized = await under(10_000);
     expect(sized.kind).toBe("packed");
+  });
+
+  it("asks for a session when the ignore file excludes the Dockerfile, walking nothing", async () => {
+    await writeTree(context, {
+      Dockerfile: "FROM scratch\n",
+      "a.txt": "a",
+      ".dockerignore": "*\n",
+    });
+    const { fs, opened } = counting();
+
+    await expect(under(1024, { fs })).resolves.toEqual({
+      kind: "needs-session",
+      contextDir: context,
+      reason: `${join(context, ".dockerignore")} excludes the Dockerfile`,
+      warnings: [],
+    });
+    expect(opened).toEqual([]);
+    // With no other way to send it, the tar carries the Dockerfile (see packBuildContext).
+    await expect(under(Infinity)).resolves.toMatchObject({ kind: "packed" });
+  });
+
+  it("asks for a session for a Dockerfile outside the context", async () => {
+    await writeTree(root, { "outside/Dockerfile": "FROM scratch\n" });
+    await writeTree(context, { "a.txt": "a" });
+
+    await expect(
+      under(1024, { dockerfilePath: join(root, "outside", "Dockerfile") }),
+    ).resolves.toMatchObject({
+      kind: "needs-session",
+      reason: "the Dockerfile is outside the context",
+    });
   });
 
   it("with a limit of 0 checks the context, the Dockerfile and the ignore file, and walks nothing", async () => {

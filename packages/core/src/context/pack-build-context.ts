@@ -5,8 +5,9 @@ import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 
 import { ContextError } from "../errors.js";
-import { createIgnoreMatcher } from "./create-ignore-matcher.js";
-import { keepBuildFiles } from "./keep-build-files.js";
+import { decodeName } from "./context-path.js";
+import { createContextFilter, type ContextFilter } from "./create-context-filter.js";
+import { InvalidPatternError } from "./create-pattern-matcher.js";
 import { parseIgnoreFile } from "./parse-ignore-file.js";
 import { walkContextDir } from "./walk-context-dir.js";
 import { ContextChangedError, writeTar, type GeneratedTarEntry } from "./write-tar.js";
@@ -28,7 +29,7 @@ export interface PackBuildContextOptions {
   ignoreFile?: string | undefined;
   /** Directory relative paths are resolved against; defaults to `process.cwd()`. */
   cwd?: string | undefined;
-  /** Called once for each path that is not sent (sockets, FIFOs, devices), as the walk finds it. */
+  /** Called once for each warning (see `BuildContext.warnings`), as it is found. */
   onWarning?: ((warning: ContextWarning) => void) | undefined;
   /** The file-system calls of the walk; defaults to node:fs (tests pass failing ones). */
   fs?: ContextFs | undefined;
@@ -54,18 +55,26 @@ export interface BuildContext {
   files: number;
   /** Total size of their contents (the tar adds 512-byte headers and padding). */
   bytes: number;
-  /** Paths the ignore patterns left out; an excluded directory that was not walked counts once. */
+  /** Entries the ignore patterns left out; an excluded directory that was not walked counts once. */
   ignoredCount: number;
-  /** Paths that could not be sent (sockets, FIFOs, devices). */
+  /**
+   * What the image will get differently from `docker build`, or from the files on disk: a socket
+   * sent as an empty file; a Dockerfile the ignore file excludes, or one from outside the context,
+   * that a tar upload must carry (see `packBuildContextUnder`).
+   */
   warnings: readonly ContextWarning[];
 }
 
 /**
- * Walks a build context once, applying `.dockerignore` as the docker CLI does, and returns a source
- * of tar streams for `POST /build`. Every error (missing context or Dockerfile, unreadable file or
+ * Walks a build context once, applying `.dockerignore` as `docker build` does (BuildKit's file walker,
+ * see `createContextFilter`), and returns a source of tar streams for `POST /build`. Every error (missing context or Dockerfile, unreadable file or
  * directory, bad ignore pattern) is a `ContextError` raised here, before anything is streamed.
  *
- * The daemon does not apply `.dockerignore` to an uploaded tar, so the filtering happens here.
+ * The daemon does not apply `.dockerignore` to an uploaded tar, so the filtering happens here. It
+ * reads the Dockerfile from the tar, so the tar carries it even when the ignore file excludes it, or
+ * when it lives outside the context (under a generated name, as the docker CLI once did): `COPY .`
+ * then gets a file `docker build` leaves out, and a warning says so. `packBuildContextUnder` reports
+ * those contexts instead, for the caller to send through a session.
  *
  * @example
  * const context = await packBuildContext({ contextDir: ".", dockerfilePath: "Dockerfile" });
@@ -77,7 +86,10 @@ export async function packBuildContext(options: PackBuildContextOptions): Promis
   return packed.context;
 }
 
-/** What `packBuildContextUnder` found: the packed context, or that it reached the limit. */
+/**
+ * What `packBuildContextUnder` found: the packed context, that it reached the limit, or that no tar
+ * upload can give the image `docker build` gives.
+ */
 export type SizedBuildContext =
   | { kind: "packed"; context: BuildContext }
   | {
@@ -86,15 +98,30 @@ export type SizedBuildContext =
       contextDir: string;
       /** The limit the files to send reached (the walk stopped there). */
       limitBytes: number;
-      /** What the walk skipped (sockets, FIFOs, devices) before it stopped. */
+      /** What the walk warned about before it stopped. */
+      warnings: readonly ContextWarning[];
+    }
+  | {
+      kind: "needs-session";
+      /** The context directory, absolute, symlinks resolved. */
+      contextDir: string;
+      /**
+       * Why a tar will not do: the daemon reads the Dockerfile from an uploaded tar, so `COPY .`
+       * would get a Dockerfile the ignore file excludes, or the one added for a Dockerfile outside
+       * the context; through a session it reads the Dockerfile from a directory of its own.
+       */
+      reason: string;
+      /** Nothing was walked: always empty. */
       warnings: readonly ContextWarning[];
     };
 
 /**
- * `packBuildContext` for a caller that sends big contexts another way (FileSync): the same checks
+ * `packBuildContext` for a caller that can send a context another way (FileSync): the same checks
  * (context, Dockerfile, ignore file), but the walk stops as soon as the files to send reach
- * `limitBytes`, so a large context is not walked and opened file by file for nothing. With a limit
- * of 0 nothing is walked.
+ * `limitBytes`, so a large context is not walked and opened file by file for nothing, and a context
+ * whose Dockerfile the ignore file excludes, or lives outside it, is not packed at all
+ * (`needs-session`: in a tar, `COPY .` would get the Dockerfile). With a limit of 0 nothing is
+ * walked; with an infinite one this is `packBuildContext`.
  *
  * @example
  * const sized = await packBuildContextUnder({ contextDir: ".", dockerfilePath: "Dockerfile" }, 4 << 20);
@@ -124,15 +151,19 @@ async function packContext(
     isAbsolute(relativeDockerfile);
 
   const ignore = await readIgnoreFile(options, cwd, contextDir, dockerfile.givenPath);
-  const patterns =
-    ignore === undefined
-      ? []
-      : keepBuildFiles(
-          createIgnoreMatcher(parseIgnoreFile(ignore.text), ignore.path),
-          outside ? undefined : relativeDockerfile,
-        );
-  const matcher = createIgnoreMatcher(patterns, ignore?.path ?? join(contextDir, ".dockerignore"));
-  const walk = await walkContextDir(contextDir, matcher, {
+  const filter = createFilter(ignore, contextDir);
+  const excludedDockerfile = !outside && !filter.sends(relativeDockerfile);
+  if ((outside || excludedDockerfile) && limitBytes > 0 && Number.isFinite(limitBytes)) {
+    return {
+      kind: "needs-session",
+      contextDir,
+      reason: outside
+        ? "the Dockerfile is outside the context"
+        : `${ignore?.path ?? "the ignore file"} excludes the Dockerfile`,
+      warnings: [],
+    };
+  }
+  const walk = await walkContextDir(contextDir, filter, {
     fs: options.fs,
     onWarning: options.onWarning,
     stopAtBytes: limitBytes,
@@ -145,7 +176,22 @@ async function packContext(
   let files = walk.files;
   let bytes = walk.bytes;
   let dockerfileInContext = relativeDockerfile;
+  const warnings = [...walk.warnings];
+  const warn = (warning: ContextWarning): void => {
+    warnings.push(warning);
+    options.onWarning?.(warning);
+  };
   const generated: GeneratedTarEntry[] = [];
+  if (excludedDockerfile) {
+    // The daemon reads the Dockerfile from the tar, whatever the ignore file says.
+    entries = [...entries, relativeDockerfile];
+    files += 1;
+    bytes += dockerfile.stats.size;
+    warn({
+      path: relativeDockerfile,
+      message: `${ignore?.path ?? "the ignore file"} excludes the Dockerfile, but a tar upload must carry it: COPY . gets it, where docker build leaves it out (send the context through a session to match)`,
+    });
+  }
   if (outside) {
     const added = await addOutsideDockerfile(contextDir, dockerfile, entries);
     dockerfileInContext = added.name;
@@ -153,6 +199,10 @@ async function packContext(
     generated.push(...added.generated);
     files += added.files;
     bytes += added.bytes;
+    warn({
+      path: added.name,
+      message: `the Dockerfile is outside the context, so a tar upload carries it as ${added.name}, named in .dockerignore: COPY . gets both, where docker build gets neither (send the context through a session to match)`,
+    });
   }
 
   const frozenEntries: readonly string[] = entries;
@@ -169,7 +219,7 @@ async function packContext(
       files,
       bytes,
       ignoredCount: walk.ignoredCount,
-      warnings: walk.warnings,
+      warnings,
     },
   };
 }
@@ -233,6 +283,29 @@ async function resolveDockerfile(path: string): Promise<ResolvedDockerfile> {
   return { givenPath: path, realPath: real, stats };
 }
 
+/** The rules of the ignore file (none without one), with docker's error for a pattern it rejects. */
+function createFilter(
+  ignore: { path: string; text: string } | undefined,
+  contextDir: string,
+): ContextFilter {
+  const source = ignore?.path ?? join(contextDir, ".dockerignore");
+  try {
+    return createContextFilter({
+      excludePatterns: ignore === undefined ? [] : parseIgnoreFile(ignore.text),
+    });
+  } catch (error) {
+    if (!(error instanceof InvalidPatternError)) throw error;
+    const message =
+      error.message === 'illegal exclusion pattern: "!"'
+        ? `${error.message} in ${source}`
+        : `invalid pattern "${error.pattern}" in ${source}: ${error.message}`;
+    throw new ContextError("CONTEXT_UNREADABLE", message, source, {
+      hint: "Fix or remove the pattern; .dockerignore patterns use Go's filepath.Match syntax.",
+      cause: error,
+    });
+  }
+}
+
 /**
  * Finds the patterns that apply. BuildKit reads `<Dockerfile>.dockerignore` next to the Dockerfile
  * and, only when there is none, `.dockerignore` at the context root (moby/buildkit
@@ -252,11 +325,12 @@ async function readIgnoreFile(
         hint: "Check the path given as the ignore file, or leave it out to use .dockerignore.",
       });
     }
-    return { path, text: text.toString("utf8") };
+    return { path, text: decodeName(text) };
   }
   for (const path of [`${dockerfile}.dockerignore`, join(contextDir, ".dockerignore")]) {
     const text = await readOptionalFile(path);
-    if (text !== undefined) return { path, text: text.toString("utf8") };
+    // Patterns are bytes to docker, as names are: a name that is not UTF-8 can still be matched.
+    if (text !== undefined) return { path, text: decodeName(text) };
   }
   return undefined;
 }

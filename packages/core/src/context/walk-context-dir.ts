@@ -1,11 +1,12 @@
-import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, type Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 
 import pLimit from "p-limit";
 
 import { ContextError } from "../errors.js";
-import type { IgnoreMatcher } from "./create-ignore-matcher.js";
+import { decodeName, toFsPath } from "./context-path.js";
+import type { ContextFilter, FilterState } from "./create-context-filter.js";
 import { sortByBytes } from "./sort-by-bytes.js";
 
 /** A directory entry with its type, as `readdir(…, { withFileTypes: true })` gives it (symlinks not followed). */
@@ -20,7 +21,11 @@ export interface ContextDirent {
   isCharacterDevice(): boolean;
 }
 
-/** The file-system calls the walk makes; tests pass their own to provoke errors root cannot get. */
+/**
+ * The file-system calls the walk makes; tests pass their own to provoke errors root cannot get.
+ * Paths and names are context paths: a name that is not UTF-8 holds its bytes escaped (see
+ * `context-path.ts`).
+ */
 export interface ContextFs {
   /** Lists a directory's entries without following symlinks. */
   readdir: (path: string) => Promise<ContextDirent[]>;
@@ -37,13 +42,16 @@ export interface ContextWarning {
 
 /** What was found: the tar's entries in order, and counts. */
 export interface ContextWalk {
-  /** Context-relative, slash-separated paths of the directories, files and symlinks to send, in tar order. */
+  /**
+   * Context-relative, slash-separated paths of the entries to send (directories, files, symlinks,
+   * FIFOs, devices and sockets), in tar order.
+   */
   entries: string[];
   /** Regular files among the entries. */
   files: number;
   /** Total size of those files. */
   bytes: number;
-  /** Paths the ignore patterns excluded; an excluded directory that is not walked counts once. */
+  /** Entries the ignore patterns excluded; an excluded directory that is not walked counts once. */
   ignoredCount: number;
   warnings: ContextWarning[];
   /** True when the walk stopped at `stopAtBytes`: the lists and counts cover only part of the context. */
@@ -64,10 +72,10 @@ export interface WalkContextDirOptions {
  * versions each wait for the thread pool (400 files: ~4 ms against ~27 ms).
  */
 export const nodeContextFs: ContextFs = {
-  readdir: (path) => readdir(path, { withFileTypes: true }),
+  readdir: readContextDir,
   sizeOfReadableFile(path) {
     try {
-      const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const fd = openSync(toFsPath(path), constants.O_RDONLY | constants.O_NONBLOCK);
       try {
         return Promise.resolve(fstatSync(fd).size);
       } finally {
@@ -79,23 +87,49 @@ export const nodeContextFs: ContextFs = {
   },
 };
 
+/**
+ * Lists a directory. Node decodes names as UTF-8 and turns bytes that are not into U+FFFD, which
+ * names no file; a directory with such a name is read again as bytes (see `decodeName`).
+ */
+export async function readContextDir(path: string): Promise<ContextDirent[]> {
+  const fsPath = toFsPath(path);
+  const dirents = await readdir(fsPath, { withFileTypes: true });
+  if (!dirents.some((dirent) => dirent.name.includes("\uFFFD"))) return dirents;
+  const raw = await readdir(fsPath, { withFileTypes: true, encoding: "buffer" });
+  return raw.map((dirent) => withName(dirent, decodeName(dirent.name)));
+}
+
+function withName(dirent: Dirent<Buffer>, name: string): ContextDirent {
+  return {
+    name,
+    isFile: () => dirent.isFile(),
+    isDirectory: () => dirent.isDirectory(),
+    isSymbolicLink: () => dirent.isSymbolicLink(),
+    isFIFO: () => dirent.isFIFO(),
+    isSocket: () => dirent.isSocket(),
+    isBlockDevice: () => dirent.isBlockDevice(),
+    isCharacterDevice: () => dirent.isCharacterDevice(),
+  };
+}
+
 /** How many files are opened at once to check that they can be read. */
 const OPEN_CONCURRENCY = 16;
 
 /**
- * Walks a build context once, as docker does before it tars one: depth first, each directory's names
- * in byte order (Go's `filepath.WalkDir`), excluded paths left out, excluded directories not entered
- * unless an exception pattern starts with them, symlinks kept as symlinks and never followed.
- * Sockets, FIFOs and devices are skipped with a warning. Every regular file that will be sent is
- * opened once, so an unreadable file fails here, before anything is streamed, with a `ContextError`
- * naming it.
+ * Walks a build context once, as `docker build` does before it sends one (fsutil's walker): depth
+ * first, each directory's names in byte order (Go's `filepath.WalkDir`), the paths `filter` leaves out
+ * not sent, an excluded directory walked when an exception could keep something below it and then
+ * sent before the first entry kept below it, symlinks kept as symlinks and never followed. FIFOs and
+ * devices are sent as what they are; a socket is sent as an empty file, as docker sends it, with a
+ * warning. Every regular file that will be sent is opened once, so an unreadable file fails here,
+ * before anything is streamed, with a `ContextError` naming it.
  *
  * @example
- * const walk = await walkContextDir("/app", createIgnoreMatcher([], "/app/.dockerignore"));
+ * const walk = await walkContextDir("/app", createContextFilter({ excludePatterns: ["*.log"] }));
  */
 export async function walkContextDir(
   root: string,
-  matcher: IgnoreMatcher,
+  filter: ContextFilter,
   options: WalkContextDirOptions = {},
 ): Promise<ContextWalk> {
   const fs = options.fs ?? nodeContextFs;
@@ -109,74 +143,99 @@ export async function walkContextDir(
     warnings: [],
     stopped: stopAtBytes <= 0,
   };
+  // Excluded directories being walked whose entries are not sent yet: sent before the first entry
+  // kept below them.
+  const hidden: { path: string; sent: boolean }[] = [];
 
   const warn = (path: string, message: string): void => {
     const warning = { path, message };
     walk.warnings.push(warning);
     options.onWarning?.(warning);
   };
+  const send = (path: string): void => {
+    for (const dir of hidden) {
+      if (!dir.sent) {
+        walk.entries.push(dir.path);
+        dir.sent = true;
+        // Counted as left out when the walk entered it; it is sent after all.
+        walk.ignoredCount -= 1;
+      }
+    }
+    walk.entries.push(path);
+  };
 
-  const walkDir = async (dir: string): Promise<void> => {
+  const walkDir = async (
+    dir: string,
+    state: FilterState | undefined,
+    isHidden: boolean,
+  ): Promise<void> => {
     if (walk.stopped) return;
     const dirPath = dir === "" ? root : join(root, dir);
     let dirents: ContextDirent[];
     try {
       dirents = await fs.readdir(dirPath);
     } catch (error) {
+      // fsutil passes over an excluded directory it may not read.
+      if (isHidden && isPermissionError(error)) return;
       throw unreadable(dirPath, "directory", error);
     }
     sortByBytes(dirents, (dirent) => dirent.name);
 
     const children = dirents.map((dirent) => {
       const path = dir === "" ? dirent.name : `${dir}/${dirent.name}`;
-      const excluded = matcher.ignores(path);
+      const isDir = dirent.isDirectory();
+      const checked = filter.keepsEverything
+        ? { action: "keep" as const, state: undefined }
+        : filter.check(path, isDir, state);
       const size =
-        !excluded && dirent.isFile()
+        checked.action === "keep" && dirent.isFile()
           ? limit(() => fs.sizeOfReadableFile(join(root, path))).catch((error: unknown) => {
               throw unreadable(join(root, path), "file", error);
             })
           : undefined;
       // Rejections are awaited in order below; this keeps a later one from going unhandled meanwhile.
       size?.catch(() => undefined);
-      return { dirent, path, excluded, size };
+      return { dirent, path, isDir, checked, size };
     });
 
-    for (const { dirent, path, excluded, size } of children) {
+    for (const { dirent, path, isDir, checked, size } of children) {
       if (walk.stopped) {
         // The opens not yet started are dropped; the few under way end on their own.
         limit.clearQueue();
         return;
       }
-      if (excluded) {
+      if (checked.action !== "keep") {
         walk.ignoredCount += 1;
-        if (dirent.isDirectory() && matcher.mustWalkExcluded(path)) await walkDir(path);
-      } else if (dirent.isDirectory()) {
-        walk.entries.push(path);
-        await walkDir(path);
-      } else if (dirent.isSymbolicLink()) {
-        walk.entries.push(path);
+        if (isDir && checked.action === "hide") {
+          hidden.push({ path, sent: false });
+          await walkDir(path, checked.state, true);
+          hidden.pop();
+        }
+      } else if (isDir) {
+        send(path);
+        await walkDir(path, checked.state, false);
       } else if (size !== undefined) {
         walk.bytes += await size;
         walk.files += 1;
-        walk.entries.push(path);
+        send(path);
         if (walk.bytes >= stopAtBytes) walk.stopped = true;
       } else {
-        warn(path, `skipped ${path}: ${describeSpecial(dirent)} cannot be sent in a build context`);
+        if (dirent.isSocket()) {
+          warn(path, `${path} is a socket: it is sent as an empty file, as docker build sends it`);
+        }
+        send(path);
       }
     }
   };
 
-  await walkDir("");
+  await walkDir("", undefined, false);
   if (walk.stopped) limit.clearQueue();
   return walk;
 }
 
-function describeSpecial(dirent: ContextDirent): string {
-  if (dirent.isSocket()) return "a socket";
-  if (dirent.isFIFO()) return "a FIFO (named pipe)";
-  if (dirent.isBlockDevice()) return "a block device";
-  if (dirent.isCharacterDevice()) return "a character device";
-  return "a file of unknown type";
+function isPermissionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "EACCES" || code === "EPERM";
 }
 
 function unreadable(path: string, kind: "file" | "directory", cause: unknown): ContextError {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ContextChangedError, tarHeader, writeTar } from "./write-tar.js";
+import { ContextChangedError, deviceNumbers, tarHeader, writeTar } from "./write-tar.js";
 
 let root: string;
 
@@ -149,5 +149,49 @@ describe("tarHeader", () => {
     expect(records).toContain(` size=${2 ** 34}\n`);
     expect(records).toContain(" mtime=-1\n");
     expect(header.length).toBe(512 + 512 + 512);
+  });
+
+  it("writes a device's numbers and a name that is not UTF-8 as its bytes, also in PAX", () => {
+    const device = tarHeader({
+      name: "null",
+      type: "3",
+      mode: 0o666,
+      mtime: 0,
+      size: 0,
+      linkname: "",
+      ...deviceNumbers(0x103),
+    });
+    expect(device.subarray(156, 157).toString("latin1")).toBe("3");
+    expect(device.subarray(329, 336).toString("latin1")).toBe("0000001");
+    expect(device.subarray(337, 344).toString("latin1")).toBe("0000003");
+
+    const raw = `d\udce9/${"x".repeat(120)}\udcff`;
+    const header = tarHeader({
+      name: raw,
+      type: "0",
+      mode: 0o644,
+      mtime: 0,
+      size: 0,
+      linkname: "",
+    });
+    const size = parseInt(header.subarray(124, 135).toString("latin1"), 8);
+    const record = header.subarray(512, 512 + size);
+    const expected = Buffer.concat([
+      Buffer.from(" path=d"),
+      Buffer.from([0xe9]),
+      Buffer.from(`/${"x".repeat(120)}`),
+      Buffer.from([0xff, 0x0a]),
+    ]);
+    expect(record.subarray(record.indexOf(0x20))).toEqual(expected);
+    expect(record.toString("latin1")).toMatch(new RegExp(`^${record.length} `));
+  });
+});
+
+describe("deviceNumbers", () => {
+  it("splits st_rdev as fsutil does for docker build", () => {
+    expect(deviceNumbers(0x0103)).toEqual({ devmajor: 1, devminor: 3 });
+    expect(deviceNumbers(0x0700)).toEqual({ devmajor: 7, devminor: 0 });
+    // Minor numbers above 255 sit above the major's 12 bits.
+    expect(deviceNumbers(0x1234567n)).toEqual({ devmajor: 0x345, devminor: 0x1267 });
   });
 });

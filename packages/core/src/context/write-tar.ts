@@ -2,6 +2,8 @@ import { lstatSync, readlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 
+import { decodeName, encodePath, toFsPath } from "./context-path.js";
+
 /** A file that is not on disk (the generated Dockerfile name and `.dockerignore`). */
 export interface GeneratedTarEntry {
   name: string;
@@ -59,18 +61,20 @@ export async function* writeTar(
 
   for (const name of entries) {
     const path = join(root, name);
-    const stat = lstatSync(path, { bigint: true });
+    const fsPath = toFsPath(path);
+    const stat = lstatSync(fsPath, { bigint: true });
     const mode = Number(stat.mode & 0o7777n);
     const mtime = Number(stat.mtimeMs / 1000n);
+    const header = { name, mode, mtime, size: 0, linkname: "" };
     if (stat.isDirectory()) {
-      add(tarHeader({ name: `${name}/`, type: "5", mode, mtime, size: 0, linkname: "" }));
+      add(tarHeader({ ...header, name: `${name}/`, type: "5" }));
     } else if (stat.isSymbolicLink()) {
-      const linkname = readlinkSync(path);
-      add(tarHeader({ name, type: "2", mode, mtime, size: 0, linkname }));
+      const linkname = decodeName(readlinkSync(fsPath, { encoding: "buffer" }));
+      add(tarHeader({ ...header, type: "2", linkname }));
     } else if (stat.isFile()) {
       const size = Number(stat.size);
-      add(tarHeader({ name, type: "0", mode, mtime, size, linkname: "" }));
-      const handle = await open(path, "r");
+      add(tarHeader({ ...header, type: "0", size }));
+      const handle = await open(fsPath, "r");
       try {
         let left = size;
         while (left > 0) {
@@ -85,15 +89,29 @@ export async function* writeTar(
         await handle.close();
       }
       if (size % BLOCK !== 0) add(Buffer.alloc(BLOCK - (size % BLOCK)));
+    } else if (stat.isSocket()) {
+      add(tarHeader({ ...header, type: "0" }));
+    } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
+      const type = stat.isFIFO() ? "6" : stat.isCharacterDevice() ? "3" : "4";
+      add(tarHeader({ ...header, type, ...deviceNumbers(stat.rdev) }));
     } else {
-      throw new ContextChangedError(path, "stopped being a file, directory or symlink");
+      throw new ContextChangedError(path, "became a file of unknown type");
     }
     if (batched >= BATCH) yield flush();
   }
   for (const entry of generated) {
     const mtime = Math.floor(entry.mtime.getTime() / 1000);
     const size = entry.content.length;
-    add(tarHeader({ name: entry.name, type: "0", mode: entry.mode, mtime, size, linkname: "" }));
+    add(
+      tarHeader({
+        name: entry.name,
+        type: "0",
+        mode: entry.mode,
+        mtime,
+        size,
+        linkname: "",
+      }),
+    );
     add(entry.content);
     if (size % BLOCK !== 0) add(Buffer.alloc(BLOCK - (size % BLOCK)));
   }
@@ -103,19 +121,35 @@ export async function* writeTar(
 }
 
 interface HeaderFields {
+  /** A context path (see `context-path.ts`): written as its bytes. */
   name: string;
-  /** `0` file, `2` symlink, `5` directory, `x` PAX extended header. */
-  type: "0" | "2" | "5" | "x";
+  /** `0` file, `2` symlink, `3` character device, `4` block device, `5` directory, `6` FIFO, `x` PAX. */
+  type: "0" | "2" | "3" | "4" | "5" | "6" | "x";
   mode: number;
   mtime: number;
   size: number;
   linkname: string;
+  /** A device's numbers (0 when left out). */
+  devmajor?: number | undefined;
+  devminor?: number | undefined;
+}
+
+/**
+ * A device's major and minor numbers as fsutil computes them for `docker build` (`stat_unix.go`,
+ * the old 8 + 8 + 12 bit split of `st_rdev`), so both transfers make the same device node.
+ */
+export function deviceNumbers(rdev: bigint | number): { devmajor: number; devminor: number } {
+  const dev = BigInt(rdev);
+  return {
+    devmajor: Number((dev >> 8n) & 0xfffn),
+    devminor: Number((dev & 0xffn) | ((dev >> 12n) & 0xfff00n)),
+  };
 }
 
 /** One entry's header: a USTAR block, after a PAX header and its records when USTAR has no room. */
 export function tarHeader(fields: HeaderFields): Buffer {
-  const name = Buffer.from(fields.name);
-  const linkname = Buffer.from(fields.linkname);
+  const name = encodePath(fields.name);
+  const linkname = encodePath(fields.linkname);
   const records: [string, string][] = [];
   const split = splitUstarName(name);
   if (split === undefined) records.push(["path", fields.name]);
@@ -136,13 +170,13 @@ export function tarHeader(fields: HeaderFields): Buffer {
   block.write(fields.type, 156, "latin1");
   linkname.subarray(0, 100).copy(block, 157);
   block.write("ustar\u000000", 257, "latin1");
-  writeOctal(block, 329, 8, 0);
-  writeOctal(block, 337, 8, 0);
+  writeOctal(block, 329, 8, fields.devmajor ?? 0);
+  writeOctal(block, 337, 8, fields.devminor ?? 0);
   ustarName.prefix.copy(block, 345);
   writeChecksum(block);
   if (records.length === 0) return block;
 
-  const body = Buffer.from(records.map(([key, value]) => paxRecord(key, value)).join(""));
+  const body = Buffer.concat(records.map(([key, value]) => paxRecord(key, value)));
   const base = fields.name.replace(/\/$/, "").split("/").pop() ?? "";
   const pax = tarHeader({
     name: `PaxHeaders.0/${base}`.slice(0, 100).replace(/[^\x20-\x7e]/g, "_"),
@@ -168,13 +202,13 @@ function splitUstarName(name: Buffer): { prefix: Buffer; name: Buffer } | undefi
   return undefined;
 }
 
-/** `"%d key=value\n"`, where the number counts the whole record, itself included. */
-function paxRecord(key: string, value: string): string {
-  const payload = ` ${key}=${value}\n`;
-  const bytes = Buffer.byteLength(payload);
+/** `"%d key=value\n"`, where the number counts the whole record's bytes, itself included. */
+function paxRecord(key: string, value: string): Buffer {
+  const payload = Buffer.concat([Buffer.from(` ${key}=`), encodePath(value), Buffer.from("\n")]);
+  const bytes = payload.length;
   let length = bytes + String(bytes).length;
   if (String(length).length !== String(bytes).length) length = bytes + String(length).length;
-  return `${length}${payload}`;
+  return Buffer.concat([Buffer.from(String(length)), payload]);
 }
 
 /** Octal digits, zero-padded to `width - 1`, and a NUL. */

@@ -1,3 +1,4 @@
+import { encodePath } from "../../context/context-path.js";
 import type { Packet, Stat } from "./session-protos.js";
 
 // fsutil `types/wire.proto` Packet (type 1, stat 2, ID 3, data 4) and `types/stat.proto` Stat
@@ -88,14 +89,19 @@ function toInt64(value: number | string | bigint): number | bigint {
   return BigInt(value);
 }
 
+/** A path field: its bytes, which need not be UTF-8 (the daemon takes them so from buildx too). */
+function writePathField(writer: ByteWriter, field: number, value: string): void {
+  if (value !== "") writer.bytes(field, encodePath(value));
+}
+
 function writeStat(writer: ByteWriter, stat: Stat): void {
-  writeStringField(writer, 1, stat.path);
+  writePathField(writer, 1, stat.path);
   writeVarintField(writer, 2, stat.mode >>> 0);
   writeVarintField(writer, 3, stat.uid >>> 0);
   writeVarintField(writer, 4, stat.gid >>> 0);
   writeVarintField(writer, 5, toInt64(stat.size));
   writeVarintField(writer, 6, toInt64(stat.modTime));
-  writeStringField(writer, 7, stat.linkname);
+  writePathField(writer, 7, stat.linkname);
   writeVarintField(writer, 8, toInt64(stat.devmajor));
   writeVarintField(writer, 9, toInt64(stat.devminor));
   for (const [name, value] of Object.entries(stat.xattrs)) {

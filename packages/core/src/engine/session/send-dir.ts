@@ -1,12 +1,16 @@
-import { createReadStream, lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { createReadStream, lstatSync, readlinkSync, type BigIntStats } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { once } from "node:events";
 import { join } from "node:path";
 import type { Metadata, ServerDuplexStream } from "@grpc/grpc-js";
-import { createIgnoreMatcher } from "../../context/create-ignore-matcher.js";
+import { decodeName, toFsPath } from "../../context/context-path.js";
+import { createContextFilter, type FilterState } from "../../context/create-context-filter.js";
 import { sortByBytes } from "../../context/sort-by-bytes.js";
-import { unixModeToGo } from "./go-file-mode.js";
+import { deviceNumbers } from "../../context/write-tar.js";
+import { dedupePaths, followLinks } from "./follow-links.js";
+import { GoMode, unixModeToGo } from "./go-file-mode.js";
 import { encodePacket } from "./encode-packet.js";
+import { readContextDirSync, type NamedDirent } from "./read-context-dir-sync.js";
 import { PacketType, type Packet, type Stat } from "./session-protos.js";
 
 /** What the daemon asks of a synced directory, from the call's metadata (buildkit `filesync.go`). */
@@ -24,7 +28,7 @@ const CHUNK = 32 * 1024;
 const BATCH_BYTES = 1024 * 1024;
 
 /** A file's content in CHUNK-sized pieces; a small one in a single read. */
-async function* readChunks(path: string, size: number): AsyncGenerator<Buffer> {
+async function* readChunks(path: string | Buffer, size: number): AsyncGenerator<Buffer> {
   if (size <= CHUNK) {
     const content = await readFile(path);
     if (content.length > 0) yield content;
@@ -35,13 +39,24 @@ async function* readChunks(path: string, size: number): AsyncGenerator<Buffer> {
   }
 }
 
-/** Reads the request from metadata; Node's HTTP/2 joins repeated values with ", ", so they are split again. */
+/**
+ * Reads the request from metadata; Node's HTTP/2 joins repeated values with ", ", so they are split
+ * again. BuildKit sends a key whose values hold non-ASCII characters query-escaped, with
+ * `<key>-encoded: 1` beside it (buildkit `filesync.go` `encodeOpts`); those are unescaped.
+ */
 export function readDirRequest(metadata: Metadata): DirRequest {
-  const values = (key: string): string[] =>
+  const raw = (key: string): string[] =>
     metadata
       .get(key)
-      .flatMap((value) => (typeof value === "string" ? value : value.toString()).split(", "))
+      .flatMap((value) => (typeof value === "string" ? value : value.toString()).split(", "));
+  const values = (key: string): string[] => {
+    const encoded = ["1", "t", "T", "true", "TRUE", "True"].includes(
+      raw(`${key}-encoded`)[0] ?? "",
+    );
+    return raw(key)
+      .map((value) => (encoded ? queryUnescape(value) : value))
       .filter((value) => value !== "");
+  };
   return {
     dirName: values("dir-name")[0] ?? "",
     followPaths: values("followpaths"),
@@ -50,17 +65,40 @@ export function readDirRequest(metadata: Metadata): DirRequest {
   };
 }
 
+/** Go's `url.QueryUnescape` ("+" is a space), to a context path; "" for a malformed escape, as Go gives. */
+function queryUnescape(value: string): string {
+  const bytes: number[] = [];
+  for (let index = 0; index < value.length; index++) {
+    const char = value[index] ?? "";
+    if (char === "%") {
+      const hex = value.slice(index + 1, index + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return "";
+      bytes.push(Number.parseInt(hex, 16));
+      index += 2;
+    } else if (char === "+") {
+      bytes.push(0x20);
+    } else {
+      bytes.push(...Buffer.from(char));
+    }
+  }
+  return decodeName(Buffer.from(bytes));
+}
+
 interface Entry {
   stat: Stat;
-  absolute: string;
-  isFile: boolean;
+  absolute: string | Buffer;
+  /** The daemon may ask for its content (fsutil `fileCanRequestData`): a file, or a socket. */
+  requestable: boolean;
+  /** A socket, sent as a file with no content: fsutil cannot open it and sends none. */
+  isSocket: boolean;
 }
 
 /**
  * Sends `root` to the daemon with fsutil's packet protocol (fsutil `send.go`): one STAT per entry in
  * Go `filepath.Walk` order (byte-wise sorted, each directory before its contents), an empty STAT,
  * then DATA for every file the daemon asks for with REQ (only files whose stat changed since its last
- * copy for this shared key), and FIN for FIN. Excludes are applied here: the daemon does not re-apply them.
+ * copy for this shared key), and FIN for FIN. Includes, followed paths and excludes are applied here
+ * as fsutil's walker applies them (`createContextFilter`): the daemon does not re-apply them.
  */
 export async function sendDir(
   call: ServerDuplexStream<Packet, Packet>,
@@ -95,8 +133,12 @@ export async function sendDir(
   for await (const packet of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Packet>) {
     if (packet.type === PacketType.REQ) {
       const entry = entries[packet.ID];
-      if (entry?.isFile !== true)
+      if (entry?.requestable !== true)
         throw new Error(`the daemon asked for unknown file id ${packet.ID}`);
+      if (entry.isSocket) {
+        await send([{ type: PacketType.DATA, ID: packet.ID, data: new Uint8Array() }]);
+        continue;
+      }
       files++;
       // A file's DATA packets and the empty one that ends it go out together (up to BATCH_BYTES
       // a write): a first transfer of 5,000 small files was 10,000 messages flushed one by one.
@@ -172,74 +214,103 @@ async function writeAtOnce(
   });
 }
 
-/** Walks `root` (symlinks not followed), drops excluded paths, and keeps only what the includes ask for plus their parents. */
+/**
+ * Walks `root` as fsutil's filtered walker does (symlinks not followed): the include patterns plus
+ * the followed paths with their symlinks resolved (`followLinks`) select, the exclude patterns drop,
+ * and a directory that is walked but not selected itself is sent before the first entry kept below it.
+ */
 function selectEntries(root: string, request: DirRequest): Entry[] {
-  const excludes =
-    request.excludePatterns.length === 0
-      ? undefined
-      : createIgnoreMatcher(request.excludePatterns, "exclude-patterns");
-  const includes =
-    request.includePatterns.length === 0
-      ? undefined
-      : createIgnoreMatcher(request.includePatterns, "include-patterns");
-  const follow = request.followPaths.map((path) => path.replace(/^\.?\/+/, "").replace(/\/+$/, ""));
-  const filtered = includes !== undefined || follow.length > 0;
-  const isIncluded = (path: string): boolean =>
-    includes?.ignores(path) === true ||
-    follow.some((target) => path === target || path.startsWith(`${target}/`));
-
-  // With only follow paths (the Dockerfile and .dockerignore requests), nothing outside them and
-  // their parents can be kept: do not walk there (fsutil does the same).
-  const mayHold = (path: string): boolean =>
-    includes !== undefined ||
-    !filtered ||
-    follow.some(
-      (target) => target === path || target.startsWith(`${path}/`) || path.startsWith(`${target}/`),
-    );
+  let includePatterns: string[] | undefined = [...request.includePatterns];
+  if (request.followPaths.length > 0) {
+    const targets = followLinks(root, request.followPaths);
+    if (targets !== undefined) includePatterns = dedupePaths([...includePatterns, ...targets]);
+  }
+  const filter = createContextFilter({
+    includePatterns,
+    excludePatterns: request.excludePatterns,
+  });
 
   // Synchronous calls: the builds wait for this list and nothing else is under way meanwhile, and
   // 5,000 lstat(2)s take ~15 ms this way against 45-70 ms as promises through the thread pool.
-  const all: Entry[] = [];
-  const walk = (dir: string, prefix: string): void => {
-    const names = sortByBytes(readdirSync(dir)).filter((name) =>
-      mayHold(prefix === "" ? name : `${prefix}/${name}`),
-    );
-    for (const name of names) {
-      const path = prefix === "" ? name : `${prefix}/${name}`;
-      const absolute = join(dir, name);
-      const info = lstatSync(absolute, { bigint: true });
-      const isDir = info.isDirectory();
-      if (excludes?.ignores(path) === true && !(isDir && excludes.mustWalkExcluded(path))) continue;
-      const excludedItself = excludes?.ignores(path) === true;
-      const stat: Stat = {
-        path,
-        mode: unixModeToGo(Number(info.mode)),
-        // As docker's CLI does for a build context: ownership is not the context's business.
-        uid: 0,
-        gid: 0,
-        size: info.isFile() ? Number(info.size) : 0,
-        // protobufjs takes int64 as a decimal string without losing nanoseconds.
-        modTime: info.mtimeNs.toString(),
-        linkname: info.isSymbolicLink() ? readlinkSync(absolute) : "",
-        devmajor: 0,
-        devminor: 0,
-        xattrs: {},
-      };
-      if (!excludedItself || isDir) all.push({ stat, absolute, isFile: info.isFile() });
-      if (isDir) walk(absolute, path);
+  const entries: Entry[] = [];
+  const hidden: { entry: Entry; sent: boolean }[] = [];
+  const send = (entry: Entry): void => {
+    for (const dir of hidden) {
+      if (!dir.sent) {
+        entries.push(dir.entry);
+        dir.sent = true;
+      }
+    }
+    entries.push(entry);
+  };
+  const walk = (dir: string, prefix: string, state: FilterState | undefined, isHidden: boolean) => {
+    let dirents: NamedDirent[];
+    try {
+      dirents = readContextDirSync(dir);
+    } catch (error) {
+      // fsutil passes over a directory it leaves out and may not read.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (isHidden && (code === "EACCES" || code === "EPERM")) return;
+      throw error;
+    }
+    sortByBytes(dirents, (dirent) => dirent.name);
+    for (const dirent of dirents) {
+      const path = prefix === "" ? dirent.name : `${prefix}/${dirent.name}`;
+      const isDir = dirent.isDirectory();
+      const checked = filter.keepsEverything
+        ? { action: "keep" as const, state: undefined }
+        : filter.check(path, isDir, state);
+      // A file left out needs no lstat(2); a directory left out may still be sent (see below).
+      if (checked.action === "prune" || (checked.action === "hide" && !isDir)) continue;
+      const absolute = join(dir, dirent.name);
+      const entry = toEntry(path, absolute);
+      if (checked.action === "hide") {
+        hidden.push({ entry, sent: false });
+        walk(absolute, path, checked.state, true);
+        hidden.pop();
+        continue;
+      }
+      send(entry);
+      if (isDir) walk(absolute, path, checked.state, false);
     }
   };
-  walk(root, "");
-
-  const keep = new Set<string>();
-  for (const entry of all) {
-    const path = entry.stat.path;
-    const excluded = excludes?.ignores(path) === true;
-    if (excluded || (filtered && !isIncluded(path))) continue;
-    keep.add(path);
-    for (let slash = path.lastIndexOf("/"); slash > 0; slash = path.lastIndexOf("/", slash - 1)) {
-      keep.add(path.slice(0, slash));
-    }
-  }
-  return all.filter((entry) => keep.has(entry.stat.path));
+  walk(root, "", undefined, false);
+  return entries;
 }
+
+/** One entry's STAT as fsutil `mkstat` makes it, with uid and gid 0 as the docker CLI sends them. */
+function toEntry(path: string, absolute: string): Entry {
+  const fsPath = toFsPath(absolute);
+  const info: BigIntStats = lstatSync(fsPath, { bigint: true });
+  const isDir = info.isDirectory();
+  // fsutil clears a socket's type bit (archive/tar cannot carry one): the daemon makes a file of it.
+  const mode = (unixModeToGo(Number(info.mode)) & ~GoMode.socket) >>> 0;
+  const stat: Stat = {
+    path,
+    mode,
+    uid: 0,
+    gid: 0,
+    size: isDir ? 0 : Number(info.size),
+    // protobufjs takes int64 as a decimal string without losing nanoseconds.
+    modTime: info.mtimeNs.toString(),
+    linkname: info.isSymbolicLink() ? decodeName(readlinkSync(fsPath, { encoding: "buffer" })) : "",
+    ...(isDir ? { devmajor: 0, devminor: 0 } : deviceNumbers(info.rdev)),
+    xattrs: {},
+  };
+  return {
+    stat,
+    absolute: fsPath,
+    requestable: (mode & FILE_TYPE_BITS) === 0,
+    isSocket: info.isSocket(),
+  };
+}
+
+/** Go `os.ModeType`: a mode with none of these (after fsutil cleared a socket's) is a regular file. */
+const FILE_TYPE_BITS =
+  GoMode.dir |
+  GoMode.symlink |
+  GoMode.namedPipe |
+  GoMode.socket |
+  GoMode.device |
+  GoMode.charDevice |
+  GoMode.irregular;
