@@ -48,7 +48,8 @@ Options:
       --concurrency N        build at most N targets at once (default: all)
       --context-transfer HOW auto (default), tar or session: how the context reaches the engine;
                              auto sends it through a session (only changed files) when it is 4 MB
-                             or more or the engine is remote, as one tar per target otherwise
+                             or more, the engine is remote, or .dockerignore excludes the Dockerfile
+                             (a tar would put it into COPY .), as one tar per target otherwise
       --keep-going           let independent targets finish when one fails (default: cancel the others)
       --timeout DURATION     cancel every build when the run has taken this long, e.g. 90s, 20m, 1h
                              (the run then fails, exit 1)

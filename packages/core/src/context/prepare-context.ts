@@ -26,8 +26,12 @@ export type PreparedContext =
       contextDir: string;
       /** The Dockerfile, absolute. */
       dockerfile: string;
-      /** Why the context goes through the session. */
-      reason: "size" | "remote-engine" | "asked";
+      /**
+       * Why the context goes through the session: its size, an engine that is not on this machine,
+       * the caller's choice, or a Dockerfile a tar would put into `COPY .` (excluded by the ignore
+       * file, or outside the context).
+       */
+      reason: "size" | "remote-engine" | "asked" | "dockerfile";
       /** What the walk skipped before it stopped (sockets, FIFOs, devices). */
       warnings: readonly ContextWarning[];
     };
@@ -43,7 +47,8 @@ export const SESSION_CONTEXT_BYTES = 4 * 1024 * 1024;
  * through TCP on 127.0.0.1, 4 targets, tar 4.0–4.6 s vs FileSync 1.1–1.2 s (one file changed: 6.9 s
  * vs 2.6 s). A small context is faster as a tar (a session costs ~100 ms to load gRPC and open), so
  * `auto` is: FileSync for a context of 4 MB or more, or for any context when the engine is not on
- * this machine; a tar otherwise. The walk stops at the limit, so a big context is never opened file
+ * this machine, or when a tar would put the Dockerfile into `COPY .` (the daemon reads it from the
+ * tar); a tar otherwise. The walk stops at the limit, so a big context is never opened file
  * by file only to be sent through the session.
  *
  * @throws ContextError for a missing or unreadable context, Dockerfile or ignore file.
@@ -68,7 +73,14 @@ export async function prepareContext(
     kind: "session",
     contextDir: sized.contextDir,
     dockerfile: resolve(input.cwd ?? process.cwd(), input.dockerfile),
-    reason: transfer === "session" ? "asked" : engineIsLocal ? "size" : "remote-engine",
+    reason:
+      sized.kind === "needs-session"
+        ? "dockerfile"
+        : transfer === "session"
+          ? "asked"
+          : engineIsLocal
+            ? "size"
+            : "remote-engine",
     warnings: sized.warnings,
   };
 }
