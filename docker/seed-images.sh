@@ -23,15 +23,6 @@ done
 
 engine_answers || die "no Docker Engine answers; run docker/ensure-engine.sh first"
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
-need_apt() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] || die "need Debian packages ${missing[*]} (install them as root)"
-  say "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 install --no-install-recommends "${missing[@]}" >/dev/null \
-    || { apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 install --no-install-recommends "${missing[@]}" >/dev/null; }
-}
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
