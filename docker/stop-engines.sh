@@ -57,8 +57,17 @@ unmount_under() {
 }
 
 stop_engine() {
-  local name="$1" run_dir="$engines_run/$1" state_dir="$engines_state/$1" bridge="sc-$1" pid dir table rule
+  local name="$1" run_dir="$engines_run/$1" state_dir="$engines_state/$1" bridge="sc-$1" pid pidfile dir table rule
   [[ "$name" =~ ^[a-z][a-z0-9-]{0,11}$ ]] || die "'$name' is not an engine name (see docker/start-engine.sh --help)"
+  # An engine of another Docker version runs in a container of the main engine (--version 28).
+  if engine_answers && docker container inspect "stagecraft-engine-$name" >/dev/null 2>&1; then
+    say "stopping engine $name (container stagecraft-engine-$name)"
+    docker stop --time 30 "stagecraft-engine-$name" >/dev/null 2>&1 || true
+    docker rm --force "stagecraft-engine-$name" >/dev/null
+  fi
+  for pidfile in "$run_dir"/registry-*.pid; do
+    [ -e "$pidfile" ] && stop_pidfile "$pidfile" socat 5
+  done
   if pidfile_alive "$run_dir/dockerd.pid" "$state_dir/daemon.json"; then
     say "stopping engine $name (pid $(cat "$run_dir/dockerd.pid"))"
   fi
@@ -91,7 +100,7 @@ stop_engine() {
   rm -rf "$run_dir" "$engines_run/$name.sock" "$engines_run/$name.json"
   if [ "$purge" = 1 ] && [ -d "$state_dir" ]; then
     say "deleting engine $name's data ($state_dir)"
-    rm -rf "$state_dir" "$STAGECRAFT_LOG_DIR/engine-$name.log"
+    rm -rf "$state_dir" "$STAGECRAFT_LOG_DIR/engine-$name.log" "$STAGECRAFT_LOG_DIR/engine-$name-forward.log"
   fi
 }
 
