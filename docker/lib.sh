@@ -94,3 +94,17 @@ stop_pidfile() {
   fi
   rm -f "$file"
 }
+
+# Starts "$@" (after the log file $1) as a daemon: in a session of its own, stdin from /dev/null, stdout
+# and stderr appended to the log, and no other file descriptor of ours. Without the last part a daemon
+# keeps every lock its starters held: `flock LOCK cmd` passes its locked descriptor on, so a registry or
+# dockerd started by tests run under flock held the tests' lock for as long as it ran. Sets
+# daemon_pid (setsid and bash exec, so it is the daemon's own pid).
+start_daemon() {
+  local log="$1"; shift
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c 'for fd in /proc/$$/fd/*; do fd="${fd##*/}"; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done; exec "$@"' \
+    _ "$@" >>"$log" 2>&1 </dev/null &
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  daemon_pid=$!
+}

@@ -111,9 +111,9 @@ start_in_container() {
     forwarder_socket="$run_dir/sock/registry-$port.sock"
     if ! pidfile_alive "$forwarder_pid" "$forwarder_socket"; then
       rm -f "$forwarder_socket"
-      setsid socat "UNIX-LISTEN:$forwarder_socket,fork" "TCP:127.0.0.1:$port" \
-        >>"$STAGECRAFT_LOG_DIR/engine-$name-forward.log" 2>&1 </dev/null 9>&- &
-      echo $! >"$forwarder_pid"
+      start_daemon "$STAGECRAFT_LOG_DIR/engine-$name-forward.log" \
+        socat "UNIX-LISTEN:$forwarder_socket,fork" "TCP:127.0.0.1:$port"
+      echo "$daemon_pid" >"$forwarder_pid"
     fi
   done
   desired="$(printf '{\n  "hosts": ["unix:///run/stagecraft-engine/docker.sock"],\n  "features": { "containerd-snapshotter": %s }\n}' "$containerd_store")"
@@ -232,16 +232,15 @@ JSON
     docker0_before="$(ip -o link show docker0 2>/dev/null || true)"
     docker0_addrs="$(ip -o -4 addr show dev docker0 2>/dev/null | awk '{ print $4 }')"
     say "starting engine $name (log: $log)"
-    # setsid: the daemon must outlive this script (and must not inherit the lock on fd 9). The shell
-    # joins the engine's cgroup first, so dockerd and the containerd it starts run inside it.
+    # The shell joins the engine's cgroup first, so dockerd and the containerd it starts run inside it.
     if [ "$cgroup_v1" = 1 ]; then
       # shellcheck disable=SC2016 # $$ and "$1" belong to the inner shell
-      setsid bash -c 'echo $$ >"$1"; echo $$ >"$2"; exec dockerd --config-file "$3"' _ \
-        "$cg_cpu/daemon/cgroup.procs" "$cg_acct/daemon/cgroup.procs" "$config" >>"$log" 2>&1 </dev/null 9>&- &
+      start_daemon "$log" bash -c 'echo $$ >"$1"; echo $$ >"$2"; exec dockerd --config-file "$3"' _ \
+        "$cg_cpu/daemon/cgroup.procs" "$cg_acct/daemon/cgroup.procs" "$config"
     else
-      setsid dockerd --config-file "$config" >>"$log" 2>&1 </dev/null 9>&- &
+      start_daemon "$log" dockerd --config-file "$config"
     fi
-    started=$!
+    started=$daemon_pid
     until answers; do
       if ! kill -0 "$started" 2>/dev/null; then
         say "dockerd for engine $name exited. Last lines of $log:"

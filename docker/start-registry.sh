@@ -153,10 +153,9 @@ start_instance() {
     die "something else answers on 127.0.0.1:$port (see: ss -ltnp 'sport = :$port'); stop it, or choose another port with STAGECRAFT_$( [ "$name" = plain ] && echo REGISTRY || echo AUTH_REGISTRY )_PORT"
   fi
   say "starting the $name registry on 127.0.0.1:$port (log: $log)"
-  # setsid: the registry must outlive this script and the shell that ran it.
-  setsid setpriv --reuid docker-registry --regid docker-registry --init-groups \
-    "$REGISTRY_BIN" serve "$config" >>"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
+  start_daemon "$log" setpriv --reuid docker-registry --regid docker-registry --init-groups \
+    "$REGISTRY_BIN" serve "$config"
+  echo "$daemon_pid" >"$pidfile"
   if ! wait_for 20 "$check"; then
     say "the $name registry did not answer on http://127.0.0.1:$port/v2/ within 20 s. Last lines of $log:"
     tail -n 20 "$log" >&2 || true
