@@ -33,8 +33,7 @@ fi
 if ! pgrep -x dockerd >/dev/null; then
   say "starting dockerd (log: $DOCKERD_LOG)"
   mkdir -p "$(dirname "$DOCKERD_LOG")"
-  # setsid: the daemon must outlive this script and the shell that ran it.
-  setsid dockerd --host unix:///var/run/docker.sock >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  start_daemon "$DOCKERD_LOG" dockerd --host unix:///var/run/docker.sock
 fi
 
 deadline=$((SECONDS + 60))

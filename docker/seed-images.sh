@@ -2,8 +2,10 @@
 # Seeds base images without a registry, each only when missing:
 #   stagecraft/busybox:latest   a static busybox from Debian's busybox-static (always)
 #   stagecraft/debian:bookworm  debootstrap --variant=minbase (with --debian, for examples and benchmarks)
-# Both carry the host's CA bundle, so TLS works inside builds behind an inspecting proxy.
-# Usage: seed-images.sh [--debian]
+#   stagecraft/dockerd:28       Debian sid's docker.io (Docker 28.5) on a minbase sid, the image of
+#                               docker/start-engine.sh --version 28 (with --dockerd-28; ~2 min, ~380 MB)
+# They carry the host's CA bundle, so TLS works inside builds behind an inspecting proxy.
+# Usage: seed-images.sh [--debian] [--dockerd-28]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -11,27 +13,21 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 BUSYBOX_IMAGE="${STAGECRAFT_BUSYBOX_IMAGE:-stagecraft/busybox:latest}"
 DEBIAN_IMAGE="${STAGECRAFT_DEBIAN_IMAGE:-stagecraft/debian:bookworm}"
+DOCKERD_28_IMAGE="${STAGECRAFT_DOCKERD_28_IMAGE:-stagecraft/dockerd:28}"
 CA_BUNDLE="${STAGECRAFT_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 want_debian=0
+want_dockerd_28=0
 for arg in "$@"; do
   case "$arg" in
     --debian) want_debian=1 ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --dockerd-28) want_dockerd_28=1 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option: $arg (see --help)" ;;
   esac
 done
 
 engine_answers || die "no Docker Engine answers; run docker/ensure-engine.sh first"
 has_image() { docker image inspect "$1" >/dev/null 2>&1; }
-need_apt() {
-  local missing=()
-  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] || die "need Debian packages ${missing[*]} (install them as root)"
-  say "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 install --no-install-recommends "${missing[@]}" >/dev/null \
-    || { apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0 install --no-install-recommends "${missing[@]}" >/dev/null; }
-}
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -84,5 +80,34 @@ if [ "$want_debian" = 1 ]; then
       --change 'LABEL org.stagecraft.seed=debian' \
       - "$DEBIAN_IMAGE" >/dev/null
     say "made $DEBIAN_IMAGE"
+  fi
+fi
+
+if [ "$want_dockerd_28" = 1 ]; then
+  if has_image "$DOCKERD_28_IMAGE"; then
+    say "$DOCKERD_28_IMAGE is present"
+  else
+    need_apt debootstrap
+    archive_uri="$(awk '/^URIs:/ && !found { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; found = 1; exit } }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+    [ -n "$archive_uri" ] || die "cannot find the Debian archive URI in /etc/apt/sources.list.d/debian.sources"
+    say "making $DOCKERD_28_IMAGE: debootstrap --variant=minbase sid with docker.io (a few minutes)"
+    root="$work/dockerd"
+    debootstrap --variant=minbase --include=docker.io,ca-certificates,iproute2,socat sid "$root" "$archive_uri" >"$work/debootstrap.log" 2>&1 \
+      || { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap of sid with docker.io failed (log above)"; }
+    version="$(chroot "$root" dockerd --version | sed -n 's/^Docker version \([0-9.]*\).*/\1/p')"
+    case "$version" in
+      28.*) ;;
+      *) die "Debian sid's docker.io is Docker ${version:-of an unknown version} now, not 28; make the image under another name with STAGECRAFT_DOCKERD_28_IMAGE and a matching --version in docker/start-engine.sh" ;;
+    esac
+    mkdir -p "$root/etc/ssl/certs"
+    [ -f "$CA_BUNDLE" ] && cp "$CA_BUNDLE" "$root/etc/ssl/certs/ca-certificates.crt"
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    tar -C "$root" -c . | docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["dockerd"]' \
+      --change 'LABEL org.stagecraft.seed=dockerd' \
+      --change "LABEL org.stagecraft.docker-version=$version" \
+      - "$DOCKERD_28_IMAGE" >/dev/null
+    say "made $DOCKERD_28_IMAGE (Docker $version)"
   fi
 fi

@@ -1,10 +1,12 @@
 // Integration tests need a real Docker Engine. This makes sure one answers (installing and starting it
 // through docker/ensure-engine.sh when this machine allows) and that the seeded base images exist.
-// It fails loudly otherwise: integration tests are never skipped.
+// It fails loudly otherwise: integration tests are never skipped. As root it also starts the registries
+// and extra engines of support/infra.ts (idempotent: parts that answer are left alone); where it cannot,
+// the tests that need a part fail with the command that starts it.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
-import { TEST_LABEL } from "./support/engine.js";
+import { TEST_ENGINES, extraEngineSocket, removeLabelled } from "./support/infra.js";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -31,19 +33,35 @@ export async function setup(): Promise<void> {
     }
   }
   execFileSync("bash", ["docker/seed-images.sh"], { cwd: repoRoot, stdio: "inherit" });
+  startTestParts();
+}
+
+function startTestParts(): void {
+  if (process.getuid?.() !== 0) {
+    console.warn(
+      "[stagecraft] not root: the registries and extra engines are not started here; tests that need them fail until `sudo bash .ci/setup` has run",
+    );
+    return;
+  }
+  const engines = [TEST_ENGINES.containerdStore, ...TEST_ENGINES.pool];
+  const commands: string[][] = [
+    ["docker/start-registry.sh"],
+    ...engines.map((engine) => ["docker/start-engine.sh", engine.name, ...engine.flags]),
+  ];
+  for (const command of commands) {
+    try {
+      execFileSync("bash", command, { cwd: repoRoot, stdio: "inherit" });
+    } catch {
+      // The script said why on stderr; the tests that need this part fail with the command to run.
+      console.warn(`[stagecraft] \`bash ${command.join(" ")}\` failed (see above)`);
+    }
+  }
 }
 
 export async function teardown(): Promise<void> {
-  const docker = new Docker();
-  const containers = await docker.listContainers({ all: true, filters: { label: [TEST_LABEL] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-  const images = await docker.listImages({ filters: { label: [TEST_LABEL] } });
-  await Promise.all(
-    images.map((i) =>
-      docker
-        .getImage(i.Id)
-        .remove({ force: true })
-        .catch(() => undefined),
-    ),
-  );
+  await removeLabelled(new Docker());
+  for (const engine of [TEST_ENGINES.containerdStore, ...TEST_ENGINES.pool]) {
+    const docker = new Docker({ socketPath: extraEngineSocket(engine.name) });
+    if (await pings(docker)) await removeLabelled(docker);
+  }
 }

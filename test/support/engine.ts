@@ -40,8 +40,12 @@ export async function removeImages(refs: readonly string[]): Promise<void> {
 }
 
 /** Runs a command in a fresh container of the image and returns its stdout (the container is removed). */
-export async function runInImage(image: string, cmd: string[]): Promise<string> {
-  const container = await docker.createContainer({
+export async function runInImage(
+  image: string,
+  cmd: string[],
+  on: Docker = docker,
+): Promise<string> {
+  const container = await on.createContainer({
     Image: image,
     Cmd: cmd,
     Labels: TEST_LABELS,
