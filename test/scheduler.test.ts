@@ -89,7 +89,7 @@ describe("runTargets against the real engine", () => {
       expect(broken?.status).toBe("failed");
       expect(broken?.error?.message).toContain("exit code: 7");
       expect(slow?.status).toBe("cancelled");
-      expect(slow?.error).toMatchObject({ reason: "fail-fast" });
+      expect(slow?.error).toMatchObject({ reason: { kind: "fail-fast", failedTarget: "broken" } });
       // Nothing of the slow step is left running (how soon it stops is measured by bench/, scenario
       // limits).
       expect(processesMatching(nonce)).toBe(0);

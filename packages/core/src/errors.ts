@@ -180,6 +180,8 @@ export interface BuildFailureDetails {
   line?: number | undefined;
   /** The last lines the failing step printed (at most 20). */
   logTail?: readonly string[] | undefined;
+  /** The target the failing step was built for (a shared step's may be another target). */
+  stepOwner?: string | undefined;
 }
 
 /** A target's build failed on the daemon: a step exited non-zero, an image was missing, … */
@@ -191,6 +193,7 @@ export class BuildFailedError extends StagecraftError {
   readonly step: string | undefined;
   readonly line: number | undefined;
   readonly logTail: readonly string[];
+  readonly stepOwner: string | undefined;
 
   constructor(details: BuildFailureDetails, options: StagecraftErrorOptions = {}) {
     const where = details.stage === undefined ? "" : ` in stage "${details.stage}"`;
@@ -201,6 +204,7 @@ export class BuildFailedError extends StagecraftError {
     this.step = details.step;
     this.line = details.line;
     this.logTail = details.logTail ?? [];
+    this.stepOwner = details.stepOwner;
   }
 }
 

@@ -358,6 +358,7 @@ describe.each(folders)("facts (%s)", (folder) => {
       line: 5,
       step: failed[0]!.step.name,
       logTail: ["compiling...", "error: undefined reference to 'main'"],
+      owner: "t",
     });
     expect(tracker.summary().targets[0]!.error).toMatch(/exit code: 3$/);
   });

@@ -345,6 +345,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
           step: context.step === undefined ? undefined : redact(context.step),
           line: context.line,
           logTail: context.logTail.map(redact),
+          stepOwner: context.owner,
         };
       },
     });

@@ -231,6 +231,31 @@ describe("runTargets", () => {
     expect(result.targets[1]?.error?.message).toContain("because the engine was lost");
   });
 
+  it("blames a shared step's failure on the target it was built for, whoever reported it first", async () => {
+    const engine = new FakeEngine({
+      // a's stream reports the failure of b's step first; b's own stream fails a moment later.
+      a: { durationMs: 5, failWith: "exit code: 1" },
+      b: { durationMs: 40, failWith: "exit code: 1" },
+      c: { durationMs: 5_000 },
+    });
+    const result = await runTargets({
+      engine,
+      context,
+      targets: specs("a", "b", "c"),
+      describeFailure: () => ({ stage: "base", stepOwner: "b" }),
+    });
+    expect(result.status).toBe("failed");
+    expect(result.targets.map((t) => t.status)).toEqual(["cancelled", "failed", "cancelled"]);
+    for (const index of [0, 2]) {
+      expect((result.targets[index]?.error as BuildCancelledError).reason).toEqual({
+        kind: "fail-fast",
+        failedTarget: "b",
+      });
+    }
+    // b was not cancelled: its own stream said it failed.
+    expect(engine.calls.find((call) => call.request.target === "b")?.outcome).toBe("failed");
+  });
+
   it("cancels every build at the time limit; the run fails", async () => {
     const engine = new FakeEngine({ a: { durationMs: 5_000 }, b: { durationMs: 5_000 } });
     const result = await runTargets({ engine, context, targets: specs("a", "b"), timeoutMs: 30 });

@@ -265,6 +265,33 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
         };
       }
       const error = toTargetError(caught, spec.name, options.describeFailure);
+      // A step several targets need failed, reported first by a target it was not built for: the
+      // target that owns it is the one that failed (its own stream says so a moment later); this
+      // one is cancelled because of it.
+      const owner = error instanceof BuildFailedError ? error.stepOwner : undefined;
+      const ownerRun = runs.find((other) => other.spec.name === owner);
+      if (
+        options.keepGoing !== true &&
+        owner !== undefined &&
+        owner !== spec.name &&
+        ownerRun?.started === true &&
+        ownerRun.cancel === undefined &&
+        stopped === undefined
+      ) {
+        const reason: CancelReason = { kind: "fail-fast", failedTarget: owner };
+        stopAll(reason, ownerRun);
+        run.cancel = reason;
+        const cancelled = cancelledError(run, reason);
+        notify({ type: "target-cancelled", target: spec.name, time: finishedAt, error: cancelled });
+        return {
+          name: spec.name,
+          status: "cancelled",
+          tags,
+          startedAt: targetStartedAt,
+          finishedAt,
+          error: cancelled,
+        };
+      }
       notify({ type: "target-failed", target: spec.name, time: finishedAt, error });
       if (isEngineLoss(error)) {
         // The engine is gone: every other build is lost with it, whatever keepGoing says.
