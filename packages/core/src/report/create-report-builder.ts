@@ -64,9 +64,9 @@ export interface ReportBuilder {
  * its report in the same memory as a quiet one.
  *
  * @example
- * const builder = createReportBuilder({ stageGraph, targetStages });
- * await runTargets({ ...options, onEvent: (event) => builder.add(event) });
- * const report = builder.finish(images);
+ * const builder = createReportBuilder();
+ * socket.on("event", (event: BuildEvent) => builder.add(event)); // events of a run, as they come
+ * const report = builder.finish(); // at any time: the numbers so far
  */
 export function createReportBuilder(options: ReportBuilderOptions = {}): ReportBuilder {
   // What the options do not give, `run-started` says (the stages and who needs them).
