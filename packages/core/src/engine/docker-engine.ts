@@ -4,7 +4,8 @@ import { BuildFailedError, EngineError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { createBuildStreamReader } from "../progress/read-build-stream.js";
 import { buildQuery } from "./build-query.js";
-import { EngineHttpError, HttpTransport } from "./http-transport.js";
+import { EngineHttpError, HttpTransport, type EngineTransport } from "./http-transport.js";
+import { createModemTransport, type DockerModem } from "./modem-transport.js";
 import type {
   BuildRequest,
   BuildResponse,
@@ -52,6 +53,13 @@ export interface DockerEngineOptions {
    * never answers must not hold a run for ever. Builds themselves have no such limit.
    */
   requestTimeoutMs?: number;
+  /**
+   * A dockerode client to talk through (its `modem`), for an embedder that already has one
+   * (testcontainers' `getContainerRuntimeClient()` does): the engine it points at, reached its way.
+   * Without it, stagecraft connects itself (`env`, `endpoint`), which starts faster than loading
+   * dockerode (docs/decisions/dockerode.md).
+   */
+  dockerode?: { modem: DockerModem } | undefined;
 }
 
 /**
@@ -67,7 +75,7 @@ export interface DockerEngineOptions {
 export class DockerEngine implements Engine {
   readonly endpoint: EngineEndpoint;
   readonly local: boolean;
-  readonly #http: HttpTransport;
+  readonly #http: EngineTransport;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
   readonly #env: Readonly<Record<string, string | undefined>>;
@@ -76,10 +84,16 @@ export class DockerEngine implements Engine {
   constructor(options: DockerEngineOptions = {}) {
     const env = options.env ?? process.env;
     this.#env = env;
+    const modem = options.dockerode?.modem;
     this.endpoint =
-      options.endpoint ?? resolveEngineEndpoint(env, undefined, () => this.#dockerConfig());
+      modem === undefined
+        ? (options.endpoint ?? resolveEngineEndpoint(env, undefined, () => this.#dockerConfig()))
+        : endpointOfModem(modem);
     this.local = this.endpoint.transport.kind === "unix";
-    this.#http = new HttpTransport(this.endpoint.transport, env);
+    this.#http =
+      modem === undefined
+        ? new HttpTransport(this.endpoint.transport, env)
+        : createModemTransport(modem);
     this.#log = options.logger ?? silentLogger;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#log.debug(
@@ -372,6 +386,25 @@ export class DockerEngine implements Engine {
       },
     );
   }
+}
+
+/** Where a dockerode client points, as an endpoint (for messages and the local-socket choice). */
+function endpointOfModem(modem: DockerModem): EngineEndpoint {
+  if (typeof modem.socketPath === "string") {
+    return {
+      description: `unix://${modem.socketPath}`,
+      source: "the dockerode client",
+      transport: { kind: "unix", socketPath: modem.socketPath },
+    };
+  }
+  const protocol = typeof modem.protocol === "string" ? modem.protocol : "tcp";
+  const host = typeof modem.host === "string" ? modem.host : "unknown";
+  return {
+    description: `${protocol}://${host}`,
+    source: "the dockerode client",
+    // Not on this machine's socket: the context goes through a session.
+    transport: { kind: "tcp", host, port: 0 },
+  };
 }
 
 /** The error an aborted signal carries, as an Error whatever the caller passed to `abort()`. */

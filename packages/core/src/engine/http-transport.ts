@@ -38,13 +38,23 @@ export class EngineHttpError extends Error {
   }
 }
 
+/** The three kinds of call a build needs: JSON, a streamed response, and a connection upgrade. */
+export interface EngineTransport {
+  /** Sends the call and resolves with the response once its status is 2xx; the body is the caller's. */
+  stream(call: EngineCall): Promise<IncomingMessage>;
+  /** Sends the call and parses the 2xx answer as JSON (`undefined` for an empty body). */
+  json<T>(call: EngineCall): Promise<T>;
+  /** Sends the call with `Connection: Upgrade`; resolves with the raw connection once it switches. */
+  upgrade(call: EngineCall): Promise<Duplex>;
+}
+
 /**
  * The engine's HTTP API over a unix socket, TCP (with or without TLS), or SSH the way the docker
  * CLI does it (`ssh HOST docker system dial-stdio`). Built on `node:http`: a build needs three kinds
  * of call (JSON, a streamed response, a connection upgrade), and a client library would cost more
  * start-up than the build's own requests take.
  */
-export class HttpTransport {
+export class HttpTransport implements EngineTransport {
   readonly #transport: EndpointTransport;
   readonly #env: Readonly<Record<string, string | undefined>>;
   #modules: Promise<TransportModules> | undefined;
@@ -325,7 +335,8 @@ export function queryString(query: Readonly<Record<string, QueryValue>> | undefi
   return parts.length === 0 ? "" : `?${parts.join("&")}`;
 }
 
-async function readBody(response: IncomingMessage): Promise<string> {
+/** The whole body of a response, as text. */
+export async function readBody(response: IncomingMessage): Promise<string> {
   response.setEncoding("utf8");
   let text = "";
   for await (const chunk of response) text += chunk as string;
@@ -333,7 +344,7 @@ async function readBody(response: IncomingMessage): Promise<string> {
 }
 
 /** The daemon answers errors as `{"message": "…"}`; keep its words. */
-async function statusError(response: IncomingMessage): Promise<EngineHttpError> {
+export async function statusError(response: IncomingMessage): Promise<EngineHttpError> {
   let text = "";
   try {
     text = await readBody(response);

@@ -16,6 +16,7 @@ export type {
 export { resolveEngineEndpoint } from "./resolve-endpoint.js";
 export type { EndpointTransport, EngineEndpoint } from "./resolve-endpoint.js";
 export { readDockerConfig } from "./docker-config.js";
+export type { DockerModem, ModemDialOptions } from "./modem-transport.js";
 export type { DockerConfig } from "./docker-config.js";
 export { packBuildContext } from "../context/pack-build-context.js";
 export type { BuildContext, PackBuildContextOptions } from "../context/pack-build-context.js";
