@@ -3,7 +3,7 @@ import { builtinModules } from "node:module";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const pureFolders = ["dockerfile", "stages", "plan", "progress", "report"].map(
+const pureFolders = ["dockerfile", "stages", "plan", "progress", "report", "checks"].map(
   (folder) => `packages/core/src/${folder}/**/*.ts`,
 );
 

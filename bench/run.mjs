@@ -309,7 +309,7 @@ const scenarios = {
 
   async frontend() {
     const scripts = [];
-    for (const script of ["parse-plan.mjs", "progress.mjs"]) {
+    for (const script of ["parse-plan.mjs", "progress.mjs", "check.mjs"]) {
       log(`frontend: node bench/${script}`);
       const { output, wallMs } = await runCommand(process.execPath, [join(BENCH_DIR, script)], {
         timeoutMs: 10 * 60_000,

@@ -1,9 +1,11 @@
 import { buildCommand } from "./commands/build.js";
+import { checkCommand } from "./commands/check.js";
 import { graphCommand } from "./commands/graph.js";
 import { planCommand } from "./commands/plan.js";
 import type { ExitCode, Io } from "./io.js";
+import { VERSION } from "./version.js";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 const HELP = `stagecraft ${VERSION}: build several targets of a multi-stage Dockerfile at once on a Docker Engine.
 
@@ -12,6 +14,7 @@ Usage: stagecraft <command> [options]
 Commands:
   build [CONTEXT]   build one or more targets in parallel, with live progress and a report
   plan [CONTEXT]    show which stages each target builds, in what order, from which images
+  check [CONTEXT]   check the Dockerfile for the targets: BuildKit's checks and target-aware rules
   graph             draw the stage graph (mermaid, dot or json)
 
 Run \`stagecraft <command> --help\` for a command's options.
@@ -30,6 +33,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return await planCommand(rest, io);
     case "graph":
       return await graphCommand(rest, io);
+    case "check":
+      return await checkCommand(rest, io);
     case "help":
     case "--help":
     case "-h":
@@ -44,7 +49,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return 0;
     default:
       io.stderr.write(
-        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan and graph; run \`stagecraft --help\`.\n`,
+        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan, check and graph; run \`stagecraft --help\`.\n`,
       );
       return 2;
   }

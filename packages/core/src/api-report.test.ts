@@ -11,6 +11,7 @@ const entryPoints = {
   "@stagecraft/core/dockerfile": "dockerfile/index.ts",
   "@stagecraft/core/progress": "progress/index.ts",
   "@stagecraft/core/report": "report/index.ts",
+  "@stagecraft/core/checks": "checks/index.ts",
   "@stagecraft/core/engine": "engine/index.ts",
   "@stagecraft/core/testing": "testing/index.ts",
 } as const;

@@ -51,6 +51,8 @@ Options:
                              or more, the engine is remote, or .dockerignore excludes the Dockerfile
                              (a tar would put it into COPY .), as one tar per target otherwise
       --keep-going           let independent targets finish when one fails (default: cancel the others)
+      --check                run stagecraft check first (findings on stderr) and build nothing
+                             when it fails per --fail-on LEVEL: error (default), warning, never
       --timeout DURATION     cancel every build when the run has taken this long, e.g. 90s, 20m, 1h
                              (the run then fails, exit 1)
       --stall-notice DURATION
@@ -92,6 +94,8 @@ export const BUILD_OPTIONS: OptionTable = {
   concurrency: { type: "string" },
   "context-transfer": { type: "string" },
   "keep-going": { type: "boolean" },
+  check: { type: "boolean" },
+  "fail-on": { type: "string" },
   timeout: { type: "string" },
   "stall-notice": { type: "string" },
   progress: { type: "string" },
@@ -125,6 +129,8 @@ export interface BuildFlags {
   concurrency: number | undefined;
   contextTransfer: "auto" | "tar" | "session";
   keepGoing: boolean;
+  /** `--check`, with its `--fail-on` level (as given; the check command reads it). */
+  check: { failOn: string | undefined } | undefined;
   timeoutMs: number | undefined;
   stallNoticeMs: number | undefined;
   progress: RequestedProgressMode;
@@ -159,6 +165,11 @@ export function readBuildFlags(
   for (const tag of tags) checkTag(tag);
   const report = stringOption(values, "report");
   if (report !== undefined) checkWritableFile("--report", resolve(io.cwd, report));
+  if (values.check !== true && values["fail-on"] !== undefined) {
+    throw new UsageError("--fail-on works with --check", {
+      hint: "Add --check, or drop --fail-on.",
+    });
+  }
   const metadataFile = stringOption(values, "metadata-file");
   if (metadataFile !== undefined)
     checkWritableFile("--metadata-file", resolve(io.cwd, metadataFile));
@@ -187,6 +198,7 @@ export function readBuildFlags(
       "auto",
     ),
     keepGoing: values["keep-going"] === true,
+    check: values.check === true ? { failOn: stringOption(values, "fail-on") } : undefined,
     timeoutMs: durationOption(values, "timeout"),
     stallNoticeMs: durationOption(values, "stall-notice"),
     progress: choiceOption(

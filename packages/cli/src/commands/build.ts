@@ -15,6 +15,7 @@ import { createRenderer } from "../renderers/create-renderer.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
 import { errorToJson, reportError } from "../report-error.js";
 import { BUILD_HELP, BUILD_OPTIONS, readBuildFlags, tagsByTarget } from "./build-options.js";
+import { checkBeforeBuild } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { readSessionFlags } from "./read-session-flags.js";
 import { formatMetadata, writeWhole } from "./write-run-files.js";
@@ -49,6 +50,20 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     const targets = analysis.plan.targets.map((target) => target.id);
     const tags = tagsByTarget(flags.tags, targets);
     const session = readSessionFlags(io, flags, targets.length);
+    if (flags.check !== undefined) {
+      const failed = await checkBeforeBuild(
+        io,
+        {
+          contextDir: flags.contextDir,
+          file: flags.file,
+          targets: flags.targets,
+          buildArgs: flags.buildArgs,
+          platform: flags.platform,
+        },
+        flags.check.failOn,
+      );
+      if (failed !== undefined) return failed;
+    }
     for (const typo of analysis.typos) {
       io.stderr.write(
         `warning: ${dockerfile.displayPath}:${typo.position.line}: ${typo.message}\n`,

@@ -1,7 +1,7 @@
 import { hintForFailure } from "../flag-hints.js";
 import type { BuildReport } from "@stagecraft/core";
 import type { TargetReport } from "@stagecraft/core/report";
-import { formatBytes } from "./format-bytes.js";
+import { formatBytes } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";

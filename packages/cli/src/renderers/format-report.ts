@@ -2,7 +2,7 @@ import { hintForFailure } from "../flag-hints.js";
 import { describeCancel } from "./describe-cancel.js";
 import type { BuildReport } from "@stagecraft/core";
 import type { SizeComparison, TargetFailure, TargetReport } from "@stagecraft/core/report";
-import { formatBytes } from "./format-bytes.js";
+import { formatBytes } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
 import { fitToWidth, padVisible, visibleWidth } from "./fit-to-width.js";

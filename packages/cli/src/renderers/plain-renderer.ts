@@ -1,6 +1,6 @@
 import type { BuildEvent, BuildReport } from "@stagecraft/core";
 import { describeCancel, describeQuiet } from "./describe-cancel.js";
-import { formatBytes } from "./format-bytes.js";
+import { formatBytes } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { createColors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";

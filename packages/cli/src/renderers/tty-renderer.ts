@@ -2,7 +2,7 @@ import type { BuildEvent, BuildReport } from "@stagecraft/core";
 import { describeCancel, describeQuiet } from "./describe-cancel.js";
 import type { StepInfo } from "@stagecraft/core/progress";
 import { createReportBuilder, type StageReport } from "@stagecraft/core/report";
-import { formatBytes } from "./format-bytes.js";
+import { formatBytes } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";

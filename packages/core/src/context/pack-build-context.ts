@@ -151,7 +151,7 @@ async function packContext(
     isAbsolute(relativeDockerfile);
 
   const ignore = await readIgnoreFile(options, cwd, contextDir, dockerfile.givenPath);
-  const filter = createFilter(ignore, contextDir);
+  const filter = createIgnoreFilter(ignore, contextDir);
   const excludedDockerfile = !outside && !filter.sends(relativeDockerfile);
   if ((outside || excludedDockerfile) && limitBytes > 0 && Number.isFinite(limitBytes)) {
     return {
@@ -284,7 +284,7 @@ async function resolveDockerfile(path: string): Promise<ResolvedDockerfile> {
 }
 
 /** The rules of the ignore file (none without one), with docker's error for a pattern it rejects. */
-function createFilter(
+export function createIgnoreFilter(
   ignore: { path: string; text: string } | undefined,
   contextDir: string,
 ): ContextFilter {

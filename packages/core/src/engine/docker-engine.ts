@@ -36,7 +36,12 @@ interface ImageAnswer {
   Size: number;
   RepoTags: string[] | null;
   Created: string;
-  Config: { Labels: Record<string, string> | null };
+  Config: {
+    Labels: Record<string, string> | null;
+    User?: string;
+    Env?: string[] | null;
+    Shell?: string[] | null;
+  };
 }
 
 /** Options of `DockerEngine`. */
@@ -301,6 +306,9 @@ export class DockerEngine implements Engine {
       tags: image.RepoTags ?? [],
       labels: labels ?? {},
       created: image.Created,
+      user: image.Config.User ?? "",
+      env: image.Config.Env ?? [],
+      shell: image.Config.Shell ?? [],
     };
   }
 

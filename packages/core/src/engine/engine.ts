@@ -140,6 +140,12 @@ export interface ImageDetails {
   tags: readonly string[];
   labels: Readonly<Record<string, string>>;
   created: string;
+  /** `Config.User` (empty: root); undefined when the adapter does not report it. */
+  user?: string | undefined;
+  /** `Config.Env` as `KEY=value` strings; undefined when the adapter does not report it. */
+  env?: readonly string[] | undefined;
+  /** `Config.Shell`, empty when the image sets none; undefined when the adapter does not report it. */
+  shell?: readonly string[] | undefined;
 }
 
 /**

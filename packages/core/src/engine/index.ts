@@ -23,6 +23,9 @@ export type { BuildContext, PackBuildContextOptions } from "../context/pack-buil
 export { SESSION_CONTEXT_BYTES, prepareContext } from "../context/prepare-context.js";
 export type { ContextInput, ContextTransfer, PreparedContext } from "../context/prepare-context.js";
 export type { ContextDirent, ContextFs } from "../context/walk-context-dir.js";
+export { gatherContextFacts } from "../context/gather-context-facts.js";
+export type { GatherContextFactsOptions } from "../context/gather-context-facts.js";
+export { inspectBaseImages } from "./inspect-base-images.js";
 export { runTargets } from "../scheduler/run-targets.js";
 export type {
   ContextSource,

@@ -20,3 +20,4 @@ export { createReportBuilder } from "./create-report-builder.js";
 export type { ImageSummary, ReportBuilder, ReportBuilderOptions } from "./create-report-builder.js";
 export { createBuildReport } from "./create-build-report.js";
 export type { BuildReportInput } from "./create-build-report.js";
+export { formatBytes } from "./format-bytes.js";

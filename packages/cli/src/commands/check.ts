@@ -1,0 +1,233 @@
+import { DockerEngine, EngineError, UsageError, analyzeDockerfile } from "@stagecraft/core";
+import {
+  CHECK_RULES,
+  checkDockerfile,
+  type BaseImageConfig,
+  type CheckReport,
+  type CheckSeverity,
+} from "@stagecraft/core/checks";
+import { gatherContextFacts, inspectBaseImages } from "@stagecraft/core/engine";
+import type { ExitCode, Io } from "../io.js";
+import {
+  choiceOption,
+  keyValueOption,
+  listOption,
+  parseCommandLine,
+  stringOption,
+  type OptionTable,
+} from "../parse-command-line.js";
+import {
+  checkReportToJson,
+  checkReportToSarif,
+  formatCheckAnnotations,
+  formatCheckText,
+} from "../renderers/format-check-report.js";
+import { errorToJson, reportError } from "../report-error.js";
+import { VERSION } from "../version.js";
+import { loadDockerfile } from "./load-dockerfile.js";
+
+export const CHECK_HELP = `Usage: stagecraft check [CONTEXT] [options]
+
+Checks a Dockerfile for the targets you build, without building: BuildKit's own build checks (the
+same rule names and messages; "# check=skip=…;error=true" honoured as BuildKit does; Docker 26.1
+cannot run them itself) and rules that know which stages ship (the final stages of the requested
+targets) from those that only build: a shipped stage running as root (also when inherited from the
+base image, whose config is read from the engine when it has the image), build tools in a shipped
+stage, the whole source copied before the dependency install, secrets in ARG/ENV, a --from BuildKit
+would pull as an image although a stage has a near name, untagged or :latest bases, cache mounts
+written by concurrent targets, and heavy directories sent without a .dockerignore.
+
+Options:
+  -f, --file FILE         the Dockerfile (default: CONTEXT/Dockerfile)
+      --target T          a target to check; repeat or separate with commas (default: the last stage)
+      --build-arg K=V     a build arg (K alone takes the value from the environment)
+      --platform P        the target platform, e.g. linux/arm64 (default: linux/amd64)
+      --format FORMAT     text (default), json, or sarif (SARIF 2.1.0, for GitHub code scanning)
+      --fail-on LEVEL     exit 1 on a finding of LEVEL or worse: error (default), warning, never
+      --offline           do not ask the engine for the base images' configs
+      --list-rules        list the rules and exit
+  -h, --help              show this help
+
+Text output is one line per finding, FILE:LINE:COLUMN: SEVERITY RULE: message (fix: …); under
+GitHub Actions (GITHUB_ACTIONS=true) the findings are printed as annotations instead.
+Skip a rule for the whole file with "# check=skip=RULE" on the first line, or for one instruction
+with a "# check=skip=RULE" comment right above it (stagecraft's own rules too).
+
+Exit codes: 0 nothing at or above --fail-on, 1 a finding at or above it, 2 usage or Dockerfile error.
+`;
+
+const OPTIONS: OptionTable = {
+  file: { type: "string", short: "f" },
+  target: { type: "string", multiple: true },
+  "build-arg": { type: "string", multiple: true },
+  platform: { type: "string" },
+  format: { type: "string" },
+  "fail-on": { type: "string" },
+  offline: { type: "boolean" },
+  "list-rules": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** Which findings fail the command. */
+export type FailOn = "error" | "warning" | "never";
+
+/** What to check: the inputs of a build. */
+export interface CheckRequest {
+  readonly contextDir: string;
+  readonly file: string | undefined;
+  readonly targets: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly platform: string | undefined;
+  readonly offline: boolean;
+}
+
+/** `stagecraft check`: prints the findings as text, JSON, SARIF or GitHub annotations. */
+export async function checkCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
+  let format: "text" | "json" | "sarif" = "text";
+  try {
+    const { values, positionals } = parseCommandLine("check", argv, OPTIONS);
+    if (values.help === true) {
+      io.stdout.write(CHECK_HELP);
+      return 0;
+    }
+    if (values["list-rules"] === true) {
+      io.stdout.write(formatRuleList());
+      return 0;
+    }
+    format = choiceOption(values, "format", ["text", "json", "sarif"] as const, "text");
+    const failOn = parseFailOn(stringOption(values, "fail-on"));
+    if (positionals.length > 1) {
+      throw new UsageError(
+        `check takes one build context, got ${positionals.length}: ${positionals.join(" ")}`,
+      );
+    }
+    const { file, report } = await runChecks(io, {
+      contextDir: positionals[0] ?? ".",
+      file: stringOption(values, "file"),
+      targets: listOption(values, "target", true),
+      buildArgs: keyValueOption(values, "build-arg", io.env),
+      platform: stringOption(values, "platform"),
+      offline: values.offline === true,
+    });
+    if (format === "json") {
+      io.stdout.write(`${JSON.stringify(checkReportToJson(file, report), null, 2)}\n`);
+    } else if (format === "sarif") {
+      io.stdout.write(`${JSON.stringify(checkReportToSarif(file, report, VERSION), null, 2)}\n`);
+    } else {
+      writeFindings(io, file, report);
+    }
+    return exitCodeFor(report, failOn);
+  } catch (error) {
+    if (format !== "text") {
+      io.stdout.write(`${JSON.stringify({ error: errorToJson(error) }, null, 2)}\n`);
+    }
+    return reportError(io, error);
+  }
+}
+
+/**
+ * `stagecraft build --check`: checks before anything is sent; prints the findings on stderr (as
+ * annotations on stdout under GitHub Actions) and returns 1 when they fail per `--fail-on`, else
+ * undefined (build on).
+ */
+export async function checkBeforeBuild(
+  io: Io,
+  request: Omit<CheckRequest, "offline">,
+  failOnText: string | undefined,
+): Promise<1 | undefined> {
+  const failOn = parseFailOn(failOnText);
+  const { file, report } = await runChecks(io, { ...request, offline: false });
+  writeFindings(io, file, report, io.stderr);
+  if (exitCodeFor(report, failOn) === 0) return undefined;
+  io.stderr.write(
+    `stagecraft: --check found ${failOn === "warning" ? "warnings or errors" : "errors"}; nothing was built\n`,
+  );
+  return 1;
+}
+
+function parseFailOn(value: string | undefined): FailOn {
+  if (value === undefined) return "error";
+  if (value === "error" || value === "warning" || value === "never") return value;
+  throw new UsageError(`--fail-on must be one of error, warning, never (got "${value}")`, {
+    hint: "--fail-on warning also fails on warnings; never always exits 0 after printing.",
+  });
+}
+
+const RANK: Readonly<Record<CheckSeverity, number>> = { info: 0, warning: 1, error: 2 };
+
+function exitCodeFor(report: CheckReport, failOn: FailOn): 0 | 1 {
+  if (failOn === "never") return 0;
+  const threshold = failOn === "warning" ? RANK.warning : RANK.error;
+  return report.findings.some((finding) => RANK[finding.severity] >= threshold) ? 1 : 0;
+}
+
+function writeFindings(
+  io: Io,
+  file: string,
+  report: CheckReport,
+  out: Io["stdout"] = io.stdout,
+): void {
+  if (io.env.GITHUB_ACTIONS === "true") io.stdout.write(formatCheckAnnotations(file, report));
+  else out.write(formatCheckText(file, report));
+  for (const note of report.notes) io.stderr.write(`note: ${note}\n`);
+}
+
+/** Reads the Dockerfile, gathers the facts only I/O can learn (context, base images), and checks. */
+export async function runChecks(
+  io: Io,
+  request: CheckRequest,
+): Promise<{ file: string; report: CheckReport }> {
+  const dockerfile = loadDockerfile(io.cwd, request.contextDir, request.file);
+  const options = {
+    file: dockerfile.displayPath,
+    targets: request.targets,
+    buildArgs: request.buildArgs,
+    ...(request.platform === undefined ? {} : { platform: request.platform }),
+  };
+  // The Dockerfile's own errors come first, before the context is walked or the engine is asked.
+  const analysis = analyzeDockerfile(dockerfile.text, options);
+  const context = await gatherContextFacts({
+    contextDir: request.contextDir,
+    dockerfilePath: dockerfile.path,
+    cwd: io.cwd,
+  });
+  const stages =
+    request.targets.length === 0
+      ? analysis.graph.stages.map((stage) => stage.index)
+      : analysis.plan.stages;
+  const references = stages.flatMap((index) => {
+    const base = analysis.graph.stages[index]?.base;
+    return base?.kind === "image" ? [base.reference] : [];
+  });
+  let baseImages: Map<string, BaseImageConfig | undefined> | undefined;
+  let unavailable: string | undefined;
+  if (request.offline) {
+    unavailable = "--offline";
+  } else if (references.length > 0) {
+    const engine = new DockerEngine({ env: io.env });
+    try {
+      baseImages = await inspectBaseImages(engine, references);
+    } catch (error) {
+      if (!(error instanceof EngineError)) throw error;
+      unavailable = `no engine answered at ${engine.endpoint.description}: ${error.message}`;
+    }
+  }
+  const report = checkDockerfile(dockerfile.text, {
+    ...options,
+    analysis,
+    context,
+    ...(baseImages === undefined ? {} : { baseImages }),
+    ...(unavailable === undefined ? {} : { baseImagesUnavailable: unavailable }),
+  });
+  return { file: dockerfile.displayPath, report };
+}
+
+function formatRuleList(): string {
+  const rules = Object.values(CHECK_RULES);
+  const width = Math.max(...rules.map((rule) => rule.name.length));
+  const lines = rules.map(
+    (rule) =>
+      `${rule.name.padEnd(width)}  ${rule.origin.padEnd(10)} ${rule.severity.padEnd(7)} ${rule.experimental ? "(experimental) " : ""}${rule.description}`,
+  );
+  return `${lines.join("\n")}\n`;
+}
