@@ -1,14 +1,10 @@
 import { DockerfileError, UsageError, type SourcePosition } from "../errors.js";
 import type { DockerfileAst, EscapeToken } from "../dockerfile/ast.js";
-import { expandShellWord, quoteGo } from "../dockerfile/expand-words.js";
-import {
-  parseInstruction,
-  parseInstructions,
-  type DockerfileStage,
-  type RunMount,
-  type Instruction,
-} from "../dockerfile/instructions.js";
-import { toLowerGo } from "../dockerfile/go-strings.js";
+import { expandShellWord } from "../dockerfile/expand-words.js";
+import { parseGoInt, quoteGo } from "../dockerfile/go/strconv.js";
+import { toLowerGo } from "../dockerfile/go/strings.js";
+import type { DockerfileStage, Instruction, RunMount } from "../dockerfile/instructions.js";
+import { parseInstruction, parseInstructions } from "../dockerfile/parse-instructions.js";
 import { suggestClosest, withSuggestion } from "../dockerfile/parse-flags.js";
 import { parseDockerfile } from "../dockerfile/parse-dockerfile.js";
 import { findTargetStage } from "./find-target-stage.js";
@@ -409,13 +405,6 @@ function findStageByName(lookup: StageLookup, name: string): number | undefined 
   return lookup.byName.get(toLowerGo(name));
 }
 
-/** Go's `strconv.Atoi` for base-10 ints that fit in 64 bits; undefined when it would fail. */
-function parseGoInt(text: string): bigint | undefined {
-  if (!/^[+-]?[0-9]+$/.test(text)) return undefined;
-  const value = BigInt(text);
-  return value > 9223372036854775807n || value < -9223372036854775808n ? undefined : value;
-}
-
 /**
  * An instruction that uses another stage or an image, or has mounts to validate: a COPY with
  * `--from`, a RUN with `--mount`s. Other instructions neither depend on anything nor fail here.
@@ -477,8 +466,9 @@ function copyUses(
     );
   }
   const stages = lookup.stages;
-  const index = parseGoInt(from);
-  if (index !== undefined) {
+  // Go's `strconv.Atoi`: a 64-bit base-10 int is an index, anything else a name.
+  const index = parseGoInt(from, 64);
+  if (typeof index === "bigint") {
     if (index < 0n || index >= BigInt(stages.length)) {
       throw new DockerfileError("INVALID_STAGE_INDEX", `invalid stage index ${index}`, position, {
         hint: `Stage indices run from 0 to ${stages.length - 1}; prefer naming the stage with AS.`,
