@@ -1,10 +1,10 @@
-import { resolve } from "node:path";
 import {
   DockerEngine,
   UsageError,
   analyzeDockerfile,
   runBuild,
   type BuildEvent,
+  type BuildOutcome,
 } from "@stagecraft/core";
 import { createLogger } from "../create-logger.js";
 import type { ExitCode, Io } from "../io.js";
@@ -18,7 +18,7 @@ import { BUILD_HELP, BUILD_OPTIONS, readBuildFlags, tagsByTarget } from "./build
 import { checkBeforeBuild } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { readSessionFlags } from "./read-session-flags.js";
-import { formatMetadata, writeWhole } from "./write-run-files.js";
+import { writeRunFiles } from "./write-run-files.js";
 
 export { BUILD_HELP };
 
@@ -112,23 +112,8 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       onEvent,
     });
     renderer.finish(outcome.report);
-    if (flags.report !== undefined) {
-      writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(outcome.report, null, 2)}\n`);
-    }
-    if (flags.metadataFile !== undefined) {
-      writeWhole(resolve(io.cwd, flags.metadataFile), formatMetadata(outcome));
-    }
-
-    switch (outcome.status) {
-      case "succeeded":
-        return 0;
-      case "cancelled":
-        return 130;
-      case "failed":
-        return 1;
-      default:
-        return outcome.status satisfies never;
-    }
+    writeRunFiles(io.cwd, flags, outcome);
+    return exitCodeOf(outcome.status);
   } catch (error) {
     if (json) {
       io.stdout.write(`${JSON.stringify({ type: "error", error: errorToJson(error) })}\n`);
@@ -138,5 +123,18 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       return 130;
     }
     return reportError(io, error);
+  }
+}
+
+function exitCodeOf(status: BuildOutcome["status"]): ExitCode {
+  switch (status) {
+    case "succeeded":
+      return 0;
+    case "cancelled":
+      return 130;
+    case "failed":
+      return 1;
+    default:
+      return status satisfies never;
   }
 }

@@ -1,5 +1,5 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { UsageError, type BuildOutcome } from "@stagecraft/core";
 
 /**
@@ -72,5 +72,19 @@ export function isWritable(directory: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Writes the files `--report` and `--metadata-file` asked for, each whole or not at all. */
+export function writeRunFiles(
+  cwd: string,
+  files: { readonly report: string | undefined; readonly metadataFile: string | undefined },
+  outcome: BuildOutcome,
+): void {
+  if (files.report !== undefined) {
+    writeWhole(resolve(cwd, files.report), `${JSON.stringify(outcome.report, null, 2)}\n`);
+  }
+  if (files.metadataFile !== undefined) {
+    writeWhole(resolve(cwd, files.metadataFile), formatMetadata(outcome));
   }
 }

@@ -18,6 +18,7 @@ import {
   parseCheckOptions,
   readCheckDirective,
 } from "./parse-check-directive.js";
+import { toBuildArgMap } from "../stages/to-build-arg-map.js";
 
 /**
  * Checks a Dockerfile for a build request: BuildKit's own rules (by BuildKit's names and messages,
@@ -65,7 +66,7 @@ export function checkDockerfile(text: string, options: CheckOptions = {}): Check
   const facts = dispatchStages({
     analysis,
     dispatched,
-    buildArgs: toMap(options.buildArgs),
+    buildArgs: toBuildArgMap(options.buildArgs),
     baseImages: options.baseImages,
     context: options.context,
     emit,
@@ -148,12 +149,4 @@ function readConfig(text: string, file: string | undefined): CheckConfig {
       },
     );
   }
-}
-
-function toMap(
-  values: ReadonlyMap<string, string> | Readonly<Record<string, string>> | undefined,
-): ReadonlyMap<string, string> {
-  if (values === undefined) return new Map();
-  if (values instanceof Map) return values as ReadonlyMap<string, string>;
-  return new Map(Object.entries(values as Readonly<Record<string, string>>));
 }

@@ -1,7 +1,9 @@
 import type { DockerfileInstruction } from "../dockerfile/ast.js";
-import { expandShellWord, quoteGo } from "../dockerfile/expand-words.js";
-import { toLowerGo } from "../dockerfile/go-strings.js";
-import { parseInstruction, type ArgInstruction } from "../dockerfile/instructions.js";
+import { expandShellWord } from "../dockerfile/expand-words.js";
+import { quoteGo } from "../dockerfile/go/strconv.js";
+import { toLowerGo } from "../dockerfile/go/strings.js";
+import type { ArgInstruction } from "../dockerfile/instructions.js";
+import { parseInstruction } from "../dockerfile/parse-instructions.js";
 import { suggestClosest } from "../dockerfile/parse-flags.js";
 import type { DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import { parsePlatform } from "../stages/parse-platform.js";

@@ -1,7 +1,7 @@
 import type { DockerfileInstruction } from "../dockerfile/ast.js";
 import { expandShellWord } from "../dockerfile/expand-words.js";
-import { toLowerGo } from "../dockerfile/go-strings.js";
-import { parseInstruction } from "../dockerfile/instructions.js";
+import { toLowerGo } from "../dockerfile/go/strings.js";
+import { parseInstruction } from "../dockerfile/parse-instructions.js";
 import type { DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import { locationOf } from "./dispatch-stages.js";
 import type { Emit } from "./emit.js";

@@ -1,5 +1,6 @@
 import type { DockerfileInstruction, SourceRange } from "../dockerfile/ast.js";
-import { expandShellWord, quoteGo } from "../dockerfile/expand-words.js";
+import { expandShellWord } from "../dockerfile/expand-words.js";
+import { quoteGo } from "../dockerfile/go/strconv.js";
 import type {
   CopyInstruction,
   AddInstruction,

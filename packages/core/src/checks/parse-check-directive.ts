@@ -1,4 +1,4 @@
-import { quoteGo } from "../dockerfile/expand-words.js";
+import { parseGoBool, quoteGo } from "../dockerfile/go/strconv.js";
 import type { CheckConfig } from "./check-types.js";
 
 /** The config BuildKit uses when the Dockerfile has no `# check=` directive. */
@@ -163,11 +163,4 @@ function splitN(text: string, separator: string, limit: number): string[] {
   }
   parts.push(rest);
   return parts;
-}
-
-/** Go `strconv.ParseBool`. */
-function parseGoBool(value: string): boolean | undefined {
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False"].includes(value)) return false;
-  return undefined;
 }

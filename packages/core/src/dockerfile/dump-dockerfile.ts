@@ -1,6 +1,6 @@
 import type { DockerfileAst, DockerfileInstruction } from "./ast.js";
-import { quoteGo } from "./expand-words.js";
-import { trimGoSpace } from "./go-strings.js";
+import { quoteGo } from "./go/strconv.js";
+import { trimGoSpace } from "./go/strings.js";
 
 /**
  * Prints a parsed Dockerfile in BuildKit's `node.Dump()` format plus a final newline, which is

@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DockerfileError } from "../errors.js";
-import {
-  expandShellWord,
-  expandWord,
-  expandWords,
-  MAX_EXPANSION_LENGTH,
-  MAX_NESTING,
-  quoteGo,
-} from "./expand-words.js";
+import { expandShellWord, expandWord, expandWords } from "./expand-words.js";
+import { quoteGo } from "./go/strconv.js";
+import { MAX_EXPANSION_LENGTH, MAX_NESTING } from "./shell-syntax-error.js";
 
 // The rules are BuildKit's ProcessWord / ProcessWords (frontend/dockerfile/shell/lex.go); the
 // conformance suite also runs BuildKit's own vectors (expand-words.conformance.test.ts).

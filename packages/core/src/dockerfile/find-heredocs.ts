@@ -1,4 +1,5 @@
 import type { Heredoc } from "./ast.js";
+import { isRegexpSpace } from "./go/unicode.js";
 import { LineSyntaxError } from "./parse-instruction-line.js";
 import { splitHeredocWords } from "./split-heredoc-words.js";
 
@@ -79,9 +80,4 @@ function countQuotes(text: string): number {
 
 function isAsciiDigit(code: number): boolean {
   return code >= 0x30 && code <= 0x39;
-}
-
-/** Go regexp's `\s`: `[\t\n\f\r ]` (no `\v`). */
-function isRegexpSpace(code: number): boolean {
-  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
 }

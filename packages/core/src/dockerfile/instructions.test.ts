@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DockerfileError } from "../errors.js";
-import { parseInstructions, readHeredocWord, type DockerfileInstructions } from "./instructions.js";
+import type { DockerfileInstructions } from "./instructions.js";
+import { parseInstructions } from "./parse-instructions.js";
+import { readHeredocWord } from "./read-heredoc-word.js";
 import { parseFlags, suggestClosest } from "./parse-flags.js";
 import { parseDockerfile } from "./parse-dockerfile.js";
 

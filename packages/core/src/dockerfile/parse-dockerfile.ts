@@ -10,7 +10,9 @@ import type {
   SourceRange,
 } from "./ast.js";
 import { findHeredocs } from "./find-heredocs.js";
-import { isGoSpaceCode, trimGoSpace, trimLeftGoSpace, utf8LengthExceeds } from "./go-strings.js";
+import { trimGoSpace, trimLeftGoSpace } from "./go/strings.js";
+import { isGoSpaceCode, isRegexpSpace } from "./go/unicode.js";
+import { dropFirstByte, utf8LengthExceeds } from "./go/utf8.js";
 import {
   LineSyntaxError,
   parseInstructionLine,
@@ -333,11 +335,6 @@ function isAsciiAlphanumeric(code: number): boolean {
   return isAsciiLetter(code) || (code >= 0x30 && code <= 0x39);
 }
 
-/** Go regexp's `\s`: `[\t\n\f\r ]` (no `\v`). */
-function isRegexpSpace(code: number): boolean {
-  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
-}
-
 /** BuildKit `isComment`: the first non-blank character is `#`. */
 function isComment(line: string): boolean {
   let i = 0;
@@ -370,12 +367,4 @@ function continuationCut(line: string, escapeToken: EscapeToken): number {
   // Known BuildKit limitation kept: an odd run such as `\\\` does not continue either.
   if (last > 0 && line.charAt(last - 1) === escapeToken) return -1;
   return last;
-}
-
-/** Go's `line[1:]` on a string: cutting a multi-byte first character leaves invalid bytes (U+FFFD). */
-function dropFirstByte(line: string): string {
-  const code = line.codePointAt(0) ?? 0;
-  const width = code > 0xffff ? 2 : 1;
-  const bytes = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-  return "\uFFFD".repeat(bytes - 1) + line.slice(width);
 }

@@ -1,4 +1,4 @@
-import { toLowerGo } from "./go-strings.js";
+import { toLowerGo } from "./go/strings.js";
 
 /** How a flag takes its value, as BuildKit's `BFlags` declares it. */
 export type FlagKind =

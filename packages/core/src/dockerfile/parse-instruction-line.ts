@@ -1,13 +1,8 @@
 import type { EscapeToken } from "./ast.js";
-import { quoteGo } from "./expand-words.js";
-import {
-  Utf8View,
-  isGoSpaceByte,
-  isGoSpaceCode,
-  toLowerGo,
-  trimGoSpace,
-  trimLeftGoSpace,
-} from "./go-strings.js";
+import { quoteGo } from "./go/strconv.js";
+import { toLowerGo, trimGoSpace, trimLeftGoSpace } from "./go/strings.js";
+import { isGoSpaceByte, isGoSpaceCode } from "./go/unicode.js";
+import { Utf8View } from "./go/utf8.js";
 
 /** One logical line split the way BuildKit's `newNodeFromLine` splits it; no position yet. */
 export interface InstructionDraft {

@@ -1,5 +1,6 @@
-import { quoteGo } from "./expand-words.js";
-import { isGoSpaceCode } from "./go-strings.js";
+import { quoteGo } from "./go/strconv.js";
+import { runeText } from "./go/text-scanner.js";
+import { isGoDigit, isGoLetter, isGoSpaceCode } from "./go/unicode.js";
 
 /** How BuildKit's parser configures `shell.Lex` when it looks for heredocs. */
 export interface HeredocLexOptions {
@@ -375,21 +376,4 @@ class HeredocLexer {
     this.position += ch.length;
     return ch;
   }
-}
-
-/** Go prints `string(scanner.EOF)` as U+FFFD. */
-function runeText(ch: string): string {
-  return ch === EOF ? "\uFFFD" : ch;
-}
-
-function isGoDigit(ch: string): boolean {
-  const code = ch.charCodeAt(0);
-  if (code < 0x80) return code >= 0x30 && code <= 0x39;
-  return /^\p{Nd}$/u.test(ch);
-}
-
-function isGoLetter(ch: string): boolean {
-  const code = ch.charCodeAt(0);
-  if (code < 0x80) return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
-  return /^\p{L}$/u.test(ch);
 }

@@ -229,115 +229,141 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
     return false;
   };
 
+  /** Announce every vertex first: a message's vertices are the graph the rest refers to. */
+  const announce = (source: string, status: DecodedStatus): Touched => {
+    const touched: Touched = [];
+    let hasInstruction = false;
+    for (const snapshot of status.vertexes) {
+      const vertex = ensure(source, snapshot.digest, snapshot.name);
+      if (snapshot.inputs.length > 0 && vertex.inputs.length === 0) {
+        vertex.inputs = snapshot.inputs;
+        for (const input of snapshot.inputs) {
+          let set = consumers.get(input);
+          if (set === undefined) consumers.set(input, (set = new Set()));
+          set.add(snapshot.digest);
+        }
+      }
+      if (snapshot.progressGroup !== null) vertex.progressGroup = snapshot.progressGroup;
+      if (vertex.parsed.kind === "instruction") hasInstruction = true;
+      if (!vertex.sources.includes(source)) {
+        vertex.sources.push(source);
+        onChange({ type: "announced", vertex, source });
+      }
+      seeTime(snapshot.started);
+      seeTime(snapshot.completed);
+      touched.push([vertex, snapshot]);
+    }
+    if (hasInstruction && !sourcesWithGraph.has(source)) {
+      sourcesWithGraph.add(source);
+      onChange({ type: "graph", source });
+    }
+    return touched;
+  };
+
+  /** Starts, before the logs and statuses of this message. */
+  const start = (touched: Touched): void => {
+    for (const [vertex, snapshot] of touched) {
+      if (vertex.started === null && snapshot.started !== null && vertex.state === "announced") {
+        vertex.started = snapshot.started;
+        // A step that starts and comes from the cache in one snapshot never ran: no "started".
+        if (isCachedAtOnce(snapshot)) continue;
+        vertex.state = "running";
+        onChange({ type: "started", vertex, time: snapshot.started });
+      }
+    }
+  };
+
+  /** Logs, split into lines per vertex and stdio stream. */
+  const acceptLogs = (source: string, status: DecodedStatus): void => {
+    for (const log of status.logs) {
+      seeTime(log.timestamp);
+      const vertex = vertices.get(keyOf(source, log.vertex)) ?? ensure(source, log.vertex, "");
+      const stream: 1 | 2 = log.stream === 2 ? 2 : 1;
+      const bufferKey = `${vertex.key}\u0000${stream}`;
+      let buffer = logBuffers.get(bufferKey);
+      if (buffer === undefined) {
+        buffer = { decoder: new TextDecoder(), pending: "", source: null, lastTime: -Infinity };
+        logBuffers.set(bufferKey, buffer);
+      }
+      const time = log.timestamp ?? latest ?? 0;
+      if (!acceptChunk(buffer, source, time)) continue;
+      buffer.lastTime = time;
+      const text = buffer.decoder.decode(log.data, { stream: true });
+      let start = 0;
+      let end = text.indexOf("\n");
+      while (end !== -1) {
+        const piece = text.slice(start, end);
+        emitLine(vertex, stream, buffer.pending === "" ? piece : buffer.pending + piece, time);
+        buffer.pending = "";
+        start = end + 1;
+        end = text.indexOf("\n", start);
+      }
+      if (start < text.length) buffer.pending += text.slice(start);
+    }
+  };
+
+  /** Statuses (byte progress, exporter phases), reported when they change. */
+  const acceptStatuses = (source: string, status: DecodedStatus): void => {
+    for (const item of status.statuses) {
+      seeTime(item.timestamp);
+      const vertex = vertices.get(keyOf(source, item.vertex)) ?? ensure(source, item.vertex, "");
+      const statusKey = `${vertex.key}\u0000${item.id}`;
+      const value = `${item.current}/${item.total}/${item.completed ?? ""}`;
+      if (statuses.get(statusKey) === value) continue;
+      statuses.set(statusKey, value);
+      onChange({ type: "status", vertex, status: item });
+    }
+  };
+
+  /** Completions and errors, after the logs they end. */
+  const complete = (touched: Touched): void => {
+    for (const [vertex, snapshot] of touched) {
+      const terminal =
+        vertex.state === "cached" || vertex.state === "completed" || vertex.state === "failed";
+      if (terminal) {
+        if (snapshot.error !== null && vertex.state !== "failed") {
+          vertex.state = "failed";
+          vertex.error = snapshot.error;
+          onChange({
+            type: "failed",
+            vertex,
+            time: snapshot.completed ?? latest ?? 0,
+            error: snapshot.error,
+          });
+        }
+      } else if (snapshot.error !== null || snapshot.completed !== null) {
+        finish(vertex, snapshot.completed, snapshot.error, snapshot.cached);
+      }
+    }
+  };
+
+  /** Warnings, once per distinct warning. */
+  const acceptWarnings = (source: string, status: DecodedStatus): void => {
+    for (const warning of status.warnings) {
+      const key = JSON.stringify([
+        warning.short,
+        warning.detail,
+        warning.url,
+        warning.info?.filename,
+        warning.ranges,
+      ]);
+      if (warnings.has(key)) continue;
+      warnings.add(key);
+      const vertex =
+        warning.vertex === "" ? null : (vertices.get(keyOf(source, warning.vertex)) ?? null);
+      onChange({ type: "warning", warning, vertex, source });
+    }
+  };
+
   return {
     update(source, status) {
-      // 1. Announce every vertex first: a message's vertices are the graph the rest refers to.
-      const touched: [TrackedVertex, DecodedStatus["vertexes"][number]][] = [];
-      let hasInstruction = false;
-      for (const snapshot of status.vertexes) {
-        const vertex = ensure(source, snapshot.digest, snapshot.name);
-        if (snapshot.inputs.length > 0 && vertex.inputs.length === 0) {
-          vertex.inputs = snapshot.inputs;
-          for (const input of snapshot.inputs) {
-            let set = consumers.get(input);
-            if (set === undefined) consumers.set(input, (set = new Set()));
-            set.add(snapshot.digest);
-          }
-        }
-        if (snapshot.progressGroup !== null) vertex.progressGroup = snapshot.progressGroup;
-        if (vertex.parsed.kind === "instruction") hasInstruction = true;
-        if (!vertex.sources.includes(source)) {
-          vertex.sources.push(source);
-          onChange({ type: "announced", vertex, source });
-        }
-        seeTime(snapshot.started);
-        seeTime(snapshot.completed);
-        touched.push([vertex, snapshot]);
-      }
-      if (hasInstruction && !sourcesWithGraph.has(source)) {
-        sourcesWithGraph.add(source);
-        onChange({ type: "graph", source });
-      }
-      // 2. Starts, before the logs and statuses of this message.
-      for (const [vertex, snapshot] of touched) {
-        if (vertex.started === null && snapshot.started !== null && vertex.state === "announced") {
-          vertex.started = snapshot.started;
-          // A step that starts and comes from the cache in one snapshot never ran: no "started".
-          if (isCachedAtOnce(snapshot)) continue;
-          vertex.state = "running";
-          onChange({ type: "started", vertex, time: snapshot.started });
-        }
-      }
-      // 3. Logs, split into lines per vertex and stdio stream.
-      for (const log of status.logs) {
-        seeTime(log.timestamp);
-        const vertex = vertices.get(keyOf(source, log.vertex)) ?? ensure(source, log.vertex, "");
-        const stream: 1 | 2 = log.stream === 2 ? 2 : 1;
-        const bufferKey = `${vertex.key}\u0000${stream}`;
-        let buffer = logBuffers.get(bufferKey);
-        if (buffer === undefined) {
-          buffer = { decoder: new TextDecoder(), pending: "", source: null, lastTime: -Infinity };
-          logBuffers.set(bufferKey, buffer);
-        }
-        const time = log.timestamp ?? latest ?? 0;
-        if (!acceptChunk(buffer, source, time)) continue;
-        buffer.lastTime = time;
-        const text = buffer.decoder.decode(log.data, { stream: true });
-        let start = 0;
-        let end = text.indexOf("\n");
-        while (end !== -1) {
-          const piece = text.slice(start, end);
-          emitLine(vertex, stream, buffer.pending === "" ? piece : buffer.pending + piece, time);
-          buffer.pending = "";
-          start = end + 1;
-          end = text.indexOf("\n", start);
-        }
-        if (start < text.length) buffer.pending += text.slice(start);
-      }
-      // 4. Statuses (byte progress, exporter phases), reported when they change.
-      for (const item of status.statuses) {
-        seeTime(item.timestamp);
-        const vertex = vertices.get(keyOf(source, item.vertex)) ?? ensure(source, item.vertex, "");
-        const statusKey = `${vertex.key}\u0000${item.id}`;
-        const value = `${item.current}/${item.total}/${item.completed ?? ""}`;
-        if (statuses.get(statusKey) === value) continue;
-        statuses.set(statusKey, value);
-        onChange({ type: "status", vertex, status: item });
-      }
-      // 5. Completions and errors, after the logs they end.
-      for (const [vertex, snapshot] of touched) {
-        const terminal =
-          vertex.state === "cached" || vertex.state === "completed" || vertex.state === "failed";
-        if (terminal) {
-          if (snapshot.error !== null && vertex.state !== "failed") {
-            vertex.state = "failed";
-            vertex.error = snapshot.error;
-            onChange({
-              type: "failed",
-              vertex,
-              time: snapshot.completed ?? latest ?? 0,
-              error: snapshot.error,
-            });
-          }
-        } else if (snapshot.error !== null || snapshot.completed !== null) {
-          finish(vertex, snapshot.completed, snapshot.error, snapshot.cached);
-        }
-      }
-      // 6. Warnings, once per distinct warning.
-      for (const warning of status.warnings) {
-        const key = JSON.stringify([
-          warning.short,
-          warning.detail,
-          warning.url,
-          warning.info?.filename,
-          warning.ranges,
-        ]);
-        if (warnings.has(key)) continue;
-        warnings.add(key);
-        const vertex =
-          warning.vertex === "" ? null : (vertices.get(keyOf(source, warning.vertex)) ?? null);
-        onChange({ type: "warning", warning, vertex, source });
-      }
+      // In this order: the graph, then starts, logs, statuses, completions, warnings.
+      const touched = announce(source, status);
+      start(touched);
+      acceptLogs(source, status);
+      acceptStatuses(source, status);
+      complete(touched);
+      acceptWarnings(source, status);
     },
     endSource(source) {
       endedSources.add(source);
@@ -354,6 +380,9 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
     latestTime: () => latest,
   };
 }
+
+/** The vertices a status message named, with their snapshots in it. */
+type Touched = [TrackedVertex, DecodedStatus["vertexes"][number]][];
 
 /** Whether a vertex snapshot says the step was taken from the cache without running. */
 function isCachedAtOnce(snapshot: DecodedStatus["vertexes"][number]): boolean {

@@ -1,5 +1,5 @@
 import { UnknownStageError } from "../errors.js";
-import { toLowerGo } from "../dockerfile/go-strings.js";
+import { toLowerGo } from "../dockerfile/go/strings.js";
 import { suggestClosest } from "../dockerfile/parse-flags.js";
 
 /**

@@ -1,4 +1,4 @@
-import { quoteGo } from "../dockerfile/expand-words.js";
+import { quoteGo } from "../dockerfile/go/strconv.js";
 
 /** An OCI platform, normalized the way containerd's `platforms.Parse` does it. */
 export interface Platform {

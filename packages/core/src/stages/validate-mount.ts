@@ -1,4 +1,4 @@
-import { quoteGo } from "../dockerfile/expand-words.js";
+import { isGoUint32, quoteGo } from "../dockerfile/go/strconv.js";
 import { suggestClosest, withSuggestion } from "../dockerfile/parse-flags.js";
 
 const mountTypes = ["bind", "cache", "tmpfs", "secret", "ssh"];
@@ -111,12 +111,12 @@ export function validateMount(fields: readonly string[]): string | undefined {
         break;
       }
       case "mode":
-        if (!isUint32(value, 8)) return `invalid value ${value} for mode`;
+        if (!isGoUint32(value, 8)) return `invalid value ${value} for mode`;
         fileInfo.add("mode");
         break;
       case "uid":
       case "gid":
-        if (!isUint32(value, 10)) return `invalid value ${value} for ${key}`;
+        if (!isGoUint32(value, 10)) return `invalid value ${value} for ${key}`;
         fileInfo.add(key);
         break;
       case "env":
@@ -149,11 +149,4 @@ function isGoBool(value: string): boolean {
   return ["1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"].includes(
     value,
   );
-}
-
-/** Go `strconv.ParseUint(value, base, 32)` succeeds. */
-function isUint32(value: string, base: 8 | 10): boolean {
-  const digits = base === 8 ? /^[0-7]+$/ : /^[0-9]+$/;
-  if (!digits.test(value)) return false;
-  return BigInt(base === 8 ? `0o${value}` : value) <= 0xffffffffn;
 }

@@ -1,48 +1,4 @@
-// Go's string functions as BuildKit's parser calls them; JavaScript's trim() and toLowerCase()
-// disagree with them on U+0085, U+FEFF, U+0130 and final sigma.
-
-/** Go `unicode.IsSpace` for one UTF-16 code unit (every Go space is in the BMP). */
-export function isGoSpaceCode(code: number): boolean {
-  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
-  if (code < 0x85) return false;
-  if (code === 0x85 || code === 0xa0 || code === 0x1680 || code === 0x3000) return true;
-  if (code >= 0x2000 && code <= 0x200a) return true;
-  return code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f;
-}
-
-/** Go `strings.TrimLeftFunc(s, unicode.IsSpace)`. */
-export function trimLeftGoSpace(text: string): string {
-  let start = 0;
-  while (start < text.length && isGoSpaceCode(text.charCodeAt(start))) start++;
-  return start === 0 ? text : text.slice(start);
-}
-
-/** Go `strings.TrimSpace`. */
-export function trimGoSpace(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && isGoSpaceCode(text.charCodeAt(start))) start++;
-  while (end > start && isGoSpaceCode(text.charCodeAt(end - 1))) end--;
-  return start === 0 && end === text.length ? text : text.slice(start, end);
-}
-
-/** Go `strings.ToLower`: one code point at a time (no final sigma, `İ` becomes a plain `i`). */
-export function toLowerGo(text: string): string {
-  if (isAscii(text)) return text.toLowerCase();
-  let out = "";
-  for (const ch of text) out += ch === "\u0130" ? "i" : ch.toLowerCase();
-  return out;
-}
-
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
-/** The bytes Go's `unicode.IsSpace(rune(b))` accepts when BuildKit scans a string byte by byte. */
-export function isGoSpaceByte(byte: number): boolean {
-  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0;
-}
+// Go strings are UTF-8 bytes: BuildKit indexes and measures them by byte, JavaScript by UTF-16 unit.
 
 /**
  * A string seen as its UTF-8 bytes, encoded lazily, for the BuildKit code that indexes Go strings by
@@ -143,4 +99,22 @@ export function utf8LengthExceeds(
     if (length > limit) return true;
   }
   return false;
+}
+
+/** The UTF-8 length of `text` (Go's `len(s)`). */
+export function utf8Length(text: string): number {
+  let length = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0) ?? 0;
+    length += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return length;
+}
+
+/** Go's `line[1:]` on a string: cutting a multi-byte first character leaves invalid bytes (U+FFFD). */
+export function dropFirstByte(line: string): string {
+  const code = line.codePointAt(0) ?? 0;
+  const width = code > 0xffff ? 2 : 1;
+  const bytes = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  return "\uFFFD".repeat(bytes - 1) + line.slice(width);
 }
