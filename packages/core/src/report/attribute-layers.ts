@@ -8,7 +8,7 @@ export interface LayerStep {
   /** The instruction's keyword, upper case: `RUN`, `COPY`, `ARG`, … */
   keyword: string;
   line: number;
-  /** For `COPY --from=X` / `ADD --from=X`: `X` as written. */
+  /** For `COPY --from=X`: `X` as written. */
   copiedFrom: string | null;
 }
 

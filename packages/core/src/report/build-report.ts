@@ -88,7 +88,7 @@ export interface LayerReport {
   stage: string | null;
   /** The Dockerfile line of that step; null for a base image layer. */
   line: number | null;
-  /** For a `COPY --from=X`/`ADD`-from step: the stage (or image) `X` its files came from. */
+  /** For a `COPY --from=X` step: the stage (or image) `X` its files came from. */
   copiedFrom: string | null;
   /** For a base image layer: the image reference the root stage's `FROM` names. */
   baseImage: string | null;
