@@ -70,7 +70,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
     for (const target of report.targets) {
       const layers = largestLayers(target.layers ?? [], LARGEST_LAYER_COUNT);
       if (layers.length === 0) continue;
-      sizes.push(`${c.bold(`largest layers of ${target.target}:`)}`);
+      sizes.push(c.bold(`largest layers of ${target.target}:`));
       sizes.push(...formatLayers(layers, dockerfile, c));
     }
     if (sizes.length > 0) sections.push(sizes);
