@@ -55,6 +55,10 @@ Options:
                              when it fails per --fail-on LEVEL: error (default), warning, never
       --timeout DURATION     cancel every build when the run has taken this long, e.g. 90s, 20m, 1h
                              (the run then fails, exit 1)
+      --size-budget TARGET=SIZE
+                             fail (exit 1) when TARGET's image is bigger than SIZE, e.g. 50MB,
+                             1.2GiB (kB/MB/GB are 1000s, KiB/MiB/GiB 1024s; repeatable); says by how
+                             much and which layers weigh most
       --stall-notice DURATION
                              say so when nothing has come from the engine for this long while
                              builds run (default 30s); the run keeps waiting
@@ -98,6 +102,7 @@ export const BUILD_OPTIONS: OptionTable = {
   "fail-on": { type: "string" },
   timeout: { type: "string" },
   "stall-notice": { type: "string" },
+  "size-budget": { type: "string", multiple: true },
   progress: { type: "string" },
   report: { type: "string" },
   "metadata-file": { type: "string" },
@@ -133,6 +138,8 @@ export interface BuildFlags {
   check: { failOn: string | undefined } | undefined;
   timeoutMs: number | undefined;
   stallNoticeMs: number | undefined;
+  /** `--size-budget` in bytes per target (lower-cased; checked against the targets later). */
+  sizeBudgets: Record<string, number> | undefined;
   progress: RequestedProgressMode;
   report: string | undefined;
   metadataFile: string | undefined;
@@ -201,6 +208,7 @@ export function readBuildFlags(
     check: values.check === true ? { failOn: stringOption(values, "fail-on") } : undefined,
     timeoutMs: durationOption(values, "timeout"),
     stallNoticeMs: durationOption(values, "stall-notice"),
+    sizeBudgets: sizeBudgetOption(listOption(values, "size-budget")),
     progress: choiceOption(
       values,
       "progress",
@@ -249,6 +257,24 @@ export function tagsByTarget(
   return byTarget;
 }
 
+/** The `--size-budget` targets must be targets of the build (ids of the planned targets). */
+export function checkBudgetTargets(
+  budgets: Readonly<Record<string, number>> | undefined,
+  targets: readonly string[],
+): Readonly<Record<string, number>> | undefined {
+  for (const target of Object.keys(budgets ?? {})) {
+    if (!targets.includes(target)) {
+      throw new UsageError(
+        `--size-budget ${target}=…: "${target}" is not one of the targets being built`,
+        {
+          hint: `Targets: ${targets.join(", ")}.`,
+        },
+      );
+    }
+  }
+  return budgets;
+}
+
 /** A `-t` value's image name must be one the engine accepts (lower case, no spaces, not empty). */
 function checkTag(tag: string): void {
   const equals = tag.indexOf("=");
@@ -262,6 +288,45 @@ function checkTag(tag: string): void {
       hint: "Image names are lower-case letters, digits and separators, e.g. -t myorg/app:1.2 (with several targets, -t app=myorg/app:1.2).",
     },
   );
+}
+
+/** `--size-budget TARGET=SIZE` values as bytes per target; undefined when none was given. */
+export function sizeBudgetOption(values: readonly string[]): Record<string, number> | undefined {
+  if (values.length === 0) return undefined;
+  const budgets: Record<string, number> = {};
+  for (const value of values) {
+    const equals = value.indexOf("=");
+    const target = equals <= 0 ? "" : value.slice(0, equals).trim().toLowerCase();
+    const bytes = equals <= 0 ? undefined : parseSize(value.slice(equals + 1));
+    if (target === "" || bytes === undefined) {
+      throw new UsageError(`--size-budget "${value}" is not TARGET=SIZE`, {
+        hint: "Write --size-budget app=50MB (kB, MB, GB are 1000s; KiB, MiB, GiB 1024s).",
+      });
+    }
+    budgets[target] = bytes;
+  }
+  return budgets;
+}
+
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** `50MB`, `1.2GiB`, `700 kB` or plain bytes, as whole bytes; undefined when it is not a size. */
+export function parseSize(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  if (match === null) return undefined;
+  const unit = SIZE_UNITS[(match[2] ?? "").toLowerCase() || "b"];
+  const bytes = unit === undefined ? NaN : Math.round(Number(match[1]) * unit);
+  return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
 }
 
 /** `90s`, `20m`, `1h30m`, `1.5h` or plain seconds, as milliseconds. */

@@ -14,7 +14,13 @@ import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
 import { errorToJson, reportError } from "../report-error.js";
-import { BUILD_HELP, BUILD_OPTIONS, readBuildFlags, tagsByTarget } from "./build-options.js";
+import {
+  BUILD_HELP,
+  BUILD_OPTIONS,
+  checkBudgetTargets,
+  readBuildFlags,
+  tagsByTarget,
+} from "./build-options.js";
 import { checkBeforeBuild } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { readSessionFlags } from "./read-session-flags.js";
@@ -49,6 +55,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     });
     const targets = analysis.plan.targets.map((target) => target.id);
     const tags = tagsByTarget(flags.tags, targets);
+    const sizeBudgets = checkBudgetTargets(flags.sizeBudgets, targets);
     const session = readSessionFlags(io, flags, targets.length);
     if (flags.check !== undefined) {
       const failed = await checkBeforeBuild(
@@ -107,13 +114,14 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       timeoutMs: flags.timeoutMs,
       quietNoticeMs: flags.stallNoticeMs,
       maskValues: flags.secretValues,
+      sizeBudgets,
       session,
       logger,
       onEvent,
     });
     renderer.finish(outcome.report);
     writeRunFiles(io.cwd, flags, outcome);
-    return exitCodeOf(outcome.status);
+    return exitCodeOf(outcome);
   } catch (error) {
     if (json) {
       io.stdout.write(`${JSON.stringify({ type: "error", error: errorToJson(error) })}\n`);
@@ -126,10 +134,12 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
   }
 }
 
-function exitCodeOf(status: BuildOutcome["status"]): ExitCode {
+function exitCodeOf(outcome: BuildOutcome): ExitCode {
+  const { status } = outcome;
   switch (status) {
     case "succeeded":
-      return 0;
+      // An image over its size budget is a failure (the report says by how much and why).
+      return outcome.report.sizeBudgets?.some((budget) => budget.exceeded) === true ? 1 : 0;
     case "cancelled":
       return 130;
     case "failed":

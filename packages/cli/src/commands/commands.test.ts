@@ -223,6 +223,10 @@ describe("stagecraft build (before the engine is reached)", () => {
       [["--concurrency", "0"], "--concurrency must be a positive whole number"],
       [["--build-arg", "=x"], '--build-arg "=x" has no name before "="'],
       [["--progress", "fancy"], "--progress must be one of auto, tty, plain, json, quiet"],
+      [["--size-budget", "app"], '--size-budget "app" is not TARGET=SIZE'],
+      [["--size-budget", "app=12 bananas"], '--size-budget "app=12 bananas" is not TARGET=SIZE'],
+      [["--size-budget", "app=0MB"], '--size-budget "app=0MB" is not TARGET=SIZE'],
+      [["--size-budget", "test=5MB"], '--size-budget test=…: "test" is not one of the targets'],
     ];
     for (const [args, message] of cases) {
       const io = project(DEMO);
@@ -256,6 +260,7 @@ describe("stagecraft build (before the engine is reached)", () => {
       "--progress",
       "--report",
       "--metadata-file",
+      "--size-budget",
     ]) {
       expect(io.stdout.text()).toContain(option);
     }

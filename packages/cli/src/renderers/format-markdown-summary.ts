@@ -1,7 +1,7 @@
 import { hintForFailure } from "../flag-hints.js";
 import type { BuildReport } from "@stagecraft/core";
 import type { TargetReport } from "@stagecraft/core/report";
-import { formatBytes } from "@stagecraft/core/report";
+import { formatBytes, largestLayers } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
@@ -52,7 +52,43 @@ export function formatMarkdownSummary(
     if (size === null) continue;
     const percent = Math.round(size.changePercent);
     out.push(
-      `**Size:** ${cell(size.from)} ${formatBytes(size.fromSizeBytes)} → ${cell(target.target)} ${formatBytes(size.sizeBytes)} (${percent < 0 ? `−${-percent}` : `+${percent}`}%)`,
+      `**Size:** ${cell(target.target)} ${formatBytes(size.sizeBytes)} ← ${cell(size.from)} ${formatBytes(size.fromSizeBytes)} (${percent < 0 ? `−${-percent}` : `+${percent}`}%)`,
+      "",
+    );
+  }
+  for (const budget of report.sizeBudgets ?? []) {
+    if (!budget.exceeded) continue;
+    out.push(
+      `**Over budget:** ${cell(budget.target)} ${formatBytes(budget.sizeBytes ?? 0)} is ${formatBytes(budget.overBytes)} over ${formatBytes(budget.budgetBytes)}`,
+      "",
+    );
+  }
+  const layered = report.targets.filter((target) => (target.layers ?? []).length > 0);
+  if (layered.length > 0) {
+    out.push(
+      "<details><summary>Largest layers</summary>",
+      "",
+      "| Target | Size | From | Step | Line |",
+      "| --- | ---: | --- | --- | ---: |",
+      ...layered.flatMap((target) =>
+        largestLayers(target.layers ?? [], 3).map((layer) =>
+          row([
+            cell(target.target),
+            formatBytes(layer.sizeBytes),
+            layer.origin === "base"
+              ? `base image ${cell(layer.baseImage ?? "")}`
+              : cell(
+                  layer.copiedFrom === null
+                    ? (layer.stage ?? "")
+                    : `${layer.stage ?? ""} ← ${layer.copiedFrom}`,
+                ),
+            cell(layer.createdBy),
+            layer.line === null ? "" : String(layer.line),
+          ]),
+        ),
+      ),
+      "",
+      "</details>",
       "",
     );
   }

@@ -8,7 +8,7 @@ describe("formatReport", () => {
     const text = formatReport(successfulRun().report, { color: false });
     await expect(text).toMatchFileSnapshot("__snapshots__/report-success.txt");
     expect(text).toContain("critical path: base → build → test  7.2 s of 7.7 s wall");
-    expect(text).toContain("size: build 1.1 GB → app 48.2 MB, −96%");
+    expect(text).toContain("size: app 48.2 MB ← build 1.1 GB (−96%)");
     expect(text).toMatch(
       /✓ app +6\.5 s {2}1 ran · 2 shared · 3 cached \(50%\) {2}a9f8e7d6c5b4 {2}48\.2 MB {2}demo-app:latest, /,
     );

@@ -1,8 +1,14 @@
 import { hintForFailure } from "../flag-hints.js";
 import { describeCancel } from "./describe-cancel.js";
 import type { BuildReport } from "@stagecraft/core";
-import type { SizeComparison, TargetFailure, TargetReport } from "@stagecraft/core/report";
-import { formatBytes } from "@stagecraft/core/report";
+import type {
+  LayerReport,
+  SizeBudgetReport,
+  SizeComparison,
+  TargetFailure,
+  TargetReport,
+} from "@stagecraft/core/report";
+import { formatBytes, largestLayers } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
 import { fitToWidth, padVisible, visibleWidth } from "./fit-to-width.js";
@@ -61,7 +67,19 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
         ? []
         : [formatSizeComparison(target, target.sizeComparison, c)],
     );
+    for (const target of report.targets) {
+      const layers = largestLayers(target.layers ?? [], LARGEST_LAYER_COUNT);
+      if (layers.length === 0) continue;
+      sizes.push(c.bold(`largest layers of ${target.target}:`));
+      sizes.push(...formatLayers(layers, dockerfile, c));
+    }
     if (sizes.length > 0) sections.push(sizes);
+  }
+  // An exceeded budget is a failure: it shows in the short report too.
+  for (const budget of report.sizeBudgets ?? []) {
+    if (!budget.exceeded) continue;
+    const target = report.targets.find((entry) => entry.target === budget.target);
+    sections.push(formatBudget(budget, target?.layers ?? [], dockerfile, c));
   }
 
   const width = options.width;
@@ -138,11 +156,46 @@ function formatSteps(target: TargetReport, c: Colors): string {
   return `${target.stepsRun} ran${shared} · ${target.stepsCached} cached ${c.dim(`(${target.cachedPercent ?? 0}%)`)}`;
 }
 
+/** How many layers the text report lists per target (the JSON report has them all). */
+const LARGEST_LAYER_COUNT = 3;
+
 function formatSizeComparison(target: TargetReport, size: SizeComparison, c: Colors): string {
   const percent = Math.round(size.changePercent);
   // U+2212 is the minus sign proper; it lines up with `+` where a hyphen would not.
   const change = percent < 0 ? c.green(`−${-percent}%`) : c.yellow(`+${percent}%`);
-  return `${c.bold("size:")} ${size.from} ${formatBytes(size.fromSizeBytes)} → ${target.target} ${formatBytes(size.sizeBytes)}, ${change}`;
+  return `${c.bold("size:")} ${target.target} ${formatBytes(size.sizeBytes)} ← ${size.from} ${formatBytes(size.fromSizeBytes)} (${change})`;
+}
+
+/** `99.6 MB  node  Dockerfile:12  RUN apt-get …`, or the base image's layer. */
+function formatLayers(layers: readonly LayerReport[], dockerfile: string, c: Colors): string[] {
+  const rows = layers.map((layer) => {
+    if (layer.origin === "base") {
+      return [formatBytes(layer.sizeBytes), "base image", sanitizeLine(layer.baseImage ?? "")];
+    }
+    const from = layer.copiedFrom === null ? "" : c.dim(`  (from ${layer.copiedFrom})`);
+    return [
+      formatBytes(layer.sizeBytes),
+      layer.stage ?? "",
+      sanitizeLine(layer.createdBy) +
+        (layer.line === null ? "" : c.dim(`  ${dockerfile}:${layer.line}`)) +
+        from,
+    ];
+  });
+  return alignColumns(rows, ["right", "left", "left"]).map((row) => `  ${row}`);
+}
+
+function formatBudget(
+  budget: SizeBudgetReport,
+  layers: readonly LayerReport[],
+  dockerfile: string,
+  c: Colors,
+): string[] {
+  const over =
+    `${c.red("✗")} ${c.bold(budget.target)} is ${formatBytes(budget.sizeBytes ?? 0)}, ` +
+    `${formatBytes(budget.overBytes)} over its size budget of ${formatBytes(budget.budgetBytes)}`;
+  const heaviest = largestLayers(layers, LARGEST_LAYER_COUNT);
+  if (heaviest.length === 0) return [over];
+  return [over, "  the layers that weigh most:", ...formatLayers(heaviest, dockerfile, c)];
 }
 
 function formatFailure(failure: TargetFailure, dockerfile: string, c: Colors): string[] {

@@ -13,6 +13,7 @@ import type {
   EngineInfo,
   EngineSession,
   ImageDetails,
+  ImageHistoryEntry,
 } from "./engine.js";
 import { readDockerConfig, type DockerConfig } from "./docker-config.js";
 import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
@@ -36,12 +37,24 @@ interface ImageAnswer {
   Size: number;
   RepoTags: string[] | null;
   Created: string;
+  Os?: string;
+  Architecture?: string;
+  Variant?: string;
   Config: {
     Labels: Record<string, string> | null;
     User?: string;
     Env?: string[] | null;
     Shell?: string[] | null;
   };
+}
+
+/** One entry of what `GET /images/{ref}/history` answers. */
+interface HistoryAnswer {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Size: number;
+  Comment: string;
 }
 
 /** Options of `DockerEngine`. */
@@ -309,7 +322,49 @@ export class DockerEngine implements Engine {
       user: image.Config.User ?? "",
       env: image.Config.Env ?? [],
       shell: image.Config.Shell ?? [],
+      os: image.Os ?? "",
+      architecture: image.Architecture ?? "",
+      variant: image.Variant ?? "",
     };
+  }
+
+  async imageHistory(ref: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]> {
+    const bounded = this.#bounded(signal);
+    let entries: HistoryAnswer[];
+    try {
+      entries = await this.#http.json<HistoryAnswer[]>({
+        method: "GET",
+        path: `/images/${encodeURI(ref)}/history`,
+        signal: bounded,
+      });
+    } catch (error) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      if (bounded.aborted) throw this.#silent(`GET /images/${ref}/history`);
+      throw this.#requestError(error, `reading the history of image ${ref}`);
+    }
+    return entries.map((entry) => ({
+      id: entry.Id,
+      createdBy: entry.CreatedBy,
+      sizeBytes: entry.Size,
+      comment: entry.Comment,
+      created: entry.Created,
+    }));
+  }
+
+  async removeImage(ref: string, signal?: AbortSignal): Promise<void> {
+    const bounded = this.#bounded(signal);
+    try {
+      await this.#http.json<unknown>({
+        method: "DELETE",
+        path: `/images/${encodeURI(ref)}`,
+        signal: bounded,
+      });
+    } catch (error) {
+      if (error instanceof EngineHttpError && error.statusCode === 404) return;
+      if (signal?.aborted === true) throw abortReason(signal);
+      if (bounded.aborted) throw this.#silent(`DELETE /images/${ref}`);
+      throw this.#requestError(error, `removing image ${ref}`);
+    }
   }
 
   async #hijack(

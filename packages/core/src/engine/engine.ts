@@ -146,6 +146,26 @@ export interface ImageDetails {
   env?: readonly string[] | undefined;
   /** `Config.Shell`, empty when the image sets none; undefined when the adapter does not report it. */
   shell?: readonly string[] | undefined;
+  /** The image's `Os`, e.g. `linux`; undefined when the adapter does not report it. */
+  os?: string | undefined;
+  /** The image's `Architecture`, e.g. `amd64`; undefined when the adapter does not report it. */
+  architecture?: string | undefined;
+  /** The image's `Variant`, e.g. `v8`, empty when it has none; undefined when not reported. */
+  variant?: string | undefined;
+}
+
+/** One entry of an image's history (`docker history`), newest first: a layer or a config-only step. */
+export interface ImageHistoryEntry {
+  /** The image id of this entry, or `<missing>` for a layer that has no image of its own. */
+  id: string;
+  /** The instruction as the builder recorded it, e.g. `RUN /bin/sh -c make # buildkit`. */
+  createdBy: string;
+  /** Uncompressed size of the layer this entry added (0 for a config-only step). */
+  sizeBytes: number;
+  /** `buildkit.dockerfile.v0` for BuildKit-built steps. */
+  comment: string;
+  /** Epoch seconds. */
+  created: number;
 }
 
 /**
@@ -172,6 +192,13 @@ export interface Engine {
   cancelBuild(buildId: string, signal?: AbortSignal): Promise<void>;
   /** Looks an image up by id or tag; undefined when it does not exist. */
   inspectImage(ref: string, signal?: AbortSignal): Promise<ImageDetails | undefined>;
+  /** The image's history, newest first (`GET /images/{ref}/history`); engines without it leave it out. */
+  imageHistory?(ref: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]>;
+  /**
+   * Removes an image by id (never forced: an image a container uses or that is tagged elsewhere stays);
+   * resolves once it is gone or was already gone. Engines without it leave it out.
+   */
+  removeImage?(ref: string, signal?: AbortSignal): Promise<void>;
   /**
    * Opens a BuildKit session for secrets, SSH agents and outputs; rejects with an `EngineError` when
    * the engine refuses it. Engines without sessions leave it out.

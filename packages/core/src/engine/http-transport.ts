@@ -9,7 +9,7 @@ export type QueryValue = string | readonly string[] | Readonly<Record<string, st
 
 /** One HTTP call to the engine. */
 export interface EngineCall {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   /** Path without the query, e.g. `/build`. */
   path: string;
   query?: Readonly<Record<string, QueryValue>>;

@@ -7,6 +7,7 @@ export type {
   EngineInfo,
   EngineSession,
   ImageDetails,
+  ImageHistoryEntry,
   NetworkMode,
   SessionCredentials,
   SessionOptions,

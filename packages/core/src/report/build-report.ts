@@ -61,13 +61,54 @@ export interface TargetReport {
   tags: string[];
   /** Image size in bytes (uncompressed layers on the engine's store), when the engine reported it. */
   sizeBytes: number | null;
-  /** This image against the stage it was built from, when that stage was a target of this run too. */
+  /**
+   * This image against the stage it was built from (the stage it copies from, else its base stage):
+   * that stage's size is a target's image of this run, or was measured by a size probe (see
+   * `StageReport.sizeBytes`); null when neither is known.
+   */
   sizeComparison: SizeComparison | null;
+  /**
+   * Every entry of the image's history, oldest first, each attributed to the stage and Dockerfile line
+   * that made it or to the base image; undefined when the engine's history was not read.
+   */
+  layers?: LayerReport[] | undefined;
 }
 
-/** A final image against the (bigger, usually) stage it copies from: `build 1.1 GB → app 48 MB, −96%`. */
+/** One entry of a built image's history (`docker history`), attributed to where it came from. */
+export interface LayerReport {
+  /** 0 for the oldest entry (the base image's first layer). */
+  index: number;
+  /** Uncompressed bytes the layer added on the engine's store (0 for a config-only step). */
+  sizeBytes: number;
+  /** The step as the builder recorded it, e.g. `COPY /out/app /app` (BuildKit drops `--from`). */
+  createdBy: string;
+  /** `base`: it came with the base image (`baseImage`); `stage`: a Dockerfile step of `stage`. */
+  origin: "base" | "stage";
+  /** The stage whose step made it; null for a base image layer. */
+  stage: string | null;
+  /** The Dockerfile line of that step; null for a base image layer. */
+  line: number | null;
+  /** For a `COPY --from=X` step: the stage (or image) `X` its files came from. */
+  copiedFrom: string | null;
+  /** For a base image layer: the image reference the root stage's `FROM` names. */
+  baseImage: string | null;
+}
+
+/** A target's image against a size budget (`--size-budget TARGET=SIZE`). */
+export interface SizeBudgetReport {
+  target: string;
+  budgetBytes: number;
+  /** The image's size; null when it is unknown (not built, or not inspected). */
+  sizeBytes: number | null;
+  /** `sizeBytes − budgetBytes` when over the budget, else 0. */
+  overBytes: number;
+  /** True when the image is bigger than the budget. */
+  exceeded: boolean;
+}
+
+/** A final image against the (bigger, usually) stage it copies from: `runtime 48 MB ← build 1.1 GB (−96%)`. */
 export interface SizeComparison {
-  /** The stage (built as a target of this run) the image was built from. */
+  /** The stage the image was built from (a target of this run, or a stage measured by a size probe). */
   from: string;
   fromSizeBytes: number;
   sizeBytes: number;
@@ -92,6 +133,11 @@ export interface StageReport {
   steps: number;
   stepsRun: number;
   stepsCached: number;
+  /**
+   * The size of the stage's image (uncompressed layers on the engine's store), when known: a target's
+   * image, or a size probe's (an untagged build of the stage, inspected and removed).
+   */
+  sizeBytes?: number | null | undefined;
 }
 
 /** A link of the critical path. */
@@ -199,4 +245,11 @@ export interface BuildReport {
    * or through the session (what FileSync sent in all: only changed files on a rebuild).
    */
   context: (RunContext & { sent: { files: number; bytes: number } | null }) | null;
+  /**
+   * Which size every `sizeBytes` is: `docker image inspect`'s `Size`, uncompressed layers on the
+   * engine's store (with the containerd image store: content and unpacked snapshot together).
+   */
+  sizeMeaning?: string | undefined;
+  /** Each `--size-budget`, against the target's image; undefined when none was given. */
+  sizeBudgets?: SizeBudgetReport[] | undefined;
 }

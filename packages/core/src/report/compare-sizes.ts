@@ -1,21 +1,34 @@
-// A final image against the stage it was built from, when that stage was a target of the run too.
-// (Sizes of stages nobody asked for come from the engine: see the sizes work.)
+// A final image against the stage it was built from: a target of the run too, or a stage nobody
+// asked for whose size a probe measured (an untagged build of it on the engine, see `runBuild`).
 import type { SizeComparison, TargetReport } from "./build-report.js";
 import type { StageDependencies } from "./find-critical-path.js";
 
-/** Fills in each target's `sizeComparison` in place. */
+/**
+ * Fills in each target's `sizeComparison` in place; `stageSizes` are the probed sizes of stages that
+ * are no target's image. Returns every stage size known (targets' final stages and probes).
+ */
 export function compareSizes(
   targets: TargetReport[],
   graph: readonly StageDependencies[],
   targetStages: Readonly<Record<string, readonly string[]>>,
-): void {
-  for (const report of targets) {
-    report.sizeComparison = compareSize(report, targets, graph, targetStages);
+  stageSizes: Readonly<Record<string, number>> = {},
+): Map<string, number> {
+  const sizeByStage = new Map<string, number>();
+  for (const [stage, size] of Object.entries(stageSizes)) {
+    if (size > 0) sizeByStage.set(stage, size);
   }
+  for (const other of targets) {
+    if (other.sizeBytes === null || other.sizeBytes <= 0) continue;
+    sizeByStage.set(finalStageOf(other.target, graph, targetStages), other.sizeBytes);
+  }
+  for (const report of targets) {
+    report.sizeComparison = compareSize(report, sizeByStage, graph, targetStages);
+  }
+  return sizeByStage;
 }
 
 /** The stage a target's image is: its own name when it names one of its stages, else its last stage. */
-function finalStageOf(
+export function finalStageOf(
   target: string,
   graph: readonly StageDependencies[],
   targetStages: Readonly<Record<string, readonly string[]>>,
@@ -30,23 +43,17 @@ function finalStageOf(
 }
 
 /**
- * Finds the stage this target's image was built from among the other targets of the run with a known
- * size: the nearest along `dependsOn` edges, the biggest of equally near ones.
+ * Finds the stage this target's image was built from among the stages of known size: the nearest
+ * along `dependsOn` edges, the biggest of equally near ones.
  */
 function compareSize(
   report: TargetReport,
-  all: readonly TargetReport[],
+  sizeByStage: ReadonlyMap<string, number>,
   graph: readonly StageDependencies[],
   targetStages: Readonly<Record<string, readonly string[]>>,
 ): SizeComparison | null {
   const toSize = report.sizeBytes;
   if (toSize === null) return null;
-  const sizeByStage = new Map<string, number>();
-  for (const other of all) {
-    if (other.target === report.target || other.sizeBytes === null || other.sizeBytes <= 0)
-      continue;
-    sizeByStage.set(finalStageOf(other.target, graph, targetStages), other.sizeBytes);
-  }
   const dependsOn = new Map(graph.map((stage) => [stage.id, stage.dependsOn]));
   const own = finalStageOf(report.target, graph, targetStages);
   const seen = new Set([own]);

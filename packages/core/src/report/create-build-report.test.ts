@@ -271,6 +271,59 @@ describe("createBuildReport", () => {
     expect(report.targets.find((target) => target.target === "test")?.sizeComparison).toBeNull();
   });
 
+  it("compares a final image with a probed stage nobody asked for, and checks budgets", () => {
+    const events: BuildEvent[] = [runStarted(["app"]), ...finished("app", 6)];
+    const report = createBuildReport({
+      events,
+      images: { app: { id: "sha256:app", sizeBytes: 48_000_000 } },
+      sizes: {
+        stageSizes: { build: 1_100_000_000 },
+        budgets: { app: 40_000_000 },
+        sizeMeaning: "uncompressed",
+      },
+      stageGraph: {
+        stages: [
+          { id: "base", dependsOn: [] },
+          { id: "build", dependsOn: ["base"] },
+          { id: "app", dependsOn: ["base", "build"] },
+        ],
+      },
+      targetStages: { app: ["base", "build", "app"] },
+    });
+    expect(report.targets[0]?.sizeComparison).toEqual({
+      from: "build",
+      fromSizeBytes: 1_100_000_000,
+      sizeBytes: 48_000_000,
+      changePercent: -95.6,
+    });
+    expect(report.sizeBudgets).toEqual([
+      {
+        target: "app",
+        budgetBytes: 40_000_000,
+        sizeBytes: 48_000_000,
+        overBytes: 8_000_000,
+        exceeded: true,
+      },
+    ]);
+    expect(report.sizeMeaning).toBe("uncompressed");
+  });
+
+  it("passes a budget the image is within, and leaves the budget of an unbuilt target unknown", () => {
+    const events: BuildEvent[] = [runStarted(["app"]), ...finished("app", 6)];
+    const report = createBuildReport({
+      events,
+      images: { app: { id: "sha256:app", sizeBytes: 48_000_000 } },
+      sizes: { budgets: { app: 48_000_000, other: 1 } },
+      targetStages: { app: ["app"] },
+    });
+    expect(report.sizeBudgets?.map((budget) => [budget.target, budget.exceeded])).toEqual([
+      ["app", false],
+      ["other", false],
+    ]);
+    expect(report.sizeBudgets?.[1]?.sizeBytes).toBeNull();
+    expect(report.sizeMeaning).toBeUndefined();
+  });
+
   it("says where a failed target broke, with the last 20 log lines", () => {
     const make = step("build", 2, 3, "RUN make", 12);
     const lint = step("lint", 1, 1, "RUN eslint .", 20);

@@ -5,6 +5,7 @@ import {
   createReportBuilder,
   type ImageSummary,
   type ReportBuilderOptions,
+  type ReportSizes,
 } from "./create-report-builder.js";
 
 /** What `createBuildReport` reads. */
@@ -13,6 +14,8 @@ export interface BuildReportInput extends ReportBuilderOptions {
   events: readonly BuildEvent[];
   /** Per target, the engine's data about its image (undefined when it was not built or not inspected). */
   images?: Readonly<Record<string, ImageSummary | undefined>> | undefined;
+  /** Probed stage sizes, attributed layers, budgets (see `ReportSizes`). */
+  sizes?: ReportSizes | undefined;
 }
 
 /**
@@ -25,5 +28,5 @@ export interface BuildReportInput extends ReportBuilderOptions {
 export function createBuildReport(input: BuildReportInput): BuildReport {
   const builder = createReportBuilder(input);
   for (const event of input.events) builder.add(event);
-  return builder.finish(input.images ?? {});
+  return builder.finish(input.images ?? {}, input.sizes ?? {});
 }

@@ -4,10 +4,12 @@ import type { BuildEvent, StepInfo } from "../events.js";
 import {
   BUILD_REPORT_SCHEMA_VERSION,
   type BuildReport,
+  type LayerReport,
   type ReportWarning,
   type StepStatus,
   type TargetFailure,
 } from "./build-report.js";
+import { checkSizeBudgets } from "./check-size-budgets.js";
 import { compareSizes } from "./compare-sizes.js";
 import type { StageDependencies } from "./find-critical-path.js";
 import {
@@ -36,6 +38,18 @@ export interface ImageSummary {
   sizeBytes: number;
 }
 
+/** What the engine told about sizes besides each target's image, for `ReportBuilder.finish`. */
+export interface ReportSizes {
+  /** Sizes in bytes of stages that are no target's image, measured by size probes, by stage id. */
+  stageSizes?: Readonly<Record<string, number>> | undefined;
+  /** Per target, its image's history entries attributed to stages and lines (`attributeLayers`). */
+  layers?: Readonly<Record<string, LayerReport[] | undefined>> | undefined;
+  /** Size budgets in bytes per target (`--size-budget`). */
+  budgets?: Readonly<Record<string, number>> | undefined;
+  /** Which size `sizeBytes` means on this engine (see `BuildReport.sizeMeaning`). */
+  sizeMeaning?: string | undefined;
+}
+
 /**
  * What a report is made from besides the events: what only the front end knows. A run's
  * `run-started` event carries both; these override it (for events recorded without them).
@@ -55,7 +69,10 @@ export interface ReportBuilder {
    * The report of the events so far, with the engine's data about the images: the same numbers at
    * any time (a live view shows them) as at the end.
    */
-  finish(images?: Readonly<Record<string, ImageSummary | undefined>>): BuildReport;
+  finish(
+    images?: Readonly<Record<string, ImageSummary | undefined>>,
+    sizes?: ReportSizes,
+  ): BuildReport;
 }
 
 /**
@@ -223,7 +240,10 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
     }
   };
 
-  const finish = (images: Readonly<Record<string, ImageSummary | undefined>> = {}): BuildReport => {
+  const finish = (
+    images: Readonly<Record<string, ImageSummary | undefined>> = {},
+    sizes: ReportSizes = {},
+  ): BuildReport => {
     const startedAt = runStarted?.time ?? firstTime;
     const endedAt = runFinished?.time ?? lastTime;
     const window: RunWindow = {
@@ -236,7 +256,21 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
     const stepReports = summariseSteps(steps, window, order, targetStages, graph);
     const stages = summariseStages(stepReports, order, targetStages, graph);
     const targetReports = summariseTargets(order, targets, stepReports, targetStages, images);
-    compareSizes(targetReports, graph, targetStages);
+    const stageSizes = compareSizes(targetReports, graph, targetStages, sizes.stageSizes);
+    for (const stage of stages) {
+      const size = stageSizes.get(stage.stage);
+      if (size !== undefined) stage.sizeBytes = size;
+    }
+    for (const target of targetReports) {
+      const layers = sizes.layers?.[target.target];
+      if (layers !== undefined) target.layers = layers;
+    }
+    const sizeExtras = {
+      ...(sizes.sizeMeaning === undefined ? {} : { sizeMeaning: sizes.sizeMeaning }),
+      ...(sizes.budgets === undefined
+        ? {}
+        : { sizeBudgets: checkSizeBudgets(targetReports, sizes.budgets) }),
+    };
     return {
       schemaVersion: BUILD_REPORT_SCHEMA_VERSION,
       status:
@@ -284,6 +318,7 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
                   ? { files: sent.files, bytes: sent.bytes }
                   : null,
             },
+      ...sizeExtras,
     };
   };
 

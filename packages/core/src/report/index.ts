@@ -4,8 +4,10 @@ export type {
   BuildReport,
   CriticalPath,
   CriticalPathStage,
+  LayerReport,
   ReportTotals,
   ReportWarning,
+  SizeBudgetReport,
   SizeComparison,
   SlowStep,
   StageReport,
@@ -17,7 +19,16 @@ export type {
   TargetStatus,
 } from "./build-report.js";
 export { createReportBuilder } from "./create-report-builder.js";
-export type { ImageSummary, ReportBuilder, ReportBuilderOptions } from "./create-report-builder.js";
+export type {
+  ImageSummary,
+  ReportBuilder,
+  ReportBuilderOptions,
+  ReportSizes,
+} from "./create-report-builder.js";
+export { attributeLayers, largestLayers } from "./attribute-layers.js";
+export type { HistoryEntry, LayerStage, LayerStep } from "./attribute-layers.js";
+export { selectSizeProbes } from "./select-size-probes.js";
+export type { SizeSourceStage } from "./select-size-probes.js";
 export { createBuildReport } from "./create-build-report.js";
 export type { BuildReportInput } from "./create-build-report.js";
 export { formatBytes } from "./format-bytes.js";

@@ -33,6 +33,77 @@ function contextWith(dockerfile: string): { dir: string; dockerfile: string } {
 }
 
 describe("runBuild", () => {
+  it("measures the stage a target copies from with an untagged probe, then removes it", async () => {
+    const dockerfile = [
+      "FROM scratch AS build",
+      "COPY hello.txt /big",
+      "FROM scratch AS runtime",
+      "COPY --from=build /big /small",
+    ].join("\n");
+    const engine = new FakeEngine({
+      build: { sizeBytes: 1_100_000_000 },
+      runtime: {
+        sizeBytes: 48_000_000,
+        history: [
+          {
+            id: "<missing>",
+            createdBy: "COPY /big /small # buildkit",
+            sizeBytes: 48_000_000,
+            comment: "buildkit.dockerfile.v0",
+            created: 0,
+          },
+        ],
+      },
+    });
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+      context: contextWith(dockerfile),
+      sizeBudgets: { runtime: 40_000_000 },
+    });
+    expect(outcome.status).toBe("succeeded");
+    const [target] = outcome.report.targets;
+    expect(target?.sizeComparison).toEqual({
+      from: "build",
+      fromSizeBytes: 1_100_000_000,
+      sizeBytes: 48_000_000,
+      changePercent: -95.6,
+    });
+    expect(target?.layers).toEqual([
+      {
+        index: 0,
+        sizeBytes: 48_000_000,
+        createdBy: "COPY /big /small",
+        origin: "stage",
+        stage: "runtime",
+        line: 4,
+        copiedFrom: "build",
+        baseImage: null,
+      },
+    ]);
+    expect(outcome.report.sizeBudgets?.[0]).toMatchObject({ exceeded: true, overBytes: 8_000_000 });
+    const probe = engine.calls.find((call) => call.request.target === "build");
+    expect(probe?.request.labels).toMatchObject({ "org.stagecraft.size-probe": "build" });
+    expect(probe?.request.tags).toEqual([]);
+    expect(engine.removed).toHaveLength(1);
+    expect(await engine.inspectImage(engine.removed[0] ?? "")).toBeUndefined();
+    // The probe is no target: the report and the outcome list runtime only.
+    expect(outcome.targets.map((result) => result.name)).toEqual(["runtime"]);
+  });
+
+  it("measures nothing more with stageSizes: false", async () => {
+    const dockerfile = "FROM scratch AS build\nCOPY hello.txt /\nFROM build AS test\n";
+    const engine = new FakeEngine();
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["test"] }),
+      context: contextWith(dockerfile),
+      stageSizes: false,
+    });
+    expect(engine.calls.map((call) => call.request.target)).toEqual(["test"]);
+    expect(outcome.report.targets[0]?.sizeComparison).toBeNull();
+  });
+
   it("reports a failed target with its stage, Dockerfile line and last log lines", async () => {
     const dockerfile = fixture("run-failure.Dockerfile");
     const lines = streamLines("run-failure");

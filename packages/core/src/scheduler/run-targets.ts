@@ -35,6 +35,8 @@ export const IMAGE_LABELS = {
   managed: "org.stagecraft.managed",
   /** The target (stage id) the image is. */
   target: "org.stagecraft.target",
+  /** The stage an untagged size probe measured (removed after it was inspected). */
+  sizeProbe: "org.stagecraft.size-probe",
 } as const;
 
 /** How a target's build ended. */

@@ -6,6 +6,7 @@ import type {
   EngineInfo,
   EngineSession,
   ImageDetails,
+  ImageHistoryEntry,
   SessionOptions,
 } from "../engine/engine.js";
 import { createBuildStreamReader } from "../progress/read-build-stream.js";
@@ -22,6 +23,8 @@ export interface FakeBuildScript {
   dropStream?: boolean;
   /** Image size reported by `inspectImage`. */
   sizeBytes?: number;
+  /** The image's history reported by `imageHistory`, newest first (default: none). */
+  history?: readonly ImageHistoryEntry[];
 }
 
 /** A record of one request the fake engine received. */
@@ -45,6 +48,9 @@ export class FakeEngine implements Engine {
   readonly cancelled: string[] = [];
   readonly #scripts: Readonly<Record<string, FakeBuildScript>>;
   readonly #images = new Map<string, ImageDetails>();
+  readonly #histories = new Map<string, readonly ImageHistoryEntry[]>();
+  /** The ids `removeImage` removed, in order. */
+  readonly removed: string[] = [];
   readonly #cancellers = new Map<string, () => void>();
   #counter = 0;
 
@@ -145,6 +151,7 @@ export class FakeEngine implements Engine {
             created: new Date().toISOString(),
           };
           this.#images.set(imageId, details);
+          this.#histories.set(imageId, script.history ?? []);
           for (const tag of request.tags ?? []) this.#images.set(tag, details);
           finish("succeeded", () => {
             resolve({ imageId });
@@ -179,5 +186,19 @@ export class FakeEngine implements Engine {
 
   inspectImage(ref: string): Promise<ImageDetails | undefined> {
     return Promise.resolve(this.#images.get(ref));
+  }
+
+  imageHistory(ref: string): Promise<ImageHistoryEntry[]> {
+    const id = this.#images.get(ref)?.id;
+    return Promise.resolve([...(id === undefined ? [] : (this.#histories.get(id) ?? []))]);
+  }
+
+  removeImage(ref: string): Promise<void> {
+    const details = this.#images.get(ref);
+    if (details !== undefined) {
+      this.removed.push(details.id);
+      for (const [key, value] of this.#images) if (value === details) this.#images.delete(key);
+    }
+    return Promise.resolve();
   }
 }

@@ -9,6 +9,10 @@ export function bindSession(engine: Engine, session: EngineSession): Engine {
     build: (request) => engine.build({ ...request, session }),
     cancelBuild: (buildId, signal) => engine.cancelBuild(buildId, signal),
     inspectImage: (ref, signal) => engine.inspectImage(ref, signal),
+    ...(engine.imageHistory === undefined
+      ? {}
+      : { imageHistory: engine.imageHistory.bind(engine) }),
+    ...(engine.removeImage === undefined ? {} : { removeImage: engine.removeImage.bind(engine) }),
   };
 }
 
