@@ -1,6 +1,6 @@
 // The end-of-run report's shapes: plain JSON, the same data every renderer prints.
 import type { CancelReason, ErrorCode } from "../errors.js";
-import type { RunContext } from "../events.js";
+import type { RunCache, RunContext } from "../events.js";
 
 /** Version of the `BuildReport` shape; bumped on any incompatible change. */
 export const BUILD_REPORT_SCHEMA_VERSION = 2;
@@ -199,4 +199,21 @@ export interface BuildReport {
    * or through the session (what FileSync sent in all: only changed files on a rebuild).
    */
   context: (RunContext & { sent: { files: number; bytes: number } | null }) | null;
+  /** Per target, in the requested order, what was pushed; null when the run did not push. */
+  published: PublishedTarget[] | null;
+  /** Where the builds looked for cache and exported it; null when no cache option was given. */
+  cache: RunCache | null;
+}
+
+/**
+ * A target of a pushing run: `pushed` when every tag reached its registry, `failed` when a push
+ * failed (its image stays in the engine's store), `not-pushed` when it made no image or has no tag.
+ */
+export interface PublishedTarget {
+  target: string;
+  status: "pushed" | "failed" | "not-pushed";
+  /** The tags that reached their registry, each with the manifest digest the registry stored. */
+  tags: { tag: string; digest: string }[];
+  /** The push that failed: which name, which registry, the registry's words and what to do. */
+  error: { tag: string; registry: string; message: string; hint: string | null } | null;
 }
