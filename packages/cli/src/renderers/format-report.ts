@@ -1,7 +1,12 @@
 import { hintForFailure } from "../flag-hints.js";
 import { describeCancel } from "./describe-cancel.js";
 import type { BuildReport } from "@stagecraft/core";
-import type { SizeComparison, TargetFailure, TargetReport } from "@stagecraft/core/report";
+import type {
+  PublishedTarget,
+  SizeComparison,
+  TargetFailure,
+  TargetReport,
+} from "@stagecraft/core/report";
 import { formatBytes } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
@@ -62,6 +67,16 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
         : [formatSizeComparison(target, target.sizeComparison, c)],
     );
     if (sizes.length > 0) sections.push(sizes);
+
+    if (report.cache !== null) {
+      const cache = [
+        `${c.bold("cache:")} from ${report.cache.from.length === 0 ? "none" : report.cache.from.join(", ")}; to ${report.cache.to.length === 0 ? "none" : report.cache.to.join(", ")}`,
+      ];
+      for (const miss of report.cache.misses) {
+        cache.push(`  ${c.yellow("⚠")} ${miss.target}: ${sanitizeLine(miss.reason)}`);
+      }
+      sections.push(cache);
+    }
   }
 
   const width = options.width;
@@ -79,6 +94,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
     );
   }
   for (const failure of report.failures) fitted.push(formatFailure(failure, dockerfile, c));
+  if (report.published !== null) fitted.push(formatPublished(report.published, c));
   return `${fitted.map((lines) => lines.join("\n")).join("\n\n")}\n`;
 }
 
@@ -227,4 +243,33 @@ function alignColumns(rows: readonly string[][], align: readonly ("left" | "righ
       .join("  ")
       .trimEnd();
   });
+}
+
+/** Which targets reached their registries (with digests) and which did not, and why. */
+function formatPublished(published: readonly PublishedTarget[], c: Colors): string[] {
+  const lines = [c.bold("published:")];
+  for (const entry of published) {
+    for (const tag of entry.tags) {
+      lines.push(`  ${c.green("↑")} ${entry.target}  ${tag.tag}@${tag.digest}`);
+    }
+    switch (entry.status) {
+      case "pushed":
+        break;
+      case "failed":
+        lines.push(
+          `  ${c.red("✗")} ${entry.target}  not pushed: ${sanitizeLine(entry.error?.message ?? "the push failed")}`,
+        );
+        if (entry.error !== null && entry.error.hint !== null) {
+          lines.push(`    ${c.dim("hint:")} ${sanitizeLine(entry.error.hint)}`);
+        }
+        lines.push(`    ${c.dim("its image stays in the engine's store")}`);
+        break;
+      case "not-pushed":
+        lines.push(`  ${c.dim("–")} ${entry.target}  not pushed (no image, or no tag)`);
+        break;
+      default:
+        return entry.status satisfies never;
+    }
+  }
+  return lines;
 }

@@ -202,7 +202,13 @@ export interface BuildReport {
   /** Per target, in the requested order, what was pushed; null when the run did not push. */
   published: PublishedTarget[] | null;
   /** Where the builds looked for cache and exported it; null when no cache option was given. */
-  cache: RunCache | null;
+  cache: ReportCache | null;
+}
+
+/** The run's cache sources and exports, and the targets the sources gave nothing, with why. */
+export interface ReportCache extends RunCache {
+  /** Targets that looked in `from` and took no step from any cache, with the likeliest reason. */
+  misses: { target: string; reason: string }[];
 }
 
 /**

@@ -318,7 +318,7 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
       cache:
         runStarted?.cache === undefined
           ? null
-          : { from: [...runStarted.cache.from], to: [...runStarted.cache.to] },
+          : { from: [...runStarted.cache.from], to: [...runStarted.cache.to], misses: [] },
     };
   };
 

@@ -482,6 +482,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     cancelled: result.targets.filter((t) => t.status === "cancelled").map((t) => t.name),
   });
   const built = report.finish(images);
+  if (built.cache !== null && cacheFrom.length > 0) {
+    built.cache.misses = explainCacheMisses(built, analysis);
+  }
   return {
     ...result,
     report: hasSecrets ? redactDeep(built, redact) : built,
@@ -510,6 +513,32 @@ function checkPush(options: RunBuildOptions): void {
       hint: "Tag the target, e.g. -t 127.0.0.1:5000/team/app:1 (with several targets, -t app=…).",
     });
   }
+}
+
+/**
+ * Targets that read cache and took no step from it. The commonest cause across engines: a base
+ * image that is not pinned by its registry digest has another id on each engine's store (the
+ * graph driver names it by its config digest, the containerd store by its manifest digest), so
+ * no cache key made elsewhere matches (research peers-2026-12 §0.3).
+ */
+function explainCacheMisses(
+  report: BuildReport,
+  analysis: DockerfileAnalysis,
+): { target: string; reason: string }[] {
+  return report.targets.flatMap((target) => {
+    if (target.status !== "succeeded" || target.stepsCached > 0 || target.stepsRun === 0) return [];
+    const planned = analysis.plan.targets.find((entry) => entry.id === target.target);
+    const bases = (planned?.reachable ?? []).flatMap((index) => {
+      const base = analysis.graph.stages[index]?.base;
+      return base?.kind === "image" && !base.reference.includes("@") ? [base.reference] : [];
+    });
+    const unpinned = [...new Set(bases)];
+    const reason =
+      unpinned.length > 0
+        ? `no step came from the cache: ${unpinned.length === 1 ? "the base image" : "the base images"} ${unpinned.join(", ")} ${unpinned.length === 1 ? "is" : "are"} not pinned by registry digest, and the same image has a different id on each engine's image store, so a cache made on another engine cannot match; write FROM NAME@sha256:DIGEST with the digest the registry has`
+        : "no step came from the cache: the cache refs may not exist yet, or were made with other build args, context files or Dockerfile lines";
+    return [{ target: target.target, reason }];
+  });
 }
 
 /** `registry:REF`, `local:DIR`, `inline`, …: a cache entry in one short word. */
