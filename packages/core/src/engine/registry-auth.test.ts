@@ -73,9 +73,10 @@ describe("resolveRegistryLogin", () => {
 });
 
 describe("encodeRegistryLogin", () => {
-  it("is base64url JSON", () => {
+  it("is JSON in URL-safe base64 with padding, as Go's base64.URLEncoding", () => {
     const encoded = encodeRegistryLogin({ username: "u", password: "p?>", serveraddress: "r" });
-    expect(encoded).not.toMatch(/[+/=]/);
+    expect(encoded).not.toMatch(/[+/]/);
+    expect(encoded).toMatch(/=$/);
     expect(JSON.parse(Buffer.from(encoded, "base64url").toString("utf8"))).toEqual({
       username: "u",
       password: "p?>",

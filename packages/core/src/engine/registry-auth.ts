@@ -66,9 +66,16 @@ export async function resolveRegistryLogin(
   return { login: { serveraddress: serverAddress }, source: "none" };
 }
 
-/** `X-Registry-Auth`: the login as JSON, base64url-encoded (moby `registry.DecodeAuthConfig`). */
+/**
+ * `X-Registry-Auth`: the login as JSON in Go's `base64.URLEncoding`, which is URL-safe *with*
+ * `=` padding (moby `registry.DecodeAuthConfig`); Node's `base64url` drops the padding, and the
+ * daemon then reads no login at all ("no basic auth credentials").
+ */
 export function encodeRegistryLogin(login: RegistryLogin): string {
-  return Buffer.from(JSON.stringify(login), "utf8").toString("base64url");
+  return Buffer.from(JSON.stringify(login), "utf8")
+    .toString("base64")
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
 }
 
 function parseHelperAnswer(stdout: string): { Username: string; Secret: string } | undefined {
