@@ -29,6 +29,7 @@ export type ErrorCode =
   | "BUILD_CANCELLED"
   | "MISSING_SECRET"
   | "MISSING_SSH_AGENT"
+  | "PUSH_FAILED"
   | "USAGE";
 
 /** Options every stagecraft error accepts. */
@@ -289,6 +290,45 @@ export class MissingSshAgentError extends StagecraftError {
 }
 
 /**
+ * Pushing a built image to its registry failed: the registry refused the login (`denied`, with
+ * the `docker login` command in the hint), could not be reached, or said something else. The
+ * image stays in the engine's store.
+ */
+export class PushFailedError extends StagecraftError {
+  readonly code = "PUSH_FAILED";
+  /** The registry host, e.g. `ghcr.io` or `127.0.0.1:5000`. */
+  readonly registry: string;
+  /** The image name and tag that was being pushed. */
+  readonly tag: string;
+  /** The engine's (or registry's) own words. */
+  readonly registryMessage: string;
+  /** True when the registry refused the credentials (HTTP 401/403). */
+  readonly denied: boolean;
+  constructor(
+    details: { registry: string; tag: string; registryMessage: string; denied: boolean },
+    options: StagecraftErrorOptions = {},
+  ) {
+    super(
+      details.denied
+        ? `pushing ${details.tag}: the registry ${details.registry} refused the credentials: ${details.registryMessage}`
+        : `pushing ${details.tag} to ${details.registry} failed: ${details.registryMessage}`,
+      {
+        ...options,
+        hint:
+          options.hint ??
+          (details.denied
+            ? `Log in with \`docker login ${details.registry}\` (stagecraft reads the docker CLI's logins), then push again.`
+            : `Check that the registry ${details.registry} is up and reachable from the engine, then push again.`),
+      },
+    );
+    this.registry = details.registry;
+    this.tag = details.tag;
+    this.registryMessage = details.registryMessage;
+    this.denied = details.denied;
+  }
+}
+
+/**
  * Every error stagecraft throws or returns, as one union: `switch (error.code)` narrows it to its
  * class, e.g. `error.code === "BUILD_FAILED"` gives `error.logTail`.
  */
@@ -301,7 +341,8 @@ export type AnyStagecraftError =
   | BuildFailedError
   | BuildCancelledError
   | MissingSecretError
-  | MissingSshAgentError;
+  | MissingSshAgentError
+  | PushFailedError;
 
 /** Narrows an unknown thrown value to one of stagecraft's errors. */
 export function isStagecraftError(value: unknown): value is AnyStagecraftError {

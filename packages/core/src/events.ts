@@ -164,6 +164,18 @@ export interface RunStartedEvent {
   concurrency: number;
   engine: RunEngine;
   context: RunContext;
+  /** Whether each target's tags are pushed once it is built (`--push`); absent: no. */
+  push?: boolean | undefined;
+  /** The run's cache sources and exports (refs, or `type:location`); absent: none given. */
+  cache?: RunCache | undefined;
+}
+
+/** Where a run's builds look for cache and where they export it. */
+export interface RunCache {
+  /** Every cache source, e.g. `registry:127.0.0.1:5000/app:cache`, `local:/tmp/cache`. */
+  from: string[];
+  /** Every export, e.g. `inline`, `registry:127.0.0.1:5000/cache:main-app`. */
+  to: string[];
 }
 
 /** A run ended; `status` is `failed` when any target failed, `cancelled` when it was interrupted. */
@@ -225,6 +237,46 @@ export interface TargetCancelledEvent {
   reason: CancelReason;
   /** The sentence that says why, e.g. `target "app" was cancelled because test failed`. */
   message: string;
+}
+
+// ---- Push ---------------------------------------------------------------------------------------
+
+/** Byte progress of one layer while a target's tag is pushed. */
+export interface PushProgressEvent {
+  type: "push-progress";
+  time: number;
+  target: string;
+  /** The name being pushed, e.g. `127.0.0.1:5000/app:1`. */
+  tag: string;
+  /** The layer's short id. */
+  layer: string;
+  /** `Preparing`, `Waiting`, `Pushing`, `Pushed`, `Layer already exists`, … */
+  status: string;
+  /** Bytes sent and the layer's size while `Pushing`; null otherwise. */
+  current: number | null;
+  total: number | null;
+}
+
+/** A target's tag reached its registry: pull it by `tag`'s name `@digest`. */
+export interface TargetPushedEvent {
+  type: "target-pushed";
+  time: number;
+  target: string;
+  tag: string;
+  /** The manifest digest the registry stored. */
+  digest: string;
+  durationMs: number;
+}
+
+/** Pushing a target's tag failed; its image stays in the engine's store, its later tags are not pushed. */
+export interface PushFailedEvent {
+  type: "push-failed";
+  time: number;
+  target: string;
+  tag: string;
+  /** The registry host, e.g. `127.0.0.1:5000`. */
+  registry: string;
+  error: TargetError;
 }
 
 /**
@@ -406,6 +458,9 @@ export type BuildEvent =
   | TargetFinishedEvent
   | TargetFailedEvent
   | TargetCancelledEvent
+  | PushProgressEvent
+  | TargetPushedEvent
+  | PushFailedEvent
   | EngineQuietEvent
   | ContextSentEvent
   | StageStartedEvent

@@ -18,6 +18,7 @@ export type { TargetResult } from "./scheduler/run-targets.js";
 export { DockerEngine } from "./engine/docker-engine.js";
 export type { DockerEngineOptions } from "./engine/docker-engine.js";
 export type { Engine, EngineInfo } from "./engine/engine.js";
+export type { EngineCapabilities } from "./engine/engine-capabilities.js";
 
 /** What a run reports as it goes, and at the end. */
 export type { BuildEvent } from "./events.js";
@@ -32,6 +33,7 @@ export {
   EngineError,
   MissingSecretError,
   MissingSshAgentError,
+  PushFailedError,
   StagecraftError,
   UnknownStageError,
   UsageError,

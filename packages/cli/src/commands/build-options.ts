@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { UsageError } from "@stagecraft/core";
 import { validateImageReference } from "@stagecraft/core/dockerfile";
-import type { NetworkMode } from "@stagecraft/core/engine";
+import type { CacheEntry, NetworkMode } from "@stagecraft/core/engine";
 import type { Io } from "../io.js";
 import {
   choiceOption,
@@ -13,6 +13,7 @@ import {
   type ParsedOptions,
 } from "../parse-command-line.js";
 import type { RequestedProgressMode } from "../renderers/choose-progress-mode.js";
+import { parseCacheFlag } from "./parse-cache-flags.js";
 import { checkWritableFile } from "./write-run-files.js";
 
 export const BUILD_HELP = `Usage: stagecraft build [CONTEXT] [options]
@@ -34,7 +35,20 @@ Options:
       --pull                 always look for newer base images in their registry
       --network MODE         network of RUN steps: default, host or none
       --add-host HOST:IP     add an /etc/hosts entry inside RUN steps
-      --cache-from REF       an image to use as a cache source (inline cache)
+      --cache-from REF | type=registry,ref=REF | type=local,src=DIR
+                             where to look for cache (repeatable): an image with inline cache or a
+                             registry cache; REF alone is type=registry. Through the engine's
+                             /build only registry refs travel (every image store)
+      --cache-to type=inline | type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR
+                             export the build cache (repeatable). type=inline puts it into the image
+                             (mode=min, the final stage's layers; push the image to share it). Other
+                             types are refused before building: /build cannot export them, and a
+                             graph-driver engine exports inline only (see stagecraft engine). With
+                             several targets a shared registry ref gets a tag per target (TAG-TARGET)
+                             and every target reads all of them
+      --push                 push every tag of each target to its registry once it is built, with the
+                             docker CLI's logins (~/.docker/config.json: auths, credsStore,
+                             credHelpers); the digests go into the report and --metadata-file
       --secret id=ID[,src=FILE|,env=VAR]
                              a secret for RUN --mount=type=secret,id=ID, read from FILE or the
                              environment variable VAR; with only id=ID, from the variable ID when set,
@@ -65,7 +79,8 @@ Options:
       --progress MODE        auto, tty, plain, json or quiet (auto: tty on a terminal, github under
                              GitHub Actions, plain otherwise)
       --report FILE          write the report as JSON to FILE
-      --metadata-file FILE   write image ids and names per built target as JSON to FILE
+      --metadata-file FILE   write image ids and names per built target as JSON to FILE (with
+                             --push, the pushed digest as containerimage.digest)
       --log-level LEVEL      stagecraft's own diagnostics: error, warn, info, debug (default: off)
       --log-file FILE        write diagnostics to FILE instead of stderr
   -h, --help                 show this help
@@ -92,6 +107,8 @@ export const BUILD_OPTIONS: OptionTable = {
   network: { type: "string" },
   "add-host": { type: "string", multiple: true },
   "cache-from": { type: "string", multiple: true },
+  "cache-to": { type: "string", multiple: true },
+  push: { type: "boolean" },
   secret: { type: "string", multiple: true },
   ssh: { type: "string", multiple: true },
   output: { type: "string", short: "o" },
@@ -127,7 +144,9 @@ export interface BuildFlags {
   pull: boolean;
   network: NetworkMode;
   extraHosts: string[];
-  cacheFrom: string[];
+  cacheFrom: CacheEntry[];
+  cacheTo: CacheEntry[];
+  push: boolean;
   secret: string[];
   ssh: string[];
   output: string | undefined;
@@ -193,7 +212,11 @@ export function readBuildFlags(
     pull: values.pull === true,
     network: choiceOption<NetworkMode>(values, "network", ["default", "host", "none"], "default"),
     extraHosts,
-    cacheFrom: listOption(values, "cache-from"),
+    cacheFrom: listOption(values, "cache-from").map((value) =>
+      parseCacheFlag("--cache-from", value),
+    ),
+    cacheTo: listOption(values, "cache-to").map((value) => parseCacheFlag("--cache-to", value)),
+    push: values.push === true,
     secret: listOption(values, "secret"),
     ssh: listOption(values, "ssh"),
     output: stringOption(values, "output"),

@@ -108,6 +108,8 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       network: flags.network,
       extraHosts: flags.extraHosts,
       cacheFrom: flags.cacheFrom,
+      cacheTo: flags.cacheTo,
+      push: flags.push,
       concurrency: flags.concurrency,
       keepGoing: flags.keepGoing,
       signal: io.signal,

@@ -40,19 +40,27 @@ export function writeWhole(path: string, text: string): void {
 
 /**
  * The `--metadata-file` of `docker buildx bake`: one object per target that made an image, with its
- * config digest and names. Failed and cancelled targets are left out: a stale name is worse than none.
+ * config digest and names, and once pushed the manifest digest the registry stored
+ * (`containerimage.digest`). Failed and cancelled targets are left out: a stale name is worse than none.
  */
 export function formatMetadata(outcome: BuildOutcome): string {
+  const published = new Map(
+    (outcome.report.published ?? []).map((entry) => [entry.target, entry.tags]),
+  );
   const metadata = Object.fromEntries(
     outcome.targets
       .filter((target) => target.status === "succeeded" && target.imageId !== undefined)
-      .map((target) => [
-        target.name,
-        {
-          "containerimage.config.digest": target.imageId === "" ? null : target.imageId,
-          "image.name": target.tags.join(","),
-        },
-      ]),
+      .map((target) => {
+        const digest = published.get(target.name)?.[0]?.digest;
+        return [
+          target.name,
+          {
+            "containerimage.config.digest": target.imageId === "" ? null : target.imageId,
+            ...(digest === undefined ? {} : { "containerimage.digest": digest }),
+            "image.name": target.tags.join(","),
+          },
+        ];
+      }),
   );
   return `${JSON.stringify(metadata, null, 2)}\n`;
 }

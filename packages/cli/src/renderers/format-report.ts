@@ -4,6 +4,7 @@ import type { BuildReport } from "@stagecraft/core";
 import type {
   LayerReport,
   SizeBudgetReport,
+  PublishedTarget,
   SizeComparison,
   TargetFailure,
   TargetReport,
@@ -74,6 +75,16 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
       sizes.push(...formatLayers(layers, dockerfile, c));
     }
     if (sizes.length > 0) sections.push(sizes);
+
+    if (report.cache !== null) {
+      const cache = [
+        `${c.bold("cache:")} from ${report.cache.from.length === 0 ? "none" : report.cache.from.join(", ")}; to ${report.cache.to.length === 0 ? "none" : report.cache.to.join(", ")}`,
+      ];
+      for (const miss of report.cache.misses) {
+        cache.push(`  ${c.yellow("⚠")} ${miss.target}: ${sanitizeLine(miss.reason)}`);
+      }
+      sections.push(cache);
+    }
   }
   // An exceeded budget is a failure: it shows in the short report too.
   for (const budget of report.sizeBudgets ?? []) {
@@ -97,6 +108,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
     );
   }
   for (const failure of report.failures) fitted.push(formatFailure(failure, dockerfile, c));
+  if (report.published !== null) fitted.push(formatPublished(report.published, c));
   return `${fitted.map((lines) => lines.join("\n")).join("\n\n")}\n`;
 }
 
@@ -280,4 +292,33 @@ function alignColumns(rows: readonly string[][], align: readonly ("left" | "righ
       .join("  ")
       .trimEnd();
   });
+}
+
+/** Which targets reached their registries (with digests) and which did not, and why. */
+function formatPublished(published: readonly PublishedTarget[], c: Colors): string[] {
+  const lines = [c.bold("published:")];
+  for (const entry of published) {
+    for (const tag of entry.tags) {
+      lines.push(`  ${c.green("↑")} ${entry.target}  ${tag.tag}@${tag.digest}`);
+    }
+    switch (entry.status) {
+      case "pushed":
+        break;
+      case "failed":
+        lines.push(
+          `  ${c.red("✗")} ${entry.target}  not pushed: ${sanitizeLine(entry.error?.message ?? "the push failed")}`,
+        );
+        if (entry.error !== null && entry.error.hint !== null) {
+          lines.push(`    ${c.dim("hint:")} ${sanitizeLine(entry.error.hint)}`);
+        }
+        lines.push(`    ${c.dim("its image stays in the engine's store")}`);
+        break;
+      case "not-pushed":
+        lines.push(`  ${c.dim("–")} ${entry.target}  not pushed (no image, or no tag)`);
+        break;
+      default:
+        return entry.status satisfies never;
+    }
+  }
+  return lines;
 }

@@ -103,6 +103,22 @@ export function createGithubRenderer(context: RendererContext): Renderer {
         case "target-cancelled":
           flush(event.target, `${event.target} · ${describeCancel(event.reason)}`);
           break;
+        case "push-failed":
+          // After the target's group was written: straight out.
+          io.stdout.write(
+            `${workflowCommand(
+              "error",
+              { file: null, line: null, title: `${event.target}: push of ${event.tag} failed` },
+              [
+                event.error.message,
+                ...(event.error.hint === undefined ? [] : [event.error.hint]),
+              ].join("\n"),
+            )}\n`,
+          );
+          break;
+        case "target-pushed":
+          io.stdout.write(`${event.target} · pushed ${event.tag}@${event.digest}\n`);
+          break;
         case "engine-quiet":
           // Outside every group, at once: the log must show that the run is waiting, and on what.
           io.stdout.write(`${describeQuiet(event.quietMs, event.running)}\n`);
@@ -111,6 +127,7 @@ export function createGithubRenderer(context: RendererContext): Renderer {
         case "run-finished":
         case "target-queued":
         case "target-started":
+        case "push-progress":
         case "stage-started":
         case "stage-cached":
         case "stage-finished":

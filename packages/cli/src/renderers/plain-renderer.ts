@@ -102,6 +102,38 @@ export function createPlainFormatter(options: {
           ];
         case "target-cancelled":
           return [line(event, event.target, null, c.yellow(describeCancel(event.reason)))];
+        case "push-progress":
+          // One line per layer when it ends; the bytes in between are for live views.
+          return event.status === "Pushed" || event.status === "Layer already exists"
+            ? [
+                line(
+                  event,
+                  event.target,
+                  null,
+                  c.dim(
+                    `push ${event.tag}: layer ${sanitizeLine(event.layer)} ${event.status === "Pushed" ? "pushed" : "already there"}`,
+                  ),
+                ),
+              ]
+            : [];
+        case "target-pushed":
+          return [
+            line(
+              event,
+              event.target,
+              null,
+              `${c.green("pushed")} ${event.tag}@${event.digest} in ${formatDuration(event.durationMs)}`,
+            ),
+          ];
+        case "push-failed":
+          return [
+            line(
+              event,
+              event.target,
+              null,
+              `${c.red("PUSH FAILED")} ${event.tag}: ${sanitizeLine(event.error.message)}`,
+            ),
+          ];
         case "stage-finished":
           return [
             line(

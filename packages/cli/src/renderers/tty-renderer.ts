@@ -178,6 +178,17 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       case "engine-quiet":
         quiet = describeQuiet(event.quietMs, event.running);
         return;
+      case "target-pushed":
+        persisted.push(
+          `${c.green("↑")} ${c.cyan(event.target)}  pushed ${event.tag}@${event.digest} in ${formatDuration(event.durationMs)}`,
+        );
+        return;
+      case "push-failed":
+        persisted.push(
+          `${c.red("✗")} ${c.cyan(event.target)}  push of ${event.tag} failed: ${sanitizeLine(event.error.message)}`,
+        );
+        return;
+      case "push-progress":
       case "context-sent":
       case "daemon-status":
         return;

@@ -26,7 +26,7 @@ describe("buildQuery", () => {
         pull: true,
         network: "none",
         extraHosts: ["db:127.0.0.1"],
-        cacheFrom: ["me/app:cache"],
+        cacheFrom: [{ type: "registry", attrs: { ref: "me/app:cache" } }],
       }),
     ).toEqual({
       version: "2",
@@ -42,6 +42,24 @@ describe("buildQuery", () => {
       networkmode: "none",
       extrahosts: ["db:127.0.0.1"],
       cachefrom: '["me/app:cache"]',
+    });
+  });
+
+  it("sends registry cache refs as cachefrom and an inline export as its build arg", () => {
+    expect(
+      buildQuery({
+        ...base,
+        buildArgs: { A: "1" },
+        cacheFrom: [
+          { type: "registry", attrs: { ref: "127.0.0.1:5000/c:app" } },
+          { type: "local", attrs: { src: "/tmp/c" } },
+          { type: "registry", attrs: { ref: "127.0.0.1:5000/c:test" } },
+        ],
+        cacheTo: [{ type: "inline", attrs: {} }],
+      }),
+    ).toMatchObject({
+      buildargs: { A: "1", BUILDKIT_INLINE_CACHE: "1" },
+      cachefrom: '["127.0.0.1:5000/c:app","127.0.0.1:5000/c:test"]',
     });
   });
 

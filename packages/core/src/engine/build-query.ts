@@ -6,8 +6,8 @@ export type BuildQuery = Record<string, QueryValue>;
 
 /**
  * Maps a build request to `/build` query parameters (moby `api/server/router/build`): `version=2`
- * selects BuildKit; `buildargs` and `labels` are JSON objects, `cachefrom` a JSON array, `t` and
- * `extrahosts` repeat.
+ * selects BuildKit; `buildargs` and `labels` are JSON objects, `cachefrom` a JSON array of the
+ * registry cache refs, `t` and `extrahosts` repeat; an `inline` cache export is a build arg.
  */
 export function buildQuery(request: BuildRequest): BuildQuery {
   const query: BuildQuery = {
@@ -17,9 +17,13 @@ export function buildQuery(request: BuildRequest): BuildQuery {
   };
   if (request.target !== undefined) query.target = request.target;
   if (request.tags !== undefined && request.tags.length > 0) query.t = [...request.tags];
-  if (request.buildArgs !== undefined && Object.keys(request.buildArgs).length > 0) {
-    query.buildargs = { ...request.buildArgs };
+  const buildArgs: Record<string, string> = { ...request.buildArgs };
+  // `/build` has no cache export but inline, which moby turns on through this build arg
+  // (builder-next/builder.go: "BUILDKIT_INLINE_CACHE").
+  if (request.cacheTo?.some((entry) => entry.type === "inline") === true) {
+    buildArgs.BUILDKIT_INLINE_CACHE = "1";
   }
+  if (Object.keys(buildArgs).length > 0) query.buildargs = buildArgs;
   if (request.labels !== undefined && Object.keys(request.labels).length > 0) {
     query.labels = { ...request.labels };
   }
@@ -30,9 +34,12 @@ export function buildQuery(request: BuildRequest): BuildQuery {
     query.networkmode = request.network;
   if (request.extraHosts !== undefined && request.extraHosts.length > 0)
     query.extrahosts = [...request.extraHosts];
-  if (request.cacheFrom !== undefined && request.cacheFrom.length > 0) {
-    query.cachefrom = JSON.stringify(request.cacheFrom);
-  }
+  // `cachefrom` carries image refs only: the registry importer (local image store first, then the
+  // registry). Other cache types cannot travel here; `checkCacheSupport` refuses them before sending.
+  const cacheRefs = (request.cacheFrom ?? [])
+    .filter((entry) => entry.type === "registry" && entry.attrs.ref !== undefined)
+    .map((entry) => entry.attrs.ref ?? "");
+  if (cacheRefs.length > 0) query.cachefrom = JSON.stringify(cacheRefs);
   if (request.session !== undefined) {
     query.session = request.session.id;
     if (request.session.contextDockerfile !== undefined) {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { BuildFailedError, EngineError } from "../errors.js";
+import { BuildFailedError, EngineError, PushFailedError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { createBuildStreamReader } from "../progress/read-build-stream.js";
 import { buildQuery } from "./build-query.js";
@@ -14,7 +14,21 @@ import type {
   EngineSession,
   ImageDetails,
   ImageHistoryEntry,
+  PushRequest,
+  PushResponse,
 } from "./engine.js";
+import {
+  readCapabilities,
+  type EngineCapabilities,
+  type InfoAnswer,
+} from "./engine-capabilities.js";
+import { createPushStreamReader } from "./read-push-stream.js";
+import {
+  encodeRegistryLogin,
+  registryOfReference,
+  resolveRegistryLogin,
+  runCredentialHelper,
+} from "./registry-auth.js";
 import { readDockerConfig, type DockerConfig } from "./docker-config.js";
 import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
 import { describeSessionFailure } from "./session/describe-session-failure.js";
@@ -98,6 +112,7 @@ export class DockerEngine implements Engine {
   readonly #requestTimeoutMs: number;
   readonly #env: Readonly<Record<string, string | undefined>>;
   #config: DockerConfig | undefined;
+  #capabilities: Promise<EngineCapabilities> | undefined;
 
   constructor(options: DockerEngineOptions = {}) {
     const env = options.env ?? process.env;
@@ -148,6 +163,94 @@ export class DockerEngine implements Engine {
       platform: `${version.Os}/${version.Arch}`,
       buildkit,
     };
+  }
+
+  /**
+   * What the engine can do, from `GET /version` and `GET /info` (image store: `DriverStatus`
+   * `driver-type` is `io.containerd.snapshotter.v1` with the containerd store); asked once per
+   * `DockerEngine`, later calls get the same answer.
+   */
+  capabilities(signal?: AbortSignal): Promise<EngineCapabilities> {
+    const asked = (this.#capabilities ??= (async () => {
+      const info = await this.info(signal);
+      const bounded = this.#bounded(signal);
+      let answer: InfoAnswer;
+      try {
+        answer = await this.#http.json<InfoAnswer>({
+          method: "GET",
+          path: "/info",
+          signal: bounded,
+        });
+      } catch (error) {
+        if (signal?.aborted === true) throw abortReason(signal);
+        if (bounded.aborted) throw this.#silent("GET /info");
+        throw this.#requestError(error, "GET /info");
+      }
+      return readCapabilities(info, answer);
+    })());
+    // A failed probe is not kept: the next call asks again.
+    asked.catch(() => {
+      if (this.#capabilities === asked) this.#capabilities = undefined;
+    });
+    return asked;
+  }
+
+  /**
+   * Pushes `request.ref` through `POST /images/{name}/push?tag=TAG` with the docker CLI's login for
+   * its registry (`credHelpers`, `credsStore`, `auths` of config.json) in `X-Registry-Auth`.
+   */
+  async push(request: PushRequest): Promise<PushResponse> {
+    const { name, tag } = splitTag(request.ref);
+    const registry = registryOfReference(name);
+    const { login, source } = await resolveRegistryLogin(
+      registry,
+      this.#dockerConfig(),
+      (helper, host) => runCredentialHelper(helper, host, this.#env),
+    );
+    this.#log.debug({ ref: request.ref, registry, login: source }, "POST /images/{name}/push");
+    let response: IncomingMessage;
+    try {
+      response = await this.#http.stream({
+        method: "POST",
+        path: `/images/${encodeURIComponent(name)}/push`,
+        query: { tag },
+        headers: { "X-Registry-Auth": encodeRegistryLogin(login) },
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      });
+    } catch (error) {
+      if (request.signal?.aborted === true) throw abortReason(request.signal);
+      if (error instanceof EngineHttpError && error.statusCode !== undefined) {
+        throw new PushFailedError({
+          registry,
+          tag: `${name}:${tag}`,
+          registryMessage: error.message,
+          denied: isDenied(error.message),
+        });
+      }
+      throw this.#requestError(error, `pushing ${name}:${tag}`);
+    }
+    const reader = createPushStreamReader((progress) => request.onProgress?.(progress));
+    try {
+      for await (const chunk of response) reader.push(chunk as Buffer);
+    } catch (error) {
+      if (request.signal?.aborted === true) throw abortReason(request.signal);
+      throw new EngineError(
+        "ENGINE_STREAM_ENDED",
+        `the connection to the engine broke while pushing ${name}:${tag} (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+    const result = reader.end();
+    if (result.error !== undefined || result.digest === undefined) {
+      const message = result.error ?? "the engine ended the push without a digest";
+      throw new PushFailedError({
+        registry,
+        tag: `${name}:${tag}`,
+        registryMessage: message,
+        denied: isDenied(message),
+      });
+    }
+    return { digest: result.digest, sizeBytes: result.sizeBytes ?? null };
   }
 
   async build(request: BuildRequest): Promise<BuildResponse> {
@@ -468,6 +571,24 @@ function endpointOfModem(modem: DockerModem): EngineEndpoint {
     // Not on this machine's socket: the context goes through a session.
     transport: { kind: "tcp", host, port: 0 },
   };
+}
+
+/** `reg:5000/app:1` → name `reg:5000/app`, tag `1`; no tag is `latest` (as `docker build -t` tags). */
+function splitTag(ref: string): { name: string; tag: string } {
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  if (colon > slash) return { name: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { name: ref, tag: "latest" };
+}
+
+/**
+ * The registry refused the login: Distribution says `unauthorized: authentication required` or
+ * `denied: …`, the engine `no basic auth credentials` (both through the push stream).
+ */
+function isDenied(message: string): boolean {
+  return /unauthori[sz]ed|authentication required|no basic auth credentials|denied|\b40[13]\b/i.test(
+    message,
+  );
 }
 
 /** The error an aborted signal carries, as an Error whatever the caller passed to `abort()`. */

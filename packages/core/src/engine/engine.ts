@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import type { DecodedStatus } from "../progress/decode-status.js";
+import type { EngineCapabilities } from "./engine-capabilities.js";
 
 /** What an engine says about itself before anything is built. */
 export interface EngineInfo {
@@ -15,6 +16,15 @@ export interface EngineInfo {
   arch: string;
   /** True when `/build?version=2` (BuildKit) is available. */
   buildkit: boolean;
+}
+
+/**
+ * One cache source or destination in docker's terms (`--cache-from`/`--cache-to`): `type` is
+ * `registry`, `local`, `inline`, `gha`, …; `attrs` its options (`ref`, `mode`, `src`, `dest`, …).
+ */
+export interface CacheEntry {
+  type: string;
+  attrs: Record<string, string>;
 }
 
 /** Network mode of `RUN` steps, as `docker build --network`. */
@@ -34,8 +44,16 @@ export interface BuildSettings {
   network?: NetworkMode | undefined;
   /** `HOST:IP` entries for /etc/hosts inside `RUN` steps. */
   extraHosts?: readonly string[] | undefined;
-  /** Images whose inline cache the build may use. */
-  cacheFrom?: readonly string[] | undefined;
+  /**
+   * Where the build may find cache: `registry` entries (`attrs.ref`) go to `/build` as `cachefrom`
+   * (any image store); other types need BuildKit's Control API.
+   */
+  cacheFrom?: CacheEntry[] | undefined;
+  /**
+   * Where the build exports its cache: `inline` goes to `/build` as `BUILDKIT_INLINE_CACHE=1`;
+   * `registry`, `local` and `gha` need BuildKit's Control API on a containerd-store engine.
+   */
+  cacheTo?: CacheEntry[] | undefined;
 }
 
 /** One build request: one target of one Dockerfile. */
@@ -132,6 +150,34 @@ export interface BuildResponse {
   imageId: string;
 }
 
+/** Byte progress of one layer of a push, as the engine reports it. */
+export interface PushProgress {
+  /** The layer's short id, e.g. `a1b2c3d4e5f6`. */
+  layer: string;
+  /** `Preparing`, `Waiting`, `Pushing`, `Pushed`, `Layer already exists`, … */
+  status: string;
+  /** Bytes sent so far and the layer's size, while `Pushing`; null otherwise. */
+  current: number | null;
+  total: number | null;
+}
+
+/** One push: an image name with its tag, already in the engine's store. */
+export interface PushRequest {
+  /** `registry/name:tag` (no tag: `latest`). */
+  ref: string;
+  /** Per-layer byte progress, in the order received. */
+  onProgress?: ((progress: PushProgress) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** What a finished push stored. */
+export interface PushResponse {
+  /** The manifest digest in the registry (`sha256:…`): pull by `name@digest`. */
+  digest: string;
+  /** The manifest's size in bytes, when the engine said. */
+  sizeBytes: number | null;
+}
+
 /** An image as the engine stores it: enough for the report's sizes. */
 export interface ImageDetails {
   id: string;
@@ -204,4 +250,14 @@ export interface Engine {
    * the engine refuses it. Engines without sessions leave it out.
    */
   openSession?(options: SessionOptions, signal?: AbortSignal): Promise<EngineSession>;
+  /**
+   * What the engine can do (image store, cache backends, session transport), asked once; engines
+   * that cannot tell leave it out.
+   */
+  capabilities?(signal?: AbortSignal): Promise<EngineCapabilities>;
+  /**
+   * Pushes a tagged image to its registry with the engine's logins; rejects with a
+   * `PushFailedError` (the registry's words) or an `EngineError`. Engines that cannot push leave it out.
+   */
+  push?(request: PushRequest): Promise<PushResponse>;
 }

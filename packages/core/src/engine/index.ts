@@ -3,17 +3,31 @@ export type {
   BuildRequest,
   BuildResponse,
   BuildSettings,
+  CacheEntry,
   Engine,
   EngineInfo,
   EngineSession,
   ImageDetails,
   ImageHistoryEntry,
   NetworkMode,
+  PushProgress,
+  PushRequest,
+  PushResponse,
   SessionCredentials,
   SessionOptions,
   SessionOutput,
   SessionSshAgent,
 } from "./engine.js";
+export { checkCacheSupport, readCapabilities } from "./engine-capabilities.js";
+export type {
+  BuildPath,
+  EngineCapabilities,
+  ImageStoreKind,
+  InfoAnswer,
+} from "./engine-capabilities.js";
+export { assignCacheRefs, refForTarget } from "./assign-cache-refs.js";
+export type { TargetCache } from "./assign-cache-refs.js";
+export { registryOfReference } from "./registry-auth.js";
 export { resolveEngineEndpoint } from "./resolve-endpoint.js";
 export type { EndpointTransport, EngineEndpoint } from "./resolve-endpoint.js";
 export { readDockerConfig } from "./docker-config.js";

@@ -176,6 +176,9 @@ function transcript(events: BuildEvent[]): string {
       case "target-finished":
       case "target-failed":
       case "target-cancelled":
+      case "push-progress":
+      case "target-pushed":
+      case "push-failed":
       case "engine-quiet":
       case "context-sent":
       case "daemon-status":

@@ -1,6 +1,6 @@
 // The end-of-run report's shapes: plain JSON, the same data every renderer prints.
 import type { CancelReason, ErrorCode } from "../errors.js";
-import type { RunContext } from "../events.js";
+import type { RunCache, RunContext } from "../events.js";
 
 /** Version of the `BuildReport` shape; bumped on any incompatible change. */
 export const BUILD_REPORT_SCHEMA_VERSION = 2;
@@ -252,4 +252,27 @@ export interface BuildReport {
   sizeMeaning?: string | undefined;
   /** Each `--size-budget`, against the target's image; undefined when none was given. */
   sizeBudgets?: SizeBudgetReport[] | undefined;
+  /** Per target, in the requested order, what was pushed; null when the run did not push. */
+  published: PublishedTarget[] | null;
+  /** Where the builds looked for cache and exported it; null when no cache option was given. */
+  cache: ReportCache | null;
+}
+
+/** The run's cache sources and exports, and the targets the sources gave nothing, with why. */
+export interface ReportCache extends RunCache {
+  /** Targets that looked in `from` and took no step from any cache, with the likeliest reason. */
+  misses: { target: string; reason: string }[];
+}
+
+/**
+ * A target of a pushing run: `pushed` when every tag reached its registry, `failed` when a push
+ * failed (its image stays in the engine's store), `not-pushed` when it made no image or has no tag.
+ */
+export interface PublishedTarget {
+  target: string;
+  status: "pushed" | "failed" | "not-pushed";
+  /** The tags that reached their registry, each with the manifest digest the registry stored. */
+  tags: { tag: string; digest: string }[];
+  /** The push that failed: which name, which registry, the registry's words and what to do. */
+  error: { tag: string; registry: string; message: string; hint: string | null } | null;
 }

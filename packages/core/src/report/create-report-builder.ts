@@ -5,6 +5,7 @@ import {
   BUILD_REPORT_SCHEMA_VERSION,
   type BuildReport,
   type LayerReport,
+  type PublishedTarget,
   type ReportWarning,
   type StepStatus,
   type TargetFailure,
@@ -102,6 +103,8 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
   const failureOrder: string[] = [];
   const warnings = new Map<string, ReportWarning>();
   const sent = { files: 0, bytes: 0 };
+  const pushed = new Map<string, PublishedTarget["tags"]>();
+  const pushFailures = new Map<string, NonNullable<PublishedTarget["error"]>>();
 
   const targetRecord = (target: string): TargetRecord => {
     let record = targets.get(target);
@@ -228,6 +231,21 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
           sent.bytes += event.bytes;
         }
         break;
+      case "target-pushed": {
+        const list = pushed.get(event.target) ?? [];
+        list.push({ tag: event.tag, digest: event.digest });
+        pushed.set(event.target, list);
+        break;
+      }
+      case "push-failed":
+        pushFailures.set(event.target, {
+          tag: event.tag,
+          registry: event.registry,
+          message: cut(event.error.message, FAILURE_MESSAGE_CHARS),
+          hint: event.error.hint ?? null,
+        });
+        break;
+      case "push-progress":
       case "stage-started":
       case "stage-cached":
       case "stage-finished":
@@ -319,6 +337,23 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
                   : null,
             },
       ...sizeExtras,
+      published:
+        runStarted?.push === true || pushed.size > 0 || pushFailures.size > 0
+          ? order.map((target): PublishedTarget => {
+              const tags = pushed.get(target) ?? [];
+              const error = pushFailures.get(target) ?? null;
+              return {
+                target,
+                status: error !== null ? "failed" : tags.length > 0 ? "pushed" : "not-pushed",
+                tags,
+                error,
+              };
+            })
+          : null,
+      cache:
+        runStarted?.cache === undefined
+          ? null
+          : { from: [...runStarted.cache.from], to: [...runStarted.cache.to], misses: [] },
     };
   };
 

@@ -15,6 +15,8 @@ export type {
   StepReport,
   StepStatus,
   TargetFailure,
+  PublishedTarget,
+  ReportCache,
   TargetReport,
   TargetStatus,
 } from "./build-report.js";

@@ -5,6 +5,7 @@ import {
 } from "../context/prepare-context.js";
 import type {
   BuildSettings,
+  CacheEntry,
   Engine,
   EngineInfo,
   EngineSession,
@@ -17,6 +18,7 @@ import {
   EngineError,
   MissingSecretError,
   MissingSshAgentError,
+  PushFailedError,
   UsageError,
   type StagecraftError,
 } from "../errors.js";
@@ -36,6 +38,9 @@ import { attributeLayers, type LayerStage } from "../report/attribute-layers.js"
 import type { LayerReport } from "../report/build-report.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
 import { selectSizeProbes } from "../report/select-size-probes.js";
+import { checkCacheSupport } from "../engine/engine-capabilities.js";
+import { registryOfReference } from "../engine/registry-auth.js";
+import { assignCacheRefs } from "../engine/assign-cache-refs.js";
 import { validateImageReference } from "../stages/validate-image-reference.js";
 import { startSizeProbes, type SizeProbes } from "./measure-stage-sizes.js";
 import {
@@ -93,6 +98,11 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
   stageSizes?: boolean | undefined;
   /** Size budgets in bytes per target id: the report's `sizeBudgets` says which were exceeded. */
   sizeBudgets?: Readonly<Record<string, number>> | undefined;
+  /**
+   * Push each target's tags to their registries as soon as it is built (`push-progress`,
+   * `target-pushed`, `push-failed` events); a failed push fails the run and leaves the image.
+   */
+  push?: boolean | undefined;
 }
 
 /** What `sizeBytes` means in the report (`BuildReport.sizeMeaning`). */
@@ -154,14 +164,23 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
 
   // The engine's probe and the context's walk do not depend on each other; a context that cannot
   // be read ends the probe too (a request left open would hold the process).
+  checkPush(options);
+  const cacheFrom = options.cacheFrom ?? [];
+  const cacheTo = options.cacheTo ?? [];
+  const usesCache = cacheFrom.length > 0 || cacheTo.length > 0;
   const probe = new AbortController();
+  const probeSignal = signal === undefined ? probe.signal : AbortSignal.any([signal, probe.signal]);
   let info: EngineInfo;
   let prepared: PreparedContext;
   try {
     [info, prepared] = await Promise.all([
-      options.engine.info(
-        signal === undefined ? probe.signal : AbortSignal.any([signal, probe.signal]),
-      ),
+      // Cache options depend on the engine's image store: ask for its capabilities instead.
+      usesCache && options.engine.capabilities !== undefined
+        ? options.engine.capabilities(probeSignal).then((capabilities) => {
+            checkCacheSupport({ cacheFrom, cacheTo }, capabilities, "build");
+            return capabilities;
+          })
+        : options.engine.info(probeSignal),
       prepareContext(options.context, options.engine.local),
     ]);
   } catch (error) {
@@ -177,12 +196,23 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   }
   // BUILDPLATFORM (and TARGETPLATFORM by default) are the engine's: a FROM may depend on them.
   const analysis = forEngine(options.analysis, info.platform);
-  const targets: TargetSpec[] = analysis.plan.targets.map((target) => ({
-    name: target.id,
-    // The default target is sent without `target=`: BuildKit cannot name an unnamed last stage.
-    stage: target.requested,
-    tags: tags[target.id] ?? [],
-  }));
+  const cacheByTarget = assignCacheRefs(
+    cacheTo,
+    cacheFrom,
+    analysis.plan.targets.map((target) => target.id),
+  );
+  const targets: TargetSpec[] = analysis.plan.targets.map((target) => {
+    const cache = cacheByTarget[target.id];
+    return {
+      name: target.id,
+      // The default target is sent without `target=`: BuildKit cannot name an unnamed last stage.
+      stage: target.requested,
+      tags: tags[target.id] ?? [],
+      ...(cache === undefined || !usesCache
+        ? {}
+        : { settings: { cacheFrom: cache.cacheFrom, cacheTo: cache.cacheTo } }),
+    };
+  });
   const names = targets.map((target) => target.name);
   const stageId = (index: number): string => analysis.graph.stages[index]?.id ?? `stage-${index}`;
   const targetStages = Object.fromEntries(
@@ -249,7 +279,69 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       platform: info.platform,
     },
     context: describeContext(prepared),
+    ...(options.push === true ? { push: true } : {}),
+    ...(usesCache
+      ? {
+          cache: {
+            from: unique(
+              Object.values(cacheByTarget).flatMap((cache) => cache.cacheFrom.map(describeCache)),
+            ),
+            to: unique(
+              Object.values(cacheByTarget).flatMap((cache) => cache.cacheTo.map(describeCache)),
+            ),
+          },
+        }
+      : {}),
   });
+
+  // Each target's tags are pushed as soon as it is built, while the others still build.
+  const pushes: Promise<boolean>[] = [];
+  const pushTarget = async (target: string, names: readonly string[]): Promise<boolean> => {
+    const push = options.engine.push?.bind(options.engine);
+    if (push === undefined) return false;
+    for (const tag of names) {
+      const startedPush = Date.now();
+      try {
+        const pushed = await push({
+          ref: tag,
+          signal,
+          onProgress: (progress) => {
+            lastNews = Date.now();
+            emit({ type: "push-progress", time: Date.now(), target, tag, ...progress });
+          },
+        });
+        emit({
+          type: "target-pushed",
+          time: Date.now(),
+          target,
+          tag,
+          digest: pushed.digest,
+          durationMs: Date.now() - startedPush,
+        });
+      } catch (error) {
+        const failure =
+          error instanceof PushFailedError
+            ? error
+            : new PushFailedError({
+                registry: registryOfReference(tag),
+                tag,
+                registryMessage: error instanceof Error ? error.message : String(error),
+                denied: false,
+              });
+        log.warn({ target, tag, error: failure.message }, "push failed");
+        emit({
+          type: "push-failed",
+          time: Date.now(),
+          target,
+          tag,
+          registry: failure.registry,
+          error: toTargetError(failure),
+        });
+        return false;
+      }
+    }
+    return true;
+  };
 
   const started = new Map<string, number>();
   const running = new Set<string>();
@@ -278,6 +370,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         return;
       case "target-finished":
         endStream(notice.target, { imageId: notice.imageId });
+        if (options.push === true && notice.tags.length > 0) {
+          const names = [...notice.tags];
+          // After this event is out, so `target-pushed` follows `target-finished`.
+          pushes.push(Promise.resolve().then(() => pushTarget(notice.target, names)));
+        }
         emit({
           type: "target-finished",
           time: notice.time,
@@ -333,7 +430,6 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     pull: options.pull,
     network: options.network,
     extraHosts: options.extraHosts,
-    cacheFrom: options.cacheFrom,
   };
   const probeStages =
     options.stageSizes === false ||
@@ -398,6 +494,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       // Before the session closes: a probe's build may be reading the context through it.
       stageSizes = await probes.sizes;
     }
+    const pushed = await Promise.all(pushes);
+    if (pushed.includes(false) && result.status === "succeeded") {
+      result = { ...result, status: "failed" };
+    }
   } finally {
     probes?.abort();
     clearInterval(watch);
@@ -456,6 +556,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     budgets: options.sizeBudgets,
     sizeMeaning: SIZE_MEANING,
   });
+  if (built.cache !== null && cacheFrom.length > 0) {
+    built.cache.misses = explainCacheMisses(built, analysis);
+  }
   return {
     ...result,
     report: hasSecrets ? redactDeep(built, redact) : built,
@@ -481,6 +584,64 @@ function toLayerStages(analysis: DockerfileAnalysis): LayerStage[] {
       copiedFrom: instruction.kind === "copy" ? (instruction.from ?? null) : null,
     })),
   }));
+}
+
+/** `--push` needs an engine that pushes, images (not a session output) and at least one tag. */
+function checkPush(options: RunBuildOptions): void {
+  if (options.push !== true) return;
+  if (options.engine.push === undefined) {
+    throw new UsageError("this engine cannot push images", {
+      hint: "Push with a Docker Engine (DockerEngine), or leave out push.",
+    });
+  }
+  if (options.session?.output !== undefined) {
+    throw new UsageError(
+      `push and an output of type ${options.session.output.type} exclude each other: the build makes no image to push`,
+      { hint: "Leave out the output (-o) to push the image, or leave out --push." },
+    );
+  }
+  const tagged = Object.values(options.tags ?? {}).some((names) => names.length > 0);
+  if (!tagged) {
+    throw new UsageError("push needs a tag with the registry to push to", {
+      hint: "Tag the target, e.g. -t 127.0.0.1:5000/team/app:1 (with several targets, -t app=…).",
+    });
+  }
+}
+
+/**
+ * Targets that read cache and took no step from it. The commonest cause across engines: a base
+ * image that is not pinned by its registry digest has another id on each engine's store (the
+ * graph driver names it by its config digest, the containerd store by its manifest digest), so
+ * no cache key made elsewhere matches (measured on Docker 26.1.5).
+ */
+function explainCacheMisses(
+  report: BuildReport,
+  analysis: DockerfileAnalysis,
+): { target: string; reason: string }[] {
+  return report.targets.flatMap((target) => {
+    if (target.status !== "succeeded" || target.stepsCached > 0 || target.stepsRun === 0) return [];
+    const planned = analysis.plan.targets.find((entry) => entry.id === target.target);
+    const bases = (planned?.reachable ?? []).flatMap((index) => {
+      const base = analysis.graph.stages[index]?.base;
+      return base?.kind === "image" && !base.reference.includes("@") ? [base.reference] : [];
+    });
+    const unpinned = [...new Set(bases)];
+    const reason =
+      unpinned.length > 0
+        ? `no step came from the cache: ${unpinned.length === 1 ? "the base image" : "the base images"} ${unpinned.join(", ")} ${unpinned.length === 1 ? "is" : "are"} not pinned by registry digest, and the same image has a different id on each engine's image store, so a cache made on another engine cannot match; write FROM NAME@sha256:DIGEST with the digest the registry has`
+        : "no step came from the cache: the cache refs may not exist yet, or were made with other build args, context files or Dockerfile lines";
+    return [{ target: target.target, reason }];
+  });
+}
+
+/** `registry:REF`, `local:DIR`, `inline`, …: a cache entry in one short word. */
+function describeCache(entry: CacheEntry): string {
+  const where = entry.attrs.ref ?? entry.attrs.src ?? entry.attrs.dest ?? entry.attrs.scope;
+  return where === undefined ? entry.type : `${entry.type}:${where}`;
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
 }
 
 /** BuildKit would stop these builds anyway (e.g. an invalid image reference): say so before sending. */

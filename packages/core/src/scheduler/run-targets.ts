@@ -20,6 +20,8 @@ export interface TargetSpec {
   /** The stage to build; undefined builds the Dockerfile's last stage. */
   stage?: string | undefined;
   tags?: readonly string[] | undefined;
+  /** Settings of this target only, over the run's (e.g. its own cache export ref). */
+  settings?: BuildSettings | undefined;
 }
 
 /** A packed build context, streamed once per target build. */
@@ -219,7 +221,7 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
       time: targetStartedAt,
       buildId: run.buildId,
     });
-    const settings = options.settings ?? {};
+    const settings = { ...options.settings, ...spec.settings };
     try {
       const { imageId } = await engine.build({
         ...settings,

@@ -1,0 +1,79 @@
+import { createLineSplitter } from "../progress/decode-status.js";
+import type { PushProgress } from "./engine.js";
+
+/** What a `POST /images/{name}/push` stream said, once it ended. */
+export interface PushStreamResult {
+  /** The manifest digest the registry stored (`aux.Digest`), when the push got that far. */
+  digest: string | undefined;
+  /** The manifest's size in bytes (`aux.Size`). */
+  sizeBytes: number | undefined;
+  /** The first error (`errorDetail.message`, else `error`): the one that ended the push. */
+  error: string | undefined;
+}
+
+interface PushLine {
+  status?: unknown;
+  id?: unknown;
+  progressDetail?: { current?: unknown; total?: unknown } | null;
+  aux?: { Digest?: unknown; Size?: unknown } | null;
+  error?: unknown;
+  errorDetail?: { message?: unknown } | null;
+}
+
+/**
+ * Reads a push stream (NDJSON, as `docker push` prints it): per-layer progress (`id` is the layer's
+ * short id; `Pushing` carries `current`/`total` bytes, then `Pushed` or `Layer already exists`), the
+ * digest at the end (`aux`), or an error line.
+ */
+export function createPushStreamReader(onProgress: (progress: PushProgress) => void): {
+  push(chunk: Uint8Array | string): void;
+  end(): PushStreamResult;
+} {
+  const splitter = createLineSplitter();
+  const result: PushStreamResult = { digest: undefined, sizeBytes: undefined, error: undefined };
+  const read = (lines: readonly string[]): void => {
+    for (const text of lines) {
+      if (text.trim() === "") continue;
+      let line: PushLine;
+      try {
+        line = JSON.parse(text) as PushLine;
+      } catch {
+        continue;
+      }
+      const message =
+        typeof line.errorDetail?.message === "string"
+          ? line.errorDetail.message
+          : typeof line.error === "string"
+            ? line.error
+            : undefined;
+      if (message !== undefined) {
+        result.error ??= message;
+        continue;
+      }
+      if (typeof line.aux?.Digest === "string") {
+        result.digest = line.aux.Digest;
+        if (typeof line.aux.Size === "number") result.sizeBytes = line.aux.Size;
+        continue;
+      }
+      // Lines without an id ("The push refers to repository …", "latest: digest: …") are not a layer's.
+      if (typeof line.id !== "string" || typeof line.status !== "string") continue;
+      const current = line.progressDetail?.current;
+      const total = line.progressDetail?.total;
+      onProgress({
+        layer: line.id,
+        status: line.status,
+        current: typeof current === "number" ? current : null,
+        total: typeof total === "number" ? total : null,
+      });
+    }
+  };
+  return {
+    push(chunk) {
+      read(splitter.push(chunk));
+    },
+    end() {
+      read(splitter.end());
+      return result;
+    },
+  };
+}
