@@ -20,7 +20,7 @@ import { BENCH_LABEL, snapshotStagecraft, stagecraftCli, tools } from "./harness
 
 const RESULTS = fileURLToPath(new URL("results/", import.meta.url));
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
-const SCENARIOS = ["single", "fanout", "projects", "large-context", "frontend", "limits"];
+const SCENARIOS = ["single", "fanout", "projects", "large-context", "chatty", "frontend", "limits"];
 const QUICK_SCENARIOS = ["single", "fanout", "frontend"];
 const STEP_TIMEOUT_MS = 3 * 60_000;
 const COLD_PROJECT_TIMEOUT_MS = 15 * 60_000;
@@ -294,6 +294,31 @@ const scenarios = {
     return {
       cases,
       note: "`COPY . /ctx` in a base stage, 4 targets a–d on it; every step cached.",
+    };
+  },
+
+  // Issue 12's memory goal: 40 targets that print 200,000 lines each, under 150 MB peak RSS.
+  async chatty() {
+    const context = join(scratch, "chatty");
+    mkdirSync(context, { recursive: true });
+    const targets = Array.from({ length: 40 }, (_, index) => `t${index + 1}`);
+    const stages = targets.map(
+      (target) =>
+        `FROM stagecraft/busybox:latest AS ${target}\nARG NONCE\nRUN echo ${target}; seq 1 200000\n`,
+    );
+    writeFileSync(join(context, "Dockerfile"), stages.join(""));
+    const entry = await measureCase({
+      name: "chatty, 40 targets x 200,000 lines, cold",
+      context,
+      targets,
+      toolNames: ["stagecraft"],
+      mode: "cold",
+      caseRuns: explicitRuns ?? 1,
+      timeoutMs: timeouts,
+    });
+    return {
+      cases: [entry],
+      note: "40 busybox targets, each `RUN echo tN; seq 1 200000` (distinct, so no step is shared); goal: stagecraft's peak RSS < 150 MB.",
     };
   },
 

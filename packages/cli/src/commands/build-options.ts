@@ -89,7 +89,8 @@ Every image carries the labels org.stagecraft.managed=true and org.stagecraft.ta
   docker images --filter label=org.stagecraft.target=app
 
 Exit codes: 0 all targets built, 1 a build failed (or --timeout), 2 usage or Dockerfile error
-(nothing was built), 130 interrupted (or stdout closed).
+(nothing was built), 130 interrupted, 141 stdout closed (cancelled as on an interrupt; the
+shell's code for a program whose reader went away).
 Build args are stored in the image history and the daemon's build records: use --build-arg-secret only
 to keep values off the screen and out of reports, and BuildKit secrets for real credentials.
 `;

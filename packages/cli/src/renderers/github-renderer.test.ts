@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createRenderer } from "./create-renderer.js";
-import { escapeData, escapeProperty, workflowCommand } from "./github-renderer.js";
+import {
+  GROUP_BUFFER_LINES,
+  escapeData,
+  escapeProperty,
+  workflowCommand,
+} from "./github-renderer.js";
 import { createMemoryIo } from "./memory-io.test-support.js";
 import {
   failingRun,
@@ -83,6 +88,32 @@ describe("github renderer", () => {
     expect(summary).toContain("| ❌ | app |");
     expect(summary).toContain("#### ❌ app › build › docker/Dockerfile:12");
     expect(summary).toContain("src/main.c:10:5: error: use of undeclared identifier");
+  });
+
+  it("holds a bounded number of a chatty target's lines: full buffers go out as groups of their own", () => {
+    const run = successfulRun();
+    const index = run.events.findIndex((event) => event.type === "log");
+    const sample = run.events[index];
+    if (sample?.type !== "log") throw new Error("the fixture has a log line");
+    const target = sample.target;
+    const chatty = Array.from({ length: GROUP_BUFFER_LINES * 2 + 5 }, (_, i) => ({
+      ...sample,
+      line: `chatty line ${i + 1}`,
+    }));
+    run.events.splice(index, 0, ...chatty);
+    const { text } = render({ ...run, events: run.events });
+    const titles = text.split("\n").filter((line) => line.startsWith(`::group::${target} `));
+    expect(titles.slice(0, 2)).toEqual([
+      `::group::${target} · lines 1-${GROUP_BUFFER_LINES}, still running`,
+      `::group::${target} · lines 2001-4000, still running`,
+    ]);
+    expect(titles[2]).toMatch(/ · built in .* \(from line 4001\)$/);
+    expect(titles).toHaveLength(3);
+    // Every line is written once, in order.
+    for (const n of [1, GROUP_BUFFER_LINES, GROUP_BUFFER_LINES * 2 + 5]) {
+      expect(text.split(`chatty line ${n}\n`)).toHaveLength(2);
+    }
+    expect(text.indexOf("chatty line 1\n")).toBeLessThan(text.indexOf("chatty line 4005\n"));
   });
 
   it("gives an unfinished target its group at the end", () => {

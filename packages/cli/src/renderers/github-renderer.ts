@@ -8,6 +8,12 @@ import { createPlainFormatter } from "./plain-renderer.js";
 
 /** How many of a failure's last log lines its annotation carries (the full tail is in the log). */
 const ANNOTATION_LOG_LINES = 10;
+/**
+ * How many of a running target's lines are held back for its group: a chatty step (200,000 lines)
+ * must not keep them all. A full buffer goes out as a group of its own ("app · lines 1–2000, still
+ * running"), so no line is lost and memory stays bounded per target.
+ */
+export const GROUP_BUFFER_LINES = 2000;
 
 /**
  * Plain progress for GitHub Actions: each target's lines in one `::group::` (held back until the target
@@ -22,7 +28,15 @@ export function createGithubRenderer(context: RendererContext): Renderer {
   const annotations = new Map<string, string[]>();
   const failedLines = new Map<string, number>();
   const flushed = new Set<string>();
+  const linesOut = new Map<string, number>();
   let finished = false;
+
+  const writeGroup = (title: string, lines: readonly string[]): void => {
+    // Every line starts with its `[ 1.2s]` stamp, so a build printing `::…` cannot issue a command.
+    io.stdout.write(
+      `::group::${escapeData(title)}\n${lines.map((line) => `${line}\n`).join("")}::endgroup::\n`,
+    );
+  };
 
   const annotate = (target: string, command: string): void => {
     const list = annotations.get(target) ?? [];
@@ -34,10 +48,8 @@ export function createGithubRenderer(context: RendererContext): Renderer {
     const lines = buffers.get(target) ?? [];
     buffers.delete(target);
     flushed.add(target);
-    // Every line starts with its `[ 1.2s]` stamp, so a build printing `::…` cannot issue a command.
-    io.stdout.write(
-      `::group::${escapeData(title)}\n${lines.map((line) => `${line}\n`).join("")}::endgroup::\n`,
-    );
+    const before = linesOut.get(target) ?? 0;
+    writeGroup(before === 0 ? title : `${title} (from line ${before + 1})`, lines);
     for (const command of annotations.get(target) ?? []) io.stdout.write(`${command}\n`);
     annotations.delete(target);
   };
@@ -54,6 +66,15 @@ export function createGithubRenderer(context: RendererContext): Renderer {
         const buffer = buffers.get(line.target) ?? [];
         buffer.push(line.text);
         buffers.set(line.target, buffer);
+        if (buffer.length >= GROUP_BUFFER_LINES) {
+          const before = linesOut.get(line.target) ?? 0;
+          writeGroup(
+            `${line.target} · lines ${before + 1}-${before + buffer.length}, still running`,
+            buffer,
+          );
+          linesOut.set(line.target, before + buffer.length);
+          buffers.set(line.target, []);
+        }
       }
       switch (event.type) {
         case "step-failed":

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from "../logger.js";
 import { createBuildStreamReader } from "../progress/read-build-stream.js";
 import { buildQuery } from "./build-query.js";
 import { EngineHttpError, HttpTransport, type EngineTransport } from "./http-transport.js";
+import { deadlineSignal } from "./deadline-signal.js";
 import { createModemTransport, type DockerModem } from "./modem-transport.js";
 import type {
   BuildRequest,
@@ -506,8 +507,7 @@ export class DockerEngine implements Engine {
 
   /** The caller's signal, and the request time limit. */
   #bounded(signal: AbortSignal | undefined): AbortSignal {
-    const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
-    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    return deadlineSignal(this.#requestTimeoutMs, signal);
   }
 
   /** An engine that took the connection and did not answer in time. */

@@ -12,6 +12,7 @@ import type {
   ImageDetails,
   SessionOptions,
 } from "../engine/engine.js";
+import { deadlineSignal } from "../engine/deadline-signal.js";
 import { bindSession, openEngineSession } from "../engine/session/bind-session.js";
 import {
   BuildFailedError,
@@ -706,8 +707,7 @@ function withDeadline(
   deadline: number | undefined,
 ): AbortSignal | undefined {
   if (deadline === undefined) return signal;
-  const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
-  return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  return deadlineSignal(Math.max(0, deadline - Date.now()), signal);
 }
 
 function toSessionOptions(

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import pLimit from "p-limit";
 import type { BuildSettings, Engine } from "../engine/engine.js";
+import { deadlineSignal } from "../engine/deadline-signal.js";
 import {
   BuildCancelledError,
   BuildFailedError,
@@ -178,7 +179,7 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
       // /build/cancel ends the stream cleanly within tens of milliseconds; dropping the request is
       // the fallback for an engine that does not answer it (a frozen engine answers nothing, so the
       // cancel request itself gives up with the request).
-      engine.cancelBuild(run.buildId, AbortSignal.timeout(grace)).catch((error: unknown) => {
+      engine.cancelBuild(run.buildId, deadlineSignal(grace)).catch((error: unknown) => {
         log.warn(
           { buildId: run.buildId, error: String(error) },
           "the cancel request failed; the build request is dropped instead",

@@ -1,0 +1,355 @@
+// Fault injection against the built CLI: engines that never answer, drop the stream or freeze (a
+// proxy to the real engine that stops forwarding: the shared dockerd itself is never stopped),
+// signals and a closed stdout while a step runs, unwritable outputs, multi-line secrets. Every
+// case asserts the exit code, the message, and that no build process is left on the daemon (the
+// engine is local: a RUN step's processes are visible in /proc, found by a marker in their command).
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, runStagecraft, type CliRun } from "./support/cli.js";
+import { BUSYBOX, makeProject } from "./support/engine.js";
+
+const ENGINE_SOCKET = "/var/run/docker.sock";
+const LABEL = ["--label", "org.stagecraft.test=1"];
+const dir = join(tmpdir(), `stagecraft-faults-${process.pid}`);
+const servers: Server[] = [];
+
+beforeAll(() => {
+  mkdirSync(dir, { recursive: true });
+});
+afterAll(() => {
+  for (const server of servers) server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A socket server; `onConnection` decides what each connection gets. Resolves its socket path. */
+async function listen(name: string, onConnection: (socket: Socket) => void): Promise<string> {
+  const path = join(dir, `${name}.sock`);
+  const server = createServer(onConnection);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return path;
+}
+
+/** A proxy to the real engine that can stop forwarding (a frozen daemon) and count connections. */
+async function pausableProxy(name: string): Promise<{
+  socket: string;
+  pause: () => void;
+  resume: () => void;
+  /** Closes every connection (an engine that hangs up mid-stream). */
+  drop: () => void;
+}> {
+  const pairs: [Socket, Socket][] = [];
+  let paused = false;
+  const socket = await listen(name, (client) => {
+    const upstream = createConnection(ENGINE_SOCKET);
+    pairs.push([client, upstream]);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    for (const [one, other] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      one.on("error", () => other.destroy());
+      one.on("close", () => other.destroy());
+    }
+    if (paused) {
+      client.pause();
+      upstream.pause();
+    }
+  });
+  return {
+    socket,
+    pause: () => {
+      paused = true;
+      for (const [client, upstream] of pairs) {
+        client.pause();
+        upstream.pause();
+      }
+    },
+    resume: () => {
+      paused = false;
+      for (const [client, upstream] of pairs) {
+        client.resume();
+        upstream.resume();
+      }
+    },
+    drop: () => {
+      for (const [client, upstream] of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+    },
+  };
+}
+
+/** Processes on this machine whose command line holds `marker` (a RUN step's shell). */
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const command = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (command.includes(marker) && !command.includes("vitest")) found.push(Number(entry));
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  return found;
+}
+
+/** Waits (up to 10 s: a cancel takes tens of ms) until no process holds `marker`. */
+async function expectNothingRunning(marker: string): Promise<void> {
+  for (let waited = 0; waited < 10_000 && processesWith(marker).length > 0; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(processesWith(marker), `build processes left running for ${marker}`).toEqual([]);
+}
+
+/**
+ * A project whose one RUN step prints `MARKER started`, then a line a second for 30 s (a closed pipe
+ * is only noticed on the next write, as for any program).
+ */
+function slowStep(): { dir: string; marker: string } {
+  const marker = `fault-${randomUUID().slice(0, 8)}`;
+  const project = makeProject({
+    Dockerfile: `FROM ${BUSYBOX}\nRUN echo ${marker} started; for i in $(seq 1 30); do sleep 1; echo tick $i; done\n`,
+  });
+  return { dir: project.dir, marker };
+}
+
+/**
+ * Runs the CLI; `act(child, stdoutSoFar)` is called on every stdout chunk until it returns true.
+ * `closeStdoutAfter` reads that many bytes, then closes the pipe (`| head -c N`).
+ */
+function runWith(
+  args: readonly string[],
+  options: {
+    env?: Record<string, string>;
+    act?: (signal: (name: NodeJS.Signals) => void, stdout: string) => boolean;
+    closeStdoutWhen?: string;
+    /** Called once the process is spawned (for engines that send nothing to wait for). */
+    onSpawn?: (signal: (name: NodeJS.Signals) => void) => void;
+  } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NO_COLOR: "1", GITHUB_ACTIONS: "", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let acted = false;
+    options.onSpawn?.((name) => child.kill(name));
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      if (options.closeStdoutWhen !== undefined && stdout.includes(options.closeStdoutWhen)) {
+        child.stdout.destroy();
+      }
+      if (!acted && options.act !== undefined) {
+        acted = options.act((name) => child.kill(name), stdout);
+      }
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      resolve({ code, signal, stdout, stderr, interrupted: acted });
+    });
+  });
+}
+
+const secretLines = ["s3cret-first-LINE", "s3cret-second-LINE"];
+
+describe("faults", () => {
+  it("an engine that takes the connection and never answers: SIGTERM ends the run at once", async () => {
+    const requests: string[] = [];
+    const socket = await listen("silent", (connection) => {
+      connection.on("data", (data: Buffer) => requests.push(data.toString("latin1")));
+    });
+    const project = makeProject({ Dockerfile: `FROM ${BUSYBOX}\nRUN true\n` });
+    const run = await runWith(["build", project.dir, "--progress", "plain"], {
+      env: { DOCKER_HOST: `unix://${socket}` },
+      onSpawn: (signal) => {
+        const poll = setInterval(() => {
+          if (requests.some((request) => request.includes("/version"))) {
+            clearInterval(poll);
+            signal("SIGTERM");
+          }
+        }, 20);
+      },
+    });
+    expect(run.code).toBe(130);
+    expect(run.stderr).toContain("stagecraft: interrupted");
+    project.remove();
+  });
+
+  it("an engine that closes the build stream mid-step: exit 1, the engine named, nothing left", async () => {
+    const { dir: context, marker } = slowStep();
+    let seen = 0;
+    const proxy = await pausableProxy("closing");
+    const run = await runWith(["build", context, "--progress", "plain", ...LABEL], {
+      env: { DOCKER_HOST: `unix://${proxy.socket}` },
+      act: (_signal, stdout) => {
+        if (!stdout.includes(`| ${marker} started`)) return false;
+        seen = processesWith(marker).length;
+        proxy.drop();
+        return true;
+      },
+    });
+    expect(run.interrupted).toBe(true);
+    expect(run.code).toBe(1);
+    expect(`${run.stdout}${run.stderr}`).toMatch(/engine/i);
+    expect(seen, "the step was running when the fault came").toBeGreaterThan(0);
+    await expectNothingRunning(marker);
+    rmSync(context, { recursive: true, force: true });
+  });
+
+  it("SIGINT while the engine is frozen: the cancelled report, then the process exits", async () => {
+    const { dir: context, marker } = slowStep();
+    let seen = 0;
+    const proxy = await pausableProxy("frozen");
+    const run = await runWith(["build", context, "--progress", "plain", ...LABEL], {
+      env: { DOCKER_HOST: `unix://${proxy.socket}` },
+      act: (signal, stdout) => {
+        if (!stdout.includes(`| ${marker} started`)) return false;
+        seen = processesWith(marker).length;
+        proxy.pause();
+        signal("SIGINT");
+        return true;
+      },
+    });
+    proxy.resume();
+    expect(run.code).toBe(130);
+    expect(run.stdout).toContain("cancelled");
+    // The dropped requests close the proxy's connections to the engine, which ends the build.
+    expect(seen, "the step was running when the fault came").toBeGreaterThan(0);
+    await expectNothingRunning(marker);
+    rmSync(context, { recursive: true, force: true });
+  });
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`${signal} while a step runs: exit 130, the build cancelled on the daemon`, async () => {
+      const { dir: context, marker } = slowStep();
+      let seen = 0;
+      const run = await runWith(["build", context, "--progress", "plain", ...LABEL], {
+        act: (send, stdout) => {
+          if (!stdout.includes(`| ${marker} started`)) return false;
+          seen = processesWith(marker).length;
+          send(signal);
+          return true;
+        },
+      });
+      expect(run.code).toBe(130);
+      expect(run.stdout).toMatch(/cancelled/);
+      expect(seen, "the step was running when the signal came").toBeGreaterThan(0);
+      await expectNothingRunning(marker);
+      rmSync(context, { recursive: true, force: true });
+    });
+  }
+
+  it("a closed stdout while a step runs: no EPIPE stack, exit 141, the build cancelled", async () => {
+    const { dir: context, marker } = slowStep();
+    let seen = 0;
+    const run = await runWith(["build", context, "--progress", "plain", ...LABEL], {
+      closeStdoutWhen: `| ${marker} started`,
+      act: (_signal, stdout) => {
+        if (!stdout.includes(`| ${marker} started`)) return false;
+        seen = processesWith(marker).length;
+        return true;
+      },
+    });
+    expect(run.code).toBe(141);
+    expect(run.stderr).toContain("stagecraft: stdout was closed; cancelling the builds");
+    expect(run.stderr).not.toContain("EPIPE");
+    expect(seen, "the step was running when the fault came").toBeGreaterThan(0);
+    await expectNothingRunning(marker);
+    rmSync(context, { recursive: true, force: true });
+  });
+
+  it("a closed stdout during the context upload: exit 141, nothing left", async () => {
+    const marker = `fault-${randomUUID().slice(0, 8)}`;
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nCOPY big /big\nRUN echo ${marker}; sleep 30\n`,
+    });
+    writeFileSync(join(project.dir, "big"), Buffer.alloc(24 * 2 ** 20, 7));
+    const run = await runWith(["build", project.dir, "--progress", "plain", ...LABEL], {
+      closeStdoutWhen: "building 1 target",
+    });
+    expect(run.code).toBe(141);
+    expect(run.stderr).not.toContain("EPIPE");
+    await expectNothingRunning(marker);
+    project.remove();
+  });
+
+  it("unwritable outputs are refused before the engine is asked anything (exit 2, flag named)", async () => {
+    const connections: Socket[] = [];
+    const socket = await listen("recording", (connection) => {
+      connections.push(connection);
+      connection.destroy();
+    });
+    const project = makeProject({ Dockerfile: `FROM ${BUSYBOX}\nRUN true\n`, file: "x" });
+    const cases: [string[], string][] = [
+      [["--report", join(project.dir, "missing", "report.json")], "--report"],
+      [["--metadata-file", project.dir], "--metadata-file"],
+      [["-o", `type=local,dest=${join(project.dir, "file")}`], "--output"],
+      [["-o", `type=local,dest=${join(project.dir, "file", "sub")}`], "--output"],
+      [["-o", `type=tar,dest=${project.dir}`], "--output"],
+    ];
+    for (const [flags, named] of cases) {
+      const run = await runStagecraft(["build", project.dir, ...flags], {
+        env: { DOCKER_HOST: `unix://${socket}` },
+      });
+      expect(run.code, flags.join(" ")).toBe(2);
+      expect(run.stderr).toContain(`stagecraft: ${named}`);
+    }
+    expect(connections).toHaveLength(0);
+    project.remove();
+  });
+
+  it("a multi-line secret is masked in every output: plain, json, github, summary, report, metadata", async () => {
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS ok`,
+        `ARG TOKEN`,
+        `RUN echo "$TOKEN"`,
+        `FROM ${BUSYBOX} AS bad`,
+        `ARG TOKEN`,
+        `RUN echo "$TOKEN"; exit 3`,
+      ].join("\n"),
+    });
+    const secret = secretLines.join("\n");
+    const outputs: string[] = [];
+    for (const [mode, env] of [
+      ["plain", {}],
+      ["json", {}],
+      ["auto", { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: join(project.dir, "summary.md") }],
+    ] as const) {
+      const report = join(project.dir, `report-${mode}.json`);
+      const metadata = join(project.dir, `metadata-${mode}.json`);
+      const run = await runStagecraft(
+        ["build", project.dir, "--target", "ok,bad", "--keep-going", "--progress", mode]
+          .concat(["--build-arg-secret", `TOKEN=${secret}`, "--report", report])
+          .concat(["--metadata-file", metadata, ...LABEL]),
+        { env },
+      );
+      expect(run.code, `${mode}: ${run.stderr}`).toBe(1);
+      expect(run.stdout).toContain("***");
+      outputs.push(run.stdout, run.stderr, readFileSync(report, "utf8"));
+      outputs.push(readFileSync(metadata, "utf8"));
+      if (mode === "auto") {
+        expect(run.stdout).toContain("::error");
+        outputs.push(readFileSync(join(project.dir, "summary.md"), "utf8"));
+      }
+    }
+    for (const text of outputs) {
+      for (const line of secretLines) expect(text).not.toContain(line);
+    }
+    project.remove();
+  });
+});
