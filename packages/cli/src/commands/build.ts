@@ -100,7 +100,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       pull: flags.pull,
       network: flags.network,
       extraHosts: flags.extraHosts,
-      cacheFrom: flags.cacheFrom,
+      cacheFrom: flags.cacheFrom.map((ref) => ({ type: "registry", attrs: { ref } })),
       concurrency: flags.concurrency,
       keepGoing: flags.keepGoing,
       signal: io.signal,

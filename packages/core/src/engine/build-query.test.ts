@@ -26,7 +26,7 @@ describe("buildQuery", () => {
         pull: true,
         network: "none",
         extraHosts: ["db:127.0.0.1"],
-        cacheFrom: ["me/app:cache"],
+        cacheFrom: [{ type: "registry", attrs: { ref: "me/app:cache" } }],
       }),
     ).toEqual({
       version: "2",

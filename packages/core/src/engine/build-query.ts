@@ -30,9 +30,11 @@ export function buildQuery(request: BuildRequest): BuildQuery {
     query.networkmode = request.network;
   if (request.extraHosts !== undefined && request.extraHosts.length > 0)
     query.extrahosts = [...request.extraHosts];
-  if (request.cacheFrom !== undefined && request.cacheFrom.length > 0) {
-    query.cachefrom = JSON.stringify(request.cacheFrom);
-  }
+  // `/build` imports registry caches by ref only (moby `build_routes.go`).
+  const cacheRefs = (request.cacheFrom ?? []).flatMap((entry) =>
+    entry.type === "registry" && entry.attrs.ref !== undefined ? [entry.attrs.ref] : [],
+  );
+  if (cacheRefs.length > 0) query.cachefrom = JSON.stringify(cacheRefs);
   if (request.session !== undefined) {
     query.session = request.session.id;
     if (request.session.contextDockerfile !== undefined) {

@@ -34,8 +34,21 @@ export interface BuildSettings {
   network?: NetworkMode | undefined;
   /** `HOST:IP` entries for /etc/hosts inside `RUN` steps. */
   extraHosts?: readonly string[] | undefined;
-  /** Images whose inline cache the build may use. */
-  cacheFrom?: readonly string[] | undefined;
+  /** Caches the build may use, e.g. `{ type: "registry", attrs: { ref: "me/app:cache" } }`. */
+  cacheFrom?: CacheEntry[] | undefined;
+  /** Caches the build exports, e.g. `{ type: "registry", attrs: { ref: "…", mode: "max" } }` (Control API only). */
+  cacheTo?: CacheEntry[] | undefined;
+  /**
+   * Named contexts (`--build-context NAME=VALUE`): a directory on this machine, or
+   * `docker-image://REF`; a `FROM NAME` or `COPY --from=NAME` then reads it (Control API only).
+   */
+  namedContexts?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A cache import or export in docker's terms: `type=registry,ref=…,mode=max` as a type and its attributes. */
+export interface CacheEntry {
+  type: string;
+  attrs: Record<string, string>;
 }
 
 /** One build request: one target of one Dockerfile. */
@@ -100,7 +113,14 @@ export interface SessionOptions {
    * Serve the build context from this directory through FileSync (`remote=client-session`) instead of
    * a tar upload: the daemon keeps a copy per context directory and asks only for changed files.
    */
-  context?: { dir: string; dockerfile: string } | undefined;
+  context?:
+    | {
+        dir: string;
+        dockerfile: string;
+        /** More directories served by name, for named contexts (`context:NAME` = `local:NAME`). */
+        named?: Readonly<Record<string, string>> | undefined;
+      }
+    | undefined;
   /** Told what each FileSync transfer sent (`dir` is `context` or `dockerfile`). */
   onContextSent?: ((sent: { dir: string; files: number; bytes: number }) => void) | undefined;
   /** Names the session in the daemon's records (default `stagecraft`). */

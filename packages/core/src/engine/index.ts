@@ -3,6 +3,7 @@ export type {
   BuildRequest,
   BuildResponse,
   BuildSettings,
+  CacheEntry,
   Engine,
   EngineInfo,
   EngineSession,
@@ -13,6 +14,11 @@ export type {
   SessionOutput,
   SessionSshAgent,
 } from "./engine.js";
+export { BuildkitEngine, parseBuildkitAddress } from "./buildkit/buildkit-engine.js";
+export type { BuildkitEngineOptions, BuildkitTlsFiles } from "./buildkit/buildkit-engine.js";
+export { ControlClient } from "./buildkit/control-client.js";
+export type { BuildkitAddress } from "./buildkit/control-client.js";
+export type { UsageRecord, WorkerRecord } from "./buildkit/control-protos.js";
 export { resolveEngineEndpoint } from "./resolve-endpoint.js";
 export type { EndpointTransport, EngineEndpoint } from "./resolve-endpoint.js";
 export { readDockerConfig } from "./docker-config.js";

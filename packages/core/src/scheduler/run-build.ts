@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import {
   prepareContext,
   type ContextInput,
@@ -11,6 +12,7 @@ import type {
   ImageDetails,
   SessionOptions,
 } from "../engine/engine.js";
+import { isContextUrl } from "../engine/buildkit/solve-build.js";
 import { bindSession, openEngineSession } from "../engine/session/bind-session.js";
 import {
   BuildFailedError,
@@ -206,10 +208,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     onEvent: emit,
   });
 
-  const sessionOptions = toSessionOptions(options.session, prepared, (event) => {
-    lastNews = Date.now();
-    emit(event);
-  });
+  const sessionOptions = toSessionOptions(
+    options.session,
+    prepared,
+    namedDirs(options),
+    (event) => {
+      lastNews = Date.now();
+      emit(event);
+    },
+  );
   const session =
     sessionOptions === undefined
       ? undefined
@@ -324,6 +331,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         network: options.network,
         extraHosts: options.extraHosts,
         cacheFrom: options.cacheFrom,
+        cacheTo: options.cacheTo,
+        namedContexts: options.namedContexts,
       },
       concurrency: options.concurrency,
       keepGoing: options.keepGoing,
@@ -459,12 +468,13 @@ function withDeadline(
 function toSessionOptions(
   requested: RunBuildOptions["session"],
   prepared: PreparedContext,
+  named: Readonly<Record<string, string>>,
   emit: (event: BuildEvent) => void,
 ): SessionOptions | undefined {
   if (prepared.kind === "session") {
     return {
       ...requested,
-      context: { dir: prepared.contextDir, dockerfile: prepared.dockerfile },
+      context: { dir: prepared.contextDir, dockerfile: prepared.dockerfile, named },
       onContextSent: (sent) => {
         emit({
           type: "context-sent",
@@ -477,6 +487,15 @@ function toSessionOptions(
     };
   }
   return requested;
+}
+
+/** The named contexts that are directories, absolute: the session serves each under its name. */
+function namedDirs(options: RunBuildOptions): Record<string, string> {
+  const dirs: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.namedContexts ?? {})) {
+    if (!isContextUrl(value)) dirs[name] = resolve(options.context.cwd ?? process.cwd(), value);
+  }
+  return dirs;
 }
 
 function contextSource(prepared: PreparedContext): ContextSource {
