@@ -11,6 +11,7 @@ import {
   type RunBuildOptions,
 } from "@stagecraft/core";
 import { BuildkitEngine, ControlClient, parseBuildkitAddress } from "@stagecraft/core/engine";
+import { runStagecraft } from "./support/cli.js";
 import { startBuildkitProxy, type BuildkitProxy } from "./support/buildkit-proxy.js";
 import {
   BUSYBOX,
@@ -273,5 +274,69 @@ describe("BuildKit Control API against the engine's BuildKit", () => {
     const engine = new BuildkitEngine({ address: tls.address, tls: { ca: tls.tls.ca } });
     engines.push(engine);
     await expect(engine.info()).rejects.toMatchObject({ code: "ENGINE_UNREACHABLE" });
+  });
+
+  it("reads named contexts (a directory and docker-image://) with stagecraft build --build-context", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      "app/Dockerfile": [
+        `FROM base AS final`,
+        `COPY --from=lib lib.txt /lib.txt`,
+        `COPY app.txt /app.txt`,
+        `RUN echo ${nonce} > /nonce`,
+        ``,
+      ].join("\n"),
+      "app/app.txt": "app\n",
+      "lib/lib.txt": "from the lib context\n",
+    });
+    const tag = `sc-it/control-named:${nonce}`;
+    made.push(tag);
+    try {
+      const run = await runStagecraft(
+        [
+          "build",
+          "app",
+          "-t",
+          tag,
+          "--build-context",
+          "lib=lib",
+          "--build-context",
+          `base=docker-image://${BUSYBOX}`,
+          "--label",
+          "org.stagecraft.test=1",
+          "--progress",
+          "plain",
+        ],
+        { cwd: project.dir },
+      );
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(await runInImage(tag, ["cat", "/lib.txt", "/app.txt", "/nonce"])).toBe(
+        `from the lib context\napp\n${nonce}\n`,
+      );
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("refuses named contexts on the /build path, before sending", async () => {
+    const project = makeProject({ Dockerfile: `FROM base\n` });
+    try {
+      const { outcome } = await build(
+        new DockerEngine(),
+        project.dir,
+        [],
+        {},
+        {
+          namedContexts: { base: `docker-image://${BUSYBOX}` },
+        },
+      );
+      expect(outcome.status).toBe("failed");
+      expect(outcome.report.failures[0]?.message).toContain(
+        "named contexts need BuildKit's Control API",
+      );
+    } finally {
+      project.remove();
+    }
   });
 });

@@ -35,6 +35,9 @@ Options:
       --network MODE         network of RUN steps: default, host or none
       --add-host HOST:IP     add an /etc/hosts entry inside RUN steps
       --cache-from REF       an image to use as a cache source (inline cache)
+      --build-context NAME=DIR|docker-image://REF
+                             a named context: FROM NAME and COPY --from=NAME read DIR or the image
+                             (builds then go through BuildKit's Control API on the engine's /grpc)
       --secret id=ID[,src=FILE|,env=VAR]
                              a secret for RUN --mount=type=secret,id=ID, read from FILE or the
                              environment variable VAR; with only id=ID, from the variable ID when set,
@@ -87,6 +90,7 @@ export const BUILD_OPTIONS: OptionTable = {
   pull: { type: "boolean" },
   network: { type: "string" },
   "add-host": { type: "string", multiple: true },
+  "build-context": { type: "string", multiple: true },
   "cache-from": { type: "string", multiple: true },
   secret: { type: "string", multiple: true },
   ssh: { type: "string", multiple: true },
@@ -122,6 +126,8 @@ export interface BuildFlags {
   pull: boolean;
   network: NetworkMode;
   extraHosts: string[];
+  /** `--build-context NAME=VALUE`, by name. */
+  buildContexts: Record<string, string>;
   cacheFrom: string[];
   secret: string[];
   ssh: string[];
@@ -161,6 +167,19 @@ export function readBuildFlags(
       });
     }
   }
+  const buildContexts: Record<string, string> = {};
+  for (const entry of listOption(values, "build-context")) {
+    const match = /^([^=\s]+)=(.+)$/.exec(entry);
+    if (match?.[1] === undefined || match[2] === undefined) {
+      throw new UsageError(
+        `--build-context "${entry}" is not NAME=DIR or NAME=docker-image://REF`,
+        {
+          hint: "Write --build-context lib=../lib or --build-context base=docker-image://alpine:3.20.",
+        },
+      );
+    }
+    buildContexts[match[1]] = match[2];
+  }
   const tags = listOption(values, "tag");
   for (const tag of tags) checkTag(tag);
   const report = stringOption(values, "report");
@@ -186,6 +205,7 @@ export function readBuildFlags(
     pull: values.pull === true,
     network: choiceOption<NetworkMode>(values, "network", ["default", "host", "none"], "default"),
     extraHosts,
+    buildContexts,
     cacheFrom: listOption(values, "cache-from"),
     secret: listOption(values, "secret"),
     ssh: listOption(values, "ssh"),

@@ -86,7 +86,12 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       renderer.onEvent(event);
     };
     const outcome = await runBuild({
-      engine: new DockerEngine({ env: io.env, ...(logger === undefined ? {} : { logger }) }),
+      engine: new DockerEngine({
+        env: io.env,
+        ...(logger === undefined ? {} : { logger }),
+        // Named contexts exist only in the Control API (`/build` cannot carry them).
+        ...(Object.keys(flags.buildContexts).length > 0 ? { builder: "control" as const } : {}),
+      }),
       analysis,
       context: {
         dir: flags.contextDir,
@@ -100,6 +105,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       pull: flags.pull,
       network: flags.network,
       extraHosts: flags.extraHosts,
+      namedContexts: flags.buildContexts,
       cacheFrom: flags.cacheFrom.map((ref) => ({ type: "registry", attrs: { ref } })),
       concurrency: flags.concurrency,
       keepGoing: flags.keepGoing,
