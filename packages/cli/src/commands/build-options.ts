@@ -49,6 +49,9 @@ Options:
       --push                 push every tag of each target to its registry once it is built, with the
                              docker CLI's logins (~/.docker/config.json: auths, credsStore,
                              credHelpers); the digests go into the report and --metadata-file
+      --build-context NAME=DIR|docker-image://REF
+                             a named context: FROM NAME and COPY --from=NAME read DIR or the image
+                             (builds then go through BuildKit's Control API on the engine's /grpc)
       --secret id=ID[,src=FILE|,env=VAR]
                              a secret for RUN --mount=type=secret,id=ID, read from FILE or the
                              environment variable VAR; with only id=ID, from the variable ID when set,
@@ -107,6 +110,7 @@ export const BUILD_OPTIONS: OptionTable = {
   pull: { type: "boolean" },
   network: { type: "string" },
   "add-host": { type: "string", multiple: true },
+  "build-context": { type: "string", multiple: true },
   "cache-from": { type: "string", multiple: true },
   "cache-to": { type: "string", multiple: true },
   push: { type: "boolean" },
@@ -148,6 +152,8 @@ export interface BuildFlags {
   cacheFrom: CacheEntry[];
   cacheTo: CacheEntry[];
   push: boolean;
+  /** `--build-context NAME=VALUE`, by name. */
+  buildContexts: Record<string, string>;
   secret: string[];
   ssh: string[];
   output: string | undefined;
@@ -188,6 +194,19 @@ export function readBuildFlags(
       });
     }
   }
+  const buildContexts: Record<string, string> = {};
+  for (const entry of listOption(values, "build-context")) {
+    const match = /^([^=\s]+)=(.+)$/.exec(entry);
+    if (match?.[1] === undefined || match[2] === undefined) {
+      throw new UsageError(
+        `--build-context "${entry}" is not NAME=DIR or NAME=docker-image://REF`,
+        {
+          hint: "Write --build-context lib=../lib or --build-context base=docker-image://alpine:3.20.",
+        },
+      );
+    }
+    buildContexts[match[1]] = match[2];
+  }
   const tags = listOption(values, "tag");
   for (const tag of tags) checkTag(tag);
   const report = stringOption(values, "report");
@@ -218,6 +237,7 @@ export function readBuildFlags(
     ),
     cacheTo: listOption(values, "cache-to").map((value) => parseCacheFlag("--cache-to", value)),
     push: values.push === true,
+    buildContexts,
     secret: listOption(values, "secret"),
     ssh: listOption(values, "ssh"),
     output: stringOption(values, "output"),

@@ -93,7 +93,16 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       renderer.onEvent(event);
     };
     const outcome = await runBuild({
-      engine: new DockerEngine({ env: io.env, ...(logger === undefined ? {} : { logger }) }),
+      engine: new DockerEngine({
+        env: io.env,
+        ...(logger === undefined ? {} : { logger }),
+        // Named contexts and a registry cache export exist only in the Control API (`/build`
+        // carries neither); other builds keep the engine's /build.
+        ...(Object.keys(flags.buildContexts).length > 0 ||
+        flags.cacheTo.some((entry) => entry.type === "registry")
+          ? { builder: "control" as const }
+          : {}),
+      }),
       analysis,
       context: {
         dir: flags.contextDir,
@@ -110,6 +119,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       cacheFrom: flags.cacheFrom,
       cacheTo: flags.cacheTo,
       push: flags.push,
+      namedContexts: flags.buildContexts,
       concurrency: flags.concurrency,
       keepGoing: flags.keepGoing,
       signal: io.signal,

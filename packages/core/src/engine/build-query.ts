@@ -34,11 +34,10 @@ export function buildQuery(request: BuildRequest): BuildQuery {
     query.networkmode = request.network;
   if (request.extraHosts !== undefined && request.extraHosts.length > 0)
     query.extrahosts = [...request.extraHosts];
-  // `cachefrom` carries image refs only: the registry importer (local image store first, then the
-  // registry). Other cache types cannot travel here; `checkCacheSupport` refuses them before sending.
-  const cacheRefs = (request.cacheFrom ?? [])
-    .filter((entry) => entry.type === "registry" && entry.attrs.ref !== undefined)
-    .map((entry) => entry.attrs.ref ?? "");
+  // `/build` imports registry caches by ref only (moby `build_routes.go`).
+  const cacheRefs = (request.cacheFrom ?? []).flatMap((entry) =>
+    entry.type === "registry" && entry.attrs.ref !== undefined ? [entry.attrs.ref] : [],
+  );
   if (cacheRefs.length > 0) query.cachefrom = JSON.stringify(cacheRefs);
   if (request.session !== undefined) {
     query.session = request.session.id;

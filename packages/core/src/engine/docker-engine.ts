@@ -20,6 +20,7 @@ import type {
 } from "./engine.js";
 import {
   readCapabilities,
+  type BuildPath,
   type EngineCapabilities,
   type InfoAnswer,
 } from "./engine-capabilities.js";
@@ -33,6 +34,8 @@ import {
 import { readDockerConfig, type DockerConfig } from "./docker-config.js";
 import { resolveEngineEndpoint, type EngineEndpoint } from "./resolve-endpoint.js";
 import { describeSessionFailure } from "./session/describe-session-failure.js";
+import { ControlBuilder } from "./buildkit/buildkit-engine.js";
+import type { UsageRecord, WorkerRecord } from "./buildkit/control-protos.js";
 import type { StartSessionOptions } from "./session/start-session.js";
 
 /** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
@@ -93,6 +96,13 @@ export interface DockerEngineOptions {
    * dockerode (docs/decisions/dockerode.md).
    */
   dockerode?: { modem: DockerModem } | undefined;
+  /**
+   * How builds reach BuildKit: `build` (default) through `POST /build`; `control` through BuildKit's
+   * Control API on the Engine's `/grpc` (`Control.Solve`), which also exports cache (`cacheTo`) and
+   * reads named contexts, and always sends the context through the session
+   * (docs/decisions/control-api.md).
+   */
+  builder?: "build" | "control" | undefined;
 }
 
 /**
@@ -108,12 +118,18 @@ export interface DockerEngineOptions {
 export class DockerEngine implements Engine {
   readonly endpoint: EngineEndpoint;
   readonly local: boolean;
+  get buildPath(): BuildPath {
+    return this.#control === undefined ? "build" : "control";
+  }
   readonly #http: EngineTransport;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
   readonly #env: Readonly<Record<string, string | undefined>>;
   #config: DockerConfig | undefined;
   #capabilities: Promise<EngineCapabilities> | undefined;
+  readonly #control: ControlBuilder | undefined;
+  /** A Control API connection for `listWorkers`/`diskUsage` when builds go through `/build`. */
+  #probe: ControlBuilder | undefined;
 
   constructor(options: DockerEngineOptions = {}) {
     const env = options.env ?? process.env;
@@ -123,12 +139,26 @@ export class DockerEngine implements Engine {
       modem === undefined
         ? (options.endpoint ?? resolveEngineEndpoint(env, undefined, () => this.#dockerConfig()))
         : endpointOfModem(modem);
-    this.local = this.endpoint.transport.kind === "unix";
-    this.#http =
+    // The Control API has no tar upload: its context always travels through the session.
+    this.local = this.endpoint.transport.kind === "unix" && options.builder !== "control";
+    const http =
       modem === undefined
         ? new HttpTransport(this.endpoint.transport, env)
         : createModemTransport(modem);
+    this.#http = http;
     this.#log = options.logger ?? silentLogger;
+    this.#control =
+      options.builder === "control"
+        ? new ControlBuilder(
+            {
+              kind: "upgrade",
+              description: `${this.endpoint.description} (/grpc)`,
+              open: () =>
+                http.upgrade({ method: "POST", path: "/grpc", headers: { Upgrade: "h2c" } }),
+            },
+            this.#log,
+          )
+        : undefined;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#log.debug(
       { endpoint: this.endpoint.description, source: this.endpoint.source },
@@ -257,6 +287,12 @@ export class DockerEngine implements Engine {
   async build(request: BuildRequest): Promise<BuildResponse> {
     const signal = request.signal;
     signal?.throwIfAborted();
+    if (this.#control !== undefined) return await this.#control.build(request);
+    if (request.namedContexts !== undefined && Object.keys(request.namedContexts).length > 0) {
+      throw new EngineError("ENGINE_UNSUPPORTED", "named contexts need BuildKit's Control API", {
+        hint: 'POST /build cannot carry them; build with `builder: "control"`.',
+      });
+    }
     const session = request.session;
     if (session?.failure !== undefined) throw session.failure;
     const startedAt = Date.now();
@@ -358,6 +394,11 @@ export class DockerEngine implements Engine {
   }
 
   async cancelBuild(buildId: string, signal?: AbortSignal): Promise<void> {
+    if (this.#control !== undefined) {
+      // `/build/cancel` knows only `/build`'s builds; a dropped `Solve` call cancels its build.
+      this.#control.cancel(buildId);
+      return;
+    }
     this.#log.debug({ buildId }, "POST /build/cancel");
     const bounded = this.#bounded(signal);
     try {
@@ -398,6 +439,36 @@ export class DockerEngine implements Engine {
       withLogins,
       this.#log,
     );
+  }
+
+  /** BuildKit's workers on this engine (`Control.ListWorkers` over `/grpc`). */
+  async listWorkers(signal?: AbortSignal): Promise<WorkerRecord[]> {
+    return await this.#controlBuilder().listWorkers(signal);
+  }
+
+  /** BuildKit's build-cache records on this engine (`Control.DiskUsage` over `/grpc`). */
+  async diskUsage(signal?: AbortSignal): Promise<UsageRecord[]> {
+    return await this.#controlBuilder().diskUsage(signal);
+  }
+
+  /** Closes the Control API connection, if one is open (an idle one does not hold the process). */
+  close(): void {
+    this.#control?.close();
+    this.#probe?.close();
+  }
+
+  #controlBuilder(): ControlBuilder {
+    if (this.#control !== undefined) return this.#control;
+    const http = this.#http;
+    this.#probe ??= new ControlBuilder(
+      {
+        kind: "upgrade",
+        description: `${this.endpoint.description} (/grpc)`,
+        open: () => http.upgrade({ method: "POST", path: "/grpc", headers: { Upgrade: "h2c" } }),
+      },
+      this.#log,
+    );
+    return this.#probe;
   }
 
   async inspectImage(ref: string, signal?: AbortSignal): Promise<ImageDetails | undefined> {

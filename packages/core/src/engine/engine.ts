@@ -1,6 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import type { DecodedStatus } from "../progress/decode-status.js";
-import type { EngineCapabilities } from "./engine-capabilities.js";
+import type { BuildPath, EngineCapabilities } from "./engine-capabilities.js";
 
 /** What an engine says about itself before anything is built. */
 export interface EngineInfo {
@@ -54,6 +54,11 @@ export interface BuildSettings {
    * `registry`, `local` and `gha` need BuildKit's Control API on a containerd-store engine.
    */
   cacheTo?: CacheEntry[] | undefined;
+  /**
+   * Named contexts (`--build-context NAME=VALUE`): a directory on this machine, or
+   * `docker-image://REF`; a `FROM NAME` or `COPY --from=NAME` then reads it (Control API only).
+   */
+  namedContexts?: Readonly<Record<string, string>> | undefined;
 }
 
 /** One build request: one target of one Dockerfile. */
@@ -118,7 +123,14 @@ export interface SessionOptions {
    * Serve the build context from this directory through FileSync (`remote=client-session`) instead of
    * a tar upload: the daemon keeps a copy per context directory and asks only for changed files.
    */
-  context?: { dir: string; dockerfile: string } | undefined;
+  context?:
+    | {
+        dir: string;
+        dockerfile: string;
+        /** More directories served by name, for named contexts (`context:NAME` = `local:NAME`). */
+        named?: Readonly<Record<string, string>> | undefined;
+      }
+    | undefined;
   /** Told what each FileSync transfer sent (`dir` is `context` or `dockerfile`). */
   onContextSent?: ((sent: { dir: string; files: number; bytes: number }) => void) | undefined;
   /** Names the session in the daemon's records (default `stagecraft`). */
@@ -221,6 +233,12 @@ export interface ImageHistoryEntry {
 export interface Engine {
   /** Whether the engine runs on this machine (a small context then goes as one tar per build). */
   readonly local: boolean;
+  /**
+   * How builds reach BuildKit: `build` through the Engine's `POST /build` (inline cache export only),
+   * `control` through BuildKit's Control API (cache export where the image store allows it, named
+   * contexts). Undefined means `build`.
+   */
+  readonly buildPath?: BuildPath | undefined;
   /**
    * Probes the engine; rejects with an `EngineError` when it cannot be reached or does not answer,
    * or with the signal's reason once it aborts.

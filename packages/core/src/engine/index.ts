@@ -28,6 +28,11 @@ export type {
 export { assignCacheRefs, refForTarget } from "./assign-cache-refs.js";
 export type { TargetCache } from "./assign-cache-refs.js";
 export { registryOfReference } from "./registry-auth.js";
+export { BuildkitEngine, parseBuildkitAddress } from "./buildkit/buildkit-engine.js";
+export type { BuildkitEngineOptions, BuildkitTlsFiles } from "./buildkit/buildkit-engine.js";
+export { ControlClient } from "./buildkit/control-client.js";
+export type { BuildkitAddress } from "./buildkit/control-client.js";
+export type { UsageRecord, WorkerRecord } from "./buildkit/control-protos.js";
 export { resolveEngineEndpoint } from "./resolve-endpoint.js";
 export type { EndpointTransport, EngineEndpoint } from "./resolve-endpoint.js";
 export { readDockerConfig } from "./docker-config.js";

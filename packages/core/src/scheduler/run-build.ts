@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import {
   prepareContext,
   type ContextInput,
@@ -13,6 +14,7 @@ import type {
   SessionOptions,
 } from "../engine/engine.js";
 import { deadlineSignal } from "../engine/deadline-signal.js";
+import { isContextUrl } from "../engine/buildkit/solve-build.js";
 import { bindSession, openEngineSession } from "../engine/session/bind-session.js";
 import {
   BuildFailedError,
@@ -178,7 +180,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       // Cache options depend on the engine's image store: ask for its capabilities instead.
       usesCache && options.engine.capabilities !== undefined
         ? options.engine.capabilities(probeSignal).then((capabilities) => {
-            checkCacheSupport({ cacheFrom, cacheTo }, capabilities, "build");
+            checkCacheSupport(
+              { cacheFrom, cacheTo },
+              capabilities,
+              options.engine.buildPath ?? "build",
+            );
             return capabilities;
           })
         : options.engine.info(probeSignal),
@@ -253,10 +259,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     onEvent: emit,
   });
 
-  const sessionOptions = toSessionOptions(options.session, prepared, (event) => {
-    lastNews = Date.now();
-    emit(event);
-  });
+  const sessionOptions = toSessionOptions(
+    options.session,
+    prepared,
+    namedDirs(options),
+    (event) => {
+      lastNews = Date.now();
+      emit(event);
+    },
+  );
   const session =
     sessionOptions === undefined
       ? undefined
@@ -431,6 +442,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     pull: options.pull,
     network: options.network,
     extraHosts: options.extraHosts,
+    namedContexts: options.namedContexts,
   };
   const probeStages =
     options.stageSizes === false ||
@@ -713,12 +725,13 @@ function withDeadline(
 function toSessionOptions(
   requested: RunBuildOptions["session"],
   prepared: PreparedContext,
+  named: Readonly<Record<string, string>>,
   emit: (event: BuildEvent) => void,
 ): SessionOptions | undefined {
   if (prepared.kind === "session") {
     return {
       ...requested,
-      context: { dir: prepared.contextDir, dockerfile: prepared.dockerfile },
+      context: { dir: prepared.contextDir, dockerfile: prepared.dockerfile, named },
       onContextSent: (sent) => {
         emit({
           type: "context-sent",
@@ -731,6 +744,15 @@ function toSessionOptions(
     };
   }
   return requested;
+}
+
+/** The named contexts that are directories, absolute: the session serves each under its name. */
+function namedDirs(options: RunBuildOptions): Record<string, string> {
+  const dirs: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.namedContexts ?? {})) {
+    if (!isContextUrl(value)) dirs[name] = resolve(options.context.cwd ?? process.cwd(), value);
+  }
+  return dirs;
 }
 
 function contextSource(prepared: PreparedContext): ContextSource {

@@ -142,6 +142,7 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
   const context = options.context;
   if (context !== undefined) {
     const dirs: Record<string, string> = {
+      ...context.named,
       context: context.dir,
       dockerfile: dirname(context.dockerfile),
     };

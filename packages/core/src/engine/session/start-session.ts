@@ -102,6 +102,9 @@ class DaemonSession implements EngineSession {
     try {
       await this.#server.outputsWritten();
     } finally {
+      // Node's HTTP/2 reads bytes buffered before it took the socket on the next tick, and throws
+      // (uncaught) if the session is gone by then: a session closed right after it opened.
+      await new Promise((resolve) => setImmediate(resolve));
       this.#server.shutdown();
       this.#socket.destroy();
       this.#log.debug({ session: this.id }, "session closed");
