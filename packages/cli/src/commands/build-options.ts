@@ -14,6 +14,7 @@ import {
 } from "../parse-command-line.js";
 import type { RequestedProgressMode } from "../renderers/choose-progress-mode.js";
 import { checkWritableFile } from "./write-run-files.js";
+import { POOL_HELP, POOL_OPTIONS } from "./read-pool-flags.js";
 
 export const BUILD_HELP = `Usage: stagecraft build [CONTEXT] [options]
 
@@ -64,7 +65,12 @@ Options:
       --metadata-file FILE   write image ids and names per built target as JSON to FILE
       --log-level LEVEL      stagecraft's own diagnostics: error, warn, info, debug (default: off)
       --log-file FILE        write diagnostics to FILE instead of stderr
-  -h, --help                 show this help
+${POOL_HELP}  -h, --help                 show this help
+
+With a pool (--engine, STAGECRAFT_ENGINES or .stagecraft/engines.json) the registry is checked
+first, the targets are placed on the engines (see stagecraft plan --engine) and each engine builds
+its own; the targets of an engine that cannot be reached or drops its builds move to the others.
+Each engine still builds the shared stages its targets need (no push/import between engines yet).
 
 Every image carries the labels org.stagecraft.managed=true and org.stagecraft.target=<stage>:
   docker images --filter label=org.stagecraft.target=app
@@ -104,6 +110,7 @@ export const BUILD_OPTIONS: OptionTable = {
   "log-level": { type: "string" },
   "log-file": { type: "string" },
   help: { type: "boolean", short: "h" },
+  ...POOL_OPTIONS,
 };
 
 /** Every `build` flag, read and checked: nothing here needs the Dockerfile or the engine. */
