@@ -3,9 +3,15 @@ import { builtinModules } from "node:module";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const pureFolders = ["dockerfile", "stages", "plan", "progress", "report", "checks"].map(
-  (folder) => `packages/core/src/${folder}/**/*.ts`,
-);
+const pureFolders = [
+  "dockerfile",
+  "stages",
+  "plan",
+  "progress",
+  "report",
+  "checks",
+  "placement",
+].map((folder) => `packages/core/src/${folder}/**/*.ts`);
 
 export default tseslint.config(
   {

@@ -12,6 +12,8 @@ const entryPoints = {
   "@stagecraft/core/progress": "progress/index.ts",
   "@stagecraft/core/report": "report/index.ts",
   "@stagecraft/core/checks": "checks/index.ts",
+  "@stagecraft/core/placement": "placement/index.ts",
+  "@stagecraft/core/pool": "pool/index.ts",
   "@stagecraft/core/engine": "engine/index.ts",
   "@stagecraft/core/testing": "testing/index.ts",
 } as const;

@@ -15,6 +15,7 @@ import {
 import type { RequestedProgressMode } from "../renderers/choose-progress-mode.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
 import { checkWritableFile } from "./write-run-files.js";
+import { POOL_HELP, POOL_OPTIONS } from "./read-pool-flags.js";
 
 export const BUILD_HELP = `Usage: stagecraft build [CONTEXT] [options]
 
@@ -86,7 +87,12 @@ Options:
                              --push, the pushed digest as containerimage.digest)
       --log-level LEVEL      stagecraft's own diagnostics: error, warn, info, debug (default: off)
       --log-file FILE        write diagnostics to FILE instead of stderr
-  -h, --help                 show this help
+${POOL_HELP}  -h, --help                 show this help
+
+With a pool (--engine, STAGECRAFT_ENGINES or .stagecraft/engines.json) the registry is checked
+first, the targets are placed on the engines (see stagecraft plan --engine) and each engine builds
+its own; the targets of an engine that cannot be reached or drops its builds move to the others.
+Each engine still builds the shared stages its targets need (no push/import between engines yet).
 
 Every image carries the labels org.stagecraft.managed=true and org.stagecraft.target=<stage>:
   docker images --filter label=org.stagecraft.target=app
@@ -131,6 +137,7 @@ export const BUILD_OPTIONS: OptionTable = {
   "log-level": { type: "string" },
   "log-file": { type: "string" },
   help: { type: "boolean", short: "h" },
+  ...POOL_OPTIONS,
 };
 
 /** Every `build` flag, read and checked: nothing here needs the Dockerfile or the engine. */

@@ -25,6 +25,8 @@ import { checkBeforeBuild } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { readSessionFlags } from "./read-session-flags.js";
 import { writeRunFiles } from "./write-run-files.js";
+import { buildOnPool } from "./build-on-pool.js";
+import { readPoolFlags } from "./read-pool-flags.js";
 
 export { BUILD_HELP };
 
@@ -42,6 +44,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       return 0;
     }
     const flags = readBuildFlags(values, positionals, io);
+    const pool = readPoolFlags(values, io.env, io.cwd, flags.contextDir);
     json = flags.progress === "json";
     const logger = await createLogger(flags.logLevel, flags.logFile);
 
@@ -75,6 +78,10 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       io.stderr.write(
         `warning: ${dockerfile.displayPath}:${typo.position.line}: ${typo.message}\n`,
       );
+    }
+
+    if (pool !== undefined) {
+      return await buildOnPool(io, flags, pool, analysis, dockerfile.path, tags);
     }
 
     const renderer = createRenderer({

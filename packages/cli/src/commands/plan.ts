@@ -16,6 +16,13 @@ import {
 } from "../parse-command-line.js";
 import { errorToJson, reportError } from "../report-error.js";
 import { loadDockerfile, type LoadedDockerfile } from "./load-dockerfile.js";
+import {
+  formatPlacementText,
+  placeOnPool,
+  placementToJson,
+  readEarlierReports,
+} from "./format-placement.js";
+import { POOL_HELP, POOL_OPTIONS, readPoolFlags } from "./read-pool-flags.js";
 
 export const PLAN_HELP = `Usage: stagecraft plan [CONTEXT] [options]
 
@@ -31,6 +38,10 @@ Options:
       --format FORMAT   text (default) or json
   -h, --help            show this help
 
+With a pool, also which engine builds which stage and target, and which shared stages travel
+between engines (estimates from CONTEXT/.stagecraft/reports/*.json, reports written by
+build --report, else per-instruction defaults; nothing is asked of the engines):
+${POOL_HELP}
 Exit codes: 0 the plan was printed, 2 usage or Dockerfile error.
 `;
 
@@ -66,7 +77,10 @@ export function analyzeFromOptions(
 export function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
   let format: "text" | "json" = "text";
   try {
-    const { values, positionals } = parseCommandLine("plan", argv, FRONT_END_OPTIONS);
+    const { values, positionals } = parseCommandLine("plan", argv, {
+      ...FRONT_END_OPTIONS,
+      ...POOL_OPTIONS,
+    });
     if (values.help === true) {
       io.stdout.write(PLAN_HELP);
       return Promise.resolve(0);
@@ -77,11 +91,22 @@ export function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> 
         `plan takes one build context, got ${positionals.length}: ${positionals.join(" ")}`,
       );
     }
-    const { dockerfile, analysis } = analyzeFromOptions(io, values, positionals[0] ?? ".");
+    const contextDir = positionals[0] ?? ".";
+    const pool = readPoolFlags(values, io.env, io.cwd, contextDir);
+    const { dockerfile, analysis } = analyzeFromOptions(io, values, contextDir);
+    const reports = pool === undefined ? [] : readEarlierReports(io.cwd, contextDir);
+    const placement = pool === undefined ? undefined : placeOnPool(analysis, pool, reports);
     if (format === "json") {
-      io.stdout.write(`${JSON.stringify(planToJson(dockerfile, analysis), null, 2)}\n`);
+      const json = planToJson(dockerfile, analysis);
+      if (pool !== undefined && placement !== undefined) {
+        json.placement = placementToJson(pool, placement, reports.length);
+      }
+      io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     } else {
       io.stdout.write(formatPlanText(dockerfile, analysis));
+      if (pool !== undefined && placement !== undefined) {
+        io.stdout.write(formatPlacementText(pool, placement, reports.length));
+      }
     }
     return Promise.resolve(0);
   } catch (error) {

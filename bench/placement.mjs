@@ -1,0 +1,197 @@
+// Simulation of the pool placement (issue 14): `placeStages` on the repository's multi-stage
+// Dockerfiles and on generated monorepo graphs, for pools of 2, 4 and 8 engines, with synthetic
+// stage durations (1–60 s) and result sizes (1–200 MB) from a seeded generator. Pure: no engine.
+// Reports the predicted makespan as a ratio to the larger lower bound (critical path; total work
+// divided by total capacity). Goal: ≤ 1.15×. Run after `pnpm build`: `node bench/placement.mjs`.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { analyzeDockerfile } from "../packages/core/dist/plan/analyze-dockerfile.js";
+import { DEFAULT_TRANSFER, placeStages } from "../packages/core/dist/placement/place-stages.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ENGINES = [2, 4, 8];
+const CAPACITY = 2;
+const SEEDS = 20;
+const GOAL = 1.15;
+// The loopback registry as measured (8 MB/s push + pull, 0.5 s a transfer), and a 6× faster one.
+const MODELS = {
+  loopback: { fixedMs: DEFAULT_TRANSFER.fixedMs, bytesPerMs: DEFAULT_TRANSFER.bytesPerMs },
+  fast: { fixedMs: 1500, bytesPerMs: 50_000 },
+};
+const TRANSFER = MODELS[process.env.PLACEMENT_TRANSFER ?? "loopback"];
+
+function createRandom(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Every Dockerfile of the examples and of the recorded daemon streams. */
+function readRepositoryDockerfiles() {
+  const texts = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && entry.name !== "node_modules") walk(path);
+      else if (entry.name === "Dockerfile" || entry.name.endsWith(".Dockerfile"))
+        texts.push({
+          name: path.slice(here.length - "bench".length),
+          text: readFileSync(path, "utf8"),
+        });
+    }
+  };
+  walk(join(here, "../examples"));
+  walk(join(here, "../packages/core/src/progress/__fixtures__/buildkit-streams"));
+  return texts;
+}
+
+/** A monorepo: `shared` base stages, `targets` targets each on one base and copying from one or two others. */
+function monorepo(targets, shared, random) {
+  const lines = [];
+  for (let index = 0; index < shared; index++) {
+    lines.push(`FROM stagecraft/busybox:latest AS lib${index}`, `RUN make lib${index}`);
+  }
+  for (let index = 0; index < targets; index++) {
+    const base = Math.floor(random() * shared);
+    const copy = Math.floor(random() * shared);
+    lines.push(
+      `FROM lib${base} AS app${index}`,
+      `COPY --from=lib${copy} /out /lib`,
+      `RUN make app${index}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The named stages no other stage needs, as targets (none named: the default target). */
+function sinkPlan(text) {
+  const { graph } = analyzeDockerfile(text);
+  const needed = new Set(graph.stages.flatMap((stage) => stage.dependsOn));
+  const sinks = graph.stages
+    .filter((stage) => !needed.has(stage.index) && stage.name !== undefined)
+    .map((stage) => stage.name);
+  return analyzeDockerfile(text, { targets: sinks }).plan;
+}
+
+const cases = [];
+for (const { name, text } of readRepositoryDockerfiles()) {
+  try {
+    const plan = sinkPlan(text);
+    if (plan.stages.length >= 2) cases.push({ name, kind: "repository", plan });
+  } catch {
+    // A Dockerfile the front end refuses (a recorded failure) is no placement problem.
+  }
+}
+const generator = createRandom(99);
+for (const [targets, shared] of [
+  [6, 1],
+  [12, 3],
+  [20, 4],
+  [40, 6],
+]) {
+  cases.push({
+    name: `monorepo ${targets} targets / ${shared} libs`,
+    kind: "generated",
+    plan: sinkPlan(monorepo(targets, shared, generator)),
+  });
+}
+
+const rows = [];
+for (const entry of cases) {
+  for (const engines of ENGINES) {
+    const ratios = [];
+    let transfers = 0;
+    let cpuMs = 0;
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      const random = createRandom(seed * 1000 + engines);
+      const costs = entry.plan.graph.stages.map(() => ({
+        durationMs: Math.round(1000 + random() * 59_000),
+        sizeBytes: Math.round(1_000_000 + random() * 199_000_000),
+        source: "default",
+      }));
+      const pool = Array.from({ length: engines }, (_, index) => ({
+        name: `e${index + 1}`,
+        capacity: CAPACITY,
+      }));
+      const started = process.cpuUsage();
+      const placement = placeStages({ plan: entry.plan, engines: pool, costs, transfer: TRANSFER });
+      const used = process.cpuUsage(started);
+      cpuMs += (used.user + used.system) / 1000;
+      ratios.push(placement.makespanMs / placement.bounds.lowerBoundMs);
+      transfers += placement.transfers.reduce((sum, transfer) => sum + transfer.to.length, 0);
+    }
+    rows.push({
+      graph: entry.name,
+      kind: entry.kind,
+      stages: entry.plan.stages.length,
+      targets: entry.plan.targets.length,
+      engines,
+      maxRatio: Math.max(...ratios),
+      meanRatio: ratios.reduce((sum, ratio) => sum + ratio, 0) / ratios.length,
+      meanTransfers: transfers / SEEDS,
+      cpuMsPerPlacement: cpuMs / SEEDS,
+    });
+  }
+}
+
+const fixed = (value, digits = 2) => value.toFixed(digits);
+const repository = rows.filter((row) => row.kind === "repository");
+const shown = [
+  ...ENGINES.map((engines) => {
+    const mine = repository.filter((row) => row.engines === engines);
+    return {
+      graph: `${new Set(mine.map((row) => row.graph)).size} repository Dockerfiles`,
+      stages: `${Math.min(...mine.map((row) => row.stages))}–${Math.max(...mine.map((row) => row.stages))}`,
+      targets: `${Math.min(...mine.map((row) => row.targets))}–${Math.max(...mine.map((row) => row.targets))}`,
+      engines,
+      maxRatio: Math.max(...mine.map((row) => row.maxRatio)),
+      meanRatio: mine.reduce((sum, row) => sum + row.meanRatio, 0) / mine.length,
+      meanTransfers: mine.reduce((sum, row) => sum + row.meanTransfers, 0) / mine.length,
+      cpuMsPerPlacement: mine.reduce((sum, row) => sum + row.cpuMsPerPlacement, 0) / mine.length,
+    };
+  }),
+  ...rows.filter((row) => row.kind === "generated"),
+];
+console.log(
+  `| graph | stages | targets | engines | worst ratio | mean ratio | transfers | CPU ms |`,
+);
+console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+for (const row of shown) {
+  console.log(
+    `| ${row.graph} | ${row.stages} | ${row.targets} | ${row.engines} | ${fixed(row.maxRatio)} | ${fixed(row.meanRatio)} | ${fixed(row.meanTransfers, 1)} | ${fixed(row.cpuMsPerPlacement, 2)} |`,
+  );
+}
+const summary = Object.fromEntries(
+  ENGINES.map((engines) => {
+    const mine = rows.filter((row) => row.engines === engines);
+    return [
+      engines,
+      {
+        maxRatio: Math.max(...mine.map((row) => row.maxRatio)),
+        meanRatio: mine.reduce((sum, row) => sum + row.meanRatio, 0) / mine.length,
+      },
+    ];
+  }),
+);
+for (const [engines, { maxRatio, meanRatio }] of Object.entries(summary)) {
+  console.log(
+    `${engines} engines: worst ${fixed(maxRatio)}×, mean ${fixed(meanRatio)}× the lower bound (goal ≤ ${GOAL}×)`,
+  );
+}
+mkdirSync(join(here, "results"), { recursive: true });
+writeFileSync(
+  join(
+    here,
+    "results",
+    process.env.PLACEMENT_TRANSFER === "fast" ? "placement-fast.json" : "placement.json",
+  ),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, capacity: CAPACITY, seeds: SEEDS, model: process.env.PLACEMENT_TRANSFER ?? "loopback", transfer: TRANSFER, goal: GOAL, summary, rows }, null, 2)}\n`,
+);

@@ -1,0 +1,107 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../run-cli.js";
+import { createMemoryIo } from "../renderers/memory-io.test-support.js";
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+function project(dockerfile: string, env: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "stagecraft-plan-pool-"));
+  dirs.push(dir);
+  writeFileSync(join(dir, "Dockerfile"), dockerfile);
+  const io = createMemoryIo();
+  return { ...io, cwd: dir, env: { ...io.env, ...env } } as ReturnType<typeof createMemoryIo>;
+}
+
+const FANOUT = [
+  "FROM stagecraft/busybox:latest AS deps",
+  "RUN make deps",
+  "FROM deps AS a",
+  "RUN make a",
+  "FROM deps AS b",
+  "RUN make b",
+  "FROM deps AS c",
+  "RUN make c",
+  "",
+].join("\n");
+const POOL = [
+  "--engine",
+  "main=unix:///var/run/docker.sock",
+  "--engine",
+  "p1=unix:///run/p1.sock",
+  "--registry",
+  "127.0.0.1:5000/sc",
+];
+
+describe("stagecraft plan --engine", () => {
+  it("shows which engine builds what and how the shared stage travels, in JSON", async () => {
+    const io = project(FANOUT);
+    expect(await runCli(["plan", "--target", "a,b,c", "--format", "json", ...POOL], io)).toBe(0);
+    const { placement } = JSON.parse(io.stdout.text()) as { placement: Record<string, unknown> };
+    expect(placement).toMatchObject({
+      engines: [
+        { name: "main", address: "unix:///var/run/docker.sock", capacity: 1 },
+        { name: "p1", address: "unix:///run/p1.sock", capacity: 1 },
+      ],
+      registry: "127.0.0.1:5000/sc",
+      estimatesFrom: "defaults",
+      transfers: [
+        {
+          stage: "deps",
+          from: "main",
+          to: ["p1"],
+          how: "image pushed by digest, imported as cache-from",
+        },
+      ],
+    });
+    const targets = placement.targets as { target: string; engine: string }[];
+    expect(new Set(targets.map((target) => target.engine))).toEqual(new Set(["main", "p1"]));
+  });
+
+  it("prints the placement after the plan, and takes estimates from earlier reports", async () => {
+    const io = project(FANOUT);
+    mkdirSync(join(io.cwd, ".stagecraft", "reports"), { recursive: true });
+    // deps was quick and a, b, c slow last time: worth spreading.
+    writeFileSync(
+      join(io.cwd, ".stagecraft", "reports", "last.json"),
+      JSON.stringify({
+        stages: [
+          { stage: "deps", durationMs: 1000, stepsRun: 1 },
+          { stage: "a", durationMs: 60_000, stepsRun: 1 },
+          { stage: "b", durationMs: 60_000, stepsRun: 1 },
+          { stage: "c", durationMs: 60_000, stepsRun: 1 },
+        ],
+        targets: [],
+      }),
+    );
+    writeFileSync(join(io.cwd, ".stagecraft", "reports", "junk.json"), "not json");
+    expect(await runCli(["plan", "--target", "a,b,c", ...POOL], io)).toBe(0);
+    const text = io.stdout.text();
+    expect(text).toContain("placement on 2 engines (estimates from 1 earlier report):");
+    expect(text).toMatch(/main \(unix:\/\/\/var\/run\/docker\.sock, capacity 1\): targets /);
+    expect(text).toContain(
+      "deps: built once on main, pushed by digest, imported as cache-from on p1",
+    );
+  });
+
+  it("reads STAGECRAFT_ENGINES; one engine needs no registry", async () => {
+    const io = project(FANOUT, { STAGECRAFT_ENGINES: "solo=unix:///run/solo.sock,capacity=2" });
+    expect(await runCli(["plan", "--target", "a,b"], io)).toBe(0);
+    expect(io.stdout.text()).toContain("shared: nothing travels between engines");
+  });
+
+  it("exits 2 naming the flag for bad syntax and for a pool without a registry", async () => {
+    const bad = project(FANOUT);
+    expect(await runCli(["plan", "--engine", "nope"], bad)).toBe(2);
+    expect(bad.stderr.text()).toContain('--engine "nope" is not NAME=ADDRESS');
+    const noRegistry = project(FANOUT);
+    expect(await runCli(["plan", ...POOL.slice(0, 4)], noRegistry)).toBe(2);
+    expect(noRegistry.stderr.text()).toContain("needs a registry");
+  });
+});

@@ -1,0 +1,61 @@
+// The repository's multi-stage Dockerfiles as placement problems: every seed Dockerfile (examples,
+// recorded streams' Dockerfiles, parser cases) and the stage-graph cases that analyse, with two or
+// more stages, every named stage that no other stage needs requested as a target (the default target
+// when none is named), and synthetic costs drawn from a seeded generator so every run sees the same numbers.
+import { readSeedDockerfiles } from "../dockerfile/seed-dockerfiles.test-support.js";
+import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
+import type { TargetsPlan } from "../plan/plan-targets.js";
+import { GRAPH_CASES } from "../plan/stage-graph-cases.test-support.js";
+import type { StageCost } from "./estimate-stage-costs.js";
+
+export interface PlacementCase {
+  readonly name: string;
+  readonly plan: TargetsPlan;
+}
+
+/** The corpus graphs, each with its sink stages as targets. */
+export function readPlacementCorpus(): PlacementCase[] {
+  const texts = [...readSeedDockerfiles(), ...GRAPH_CASES.map((entry) => entry.text)];
+  const cases: PlacementCase[] = [];
+  const seen = new Set<string>();
+  texts.forEach((text, index) => {
+    if (seen.has(text)) return;
+    seen.add(text);
+    let plan: TargetsPlan;
+    try {
+      const { graph } = analyzeDockerfile(text);
+      if (graph.stages.length < 2) return;
+      const needed = new Set(graph.stages.flatMap((stage) => stage.dependsOn));
+      const sinks = graph.stages
+        .filter((stage) => !needed.has(stage.index) && stage.name !== undefined)
+        .map((stage) => stage.name ?? "");
+      plan = analyzeDockerfile(text, { targets: sinks }).plan;
+    } catch {
+      return;
+    }
+    if (plan.stages.length < 2) return;
+    cases.push({ name: `corpus #${index}`, plan });
+  });
+  return cases;
+}
+
+/** A small deterministic generator (mulberry32). */
+export function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Synthetic costs: 1–60 s a stage, 1–200 MB a result. */
+export function syntheticCosts(plan: TargetsPlan, random: () => number): StageCost[] {
+  return plan.graph.stages.map(() => ({
+    durationMs: Math.round(1000 + random() * 59_000),
+    sizeBytes: Math.round(1_000_000 + random() * 199_000_000),
+    source: "default" as const,
+  }));
+}
