@@ -12,6 +12,7 @@ import { parseCommandLine } from "../parse-command-line.js";
 import { chooseProgressMode } from "../renderers/choose-progress-mode.js";
 import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
+import { formatHtmlReport } from "../renderers/format-html-report.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
 import { errorToJson, reportError } from "../report-error.js";
 import { BUILD_HELP, BUILD_OPTIONS, readBuildFlags, tagsByTarget } from "./build-options.js";
@@ -113,7 +114,13 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     });
     renderer.finish(outcome.report);
     if (flags.report !== undefined) {
-      writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(outcome.report, null, 2)}\n`);
+      const path = resolve(io.cwd, flags.report);
+      writeWhole(
+        path,
+        /\.html?$/i.test(path)
+          ? formatHtmlReport(outcome.report, { title: `stagecraft build ${targets.join(", ")}` })
+          : `${JSON.stringify(outcome.report, null, 2)}\n`,
+      );
     }
     if (flags.metadataFile !== undefined) {
       writeWhole(resolve(io.cwd, flags.metadataFile), formatMetadata(outcome));

@@ -4,6 +4,7 @@ export type {
   BuildReport,
   CriticalPath,
   CriticalPathStage,
+  ReportStageEdges,
   ReportTotals,
   ReportWarning,
   SizeComparison,
