@@ -3,6 +3,7 @@ import { checkCommand } from "./commands/check.js";
 import { engineCommand } from "./commands/engine.js";
 import { graphCommand } from "./commands/graph.js";
 import { planCommand } from "./commands/plan.js";
+import { reportCommand } from "./commands/report.js";
 import type { ExitCode, Io } from "./io.js";
 import { VERSION } from "./version.js";
 
@@ -18,6 +19,7 @@ Commands:
   check [CONTEXT]   check the Dockerfile for the targets: BuildKit's checks and target-aware rules
   graph             draw the stage graph (mermaid, dot or json)
   engine            show what the engine can do: image store, cache backends, sessions
+  report FILE.json  turn a saved report into a self-contained HTML page (--html FILE)
 
 Run \`stagecraft <command> --help\` for a command's options.
 The engine is found as the docker CLI finds it: DOCKER_HOST (unix://, tcp://, ssh:// through
@@ -39,6 +41,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return await checkCommand(rest, io);
     case "engine":
       return await engineCommand(rest, io);
+    case "report":
+      return await reportCommand(rest, io);
     case "help":
     case "--help":
     case "-h":
@@ -53,7 +57,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return 0;
     default:
       io.stderr.write(
-        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan, check, graph and engine; run \`stagecraft --help\`.\n`,
+        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan, check, graph, engine and report; run \`stagecraft --help\`.\n`,
       );
       return 2;
   }

@@ -82,7 +82,8 @@ Options:
                              builds run (default 30s); the run keeps waiting
       --progress MODE        auto, tty, plain, json or quiet (auto: tty on a terminal, github under
                              GitHub Actions, plain otherwise)
-      --report FILE          write the report as JSON to FILE
+      --report FILE          write the report to FILE: JSON, or a self-contained HTML page when
+                             FILE ends in .html (timeline, critical path, stage graph, sizes)
       --metadata-file FILE   write image ids and names per built target as JSON to FILE (with
                              --push, the pushed digest as containerimage.digest)
       --log-level LEVEL      stagecraft's own diagnostics: error, warn, info, debug (default: off)

@@ -1,6 +1,7 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError, type BuildOutcome } from "@stagecraft/core";
+import { formatHtmlReport } from "../renderers/format-html-report.js";
 
 /**
  * A file the run will write at the end (a report, a tar): it must not be a directory, and its
@@ -88,9 +89,17 @@ export function writeRunFiles(
   cwd: string,
   files: { readonly report: string | undefined; readonly metadataFile: string | undefined },
   outcome: BuildOutcome,
+  title: string,
 ): void {
   if (files.report !== undefined) {
-    writeWhole(resolve(cwd, files.report), `${JSON.stringify(outcome.report, null, 2)}\n`);
+    const path = resolve(cwd, files.report);
+    // By extension: a self-contained HTML page, or the JSON report.
+    writeWhole(
+      path,
+      /\.html?$/i.test(path)
+        ? formatHtmlReport(outcome.report, { title })
+        : `${JSON.stringify(outcome.report, null, 2)}\n`,
+    );
   }
   if (files.metadataFile !== undefined) {
     writeWhole(resolve(cwd, files.metadataFile), formatMetadata(outcome));

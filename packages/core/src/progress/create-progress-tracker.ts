@@ -7,6 +7,7 @@ import { toDaemonStatus, type DecodedStatus } from "./decode-status.js";
 import { findFailureContext, type FailureContext } from "./find-failure-context.js";
 import { holdStep, settleHeldSteps, withStep } from "./held-steps.js";
 import type { BuildStreamResult } from "./read-build-stream.js";
+import { settleOpenStages } from "./stage-lifecycle.js";
 import { markSkippedAsCached, sendStarted, sendTerminal } from "./step-events.js";
 import { summariseProgress, type ProgressSummary } from "./summarise-progress.js";
 import {
@@ -232,6 +233,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
       if (outcome?.imageId !== undefined && outcome.error === undefined) {
         markSkippedAsCached(state, target, state.vertices.latestTime() ?? now());
       }
+      settleOpenStages(state, state.vertices.latestTime() ?? now());
     },
     summary: () => summariseProgress(state),
     failureContext: (target) => findFailureContext(state, target),

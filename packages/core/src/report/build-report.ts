@@ -220,6 +220,12 @@ export interface ReportTotals {
   cachedPercent: number | null;
 }
 
+/** A stage of the report's `stageGraph` and the stages it needs. */
+export interface ReportStageEdges {
+  id: string;
+  dependsOn: string[];
+}
+
 /** The end-of-run report: JSON-serialisable, the same data every renderer prints. */
 export interface BuildReport {
   schemaVersion: typeof BUILD_REPORT_SCHEMA_VERSION;
@@ -240,6 +246,8 @@ export interface BuildReport {
   /** One per failing step (or per target, for a failure no step explains), in the order they failed. */
   failures: TargetFailure[];
   warnings: ReportWarning[];
+  /** The Dockerfile's stages in file order and the stages each one needs (`FROM`, `COPY --from`, mounts). */
+  stageGraph?: ReportStageEdges[];
   /**
    * How the build context travelled: as a tar (its files and bytes, sent with each target's build)
    * or through the session (what FileSync sent in all: only changed files on a rebuild).

@@ -326,6 +326,7 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
         .slice(0, SLOWEST_STEP_COUNT),
       failures: describeFailures(failureOrder, targets, stepsByDigest, logs, targetStages, order),
       warnings: [...warnings.values()],
+      stageGraph: graph.map((stage) => ({ id: stage.id, dependsOn: [...stage.dependsOn] })),
       context:
         runStarted === null
           ? null

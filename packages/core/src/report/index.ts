@@ -5,6 +5,7 @@ export type {
   CriticalPath,
   CriticalPathStage,
   LayerReport,
+  ReportStageEdges,
   ReportTotals,
   ReportWarning,
   SizeBudgetReport,

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { escapeHtml, formatHtmlReport } from "./format-html-report.js";
+import { failingRun, successfulRun } from "./run-fixtures.test-support.js";
+
+describe("formatHtmlReport", () => {
+  it("shows one row per target and the stages each needs, the critical path marked", () => {
+    const { report } = successfulRun();
+    const html = formatHtmlReport(report);
+    const targets = [...html.matchAll(/class="row target" data-target="([^"]+)"/g)].map(
+      (m) => m[1],
+    );
+    expect(targets).toEqual(report.targets.map((target) => target.target));
+    const critical = report.criticalPath?.stages.map((link) => link.stage) ?? [];
+    expect(critical.length).toBeGreaterThan(0);
+    for (const stage of critical) {
+      expect(html).toContain(`data-stage="${stage}" data-critical="true"`);
+    }
+    // The stage graph: one node per stage of the run, drawn by dagre into the SVG.
+    const nodes = [...html.matchAll(/<g class="node" data-stage="([^"]+)"/g)].map((m) => m[1]);
+    expect(nodes.sort()).toEqual(report.stages.map((stage) => stage.stage).sort());
+  });
+
+  it("tells ran, shared and cached apart", () => {
+    const html = formatHtmlReport(successfulRun().report);
+    expect(html).toMatch(/class="step ran"/);
+    expect(html).toMatch(/class="step shared"/);
+  });
+
+  it("puts a failure with its log tail under its target, every string escaped", () => {
+    const { report } = failingRun();
+    const evil = `</pre><script>alert("x")</script><img src=x onerror=alert(1)>`;
+    const failure = report.failures[0];
+    expect(failure).toBeDefined();
+    const tampered = {
+      ...report,
+      targets: report.targets.map((target, index) =>
+        index === 0 ? { ...target, tags: [`a"b<c>`] } : target,
+      ),
+      failures: report.failures.map((entry) => ({
+        ...entry,
+        logTail: [...entry.logTail, evil],
+        message: `${entry.message} ${evil}`,
+      })),
+    };
+    const html = formatHtmlReport(tampered);
+    expect(html).not.toContain("<script");
+    expect(html).not.toContain("<img");
+    expect(html).toContain(escapeHtml(evil));
+    expect(html).toContain("a&quot;b&lt;c&gt;");
+    expect(html).toContain(escapeHtml(failure!.logTail.at(-1)!));
+  });
+
+  it("fetches nothing: no URL but the SVG namespace", () => {
+    const html = formatHtmlReport(successfulRun().report);
+    const urls = [...html.matchAll(/(?:https?:)?\/\/[\w.-]+/g)].map((m) => m[0]);
+    expect([...new Set(urls)]).toEqual(["http://www.w3.org"]);
+  });
+});

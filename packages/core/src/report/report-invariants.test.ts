@@ -1,0 +1,361 @@
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { BuildEvent } from "../events.js";
+import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
+import { createDockerfileMap } from "../plan/create-dockerfile-map.js";
+import { createProgressTracker } from "../progress/create-progress-tracker.js";
+import type { DecodedStatus } from "../progress/decode-status.js";
+import { createBuildStreamReader, type BuildStreamResult } from "../progress/read-build-stream.js";
+import type { BuildReport } from "./build-report.js";
+import { createReportBuilder } from "./create-report-builder.js";
+
+// The report's promises, checked over every recorded daemon stream and over orders the daemon could
+// have sent the same statuses in (its status updates for different vertices arrive in any order):
+// the critical path fits in the run, a stage fits in its target's build, done ≤ total, the numbers
+// a live view shows equal the report's, and the same build gives the same counts.
+
+const fixtures = join(import.meta.dirname, "..", "progress", "__fixtures__", "buildkit-streams");
+const folders = ["docker-20.10", "docker-26.1"] as const;
+
+interface Recording {
+  name: string;
+  dockerfile: string | undefined;
+  /** Per target, the statuses of its stream and how the stream ended. */
+  streams: { target: string; statuses: DecodedStatus[]; result: BuildStreamResult }[];
+}
+
+function readStream(folder: string, capture: string): Omit<Recording["streams"][0], "target"> {
+  const statuses: DecodedStatus[] = [];
+  const reader = createBuildStreamReader((status) => statuses.push(status));
+  reader.push(readFileSync(join(fixtures, folder, `${capture}.ndjson`)));
+  return { statuses, result: reader.end() };
+}
+
+function recordings(): Recording[] {
+  const found: Recording[] = [];
+  for (const folder of folders) {
+    const captures = readdirSync(join(fixtures, folder))
+      .filter((file) => file.endsWith(".ndjson"))
+      .map((file) => file.slice(0, -".ndjson".length))
+      .sort();
+    for (const capture of captures) {
+      // The two concurrent captures are one run of two targets.
+      const pair = /^(.*)-(a|b)$/.exec(capture);
+      if (pair?.[2] === "b") continue;
+      const base = pair?.[1] ?? capture;
+      const file = join(fixtures, folder, `${base}.Dockerfile`);
+      const dockerfile = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+      const streams =
+        pair === null
+          ? [{ target: "", ...readStream(folder, capture) }]
+          : (["a", "b"] as const).map((target) => ({
+              target,
+              ...readStream(folder, `${base}-${target}`),
+            }));
+      found.push({ name: `${folder}/${capture}`, dockerfile, streams });
+    }
+  }
+  return found;
+}
+
+/** What the Dockerfile front end gives a run: the targets, the stages each needs, the edges. */
+function frontEnd(recording: Recording): {
+  targets: string[];
+  targetStages: Record<string, string[]>;
+  stages: { id: string; dependsOn: string[] }[];
+  map: ReturnType<typeof createDockerfileMap> | undefined;
+} {
+  const requested = recording.streams.map((stream) => stream.target).filter((t) => t !== "");
+  try {
+    if (recording.dockerfile === undefined) throw new Error("no Dockerfile");
+    const analysis = analyzeDockerfile(recording.dockerfile, { targets: requested });
+    const id = (index: number): string => analysis.graph.stages[index]?.id ?? `stage-${index}`;
+    return {
+      targets: analysis.plan.targets.map((target) => target.id),
+      targetStages: Object.fromEntries(
+        analysis.plan.targets.map((target) => [target.id, target.reachable.map(id)]),
+      ),
+      stages: analysis.graph.stages.map((stage) => ({
+        id: stage.id,
+        dependsOn: stage.dependsOn.map(id),
+      })),
+      map: createDockerfileMap(analysis.graph),
+    };
+  } catch {
+    // A capture of a Dockerfile the front end refuses (parse-error): the events alone.
+    const targets = requested.length === 0 ? ["default"] : requested;
+    return { targets, targetStages: {}, stages: [], map: undefined };
+  }
+}
+
+/** The daemon's time of a status: the latest vertex timestamp it carries. */
+function timeOf(status: DecodedStatus): number | null {
+  let latest: number | null = null;
+  for (const vertex of status.vertexes) {
+    for (const stamp of [vertex.started, vertex.completed]) {
+      if (stamp !== null) latest = latest === null ? stamp : Math.max(latest, stamp);
+    }
+  }
+  return latest;
+}
+
+interface Run {
+  events: BuildEvent[];
+  report: BuildReport;
+  /** Per stage, the numbers a live view printed when the stage ended (from the report so far). */
+  live: Map<string, { stepsRun: number; stepsCached: number; durationMs: number }>;
+}
+
+/** One vertex's update (its state, a progress line, a log chunk or a warning) of one stream. */
+interface Update {
+  stream: number;
+  vertex: string;
+  status: DecodedStatus;
+}
+
+/**
+ * Each stream's statuses split into one update per vertex, queued per stream and vertex: the daemon
+ * sends a vertex's own updates in order, but those of different vertices (and streams) in any.
+ */
+function updateQueues(recording: Recording): Update[][] {
+  const queues = new Map<string, Update[]>();
+  const push = (stream: number, vertex: string, status: Partial<DecodedStatus>): void => {
+    const key = `${stream}\u0000${vertex}`;
+    const queue = queues.get(key) ?? [];
+    queue.push({
+      stream,
+      vertex,
+      status: { vertexes: [], statuses: [], logs: [], warnings: [], ...status },
+    });
+    queues.set(key, queue);
+  };
+  recording.streams.forEach((stream, index) => {
+    for (const status of stream.statuses) {
+      for (const vertex of status.vertexes) push(index, vertex.digest, { vertexes: [vertex] });
+      for (const progress of status.statuses)
+        push(index, progress.vertex, { statuses: [progress] });
+      for (const log of status.logs) push(index, log.vertex, { logs: [log] });
+      for (const warning of status.warnings) push(index, warning.vertex, { warnings: [warning] });
+    }
+  });
+  return [...queues.values()];
+}
+
+/** The updates merged in an order `choices` picks (each choice picks one of the queues left). */
+function interleave(
+  queues: readonly Update[][],
+  choices: readonly number[],
+): { stream: number; status: DecodedStatus }[] {
+  const left = queues.map((queue) => [...queue]);
+  const merged: Update[] = [];
+  let choice = 0;
+  for (;;) {
+    const open = left.filter((queue) => queue.length > 0);
+    if (open.length === 0) break;
+    const queue = open[(choices[choice++ % Math.max(1, choices.length)] ?? 0) % open.length]!;
+    merged.push(queue.shift()!);
+  }
+  return merged.map((update) => ({ stream: update.stream, status: update.status }));
+}
+
+/**
+ * Replays a recording as run-build does: the targets' statuses in the recorded order, or in the
+ * order given (each with the index of its stream), each target's build from the first status to
+ * its stream's end.
+ */
+function replay(
+  recording: Recording,
+  order?: readonly { stream: number; status: DecodedStatus }[],
+): Run {
+  const front = frontEnd(recording);
+  const events: BuildEvent[] = [];
+  const builder = createReportBuilder();
+  const live: Run["live"] = new Map();
+  const emit = (event: BuildEvent): void => {
+    builder.add(event);
+    events.push(event);
+    if (event.type === "stage-finished") {
+      const stage = builder.finish().stages.find((entry) => entry.stage === event.stage);
+      if (stage !== undefined) live.set(event.stage, stage);
+    }
+  };
+  const all = recording.streams.flatMap((stream, index) =>
+    stream.statuses.map((status) => ({ stream: index, status })),
+  );
+  const times = all.flatMap(({ status }) => {
+    const time = timeOf(status);
+    return time === null ? [] : [time];
+  });
+  const start = (times.length === 0 ? 0 : Math.min(...times)) - 5;
+  const end = (times.length === 0 ? 0 : Math.max(...times)) + 5;
+  let clock = start;
+  const tracker = createProgressTracker({
+    targets: front.targets,
+    targetStages: front.targetStages,
+    dockerfileMap: front.map,
+    onEvent: emit,
+    now: () => clock,
+  });
+  const targetOf = (index: number): string =>
+    front.targets[index] ?? recording.streams[index]?.target ?? "default";
+  emit({
+    type: "run-started",
+    time: start,
+    schemaVersion: 2,
+    targets: front.targets,
+    stages: front.stages,
+    targetStages: front.targetStages,
+    concurrency: front.targets.length,
+    engine: { endpoint: "unix:///fake.sock", version: "26.1.5", apiVersion: "1.45", platform: "" },
+    context: { transfer: "tar", files: 1, bytes: 1, warnings: [] },
+  } as unknown as BuildEvent);
+  recording.streams.forEach((_, index) => {
+    emit({ type: "target-queued", time: start, target: targetOf(index) });
+    emit({ type: "target-started", time: start, target: targetOf(index), buildId: `b${index}` });
+  });
+  for (const entry of order ?? all) {
+    clock = Math.max(clock, timeOf(entry.status) ?? clock);
+    tracker.push(targetOf(entry.stream), entry.status);
+  }
+  clock = end;
+  recording.streams.forEach((stream, index) => {
+    const target = targetOf(index);
+    tracker.end(target, stream.result);
+    if (stream.result.error === undefined) {
+      emit({
+        type: "target-finished",
+        time: end,
+        target,
+        imageId: stream.result.imageId ?? "",
+        tags: [],
+        durationMs: end - start,
+      });
+    } else {
+      emit({
+        type: "target-failed",
+        time: end,
+        target,
+        durationMs: end - start,
+        error: {
+          code: "BUILD_FAILED",
+          message: stream.result.error,
+          logTail: [],
+        },
+      } as unknown as BuildEvent);
+    }
+  });
+  emit({
+    type: "run-finished",
+    time: end,
+    status: recording.streams.every((stream) => stream.result.error === undefined)
+      ? "succeeded"
+      : "failed",
+    durationMs: end - start,
+  } as unknown as BuildEvent);
+  return { events, report: builder.finish(), live };
+}
+
+/** Every invariant the report promises; the messages say which one broke. */
+function checkInvariants(run: Run): void {
+  const { report } = run;
+  const path = report.criticalPath;
+  if (path !== null) {
+    expect(path.durationMs, "critical path ≤ wall").toBeLessThanOrEqual(report.wallMs);
+    for (const link of path.stages) {
+      expect(link.addedMs, `${link.stage}: added ≤ its duration`).toBeLessThanOrEqual(
+        link.durationMs,
+      );
+    }
+  }
+  const targets = new Map(report.targets.map((target) => [target.target, target]));
+  for (const stage of report.stages) {
+    expect(stage.stepsRun + stage.stepsCached, `${stage.stage}: done ≤ total`).toBeLessThanOrEqual(
+      stage.steps,
+    );
+    const totals = report.steps
+      .filter((step) => step.stage === stage.stage)
+      .map((step) => /^\[\S+ \d+\/(\d+)\]/.exec(step.name)?.[1]);
+    for (const total of totals) {
+      if (total !== undefined) {
+        expect(stage.steps, `${stage.stage}: no more steps than [i/n] says`).toBeLessThanOrEqual(
+          Number(total),
+        );
+      }
+    }
+    const owner = stage.target === null ? undefined : targets.get(stage.target);
+    if (owner?.wallMs !== null && owner?.wallMs !== undefined) {
+      expect(stage.durationMs, `${stage.stage}: within ${owner.target}`).toBeLessThanOrEqual(
+        owner.wallMs,
+      );
+    }
+    expect(stage.durationMs, `${stage.stage}: within the run`).toBeLessThanOrEqual(report.wallMs);
+    const shown = run.live.get(stage.stage);
+    if (shown !== undefined) {
+      expect(
+        { stepsRun: shown.stepsRun, stepsCached: shown.stepsCached },
+        `${stage.stage}: the live line says what the report says`,
+      ).toEqual({ stepsRun: stage.stepsRun, stepsCached: stage.stepsCached });
+    }
+  }
+  for (const step of report.steps) {
+    if (step.durationMs !== null) {
+      expect(step.durationMs, `${step.name}: not negative`).toBeGreaterThanOrEqual(0);
+    }
+  }
+  const ran = report.steps.filter((step) => step.status === "ran" || step.status === "failed");
+  expect(report.totals.stepsRun).toBe(ran.length);
+  for (const target of report.targets) {
+    expect(
+      target.stepsRun + target.stepsShared,
+      `${target.target}: ran ≤ all ran`,
+    ).toBeLessThanOrEqual(ran.length);
+  }
+}
+
+/** The counts a person compares between two runs. */
+function counts(report: BuildReport): unknown {
+  return {
+    totals: report.totals,
+    targets: report.targets.map((t) => [t.target, t.stepsRun, t.stepsShared, t.stepsCached]),
+    stages: report.stages.map((s) => [s.stage, s.steps, s.stepsRun, s.stepsCached, s.status]),
+  };
+}
+
+const all = recordings();
+
+describe("report invariants", () => {
+  it("has recordings to check", () => {
+    expect(all.length).toBeGreaterThan(20);
+  });
+
+  describe.each(all.map((recording) => [recording.name, recording] as const))(
+    "%s",
+    (_name, recording) => {
+      it("holds in the recorded order", () => {
+        checkInvariants(replay(recording));
+      });
+
+      it("holds in any order the statuses can arrive in, with the same counts", () => {
+        const queues = updateQueues(recording);
+        const inOrder = counts(replay(recording).report);
+        fc.assert(
+          fc.property(
+            fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 200 }),
+            (choices) => {
+              const run = replay(recording, interleave(queues, choices));
+              checkInvariants(run);
+              expect(counts(run.report)).toEqual(inOrder);
+            },
+          ),
+          { numRuns: 25, seed: 15 },
+        );
+      });
+
+      it("gives the same counts twice", () => {
+        expect(counts(replay(recording).report)).toEqual(counts(replay(recording).report));
+      });
+    },
+  );
+});
