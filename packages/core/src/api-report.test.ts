@@ -12,6 +12,7 @@ const entryPoints = {
   "@stagecraft/core/progress": "progress/index.ts",
   "@stagecraft/core/report": "report/index.ts",
   "@stagecraft/core/checks": "checks/index.ts",
+  "@stagecraft/core/bake": "bake/index.ts",
   "@stagecraft/core/engine": "engine/index.ts",
   "@stagecraft/core/testing": "testing/index.ts",
 } as const;
