@@ -33,7 +33,15 @@ const result = await build({
   logLevel: "warning",
 });
 // The launcher compiles the bundle as a function body, where a `#!` line is a syntax error.
-const code = readFileSync(bundle, "utf8").replace(/^#![^\n]*\n/, "");
+// yaml keeps raw control characters (its CST markers) in string literals; raw bytes there and a
+// \xNN escape are the same string, so they are escaped (nothing else in a bundle can hold them).
+const code = readFileSync(bundle, "utf8")
+  .replace(/^#![^\n]*\n/, "")
+  .replace(
+    // eslint-disable-next-line no-control-regex -- finding these characters is the point
+    /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 // The launcher reads it as Latin-1 (one byte per character, no UTF-8 decoding): esbuild escapes
 // every non-ASCII character in code, and with the comments gone none may be left.
 const nonAscii = /[^\t\n\r\x20-\x7e]/.exec(code);

@@ -1,3 +1,4 @@
+import { bakeCommand } from "./commands/bake.js";
 import { buildCommand } from "./commands/build.js";
 import { checkCommand } from "./commands/check.js";
 import { graphCommand } from "./commands/graph.js";
@@ -16,6 +17,7 @@ Commands:
   plan [CONTEXT]    show which stages each target builds, in what order, from which images
   check [CONTEXT]   check the Dockerfile for the targets: BuildKit's checks and target-aware rules
   graph             draw the stage graph (mermaid, dot or json)
+  bake [FILE...] [T...] build or --print the targets of docker-bake.hcl/.json or compose.yaml files
 
 Run \`stagecraft <command> --help\` for a command's options.
 The engine is found as the docker CLI finds it: DOCKER_HOST (unix://, tcp://, ssh:// through
@@ -35,6 +37,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return await graphCommand(rest, io);
     case "check":
       return await checkCommand(rest, io);
+    case "bake":
+      return await bakeCommand(rest, io);
     case "help":
     case "--help":
     case "-h":
@@ -49,7 +53,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return 0;
     default:
       io.stderr.write(
-        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan, check and graph; run \`stagecraft --help\`.\n`,
+        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan, check, graph and bake; run \`stagecraft --help\`.\n`,
       );
       return 2;
   }

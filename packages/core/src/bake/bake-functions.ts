@@ -93,7 +93,7 @@ function format(args: HclValue[]): string {
 }
 
 function toRegExp(pattern: string, flags = ""): RegExp {
-  // RE2's (?P<name>…) is JavaScript's (?<name>…).
+  // RE2's (?P<name>...) is JavaScript's (?<name>...).
   return new RegExp(pattern.replace(/\(\?P</g, "(?<"), flags);
 }
 
@@ -120,8 +120,9 @@ const FUNCTIONS: Record<string, BakeFunction> = {
     return out;
   },
   coalesce: (a) => {
-    const found = a.find((value) => value !== null && value !== "");
-    if (found === undefined) throw new Error("coalesce(): no non-null, non-empty argument");
+    // cty's coalesce skips nulls only (Terraform's also skips ""; bake's does not).
+    const found = a.find((value) => value !== null);
+    if (found === undefined) throw new Error("coalesce(): no non-null argument");
     return found;
   },
   coalescelist: (a) => a.find((value) => Array.isArray(value) && value.length > 0) ?? [],

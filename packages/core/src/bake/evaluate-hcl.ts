@@ -108,7 +108,7 @@ function evaluate(expression: HclExpression, scope: HclScope): HclValue {
         throw new BakeError("BAKE_UNDEFINED", `variable "${expression.name}" does not exist`, {
           file: scope.file,
           line: expression.line,
-          hint: `Declare it with \`variable "${expression.name}" { default = "…" }\`.`,
+          hint: `Declare it with \`variable "${expression.name}" { default = "..." }\`.`,
         });
       }
       return value;
@@ -289,7 +289,7 @@ function evaluateCall(
   let args = expression.args.map((arg) => evaluate(arg, scope));
   if (expression.expand) {
     const last = args.at(-1);
-    if (!Array.isArray(last)) throw new Error(`${name}(…): only a list can be expanded with ...`);
+    if (!Array.isArray(last)) throw new Error(`${name}(...): only a list can be expanded with ...`);
     args = [...args.slice(0, -1), ...last];
   }
   const user = scope.callUser?.(name, args, expression.line);

@@ -17,3 +17,5 @@ export type { BakeGroup, BakeTarget, BakeTargetKey } from "./bake-target.js";
 export { SUPPORTED_BAKE_FUNCTIONS, UNSUPPORTED_BAKE_FUNCTIONS } from "./bake-functions.js";
 export { parseHcl } from "./parse-hcl.js";
 export type { HclAttribute, HclBlock, HclBody, HclExpression, HclValue } from "./parse-hcl.js";
+export { planBakeRuns } from "./plan-bake-runs.js";
+export type { BakeRun } from "./plan-bake-runs.js";

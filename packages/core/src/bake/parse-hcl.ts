@@ -46,7 +46,7 @@ export interface HclAttribute {
   line: number;
 }
 
-/** `type "label" … { body }`. */
+/** `type "label" ... { body }`. */
 export interface HclBlock {
   type: string;
   labels: string[];
@@ -84,7 +84,7 @@ export function parseHclTemplate(text: string, file: string, line: number): HclE
   return parser.parseBareTemplate();
 }
 
-/** Parses one HCL expression, e.g. a JSON file's `${…}` or a `--set` value. */
+/** Parses one HCL expression, e.g. a JSON file's `${...}` or a `--set` value. */
 export function parseHclExpression(text: string, file: string, line = 1): HclExpression {
   const parser = new HclParser(text, file, line);
   const expression = parser.parseWholeExpression();

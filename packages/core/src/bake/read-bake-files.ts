@@ -353,7 +353,7 @@ function evaluateBodies(
           file,
           line: matrixAttr.line,
           key: `target "${label}"`,
-          hint: 'Add `name = "…-${…}"` built from the matrix values.',
+          hint: 'Add `name = "...-${...}"` built from the matrix values.',
         });
       }
       if (!TARGET_NAME.test(name)) {

@@ -5,6 +5,18 @@ import type { BakeDefinition, BakeFile } from "./read-bake-files.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** A relative path as compose-go writes it: `./docs/` -> `docs`, `.` stays. */
+function cleanPath(path: string): string {
+  if (path.startsWith("/") || /^[a-z]+:\/\//i.test(path)) return path;
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === ".." && parts.length > 0 && parts.at(-1) !== "..") parts.pop();
+    else parts.push(part);
+  }
+  return parts.length === 0 ? "." : parts.join("/");
+}
+
 /** `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `$VAR` and `$$`, as compose interpolates. */
 function interpolate(text: string, env: Env): string {
   return text.replace(
@@ -138,7 +150,8 @@ export function readComposeFile(file: BakeFile, env: Env): BakeDefinition {
     const environment = asMap(service.environment, () => undefined) ?? {};
     const lookup = (key: string): string | undefined => environment[key] ?? env[key];
     const target: BakeTarget = {};
-    if (typeof build.context === "string" && build.context !== "") target.context = build.context;
+    if (typeof build.context === "string" && build.context !== "")
+      target.context = cleanPath(build.context);
     if (typeof build.dockerfile === "string" && build.dockerfile !== "")
       target.dockerfile = build.dockerfile;
     if (typeof build.dockerfile_inline === "string" && build.dockerfile_inline !== "") {

@@ -136,7 +136,9 @@ target "b" {
       hcl(`target "a" {\n  inherits = ["b"]\n}\n\ntarget "b" {\n  inherits = ["a"]\n}\n`, ["a"]),
     );
     expect(error.code).toBe("BAKE_CYCLE");
-    expect(error.message).toBe('docker-bake.hcl:1: target "a".inherits: inherits cycle: a → b → a');
+    expect(error.message).toBe(
+      'docker-bake.hcl:1: target "a".inherits: inherits cycle: a -> b -> a',
+    );
   });
 
   it("names an unknown target, an undefined variable and an unsupported function", () => {

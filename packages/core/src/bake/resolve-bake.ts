@@ -171,7 +171,7 @@ function availableHint(defined: Map<string, DefinedTarget>, groups: Map<string, 
   const names = [...new Set([...groups.keys(), ...defined.keys()])];
   return names.length === 0
     ? "The files define no targets."
-    : `Targets and groups defined: ${names.slice(0, 20).join(", ")}${names.length > 20 ? ", …" : ""}.`;
+    : `Targets and groups defined: ${names.slice(0, 20).join(", ")}${names.length > 20 ? ", ..." : ""}.`;
 }
 
 function expandGroup(
@@ -227,7 +227,7 @@ function resolveOne(
   }
   if (chain.includes(name)) {
     const start = defined.get(chain[0] ?? name) ?? target;
-    throw new BakeError("BAKE_CYCLE", `inherits cycle: ${[...chain, name].join(" → ")}`, {
+    throw new BakeError("BAKE_CYCLE", `inherits cycle: ${[...chain, name].join(" -> ")}`, {
       file: start.file,
       line: start.line,
       key: `target "${chain[0] ?? name}".inherits`,
