@@ -6,7 +6,17 @@ const coreSource = (path: string): string =>
   fileURLToPath(new URL(`packages/core/src/${path}`, import.meta.url));
 const coreAliases = [
   { find: /^@stagecraft\/core$/, replacement: coreSource("index.ts") },
-  ...["dockerfile", "progress", "report", "checks", "engine", "testing"].map((subpath) => ({
+  ...[
+    "dockerfile",
+    "progress",
+    "report",
+    "checks",
+    "bake",
+    "placement",
+    "pool",
+    "engine",
+    "testing",
+  ].map((subpath) => ({
     find: new RegExp(`^@stagecraft/core/${subpath}$`),
     replacement: coreSource(`${subpath}/index.ts`),
   })),

@@ -35,9 +35,9 @@ const result = await build({
 // The launcher compiles the bundle as a function body, where a `#!` line is a syntax error.
 const code = readFileSync(bundle, "utf8")
   .replace(/^#![^\n]*\n/, "")
-  // A dependency's minified ESM (@dagrejs/dagre) holds a raw U+0001 in a string literal: written as
-  // an escape it means the same in a string, a template or a regular expression, the only places a
-  // control character can be in JavaScript.
+  // Dependencies' bundled code holds raw control characters in string literals (@dagrejs/dagre a
+  // U+0001, yaml its CST markers): written as a \xNN escape they mean the same there, and nothing
+  // else in a bundle can hold them.
   .replace(
     // eslint-disable-next-line no-control-regex -- finding control characters is the point
     /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g,

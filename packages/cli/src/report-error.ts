@@ -40,6 +40,7 @@ export function isUsage(error: StagecraftError): boolean {
     error instanceof UsageError ||
     error instanceof UnknownStageError ||
     error instanceof DockerfileError ||
+    error.code.startsWith("BAKE_") ||
     error.code === "CONTEXT_NOT_FOUND" ||
     error.code === "CONTEXT_UNREADABLE"
   );

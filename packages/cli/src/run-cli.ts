@@ -1,3 +1,4 @@
+import { bakeCommand } from "./commands/bake.js";
 import { buildCommand } from "./commands/build.js";
 import { checkCommand } from "./commands/check.js";
 import { engineCommand } from "./commands/engine.js";
@@ -20,6 +21,7 @@ Commands:
   graph             draw the stage graph (mermaid, dot or json)
   engine            show what the engine can do: image store, cache backends, sessions
   report FILE.json  turn a saved report into a self-contained HTML page (--html FILE)
+  bake [FILE...] [T...] build or --print the targets of docker-bake.hcl/.json or compose.yaml files
 
 Run \`stagecraft <command> --help\` for a command's options.
 The engine is found as the docker CLI finds it: DOCKER_HOST (unix://, tcp://, ssh:// through
@@ -43,6 +45,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return await engineCommand(rest, io);
     case "report":
       return await reportCommand(rest, io);
+    case "bake":
+      return await bakeCommand(rest, io);
     case "help":
     case "--help":
     case "-h":
@@ -57,7 +61,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<ExitCode>
       return 0;
     default:
       io.stderr.write(
-        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan, check, graph, engine and report; run \`stagecraft --help\`.\n`,
+        `stagecraft: unknown command "${command}"\nhint: the commands are build, plan, check, graph, engine, report and bake; run \`stagecraft --help\`.\n`,
       );
       return 2;
   }

@@ -14,6 +14,7 @@ const entryPoints = {
   "@stagecraft/core/checks": "checks/index.ts",
   "@stagecraft/core/placement": "placement/index.ts",
   "@stagecraft/core/pool": "pool/index.ts",
+  "@stagecraft/core/bake": "bake/index.ts",
   "@stagecraft/core/engine": "engine/index.ts",
   "@stagecraft/core/testing": "testing/index.ts",
 } as const;

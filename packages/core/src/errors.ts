@@ -30,7 +30,18 @@ export type ErrorCode =
   | "MISSING_SECRET"
   | "MISSING_SSH_AGENT"
   | "PUSH_FAILED"
+  | BakeErrorCode
   | "USAGE";
+
+/** The codes a BakeError can carry. */
+export type BakeErrorCode =
+  | "BAKE_SYNTAX"
+  | "BAKE_INVALID"
+  | "BAKE_UNKNOWN_TARGET"
+  | "BAKE_CYCLE"
+  | "BAKE_UNDEFINED"
+  | "BAKE_UNSUPPORTED"
+  | "BAKE_NO_FILE";
 
 /** Options every stagecraft error accepts. */
 export interface StagecraftErrorOptions {
@@ -342,7 +353,42 @@ export type AnyStagecraftError =
   | BuildCancelledError
   | MissingSecretError
   | MissingSshAgentError
-  | PushFailedError;
+  | PushFailedError
+  | BakeError;
+
+/** Where in a bake or compose file something is, and which key. */
+export interface BakeErrorOptions extends StagecraftErrorOptions {
+  file?: string | undefined;
+  line?: number | undefined;
+  /** The block and key, e.g. `target "app".inherits`. */
+  key?: string | undefined;
+}
+
+/**
+ * An error in a bake file (HCL or JSON) or a compose file: syntax, an unknown target, a cycle, an
+ * undefined variable, a function stagecraft does not support yet. Its message starts with
+ * `FILE:LINE:` when the place is known.
+ */
+export class BakeError extends StagecraftError {
+  readonly code: BakeErrorCode;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly key: string | undefined;
+  constructor(code: BakeErrorCode, message: string, options: BakeErrorOptions = {}) {
+    const where =
+      options.file === undefined
+        ? ""
+        : options.line === undefined
+          ? `${options.file}: `
+          : `${options.file}:${options.line}: `;
+    const key = options.key === undefined ? "" : `${options.key}: `;
+    super(`${where}${key}${message}`, options);
+    this.code = code;
+    this.file = options.file;
+    this.line = options.line;
+    this.key = options.key;
+  }
+}
 
 /** Narrows an unknown thrown value to one of stagecraft's errors. */
 export function isStagecraftError(value: unknown): value is AnyStagecraftError {

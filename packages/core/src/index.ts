@@ -26,6 +26,7 @@ export type { BuildReport } from "./report/build-report.js";
 
 /** Errors: values with a word code, a message and a hint. */
 export {
+  BakeError,
   BuildCancelledError,
   BuildFailedError,
   ContextError,
@@ -39,4 +40,4 @@ export {
   UsageError,
   isStagecraftError,
 } from "./errors.js";
-export type { AnyStagecraftError, CancelReason, ErrorCode } from "./errors.js";
+export type { AnyStagecraftError, BakeErrorCode, CancelReason, ErrorCode } from "./errors.js";

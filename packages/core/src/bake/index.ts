@@ -1,0 +1,21 @@
+// @stagecraft/core/bake: docker-bake (HCL, JSON) and compose files read and resolved as
+// `docker buildx bake` does. Explicit named re-exports only.
+
+/** Reads and resolves bake files into targets and groups, and prints them as bake --print. */
+export { resolveBake, resolveBakeDefinition, formatBakePrint } from "./resolve-bake.js";
+export type { BakeConfig, ResolveBakeOptions } from "./resolve-bake.js";
+export { readBakeFiles, bakeFileSyntax } from "./read-bake-files.js";
+export type {
+  BakeDefinition,
+  BakeFile,
+  DefinedTarget,
+  ReadBakeFilesOptions,
+} from "./read-bake-files.js";
+export { loadBakeFiles, DEFAULT_BAKE_FILES } from "./load-bake-files.js";
+export { BAKE_TARGET_FIELDS, formatBakeTarget } from "./bake-target.js";
+export type { BakeGroup, BakeTarget, BakeTargetKey } from "./bake-target.js";
+export { SUPPORTED_BAKE_FUNCTIONS, UNSUPPORTED_BAKE_FUNCTIONS } from "./bake-functions.js";
+export { parseHcl } from "./parse-hcl.js";
+export type { HclAttribute, HclBlock, HclBody, HclExpression, HclValue } from "./parse-hcl.js";
+export { planBakeRuns } from "./plan-bake-runs.js";
+export type { BakeRun } from "./plan-bake-runs.js";

@@ -1,0 +1,173 @@
+import { BakeError } from "../errors.js";
+import type { BakeTarget } from "./bake-target.js";
+import type { BakeConfig } from "./resolve-bake.js";
+
+/** One `runBuild` of a bake: one context, one Dockerfile, one set of build settings. */
+export interface BakeRun {
+  /** A short name for the live view and the report: the first bake target's name. */
+  name: string;
+  /** The context directory as the bake file names it (relative to the working directory). */
+  context: string;
+  /** The Dockerfile, relative to the working directory (bake names it relative to the context). */
+  dockerfile: string;
+  /** Stages to build; `undefined` is the Dockerfile's last stage. */
+  stages: (string | undefined)[];
+  /** Bake target names by stage (`""` for the last stage); one stage may serve several targets. */
+  targetsByStage: Record<string, string[]>;
+  /** Image names by stage (`""` for the last stage): every tag of every target it serves. */
+  tagsByStage: Record<string, string[]>;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  platform: string | undefined;
+  noCache: boolean;
+  pull: boolean;
+  network: "default" | "host" | "none" | undefined;
+  /** Image references to use as inline cache. */
+  cacheFrom: string[];
+  secrets: string[];
+  ssh: string[];
+  /** A `type=local|tar` output (the run then holds one target). */
+  output: string | undefined;
+  /** What the run cannot do that the bake file asks for (cache-to ...), as warnings. */
+  warnings: string[];
+}
+
+function joinPath(context: string, dockerfile: string): string {
+  if (dockerfile.startsWith("/")) return dockerfile;
+  const base = context === "." || context === "" ? "" : context.replace(/\/+$/, "");
+  return base === "" ? dockerfile : `${base}/${dockerfile}`;
+}
+
+function cacheRef(entry: string): string | undefined {
+  if (!entry.includes("=")) return entry;
+  const fields = Object.fromEntries(
+    entry.split(",").map((part) => {
+      const equals = part.indexOf("=");
+      return equals === -1 ? [part, ""] : [part.slice(0, equals), part.slice(equals + 1)];
+    }),
+  ) as Record<string, string | undefined>;
+  const type = fields.type ?? "registry";
+  return type === "registry" ? fields.ref : undefined;
+}
+
+function unsupported(name: string, key: string, why: string): never {
+  throw new BakeError("BAKE_UNSUPPORTED", why, {
+    key: `target "${name}".${key}`,
+    hint: "`stagecraft bake --print` shows the configuration; `docker buildx bake` can build it.",
+  });
+}
+
+function networkOf(name: string, network: string | undefined): BakeRun["network"] {
+  if (network === undefined || network === "default" || network === "host" || network === "none") {
+    return network;
+  }
+  return unsupported(
+    name,
+    "network",
+    `network "${network}" is not supported; use default, host or none`,
+  );
+}
+
+function outputOf(name: string, target: BakeTarget): string | undefined {
+  let kept: string | undefined;
+  for (const output of target.output ?? []) {
+    const type = /(?:^|,)type=([^,]+)/.exec(output)?.[1] ?? (output.includes("=") ? "" : "local");
+    if (type === "docker" || (type === "image" && !output.includes("push=true"))) continue;
+    if (type === "local" || type === "tar") {
+      if (kept !== undefined)
+        unsupported(name, "output", "only one local or tar output per target");
+      kept = output.includes("=") ? output : `type=local,dest=${output}`;
+      continue;
+    }
+    unsupported(name, "output", `output "${output}" is not supported by stagecraft yet`);
+  }
+  return kept;
+}
+
+/**
+ * Splits resolved bake targets into `runBuild` runs: targets of the same context, Dockerfile and
+ * build settings share one run (one context transfer, common stages built once); a stage asked
+ * for by several such targets is built once with all their tags.
+ */
+export function planBakeRuns(config: BakeConfig): BakeRun[] {
+  const runs = new Map<string, BakeRun>();
+  for (const [name, target] of Object.entries(config.target)) {
+    if (target["dockerfile-inline"] !== undefined) {
+      unsupported(
+        name,
+        "dockerfile-inline",
+        "dockerfile-inline is not supported by stagecraft yet",
+      );
+    }
+    for (const key of Object.keys(target.contexts ?? {})) {
+      unsupported(
+        name,
+        `contexts.${key}`,
+        "named build contexts are not supported by stagecraft yet",
+      );
+    }
+    if ((target.platforms?.length ?? 0) > 1) {
+      unsupported(
+        name,
+        "platforms",
+        "a target for several platforms is not supported by stagecraft yet",
+      );
+    }
+    const network = networkOf(name, target.network);
+    const output = outputOf(name, target);
+    const warnings: string[] = [];
+    if ((target["cache-to"]?.length ?? 0) > 0) {
+      warnings.push(
+        `target "${name}": cache-to is not applied (the engine exports inline cache only)`,
+      );
+    }
+    const cacheFrom: string[] = [];
+    for (const entry of target["cache-from"] ?? []) {
+      const ref = cacheRef(entry);
+      if (ref === undefined)
+        warnings.push(`target "${name}": cache-from "${entry}" is not applied`);
+      else cacheFrom.push(ref);
+    }
+    const context = target.context ?? ".";
+    const settings = {
+      context,
+      dockerfile: joinPath(context, target.dockerfile ?? "Dockerfile"),
+      buildArgs: target.args ?? {},
+      labels: target.labels ?? {},
+      platform: target.platforms?.[0],
+      noCache: target["no-cache"] ?? false,
+      pull: target.pull ?? false,
+      network,
+      cacheFrom,
+      secrets: target.secret ?? [],
+      ssh: target.ssh ?? [],
+    };
+    const key = JSON.stringify(settings, (_k, v: unknown) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+        : v,
+    );
+    const runKey = output === undefined ? key : `${key}\0${name}`;
+    const run: BakeRun = runs.get(runKey) ?? {
+      name,
+      ...settings,
+      stages: [],
+      targetsByStage: {},
+      tagsByStage: {},
+      output,
+      warnings: [],
+    };
+    runs.set(runKey, run);
+    run.warnings.push(...warnings);
+    const stage = target.target ?? "";
+    if (!(stage in run.targetsByStage)) {
+      run.stages.push(target.target);
+      run.targetsByStage[stage] = [];
+      run.tagsByStage[stage] = [];
+    }
+    run.targetsByStage[stage]?.push(name);
+    const tags = run.tagsByStage[stage] ?? [];
+    for (const tag of target.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
+  }
+  return [...runs.values()];
+}
