@@ -18,7 +18,6 @@ export type { TargetResult } from "./scheduler/run-targets.js";
 export { DockerEngine } from "./engine/docker-engine.js";
 export type { DockerEngineOptions } from "./engine/docker-engine.js";
 export type { Engine, EngineInfo } from "./engine/engine.js";
-export type { EngineCapabilities } from "./engine/engine-capabilities.js";
 
 /** What a run reports as it goes, and at the end. */
 export type { BuildEvent } from "./events.js";
@@ -40,4 +39,4 @@ export {
   UsageError,
   isStagecraftError,
 } from "./errors.js";
-export type { AnyStagecraftError, BakeErrorCode, CancelReason, ErrorCode } from "./errors.js";
+export type { AnyStagecraftError, CancelReason, ErrorCode } from "./errors.js";

@@ -1,4 +1,5 @@
-import { DockerEngine, UsageError, type EngineCapabilities } from "@stagecraft/core";
+import { DockerEngine, UsageError } from "@stagecraft/core";
+import type { EngineCapabilities } from "@stagecraft/core/engine";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,

@@ -19,3 +19,4 @@ export { parseHcl } from "./parse-hcl.js";
 export type { HclAttribute, HclBlock, HclBody, HclExpression, HclValue } from "./parse-hcl.js";
 export { planBakeRuns } from "./plan-bake-runs.js";
 export type { BakeRun } from "./plan-bake-runs.js";
+export type { BakeErrorCode, BakeErrorOptions } from "../errors.js";

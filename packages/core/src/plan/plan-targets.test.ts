@@ -36,6 +36,21 @@ describe("planTargets", () => {
     expect(plan.externalImages).toEqual(["node:22", "nginx:alpine"]);
   });
 
+  it("takes the unnamed last stage by the id plan prints, as the default target", () => {
+    const text = "FROM busybox AS build\nRUN make\nFROM busybox\nCOPY --from=build /out /out\n";
+    const { plan } = analyzeDockerfile(text, { targets: ["build", "stage-1"] });
+    expect(plan.targets.map((target) => [target.id, target.requested])).toEqual([
+      ["build", "build"],
+      ["stage-1", undefined],
+    ]);
+    // Only the last stage is the default target: an earlier unnamed stage stays unreachable.
+    const twoUnnamed = "FROM busybox\nRUN a\nFROM busybox\nRUN b\n";
+    expect(() => analyzeDockerfile(twoUnnamed, { targets: ["stage-0"] })).toThrow(
+      UnknownStageError,
+    );
+    expect(analyzeDockerfile(twoUnnamed, { targets: ["stage-1"] }).plan.targets[0]?.stage).toBe(1);
+  });
+
   it("plans several targets: union, shared stages, levels and order", () => {
     const { plan, json } = analyzeDockerfile(dockerfile, { targets: ["test", "lint", "app"] });
     expect(plan.targets.map((target) => [target.requested, idsOf(plan, target.reachable)])).toEqual(
@@ -97,10 +112,10 @@ describe("planTargets", () => {
     expect(error.hint).toContain('Did you mean "build"?');
   });
 
-  it("gives no suggestion when nothing is close, and cannot target an unnamed stage", () => {
-    expect(() => analyzeDockerfile("FROM alpine\n", { targets: ["stage-0"] })).toThrow(
-      UnknownStageError,
-    );
+  it("gives no suggestion when nothing is close, and cannot target an unnamed inner stage", () => {
+    expect(() =>
+      analyzeDockerfile("FROM alpine\nFROM busybox\n", { targets: ["stage-0"] }),
+    ).toThrow(UnknownStageError);
     expect(() => analyzeDockerfile(dockerfile, { targets: ["production"] })).toThrow(
       expect.objectContaining({ requested: "production", suggestion: undefined }),
     );

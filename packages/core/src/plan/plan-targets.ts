@@ -57,7 +57,8 @@ export function planTargets(graph: StageGraph, targets: readonly string[] = []):
     seen.add(stage);
     const reachable = reachableFrom(graph, stage);
     plans.push({
-      requested: target,
+      // The unnamed last stage, asked for by its id, is the default target (no `target=`).
+      requested: graph.stages[stage]?.name === undefined ? undefined : target,
       stage,
       id: graph.stages[stage]?.id ?? "",
       reachable,
