@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { DockerEngine, type DockerfileAnalysis } from "@stagecraft/core";
-import { checkRegistry, runPool } from "@stagecraft/core/pool";
+import { checkRegistry, runPool, type RunPoolOptions } from "@stagecraft/core/pool";
 import type { ExitCode, Io } from "../io.js";
 import type { BuildFlags } from "./build-options.js";
 import { placeOnPool, readEarlierReports } from "./format-placement.js";
@@ -17,8 +17,7 @@ export async function buildOnPool(
   flags: BuildFlags,
   pool: PoolFlags,
   analysis: DockerfileAnalysis,
-  dockerfilePath: string,
-  tags: Record<string, string[]>,
+  runOptions: Omit<RunPoolOptions, "analysis" | "pool" | "placement" | "signal" | "onEvent">,
 ): Promise<ExitCode> {
   if (pool.registry !== undefined) await checkRegistry(pool.registry.host, io.signal);
   const members = pool.engines.map((spec) => ({
@@ -33,24 +32,9 @@ export async function buildOnPool(
   }));
   const placement = placeOnPool(analysis, pool, readEarlierReports(io.cwd, flags.contextDir));
   const outcome = await runPool({
+    ...runOptions,
     analysis,
-    context: {
-      dir: flags.contextDir,
-      dockerfile: dockerfilePath,
-      transfer: flags.contextTransfer,
-      cwd: io.cwd,
-    },
-    tags,
-    labels: flags.labels,
-    noCache: flags.noCache,
-    pull: flags.pull,
-    network: flags.network,
-    extraHosts: flags.extraHosts,
-    cacheFrom: flags.cacheFrom,
-    keepGoing: flags.keepGoing,
     signal: io.signal,
-    timeoutMs: flags.timeoutMs,
-    maskValues: flags.secretValues,
     pool: members,
     placement,
     onEvent: (event, engine) => {

@@ -5,6 +5,7 @@ import {
   runBuild,
   type BuildEvent,
   type BuildOutcome,
+  type RunBuildOptions,
 } from "@stagecraft/core";
 import { createLogger } from "../create-logger.js";
 import type { ExitCode, Io } from "../io.js";
@@ -20,6 +21,7 @@ import {
   checkBudgetTargets,
   readBuildFlags,
   tagsByTarget,
+  type BuildFlags,
 } from "./build-options.js";
 import { checkBeforeBuild } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
@@ -81,7 +83,10 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
 
     if (pool !== undefined) {
-      return await buildOnPool(io, flags, pool, analysis, dockerfile.path, tags);
+      return await buildOnPool(io, flags, pool, analysis, {
+        ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
+        session,
+      });
     }
 
     const renderer = createRenderer({
@@ -111,29 +116,9 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
           : {}),
       }),
       analysis,
-      context: {
-        dir: flags.contextDir,
-        dockerfile: dockerfile.path,
-        transfer: flags.contextTransfer,
-        cwd: io.cwd,
-      },
-      tags,
-      labels: flags.labels,
-      noCache: flags.noCache,
-      pull: flags.pull,
-      network: flags.network,
-      extraHosts: flags.extraHosts,
-      cacheFrom: flags.cacheFrom,
-      cacheTo: flags.cacheTo,
-      push: flags.push,
-      namedContexts: flags.buildContexts,
+      ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
       concurrency: flags.concurrency,
-      keepGoing: flags.keepGoing,
       signal: io.signal,
-      timeoutMs: flags.timeoutMs,
-      quietNoticeMs: flags.stallNoticeMs,
-      maskValues: flags.secretValues,
-      sizeBudgets,
       session,
       logger,
       onEvent,
@@ -151,6 +136,39 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
     return reportError(io, error);
   }
+}
+
+/** What a build asks of each run, on one engine or over a pool: the flags as run options. */
+function runOptionsOf(
+  flags: BuildFlags,
+  io: Io,
+  dockerfilePath: string,
+  tags: Record<string, string[]>,
+  sizeBudgets: Record<string, number> | undefined,
+) {
+  return {
+    context: {
+      dir: flags.contextDir,
+      dockerfile: dockerfilePath,
+      transfer: flags.contextTransfer,
+      cwd: io.cwd,
+    },
+    tags,
+    labels: flags.labels,
+    noCache: flags.noCache,
+    pull: flags.pull,
+    network: flags.network,
+    extraHosts: flags.extraHosts,
+    cacheFrom: flags.cacheFrom,
+    cacheTo: flags.cacheTo,
+    push: flags.push,
+    namedContexts: flags.buildContexts,
+    keepGoing: flags.keepGoing,
+    timeoutMs: flags.timeoutMs,
+    quietNoticeMs: flags.stallNoticeMs,
+    maskValues: flags.secretValues,
+    sizeBudgets,
+  } satisfies Partial<RunBuildOptions>;
 }
 
 function exitCodeOf(outcome: BuildOutcome): ExitCode {
