@@ -51,6 +51,7 @@ export function formatMarkdownSummary(
     const size = target.sizeComparison;
     if (size === null) continue;
     const percent = Math.round(size.changePercent);
+    if (percent === 0) continue; // says nothing; the JSON report keeps it
     out.push(
       `**Size:** ${cell(target.target)} ${formatBytes(size.sizeBytes)} ← ${cell(size.from)} ${formatBytes(size.fromSizeBytes)} (${percent < 0 ? `−${-percent}` : `+${percent}`}%)`,
       "",

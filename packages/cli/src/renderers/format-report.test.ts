@@ -15,6 +15,18 @@ describe("formatReport", () => {
     expect(text).not.toContain("\x1b");
   });
 
+  it("leaves out a size comparison that rounds to 0%", () => {
+    const report = successfulRun().report;
+    const app = report.targets.find((target) => target.target === "app");
+    if (app?.sizeComparison == null) throw new Error("the fixture compares a size");
+    app.sizeComparison = {
+      ...app.sizeComparison,
+      fromSizeBytes: app.sizeComparison.sizeBytes + 1000,
+      changePercent: -0.4,
+    };
+    expect(formatReport(report, { color: false })).not.toContain("size: app");
+  });
+
   it("prints failures last: target › stage › line, the daemon's message, the last 20 log lines", async () => {
     const text = formatReport(failingRun().report, {
       color: false,

@@ -63,8 +63,9 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
     }
     if (timing.length > 0) sections.push(timing);
 
+    // A comparison that rounds to 0% says nothing (`lint ← source +0%`): the JSON report keeps it.
     const sizes = report.targets.flatMap((target) =>
-      target.sizeComparison === null
+      target.sizeComparison === null || Math.round(target.sizeComparison.changePercent) === 0
         ? []
         : [formatSizeComparison(target, target.sizeComparison, c)],
     );
