@@ -108,6 +108,20 @@ describe("stagecraft plan", () => {
     expect(text).toContain("images: alpine");
   });
 
+  it("exits 2 when a requested target will fail, and prints the plan that says why", async () => {
+    const io = project(
+      "FROM alpine AS early\nCOPY --from=late /x /x\nFROM alpine AS late\nFROM early\n",
+    );
+    expect(await runCli(["plan"], io)).toBe(2);
+    expect(io.stdout.text()).toContain(
+      'will fail: Dockerfile:2: cannot copy from stage "late", it needs to be defined before current stage "early"',
+    );
+    const fine = project(
+      "FROM alpine AS early\nCOPY --from=late /x /x\nFROM alpine AS late\nFROM alpine AS app\n",
+    );
+    expect(await runCli(["plan", "--target", "app"], fine)).toBe(0);
+  });
+
   it("says which stages exist when a target is mistyped, with the closest name", async () => {
     const io = project(DEMO);
     expect(await runCli(["plan", "--target", "tset"], io)).toBe(2);

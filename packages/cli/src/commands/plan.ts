@@ -42,7 +42,8 @@ With a pool, also which engine builds which stage and target, and which shared s
 between engines (estimates from CONTEXT/.stagecraft/reports/*.json, reports written by
 build --report, else per-instruction defaults; nothing is asked of the engines):
 ${POOL_HELP}
-Exit codes: 0 the plan was printed, 2 usage or Dockerfile error.
+Exit codes: 0 the plan was printed, 2 usage or Dockerfile error, or a requested target will
+fail before any step runs (the plan says which and why).
 `;
 
 /** Options shared by the commands that read a Dockerfile without building. */
@@ -108,7 +109,11 @@ export function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> 
         io.stdout.write(formatPlacementText(pool, placement, reports.length));
       }
     }
-    return Promise.resolve(0);
+    // A requested target that will fail before any step runs makes the plan a failure too, so a
+    // CI job that plans first stops here (the plan above says which target and why).
+    return Promise.resolve(
+      analysis.plan.targets.some((target) => target.buildError !== undefined) ? 2 : 0,
+    );
   } catch (error) {
     if (format === "json") {
       io.stdout.write(`${JSON.stringify({ error: errorToJson(error) }, null, 2)}\n`);
