@@ -62,6 +62,28 @@ describe("the stagecraft bin's code cache", () => {
     expect(caches()).toEqual([cacheName("build"), cacheName("other")]);
   });
 
+  it("runs a chunk only when its package is first required, from a cache of its own", () => {
+    run(["--version"]);
+    expect(caches().filter((name) => name.startsWith("stagecraft-yaml.cjs."))).toEqual([]);
+    // A compose file makes `bake --print` require yaml, which is in the yaml chunk.
+    const project = join(dirname(bin), "project");
+    mkdirSync(project);
+    writeFileSync(join(project, "Dockerfile"), "FROM scratch\n");
+    writeFileSync(join(project, "compose.yaml"), "services:\n  app:\n    build: .\n");
+    const print = (): string =>
+      execFileSync(process.execPath, [join(bin, "stagecraft.cjs"), "bake", "--print"], {
+        cwd: project,
+        encoding: "utf8",
+      });
+    const printed = print();
+    expect(JSON.parse(printed)).toMatchObject({ target: { app: { context: "." } } });
+    const yamlCaches = caches().filter((name) => name.startsWith("stagecraft-yaml.cjs."));
+    expect(yamlCaches).toHaveLength(1);
+    const written = statSync(join(bin, yamlCaches[0] ?? "")).mtimeMs;
+    expect(print()).toBe(printed);
+    expect(statSync(join(bin, yamlCaches[0] ?? "")).mtimeMs).toBe(written);
+  });
+
   it("does not run a rebuilt bundle of the same length from the old one's cache", () => {
     expect(run(["--help"])).toContain("Usage: stagecraft <command>");
     const oldHash = createHash("sha256")

@@ -124,7 +124,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       onEvent,
     });
     renderer.finish(outcome.report);
-    writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
+    await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
     return exitCodeOf(outcome);
   } catch (error) {
     if (json) {

@@ -1,7 +1,6 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError, type BuildOutcome } from "@stagecraft/core";
-import { formatHtmlReport } from "../renderers/format-html-report.js";
 
 /**
  * A file the run will write at the end (a report, a tar): it must not be a directory, and its
@@ -85,19 +84,22 @@ export function isWritable(directory: string): boolean {
 }
 
 /** Writes the files `--report` and `--metadata-file` asked for, each whole or not at all. */
-export function writeRunFiles(
+export async function writeRunFiles(
   cwd: string,
   files: { readonly report: string | undefined; readonly metadataFile: string | undefined },
   outcome: BuildOutcome,
   title: string,
-): void {
+): Promise<void> {
   if (files.report !== undefined) {
     const path = resolve(cwd, files.report);
-    // By extension: a self-contained HTML page, or the JSON report.
+    // By extension: a self-contained HTML page, or the JSON report. The page's renderer (and its
+    // graph layout library) is imported only for a page: a build without one never evaluates it.
     writeWhole(
       path,
       /\.html?$/i.test(path)
-        ? formatHtmlReport(outcome.report, { title })
+        ? (await import("../renderers/format-html-report.js")).formatHtmlReport(outcome.report, {
+            title,
+          })
         : `${JSON.stringify(outcome.report, null, 2)}\n`,
     );
   }

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import type { DockerConfig } from "./docker-config.js";
 
 /** A registry login as the engine takes it in `X-Registry-Auth` (moby `registry.AuthConfig`). */
@@ -89,12 +88,15 @@ function parseHelperAnswer(stdout: string): { Username: string; Secret: string }
 }
 
 /** The docker credential-helper protocol: `docker-credential-NAME get`, the server URL on stdin. */
-export function runCredentialHelper(
+export async function runCredentialHelper(
   helper: string,
   host: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
+  // Loaded on first use: node:child_process costs every command ~2 ms of CPU at start-up, and
+  // only a login kept by a credential helper needs it.
+  const { spawn } = await import("node:child_process");
+  return await new Promise((resolve, reject) => {
     const child = spawn(`docker-credential-${helper}`, ["get"], {
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...env },
