@@ -8,6 +8,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRenderer } from "../packages/cli/dist/renderers/create-renderer.js";
 import { createProgressTracker } from "../packages/core/dist/progress/create-progress-tracker.js";
+import { createBuildStreamReader } from "../packages/core/dist/progress/read-build-stream.js";
+import { BUILD_REPORT_SCHEMA_VERSION } from "../packages/core/dist/report/build-report.js";
 import {
   createLineSplitter,
   parseDaemonLine,
@@ -162,8 +164,14 @@ function decodeOnly(chunks) {
   return { traces };
 }
 
+/** What the engine does with a `/build` body: one reader splits and parses, the tracker follows. */
+function feed(tracker, chunks) {
+  const reader = createBuildStreamReader((status) => tracker.push("final", status));
+  for (const chunk of chunks) reader.push(chunk);
+  tracker.end("final", reader.end());
+}
+
 function decodeAndTrack(chunks) {
-  const splitter = createLineSplitter();
   let logs = 0;
   let events = 0;
   const tracker = createProgressTracker({
@@ -173,9 +181,7 @@ function decodeAndTrack(chunks) {
       if (event.type === "log") logs++;
     },
   });
-  for (const chunk of chunks) for (const line of splitter.push(chunk)) tracker.push("final", line);
-  for (const line of splitter.end()) tracker.push("final", line);
-  tracker.end("final");
+  feed(tracker, chunks);
   return { logs, events, steps: tracker.summary().targets[0].steps.length };
 }
 
@@ -196,28 +202,28 @@ function decodeTrackAndRender(mode) {
       signal: new AbortController().signal,
     };
     const renderer = createRenderer({ mode, io, targets: ["final"], color: mode === "tty" });
-    const splitter = createLineSplitter();
     const tracker = createProgressTracker({
       targets: ["final"],
       onEvent: (event) => renderer.onEvent(event),
     });
-    for (const chunk of chunks)
-      for (const line of splitter.push(chunk)) tracker.push("final", line);
-    for (const line of splitter.end()) tracker.push("final", line);
-    tracker.end("final");
+    feed(tracker, chunks);
     // The tty renderer redraws on a timer; the last frame is drawn when it finishes.
     renderer.finish({
-      schemaVersion: 1,
+      schemaVersion: BUILD_REPORT_SCHEMA_VERSION,
       status: "succeeded",
       startedAt: 0,
       wallMs: 0,
       targets: [],
       stages: [],
+      steps: [],
       totals: { stepsRun: 0, stepsCached: 0, cachedPercent: null },
       criticalPath: null,
       slowestSteps: [],
       failures: [],
       warnings: [],
+      context: null,
+      published: null,
+      cache: null,
     });
     return { written };
   };
