@@ -1,3 +1,5 @@
+import type { Engine } from "@stagecraft/core";
+
 /** A writable text sink: process.stdout in production, a buffer in tests. */
 export interface Output {
   write(text: string): void;
@@ -15,6 +17,8 @@ export interface Io {
   readonly cwd: string;
   /** Aborted when the user interrupts (SIGINT/SIGTERM). */
   readonly signal: AbortSignal;
+  /** The engine commands ask when set (tests pass a `FakeEngine`); otherwise found as the docker CLI finds it. */
+  readonly engine?: Engine | undefined;
 }
 
 /** Exit codes: 0 success, 1 a build failed, 2 usage or Dockerfile error, 130 interrupted. */

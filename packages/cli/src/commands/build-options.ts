@@ -98,8 +98,10 @@ Each engine still builds the shared stages its targets need (no push/import betw
 Every image carries the labels org.stagecraft.managed=true and org.stagecraft.target=<stage>:
   docker images --filter label=org.stagecraft.target=app
 
-Exit codes: 0 all targets built, 1 a build failed (or --timeout), 2 usage or Dockerfile error
-(nothing was built), 130 interrupted, 141 stdout closed (cancelled as on an interrupt; the
+Before sending, the engine is asked which images it has; what it would refuse (RUN --network=host
+without --network host, RUN --security=insecure) stops the build with exit 2, missing images warn.
+Exit codes: 0 all targets built, 1 a build failed (or --timeout), 2 usage or Dockerfile error, or
+the engine would refuse the build (nothing was built), 130 interrupted, 141 stdout closed (cancelled as on an interrupt; the
 shell's code for a program whose reader went away).
 Build args are stored in the image history and the daemon's build records: use --build-arg-secret only
 to keep values off the screen and out of reports, and BuildKit secrets for real credentials.

@@ -25,6 +25,7 @@ import {
 } from "./build-options.js";
 import { checkBeforeBuild } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
+import { runEngineChecks } from "./plan.js";
 import { readSessionFlags } from "./read-session-flags.js";
 import { writeRunFiles } from "./write-run-files.js";
 import { buildOnPool } from "./build-on-pool.js";
@@ -89,6 +90,35 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       });
     }
 
+    const engine = new DockerEngine({
+      env: io.env,
+      ...(logger === undefined ? {} : { logger }),
+      // Named contexts and a registry cache export exist only in the Control API (`/build`
+      // carries neither); other builds keep the engine's /build.
+      ...(Object.keys(flags.buildContexts).length > 0 ||
+      flags.cacheTo.some((entry) => entry.type === "registry")
+        ? { builder: "control" as const }
+        : {}),
+    });
+    // What the engine will refuse is said before anything is sent; an engine that does not answer
+    // skips the checks, and the build below then says why it cannot reach it.
+    const readiness = await runEngineChecks(engine, analysis, {
+      network: flags.network,
+      signal: io.signal,
+    });
+    for (const check of readiness.checks) {
+      io.stderr.write(
+        `${check.severity}: ${dockerfile.displayPath}:${check.line}: ${check.message}\n  fix: ${check.fix}\n`,
+      );
+    }
+    if (readiness.checks.some((check) => check.severity === "error")) {
+      io.stderr.write("stagecraft: the engine would refuse this build; nothing was sent\n");
+      if (json) {
+        io.stdout.write(`${JSON.stringify({ type: "engine-checks", checks: readiness.checks })}\n`);
+      }
+      return 2;
+    }
+
     const renderer = createRenderer({
       mode: chooseProgressMode(flags.progress, io),
       io,
@@ -105,16 +135,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       renderer.onEvent(event);
     };
     const outcome = await runBuild({
-      engine: new DockerEngine({
-        env: io.env,
-        ...(logger === undefined ? {} : { logger }),
-        // Named contexts and a registry cache export exist only in the Control API (`/build`
-        // carries neither); other builds keep the engine's /build.
-        ...(Object.keys(flags.buildContexts).length > 0 ||
-        flags.cacheTo.some((entry) => entry.type === "registry")
-          ? { builder: "control" as const }
-          : {}),
-      }),
+      engine,
       analysis,
       ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
       concurrency: flags.concurrency,

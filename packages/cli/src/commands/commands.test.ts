@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeEngine } from "@stagecraft/core/testing";
 import { runCli } from "../run-cli.js";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 
@@ -120,6 +121,58 @@ describe("stagecraft plan", () => {
       "FROM alpine AS early\nCOPY --from=late /x /x\nFROM alpine AS late\nFROM alpine AS app\n",
     );
     expect(await runCli(["plan", "--target", "app"], fine)).toBe(0);
+  });
+
+  it("checks the engine: missing images warn, and are errors (exit 2) with --no-pull", async () => {
+    const text = "FROM alpine AS base\nCOPY --from=busybox:1.36 /bin/sh /\nFROM base AS app\n";
+    const engine = new FakeEngine();
+    engine.addImage(["alpine"]);
+    const io = { ...project(text), engine };
+    expect(await runCli(["plan", "--target", "app"], io)).toBe(0);
+    expect(io.stdout.text()).toContain(
+      "engine checks (fake://):\n  warning ImageNotInEngine  Dockerfile:2: COPY --from busybox:1.36 is not in the engine",
+    );
+    expect(io.stdout.text()).toContain(
+      "    fix: docker pull busybox:1.36 where a registry is reachable",
+    );
+    const offline = { ...project(text), engine };
+    expect(await runCli(["plan", "--no-pull", "--format", "json"], offline)).toBe(2);
+    const json = JSON.parse(offline.stdout.text()) as { engineChecks: unknown };
+    expect(json.engineChecks).toMatchObject({
+      engine: "fake://",
+      skipped: null,
+      checks: [{ rule: "ImageNotInEngine", severity: "error", stage: "base", line: 2 }],
+    });
+    engine.addImage(["busybox:1.36"]);
+    const ready = { ...project(text), engine };
+    expect(await runCli(["plan", "--no-pull"], ready)).toBe(0);
+    expect(ready.stdout.text()).toContain(
+      "engine checks (fake://): the engine has what the build needs",
+    );
+  });
+
+  it("refuses RUN --network=host unless planned with --network host; --no-engine asks nothing", async () => {
+    const text = "FROM alpine\nRUN --network=host true\n";
+    const engine = new FakeEngine();
+    engine.addImage(["alpine"]);
+    expect(await runCli(["plan"], { ...project(text), engine })).toBe(2);
+    expect(await runCli(["plan", "--network", "host"], { ...project(text), engine })).toBe(0);
+    const skipped = { ...project(text), engine };
+    engine.inspected.length = 0;
+    expect(await runCli(["plan", "--no-engine"], skipped)).toBe(0);
+    expect(engine.inspected).toEqual([]);
+    expect(skipped.stdout.text()).toContain("engine checks: skipped (--no-engine)");
+  });
+
+  it("plans offline when no engine answers, and says the checks were skipped", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-cli-"));
+    dirs.push(dir);
+    const io = { ...project("FROM alpine\n"), engine: undefined };
+    const env = { DOCKER_HOST: `unix://${join(dir, "no-engine.sock")}` };
+    expect(await runCli(["plan"], { ...io, env })).toBe(0);
+    expect(io.stdout.text()).toMatch(
+      /engine checks: skipped \(no engine answered at .*no-engine\.sock/,
+    );
   });
 
   it("says which stages exist when a target is mistyped, with the closest name", async () => {

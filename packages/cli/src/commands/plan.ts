@@ -1,10 +1,14 @@
 import {
+  DockerEngine,
+  EngineError,
   UsageError,
   analyzeDockerfile,
   type DockerfileAnalysis,
   type DockerfileError,
+  type Engine,
 } from "@stagecraft/core";
-import { findStageTypos, formatPlatform } from "@stagecraft/core/dockerfile";
+import { findStageTypos, formatPlatform, type EngineCheck } from "@stagecraft/core/dockerfile";
+import { readEngineReadiness, type EngineReadinessOptions } from "@stagecraft/core/engine";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
@@ -36,14 +40,21 @@ Options:
       --build-arg K=V   a build arg (K alone takes the value from the environment)
       --platform P      the target platform, e.g. linux/arm64 (default: linux/amd64)
       --format FORMAT   text (default) or json
+      --no-pull         nothing can be pulled: an image missing from the engine is an error
+      --network MODE    the --network the build will use (host allows RUN --network=host)
+      --no-engine       do not ask the engine (offline: skips the engine checks)
   -h, --help            show this help
+
+Engine checks: the engine is asked which images it has (never a pull) and the plan says what it
+will refuse or fetch: missing base and --from images, digest pins it lacks, a # syntax= frontend
+image, RUN --network=host without --network host, RUN --security=insecure.
 
 With a pool, also which engine builds which stage and target, and which shared stages travel
 between engines (estimates from CONTEXT/.stagecraft/reports/*.json, reports written by
 build --report, else per-instruction defaults; nothing is asked of the engines):
 ${POOL_HELP}
 Exit codes: 0 the plan was printed, 2 usage or Dockerfile error, or a requested target will
-fail before any step runs (the plan says which and why).
+fail before any step runs (the plan says which and why, engine checks included).
 `;
 
 /** Options shared by the commands that read a Dockerfile without building. */
@@ -74,17 +85,52 @@ export function analyzeFromOptions(
   return { dockerfile, analysis, targets };
 }
 
+/** What the engine checks found, or why they did not run. */
+export interface EngineChecksResult {
+  /** Where the engine was asked; undefined when it was not. */
+  readonly engine: string | undefined;
+  /** Why the checks did not run (`--no-engine`, a pool, no engine answered); undefined when they ran. */
+  readonly skipped: string | undefined;
+  readonly checks: readonly EngineCheck[];
+}
+
+/**
+ * Asks the engine what it will refuse or fetch for the analysed targets; an engine that does not
+ * answer skips the checks (a plan is useful offline) and says so.
+ */
+export async function runEngineChecks(
+  engine: Engine & { readonly endpoint?: { readonly description: string } },
+  analysis: DockerfileAnalysis,
+  options: EngineReadinessOptions,
+): Promise<EngineChecksResult> {
+  const where = engine.endpoint?.description;
+  try {
+    const checks = await readEngineReadiness(engine, analysis, options);
+    return { engine: where, skipped: undefined, checks };
+  } catch (error) {
+    if (!(error instanceof EngineError)) throw error;
+    return {
+      engine: where,
+      skipped: `no engine answered${where === undefined ? "" : ` at ${where}`}: ${error.message}`,
+      checks: [],
+    };
+  }
+}
+
 /** `stagecraft plan`: prints the build plan as text or JSON. */
-export function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
+export async function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
   let format: "text" | "json" = "text";
   try {
     const { values, positionals } = parseCommandLine("plan", argv, {
       ...FRONT_END_OPTIONS,
       ...POOL_OPTIONS,
+      "no-pull": { type: "boolean" },
+      "no-engine": { type: "boolean" },
+      network: { type: "string" },
     });
     if (values.help === true) {
       io.stdout.write(PLAN_HELP);
-      return Promise.resolve(0);
+      return 0;
     }
     format = choiceOption(values, "format", ["text", "json"] as const, "text");
     if (positionals.length > 1) {
@@ -97,29 +143,70 @@ export function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> 
     const { dockerfile, analysis } = analyzeFromOptions(io, values, contextDir);
     const reports = pool === undefined ? [] : readEarlierReports(io.cwd, contextDir);
     const placement = pool === undefined ? undefined : placeOnPool(analysis, pool, reports);
+    const network = choiceOption(
+      values,
+      "network",
+      ["default", "host", "none"] as const,
+      "default",
+    );
+    const engineChecks: EngineChecksResult =
+      values["no-engine"] === true
+        ? { engine: undefined, skipped: "--no-engine", checks: [] }
+        : pool !== undefined
+          ? {
+              engine: undefined,
+              skipped: "a pool is planned (build checks each engine)",
+              checks: [],
+            }
+          : await runEngineChecks(io.engine ?? new DockerEngine({ env: io.env }), analysis, {
+              canPull: values["no-pull"] !== true,
+              network,
+              signal: io.signal,
+            });
     if (format === "json") {
       const json = planToJson(dockerfile, analysis);
+      json.engineChecks = {
+        engine: engineChecks.engine ?? null,
+        skipped: engineChecks.skipped ?? null,
+        checks: engineChecks.checks.map((check) => ({ ...check, stage: check.stage ?? null })),
+      };
       if (pool !== undefined && placement !== undefined) {
         json.placement = placementToJson(pool, placement, reports.length);
       }
       io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     } else {
       io.stdout.write(formatPlanText(dockerfile, analysis));
+      io.stdout.write(formatEngineChecks(dockerfile.displayPath, engineChecks));
       if (pool !== undefined && placement !== undefined) {
         io.stdout.write(formatPlacementText(pool, placement, reports.length));
       }
     }
     // A requested target that will fail before any step runs makes the plan a failure too, so a
     // CI job that plans first stops here (the plan above says which target and why).
-    return Promise.resolve(
-      analysis.plan.targets.some((target) => target.buildError !== undefined) ? 2 : 0,
-    );
+    const willFail =
+      analysis.plan.targets.some((target) => target.buildError !== undefined) ||
+      engineChecks.checks.some((check) => check.severity === "error");
+    return willFail ? 2 : 0;
   } catch (error) {
     if (format === "json") {
       io.stdout.write(`${JSON.stringify({ error: errorToJson(error) }, null, 2)}\n`);
     }
-    return Promise.resolve(reportError(io, error));
+    return reportError(io, error);
   }
+}
+
+/** The engine checks as a person reads them: one line each with its fix, or why they did not run. */
+export function formatEngineChecks(file: string, result: EngineChecksResult): string {
+  if (result.skipped !== undefined) return `\nengine checks: skipped (${result.skipped})\n`;
+  const where = result.engine === undefined ? "" : ` (${result.engine})`;
+  if (result.checks.length === 0)
+    return `\nengine checks${where}: the engine has what the build needs\n`;
+  const lines = ["", `engine checks${where}:`];
+  for (const check of result.checks) {
+    lines.push(`  ${check.severity} ${check.rule}  ${file}:${check.line}: ${check.message}`);
+    lines.push(`    fix: ${check.fix}`);
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /** The plan as JSON: the corpus schema (`stages`, `defaultTarget`, `reachable`) plus what users of a plan need. */

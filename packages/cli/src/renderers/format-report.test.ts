@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { visibleWidth } from "./fit-to-width.js";
-import { formatReport } from "./format-report.js";
+import { formatReport, measureParallelism } from "./format-report.js";
 import { failingRun, interruptedRun, successfulRun } from "./run-fixtures.test-support.js";
 
 describe("formatReport", () => {
@@ -64,5 +64,25 @@ describe("formatReport", () => {
     }
     expect(text).toContain("did not complete successfully: exit code: 2");
     expect(text).toContain("\x1b[31m✗\x1b[39m");
+  });
+});
+
+describe("measureParallelism", () => {
+  it("adds the steps' times up against the time any ran, and counts the most at once", () => {
+    const report = successfulRun().report;
+    const at = (start: number, end: number) => ({ startedAt: start, endedAt: end });
+    const base = report.steps[0]!;
+    const steps = [at(0, 1000), at(500, 1500), at(1500, 2000), at(3000, 3000)].map((times) => ({
+      ...base,
+      ...times,
+    }));
+    // 1000 + 1000 + 500 ms of steps within 0–2000 ms; the last step took no time.
+    expect(measureParallelism({ ...report, steps })).toEqual({
+      busyMs: 2500,
+      spanMs: 2000,
+      factor: 1.25,
+      most: 2,
+    });
+    expect(measureParallelism({ ...report, steps: [] })).toBeNull();
   });
 });

@@ -50,6 +50,13 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
           `${formatDuration(path.durationMs)} of ${formatDuration(path.wallMs)} wall`,
       );
     }
+    const parallel = measureParallelism(report);
+    if (parallel !== null && parallel.most > 1) {
+      timing.push(
+        `${c.bold("parallel:")} ${formatDuration(parallel.busyMs)} of steps in ` +
+          `${formatDuration(parallel.spanMs)} (${parallel.factor.toFixed(1)}×), up to ${parallel.most} at once`,
+      );
+    }
     if (report.slowestSteps.length > 0) {
       timing.push(c.bold("slowest steps:"));
       const rows = report.slowestSteps.map((step) => [
@@ -322,4 +329,37 @@ function formatPublished(published: readonly PublishedTarget[], c: Colors): stri
     }
   }
   return lines;
+}
+
+/**
+ * How much the run's steps overlapped: the time they ran added up, against the time any of them was
+ * running (overlaps counted once), and the most that ran at once; null when no step ran.
+ */
+export function measureParallelism(
+  report: BuildReport,
+): { busyMs: number; spanMs: number; factor: number; most: number } | null {
+  const ran = report.steps.flatMap((step) =>
+    step.startedAt !== null && step.endedAt !== null && step.endedAt > step.startedAt
+      ? [{ start: step.startedAt, end: step.endedAt }]
+      : [],
+  );
+  if (ran.length === 0) return null;
+  const edges = ran.flatMap((step) => [
+    { time: step.start, delta: 1 },
+    { time: step.end, delta: -1 },
+  ]);
+  // At equal times an end comes first: a step that starts as another ends does not overlap it.
+  edges.sort((a, b) => a.time - b.time || a.delta - b.delta);
+  let running = 0;
+  let most = 0;
+  let spanMs = 0;
+  let since = 0;
+  for (const edge of edges) {
+    if (running > 0) spanMs += edge.time - since;
+    running += edge.delta;
+    most = Math.max(most, running);
+    since = edge.time;
+  }
+  const busyMs = ran.reduce((sum, step) => sum + (step.end - step.start), 0);
+  return { busyMs, spanMs, factor: spanMs === 0 ? 1 : busyMs / spanMs, most };
 }

@@ -1,4 +1,5 @@
 // An in-memory Io for renderer tests: everything written is kept, with the (fake) time it was written at.
+import { FakeEngine } from "@stagecraft/core/testing";
 import type { Io, Output } from "../io.js";
 
 /** An Output that keeps what is written to it. */
@@ -27,6 +28,8 @@ export function createMemoryIo(
     isTTY?: boolean;
     columns?: number;
     env?: Record<string, string | undefined>;
+    /** The engine commands ask (default: a FakeEngine with no images, so no test reaches the real socket). */
+    engine?: Io["engine"];
   } = {},
 ): Io & { stdout: MemoryOutput; stderr: MemoryOutput } {
   const isTTY = options.isTTY ?? false;
@@ -36,5 +39,6 @@ export function createMemoryIo(
     env: options.env ?? {},
     cwd: "/work/demo",
     signal: new AbortController().signal,
+    engine: options.engine ?? new FakeEngine(),
   };
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { BUILD_EVENT_SCHEMA_VERSION, type StepInfo } from "@stagecraft/core/progress";
+import type { BuildEvent } from "@stagecraft/core";
 import { createRenderer } from "./create-renderer.js";
+import { createPlainFormatter } from "./plain-renderer.js";
 import { createMemoryIo } from "./memory-io.test-support.js";
 import {
   failingRun,
@@ -53,5 +56,98 @@ describe("plain renderer", () => {
     const text = render(interruptedRun()).stdout.text();
     await expect(text).toMatchFileSnapshot("__snapshots__/plain-interrupted.txt");
     expect(text).toContain("app › build  CANCELLED RUN make");
+  });
+});
+
+describe("plain renderer: shared steps and waiting targets", () => {
+  const T = 1_795_315_170_000;
+  const info = (name: string, digest: string): StepInfo => {
+    const match = /^\[(\S+) (\d+)\/(\d+)\] (.*)$/.exec(name);
+    return {
+      digest,
+      name,
+      kind: "instruction",
+      stage: match?.[1] ?? null,
+      index: Number(match?.[2]),
+      total: Number(match?.[3]),
+      line: null,
+      instruction: match?.[4] ?? name,
+    };
+  };
+  const events: BuildEvent[] = [
+    {
+      type: "run-started",
+      time: T,
+      schemaVersion: BUILD_EVENT_SCHEMA_VERSION,
+      targets: ["test", "lint"],
+      stages: [
+        { id: "base", dependsOn: [] },
+        { id: "test", dependsOn: ["base"] },
+        { id: "lint", dependsOn: ["base"] },
+      ],
+      targetStages: { test: ["base", "test"], lint: ["base", "lint"] },
+      concurrency: 2,
+      engine: {
+        endpoint: "unix:///x.sock",
+        version: "26.1.5",
+        apiVersion: "1.45",
+        platform: "linux/amd64",
+      },
+      context: { transfer: "tar", files: 1, bytes: 10, warnings: [] },
+    },
+    { type: "target-started", time: T + 10, target: "test", buildId: "b1" },
+    { type: "target-started", time: T + 20, target: "lint", buildId: "b2" },
+    {
+      type: "step-started",
+      time: T + 30,
+      target: "test",
+      step: info("[base 1/2] RUN make deps", "sha256:a"),
+    },
+    {
+      type: "step-finished",
+      time: T + 900,
+      target: "test",
+      step: info("[base 1/2] RUN make deps", "sha256:a"),
+      durationMs: 870,
+    },
+    // lint's build reports the same step under its own digest: it was shared, not cached.
+    {
+      type: "step-cached",
+      time: T + 910,
+      target: "test",
+      step: info("[base 1/2] RUN make deps", "sha256:b"),
+    },
+    // A step that starts and is then found in the cache under the same digest was cached.
+    {
+      type: "step-started",
+      time: T + 920,
+      target: "test",
+      step: info("[base 2/2] WORKDIR /src", "sha256:c"),
+    },
+    {
+      type: "step-cached",
+      time: T + 930,
+      target: "test",
+      step: info("[base 2/2] WORKDIR /src", "sha256:c"),
+    },
+    {
+      type: "step-started",
+      time: T + 940,
+      target: "lint",
+      step: info("[lint 1/1] RUN lint", "sha256:d"),
+    },
+  ];
+
+  it("prints a step another target's build reports again once, and says who waits for what", () => {
+    const formatter = createPlainFormatter({ color: false, dockerfile: "Dockerfile" });
+    const lines = events.flatMap((event) => formatter.format(event)).map((line) => line.text);
+    expect(lines.filter((line) => line.includes("make deps"))).toEqual([
+      "[  0.0s] test › base  RUN make deps",
+      "[  0.9s] test › base  DONE RUN make deps (870 ms)",
+    ]);
+    expect(lines).toContain("[  0.9s] test › base  CACHED WORKDIR /src");
+    expect(lines.filter((line) => line.includes("waiting"))).toEqual([
+      "[  0.0s] lint  waiting for deps (building for test): base",
+    ]);
   });
 });

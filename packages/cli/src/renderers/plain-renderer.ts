@@ -1,6 +1,8 @@
 import type { BuildEvent, BuildReport } from "@stagecraft/core";
 import { describeCancel, describeQuiet } from "./describe-cancel.js";
-import { formatBytes } from "@stagecraft/core/report";
+import { createReportBuilder, formatBytes } from "@stagecraft/core/report";
+import type { StepInfo } from "@stagecraft/core/progress";
+import { describeWaiting } from "./describe-waiting.js";
 import { formatDuration } from "./format-duration.js";
 import { createColors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
@@ -28,6 +30,32 @@ export function createPlainFormatter(options: {
 }): PlainFormatter {
   const c = createColors(options.color);
   let startedAt: number | null = null;
+  // The report's numbers from the same events: who a stage is built for, what is building now.
+  const numbers = createReportBuilder();
+  const startedTargets: string[] = [];
+  /** Targets that have a step of their own: they are no longer only waiting. */
+  const active = new Set<string>();
+  const saidWaiting = new Map<string, string>();
+  /** Steps printed, by the report's step identity, with the digest that started them. */
+  const printed = new Map<string, string | null>();
+  const stepKey = (info: StepInfo): string =>
+    info.kind === "instruction" && info.stage !== null && info.index !== null
+      ? `${info.stage}\u0000${info.index}`
+      : `${info.stage ?? ""}\u0000${info.instruction}`;
+
+  /** A line for each started target blocked behind a stage another target is building, once per change. */
+  const waitingLines = (event: BuildEvent): PlainLine[] => {
+    const report = numbers.finish();
+    const lines: PlainLine[] = [];
+    for (const target of startedTargets) {
+      if (active.has(target)) continue;
+      const waiting = describeWaiting(report, target);
+      if (waiting === null || saidWaiting.get(target) === waiting) continue;
+      saidWaiting.set(target, waiting);
+      lines.push(line(event, target, null, c.dim(waiting)));
+    }
+    return lines;
+  };
 
   const line = (
     event: BuildEvent,
@@ -46,170 +74,192 @@ export function createPlainFormatter(options: {
 
   return {
     format(event) {
-      switch (event.type) {
-        case "run-started": {
-          startedAt = event.time;
-          const noun = event.targets.length === 1 ? "target" : "targets";
-          const on = ` on Docker ${event.engine.version} at ${event.engine.endpoint}`;
-          return [
-            line(
-              event,
-              null,
-              null,
-              `building ${event.targets.length} ${noun}: ${event.targets.join(", ")} ` +
-                `(${event.concurrency} at a time${on})`,
-            ),
-          ];
-        }
-        case "run-finished":
-          return [];
-        case "target-queued":
-          return [];
-        case "engine-quiet":
-          return [line(event, null, null, c.yellow(describeQuiet(event.quietMs, event.running)))];
-        case "context-sent":
-          return event.source === "context"
-            ? [
-                line(
-                  event,
-                  null,
-                  null,
-                  c.dim(`context: sent ${event.files} files (${formatBytes(event.bytes)})`),
-                ),
-              ]
-            : [];
-        case "target-started":
-          return [line(event, event.target, null, "started")];
-        case "target-finished": {
-          const tags = event.tags.length === 0 ? "" : ` (${event.tags.join(", ")})`;
-          return [
-            line(
-              event,
-              event.target,
-              null,
-              `${c.green("built")} ${shortImageId(event.imageId)}${tags} in ${formatDuration(event.durationMs)}`,
-            ),
-          ];
-        }
-        case "target-failed":
-          return [
-            line(
-              event,
-              event.target,
-              null,
-              `${c.red("FAILED")} after ${formatDuration(event.durationMs)}: ${sanitizeLine(event.error.message)}`,
-            ),
-          ];
-        case "target-cancelled":
-          return [line(event, event.target, null, c.yellow(describeCancel(event.reason)))];
-        case "push-progress":
-          // One line per layer when it ends; the bytes in between are for live views.
-          return event.status === "Pushed" || event.status === "Layer already exists"
-            ? [
-                line(
-                  event,
-                  event.target,
-                  null,
-                  c.dim(
-                    `push ${event.tag}: layer ${sanitizeLine(event.layer)} ${event.status === "Pushed" ? "pushed" : "already there"}`,
-                  ),
-                ),
-              ]
-            : [];
-        case "target-pushed":
-          return [
-            line(
-              event,
-              event.target,
-              null,
-              `${c.green("pushed")} ${event.tag}@${event.digest} in ${formatDuration(event.durationMs)}`,
-            ),
-          ];
-        case "push-failed":
-          return [
-            line(
-              event,
-              event.target,
-              null,
-              `${c.red("PUSH FAILED")} ${event.tag}: ${sanitizeLine(event.error.message)}`,
-            ),
-          ];
-        case "stage-finished":
-          return [
-            line(
-              event,
-              event.target,
-              event.stage,
-              c.dim(
-                `stage done in ${formatDuration(event.durationMs)} ` +
-                  `(${event.stepsRun} run, ${event.stepsCached} cached)`,
-              ),
-            ),
-          ];
-        case "step-started":
-          if (event.step.kind === "internal") return [];
-          return [
-            line(event, event.target, event.step.stage, sanitizeLine(event.step.instruction)),
-          ];
-        case "step-cached":
-          if (event.step.kind === "internal") return [];
-          return [
-            line(
-              event,
-              event.target,
-              event.step.stage,
-              `${c.dim("CACHED")} ${sanitizeLine(event.step.instruction)}`,
-            ),
-          ];
-        case "step-finished":
-          if (event.step.kind === "internal") return [];
-          return [
-            line(
-              event,
-              event.target,
-              event.step.stage,
-              `${c.green("DONE")} ${sanitizeLine(event.step.instruction)} ` +
-                c.dim(`(${formatDuration(event.durationMs)})`),
-            ),
-          ];
-        case "step-failed":
-          // A failed internal step is worth a line: it is how a missing context file shows up.
-          return [
-            line(
-              event,
-              event.target,
-              event.step.stage,
-              event.cancelled
-                ? `${c.yellow("CANCELLED")} ${sanitizeLine(event.step.instruction)}`
-                : `${c.red("ERROR")} ${sanitizeLine(event.step.instruction)}: ${sanitizeLine(event.error)}`,
-            ),
-          ];
-        case "log":
-          return [
-            line(event, event.target, event.stage, `${c.dim("|")} ${sanitizeLine(event.line)}`),
-          ];
-        case "warning": {
-          const where = event.line === null ? "" : `${options.dockerfile}:${event.line} `;
-          return [
-            line(
-              event,
-              event.target,
-              event.stage,
-              `${c.yellow("WARN")} ${where}${sanitizeLine(event.message)}`,
-            ),
-          ];
-        }
-        case "stage-started":
-        case "stage-cached":
-        case "stage-failed":
-        case "transfer":
-        case "daemon-status":
-          return [];
-        default:
-          return event satisfies never;
+      numbers.add(event);
+      if (
+        (event.type === "step-started" || event.type === "step-cached") &&
+        event.step.kind !== "internal"
+      ) {
+        active.add(event.target);
       }
+      const lines = formatEvent(event);
+      return event.type === "target-started" || event.type === "step-started"
+        ? [...lines, ...waitingLines(event)]
+        : lines;
     },
   };
+
+  function formatEvent(event: BuildEvent): PlainLine[] {
+    switch (event.type) {
+      case "run-started": {
+        startedAt = event.time;
+        const noun = event.targets.length === 1 ? "target" : "targets";
+        const on = ` on Docker ${event.engine.version} at ${event.engine.endpoint}`;
+        return [
+          line(
+            event,
+            null,
+            null,
+            `building ${event.targets.length} ${noun}: ${event.targets.join(", ")} ` +
+              `(${event.concurrency} at a time${on})`,
+          ),
+        ];
+      }
+      case "run-finished":
+        return [];
+      case "target-queued":
+        return [];
+      case "engine-quiet":
+        return [line(event, null, null, c.yellow(describeQuiet(event.quietMs, event.running)))];
+      case "context-sent":
+        return event.source === "context"
+          ? [
+              line(
+                event,
+                null,
+                null,
+                c.dim(`context: sent ${event.files} files (${formatBytes(event.bytes)})`),
+              ),
+            ]
+          : [];
+      case "target-started":
+        startedTargets.push(event.target);
+        return [line(event, event.target, null, "started")];
+      case "target-finished": {
+        const tags = event.tags.length === 0 ? "" : ` (${event.tags.join(", ")})`;
+        return [
+          line(
+            event,
+            event.target,
+            null,
+            `${c.green("built")} ${shortImageId(event.imageId)}${tags} in ${formatDuration(event.durationMs)}`,
+          ),
+        ];
+      }
+      case "target-failed":
+        return [
+          line(
+            event,
+            event.target,
+            null,
+            `${c.red("FAILED")} after ${formatDuration(event.durationMs)}: ${sanitizeLine(event.error.message)}`,
+          ),
+        ];
+      case "target-cancelled":
+        return [line(event, event.target, null, c.yellow(describeCancel(event.reason)))];
+      case "push-progress":
+        // One line per layer when it ends; the bytes in between are for live views.
+        return event.status === "Pushed" || event.status === "Layer already exists"
+          ? [
+              line(
+                event,
+                event.target,
+                null,
+                c.dim(
+                  `push ${event.tag}: layer ${sanitizeLine(event.layer)} ${event.status === "Pushed" ? "pushed" : "already there"}`,
+                ),
+              ),
+            ]
+          : [];
+      case "target-pushed":
+        return [
+          line(
+            event,
+            event.target,
+            null,
+            `${c.green("pushed")} ${event.tag}@${event.digest} in ${formatDuration(event.durationMs)}`,
+          ),
+        ];
+      case "push-failed":
+        return [
+          line(
+            event,
+            event.target,
+            null,
+            `${c.red("PUSH FAILED")} ${event.tag}: ${sanitizeLine(event.error.message)}`,
+          ),
+        ];
+      case "stage-finished":
+        return [
+          line(
+            event,
+            event.target,
+            event.stage,
+            c.dim(
+              `stage done in ${formatDuration(event.durationMs)} ` +
+                `(${event.stepsRun} run, ${event.stepsCached} cached)`,
+            ),
+          ),
+        ];
+      case "step-started":
+        if (event.step.kind === "internal") return [];
+        if (!printed.has(stepKey(event.step))) printed.set(stepKey(event.step), event.step.digest);
+        return [line(event, event.target, event.step.stage, sanitizeLine(event.step.instruction))];
+      case "step-cached": {
+        if (event.step.kind === "internal") return [];
+        const key = stepKey(event.step);
+        const seen = printed.get(key);
+        // Another target's build reports a step this run already printed (it ran, or was cached,
+        // once): it is shared, not cached again. The digest that started and was then found in
+        // the cache is the one cached step (BuildKit starts a step to look it up).
+        if (seen !== undefined && seen !== event.step.digest) return [];
+        printed.set(key, null);
+        return [
+          line(
+            event,
+            event.target,
+            event.step.stage,
+            `${c.dim("CACHED")} ${sanitizeLine(event.step.instruction)}`,
+          ),
+        ];
+      }
+      case "step-finished":
+        if (event.step.kind === "internal") return [];
+        return [
+          line(
+            event,
+            event.target,
+            event.step.stage,
+            `${c.green("DONE")} ${sanitizeLine(event.step.instruction)} ` +
+              c.dim(`(${formatDuration(event.durationMs)})`),
+          ),
+        ];
+      case "step-failed":
+        // A failed internal step is worth a line: it is how a missing context file shows up.
+        return [
+          line(
+            event,
+            event.target,
+            event.step.stage,
+            event.cancelled
+              ? `${c.yellow("CANCELLED")} ${sanitizeLine(event.step.instruction)}`
+              : `${c.red("ERROR")} ${sanitizeLine(event.step.instruction)}: ${sanitizeLine(event.error)}`,
+          ),
+        ];
+      case "log":
+        return [
+          line(event, event.target, event.stage, `${c.dim("|")} ${sanitizeLine(event.line)}`),
+        ];
+      case "warning": {
+        const where = event.line === null ? "" : `${options.dockerfile}:${event.line} `;
+        return [
+          line(
+            event,
+            event.target,
+            event.stage,
+            `${c.yellow("WARN")} ${where}${sanitizeLine(event.message)}`,
+          ),
+        ];
+      }
+      case "stage-started":
+      case "stage-cached":
+      case "stage-failed":
+      case "transfer":
+      case "daemon-status":
+        return [];
+      default:
+        return event satisfies never;
+    }
+  }
 }
 
 /** Plain progress: one line per event worth seeing, then the report. */

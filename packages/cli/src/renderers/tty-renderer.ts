@@ -1,5 +1,6 @@
 import type { BuildEvent, BuildReport } from "@stagecraft/core";
 import { describeCancel, describeQuiet } from "./describe-cancel.js";
+import { describeWaiting } from "./describe-waiting.js";
 import type { StepInfo } from "@stagecraft/core/progress";
 import { createReportBuilder, type StageReport } from "@stagecraft/core/report";
 import { formatBytes } from "@stagecraft/core/report";
@@ -352,6 +353,9 @@ function describeTarget(
       lines.push(...describeStep(step, now, "  ", c));
     }
   }
+  // Nothing of its own running: say what it is blocked behind rather than spin with no reason.
+  const waiting = running.length === 0 ? describeWaiting(counts, live.name) : null;
+  if (waiting !== null) lines.push(`  ${c.dim(waiting)}`);
   return lines;
 }
 

@@ -34,5 +34,12 @@ export { serializePlan } from "../plan/serialize-plan.js";
 export type { PlanJson, StageBaseJson, StageJson } from "../plan/serialize-plan.js";
 export { createDockerfileMap } from "../plan/create-dockerfile-map.js";
 export { findStageTypos } from "../plan/find-stage-typos.js";
+export { checkEngineReadiness, listEngineImages } from "../plan/check-engine-readiness.js";
+export type {
+  EngineCheck,
+  EngineCheckRule,
+  EngineImageQuery,
+  EngineReadinessFacts,
+} from "../plan/check-engine-readiness.js";
 export type { StageTypo } from "../plan/find-stage-typos.js";
 export type { DockerfileErrorCode, DockerfileErrorOptions, SourcePosition } from "../errors.js";

@@ -88,6 +88,28 @@ describe("analyzeDockerfile: the example projects", () => {
     expect(plan.shared.map((index) => json.stages[index]?.id)).toEqual(["base"]);
   });
 
+  it("plans the quick start (npm run demo): lint beside build and test, the runtime from busybox", () => {
+    const { json, plan } = analyzeDockerfile(dockerfileOf("quickstart"), {
+      targets: ["test", "lint", "runtime"],
+    });
+    const id = (index: number) => json.stages[index]?.id;
+    expect(json.stages.map((stage) => [stage.id, stage.base])).toEqual([
+      ["toolchain", debian],
+      ["source", { stage: "toolchain" }],
+      ["build", { stage: "source" }],
+      ["test", { stage: "build" }],
+      ["lint", { stage: "source" }],
+      ["runtime", busybox],
+    ]);
+    expect(plan.levels.map((level) => level.map(id))).toEqual([
+      ["toolchain"],
+      ["source"],
+      ["build", "lint"],
+      ["test", "runtime"],
+    ]);
+    expect(plan.shared.map(id)).toEqual(["toolchain", "source", "build"]);
+  });
+
   it("takes the base image from a --build-arg for the meta ARG", () => {
     const { json } = analyzeDockerfile(dockerfileOf("demo"), {
       buildArgs: { BASE_IMAGE: "alpine:3.20" },

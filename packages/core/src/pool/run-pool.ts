@@ -1,5 +1,5 @@
 import type { Engine } from "../engine/engine.js";
-import { EngineError, isStagecraftError, type StagecraftError } from "../errors.js";
+import { EngineError, isStagecraftError, type AnyStagecraftError } from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import type { Placement } from "../placement/place-stages.js";
@@ -41,7 +41,7 @@ export interface PoolRun {
   readonly targets: readonly string[];
   /** Undefined when the run could not start or ended in an engine error. */
   readonly outcome: BuildOutcome | undefined;
-  readonly error: StagecraftError | undefined;
+  readonly error: AnyStagecraftError | undefined;
   /** From its start to its end. */
   readonly busyMs: number;
 }
@@ -89,7 +89,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   const runOn = async (member: PoolMember, targets: readonly string[]): Promise<void> => {
     const startedAt = Date.now();
     let outcome: BuildOutcome | undefined;
-    let error: StagecraftError | undefined;
+    let error: AnyStagecraftError | undefined;
     try {
       outcome = await runBuild({
         ...options,
@@ -202,7 +202,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
 }
 
 /** An engine that stopped answering mid-build, not a step that failed. */
-function isEngineFault(error: StagecraftError | undefined): boolean {
+function isEngineFault(error: AnyStagecraftError | undefined): boolean {
   return (
     error instanceof EngineError &&
     (error.code === "ENGINE_UNREACHABLE" ||

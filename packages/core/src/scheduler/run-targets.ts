@@ -7,9 +7,11 @@ import {
   BuildCancelledError,
   BuildFailedError,
   EngineError,
-  StagecraftError,
+  isStagecraftError,
+  type AnyStagecraftError,
   type BuildFailureDetails,
   type CancelReason,
+  type StagecraftError,
 } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import type { DecodedStatus } from "../progress/decode-status.js";
@@ -54,7 +56,8 @@ export interface TargetResult {
   /** Epoch milliseconds; undefined when the build never started. */
   startedAt?: number | undefined;
   finishedAt?: number | undefined;
-  error?: StagecraftError | undefined;
+  /** Narrows on `code`: `error.code === "BUILD_FAILED"` gives the `logTail`. */
+  error?: AnyStagecraftError | undefined;
 }
 
 /** The outcome of a run: every target's result, in the requested order. */
@@ -76,7 +79,7 @@ export type SchedulerNotice =
       imageId: string;
       tags: readonly string[];
     }
-  | { type: "target-failed"; target: string; time: number; error: StagecraftError }
+  | { type: "target-failed"; target: string; time: number; error: AnyStagecraftError }
   | { type: "target-cancelled"; target: string; time: number; error: BuildCancelledError };
 
 /** Options of `runTargets`. */
@@ -348,12 +351,12 @@ function toTargetError(
   caught: unknown,
   target: string,
   describe: RunTargetsOptions["describeFailure"],
-): StagecraftError {
+): AnyStagecraftError {
   if (caught instanceof BuildFailedError) {
     const extra = describe?.(target, caught.daemonMessage) ?? {};
     return new BuildFailedError({ ...extra, target, daemonMessage: caught.daemonMessage });
   }
-  if (caught instanceof StagecraftError) return caught;
+  if (isStagecraftError(caught)) return caught;
   const message = caught instanceof Error ? caught.message : String(caught);
   return new BuildFailedError({ target, daemonMessage: message }, { cause: caught });
 }

@@ -44,6 +44,8 @@ export interface FakeBuildCall {
  */
 export class FakeEngine implements Engine {
   readonly local = true;
+  /** Where it says it was reached, as `DockerEngine.endpoint` does. */
+  readonly endpoint = { description: "fake://" } as const;
   readonly calls: FakeBuildCall[] = [];
   readonly cancelled: string[] = [];
   readonly #scripts: Readonly<Record<string, FakeBuildScript>>;
@@ -184,7 +186,30 @@ export class FakeEngine implements Engine {
     });
   }
 
+  /**
+   * Puts an image in the fake's store under each of `refs` (tags or `name@digest`), as a pull or
+   * `docker load` would; `inspectImage` then finds it.
+   */
+  addImage(refs: readonly string[], details: Partial<ImageDetails> = {}): ImageDetails {
+    this.#counter += 1;
+    const image: ImageDetails = {
+      id: `sha256:${this.#counter.toString(16).padStart(64, "0")}`,
+      sizeBytes: 1_000_000,
+      tags: refs.filter((ref) => !ref.includes("@")),
+      labels: {},
+      created: new Date().toISOString(),
+      ...details,
+    };
+    this.#images.set(image.id, image);
+    for (const ref of refs) this.#images.set(ref, image);
+    return image;
+  }
+
+  /** Every reference `inspectImage` was asked for, in order. */
+  readonly inspected: string[] = [];
+
   inspectImage(ref: string): Promise<ImageDetails | undefined> {
+    this.inspected.push(ref);
     return Promise.resolve(this.#images.get(ref));
   }
 
