@@ -55,8 +55,9 @@ export default defineConfig({
           environment: "node",
           globalSetup: ["test/global-setup.ts"],
           // Testcontainers runs built images; there is no Ryuk image here (nothing can be pulled), and the
-          // tests remove what they start themselves.
-          env: { TESTCONTAINERS_RYUK_DISABLED: "true" },
+          // tests remove what they start themselves. No stage size is remembered between runs of the
+          // CLI (a file in ~/.cache would make a test's probes depend on what ran before it).
+          env: { TESTCONTAINERS_RYUK_DISABLED: "true", STAGECRAFT_CACHE_DIR: "" },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // One engine, two cores: files run one after another so their builds do not compete.

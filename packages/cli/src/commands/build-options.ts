@@ -95,6 +95,10 @@ first, the targets are placed on the engines (see stagecraft plan --engine) and 
 its own; the targets of an engine that cannot be reached or drops its builds move to the others.
 Each engine still builds the shared stages its targets need (no push/import between engines yet).
 
+The size each target is set against (runtime 48 MB ← build 1.1 GB) comes from an untagged build of
+that stage, inspected and removed; a stage the run did not change is remembered instead, in
+$STAGECRAFT_CACHE_DIR/stage-sizes.json (default ~/.cache/stagecraft; STAGECRAFT_CACHE_DIR= keeps none).
+
 Every image carries the labels org.stagecraft.managed=true and org.stagecraft.target=<stage>:
   docker images --filter label=org.stagecraft.target=app
 

@@ -165,6 +165,44 @@ describe("BuildKit's dispatch-time rules", () => {
     ]);
   });
 
+  it("InvalidBaseImagePlatform: a base the engine has for another OS or architecture", () => {
+    const arm: BaseImageConfig = {
+      ...alpine,
+      platform: { os: "linux", architecture: "arm64", variant: "v8" },
+    };
+    const amd: BaseImageConfig = { ...alpine, platform: { os: "linux", architecture: "amd64" } };
+    const text =
+      "FROM alpine:3.22 AS a\nFROM --platform=linux/arm64 alpine:3.22 AS b\nFROM scratch AS c\n";
+    expect(found(text, "InvalidBaseImagePlatform", images(arm))).toEqual([
+      [
+        1,
+        'Base image alpine:3.22 was pulled with platform "linux/arm64/v8", expected "linux/amd64" for current build',
+      ],
+    ]);
+    expect(found(text, "InvalidBaseImagePlatform", images(amd))).toEqual([
+      [
+        2,
+        'Base image alpine:3.22 was pulled with platform "linux/amd64", expected "linux/arm64" for current build',
+      ],
+    ]);
+    // The target platform is the build's --platform; a variant alone is no mismatch (BuildKit
+    // compares OS and architecture).
+    expect(
+      found("FROM alpine:3.22\n", "InvalidBaseImagePlatform", {
+        ...images(arm),
+        platform: "linux/arm64/v7",
+      }),
+    ).toEqual([]);
+    // Not inspected, not on the engine, or no platform said: nothing to compare.
+    expect(found(text, "InvalidBaseImagePlatform")).toEqual([]);
+    expect(found(text, "InvalidBaseImagePlatform", images(alpine))).toEqual([]);
+    expect(
+      found(text, "InvalidBaseImagePlatform", {
+        baseImages: new Map([["alpine:3.22", undefined]]),
+      }),
+    ).toEqual([]);
+  });
+
   it("ExposeProtoCasing and ExposeInvalidFormat", () => {
     const text = "FROM scratch\nEXPOSE 80/TCP 443\nEXPOSE 127.0.0.1:8080:80 9000:90/udp\n";
     expect(found(text, "ExposeProtoCasing")).toEqual([

@@ -1,3 +1,4 @@
+import { checkBasePlatforms } from "./check-base-platforms.js";
 import { DockerfileError } from "../errors.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { checkCopyOrder, checkSharedCaches } from "./check-build-order.js";
@@ -72,6 +73,7 @@ export function checkDockerfile(text: string, options: CheckOptions = {}): Check
     emit,
   });
   const shippedInput = { analysis, facts, shipped, options, emit };
+  checkBasePlatforms(analysis, dispatched, options, emit);
   checkShippedUsers(shippedInput);
   checkShippedTools(shippedInput);
   checkCopyOrder(analysis, facts, planned, emit);

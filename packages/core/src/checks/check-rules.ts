@@ -170,6 +170,12 @@ export const CHECK_RULES: Readonly<Record<CheckRuleName, CheckRule>> = {
     "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",
     "EXPOSE only the container port (e.g. 8080); publish host ports with docker run -p.",
   ),
+  InvalidBaseImagePlatform: buildkit(
+    "InvalidBaseImagePlatform",
+    "invalid-base-image-platform",
+    "Base image platform does not match expected target platform",
+    "Pull the base image for the platform the stage is built for, or set FROM --platform to the image's.",
+  ),
   StageRootUser: own(
     "StageRootUser",
     "warning",

@@ -25,7 +25,8 @@ export type BuildkitRuleName =
   | "CopyIgnoredFile"
   | "InvalidDefinitionDescription"
   | "ExposeProtoCasing"
-  | "ExposeInvalidFormat";
+  | "ExposeInvalidFormat"
+  | "InvalidBaseImagePlatform";
 
 /** stagecraft's own rules: the ones that need to know which stages ship, or what the context holds. */
 export type StagecraftRuleName =
@@ -89,6 +90,9 @@ export interface BaseImageConfig {
   readonly env: readonly string[];
   /** `Config.Shell`; empty when the image does not set one. */
   readonly shell: readonly string[];
+  /** The image's OS, architecture and variant; undefined when the engine did not say. */
+  readonly platform?:
+    { readonly os: string; readonly architecture: string; readonly variant?: string } | undefined;
 }
 
 /** A directory of the context that should usually stay out of it, with what it weighs. */

@@ -24,7 +24,20 @@ export async function inspectBaseImages(
       reference,
       image === undefined
         ? undefined
-        : { user: image.user ?? "", env: image.env ?? [], shell: image.shell ?? [] },
+        : {
+            user: image.user ?? "",
+            env: image.env ?? [],
+            shell: image.shell ?? [],
+            ...(image.os === undefined || image.architecture === undefined
+              ? {}
+              : {
+                  platform: {
+                    os: image.os,
+                    architecture: image.architecture,
+                    variant: image.variant ?? "",
+                  },
+                }),
+          },
     );
   }
   return configs;

@@ -1,6 +1,6 @@
 // The sizes of stages nobody asked for: each is built once more as an untagged image ("a size
-// probe"), submitted with the targets so that BuildKit runs every shared step once, then inspected
-// and removed. Measured on examples/node-service and examples/c-static: see bench/sizes.mjs.
+// probe"), sent after the targets (every step is then in the cache), inspected and removed.
+// Measured on examples/node-service and examples/c-static: docs/decisions/stage-sizes.md.
 import { randomUUID } from "node:crypto";
 import type { BuildSettings, Engine } from "../engine/engine.js";
 import type { Logger } from "../logger.js";

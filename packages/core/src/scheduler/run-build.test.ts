@@ -7,6 +7,7 @@ import { ContextError, DockerfileError, UsageError } from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { FakeEngine } from "../testing/fake-engine.js";
+import { statusResponseType } from "../progress/status-response-type.test-support.js";
 import { runBuild } from "./run-build.js";
 
 const fixtures = new URL("../progress/__fixtures__/buildkit-streams/docker-26.1/", import.meta.url);
@@ -89,6 +90,63 @@ describe("runBuild", () => {
     expect(await engine.inspectImage(engine.removed[0] ?? "")).toBeUndefined();
     // The probe is no target: the report and the outcome list runtime only.
     expect(outcome.targets.map((result) => result.name)).toEqual(["runtime"]);
+  });
+
+  it("remembers a probed stage size and probes again only when the stage or its context changed", async () => {
+    const dockerfile = [
+      "FROM scratch AS build",
+      "COPY hello.txt /big",
+      "FROM scratch AS runtime",
+      "COPY --from=build /big /small",
+    ].join("\n");
+    const context = contextWith(dockerfile);
+    const cacheDir = mkdtempSync(join(tmpdir(), "stagecraft-stage-sizes-"));
+    dirs.push(cacheDir);
+    const stageSizeFile = join(cacheDir, "stagecraft", "stage-sizes.json");
+    const vertex = (cached: boolean): string =>
+      JSON.stringify({
+        id: "moby.buildkit.trace",
+        aux: Buffer.from(
+          statusResponseType
+            .encode({
+              vertexes: [
+                {
+                  digest: "sha256:copy",
+                  name: "[build 1/1] COPY hello.txt /big",
+                  cached,
+                  started: { seconds: 1 },
+                  completed: { seconds: 2 },
+                },
+              ],
+            })
+            .finish(),
+        ).toString("base64"),
+      });
+    const build = async (cached: boolean): Promise<{ probed: boolean; size: unknown }> => {
+      const engine = new FakeEngine({
+        build: { sizeBytes: 1_100_000_000 },
+        runtime: { sizeBytes: 48_000_000, lines: [vertex(cached)] },
+      });
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+        context,
+        stageSizeFile,
+      });
+      return {
+        probed: engine.calls.some((call) => call.request.target === "build"),
+        size: outcome.report.targets[0]?.sizeComparison?.fromSizeBytes,
+      };
+    };
+    // A step of the stage ran: its size is measured and kept; the next cached build recalls it.
+    expect(await build(false)).toEqual({ probed: true, size: 1_100_000_000 });
+    expect(await build(true)).toEqual({ probed: false, size: 1_100_000_000 });
+    // The step ran again (the cache holds a new result): measured again, not recalled.
+    expect(await build(false)).toEqual({ probed: true, size: 1_100_000_000 });
+    // Another context file: the step digests are the same, the fingerprint is not.
+    writeFileSync(join(context.dir, "hello.txt"), "changed\n");
+    expect(await build(true)).toEqual({ probed: true, size: 1_100_000_000 });
+    expect(await build(true)).toEqual({ probed: false, size: 1_100_000_000 });
   });
 
   it("measures nothing more with stageSizes: false", async () => {

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import {
+  SESSION_CONTEXT_BYTES,
   prepareContext,
   type ContextInput,
   type PreparedContext,
@@ -46,6 +47,13 @@ import { registryOfReference } from "../engine/registry-auth.js";
 import { assignCacheRefs } from "../engine/assign-cache-refs.js";
 import { validateImageReference } from "../stages/validate-image-reference.js";
 import { startSizeProbes, type SizeProbes } from "./measure-stage-sizes.js";
+import {
+  createStageStepsCollector,
+  fingerprintStream,
+  recallStageSizes,
+  rememberStageSizes,
+  stageSizeKey,
+} from "./stage-size-memory.js";
 import {
   runTargets,
   type ContextSource,
@@ -95,10 +103,17 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
   logger?: Logger | undefined;
   /**
    * Measure the stage each target's image was built from when it is no target itself (an untagged
-   * build of it, submitted with the targets, inspected and removed), so the report can say
+   * build of it after the targets, inspected and removed, or its size remembered in
+   * `stageSizeFile`), so the report can say
    * `runtime 48 MB ← build 1.1 GB (−96%)`; default true. Builds exported to a session output skip it.
    */
   stageSizes?: boolean | undefined;
+  /**
+   * A JSON file where measured stage sizes are remembered by the stage's step digests and the
+   * context's fingerprint, so a build that changed nothing in the stage needs no probe (the CLI uses
+   * `~/.cache/stagecraft/stage-sizes.json`); default: nothing is remembered.
+   */
+  stageSizeFile?: string | undefined;
   /** Size budgets in bytes per target id: the report's `sizeBudgets` says which were exceeded. */
   sizeBudgets?: Readonly<Record<string, number>> | undefined;
   /**
@@ -231,6 +246,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     dependsOn: stage.dependsOn.map(stageId),
   }));
   const report = createReportBuilder();
+  const stageSteps = createStageStepsCollector();
   const listener = options.onEvent;
   let lastStepStartedAt: number | undefined;
   let lastNews = Date.now();
@@ -238,6 +254,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     if (event.type === "step-started") lastStepStartedAt = Date.now();
     const shown = withReportNumbers(hasSecrets ? redactDeep(event, redact) : event);
     report.add(shown);
+    stageSteps.add(shown);
     listener?.(shown);
   };
   // A stage's end carries the report's numbers for it, so the live view and the report agree.
@@ -462,17 +479,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   let probes: SizeProbes | undefined;
   let stageSizes: Record<string, number> = {};
   let result: RunResult;
+  // A context's fingerprint is one more pass over the tar a small context already holds in memory.
+  const fingerprint =
+    probeStages.length > 0 &&
+    options.stageSizeFile !== undefined &&
+    prepared.kind === "tar" &&
+    prepared.context.bytes < SESSION_CONTEXT_BYTES
+      ? fingerprintStream(prepared.context.stream()).catch(() => undefined)
+      : Promise.resolve(undefined);
   try {
-    if (probeStages.length > 0) {
-      probes = startSizeProbes({
-        engine,
-        context: contextSource(prepared),
-        settings,
-        stages: probeStages,
-        signal: options.signal,
-        logger: log,
-      });
-    }
     result = await runTargets({
       engine,
       context: contextSource(prepared),
@@ -502,10 +517,63 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         };
       },
     });
-    if (probes !== undefined) {
-      if (result.status !== "succeeded") probes.abort();
-      // Before the session closes: a probe's build may be reading the context through it.
-      stageSizes = await probes.sizes;
+    if (probeStages.length > 0 && result.status === "succeeded") {
+      // After the targets, not with them: every step of the stage is then in the cache, the probe
+      // costs an export only, and a stage this run did not change may be remembered instead.
+      const contextFingerprint = await fingerprint;
+      const engineKey = `${info.endpoint} ${info.version} ${info.platform}`;
+      const input = JSON.stringify([
+        analysis.input.text,
+        buildArgsOf(analysis) ?? {},
+        settings.platform ?? "",
+      ]);
+      const keys = new Map<string, { key: string; changed: boolean }>();
+      for (const stage of probeStages) {
+        const key = stageSizeKey({
+          stage,
+          chain: stageChain(analysis, stage),
+          steps: stageSteps.stages,
+          input,
+          contextFingerprint,
+          engine: engineKey,
+        });
+        if (key !== undefined) keys.set(stage, key);
+      }
+      const file = options.stageSizeFile;
+      const usable = [...keys.values()].filter((key) => !key.changed).map((key) => key.key);
+      const recalled =
+        file === undefined ? new Map<string, number>() : await recallStageSizes(file, usable);
+      const toProbe: string[] = [];
+      for (const stage of probeStages) {
+        const key = keys.get(stage);
+        const bytes = key === undefined || key.changed ? undefined : recalled.get(key.key);
+        if (bytes === undefined) toProbe.push(stage);
+        else stageSizes[stage] = bytes;
+      }
+      if (toProbe.length > 0) {
+        probes = startSizeProbes({
+          engine,
+          context: contextSource(prepared),
+          // The targets just filled the cache: a probe must read it, not build again.
+          settings: { ...settings, noCache: undefined, pull: undefined },
+          stages: toProbe,
+          signal: options.signal,
+          logger: log,
+        });
+        // Before the session closes: a probe's build may be reading the context through it.
+        const probed = await probes.sizes;
+        stageSizes = { ...stageSizes, ...probed };
+        if (file !== undefined) {
+          const learned = new Map<string, number>();
+          for (const [stage, bytes] of Object.entries(probed)) {
+            const key = keys.get(stage);
+            if (key !== undefined) learned.set(key.key, bytes);
+          }
+          await rememberStageSizes(file, learned).catch((error: unknown) => {
+            log.warn({ file, error: String(error) }, "could not remember the stage sizes");
+          });
+        }
+      }
     }
     const pushed = await Promise.all(pushes);
     if (pushed.includes(false) && result.status === "succeeded") {
@@ -578,6 +646,22 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     engine: info,
     images,
   };
+}
+
+/** The stage and every stage it needs, by id. */
+function stageChain(analysis: DockerfileAnalysis, id: string): string[] {
+  const stages = analysis.graph.stages;
+  const start = stages.findLast((stage) => stage.id === id);
+  if (start === undefined) return [id];
+  const seen = new Set<number>();
+  const pending = [start.index];
+  while (pending.length > 0) {
+    const index = pending.pop() ?? 0;
+    if (seen.has(index)) continue;
+    seen.add(index);
+    pending.push(...(stages[index]?.dependsOn ?? []));
+  }
+  return [...seen].map((index) => stages[index]?.id ?? `stage-${index}`);
 }
 
 /** The stages as layer attribution reads them: each one's base and its steps' keywords and lines. */
