@@ -244,7 +244,7 @@ describe("stagecraft build (the CLI against the real engine)", () => {
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('target stage "relase" could not be found');
       expect(run.stderr).toContain(
-        'Did you mean "release"? Stages in this Dockerfile: build, test, release.',
+        'Did you mean "release"? --target takes a stage of this Dockerfile: build, test, release.',
       );
     } finally {
       project.remove();

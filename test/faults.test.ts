@@ -300,6 +300,10 @@ describe("faults", () => {
       [["-o", `type=local,dest=${join(project.dir, "file")}`], "--output"],
       [["-o", `type=local,dest=${join(project.dir, "file", "sub")}`], "--output"],
       [["-o", `type=tar,dest=${project.dir}`], "--output"],
+      // Root passes access() here; only creating the temporary file beside the target tells.
+      [["--report", "/proc/x"], "--report"],
+      [["--metadata-file", "/proc/x"], "--metadata-file"],
+      [["-o", "type=tar,dest=/proc/x.tar"], "--output"],
     ];
     for (const [flags, named] of cases) {
       const run = await runStagecraft(["build", project.dir, ...flags], {

@@ -58,6 +58,15 @@ export function formatSummary(results) {
     out.push("| --- | ---: | --- | ---: | ---: | ---: |");
     for (const entry of result.cases) {
       const ours = entry.tools.stagecraft;
+      if (Object.keys(entry.tools).length === 1) {
+        // A case measured on stagecraft alone (chatty): its time and memory, no peer.
+        const runs = (ours.samples ?? []).map((sample) =>
+          Math.round(sample.peakRssBytes / 2 ** 20),
+        );
+        const rss =
+          ours.peakRssMB === undefined ? "–" : `${ours.peakRssMB} MB (runs: ${runs.join(", ")})`;
+        out.push(`| ${entry.name} | ${spread(ours.stats)} | – | – | – | ${rss} |`);
+      }
       for (const [peer, theirs] of Object.entries(entry.tools)) {
         if (peer === "stagecraft") continue;
         const ratio =

@@ -22,7 +22,16 @@ export async function createLogger(
   // Loaded only when asked for: pino costs ~40 ms of start-up.
   // `default` is module.exports both in Node and in the bundle (bundle.mjs); named CJS exports are not.
   const { default: pino } = await import("pino");
-  const destination = pino.destination({ dest: file ?? 2, sync: true, mkdir: file !== undefined });
+  let destination: ReturnType<typeof pino.destination>;
+  try {
+    destination = pino.destination({ dest: file ?? 2, sync: true, mkdir: file !== undefined });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(`--log-file: cannot open ${file ?? "stderr"} (${reason})`, {
+      hint: "Write the log into a directory you can write to.",
+      cause: error,
+    });
+  }
   const logger: Logger = pino({ level: chosen, base: { name: "stagecraft" } }, destination);
   return logger;
 }

@@ -23,7 +23,7 @@ describe("hintForError", () => {
       hintForError(new BuildCancelledError("test", { kind: "fail-fast", failedTarget: "app" })),
     ).toBe("Use --keep-going to let independent targets finish.");
     expect(hintForError(new UnknownStageError("tset", ["test", "app"], "test"))).toBe(
-      'Did you mean "test"? Stages in this Dockerfile: test, app.',
+      'Did you mean "test"? --target takes a stage of this Dockerfile: test, app.',
     );
     expect(hintForError(new UnknownStageError("x", [], undefined))).toContain("--target");
   });

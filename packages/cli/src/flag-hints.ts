@@ -18,8 +18,10 @@ export function hintForError(error: AnyStagecraftError): string | undefined {
         (error.suggestion === undefined ? "" : `Did you mean "${error.suggestion}"? `) +
         (error.available.length === 0
           ? "The Dockerfile names no stages; build the last stage (leave out --target) or name one with `FROM … AS name`."
-          : `Stages in this Dockerfile: ${error.available.join(", ")}.`)
+          : `--target takes a stage of this Dockerfile: ${error.available.join(", ")}.`)
       );
+    case "INVALID_PLATFORM":
+      return "Write --platform as os/arch[/variant], e.g. --platform linux/amd64 or linux/arm64.";
     default:
       return error.hint;
   }

@@ -97,6 +97,20 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
         files.push(positional);
       else targets.push(positional);
     }
+    // Every flag is read before anything else: `--print` with a bad one is refused as a build would be.
+    const runFlags: RunFlags = {
+      concurrency: positiveIntegerOption(values, "concurrency"),
+      keepGoing: values["keep-going"] === true,
+      progress: choiceOption(values, "progress", ["plain", "quiet", "json"] as const, "plain"),
+      report: stringOption(values, "report"),
+      metadataFile: stringOption(values, "metadata-file"),
+    };
+    if (runFlags.report !== undefined) {
+      checkWritableFile("--report", resolve(io.cwd, runFlags.report));
+    }
+    if (runFlags.metadataFile !== undefined) {
+      checkWritableFile("--metadata-file", resolve(io.cwd, runFlags.metadataFile));
+    }
     const overrides = listOption(values, "set");
     if (values["no-cache"] === true) overrides.push("*.no-cache=true");
     if (values.pull === true) overrides.push("*.pull=true");
@@ -108,13 +122,7 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
       io.stdout.write(formatBakePrint(config));
       return 0;
     }
-    return await runBake(io, config, {
-      concurrency: positiveIntegerOption(values, "concurrency"),
-      keepGoing: values["keep-going"] === true,
-      progress: choiceOption(values, "progress", ["plain", "quiet", "json"] as const, "plain"),
-      report: stringOption(values, "report"),
-      metadataFile: stringOption(values, "metadata-file"),
-    });
+    return await runBake(io, config, runFlags);
   } catch (error) {
     if (io.signal.aborted && !(error instanceof UsageError)) {
       io.stderr.write("stagecraft: interrupted\n");
@@ -231,10 +239,6 @@ function shareBudget(budget: number | undefined, sizes: readonly number[]): (num
 
 async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<ExitCode> {
   const runs = planBakeRuns(config);
-  if (flags.report !== undefined) checkWritableFile("--report", resolve(io.cwd, flags.report));
-  if (flags.metadataFile !== undefined) {
-    checkWritableFile("--metadata-file", resolve(io.cwd, flags.metadataFile));
-  }
   const prepared = runs.map((run) => prepareRun(io, run, flags, runs.length > 1));
   const budgets = shareBudget(
     flags.concurrency,

@@ -14,7 +14,7 @@ import {
 } from "../parse-command-line.js";
 import type { RequestedProgressMode } from "../renderers/choose-progress-mode.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
-import { checkWritableFile } from "./write-run-files.js";
+import { checkWritableFile, isDirectory } from "./write-run-files.js";
 import { POOL_HELP, POOL_OPTIONS } from "./read-pool-flags.js";
 
 export const BUILD_HELP = `Usage: stagecraft build [CONTEXT] [options]
@@ -217,6 +217,14 @@ export function readBuildFlags(
         {
           hint: "Write --build-context lib=../lib or --build-context base=docker-image://alpine:3.20.",
         },
+      );
+    }
+    // A value that is no URL (docker-image://, target:) is a directory the session will serve.
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//.test(match[2]) || match[2].startsWith("target:");
+    if (!isUrl && !isDirectory(resolve(io.cwd, match[2]))) {
+      throw new UsageError(
+        `--build-context ${entry}: ${resolve(io.cwd, match[2])} is not a directory`,
+        { hint: "Give the directory of the named context, or docker-image://REF for an image." },
       );
     }
     buildContexts[match[1]] = match[2];

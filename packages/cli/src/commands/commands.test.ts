@@ -180,7 +180,7 @@ describe("stagecraft plan", () => {
     expect(await runCli(["plan", "--target", "tset"], io)).toBe(2);
     expect(io.stderr.text()).toBe(
       'stagecraft: target stage "tset" could not be found\n' +
-        'hint: Did you mean "test"? Stages in this Dockerfile: base, test, build, app, docs.\n',
+        'hint: Did you mean "test"? --target takes a stage of this Dockerfile: base, test, build, app, docs.\n',
     );
   });
 

@@ -1,11 +1,21 @@
-import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError, type BuildOutcome } from "@stagecraft/core";
 
 /**
  * A file the run will write at the end (a report, a tar): it must not be a directory, and its
- * directory must exist and be writable. Checked before anything is built, so a long build never
- * ends in "cannot write".
+ * directory must exist and take the temporary file `writeWhole` writes first, which is made and
+ * removed here. Checked before anything is built, so a long build never ends in "cannot write":
+ * `access()` alone passes for root anywhere, /proc and read-only mounts included.
  */
 export function checkWritableFile(flag: string, path: string): void {
   if (isDirectory(path)) {
@@ -24,11 +34,43 @@ export function checkWritableFile(flag: string, path: string): void {
       hint: "Write the file into a directory you can write to.",
     });
   }
+  const temporary = temporaryPathOf(path);
+  try {
+    closeSync(openSync(temporary, "wx"));
+  } catch (error) {
+    throw new UsageError(`${flag}: cannot create a file in ${parent} (${describeFsError(error)})`, {
+      hint: "Write the file into a directory you can write to.",
+      cause: error,
+    });
+  }
+  rmSync(temporary, { force: true });
+}
+
+/** Where `writeWhole` writes before it renames: beside the target, so the rename cannot cross file systems. */
+function temporaryPathOf(path: string): string {
+  return `${path}.${process.pid}.tmp`;
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "read-only file system";
+    case "ENOENT":
+      return "the file system takes no new files there";
+    case "ENOSPC":
+      return "no space left on the device";
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
 }
 
 /** Writes a file whole or not at all (a temporary file, then a rename): a reader never sees half. */
 export function writeWhole(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = temporaryPathOf(path);
   try {
     writeFileSync(temporary, text);
     renameSync(temporary, path);
