@@ -333,6 +333,8 @@ describe("stagecraft build --cache-to / --cache-from", () => {
           ...LABEL,
           "--cache-from",
           cacheRef,
+          // The Dockerfile pins (or not) by itself: no mirror pins on top.
+          "--no-pin-bases",
           "--context-transfer",
           "session",
           "--progress",

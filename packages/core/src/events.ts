@@ -176,6 +176,14 @@ export interface RunCache {
   from: string[];
   /** Every export, e.g. `inline`, `registry:127.0.0.1:5000/cache:main-app`. */
   to: string[];
+  /**
+   * Base images the builds read by registry digest from the pin mirror (`pinBases`), e.g.
+   * `{ reference: "node:22", pinned: "127.0.0.1:5000/stagecraft-bases/library/node@sha256:…" }`;
+   * absent: bases were not pinned.
+   */
+  pinned?: { reference: string; pinned: string }[] | undefined;
+  /** Base images pinning left as they are, and why (already pinned, not in the engine's store). */
+  unpinned?: { reference: string; reason: string }[] | undefined;
 }
 
 /** A run ended; `status` is `failed` when any target failed, `cancelled` when it was interrupted. */

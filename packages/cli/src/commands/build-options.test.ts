@@ -1,5 +1,35 @@
 import { describe, expect, it } from "vitest";
-import { parseSize, sizeBudgetOption } from "./build-options.js";
+import { UsageError } from "@stagecraft/core";
+import { parseCommandLine } from "../parse-command-line.js";
+import { createMemoryIo } from "../renderers/memory-io.test-support.js";
+import { BUILD_OPTIONS, parseSize, readBuildFlags, sizeBudgetOption } from "./build-options.js";
+
+const flagsOf = (argv: readonly string[]) => {
+  const { values, positionals } = parseCommandLine("build", argv, BUILD_OPTIONS);
+  return readBuildFlags(values, positionals, createMemoryIo());
+};
+
+describe("--pin-bases / --no-pin-bases", () => {
+  it("reads a mirror, off, or the default", () => {
+    expect(flagsOf(["--pin-bases", "127.0.0.1:5000/stagecraft-bases/"]).pinBases).toBe(
+      "127.0.0.1:5000/stagecraft-bases",
+    );
+    expect(flagsOf(["--no-pin-bases"]).pinBases).toBe(false);
+    expect(flagsOf([]).pinBases).toBeUndefined();
+  });
+
+  it("refuses a mirror without a registry host, with a tag, or both flags", () => {
+    for (const [argv, says] of [
+      [["--pin-bases", "stagecraft-bases"], "it names no registry host"],
+      [["--pin-bases", "127.0.0.1:5000/bases:1"], "a mirror takes no tag or digest"],
+      [["--pin-bases", "127.0.0.1:5000/Bases"], "must be lowercase"],
+      [["--pin-bases", "127.0.0.1:5000/b", "--no-pin-bases"], "exclude each other"],
+    ] as const) {
+      expect(() => flagsOf(argv), argv.join(" ")).toThrow(UsageError);
+      expect(() => flagsOf(argv), argv.join(" ")).toThrow(says);
+    }
+  });
+});
 
 describe("parseSize", () => {
   it("reads decimal and binary units, and plain bytes", () => {

@@ -39,7 +39,9 @@ Options:
       --cache-from REF | type=registry,ref=REF | type=local,src=DIR
                              where to look for cache (repeatable): an image with inline cache or a
                              registry cache; REF alone is type=registry. Through the engine's
-                             /build only registry refs travel (every image store)
+                             /build only registry refs travel (every image store). With several
+                             targets REF is also read as REF-TARGET for each (what a shared
+                             --cache-to ref writes)
       --cache-to type=inline | type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR
                              export the build cache (repeatable). type=inline puts it into the image
                              (mode=min, the final stage's layers; push the image to share it). Other
@@ -47,6 +49,13 @@ Options:
                              graph-driver engine exports inline only (see stagecraft engine). With
                              several targets a shared registry ref gets a tag per target (TAG-TARGET)
                              and every target reads all of them
+      --pin-bases REGISTRY/PATH
+                             before building, push each base image of the targets to this mirror
+                             and build FROM it by registry digest (named contexts: the Dockerfile is
+                             untouched), so a cache made on one engine matches on another. On by
+                             default with a registry cache (--cache-to/--cache-from type=registry):
+                             mirror <cache registry>/stagecraft-bases
+      --no-pin-bases         build FROM the bases as the engine has them (no mirror push)
       --push                 push every tag of each target to its registry once it is built, with the
                              docker CLI's logins (~/.docker/config.json: auths, credsStore,
                              credHelpers); the digests go into the report and --metadata-file
@@ -127,6 +136,8 @@ export const BUILD_OPTIONS: OptionTable = {
   "cache-from": { type: "string", multiple: true },
   "cache-to": { type: "string", multiple: true },
   push: { type: "boolean" },
+  "pin-bases": { type: "string" },
+  "no-pin-bases": { type: "boolean" },
   secret: { type: "string", multiple: true },
   ssh: { type: "string", multiple: true },
   output: { type: "string", short: "o" },
@@ -166,6 +177,8 @@ export interface BuildFlags {
   cacheFrom: CacheEntry[];
   cacheTo: CacheEntry[];
   push: boolean;
+  /** `--pin-bases MIRROR`, `false` for `--no-pin-bases`, undefined: the default (see `runBuild`). */
+  pinBases: string | false | undefined;
   /** `--build-context NAME=VALUE`, by name. */
   buildContexts: Record<string, string>;
   secret: string[];
@@ -259,6 +272,7 @@ export function readBuildFlags(
     ),
     cacheTo: listOption(values, "cache-to").map((value) => parseCacheFlag("--cache-to", value)),
     push: values.push === true,
+    pinBases: pinBasesOption(values),
     buildContexts,
     secret: listOption(values, "secret"),
     ssh: listOption(values, "ssh"),
@@ -339,6 +353,35 @@ export function checkBudgetTargets(
     }
   }
   return budgets;
+}
+
+/** `--pin-bases REGISTRY/PATH` (a registry host and a path) or `--no-pin-bases`, not both. */
+function pinBasesOption(values: ParsedOptions): string | false | undefined {
+  const mirror = stringOption(values, "pin-bases");
+  if (values["no-pin-bases"] === true) {
+    if (mirror !== undefined) {
+      throw new UsageError("--pin-bases and --no-pin-bases exclude each other", {
+        hint: "Keep one of them.",
+      });
+    }
+    return false;
+  }
+  if (mirror === undefined) return undefined;
+  const slash = mirror.indexOf("/");
+  const host = slash === -1 ? "" : mirror.slice(0, slash);
+  const problem =
+    host.includes(".") || host.includes(":") || host === "localhost"
+      ? validateImageReference(mirror.replace(/\/+$/, ""))
+      : "it names no registry host";
+  if (problem !== undefined || mirror.includes("@") || /:[^/]*$/.test(mirror.slice(slash + 1))) {
+    throw new UsageError(
+      `--pin-bases "${mirror}" is not REGISTRY/PATH: ${problem ?? "a mirror takes no tag or digest"}`,
+      {
+        hint: "Write --pin-bases 127.0.0.1:5000/stagecraft-bases (the registry host, then a path).",
+      },
+    );
+  }
+  return mirror.replace(/\/+$/, "");
 }
 
 /** A `-t` value's image name must be one the engine accepts (lower case, no spaces, not empty). */

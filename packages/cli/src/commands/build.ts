@@ -85,6 +85,11 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
 
     if (pool !== undefined) {
+      if (typeof flags.pinBases === "string") {
+        throw new UsageError("--pin-bases works on one engine; a pool does not pin bases yet", {
+          hint: "Leave out --pin-bases with --engine, or build on one engine.",
+        });
+      }
       return await buildOnPool(io, flags, pool, analysis, {
         ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
         session,
@@ -94,10 +99,11 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     const engine = new DockerEngine({
       env: io.env,
       ...(logger === undefined ? {} : { logger }),
-      // Named contexts and a registry cache export exist only in the Control API (`/build`
-      // carries neither); other builds keep the engine's /build.
+      // Named contexts (pinned bases are named contexts too) and a registry cache export exist
+      // only in the Control API (`/build` carries neither); other builds keep the engine's /build.
       ...(Object.keys(flags.buildContexts).length > 0 ||
-      flags.cacheTo.some((entry) => entry.type === "registry")
+      flags.cacheTo.some((entry) => entry.type === "registry") ||
+      pinsBases(flags)
         ? { builder: "control" as const }
         : {}),
     });
@@ -184,6 +190,7 @@ function runOptionsOf(
     cacheFrom: flags.cacheFrom,
     cacheTo: flags.cacheTo,
     push: flags.push,
+    pinBases: flags.pinBases,
     namedContexts: flags.buildContexts,
     keepGoing: flags.keepGoing,
     timeoutMs: flags.timeoutMs,
@@ -207,6 +214,12 @@ function stageSizeFileOf(env: Io["env"]): string | undefined {
         ? join(env.HOME, ".cache", "stagecraft")
         : "");
   return dir === "" ? undefined : join(dir, "stage-sizes.json");
+}
+
+/** Whether the run pins its bases: `--pin-bases`, or a registry cache without `--no-pin-bases`. */
+function pinsBases(flags: BuildFlags): boolean {
+  if (flags.pinBases !== undefined) return flags.pinBases !== false;
+  return [...flags.cacheFrom, ...flags.cacheTo].some((entry) => entry.type === "registry");
 }
 
 function exitCodeOf(outcome: BuildOutcome): ExitCode {

@@ -88,6 +88,14 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
       const cache = [
         `${c.bold("cache:")} from ${report.cache.from.length === 0 ? "none" : report.cache.from.join(", ")}; to ${report.cache.to.length === 0 ? "none" : report.cache.to.join(", ")}`,
       ];
+      for (const pin of report.cache.pinned ?? []) {
+        cache.push(`  base ${sanitizeLine(pin.reference)} pinned as ${sanitizeLine(pin.pinned)}`);
+      }
+      for (const base of report.cache.unpinned ?? []) {
+        cache.push(
+          `  base ${sanitizeLine(base.reference)} not pinned: ${sanitizeLine(base.reason)}`,
+        );
+      }
       for (const miss of report.cache.misses) {
         cache.push(`  ${c.yellow("⚠")} ${miss.target}: ${sanitizeLine(miss.reason)}`);
       }

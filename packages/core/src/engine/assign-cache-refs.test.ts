@@ -23,10 +23,40 @@ describe("assignCacheRefs", () => {
     for (const target of ["test", "app"]) {
       expect(cache[target]?.cacheFrom.map((entry) => entry.attrs.ref)).toEqual([
         "r.io/app:latest",
+        "r.io/app:latest-test",
+        "r.io/app:latest-app",
         "r.io/cache:main-test",
         "r.io/cache:main-app",
       ]);
     }
+  });
+
+  it("reads a shared --cache-from ref as every target's ref too, as --cache-to wrote them", () => {
+    const from = { type: "registry", attrs: { ref: "r.io/cache:main" } };
+    const pinned = { type: "registry", attrs: { ref: `r.io/cache@sha256:${"c".repeat(64)}` } };
+    const local = { type: "local", attrs: { src: "/tmp/cache" } };
+    const cache = assignCacheRefs([], [from, pinned, local], ["test", "app"]);
+    for (const target of ["test", "app"]) {
+      expect(cache[target]?.cacheTo).toEqual([]);
+      expect(cache[target]?.cacheFrom).toEqual([
+        from,
+        pinned,
+        local,
+        { type: "registry", attrs: { ref: "r.io/cache:main-test" } },
+        { type: "registry", attrs: { ref: "r.io/cache:main-app" } },
+      ]);
+    }
+    // The same ref for both flags: read once each.
+    const both = assignCacheRefs(
+      [{ ...from, attrs: { ...from.attrs, mode: "max" } }],
+      [from],
+      ["test", "app"],
+    );
+    expect(both.app?.cacheFrom.map((entry) => entry.attrs.ref)).toEqual([
+      "r.io/cache:main",
+      "r.io/cache:main-test",
+      "r.io/cache:main-app",
+    ]);
   });
 
   it("keeps the ref of a single target as given", () => {

@@ -13,7 +13,9 @@ export interface TargetCache {
  * (docker/buildx#1142), so when several targets export to one `registry` ref each gets its own:
  * the tag gets `-TARGET` appended (`reg/cache:main` → `reg/cache:main-app`; no tag is `latest`,
  * so `reg/cache` → `reg/cache:latest-app`). Every target then reads all of the refs, so a stage one
- * target exported serves the others. With one target, refs stay as given; other types are shared.
+ * target exported serves the others; a registry `cacheFrom` ref is read as given and as each
+ * target's ref (`REF-TARGET`, what a shared `cacheTo` ref wrote). With one target, refs stay as
+ * given; other types are shared.
  *
  * @example
  * assignCacheRefs([{ type: "registry", attrs: { ref: "r/c:main", mode: "max" } }], [], ["test", "app"]).app;
@@ -37,8 +39,25 @@ export function assignCacheRefs(
       .filter((entry) => entry.type === "registry" && entry.attrs.ref !== undefined)
       .map((entry) => ({ type: "registry", attrs: { ref: entry.attrs.ref ?? "" } })),
   );
-  const reads = [...cacheFrom];
-  for (const entry of exportedRefs) {
+  // A shared `--cache-from REF` is read as the per-target refs a shared `--cache-to REF` wrote,
+  // so a multi-target rebuild that names the same ref for both finds every target's cache.
+  const perTargetReads = split
+    ? cacheFrom.flatMap((entry) => {
+        const ref = entry.attrs.ref;
+        // A ref by digest names one manifest: there is no per-target tag beside it.
+        if (entry.type !== "registry" || ref === undefined || ref.includes("@")) return [];
+        return targets.map((target) => ({
+          type: "registry",
+          attrs: { ...entry.attrs, ref: refForTarget(ref, target) },
+        }));
+      })
+    : [];
+  const reads: CacheEntry[] = [];
+  for (const entry of [...cacheFrom, ...perTargetReads, ...exportedRefs]) {
+    if (entry.type !== "registry") {
+      reads.push(entry);
+      continue;
+    }
     if (!reads.some((known) => known.type === "registry" && known.attrs.ref === entry.attrs.ref)) {
       reads.push(entry);
     }

@@ -526,6 +526,24 @@ export class DockerEngine implements Engine {
     }));
   }
 
+  /** Names the image `source` `target` through `POST /images/{source}/tag?repo=&tag=`. */
+  async tagImage(source: string, target: string, signal?: AbortSignal): Promise<void> {
+    const { name, tag } = splitTag(target);
+    const bounded = this.#bounded(signal);
+    try {
+      await this.#http.json<unknown>({
+        method: "POST",
+        path: `/images/${encodeURI(source)}/tag`,
+        query: { repo: name, tag },
+        signal: bounded,
+      });
+    } catch (error) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      if (bounded.aborted) throw this.#silent(`POST /images/${source}/tag`);
+      throw this.#requestError(error, `tagging image ${source} as ${target}`);
+    }
+  }
+
   async removeImage(ref: string, signal?: AbortSignal): Promise<void> {
     const bounded = this.#bounded(signal);
     try {

@@ -259,6 +259,12 @@ export interface Engine {
   /** The image's history, newest first (`GET /images/{ref}/history`); engines without it leave it out. */
   imageHistory?(ref: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]>;
   /**
+   * Gives the image `source` (an id or name) the name `target` (`registry/name:tag`), as
+   * `docker tag`; rejects with an `EngineError` when there is no such image. Engines without it leave
+   * it out.
+   */
+  tagImage?(source: string, target: string, signal?: AbortSignal): Promise<void>;
+  /**
    * Removes an image by id (never forced: an image a container uses or that is tagged elsewhere stays);
    * resolves once it is gone or was already gone. Engines without it leave it out.
    */

@@ -26,6 +26,24 @@ describe("createPushStreamReader", () => {
     ]);
   });
 
+  it("reads the digest from the status line when the containerd image store sends no aux", () => {
+    // Recorded from Docker 26.1.5 with the containerd image store, pushing to 127.0.0.1:5000.
+    const reader = createPushStreamReader(() => undefined);
+    reader.push(
+      [
+        '{"status":"The push refers to repository [127.0.0.1:5000/stagecraft-it/record-push]"}',
+        '{"status":"Pushed","progressDetail":{},"id":"a1ecb00b8ba3"}',
+        '{"status":"1: digest: sha256:12d837b78269ae090f65745d74c1d3562c641b4842de8e7b62b110fa464ea58b size: 400"}',
+        "",
+      ].join("\n"),
+    );
+    expect(reader.end()).toEqual({
+      digest: "sha256:12d837b78269ae090f65745d74c1d3562c641b4842de8e7b62b110fa464ea58b",
+      sizeBytes: 400,
+      error: undefined,
+    });
+  });
+
   it("keeps the first error line", () => {
     const reader = createPushStreamReader(() => undefined);
     reader.push(

@@ -11,6 +11,9 @@ export interface PushStreamResult {
   error: string | undefined;
 }
 
+/** `1: digest: sha256:… size: 400`, the last status line of a push. */
+const DIGEST_LINE = /^\S+: digest: (sha256:[0-9a-f]{64}) size: (\d+)$/;
+
 interface PushLine {
   status?: unknown;
   id?: unknown;
@@ -23,7 +26,7 @@ interface PushLine {
 /**
  * Reads a push stream (NDJSON, as `docker push` prints it): per-layer progress (`id` is the layer's
  * short id; `Pushing` carries `current`/`total` bytes, then `Pushed` or `Layer already exists`), the
- * digest at the end (`aux`), or an error line.
+ * digest at the end (`aux`, or the status line that names it when there is no `aux`), or an error line.
  */
 export function createPushStreamReader(onProgress: (progress: PushProgress) => void): {
   push(chunk: Uint8Array | string): void;
@@ -53,6 +56,17 @@ export function createPushStreamReader(onProgress: (progress: PushProgress) => v
       if (typeof line.aux?.Digest === "string") {
         result.digest = line.aux.Digest;
         if (typeof line.aux.Size === "number") result.sizeBytes = line.aux.Size;
+        continue;
+      }
+      // The containerd image store (Docker 26.1) sends no aux line: the digest is only in the
+      // status line `TAG: digest: sha256:… size: N` (daemon/containerd/image_push.go).
+      const summary =
+        typeof line.status === "string" && line.id === undefined
+          ? DIGEST_LINE.exec(line.status)
+          : null;
+      if (summary !== null) {
+        result.digest ??= summary[1];
+        result.sizeBytes ??= Number(summary[2]);
         continue;
       }
       // Lines without an id ("The push refers to repository …", "latest: digest: …") are not a layer's.

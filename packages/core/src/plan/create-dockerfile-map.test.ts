@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { analyzeDockerfile } from "./analyze-dockerfile.js";
+import {
+  lookupInstructionLine,
+  matchDockerfile,
+  parseVertexName,
+} from "../progress/attribute-stage.js";
 import { createDockerfileMap } from "./create-dockerfile-map.js";
 
 describe("createDockerfileMap", () => {
@@ -30,5 +35,35 @@ describe("createDockerfileMap", () => {
       { id: "app", instructions: [{ line: 8, text: "COPY --from=base /src /app" }] },
       { id: "stage-2", instructions: [{ line: 10, text: "ADD a /a" }] },
     ]);
+  });
+});
+
+describe("createDockerfileMap with named contexts", () => {
+  it("numbers a stage whose base a named context replaces without its FROM, as BuildKit does", () => {
+    const { graph } = analyzeDockerfile(
+      [
+        "FROM stagecraft/busybox:latest AS build",
+        "RUN echo hi > /out",
+        "FROM stagecraft/busybox:latest AS app",
+        "COPY --from=build /out /out",
+      ].join("\n"),
+    );
+    const map = createDockerfileMap(graph, ["stagecraft/busybox"]);
+    expect(map.map((stage) => stage.indexShift)).toEqual([1, 1]);
+    // Vertex names recorded on Docker 26.1.5 (containerd store) with the base as a named context.
+    expect(matchDockerfile(parseVertexName("[build 1/2] RUN echo hi > /out"), map)).toMatchObject({
+      kind: "instruction",
+      stage: "build",
+      index: 1,
+      total: 2,
+    });
+    expect(lookupInstructionLine(map, "app", 1, "COPY --from=build /out /out")).toBe(4);
+    // Without the named context, the same names are not this Dockerfile's.
+    expect(
+      matchDockerfile(
+        parseVertexName("[build 1/2] RUN echo hi > /out"),
+        createDockerfileMap(graph),
+      ),
+    ).toMatchObject({ kind: "other", stage: null });
   });
 });

@@ -1,4 +1,5 @@
 import type { DockerfileMap } from "../progress/attribute-stage.js";
+import { contextNameOf } from "../stages/context-name-of.js";
 import type { StageGraph } from "../stages/stage-graph.js";
 
 /** The instruction kinds that make a BuildKit vertex of their own (dockerfile2llb `prefixCommand`). */
@@ -8,8 +9,14 @@ const VERTEX_KINDS = new Set(["run", "copy", "add", "workdir"]);
  * Lists, per stage, the instructions BuildKit shows as `[stage i/n]` vertices, so progress can map a
  * step back to its Dockerfile line: `FROM <image>` (not `FROM <stage>`, not `scratch`), then `RUN`,
  * `COPY`, `ADD` and `WORKDIR` in file order. Inherited `ONBUILD` triggers run first and count too.
+ * `namedContexts` are the names of the build's named contexts: a stage whose base image one of
+ * them replaces is numbered without its `FROM` (`indexShift`).
  */
-export function createDockerfileMap(graph: StageGraph): DockerfileMap {
+export function createDockerfileMap(
+  graph: StageGraph,
+  namedContexts: readonly string[] = [],
+): DockerfileMap {
+  const named = new Set(namedContexts);
   return graph.stages.map((stage) => {
     const instructions: { line: number; text: string }[] = [];
     if (stage.base.kind === "image") {
@@ -25,6 +32,7 @@ export function createDockerfileMap(graph: StageGraph): DockerfileMap {
         instructions.push({ line: instruction.position.line, text: instruction.node.original });
       }
     }
-    return { id: stage.id, instructions };
+    const replaced = stage.base.kind === "image" && named.has(contextNameOf(stage.base.reference));
+    return { id: stage.id, instructions, ...(replaced ? { indexShift: 1 } : {}) };
   });
 }

@@ -22,6 +22,12 @@ export interface DockerfileMapStage {
    * entry `i - 1` is the vertex `[id i/n]`. `line` is 1-based; `text` is the instruction as written.
    */
   instructions: readonly { line: number; text: string }[];
+  /**
+   * 1 when the stage's base comes from a named context (`--build-context`, pinned bases): its
+   * `FROM` then has no vertex but still counts in `n`, and BuildKit numbers the other vertices one
+   * lower (`[app 1/2] COPY` for the second entry; measured on Docker 26.1, BuildKit 0.13). Absent: 0.
+   */
+  indexShift?: number | undefined;
 }
 
 /** What the Dockerfile front end knows about a file, to map `[stage i/n]` back to a line: stages in file order. */
@@ -95,7 +101,10 @@ export function parseVertexName(name: string, singleStageId = "stage-0"): Vertex
 export function matchDockerfile(parsed: VertexName, map: DockerfileMap | undefined): VertexName {
   if (map === undefined || parsed.kind !== "instruction" || parsed.stage === null) return parsed;
   const stage = map.find((entry) => entry.id.toLowerCase() === parsed.stage);
-  const entry = parsed.index === null ? undefined : stage?.instructions[parsed.index - 1];
+  const entry =
+    parsed.index === null
+      ? undefined
+      : stage?.instructions[parsed.index - 1 + (stage.indexShift ?? 0)];
   if (
     stage !== undefined &&
     entry !== undefined &&
@@ -121,7 +130,8 @@ export function lookupInstructionLine(
   index: number,
   instruction: string,
 ): number | null {
-  const entry = map.find((s) => s.id.toLowerCase() === stage)?.instructions[index - 1];
+  const found = map.find((s) => s.id.toLowerCase() === stage);
+  const entry = found?.instructions[index - 1 + (found.indexShift ?? 0)];
   if (entry === undefined || keyword(entry.text) !== keyword(instruction)) return null;
   return entry.line;
 }

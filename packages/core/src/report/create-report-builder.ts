@@ -354,7 +354,17 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
       cache:
         runStarted?.cache === undefined
           ? null
-          : { from: [...runStarted.cache.from], to: [...runStarted.cache.to], misses: [] },
+          : {
+              from: [...runStarted.cache.from],
+              to: [...runStarted.cache.to],
+              ...(runStarted.cache.pinned === undefined
+                ? {}
+                : {
+                    pinned: runStarted.cache.pinned.map((pin) => ({ ...pin })),
+                    unpinned: (runStarted.cache.unpinned ?? []).map((base) => ({ ...base })),
+                  }),
+              misses: [],
+            },
     };
   };
 

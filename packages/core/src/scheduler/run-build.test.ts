@@ -312,3 +312,104 @@ describe("runBuild", () => {
     expect(probeSignal?.aborted).toBe(true);
   });
 });
+
+describe("runBuild with pinned bases", () => {
+  const MIRROR = "127.0.0.1:5000/stagecraft-bases";
+  const dockerfile = [
+    "FROM stagecraft/busybox:latest AS build",
+    "RUN echo hi > /out",
+    "FROM stagecraft/busybox:latest AS app",
+    "COPY --from=build /out /out",
+    "FROM debian:12 AS other",
+    "RUN true",
+  ].join("\n");
+
+  it("pushes the targets' bases to the mirror and builds FROM them by digest, as named contexts", async () => {
+    const engine = new FakeEngine({}, { buildPath: "control" });
+    engine.addImage("stagecraft/busybox:latest");
+    engine.addImage("debian:12");
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+      context: contextWith(dockerfile),
+      pinBases: MIRROR,
+      stageSizes: false,
+    });
+    expect(outcome.status).toBe("succeeded");
+    // Only the bases of the requested target: debian:12 belongs to `other`.
+    expect(engine.pushed).toEqual([`${MIRROR}/stagecraft/busybox:latest`]);
+    const pinned = outcome.report.cache?.pinned?.[0]?.pinned ?? "";
+    expect(pinned).toMatch(new RegExp(`^${MIRROR}/stagecraft/busybox@sha256:[0-9a-f]{64}$`));
+    expect(outcome.report.cache).toMatchObject({
+      from: [],
+      to: [],
+      pinned: [{ reference: "stagecraft/busybox:latest", pinned }],
+      unpinned: [],
+    });
+    expect(engine.calls.map((call) => call.request.namedContexts)).toEqual([
+      { "stagecraft/busybox": `docker-image://${pinned}` },
+    ]);
+  });
+
+  it("pins by default with a registry cache on a Control API engine, into <registry>/stagecraft-bases", async () => {
+    const engine = new FakeEngine({}, { buildPath: "control" });
+    engine.addImage("stagecraft/busybox:latest");
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+      context: contextWith(dockerfile),
+      cacheFrom: [{ type: "registry", attrs: { ref: "127.0.0.1:5000/cache/app:main" } }],
+      // The caller's own named contexts travel beside the pins.
+      namedContexts: { lib: "docker-image://127.0.0.1:5000/lib:1" },
+      stageSizes: false,
+    });
+    expect(engine.pushed).toEqual([`${MIRROR}/stagecraft/busybox:latest`]);
+    expect(engine.calls[0]?.request.namedContexts).toEqual({
+      "stagecraft/busybox": `docker-image://${outcome.report.cache?.pinned?.[0]?.pinned ?? ""}`,
+      lib: "docker-image://127.0.0.1:5000/lib:1",
+    });
+  });
+
+  it("leaves a base the caller's named context replaces, and pins nothing when turned off", async () => {
+    const engine = new FakeEngine({}, { buildPath: "control" });
+    engine.addImage("stagecraft/busybox:latest");
+    const own = "docker-image://127.0.0.1:5000/mine@sha256:" + "b".repeat(64);
+    const replaced = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+      context: contextWith(dockerfile),
+      pinBases: MIRROR,
+      namedContexts: { "stagecraft/busybox": own },
+      stageSizes: false,
+    });
+    expect(engine.pushed).toEqual([]);
+    expect(replaced.report.cache?.pinned).toEqual([]);
+    expect(engine.calls[0]?.request.namedContexts).toEqual({ "stagecraft/busybox": own });
+
+    const off = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+      context: contextWith(dockerfile),
+      cacheFrom: [{ type: "registry", attrs: { ref: "127.0.0.1:5000/cache/app:main" } }],
+      pinBases: false,
+      stageSizes: false,
+    });
+    expect(engine.pushed).toEqual([]);
+    expect(off.report.cache?.pinned).toBeUndefined();
+  });
+
+  it("refuses pins on an engine that builds through /build, before building", async () => {
+    const engine = new FakeEngine();
+    engine.addImage("stagecraft/busybox:latest");
+    await expect(
+      runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+        context: contextWith(dockerfile),
+        pinBases: MIRROR,
+      }),
+    ).rejects.toThrow(UsageError);
+    expect(engine.calls).toEqual([]);
+    expect(engine.pushed).toEqual([]);
+  });
+});

@@ -42,9 +42,11 @@ import { attributeLayers, type LayerStage } from "../report/attribute-layers.js"
 import type { LayerReport } from "../report/build-report.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
 import { selectSizeProbes } from "../report/select-size-probes.js";
-import { checkCacheSupport } from "../engine/engine-capabilities.js";
+import { checkCacheSupport, type BuildPath } from "../engine/engine-capabilities.js";
 import { registryOfReference } from "../engine/registry-auth.js";
 import { assignCacheRefs } from "../engine/assign-cache-refs.js";
+import { pinBaseImages, type BasePins } from "../engine/pin-base-images.js";
+import { contextNameOf } from "../stages/context-name-of.js";
 import { validateImageReference } from "../stages/validate-image-reference.js";
 import { startSizeProbes, type SizeProbes } from "./measure-stage-sizes.js";
 import {
@@ -121,6 +123,14 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
    * `target-pushed`, `push-failed` events); a failed push fails the run and leaves the image.
    */
   push?: boolean | undefined;
+  /**
+   * A mirror (`REGISTRY/PATH`) to push the targets' base images to before building, so every build
+   * reads them by registry digest (named contexts: the Dockerfile stays as it is) and a cache made
+   * on one engine matches on another. `false` turns it off. By default it is on when a `registry`
+   * cache is given and the engine builds through BuildKit's Control API (pins travel as named
+   * contexts, which `/build` cannot carry), with the mirror `<that registry>/stagecraft-bases`.
+   */
+  pinBases?: string | false | undefined;
 }
 
 /** What `sizeBytes` means in the report (`BuildReport.sizeMeaning`). */
@@ -235,6 +245,16 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         : { settings: { cacheFrom: cache.cacheFrom, cacheTo: cache.cacheTo } }),
     };
   });
+  const pins = await pinBases(options, analysis, signal);
+  const namedContexts = {
+    ...Object.fromEntries(
+      (pins?.pinned ?? []).map((pin) => [
+        contextNameOf(pin.reference),
+        `docker-image://${pin.pinned}`,
+      ]),
+    ),
+    ...options.namedContexts,
+  };
   const names = targets.map((target) => target.name);
   const stageId = (index: number): string => analysis.graph.stages[index]?.id ?? `stage-${index}`;
   const targetStages = Object.fromEntries(
@@ -272,7 +292,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const tracker = createProgressTracker({
     targets: names,
     targetStages,
-    dockerfileMap: createDockerfileMap(analysis.graph),
+    dockerfileMap: createDockerfileMap(analysis.graph, Object.keys(namedContexts)),
     onEvent: emit,
   });
 
@@ -309,7 +329,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     },
     context: describeContext(prepared),
     ...(options.push === true ? { push: true } : {}),
-    ...(usesCache
+    ...(usesCache || pins !== undefined
       ? {
           cache: {
             from: unique(
@@ -318,6 +338,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
             to: unique(
               Object.values(cacheByTarget).flatMap((cache) => cache.cacheTo.map(describeCache)),
             ),
+            ...(pins === undefined ? {} : { pinned: pins.pinned, unpinned: pins.unpinned }),
           },
         }
       : {}),
@@ -459,7 +480,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     pull: options.pull,
     network: options.network,
     extraHosts: options.extraHosts,
-    namedContexts: options.namedContexts,
+    namedContexts: Object.keys(namedContexts).length === 0 ? undefined : namedContexts,
   };
   const probeStages =
     options.stageSizes === false ||
@@ -638,7 +659,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     sizeMeaning: SIZE_MEANING,
   });
   if (built.cache !== null && cacheFrom.length > 0) {
-    built.cache.misses = explainCacheMisses(built, analysis);
+    built.cache.misses = explainCacheMisses(
+      built,
+      analysis,
+      new Set((pins?.pinned ?? []).map((pin) => pin.reference)),
+    );
   }
   return {
     ...result,
@@ -683,6 +708,57 @@ function toLayerStages(analysis: DockerfileAnalysis): LayerStage[] {
   }));
 }
 
+/**
+ * The mirror `pinBases` names, or its default on an engine that builds through the Control API
+ * with a `registry` cache: `<that cache's registry>/stagecraft-bases`.
+ */
+export function pinMirrorOf(
+  pinBases: string | false | undefined,
+  cache: { cacheFrom: readonly CacheEntry[]; cacheTo: readonly CacheEntry[] },
+  buildPath: BuildPath,
+): string | undefined {
+  if (pinBases === false) return undefined;
+  if (pinBases !== undefined) return pinBases;
+  if (buildPath !== "control") return undefined;
+  const ref = [...cache.cacheTo, ...cache.cacheFrom].find(
+    (entry) => entry.type === "registry" && entry.attrs.ref !== undefined,
+  )?.attrs.ref;
+  return ref === undefined ? undefined : `${registryOfReference(ref)}/stagecraft-bases`;
+}
+
+/**
+ * Pushes the external images of the targets' stages (bases and `COPY --from` images) to the pin
+ * mirror; images a named context already replaces are left alone. Undefined when not pinning.
+ */
+async function pinBases(
+  options: RunBuildOptions,
+  analysis: DockerfileAnalysis,
+  signal: AbortSignal | undefined,
+): Promise<BasePins | undefined> {
+  const buildPath = options.engine.buildPath ?? "build";
+  const mirror = pinMirrorOf(
+    options.pinBases,
+    { cacheFrom: options.cacheFrom ?? [], cacheTo: options.cacheTo ?? [] },
+    buildPath,
+  );
+  if (mirror === undefined) return undefined;
+  if (buildPath !== "control") {
+    throw new UsageError(
+      "pinned base images travel as named contexts, which only BuildKit's Control API carries",
+      {
+        hint: 'Build through the Control API (DockerEngine({ builder: "control" })), or turn pinning off (--no-pin-bases).',
+      },
+    );
+  }
+  const named = new Set(Object.keys(options.namedContexts ?? {}));
+  const reachable = new Set(analysis.plan.targets.flatMap((target) => target.reachable));
+  const references = [...reachable]
+    .sort((a, b) => a - b)
+    .flatMap((index) => analysis.graph.stages[index]?.externalImages ?? [])
+    .filter((reference) => !named.has(contextNameOf(reference)));
+  return await pinBaseImages(options.engine, references, mirror, signal);
+}
+
 /** `--push` needs an engine that pushes, images (not a session output) and at least one tag. */
 function checkPush(options: RunBuildOptions): void {
   if (options.push !== true) return;
@@ -714,19 +790,24 @@ function checkPush(options: RunBuildOptions): void {
 function explainCacheMisses(
   report: BuildReport,
   analysis: DockerfileAnalysis,
+  pinned: ReadonlySet<string>,
 ): { target: string; reason: string }[] {
   return report.targets.flatMap((target) => {
     if (target.status !== "succeeded" || target.stepsCached > 0 || target.stepsRun === 0) return [];
     const planned = analysis.plan.targets.find((entry) => entry.id === target.target);
     const bases = (planned?.reachable ?? []).flatMap((index) => {
       const base = analysis.graph.stages[index]?.base;
-      return base?.kind === "image" && !base.reference.includes("@") ? [base.reference] : [];
+      return base?.kind === "image" && !base.reference.includes("@") && !pinned.has(base.reference)
+        ? [base.reference]
+        : [];
     });
     const unpinned = [...new Set(bases)];
     const reason =
       unpinned.length > 0
-        ? `no step came from the cache: ${unpinned.length === 1 ? "the base image" : "the base images"} ${unpinned.join(", ")} ${unpinned.length === 1 ? "is" : "are"} not pinned by registry digest, and the same image has a different id on each engine's image store, so a cache made on another engine cannot match; write FROM NAME@sha256:DIGEST with the digest the registry has`
-        : "no step came from the cache: the cache refs may not exist yet, or were made with other build args, context files or Dockerfile lines";
+        ? `no step came from the cache: ${unpinned.length === 1 ? "the base image" : "the base images"} ${unpinned.join(", ")} ${unpinned.length === 1 ? "is" : "are"} not pinned by registry digest, and the same image has a different id on each engine's image store, so a cache made on another engine cannot match; pin the bases (--pin-bases REGISTRY/PATH, on by default with a registry cache) or write FROM NAME@sha256:DIGEST with the digest the registry has`
+        : pinned.size > 0
+          ? "no step came from the cache although the bases were pinned: the cache refs may not exist yet, or were made with other build args, context files, Dockerfile lines or base digests (a graph-driver engine and a containerd-store engine push the same image under different digests)"
+          : "no step came from the cache: the cache refs may not exist yet, or were made with other build args, context files or Dockerfile lines";
     return [{ target: target.target, reason }];
   });
 }

@@ -1,4 +1,5 @@
-import { BuildFailedError, EngineError } from "../errors.js";
+import { createHash } from "node:crypto";
+import { BuildFailedError, EngineError, PushFailedError } from "../errors.js";
 import type {
   BuildRequest,
   BuildResponse,
@@ -7,8 +8,11 @@ import type {
   EngineSession,
   ImageDetails,
   ImageHistoryEntry,
+  PushRequest,
+  PushResponse,
   SessionOptions,
 } from "../engine/engine.js";
+import type { BuildPath } from "../engine/engine-capabilities.js";
 import { createBuildStreamReader } from "../progress/read-build-stream.js";
 
 /** What the fake engine does for one target's build. */
@@ -56,8 +60,15 @@ export class FakeEngine implements Engine {
   readonly #cancellers = new Map<string, () => void>();
   #counter = 0;
 
-  constructor(scripts: Readonly<Record<string, FakeBuildScript>> = {}) {
+  /** `control` pretends to build through BuildKit's Control API (named contexts, pinned bases). */
+  readonly buildPath: BuildPath | undefined;
+
+  constructor(
+    scripts: Readonly<Record<string, FakeBuildScript>> = {},
+    options: { buildPath?: BuildPath } = {},
+  ) {
     this.#scripts = scripts;
+    this.buildPath = options.buildPath;
   }
 
   info(): Promise<EngineInfo> {
@@ -188,25 +199,73 @@ export class FakeEngine implements Engine {
 
   /**
    * Puts an image in the fake's store under each of `refs` (tags or `name@digest`), as a pull or
-   * `docker load` would; `inspectImage` then finds it.
+   * `docker load` would; `inspectImage` then finds it. Its id is derived from the first reference,
+   * so the same reference gives the same id in every fake.
    */
-  addImage(refs: readonly string[], details: Partial<ImageDetails> = {}): ImageDetails {
-    this.#counter += 1;
+  addImage(refs: string | readonly string[], details: Partial<ImageDetails> = {}): ImageDetails {
+    const list = typeof refs === "string" ? [refs] : refs;
     const image: ImageDetails = {
-      id: `sha256:${this.#counter.toString(16).padStart(64, "0")}`,
+      id: `sha256:${createHash("sha256")
+        .update(list[0] ?? "")
+        .digest("hex")}`,
       sizeBytes: 1_000_000,
-      tags: refs.filter((ref) => !ref.includes("@")),
+      tags: list.filter((ref) => !ref.includes("@")),
       labels: {},
-      created: new Date().toISOString(),
+      created: new Date(0).toISOString(),
       ...details,
     };
     this.#images.set(image.id, image);
-    for (const ref of refs) this.#images.set(ref, image);
+    for (const ref of list) this.#images.set(ref, image);
     return image;
   }
 
   /** Every reference `inspectImage` was asked for, in order. */
   readonly inspected: string[] = [];
+
+  /** Every `tagImage` call, in order. */
+  readonly tagged: { source: string; target: string }[] = [];
+
+  tagImage(source: string, target: string): Promise<void> {
+    const image = this.#images.get(source);
+    if (image === undefined) {
+      return Promise.reject(
+        new EngineError("ENGINE_REQUEST", `No such image: ${source}`, { statusCode: 404 }),
+      );
+    }
+    this.tagged.push({ source, target });
+    this.#images.set(target, image);
+    return Promise.resolve();
+  }
+
+  /** Every ref pushed, in order. */
+  readonly pushed: string[] = [];
+
+  /**
+   * Pushes a ref the fake store has; its digest is the sha256 of the image id, so one image has one
+   * digest wherever it is pushed, as in a registry. A ref not in the store fails as the daemon does.
+   */
+  push(request: PushRequest): Promise<PushResponse> {
+    const image = this.#images.get(request.ref);
+    if (image === undefined) {
+      return Promise.reject(
+        new PushFailedError({
+          registry: request.ref.split("/")[0] ?? "",
+          tag: request.ref,
+          registryMessage: `An image does not exist locally with the tag: ${request.ref}`,
+          denied: false,
+        }),
+      );
+    }
+    this.pushed.push(request.ref);
+    request.onProgress?.({
+      layer: image.id.slice(7, 19),
+      status: "Pushed",
+      current: null,
+      total: null,
+    });
+    const digest = `sha256:${createHash("sha256").update(image.id).digest("hex")}`;
+    return Promise.resolve({ digest, sizeBytes: 400 });
+  }
 
   inspectImage(ref: string): Promise<ImageDetails | undefined> {
     this.inspected.push(ref);
@@ -220,6 +279,14 @@ export class FakeEngine implements Engine {
 
   removeImage(ref: string): Promise<void> {
     const details = this.#images.get(ref);
+    const names = [...this.#images].filter(
+      ([key, value]) => value === details && key !== details.id,
+    );
+    // As the daemon does: removing one of several names of an image only takes that name away.
+    if (details !== undefined && ref !== details.id && names.length > 1) {
+      this.#images.delete(ref);
+      return Promise.resolve();
+    }
     if (details !== undefined) {
       this.removed.push(details.id);
       for (const [key, value] of this.#images) if (value === details) this.#images.delete(key);

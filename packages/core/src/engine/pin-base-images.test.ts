@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { FakeEngine } from "../testing/fake-engine.js";
+import { contextNameOf, mirrorName, pinBaseImages } from "./pin-base-images.js";
+
+const MIRROR = "127.0.0.1:5000/stagecraft-bases";
+
+describe("pinBaseImages", () => {
+  it("pushes each base the engine has to the mirror and names it by digest, then untags it", async () => {
+    const engine = new FakeEngine();
+    const busybox = engine.addImage("stagecraft/busybox:latest");
+    const debian = engine.addImage("debian:12");
+    const pins = await pinBaseImages(
+      engine,
+      ["stagecraft/busybox:latest", "debian:12", "stagecraft/busybox:latest"],
+      `${MIRROR}/`,
+    );
+    expect(engine.tagged).toEqual([
+      { source: busybox.id, target: `${MIRROR}/stagecraft/busybox:latest` },
+      { source: debian.id, target: `${MIRROR}/library/debian:12` },
+    ]);
+    expect(engine.pushed).toEqual([
+      `${MIRROR}/stagecraft/busybox:latest`,
+      `${MIRROR}/library/debian:12`,
+    ]);
+    expect(pins.pinned).toEqual([
+      {
+        reference: "stagecraft/busybox:latest",
+        pinned: expect.stringMatching(
+          new RegExp(`^${MIRROR}/stagecraft/busybox@sha256:[0-9a-f]{64}$`),
+        ) as string,
+      },
+      {
+        reference: "debian:12",
+        pinned: expect.stringMatching(new RegExp(`^${MIRROR}/library/debian@sha256:`)) as string,
+      },
+    ]);
+    expect(pins.unpinned).toEqual([]);
+    // The mirror's names are gone again; the bases stay.
+    expect(await engine.inspectImage(`${MIRROR}/library/debian:12`)).toBeUndefined();
+    expect(await engine.inspectImage("debian:12")).toBeDefined();
+  });
+
+  it("leaves digests, scratch and images the engine does not have, saying why", async () => {
+    const engine = new FakeEngine();
+    const pins = await pinBaseImages(
+      engine,
+      ["node:22", "scratch", `alpine@sha256:${"a".repeat(64)}`],
+      MIRROR,
+    );
+    expect(pins.pinned).toEqual([]);
+    expect(pins.unpinned).toEqual([
+      {
+        reference: "node:22",
+        reason: "the engine does not have it (the build pulls it from its registry)",
+      },
+      { reference: "scratch", reason: "scratch is no image" },
+      { reference: `alpine@sha256:${"a".repeat(64)}`, reason: "already pinned by digest" },
+    ]);
+    expect(engine.pushed).toEqual([]);
+  });
+
+  it("says so when the engine cannot push", async () => {
+    const engine = new FakeEngine();
+    engine.addImage("debian:12");
+    const pins = await pinBaseImages(
+      { inspectImage: (ref) => engine.inspectImage(ref) },
+      ["debian:12"],
+      MIRROR,
+    );
+    expect(pins.unpinned).toEqual([
+      { reference: "debian:12", reason: "the engine cannot tag and push images" },
+    ]);
+  });
+});
+
+describe("mirrorName", () => {
+  it("keeps the registry's path, a non-Hub host as a path component, and the tag", () => {
+    expect(mirrorName("node", "m/x")).toEqual({ repository: "m/x/library/node", tag: "latest" });
+    expect(mirrorName("docker.io/node:22", "m")).toEqual({
+      repository: "m/library/node",
+      tag: "22",
+    });
+    expect(mirrorName("docker.io/me/app:1", "m")).toEqual({ repository: "m/me/app", tag: "1" });
+    expect(mirrorName("ghcr.io/o/app", "m")).toEqual({
+      repository: "m/ghcr.io/o/app",
+      tag: "latest",
+    });
+    expect(mirrorName("127.0.0.1:5000/team/base:3", "m")).toEqual({
+      repository: "m/127.0.0.1-5000/team/base",
+      tag: "3",
+    });
+  });
+});
+
+describe("contextNameOf", () => {
+  it("is the familiar name without :latest, as the Dockerfile frontend looks it up", () => {
+    expect(contextNameOf("stagecraft/busybox:latest")).toBe("stagecraft/busybox");
+    expect(contextNameOf("docker.io/library/node:latest")).toBe("node");
+    expect(contextNameOf("docker.io/library/node:22")).toBe("node:22");
+    expect(contextNameOf("library/debian:12")).toBe("debian:12");
+    expect(contextNameOf("127.0.0.1:5000/team/base:latest")).toBe("127.0.0.1:5000/team/base");
+  });
+});
