@@ -24,6 +24,8 @@ export async function buildOnPool(
     name: spec.name,
     capacity: spec.capacity,
     engine: new DockerEngine({
+      // Shared stages reach the other engines as named contexts, which only the Control API carries.
+      ...(pool.registry === undefined || pool.engines.length < 2 ? {} : { builder: "control" }),
       env:
         spec.addressKind === "host"
           ? { ...io.env, DOCKER_HOST: spec.address }
@@ -37,6 +39,7 @@ export async function buildOnPool(
     signal: io.signal,
     pool: members,
     placement,
+    registry: pool.registry?.reference,
     onEvent: (event, engine) => {
       if (event.type === "target-started") io.stderr.write(`[${engine}] ${event.target} started\n`);
     },
@@ -45,11 +48,19 @@ export async function buildOnPool(
     const error = target.error === undefined ? "" : `: ${target.error.message}`;
     io.stdout.write(`${target.name}  ${target.status} on ${target.engine}${error}\n`);
   }
+  for (const entry of outcome.shared) {
+    io.stdout.write(
+      entry.reference === undefined
+        ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed\n`
+        : `shared ${entry.stage}: built once on ${entry.engine} in ${seconds(entry.buildMs)}, pushed ` +
+            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${entry.to.join(", ")}\n`,
+    );
+  }
   for (const entry of outcome.moved) {
     io.stdout.write(`moved ${entry.target} from ${entry.from} to ${entry.to}: ${entry.reason}\n`);
   }
   for (const [engine, ms] of Object.entries(outcome.busyMs)) {
-    io.stdout.write(`engine ${engine} busy ${(ms / 1000).toFixed(1)} s\n`);
+    io.stdout.write(`engine ${engine} busy ${seconds(ms)}\n`);
   }
   if (flags.report !== undefined) {
     const json = {
@@ -62,6 +73,7 @@ export async function buildOnPool(
         error: target.error?.message ?? null,
       })),
       moved: outcome.moved,
+      shared: outcome.shared.map((entry) => ({ ...entry, error: entry.error ?? null })),
       busyMs: outcome.busyMs,
       runs: outcome.runs.map((run) => ({
         engine: run.engine,
@@ -74,4 +86,12 @@ export async function buildOnPool(
     writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(json, null, 2)}\n`);
   }
   return outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -7,6 +7,8 @@ import type {
   EngineSession,
   ImageDetails,
   ImageHistoryEntry,
+  PushRequest,
+  PushResponse,
   SessionOptions,
 } from "../engine/engine.js";
 import { createBuildStreamReader } from "../progress/read-build-stream.js";
@@ -53,9 +55,49 @@ export class FakeEngine implements Engine {
   readonly removed: string[] = [];
   readonly #cancellers = new Map<string, () => void>();
   #counter = 0;
+  readonly #pushMs: number;
+  /** Every push, in order: the name pushed, when it ended and the digest it got. */
+  readonly pushes: { ref: string; endedAt: number; digest: string }[] = [];
 
-  constructor(scripts: Readonly<Record<string, FakeBuildScript>> = {}) {
+  /** `pushMs`: how long each push takes (default 0). */
+  constructor(
+    scripts: Readonly<Record<string, FakeBuildScript>> = {},
+    options: { pushMs?: number } = {},
+  ) {
     this.#scripts = scripts;
+    this.#pushMs = options.pushMs ?? 0;
+  }
+
+  /**
+   * Pushes an image the fake built (one layer of its size); rejects with an `EngineError` for a
+   * name it does not hold, as the daemon answers 404.
+   */
+  push(request: PushRequest): Promise<PushResponse> {
+    const details = this.#images.get(request.ref);
+    if (details === undefined) {
+      return Promise.reject(
+        new EngineError(
+          "ENGINE_REQUEST",
+          `An image does not exist locally with the tag: ${request.ref}`,
+          { statusCode: 404 },
+        ),
+      );
+    }
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        const digest = `sha256:${details.id.slice(-16).padStart(64, "d")}`;
+        const layer = details.id.slice(-12);
+        request.onProgress?.({
+          layer,
+          status: "Pushing",
+          current: details.sizeBytes,
+          total: details.sizeBytes,
+        });
+        request.onProgress?.({ layer, status: "Pushed", current: null, total: null });
+        this.pushes.push({ ref: request.ref, endedAt: performance.now(), digest });
+        resolve({ digest, sizeBytes: 1234 });
+      }, this.#pushMs);
+    });
   }
 
   info(): Promise<EngineInfo> {
