@@ -196,6 +196,8 @@ export interface TargetQueuedEvent {
   type: "target-queued";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
 }
 
 /** A target's build request was sent to the engine. */
@@ -203,6 +205,8 @@ export interface TargetStartedEvent {
   type: "target-started";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   /** The id the engine can cancel this build by. */
   buildId: string;
 }
@@ -212,6 +216,8 @@ export interface TargetFinishedEvent {
   type: "target-finished";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   imageId: string;
   tags: string[];
   durationMs: number;
@@ -222,6 +228,8 @@ export interface TargetFailedEvent {
   type: "target-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   error: TargetError;
   durationMs: number;
 }
@@ -234,6 +242,8 @@ export interface TargetCancelledEvent {
   type: "target-cancelled";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   reason: CancelReason;
   /** The sentence that says why, e.g. `target "app" was cancelled because test failed`. */
   message: string;
@@ -246,6 +256,8 @@ export interface PushProgressEvent {
   type: "push-progress";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   /** The name being pushed, e.g. `127.0.0.1:5000/app:1`. */
   tag: string;
   /** The layer's short id. */
@@ -262,6 +274,8 @@ export interface TargetPushedEvent {
   type: "target-pushed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   tag: string;
   /** The manifest digest the registry stored. */
   digest: string;
@@ -273,6 +287,8 @@ export interface PushFailedEvent {
   type: "push-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   tag: string;
   /** The registry host, e.g. `127.0.0.1:5000`. */
   registry: string;
@@ -310,6 +326,8 @@ export interface StageStartedEvent {
   type: "stage-started";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
 }
 
@@ -318,6 +336,8 @@ export interface StageCachedEvent {
   type: "stage-cached";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
   steps: number;
 }
@@ -331,6 +351,8 @@ export interface StageFinishedEvent {
   type: "stage-finished";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
   durationMs: number;
   stepsRun: number;
@@ -342,6 +364,8 @@ export interface StageFailedEvent {
   type: "stage-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
   /** Digest of the failing step. */
   step: string;
@@ -355,6 +379,8 @@ export interface StepStartedEvent {
   type: "step-started";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
 }
 
@@ -366,6 +392,8 @@ export interface StepCachedEvent {
   type: "step-cached";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
 }
 
@@ -374,6 +402,8 @@ export interface StepFinishedEvent {
   type: "step-finished";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
   durationMs: number;
 }
@@ -383,6 +413,8 @@ export interface StepFailedEvent {
   type: "step-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
   /** The daemon's error text for the vertex. */
   error: string;
@@ -398,6 +430,8 @@ export interface LogEvent {
   type: "log";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string | null;
   /** Digest of the step that printed it. */
   step: string;
@@ -411,6 +445,8 @@ export interface WarningEvent {
   type: "warning";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string | null;
   /** Digest of the vertex it was reported on, or null. */
   step: string | null;
@@ -430,6 +466,8 @@ export interface TransferEvent {
   type: "transfer";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   /** Digest of the step it belongs to. */
   step: string;
   /** The status id, e.g. `transferring context:` or `naming to docker.io/x:latest`. */
@@ -446,6 +484,8 @@ export interface DaemonStatusEvent {
   type: "daemon-status";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   status: DaemonStatus;
 }
 

@@ -1,7 +1,16 @@
 import { resolve } from "node:path";
-import { DockerEngine, type DockerfileAnalysis } from "@stagecraft/core";
-import { checkRegistry, runPool, type RunPoolOptions } from "@stagecraft/core/pool";
+import { DockerEngine, type BuildEvent, type DockerfileAnalysis } from "@stagecraft/core";
+import {
+  checkRegistry,
+  runPool,
+  type PoolOutcome,
+  type RunPoolOptions,
+} from "@stagecraft/core/pool";
+import { createReportBuilder } from "@stagecraft/core/report";
 import type { ExitCode, Io } from "../io.js";
+import { chooseProgressMode } from "../renderers/choose-progress-mode.js";
+import { shouldUseColor } from "../renderers/colors.js";
+import { createRenderer } from "../renderers/create-renderer.js";
 import type { BuildFlags } from "./build-options.js";
 import { placeOnPool, readEarlierReports } from "./format-placement.js";
 import type { PoolFlags } from "./read-pool-flags.js";
@@ -9,8 +18,10 @@ import { writeWhole } from "./write-run-files.js";
 
 /**
  * `build --engine …`: checks the registry, places the targets on the pool and runs each engine's
- * share; prints one line per target (its engine and status), what moved and why, and each engine's
- * busy time. With --report, the pool's outcome is written as JSON.
+ * share with the live view of a single build (each target's lines name its engine); then prints the
+ * report of every engine's events together, one line per target (its engine and status), each shared
+ * stage (where it was built, bytes and time to move it), what moved and why, and each engine's busy
+ * time. With --report, the pool's outcome is written as JSON.
  */
 export async function buildOnPool(
   io: Io,
@@ -33,6 +44,37 @@ export async function buildOnPool(
     }),
   }));
   const placement = placeOnPool(analysis, pool, readEarlierReports(io.cwd, flags.contextDir));
+  const mode = chooseProgressMode(flags.progress, io);
+  const targets = analysis.plan.targets.map((target) => target.id);
+  const renderer = createRenderer({
+    mode,
+    io,
+    targets,
+    color: shouldUseColor(io.stdout, io.env),
+    dockerfile: flags.file ?? "Dockerfile",
+  });
+  // Every engine's runs report through one view: it sees one run, of every requested target.
+  const report = createReportBuilder();
+  let started = false;
+  const show = (event: BuildEvent): void => {
+    if (event.type === "run-finished") return;
+    if (event.type === "run-started") {
+      if (started) return;
+      started = true;
+      const stageId = (index: number): string =>
+        analysis.graph.stages[index]?.id ?? `stage-${index}`;
+      event = {
+        ...event,
+        targets,
+        targetStages: Object.fromEntries(
+          analysis.plan.targets.map((target) => [target.id, target.reachable.map(stageId)]),
+        ),
+        concurrency: members.reduce((sum, member) => sum + member.capacity, 0),
+      };
+    }
+    report.add(event);
+    renderer.onEvent(event);
+  };
   const outcome = await runPool({
     ...runOptions,
     analysis,
@@ -40,10 +82,32 @@ export async function buildOnPool(
     pool: members,
     placement,
     registry: pool.registry?.reference,
-    onEvent: (event, engine) => {
-      if (event.type === "target-started") io.stderr.write(`[${engine}] ${event.target} started\n`);
-    },
+    onEvent: show,
   });
+  renderer.finish(report.finish());
+  if (mode === "json") {
+    io.stdout.write(`${JSON.stringify({ type: "pool", ...poolJson(outcome) })}\n`);
+  } else {
+    writePoolLines(io, outcome);
+  }
+  if (flags.report !== undefined) {
+    const json = {
+      ...poolJson(outcome),
+      runs: outcome.runs.map((run) => ({
+        engine: run.engine,
+        targets: run.targets,
+        busyMs: run.busyMs,
+        report: run.outcome?.report ?? null,
+        error: run.error?.message ?? null,
+      })),
+    };
+    writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(json, null, 2)}\n`);
+  }
+  return outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
+}
+
+/** The pool's own lines after the report: where each target was built, what travelled and moved. */
+function writePoolLines(io: Io, outcome: PoolOutcome): void {
   for (const target of outcome.targets) {
     const error = target.error === undefined ? "" : `: ${target.error.message}`;
     io.stdout.write(`${target.name}  ${target.status} on ${target.engine}${error}\n`);
@@ -62,30 +126,23 @@ export async function buildOnPool(
   for (const [engine, ms] of Object.entries(outcome.busyMs)) {
     io.stdout.write(`engine ${engine} busy ${seconds(ms)}\n`);
   }
-  if (flags.report !== undefined) {
-    const json = {
-      status: outcome.status,
-      targets: outcome.targets.map((target) => ({
-        target: target.name,
-        engine: target.engine,
-        status: target.status,
-        imageId: target.imageId ?? null,
-        error: target.error?.message ?? null,
-      })),
-      moved: outcome.moved,
-      shared: outcome.shared.map((entry) => ({ ...entry, error: entry.error ?? null })),
-      busyMs: outcome.busyMs,
-      runs: outcome.runs.map((run) => ({
-        engine: run.engine,
-        targets: run.targets,
-        busyMs: run.busyMs,
-        report: run.outcome?.report ?? null,
-        error: run.error?.message ?? null,
-      })),
-    };
-    writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(json, null, 2)}\n`);
-  }
-  return outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
+}
+
+/** The pool's outcome as JSON (the `--report` file, and the `pool` line of `--progress json`). */
+function poolJson(outcome: PoolOutcome): Record<string, unknown> {
+  return {
+    status: outcome.status,
+    targets: outcome.targets.map((target) => ({
+      target: target.name,
+      engine: target.engine,
+      status: target.status,
+      imageId: target.imageId ?? null,
+      error: target.error?.message ?? null,
+    })),
+    shared: outcome.shared.map((entry) => ({ ...entry, error: entry.error ?? null })),
+    moved: outcome.moved,
+    busyMs: outcome.busyMs,
+  };
 }
 
 function seconds(ms: number): string {

@@ -100,6 +100,7 @@ describe("runPool", () => {
       placement,
       onEvent: (event, engine) => {
         if (event.type === "target-finished") events.push(`${engine}:${event.target}`);
+        if ("target" in event) expect(event.engine).toBe(engine);
       },
     });
     expect(outcome.status).toBe("succeeded");

@@ -33,7 +33,7 @@ export interface RunPoolOptions extends Omit<
    */
   readonly registry?: string | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Every event of every engine's run, with the engine's name. */
+  /** Every event of every engine's run; those about a target carry the engine's name (`engine`). */
   readonly onEvent?: ((event: BuildEvent, engine: string) => void) | undefined;
 }
 
@@ -220,7 +220,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         concurrency: 1,
         namedContexts: Object.keys(namedContexts).length === 0 ? undefined : namedContexts,
         signal,
-        onEvent: (event) => options.onEvent?.(event, member.name),
+        onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
       });
       result = outcome.targets[0];
     } catch (thrown) {
@@ -294,7 +294,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
           ? {}
           : { namedContexts: { ...options.namedContexts, ...namedContexts } }),
         signal,
-        onEvent: (event) => options.onEvent?.(event, member.name),
+        onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
       });
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
@@ -407,6 +407,11 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
       ? "cancelled"
       : "succeeded";
   return { status, targets, runs, moved, shared, busyMs };
+}
+
+/** The event with the engine that builds its target, when it is about a target. */
+function withEngine(event: BuildEvent, engine: string): BuildEvent {
+  return "target" in event ? { ...event, engine } : event;
 }
 
 /** A shared stage on its way: where it is built and, once pushed, its reference. */
