@@ -132,6 +132,27 @@ describe("runPool", () => {
     expect(outcome.targets.find((target) => target.name === "d")?.engine).toBe("two");
   });
 
+  it("moves the builds an engine loss cancelled too, not only the one that met it", async () => {
+    const one = new FakeEngine(scripts({ durationMs: 5 }));
+    const two = new FakeEngine({ b: { durationMs: 5, dropStream: true }, d: { durationMs: 2000 } });
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement,
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.moved.map((entry) => [entry.target, entry.from, entry.to])).toEqual([
+      ["b", "two", "one"],
+      ["d", "two", "one"],
+    ]);
+    expect(outcome.moved[1]?.reason).toContain("engine");
+    expect(targetsBuilt(one)).toEqual(["a", "b", "c", "d"]);
+  });
+
   it("fails fast across engines: a failed step cancels the other engines' builds", async () => {
     const one = new FakeEngine({
       a: { durationMs: 1, failWith: "exit code: 1" },

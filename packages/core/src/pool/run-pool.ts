@@ -1,6 +1,11 @@
 import pLimit from "p-limit";
 import type { BuildRequest, Engine } from "../engine/engine.js";
-import { EngineError, isStagecraftError, type StagecraftError } from "../errors.js";
+import {
+  BuildCancelledError,
+  EngineError,
+  isStagecraftError,
+  type StagecraftError,
+} from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import type { Placement } from "../placement/place-stages.js";
@@ -322,7 +327,14 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
       }
     } else {
       for (const result of outcome.targets) {
-        if (result.status !== "succeeded" && isEngineFault(result.error) && !stopped()) {
+        // The build that met the fault fails; the engine's other builds are cancelled with it.
+        const lostWithEngine =
+          result.error instanceof BuildCancelledError && result.error.reason.kind === "engine";
+        if (
+          result.status !== "succeeded" &&
+          (isEngineFault(result.error) || lostWithEngine) &&
+          !stopped()
+        ) {
           down.add(member.name);
           lost.push({ target: result.name, reason: result.error?.message ?? "engine fault" });
           continue;
