@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DockerEngine, analyzeDockerfile, type BuildEvent } from "@stagecraft/core";
 import { placeStages } from "@stagecraft/core/placement";
 import { runPool, type PoolMember, type PoolOutcome } from "@stagecraft/core/pool";
+import { readFileSync } from "node:fs";
+import { runStagecraft } from "./support/cli.js";
 import { BUSYBOX, TEST_LABELS, docker, makeProject, runInImage } from "./support/engine.js";
 import {
   deleteRepositoryTags,
@@ -189,6 +191,68 @@ describe("a build over a pool of three engines", () => {
       if ("target" in event) expect(event.engine).toBe(engine);
     await expectImagesCorrect(outcome, runId);
     for (const engine of ["main", "p1", "p2"]) expect(outcome.busyMs[engine]).toBeGreaterThan(0);
+  });
+
+  it("stagecraft build --engine ×3 --registry: the live lines and the report name the engines", async () => {
+    const [pool1, pool2] = extra;
+    const project = makeProject({ Dockerfile: dockerfile(0) });
+    projects.push(project.remove);
+    const runId = randomUUID();
+    const report = join(project.dir, "pool.json");
+    const run = await runStagecraft([
+      "build",
+      project.dir,
+      ...TARGETS.flatMap((target) => ["--target", target]),
+      "--build-arg",
+      `RUN_ID=${runId}`,
+      "--label",
+      "org.stagecraft.test=1",
+      "--progress",
+      "plain",
+      "--engine",
+      "main=unix:///var/run/docker.sock",
+      "--engine",
+      `p1=${pool1?.host ?? ""}`,
+      "--engine",
+      `p2=${pool2?.host ?? ""}`,
+      "--registry",
+      `${registry}/${PREFIX}`,
+      "--report",
+      report,
+    ]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const json = JSON.parse(readFileSync(report, "utf8")) as {
+      targets: { target: string; engine: string; status: string; imageId: string }[];
+      shared: { stage: string; engine: string; to: string[]; reference: string; bytes: number }[];
+      busyMs: Record<string, number>;
+    };
+    const [shared] = json.shared;
+    expect(json.shared).toHaveLength(1);
+    expect(shared?.reference).toContain(`/${PREFIX}/shared@sha256:`);
+    const engines = new Set(json.targets.map((target) => target.engine));
+    expect(engines.size).toBeGreaterThan(1);
+    // Plain lines start with the engine that builds the target; the pool lines follow the report.
+    for (const target of json.targets) {
+      expect(target.status).toBe("succeeded");
+      expect(run.stdout).toContain(`${target.engine} │ ${target.target} › ${target.target}  RUN`);
+      expect(run.stdout).toContain(`${target.target}  succeeded on ${target.engine}\n`);
+    }
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `shared shared: built once on ${shared?.engine ?? ""} in [\\d.]+ s, pushed [\\d.]+ MB in [\\d.]+ s as ${(shared?.reference ?? "").replaceAll(".", "\\.")}, read by `,
+      ),
+    );
+    for (const engine of ["main", "p1", "p2"]) {
+      expect(run.stdout).toMatch(new RegExp(`engine ${engine} busy [\\d.]+ s`));
+    }
+    const lines = await Promise.all(
+      json.targets.map((target) =>
+        runInImage(target.imageId, ["cat", "/shared.txt"], clientOf(target.engine)),
+      ),
+    );
+    expect(new Set(lines).size).toBe(1);
+    expect(lines[0]).toContain(`shared ${runId} `);
   });
 
   it("an engine cut off mid-run: its targets move to the others and the build completes", async () => {
