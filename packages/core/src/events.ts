@@ -204,6 +204,8 @@ export interface TargetQueuedEvent {
   type: "target-queued";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
 }
 
 /** A target's build request was sent to the engine. */
@@ -211,6 +213,8 @@ export interface TargetStartedEvent {
   type: "target-started";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   /** The id the engine can cancel this build by. */
   buildId: string;
 }
@@ -220,6 +224,8 @@ export interface TargetFinishedEvent {
   type: "target-finished";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   imageId: string;
   tags: string[];
   durationMs: number;
@@ -230,6 +236,8 @@ export interface TargetFailedEvent {
   type: "target-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   error: TargetError;
   durationMs: number;
 }
@@ -242,6 +250,8 @@ export interface TargetCancelledEvent {
   type: "target-cancelled";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   reason: CancelReason;
   /** The sentence that says why, e.g. `target "app" was cancelled because test failed`. */
   message: string;
@@ -254,6 +264,8 @@ export interface PushProgressEvent {
   type: "push-progress";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   /** The name being pushed, e.g. `127.0.0.1:5000/app:1`. */
   tag: string;
   /** The layer's short id. */
@@ -270,6 +282,8 @@ export interface TargetPushedEvent {
   type: "target-pushed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   tag: string;
   /** The manifest digest the registry stored. */
   digest: string;
@@ -281,6 +295,8 @@ export interface PushFailedEvent {
   type: "push-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   tag: string;
   /** The registry host, e.g. `127.0.0.1:5000`. */
   registry: string;
@@ -318,6 +334,8 @@ export interface StageStartedEvent {
   type: "stage-started";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
 }
 
@@ -326,6 +344,8 @@ export interface StageCachedEvent {
   type: "stage-cached";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
   steps: number;
 }
@@ -339,6 +359,8 @@ export interface StageFinishedEvent {
   type: "stage-finished";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
   durationMs: number;
   stepsRun: number;
@@ -350,6 +372,8 @@ export interface StageFailedEvent {
   type: "stage-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string;
   /** Digest of the failing step. */
   step: string;
@@ -363,6 +387,8 @@ export interface StepStartedEvent {
   type: "step-started";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
 }
 
@@ -374,6 +400,8 @@ export interface StepCachedEvent {
   type: "step-cached";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
 }
 
@@ -382,6 +410,8 @@ export interface StepFinishedEvent {
   type: "step-finished";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
   durationMs: number;
 }
@@ -391,6 +421,8 @@ export interface StepFailedEvent {
   type: "step-failed";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   step: StepInfo;
   /** The daemon's error text for the vertex. */
   error: string;
@@ -406,6 +438,8 @@ export interface LogEvent {
   type: "log";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string | null;
   /** Digest of the step that printed it. */
   step: string;
@@ -419,6 +453,8 @@ export interface WarningEvent {
   type: "warning";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   stage: string | null;
   /** Digest of the vertex it was reported on, or null. */
   step: string | null;
@@ -438,6 +474,8 @@ export interface TransferEvent {
   type: "transfer";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   /** Digest of the step it belongs to. */
   step: string;
   /** The status id, e.g. `transferring context:` or `naming to docker.io/x:latest`. */
@@ -454,6 +492,8 @@ export interface DaemonStatusEvent {
   type: "daemon-status";
   time: number;
   target: string;
+  /** The pool engine that builds it (its name in the pool); absent when the run has one engine. */
+  engine?: string | undefined;
   status: DaemonStatus;
 }
 

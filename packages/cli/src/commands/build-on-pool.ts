@@ -1,7 +1,16 @@
 import { resolve } from "node:path";
-import { DockerEngine, type DockerfileAnalysis } from "@stagecraft/core";
-import { checkRegistry, runPool, type RunPoolOptions } from "@stagecraft/core/pool";
+import { DockerEngine, type BuildEvent, type DockerfileAnalysis } from "@stagecraft/core";
+import {
+  checkRegistry,
+  runPool,
+  type PoolOutcome,
+  type RunPoolOptions,
+} from "@stagecraft/core/pool";
+import { createReportBuilder } from "@stagecraft/core/report";
 import type { ExitCode, Io } from "../io.js";
+import { chooseProgressMode } from "../renderers/choose-progress-mode.js";
+import { shouldUseColor } from "../renderers/colors.js";
+import { createRenderer } from "../renderers/create-renderer.js";
 import type { BuildFlags } from "./build-options.js";
 import { placeOnPool, readEarlierReports } from "./format-placement.js";
 import type { PoolFlags } from "./read-pool-flags.js";
@@ -9,8 +18,10 @@ import { writeWhole } from "./write-run-files.js";
 
 /**
  * `build --engine …`: checks the registry, places the targets on the pool and runs each engine's
- * share; prints one line per target (its engine and status), what moved and why, and each engine's
- * busy time. With --report, the pool's outcome is written as JSON.
+ * share with the live view of a single build (each target's lines name its engine); then prints the
+ * report of every engine's events together, one line per target (its engine and status), each shared
+ * stage (where it was built, bytes and time to move it), what moved and why, and each engine's busy
+ * time. With --report, the pool's outcome is written as JSON.
  */
 export async function buildOnPool(
   io: Io,
@@ -24,6 +35,8 @@ export async function buildOnPool(
     name: spec.name,
     capacity: spec.capacity,
     engine: new DockerEngine({
+      // Shared stages reach the other engines as named contexts, which only the Control API carries.
+      ...(pool.registry === undefined || pool.engines.length < 2 ? {} : { builder: "control" }),
       env:
         spec.addressKind === "host"
           ? { ...io.env, DOCKER_HOST: spec.address }
@@ -31,38 +44,55 @@ export async function buildOnPool(
     }),
   }));
   const placement = placeOnPool(analysis, pool, readEarlierReports(io.cwd, flags.contextDir));
+  const mode = chooseProgressMode(flags.progress, io);
+  const targets = analysis.plan.targets.map((target) => target.id);
+  const renderer = createRenderer({
+    mode,
+    io,
+    targets,
+    color: shouldUseColor(io.stdout, io.env),
+    dockerfile: flags.file ?? "Dockerfile",
+  });
+  // Every engine's runs report through one view: it sees one run, of every requested target.
+  const report = createReportBuilder();
+  let started = false;
+  const show = (event: BuildEvent): void => {
+    if (event.type === "run-finished") return;
+    if (event.type === "run-started") {
+      if (started) return;
+      started = true;
+      const stageId = (index: number): string =>
+        analysis.graph.stages[index]?.id ?? `stage-${index}`;
+      event = {
+        ...event,
+        targets,
+        targetStages: Object.fromEntries(
+          analysis.plan.targets.map((target) => [target.id, target.reachable.map(stageId)]),
+        ),
+        concurrency: members.reduce((sum, member) => sum + member.capacity, 0),
+      };
+    }
+    report.add(event);
+    renderer.onEvent(event);
+  };
   const outcome = await runPool({
     ...runOptions,
     analysis,
     signal: io.signal,
     pool: members,
     placement,
-    onEvent: (event, engine) => {
-      if (event.type === "target-started") io.stderr.write(`[${engine}] ${event.target} started\n`);
-    },
+    registry: pool.registry?.reference,
+    onEvent: show,
   });
-  for (const target of outcome.targets) {
-    const error = target.error === undefined ? "" : `: ${target.error.message}`;
-    io.stdout.write(`${target.name}  ${target.status} on ${target.engine}${error}\n`);
-  }
-  for (const entry of outcome.moved) {
-    io.stdout.write(`moved ${entry.target} from ${entry.from} to ${entry.to}: ${entry.reason}\n`);
-  }
-  for (const [engine, ms] of Object.entries(outcome.busyMs)) {
-    io.stdout.write(`engine ${engine} busy ${(ms / 1000).toFixed(1)} s\n`);
+  renderer.finish(report.finish());
+  if (mode === "json") {
+    io.stdout.write(`${JSON.stringify({ type: "pool", ...poolJson(outcome) })}\n`);
+  } else {
+    writePoolLines(io, outcome);
   }
   if (flags.report !== undefined) {
     const json = {
-      status: outcome.status,
-      targets: outcome.targets.map((target) => ({
-        target: target.name,
-        engine: target.engine,
-        status: target.status,
-        imageId: target.imageId ?? null,
-        error: target.error?.message ?? null,
-      })),
-      moved: outcome.moved,
-      busyMs: outcome.busyMs,
+      ...poolJson(outcome),
       runs: outcome.runs.map((run) => ({
         engine: run.engine,
         targets: run.targets,
@@ -74,4 +104,51 @@ export async function buildOnPool(
     writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(json, null, 2)}\n`);
   }
   return outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
+}
+
+/** The pool's own lines after the report: where each target was built, what travelled and moved. */
+function writePoolLines(io: Io, outcome: PoolOutcome): void {
+  for (const target of outcome.targets) {
+    const error = target.error === undefined ? "" : `: ${target.error.message}`;
+    io.stdout.write(`${target.name}  ${target.status} on ${target.engine}${error}\n`);
+  }
+  for (const entry of outcome.shared) {
+    io.stdout.write(
+      entry.reference === undefined
+        ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed\n`
+        : `shared ${entry.stage}: built once on ${entry.engine} in ${seconds(entry.buildMs)}, pushed ` +
+            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${entry.to.join(", ")}\n`,
+    );
+  }
+  for (const entry of outcome.moved) {
+    io.stdout.write(`moved ${entry.target} from ${entry.from} to ${entry.to}: ${entry.reason}\n`);
+  }
+  for (const [engine, ms] of Object.entries(outcome.busyMs)) {
+    io.stdout.write(`engine ${engine} busy ${seconds(ms)}\n`);
+  }
+}
+
+/** The pool's outcome as JSON (the `--report` file, and the `pool` line of `--progress json`). */
+function poolJson(outcome: PoolOutcome): Record<string, unknown> {
+  return {
+    status: outcome.status,
+    targets: outcome.targets.map((target) => ({
+      target: target.name,
+      engine: target.engine,
+      status: target.status,
+      imageId: target.imageId ?? null,
+      error: target.error?.message ?? null,
+    })),
+    shared: outcome.shared.map((entry) => ({ ...entry, error: entry.error ?? null })),
+    moved: outcome.moved,
+    busyMs: outcome.busyMs,
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

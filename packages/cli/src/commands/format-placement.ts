@@ -83,7 +83,7 @@ export function placementToJson(
       stage: transfer.id,
       from: transfer.from,
       to: transfer.to,
-      how: "image pushed by digest, imported as cache-from",
+      how: "image pushed by digest, read as a named context",
       bytes: transfer.bytes,
       predictedMs: Math.round(transfer.ms),
     })),
@@ -125,7 +125,7 @@ export function formatPlacementText(
     lines.push(`  shared through ${pool.registry?.reference ?? "(no registry)"}:`);
     for (const transfer of placement.transfers) {
       lines.push(
-        `    ${transfer.id}: built once on ${transfer.from}, pushed by digest, imported as cache-from on ` +
+        `    ${transfer.id}: built once on ${transfer.from}, pushed by digest, read as a named context on ` +
           `${transfer.to.join(", ")} (${(transfer.bytes / 1e6).toFixed(0)} MB, ~${seconds(transfer.ms)} each)`,
       );
     }

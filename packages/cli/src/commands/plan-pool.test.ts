@@ -56,7 +56,7 @@ describe("stagecraft plan --engine", () => {
           stage: "deps",
           from: "main",
           to: ["p1"],
-          how: "image pushed by digest, imported as cache-from",
+          how: "image pushed by digest, read as a named context",
         },
       ],
     });
@@ -86,7 +86,7 @@ describe("stagecraft plan --engine", () => {
     expect(text).toContain("placement on 2 engines (estimates from 1 earlier report):");
     expect(text).toMatch(/main \(unix:\/\/\/var\/run\/docker\.sock, capacity 1\): targets /);
     expect(text).toContain(
-      "deps: built once on main, pushed by digest, imported as cache-from on p1",
+      "deps: built once on main, pushed by digest, read as a named context on p1",
     );
   });
 

@@ -19,7 +19,25 @@ function render(run: RunFixture, color = false) {
   return io;
 }
 
+/** The run as a pool engine would report it: every event about a target names the engine. */
+function onEngine(run: RunFixture, engineOf: (target: string) => string): RunFixture {
+  return {
+    ...run,
+    events: run.events.map((event) =>
+      "target" in event ? { ...event, engine: engineOf(event.target) } : event,
+    ),
+  };
+}
+
 describe("plain renderer", () => {
+  it("over a pool, starts each target's line with the engine that builds it", () => {
+    const run = onEngine(successfulRun(), (target) => (target === "build" ? "p1" : "main"));
+    const text = render(run).stdout.text();
+    expect(text).toContain("[  2.7s] p1 │ build › build  RUN make\n");
+    expect(text).toMatch(/\] main │ test /);
+    expect(render(successfulRun()).stdout.text()).not.toContain("│ build ›");
+  });
+
   it("writes one timestamped line per event worth seeing, then the report", async () => {
     const io = render(successfulRun());
     const text = io.stdout.text();

@@ -22,7 +22,8 @@ export interface PlainFormatter {
 
 /**
  * One line per event worth seeing, stamped with the time since the run started and prefixed with
- * target and stage: `[  3.2s] app › build  RUN make`, `[  3.4s] app › build  | compiling…`.
+ * target and stage: `[  3.2s] app › build  RUN make`, `[  3.4s] app › build  | compiling…`; over a
+ * pool with the engine first: `[  3.2s] p1 │ app › build  RUN make`.
  */
 export function createPlainFormatter(options: {
   color: boolean;
@@ -67,8 +68,13 @@ export function createPlainFormatter(options: {
     // The daemon stamps some cached vertices (`FROM`) with the time they were first made: never
     // print a time before the run began.
     const seconds = `${(Math.max(0, event.time - startedAt) / 1000).toFixed(1)}s`.padStart(6);
+    // Over a pool, which engine builds it: `[  3.2s] p1 │ app › build  RUN make`.
+    // (`run-started` has an `engine` too: the endpoint it describes, not a name.)
+    const engine = "target" in event && event.engine !== undefined ? `${event.engine} │ ` : "";
     const prefix =
-      target === null ? "" : `${c.cyan(stage === null ? target : `${target} › ${stage}`)}  `;
+      target === null
+        ? ""
+        : `${c.dim(engine)}${c.cyan(stage === null ? target : `${target} › ${stage}`)}  `;
     return { target, text: `${c.dim(`[${seconds}]`)} ${prefix}${text}` };
   };
 

@@ -82,6 +82,23 @@ describe("tty renderer", () => {
     expect(lines.at(-2)).toBe("0/3 targets done · 3 running · 0 steps ran · 3 cached · 2.5 s");
   });
 
+  it("over a pool, names the engine beside each running target", () => {
+    const base = successfulRun();
+    const run: RunFixture = {
+      ...base,
+      events: base.events.map((event) =>
+        "target" in event ? { ...event, engine: event.target === "test" ? "p2" : "main" } : event,
+      ),
+    };
+    const { liveWrites } = play(run, { columns: 100 });
+    const frame = liveWrites.filter((write) => write.time <= T0 + 2500).at(-1)?.text ?? "";
+    const lines = withoutErase(frame)
+      .replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, "*")
+      .split("\n");
+    expect(lines).toContain("* test on p2  2.5 s  0 ran · 3 cached");
+    expect(lines.some((line) => line.startsWith("* build on main  "))).toBe(true);
+  });
+
   it("redraws in place: each frame erases the lines of the one before", () => {
     // No warnings in this run, so every line written belongs to a frame.
     const { liveWrites } = play(interruptedRun());

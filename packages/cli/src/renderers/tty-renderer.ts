@@ -38,6 +38,8 @@ interface LiveTarget {
   durationMs: number | null;
   imageId: string | null;
   message: string | null;
+  /** The pool engine building it (from `target-started`); null on a single engine. */
+  engine: string | null;
   /** The steps running now, by digest, in the order they started. */
   steps: Map<string, LiveStep>;
 }
@@ -72,6 +74,7 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         durationMs: null,
         imageId: null,
         message: null,
+        engine: null,
         steps: new Map(),
       };
       targets.set(name, live);
@@ -99,6 +102,8 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         const live = target(event.target);
         live.status = "running";
         live.startedAt = event.time;
+        // A target that moved to another engine of a pool starts again there.
+        live.engine = event.engine ?? null;
         return;
       }
       case "target-finished": {
@@ -286,7 +291,7 @@ function describeTarget(
   spinner: string,
   c: Colors,
 ): string[] {
-  const name = c.bold(live.name);
+  const name = c.bold(live.name) + (live.engine === null ? "" : c.dim(` on ${live.engine}`));
   const known = counts.targets.find((entry) => entry.target === live.name);
   const steps =
     known === undefined || known.stepsRun + known.stepsShared + known.stepsCached === 0

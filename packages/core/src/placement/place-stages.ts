@@ -13,7 +13,7 @@ export interface PoolEngine {
   readonly cachedStages?: readonly string[] | undefined;
 }
 
-/** How long moving a stage's result between two engines takes: push by digest, then pull as cache. */
+/** How long moving a stage's result between two engines takes: push by digest, then pull as a named context. */
 export interface TransferModel {
   /** Per transfer: the push's and the importing build's round trips to the registry. */
   readonly fixedMs: number;
@@ -56,7 +56,7 @@ export interface PlacedStage {
   readonly finishMs: number;
 }
 
-/** A stage built on one engine whose result other engines import (by digest, as cache). */
+/** A stage built on one engine whose result other engines import (by digest, as a named context). */
 export interface StageTransfer {
   readonly stage: number;
   readonly id: string;

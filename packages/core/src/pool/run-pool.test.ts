@@ -100,6 +100,7 @@ describe("runPool", () => {
       placement,
       onEvent: (event, engine) => {
         if (event.type === "target-finished") events.push(`${engine}:${event.target}`);
+        if ("target" in event) expect(event.engine).toBe(engine);
       },
     });
     expect(outcome.status).toBe("succeeded");
@@ -131,6 +132,27 @@ describe("runPool", () => {
     expect(outcome.targets.find((target) => target.name === "d")?.engine).toBe("two");
   });
 
+  it("moves the builds an engine loss cancelled too, not only the one that met it", async () => {
+    const one = new FakeEngine(scripts({ durationMs: 5 }));
+    const two = new FakeEngine({ b: { durationMs: 5, dropStream: true }, d: { durationMs: 2000 } });
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement,
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.moved.map((entry) => [entry.target, entry.from, entry.to])).toEqual([
+      ["b", "two", "one"],
+      ["d", "two", "one"],
+    ]);
+    expect(outcome.moved[1]?.reason).toContain("engine");
+    expect(targetsBuilt(one)).toEqual(["a", "b", "c", "d"]);
+  });
+
   it("fails fast across engines: a failed step cancels the other engines' builds", async () => {
     const one = new FakeEngine({
       a: { durationMs: 1, failWith: "exit code: 1" },
@@ -154,5 +176,136 @@ describe("runPool", () => {
       "cancelled",
     ]);
     expect(outcome.moved).toEqual([]);
+  });
+});
+
+describe("runPool with a registry", () => {
+  const shared = {
+    targets: placement.targets,
+    transfers: [{ stage: 0, id: "deps", from: "one", to: ["two"], bytes: 5_000_000, ms: 1000 }],
+  };
+  const registry = "127.0.0.1:5000/ci";
+
+  it("builds a shared stage once, pushes it, and the other engine's targets read it by digest", async () => {
+    const one = new FakeEngine(
+      { deps: { durationMs: 20, sizeBytes: 5_000_000 }, ...scripts({ durationMs: 5 }) },
+      { pushMs: 10 },
+    );
+    const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    // Engine one built deps as a temporary target, tagged in the registry, and pushed it.
+    const share = one.calls.filter(
+      (call) =>
+        call.request.target === "deps" &&
+        call.request.labels?.[IMAGE_LABELS.sizeProbe] === undefined,
+    );
+    expect(share).toHaveLength(1);
+    expect(share[0]?.request.tags?.[0]).toMatch(/^127\.0\.0\.1:5000\/ci\/deps:pool-[0-9a-z]+$/);
+    expect(one.pushes.map((push) => push.ref)).toEqual(share[0]?.request.tags);
+    const digest = one.pushes[0]?.digest ?? "";
+    const reference = `127.0.0.1:5000/ci/deps@${digest}`;
+    // Its local tag is gone once pushed (the registry holds it).
+    expect(await one.inspectImage(share[0]?.request.tags?.[0] ?? "")).toBeUndefined();
+    // Every build on two reads deps from the registry, and waited for the push.
+    expect(two.calls.length).toBeGreaterThan(0);
+    for (const call of two.calls) {
+      expect(call.request.namedContexts).toEqual({ deps: `docker-image://${reference}` });
+      expect(call.startedAt).toBeGreaterThanOrEqual(one.pushes[0]?.endedAt ?? Infinity);
+    }
+    // One's own targets build deps from the Dockerfile, beside the shared build.
+    for (const call of one.calls) expect(call.request.namedContexts).toBeUndefined();
+    expect(outcome.shared).toEqual([
+      {
+        stage: "deps",
+        engine: "one",
+        to: ["two"],
+        reference,
+        buildMs: expect.any(Number) as number,
+        pushMs: expect.any(Number) as number,
+        bytes: 5_000_000,
+        error: undefined,
+      },
+    ]);
+    expect(outcome.shared[0]?.pushMs).toBeGreaterThanOrEqual(9);
+    expect(outcome.busyMs.one).toBeGreaterThanOrEqual(
+      (outcome.shared[0]?.buildMs ?? 0) + (outcome.shared[0]?.pushMs ?? 0) - 2,
+    );
+  });
+
+  it("shares nothing without a registry: each engine builds the stage its targets need", async () => {
+    const one = new FakeEngine(scripts({ durationMs: 5 }));
+    const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.shared).toEqual([]);
+    expect(targetsBuilt(one)).toEqual(["a", "c"]);
+    for (const call of two.calls) expect(call.request.namedContexts).toBeUndefined();
+  });
+
+  it("when the sharing engine is gone, the others build the stage themselves and its targets move", async () => {
+    const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: unreachable, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.shared.map((entry) => [entry.stage, entry.reference, entry.error])).toEqual([
+      ["deps", undefined, "cannot connect to gone.sock"],
+    ]);
+    expect(targetsBuilt(two)).toEqual(["a", "b", "c", "d"]);
+    for (const call of two.calls) expect(call.request.namedContexts).toBeUndefined();
+    expect(outcome.moved.map((entry) => entry.target).sort()).toEqual(["a", "c"]);
+  });
+
+  it("a failed shared stage fails fast: the targets waiting for it never start", async () => {
+    const one = new FakeEngine({
+      deps: { durationMs: 5, failWith: "exit code: 2" },
+      a: { durationMs: 500 },
+      c: { durationMs: 500 },
+    });
+    const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+    });
+    expect(outcome.status).toBe("cancelled");
+    expect(outcome.shared[0]?.error).toContain("exit code: 2");
+    expect(two.calls).toEqual([]);
+    expect(outcome.targets.map((target) => target.status)).toEqual([
+      "cancelled",
+      "cancelled",
+      "cancelled",
+      "cancelled",
+    ]);
   });
 });

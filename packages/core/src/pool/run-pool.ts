@@ -1,5 +1,11 @@
-import type { Engine } from "../engine/engine.js";
-import { EngineError, isStagecraftError, type AnyStagecraftError } from "../errors.js";
+import pLimit from "p-limit";
+import type { BuildRequest, Engine } from "../engine/engine.js";
+import {
+  BuildCancelledError,
+  EngineError,
+  isStagecraftError,
+  type AnyStagecraftError,
+} from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import type { Placement } from "../placement/place-stages.js";
@@ -20,10 +26,19 @@ export interface RunPoolOptions extends Omit<
   "engine" | "concurrency" | "onEvent" | "signal"
 > {
   readonly pool: readonly PoolMember[];
-  /** Which engine builds which target (`placeStages`). */
-  readonly placement: Pick<Placement, "targets">;
+  /**
+   * Which engine builds which target, and which stages travel (`placeStages`); without
+   * `transfers` every engine builds the stages its targets need.
+   */
+  readonly placement: Pick<Placement, "targets"> & Partial<Pick<Placement, "transfers">>;
+  /**
+   * `HOST/PREFIX` where shared stages travel: a stage of `placement.transfers` is built once, pushed
+   * there and read by the other engines' targets as a named context (their engines need BuildKit's
+   * Control API). Without it nothing travels.
+   */
+  readonly registry?: string | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Every event of every engine's run, with the engine's name. */
+  /** Every event of every engine's run; those about a target carry the engine's name (`engine`). */
   readonly onEvent?: ((event: BuildEvent, engine: string) => void) | undefined;
 }
 
@@ -33,6 +48,24 @@ export interface MovedTarget {
   readonly from: string;
   readonly to: string;
   readonly reason: string;
+}
+
+/** A stage built once on one engine and read by the targets of others, through the registry. */
+export interface SharedStage {
+  readonly stage: string;
+  /** The engine that built and pushed it. */
+  readonly engine: string;
+  /** The engines whose targets read it as a named context. */
+  readonly to: readonly string[];
+  /** `HOST/PREFIX/STAGE@sha256:…` once pushed; undefined when it could not be shared. */
+  readonly reference: string | undefined;
+  /** Building it (as a temporary target) and pushing it. */
+  readonly buildMs: number;
+  readonly pushMs: number;
+  /** Layer bytes the push sent (layers the registry already had count 0). */
+  readonly bytes: number;
+  /** Why it was not shared; the targets that needed it then built it on their own engines. */
+  readonly error: string | undefined;
 }
 
 /** One engine's share of the run. */
@@ -53,27 +86,38 @@ export interface PoolOutcome {
   readonly targets: readonly (TargetResult & { readonly engine: string })[];
   readonly runs: readonly PoolRun[];
   readonly moved: readonly MovedTarget[];
-  /** Per engine, the time it was building (its runs together). */
+  /** The stages built once and read by other engines (`placement.transfers` with a registry). */
+  readonly shared: readonly SharedStage[];
+  /** Per engine, the time it was building anything (the union of its runs and shared stages). */
   readonly busyMs: Readonly<Record<string, number>>;
 }
 
 /**
  * Builds the analysed targets over a pool: each engine runs the targets placed on it with
- * `runBuild` (at most its capacity at once), all engines at the same time. When an engine cannot be
- * reached or drops its builds, its unfinished targets move to the engine of the pool with the fewest
- * targets that has not failed, and the outcome says what moved and why. A failed build stops the
- * others unless `keepGoing` (fail-fast keeps its meaning across engines).
+ * `runBuild` (at most its capacity at once), all engines at the same time. A stage the placement
+ * shares (`transfers`) is built once, on the engine it was placed on, pushed to the registry by
+ * digest, and the targets on other engines that need it wait for the push and read it as a named
+ * context instead of building it. When an engine cannot be reached or drops its builds, its
+ * unfinished targets move to the engine of the pool with the fewest targets that has not failed,
+ * and the outcome says what moved and why. A failed build stops the others unless `keepGoing`
+ * (fail-fast keeps its meaning across engines).
  *
  * @example
- * const outcome = await runPool({ analysis, context, pool: [{ name: "a", engine: a, capacity: 2 }, { name: "b", engine: b, capacity: 2 }], placement });
+ * const outcome = await runPool({ analysis, context, pool: [{ name: "a", engine: a, capacity: 2 }, { name: "b", engine: b, capacity: 2 }], placement, registry: "127.0.0.1:5000/ci" });
  * outcome.moved; // [{ target: "app", from: "b", to: "a", reason: "…" }]
+ * outcome.shared; // [{ stage: "deps", engine: "a", to: ["b"], reference: "127.0.0.1:5000/ci/deps@sha256:…", … }]
  */
 export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   const { pool, placement } = options;
   const stop = new AbortController();
   const signal =
     options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+  // A function: TypeScript would keep a check of `signal.aborted` made before an await.
+  const stopped = (): boolean => signal.aborted;
   const requested = options.analysis.plan.targets;
+  const graph = options.analysis.graph;
+  const stageIndex = new Map(graph.stages.map((stage, index) => [stage.id, index]));
+  const reachableOf = new Map(requested.map((target) => [target.id, target.reachable]));
   const engineOf = new Map(placement.targets.map((entry) => [entry.target, entry.engine]));
   const down = new Set<string>();
   const assigned = new Map<string, number>(pool.map((member) => [member.name, 0]));
@@ -81,19 +125,169 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   const runs: PoolRun[] = [];
   const moved: MovedTarget[] = [];
   const running: Promise<void>[] = [];
+  const busy = new Map<string, [number, number][]>(pool.map((member) => [member.name, []]));
+  // One limit per engine over all its runs, so runs that start at different times share its slots.
+  const limited = new Map(
+    pool.map((member) => [member.name, limitBuilds(member.engine, member.capacity)]),
+  );
+  const shares = startShares();
+
+  /** The named contexts for targets built on `engine`: the shared stages they reach, once pushed. */
+  async function contextsFor(
+    engine: string,
+    targets: readonly string[],
+  ): Promise<Record<string, string>> {
+    const needed = shares.filter(
+      (share) =>
+        share.engine !== engine &&
+        targets.some((target) => reachableOf.get(target)?.includes(share.index) === true),
+    );
+    const contexts: Record<string, string> = {};
+    for (const share of needed) {
+      const done = await share.done;
+      if (done.reference !== undefined) contexts[share.stage] = `docker-image://${done.reference}`;
+    }
+    return contexts;
+  }
+
+  /** Starts building every shared stage, a dependency before the stages that read it. */
+  function startShares(): Share[] {
+    const registry = options.registry?.replace(/\/+$/, "");
+    if (registry === undefined || registry === "") return [];
+    const suffix = `pool-${Date.now().toString(36)}`;
+    const order = new Map(options.analysis.plan.order.map((stage, position) => [stage, position]));
+    const transfers = (placement.transfers ?? [])
+      .filter((transfer) => stageIndex.has(transfer.id))
+      .sort(
+        (a, b) =>
+          (order.get(stageIndex.get(a.id) ?? 0) ?? 0) - (order.get(stageIndex.get(b.id) ?? 0) ?? 0),
+      );
+    const list: Share[] = [];
+    for (const transfer of transfers) {
+      const index = stageIndex.get(transfer.id) ?? 0;
+      const member = pool.find((candidate) => candidate.name === transfer.from);
+      if (member === undefined) continue;
+      const tag = `${registry}/${transfer.id}:${suffix}`;
+      const done = buildShare(member, transfer.id, tag, [...transfer.to], [...list]);
+      list.push({ stage: transfer.id, index, engine: member.name, done });
+    }
+    return list;
+  }
+
+  /** Builds one shared stage as a temporary target, pushes it and removes the local tag. */
+  async function buildShare(
+    member: PoolMember,
+    stage: string,
+    tag: string,
+    to: string[],
+    earlier: readonly Share[],
+  ): Promise<SharedStage> {
+    const unshared = (error: string, buildMs = 0, pushMs = 0, bytes = 0): SharedStage => ({
+      stage,
+      engine: member.name,
+      to,
+      reference: undefined,
+      buildMs,
+      pushMs,
+      bytes,
+      error,
+    });
+    // BuildKit replaces a stage by a named context of the same name; an unnamed stage has none.
+    if (graph.stages[stageIndex.get(stage) ?? -1]?.name === undefined) {
+      return unshared("an unnamed stage cannot be replaced by a named context");
+    }
+    const startedAt = Date.now();
+    const analysis = analyzeDockerfile(options.analysis.input.text, {
+      ...options.analysis.input.options,
+      targets: [stage],
+    });
+    // A shared stage that itself reads another engine's shared stage waits for that one.
+    const reached = analysis.plan.targets[0]?.reachable ?? [];
+    const before = earlier.filter(
+      (share) =>
+        share.engine !== member.name && share.stage !== stage && reached.includes(share.index),
+    );
+    const namedContexts: Record<string, string> = { ...options.namedContexts };
+    for (const share of before) {
+      const done = await share.done;
+      if (done.reference !== undefined)
+        namedContexts[share.stage] = `docker-image://${done.reference}`;
+    }
+    let result: TargetResult | undefined;
+    try {
+      const outcome = await runBuild({
+        ...options,
+        engine: limited.get(member.name) ?? member.engine,
+        analysis,
+        tags: { [stage]: [tag] },
+        push: false,
+        stageSizes: false,
+        concurrency: 1,
+        namedContexts: Object.keys(namedContexts).length === 0 ? undefined : namedContexts,
+        signal,
+        onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
+      });
+      result = outcome.targets[0];
+    } catch (thrown) {
+      if (!isStagecraftError(thrown)) throw thrown;
+      if (thrown instanceof EngineError) down.add(member.name);
+      return unshared(thrown.message, Date.now() - startedAt);
+    } finally {
+      busy.get(member.name)?.push([startedAt, Date.now()]);
+    }
+    const buildMs = Date.now() - startedAt;
+    if (result?.status !== "succeeded") {
+      if (isEngineFault(result?.error)) down.add(member.name);
+      else if (result?.status === "failed" && options.keepGoing !== true) stop.abort(result.error);
+      return unshared(result?.error?.message ?? `${stage} was not built`, buildMs);
+    }
+    if (member.engine.push === undefined) return unshared("the engine cannot push", buildMs);
+    const pushedAt = Date.now();
+    const layers = new Map<string, number>();
+    try {
+      const pushed = await member.engine.push({
+        ref: tag,
+        signal,
+        onProgress: (progress) => {
+          if (progress.total !== null) layers.set(progress.layer, progress.total);
+          if (progress.status === "Layer already exists") layers.delete(progress.layer);
+        },
+      });
+      const name = tag.slice(0, tag.lastIndexOf(":"));
+      await member.engine.removeImage?.(tag, signal).catch(() => undefined);
+      const pushMs = Date.now() - pushedAt;
+      busy.get(member.name)?.push([pushedAt, Date.now()]);
+      return {
+        stage,
+        engine: member.name,
+        to,
+        reference: `${name}@${pushed.digest}`,
+        buildMs,
+        pushMs,
+        bytes: [...layers.values()].reduce((sum, bytes) => sum + bytes, 0),
+        error: undefined,
+      };
+    } catch (thrown) {
+      if (isStagecraftError(thrown) && isEngineFault(thrown)) down.add(member.name);
+      const message = thrown instanceof Error ? thrown.message : String(thrown);
+      return unshared(message, buildMs, Date.now() - pushedAt);
+    }
+  }
 
   const start = (member: PoolMember, targets: readonly string[]): void => {
     assigned.set(member.name, (assigned.get(member.name) ?? 0) + targets.length);
     running.push(runOn(member, targets));
   };
   const runOn = async (member: PoolMember, targets: readonly string[]): Promise<void> => {
+    const namedContexts = await contextsFor(member.name, targets);
+    if (signal.aborted) return;
     const startedAt = Date.now();
     let outcome: BuildOutcome | undefined;
     let error: AnyStagecraftError | undefined;
     try {
       outcome = await runBuild({
         ...options,
-        engine: member.engine,
+        engine: limited.get(member.name) ?? member.engine,
         analysis: subset(options.analysis, targets),
         tags: Object.fromEntries(
           Object.entries(options.tags ?? {}).filter(([target]) =>
@@ -101,13 +295,17 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
           ),
         ),
         concurrency: member.capacity,
+        ...(Object.keys(namedContexts).length === 0
+          ? {}
+          : { namedContexts: { ...options.namedContexts, ...namedContexts } }),
         signal,
-        onEvent: (event) => options.onEvent?.(event, member.name),
+        onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
       });
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
       error = thrown;
     }
+    busy.get(member.name)?.push([startedAt, Date.now()]);
     runs.push({ engine: member.name, targets, outcome, error, busyMs: Date.now() - startedAt });
     const lost: { target: string; reason: string }[] = [];
     if (outcome === undefined) {
@@ -129,7 +327,14 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
       }
     } else {
       for (const result of outcome.targets) {
-        if (result.status !== "succeeded" && isEngineFault(result.error) && !signal.aborted) {
+        // The build that met the fault fails; the engine's other builds are cancelled with it.
+        const lostWithEngine =
+          result.error instanceof BuildCancelledError && result.error.reason.kind === "engine";
+        if (
+          result.status !== "succeeded" &&
+          (isEngineFault(result.error) || lostWithEngine) &&
+          !stopped()
+        ) {
           down.add(member.name);
           lost.push({ target: result.name, reason: result.error?.message ?? "engine fault" });
           continue;
@@ -143,7 +348,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     const target = [...healthy].sort(
       (a, b) => (assigned.get(a.name) ?? 0) - (assigned.get(b.name) ?? 0),
     )[0];
-    if (target === undefined || signal.aborted) {
+    if (target === undefined || stopped()) {
       for (const entry of lost) {
         results.set(entry.target, {
           name: entry.target,
@@ -176,11 +381,25 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     const mine = requested
       .filter((target) => (engineOf.get(target.id) ?? pool[0]?.name) === member.name)
       .map((target) => target.id);
-    if (mine.length > 0) start(member, mine);
+    // Targets that wait for different shared stages start at different times, so each such group
+    // is a run of its own; the engine's limit keeps them within its capacity together.
+    const groups = new Map<string, string[]>();
+    for (const target of mine) {
+      const key = shares
+        .filter(
+          (share) =>
+            share.engine !== member.name && reachableOf.get(target)?.includes(share.index) === true,
+        )
+        .map((share) => share.stage)
+        .join(",");
+      groups.set(key, [...(groups.get(key) ?? []), target]);
+    }
+    for (const group of groups.values()) start(member, group);
   }
   // A run that moves targets starts another; wait until none is left.
   // (An array iterator reads the length at each step, so runs started meanwhile are awaited too.)
   for (const run of running) await run;
+  const shared = await Promise.all(shares.map((share) => share.done));
 
   const targets = requested.map(
     (target) =>
@@ -191,14 +410,55 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         engine: engineOf.get(target.id) ?? "",
       },
   );
-  const busyMs: Record<string, number> = Object.fromEntries(pool.map((member) => [member.name, 0]));
-  for (const run of runs) busyMs[run.engine] = (busyMs[run.engine] ?? 0) + run.busyMs;
+  const busyMs: Record<string, number> = Object.fromEntries(
+    pool.map((member) => [member.name, unionMs(busy.get(member.name) ?? [])]),
+  );
   const status = targets.some((target) => target.status === "failed")
     ? "failed"
     : targets.some((target) => target.status !== "succeeded")
       ? "cancelled"
       : "succeeded";
-  return { status, targets, runs, moved, busyMs };
+  return { status, targets, runs, moved, shared, busyMs };
+}
+
+/** The event with the engine that builds its target, when it is about a target. */
+function withEngine(event: BuildEvent, engine: string): BuildEvent {
+  return "target" in event ? { ...event, engine } : event;
+}
+
+/** A shared stage on its way: where it is built and, once pushed, its reference. */
+interface Share {
+  readonly stage: string;
+  readonly index: number;
+  readonly engine: string;
+  readonly done: Promise<SharedStage>;
+}
+
+/** The engine, with at most `capacity` of its builds running at once, whoever starts them. */
+function limitBuilds(engine: Engine, capacity: number): Engine {
+  const limit = pLimit(Math.max(1, capacity));
+  return new Proxy(engine, {
+    get(target, key) {
+      if (key === "build") return (request: BuildRequest) => limit(() => target.build(request));
+      const value: unknown = Reflect.get(target, key, target);
+      // Bound, so methods reading private fields run on the engine itself.
+      return typeof value === "function"
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
+
+/** The length of the union of some time intervals. */
+function unionMs(intervals: readonly [number, number][]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [from, to] of [...intervals].sort((a, b) => a[0] - b[0])) {
+    if (to <= end) continue;
+    total += to - Math.max(from, end);
+    end = to;
+  }
+  return total;
 }
 
 /** An engine that stopped answering mid-build, not a step that failed. */

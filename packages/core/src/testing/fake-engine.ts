@@ -59,16 +59,21 @@ export class FakeEngine implements Engine {
   readonly removed: string[] = [];
   readonly #cancellers = new Map<string, () => void>();
   #counter = 0;
+  readonly #pushMs: number;
+  /** Every push, in order: the name pushed, when it ended and the digest it got. */
+  readonly pushes: { ref: string; endedAt: number; digest: string }[] = [];
 
   /** `control` pretends to build through BuildKit's Control API (named contexts, pinned bases). */
   readonly buildPath: BuildPath | undefined;
 
+  /** `pushMs`: how long each push takes (default 0). */
   constructor(
     scripts: Readonly<Record<string, FakeBuildScript>> = {},
-    options: { buildPath?: BuildPath } = {},
+    options: { buildPath?: BuildPath; pushMs?: number } = {},
   ) {
     this.#scripts = scripts;
     this.buildPath = options.buildPath;
+    this.#pushMs = options.pushMs ?? 0;
   }
 
   info(): Promise<EngineInfo> {
@@ -257,14 +262,21 @@ export class FakeEngine implements Engine {
       );
     }
     this.pushed.push(request.ref);
-    request.onProgress?.({
-      layer: image.id.slice(7, 19),
-      status: "Pushed",
-      current: null,
-      total: null,
-    });
     const digest = `sha256:${createHash("sha256").update(image.id).digest("hex")}`;
-    return Promise.resolve({ digest, sizeBytes: 400 });
+    const layer = image.id.slice(7, 19);
+    return new Promise((resolve) => {
+      setTimeout(() => {
+        request.onProgress?.({
+          layer,
+          status: "Pushing",
+          current: image.sizeBytes,
+          total: image.sizeBytes,
+        });
+        request.onProgress?.({ layer, status: "Pushed", current: null, total: null });
+        this.pushes.push({ ref: request.ref, endedAt: performance.now(), digest });
+        resolve({ digest, sizeBytes: 400 });
+      }, this.#pushMs);
+    });
   }
 
   inspectImage(ref: string): Promise<ImageDetails | undefined> {

@@ -1,0 +1,319 @@
+// One build over three real engines (the main one, pool1 and pool2 from docker/start-engine.sh) with
+// the loopback registry between them: six targets that share one stage, the stage built once and read
+// by the others by digest; then the same build with one engine cut off mid-run (a proxy in front of
+// pool2 that hangs up and goes away: pool2's dockerd itself, and the main engine, are never touched).
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DockerEngine, analyzeDockerfile, type BuildEvent } from "@stagecraft/core";
+import { placeStages } from "@stagecraft/core/placement";
+import { runPool, type PoolMember, type PoolOutcome } from "@stagecraft/core/pool";
+import { readFileSync } from "node:fs";
+import { runStagecraft } from "./support/cli.js";
+import { BUSYBOX, TEST_LABELS, docker, makeProject, runInImage } from "./support/engine.js";
+import {
+  deleteRepositoryTags,
+  poolEngines,
+  registryAddress,
+  removeLabelled,
+  type ExtraEngine,
+} from "./support/infra.js";
+
+const id = randomUUID().slice(0, 8);
+const PREFIX = `stagecraft-it/pool-${id}`;
+const TARGETS = ["t1", "t2", "t3", "t4", "t5", "t6"];
+
+/** A stage every target needs, whose step writes a value no other run of it would write. */
+const dockerfile = (seconds: number): string =>
+  [
+    `FROM ${BUSYBOX} AS shared`,
+    "ARG RUN_ID",
+    'RUN echo "shared $RUN_ID $(cat /proc/sys/kernel/random/uuid)" > /shared.txt',
+    ...TARGETS.flatMap((target) => [
+      `FROM shared AS ${target}`,
+      `RUN sleep ${seconds} && echo ${target} > /target.txt`,
+    ]),
+    "",
+  ].join("\n");
+
+let registry: string;
+let extra: ExtraEngine[];
+const servers: Server[] = [];
+const projects: (() => void)[] = [];
+
+beforeAll(async () => {
+  registry = await registryAddress();
+  extra = await poolEngines();
+});
+
+afterAll(async () => {
+  for (const server of servers) server.close();
+  for (const remove of projects) remove();
+  await deleteRepositoryTags(registry, `${PREFIX}/shared`).catch(() => undefined);
+  await Promise.all(
+    [docker, ...extra.map((engine) => engine.docker)].map((on) => removeLabelled(on)),
+  );
+});
+
+/** The Docker client of a pool member, to run what it built. */
+function clientOf(name: string) {
+  if (name === "main") return docker;
+  const engine = extra.find((candidate) => `p${candidate.name.slice(-1)}` === name);
+  if (engine === undefined) throw new Error(`no engine ${name}`);
+  return engine.docker;
+}
+
+/** The pool: the main engine and the two extra ones, two builds at once each, Control API. */
+function pool(hosts: Partial<Record<string, string>> = {}): PoolMember[] {
+  const member = (name: string, host: string): PoolMember => ({
+    name,
+    capacity: 2,
+    engine: new DockerEngine({ builder: "control", env: { DOCKER_HOST: hosts[name] ?? host } }),
+  });
+  const [pool1, pool2] = extra;
+  if (pool1 === undefined || pool2 === undefined) throw new Error("two pool engines expected");
+  return [
+    member("main", "unix:///var/run/docker.sock"),
+    member("p1", pool1.host),
+    member("p2", pool2.host),
+  ];
+}
+
+/**
+ * The build over the pool, placed by the planner with costs that make the targets worth spreading
+ * (each 10 s, the shared stage 2 s, 1 MB results).
+ */
+async function build(
+  seconds: number,
+  members: PoolMember[],
+  onEvent: (event: BuildEvent, engine: string) => void = () => undefined,
+) {
+  const text = dockerfile(seconds);
+  const project = makeProject({ Dockerfile: text });
+  projects.push(project.remove);
+  const runId = randomUUID();
+  const analysis = analyzeDockerfile(text, { targets: TARGETS, buildArgs: { RUN_ID: runId } });
+  const placement = placeStages({
+    plan: analysis.plan,
+    engines: members.map((member) => ({ name: member.name, capacity: member.capacity })),
+    costs: analysis.graph.stages.map((stage) => ({
+      durationMs: stage.id === "shared" ? 2000 : 10_000,
+      sizeBytes: 1_000_000,
+      source: "default" as const,
+    })),
+  });
+  const events: { event: BuildEvent; engine: string }[] = [];
+  const outcome = await runPool({
+    analysis,
+    context: { dir: project.dir, dockerfile: join(project.dir, "Dockerfile") },
+    labels: TEST_LABELS,
+    pool: members,
+    placement,
+    registry: `${registry}/${PREFIX}`,
+    onEvent: (event, engine) => {
+      events.push({ event, engine });
+      onEvent(event, engine);
+    },
+  });
+  return { outcome, placement, events, runId };
+}
+
+/** Each target's image, run on the engine that built it: the shared line, then its own name. */
+async function expectImagesCorrect(outcome: PoolOutcome, runId: string): Promise<string> {
+  const lines = await Promise.all(
+    outcome.targets.map(async (target) => {
+      expect(target.status, `${target.name} on ${target.engine}`).toBe("succeeded");
+      const text = await runInImage(
+        target.imageId ?? "",
+        ["cat", "/shared.txt", "/target.txt"],
+        clientOf(target.engine),
+      );
+      const [shared, own] = text.trim().split("\n");
+      expect(own).toBe(target.name);
+      expect(shared).toMatch(new RegExp(`^shared ${runId} [0-9a-f-]{36}$`));
+      return shared ?? "";
+    }),
+  );
+  // One value in all six images: the shared step ran once, everywhere else its result was read.
+  expect(new Set(lines).size).toBe(1);
+  return lines[0] ?? "";
+}
+
+/** The engines on which the shared stage's RUN step ran (not from cache). */
+function enginesThatRanShared(events: readonly { event: BuildEvent; engine: string }[]): string[] {
+  const engines = events.flatMap(({ event }) =>
+    event.type === "step-finished" &&
+    event.step.stage === "shared" &&
+    event.step.instruction.startsWith("RUN")
+      ? [event.engine ?? "?"]
+      : [],
+  );
+  return [...new Set(engines)];
+}
+
+describe("a build over a pool of three engines", () => {
+  it("builds six targets over three engines; the shared stage runs once and travels by digest", async () => {
+    const { outcome, placement, events, runId } = await build(1, pool());
+    // The planner spread the targets over the three engines and shares the stage they all need.
+    expect(new Set(placement.targets.map((entry) => entry.engine)).size).toBe(3);
+    expect(placement.transfers.map((transfer) => transfer.id)).toEqual(["shared"]);
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.moved).toEqual([]);
+
+    const [shared] = outcome.shared;
+    expect(outcome.shared).toHaveLength(1);
+    expect(shared?.error).toBeUndefined();
+    expect(shared?.reference).toMatch(
+      new RegExp(`^127\\.0\\.0\\.1:\\d+/${PREFIX}/shared@sha256:[0-9a-f]{64}$`),
+    );
+    expect(shared?.bytes).toBeGreaterThan(0);
+    expect(enginesThatRanShared(events)).toEqual([shared?.engine]);
+    // The other engines read it as a named context (BuildKit's `[context shared] REF` step, once
+    // per engine: the targets there share it) and ran none of its steps.
+    const readers = new Set(
+      outcome.targets.map((target) => target.engine).filter((engine) => engine !== shared?.engine),
+    );
+    expect(readers.size).toBe(2);
+    const readBy = new Set(
+      events.flatMap(({ event }) =>
+        (event.type === "step-started" || event.type === "step-cached") &&
+        event.step.name === `[context shared] ${shared?.reference ?? ""}`
+          ? [event.engine]
+          : [],
+      ),
+    );
+    expect(readBy).toEqual(readers);
+    // Every event about a target names the engine of its run.
+    for (const { event, engine } of events)
+      if ("target" in event) expect(event.engine).toBe(engine);
+    await expectImagesCorrect(outcome, runId);
+    for (const engine of ["main", "p1", "p2"]) expect(outcome.busyMs[engine]).toBeGreaterThan(0);
+  });
+
+  it("stagecraft build --engine ×3 --registry: the live lines and the report name the engines", async () => {
+    const [pool1, pool2] = extra;
+    const project = makeProject({ Dockerfile: dockerfile(0) });
+    projects.push(project.remove);
+    const runId = randomUUID();
+    const report = join(project.dir, "pool.json");
+    const run = await runStagecraft([
+      "build",
+      project.dir,
+      ...TARGETS.flatMap((target) => ["--target", target]),
+      "--build-arg",
+      `RUN_ID=${runId}`,
+      "--label",
+      "org.stagecraft.test=1",
+      "--progress",
+      "plain",
+      "--engine",
+      "main=unix:///var/run/docker.sock",
+      "--engine",
+      `p1=${pool1?.host ?? ""}`,
+      "--engine",
+      `p2=${pool2?.host ?? ""}`,
+      "--registry",
+      `${registry}/${PREFIX}`,
+      "--report",
+      report,
+    ]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const json = JSON.parse(readFileSync(report, "utf8")) as {
+      targets: { target: string; engine: string; status: string; imageId: string }[];
+      shared: { stage: string; engine: string; to: string[]; reference: string; bytes: number }[];
+      busyMs: Record<string, number>;
+    };
+    const [shared] = json.shared;
+    expect(json.shared).toHaveLength(1);
+    expect(shared?.reference).toContain(`/${PREFIX}/shared@sha256:`);
+    const engines = new Set(json.targets.map((target) => target.engine));
+    expect(engines.size).toBeGreaterThan(1);
+    // Plain lines start with the engine that builds the target; the pool lines follow the report.
+    for (const target of json.targets) {
+      expect(target.status).toBe("succeeded");
+      expect(run.stdout).toContain(`${target.engine} │ ${target.target} › ${target.target}  RUN`);
+      expect(run.stdout).toContain(`${target.target}  succeeded on ${target.engine}\n`);
+    }
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `shared shared: built once on ${shared?.engine ?? ""} in [\\d.]+ s, pushed [\\d.]+ MB in [\\d.]+ s as ${(shared?.reference ?? "").replaceAll(".", "\\.")}, read by `,
+      ),
+    );
+    for (const engine of ["main", "p1", "p2"]) {
+      expect(run.stdout).toMatch(new RegExp(`engine ${engine} busy [\\d.]+ s`));
+    }
+    const lines = await Promise.all(
+      json.targets.map((target) =>
+        runInImage(target.imageId, ["cat", "/shared.txt"], clientOf(target.engine)),
+      ),
+    );
+    expect(new Set(lines).size).toBe(1);
+    expect(lines[0]).toContain(`shared ${runId} `);
+  });
+
+  it("an engine cut off mid-run: its targets move to the others and the build completes", async () => {
+    const [, pool2] = extra;
+    if (pool2 === undefined) throw new Error("pool2 expected");
+    const proxy = await cuttableProxy(pool2.socketPath);
+    let cutAt: string | undefined;
+    const { outcome, placement, runId } = await build(
+      4,
+      pool({ p2: `unix://${proxy.socket}` }),
+      (event, engine) => {
+        // Once a target's own slow step runs on p2, p2 goes away.
+        if (
+          cutAt === undefined &&
+          engine === "p2" &&
+          event.type === "step-started" &&
+          event.step.instruction.startsWith("RUN sleep")
+        ) {
+          cutAt = event.target;
+          proxy.cut();
+        }
+      },
+    );
+    const onP2 = placement.targets.filter((entry) => entry.engine === "p2").map((e) => e.target);
+    expect(onP2.length).toBeGreaterThan(0);
+    expect(cutAt, "p2 was cut while its step ran").toBeDefined();
+    expect(outcome.status).toBe("succeeded");
+    // What moved: p2's targets, to the engines left, and why.
+    expect(outcome.moved.map((entry) => entry.target).sort()).toEqual([...onP2].sort());
+    for (const entry of outcome.moved) {
+      expect(entry.from).toBe("p2");
+      expect(["main", "p1"]).toContain(entry.to);
+      expect(entry.reason).toMatch(/engine|connect/i);
+    }
+    expect(outcome.targets.every((target) => target.engine !== "p2")).toBe(true);
+    await expectImagesCorrect(outcome, runId);
+  });
+});
+
+/** A proxy to an engine's socket that, once cut, drops every connection and stops listening. */
+async function cuttableProxy(target: string): Promise<{ socket: string; cut: () => void }> {
+  const socket = join(tmpdir(), `stagecraft-pool-${id}.sock`);
+  const pairs: Socket[] = [];
+  const server = createServer((client) => {
+    const upstream = createConnection(target);
+    pairs.push(client, upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return {
+    socket,
+    cut: () => {
+      server.close();
+      rmSync(socket, { force: true });
+      for (const end of pairs) end.destroy();
+    },
+  };
+}
