@@ -241,8 +241,13 @@ async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<Exi
     io,
     targets: prepared.flatMap((entry) => Object.keys(entry.bakeTargets)),
     color: shouldUseColor(io.stdout, io.env),
-    // Locations are `FILE:LINE`; with several Dockerfiles the line's file is the target's.
+    // Locations are `FILE:LINE`, each in the file of its target's group.
     dockerfile: dockerfiles.length === 1 ? dockerfiles[0] : "Dockerfile",
+    dockerfiles: Object.fromEntries(
+      prepared.flatMap((entry, index) =>
+        Object.keys(entry.bakeTargets).map((name) => [name, runs[index]?.dockerfile ?? ""]),
+      ),
+    ),
   });
   const outcome = await runBuildGroups({
     engine: new DockerEngine({ env: io.env }),

@@ -4,7 +4,7 @@ import { formatBytes } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { createColors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
-import { formatReport, shortImageId } from "./format-report.js";
+import { dockerfileOf, formatReport, shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
 
 /** A line of plain output, and the target it belongs to (null for the run's own lines). */
@@ -25,6 +25,7 @@ export interface PlainFormatter {
 export function createPlainFormatter(options: {
   color: boolean;
   dockerfile: string;
+  dockerfiles?: Readonly<Record<string, string>> | undefined;
 }): PlainFormatter {
   const c = createColors(options.color);
   let startedAt: number | null = null;
@@ -189,7 +190,8 @@ export function createPlainFormatter(options: {
             line(event, event.target, event.stage, `${c.dim("|")} ${sanitizeLine(event.line)}`),
           ];
         case "warning": {
-          const where = event.line === null ? "" : `${options.dockerfile}:${event.line} `;
+          const where =
+            event.line === null ? "" : `${dockerfileOf(options, event.target)}:${event.line} `;
           return [
             line(
               event,
