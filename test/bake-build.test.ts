@@ -13,14 +13,18 @@ const project = mkdtempSync(join(tmpdir(), "stagecraft-bake-build-"));
 const nonce = `${process.pid}-${Date.now()}`;
 const tag = (service: string) => `stagecraft-test/bake-${service}:${nonce}`;
 const failing = mkdtempSync(join(tmpdir(), "stagecraft-bake-fail-"));
+const pushing = mkdtempSync(join(tmpdir(), "stagecraft-bake-push-"));
+const pushedTag = `127.0.0.1:5000/stagecraft-test/bake-push:${nonce}`;
 
 afterAll(async () => {
   rmSync(project, { recursive: true, force: true });
   rmSync(failing, { recursive: true, force: true });
+  rmSync(pushing, { recursive: true, force: true });
   await run("docker", [
     "rmi",
     "-f",
-    ...["one", "two", "three", "other", "slow", "bad"].map(tag),
+    ...["one", "two", "three", "other", "slow", "bad", "kept"].map(tag),
+    pushedTag,
   ]).catch(() => undefined);
 });
 
@@ -217,5 +221,70 @@ describe("stagecraft bake runs every Dockerfile's targets as one run", () => {
     expect(second?.[1]).toBeGreaterThanOrEqual(ended[first?.[0] ?? ""] ?? Infinity);
     const { stdout } = await run("docker", ["run", "--rm", tag("slow"), "cat", "/which.txt"]);
     expect(stdout).toBe(`slow-${nonce}\n`);
+  }, 180_000);
+});
+
+describe("stagecraft bake pushes the targets whose output is the registry", () => {
+  it("pushes type=registry targets, keeps the others, and writes the registry's digest", async () => {
+    writeFileSync(
+      join(pushing, "Dockerfile"),
+      `FROM stagecraft/busybox:latest AS base\nRUN echo pushed-${nonce} > /which.txt\nFROM base AS kept\n`,
+    );
+    writeFileSync(
+      join(pushing, "docker-bake.hcl"),
+      [
+        'group "default" {',
+        '  targets = ["pushed", "kept"]',
+        "}",
+        'target "pushed" {',
+        '  target = "base"',
+        `  tags = ["${pushedTag}"]`,
+        '  output = ["type=registry"]',
+        "}",
+        'target "kept" {',
+        '  target = "kept"',
+        `  tags = ["${tag("kept")}"]`,
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const result = await runStagecraft(
+      ["bake", "--progress", "plain", "--metadata-file", "metadata.json"],
+      { cwd: pushing },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+
+    const [repository, reference] = pushedTag.slice("127.0.0.1:5000/".length).split(":");
+    const manifest = await fetch(
+      `http://127.0.0.1:5000/v2/${repository ?? ""}/manifests/${reference ?? ""}`,
+      {
+        method: "HEAD",
+        headers: {
+          accept: [
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.oci.image.manifest.v1+json",
+          ].join(", "),
+        },
+      },
+    );
+    expect(manifest.status).toBe(200);
+    const digest = manifest.headers.get("docker-content-digest");
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    const metadata = JSON.parse(readFileSync(join(pushing, "metadata.json"), "utf8")) as Record<
+      string,
+      Record<string, string>
+    >;
+    expect(metadata.pushed?.["containerimage.digest"]).toBe(digest);
+    expect(metadata.pushed?.["image.name"]).toBe(pushedTag);
+    // The other target made its image on the engine and was not pushed.
+    const { stdout: id } = await run("docker", ["image", "inspect", "-f", "{{.Id}}", tag("kept")]);
+    expect(metadata.kept?.["containerimage.digest"]).toBe(id.trim());
+    const notPushed = await fetch(
+      `http://127.0.0.1:5000/v2/stagecraft-test/bake-kept/manifests/${nonce}`,
+      { method: "HEAD" },
+    );
+    expect(notPushed.status).toBe(404);
   }, 180_000);
 });

@@ -53,6 +53,7 @@ Options:
       --set T.KEY=VALUE   override a target attribute (T may be a pattern such as *; KEY+=VALUE appends)
       --no-cache          build every step again (= --set *.no-cache=true)
       --pull              look for newer base images (= --set *.pull=true)
+      --push              push every target's tags once built (= --set *.output=type=registry)
       --concurrency N     at most N targets build at once, over all runs (default: all)
       --keep-going        let independent targets finish when one fails
       --progress MODE     auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)
@@ -62,8 +63,9 @@ Options:
 
 Supported in runs: context, dockerfile, target, args, labels, tags, one platform, no-cache, pull,
 network (default, host, none), cache-from (registry refs, as inline cache), secret, ssh, output
-type=docker/image (the engine's image store) or one type=local/tar. Not yet: dockerfile-inline,
-named contexts, several platforms, cache-to (warned and skipped), push. --print shows them all.
+type=docker/image (the engine's image store), type=registry or type=image,push=true (pushed once
+built), or one type=local/tar. Not yet: dockerfile-inline, named contexts, several platforms,
+cache-to (warned and skipped). --print shows them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -74,6 +76,7 @@ const OPTIONS: OptionTable = {
   set: { type: "string", multiple: true },
   "no-cache": { type: "boolean" },
   pull: { type: "boolean" },
+  push: { type: "boolean" },
   concurrency: { type: "string" },
   "keep-going": { type: "boolean" },
   progress: { type: "string" },
@@ -108,6 +111,7 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
     const overrides = listOption(values, "set");
     if (values["no-cache"] === true) overrides.push("*.no-cache=true");
     if (values.pull === true) overrides.push("*.pull=true");
+    if (values.push === true) overrides.push("*.output=type=registry");
     const config = resolveBake(
       loadBakeFiles(io.cwd, files, () => readFileSync(0, "utf8")),
       { targets, overrides, env: io.env, vars: builtinVars() },
@@ -219,6 +223,7 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
         ...(run.network === undefined ? {} : { network: run.network }),
         cacheFrom: run.cacheFrom.map((value) => parseCacheFlag("--cache-from", value)),
         session,
+        push: run.push,
       },
     },
     bakeTargets,
