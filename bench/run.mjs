@@ -20,8 +20,17 @@ import { BENCH_LABEL, snapshotStagecraft, stagecraftCli, tools } from "./harness
 
 const RESULTS = fileURLToPath(new URL("results/", import.meta.url));
 const BENCH_DIR = fileURLToPath(new URL(".", import.meta.url));
-const SCENARIOS = ["single", "fanout", "projects", "large-context", "chatty", "frontend", "limits"];
-const QUICK_SCENARIOS = ["single", "fanout", "frontend"];
+const SCENARIOS = [
+  "single",
+  "fanout",
+  "projects",
+  "bake",
+  "large-context",
+  "chatty",
+  "frontend",
+  "limits",
+];
+const QUICK_SCENARIOS = ["single", "fanout", "bake", "frontend"];
 const STEP_TIMEOUT_MS = 3 * 60_000;
 const COLD_PROJECT_TIMEOUT_MS = 15 * 60_000;
 
@@ -267,6 +276,91 @@ const scenarios = {
     };
   },
 
+  // Issue 17: `stagecraft bake` and `docker buildx bake` on the same file, in the same directory,
+  // with the same environment and flags (goal ≤ 1.0×).
+  async bake() {
+    const projects = [
+      { name: "bake-hcl", targets: ["api", "api-test", "worker-fast", "worker-safe"] },
+      { name: "compose-services", targets: ["web", "api", "migrate", "proxy"] },
+    ];
+    const bakeTools = {
+      stagecraft: {
+        label: "stagecraft bake",
+        args: (reportFile) => [
+          stagecraftCli(),
+          "bake",
+          "--progress",
+          "quiet",
+          "--report",
+          reportFile,
+        ],
+        command: process.execPath,
+      },
+      bake: {
+        label: "docker buildx bake",
+        args: () => ["buildx", "bake", "--progress=quiet"],
+        command: "docker",
+      },
+    };
+    const common = ["--set", `*.labels.${BENCH_LABEL}`];
+    const cases = [];
+    for (const project of projects) {
+      const cwd = copyExample(project.name, join(scratch, `bake-${project.name}`));
+      const env = { TAG: `bench-${stamp}`, REPO: "scbench-bake" };
+      for (const mode of ["cold", "cached"]) {
+        const name = `${project.name} (${project.targets.length} targets, 2 Dockerfiles), ${mode}`;
+        const entry = { name, mode, targets: project.targets, tools: {} };
+        const flags = mode === "cold" ? [...common, "--no-cache"] : common;
+        const once = async (tool) => {
+          const reportFile = join(scratch, `bake-report-${Date.now()}.json`);
+          const { command, args } = bakeTools[tool];
+          const { wallMs, peakRssBytes } = await runCommand(
+            command,
+            [...args(reportFile), ...flags],
+            {
+              cwd,
+              env,
+              timeoutMs: STEP_TIMEOUT_MS,
+            },
+          );
+          return { wallMs: Math.round(wallMs), peakRssBytes };
+        };
+        for (const tool of Object.keys(bakeTools)) {
+          entry.tools[tool] = { label: bakeTools[tool].label, samples: [] };
+          // Both tools build once first: the base images are read, and `cached` has its cache.
+          await once(tool);
+        }
+        for (let run = 1; run <= runs; run += 1) {
+          for (const tool of Object.keys(bakeTools)) {
+            try {
+              const sample = await once(tool);
+              entry.tools[tool].samples.push(sample);
+              log(`${name}: run ${run}/${runs} ${bakeTools[tool].label}: ${sample.wallMs} ms`);
+            } catch (error) {
+              entry.tools[tool].errors = [...(entry.tools[tool].errors ?? []), String(error)];
+              log(`${name}: run ${run}/${runs} ${bakeTools[tool].label} FAILED: ${error.message}`);
+            }
+          }
+        }
+        for (const tool of Object.values(entry.tools)) {
+          tool.stats = describe(tool.samples.map((sample) => sample.wallMs));
+        }
+        const ours = entry.tools.stagecraft;
+        ours.peakRssMB = Math.round(
+          Math.max(0, ...ours.samples.map((s) => s.peakRssBytes)) / 2 ** 20,
+        );
+        for (const sample of Object.values(entry.tools).flatMap((tool) => tool.samples)) {
+          delete sample.peakRssBytes;
+        }
+        cases.push(entry);
+      }
+    }
+    return {
+      cases,
+      note: "examples/bake-hcl and examples/compose-services copied to a scratch dir; both tools run in it with the same environment and `--set *.labels.org.stagecraft.bench=1`; cold = `--no-cache`, cached = every step cached; runs alternated.",
+    };
+  },
+
   async "large-context"() {
     const large = makeContextCopyContext(join(scratch, "large"), {});
     const small = makeContextCopyContext(join(scratch, "small"), {
@@ -334,7 +428,7 @@ const scenarios = {
 
   async frontend() {
     const scripts = [];
-    for (const script of ["parse-plan.mjs", "progress.mjs", "check.mjs"]) {
+    for (const script of ["parse-plan.mjs", "progress.mjs", "check.mjs", "bake-parse.mjs"]) {
       log(`frontend: node bench/${script}`);
       const { output, wallMs } = await runCommand(process.execPath, [join(BENCH_DIR, script)], {
         timeoutMs: 10 * 60_000,

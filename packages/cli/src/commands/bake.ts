@@ -4,7 +4,6 @@ import {
   DockerEngine,
   UsageError,
   analyzeDockerfile,
-  runBuild,
   type BuildEvent,
   type BuildOutcome,
 } from "@stagecraft/core";
@@ -13,10 +12,12 @@ import {
   loadBakeFiles,
   planBakeRuns,
   resolveBake,
+  runBuildGroups,
   type BakeConfig,
   type BakeRun,
+  type BuildGroup,
 } from "@stagecraft/core/bake";
-import type { ExitCode, Io, Output } from "../io.js";
+import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
   listOption,
@@ -25,11 +26,17 @@ import {
   stringOption,
   type OptionTable,
 } from "../parse-command-line.js";
+import {
+  chooseProgressMode,
+  type RequestedProgressMode,
+} from "../renderers/choose-progress-mode.js";
+import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
+import { sanitizeLine } from "../renderers/sanitize-line.js";
 import { reportError } from "../report-error.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
 import { readSessionFlags } from "./read-session-flags.js";
-import { checkWritableFile, writeWhole } from "./write-run-files.js";
+import { checkWritableFile, writeRunFiles, writeWhole } from "./write-run-files.js";
 
 export const BAKE_HELP = `Usage: stagecraft bake [FILE...] [TARGET|GROUP...] [options]
 
@@ -37,7 +44,8 @@ Reads docker-bake.hcl, docker-bake.json and the build: sections of compose files
 \`docker buildx bake\` does (the same default files, merged in the same order, or the files named
 with -f or as arguments), resolves the targets and groups asked for (default: the group
 "default"), and builds them: targets of one context, Dockerfile and build settings in one run
-(one context transfer, shared stages built once), the runs side by side.
+(one context transfer, shared stages built once), all runs as one: one live view, one report,
+one --concurrency limit and one --keep-going (or fail-fast) over every target.
 
 Options:
   -f, --file FILE         a bake, JSON or compose file; repeat to merge several
@@ -45,17 +53,19 @@ Options:
       --set T.KEY=VALUE   override a target attribute (T may be a pattern such as *; KEY+=VALUE appends)
       --no-cache          build every step again (= --set *.no-cache=true)
       --pull              look for newer base images (= --set *.pull=true)
+      --push              push every target's tags once built (= --set *.output=type=registry)
       --concurrency N     at most N targets build at once, over all runs (default: all)
       --keep-going        let independent targets finish when one fails
-      --progress MODE     plain (default when several runs), quiet or json
-      --report FILE       write the runs' reports as one JSON file
-      --metadata-file F   write bake's metadata file (per target: image config digest and names)
+      --progress MODE     auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)
+      --report FILE       write the report of every target: JSON, or HTML for a .html name
+      --metadata-file F   write bake's metadata file (per target: image digests and names)
   -h, --help              show this help
 
 Supported in runs: context, dockerfile, target, args, labels, tags, one platform, no-cache, pull,
 network (default, host, none), cache-from (registry refs, as inline cache), secret, ssh, output
-type=docker/image (the engine's image store) or one type=local/tar. Not yet: dockerfile-inline,
-named contexts, several platforms, cache-to (warned and skipped), push. --print shows them all.
+type=docker/image (the engine's image store), type=registry or type=image,push=true (pushed once
+built), or one type=local/tar. Not yet: dockerfile-inline, named contexts, several platforms,
+cache-to (warned and skipped). --print shows them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -66,6 +76,7 @@ const OPTIONS: OptionTable = {
   set: { type: "string", multiple: true },
   "no-cache": { type: "boolean" },
   pull: { type: "boolean" },
+  push: { type: "boolean" },
   concurrency: { type: "string" },
   "keep-going": { type: "boolean" },
   progress: { type: "string" },
@@ -101,7 +112,12 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
     const runFlags: RunFlags = {
       concurrency: positiveIntegerOption(values, "concurrency"),
       keepGoing: values["keep-going"] === true,
-      progress: choiceOption(values, "progress", ["plain", "quiet", "json"] as const, "plain"),
+      progress: choiceOption(
+        values,
+        "progress",
+        ["auto", "tty", "plain", "json", "quiet"] as const,
+        "auto",
+      ),
       report: stringOption(values, "report"),
       metadataFile: stringOption(values, "metadata-file"),
     };
@@ -114,6 +130,7 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
     const overrides = listOption(values, "set");
     if (values["no-cache"] === true) overrides.push("*.no-cache=true");
     if (values.pull === true) overrides.push("*.pull=true");
+    if (values.push === true) overrides.push("*.output=type=registry");
     const config = resolveBake(
       loadBakeFiles(io.cwd, files, () => readFileSync(0, "utf8")),
       { targets, overrides, env: io.env, vars: builtinVars() },
@@ -135,37 +152,30 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
 interface RunFlags {
   concurrency: number | undefined;
   keepGoing: boolean;
-  progress: "plain" | "quiet" | "json";
+  progress: RequestedProgressMode;
   report: string | undefined;
   metadataFile: string | undefined;
 }
 
-/** An output that puts `[name] ` before every line, so several runs can share one terminal. */
-function prefixed(output: Output, prefix: string): Output {
-  let atLineStart = true;
-  return {
-    isTTY: false,
-    columns: output.columns,
-    write(text) {
-      let out = "";
-      for (const char of text) {
-        if (atLineStart) out += prefix;
-        out += char;
-        atLineStart = char === "\n";
-      }
-      output.write(out);
-    },
-  };
+/** A bake run as one group of the whole run, and the bake targets each of its targets serves. */
+interface PreparedGroup {
+  group: BuildGroup;
+  /** Bake target names by the name the group's target has in the run. */
+  bakeTargets: Record<string, string[]>;
 }
 
-interface PreparedRun {
-  run: BakeRun;
-  /** Bake target names by the stage id the run builds. */
-  targetsByStageId: Record<string, string[]>;
-  start: (concurrency: number | undefined) => Promise<BuildOutcome>;
+/**
+ * A group's name, for the stages two Dockerfiles both have (`app/base`): its context directory when
+ * that tells the groups apart, else its first bake target's name.
+ */
+function groupNames(runs: readonly BakeRun[]): string[] {
+  const dirs = runs.map((run) => run.context.replace(/^\.\/+/, "").replace(/\/+$/, ""));
+  const distinct =
+    new Set(dirs).size === dirs.length && !dirs.some((dir) => dir === "." || dir === "");
+  return distinct ? dirs : runs.map((run) => run.name);
 }
 
-function prepareRun(io: Io, run: BakeRun, flags: RunFlags, several: boolean): PreparedRun {
+function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
   const dockerfilePath = resolve(io.cwd, run.dockerfile);
   if (!existsSync(dockerfilePath)) {
     throw new UsageError(`target "${run.name}": the Dockerfile ${run.dockerfile} does not exist`);
@@ -178,104 +188,152 @@ function prepareRun(io: Io, run: BakeRun, flags: RunFlags, several: boolean): Pr
   };
   // The last stage ("" in the run) gets its id from an analysis without targets.
   const lastStage = analyzeDockerfile(text, base).plan.targets[0]?.id ?? "";
-  const targetsByStageId: Record<string, string[]> = {};
+  const bakeTargetsByStage: Record<string, string[]> = {};
   const tags: Record<string, string[]> = {};
   for (const stage of run.stages) {
     const key = stage ?? "";
     const id = stage ?? lastStage;
-    targetsByStageId[id] = [...(targetsByStageId[id] ?? []), ...(run.targetsByStage[key] ?? [])];
+    bakeTargetsByStage[id] = [
+      ...(bakeTargetsByStage[id] ?? []),
+      ...(run.targetsByStage[key] ?? []),
+    ];
     tags[id] = [...new Set([...(tags[id] ?? []), ...(run.tagsByStage[key] ?? [])])];
   }
-  const analysis = analyzeDockerfile(text, { ...base, targets: Object.keys(targetsByStageId) });
+  const analysis = analyzeDockerfile(text, {
+    ...base,
+    targets: Object.keys(bakeTargetsByStage),
+  });
   const ids = analysis.plan.targets.map((target) => target.id);
   const session = readSessionFlags(
     io,
     { secret: run.secrets, ssh: run.ssh, output: run.output },
     ids.length,
   );
-  const label = `[${run.name}] `;
-  const runIo: Io = several
-    ? { ...io, stdout: prefixed(io.stdout, label), stderr: prefixed(io.stderr, label) }
-    : io;
-  for (const warning of run.warnings) runIo.stderr.write(`warning: ${warning}\n`);
-  const renderer = createRenderer({
-    mode: flags.progress,
-    io: runIo,
-    targets: ids,
-    color: false,
-    dockerfile: run.dockerfile,
-  });
-  const start = async (concurrency: number | undefined): Promise<BuildOutcome> => {
-    const outcome = await runBuild({
-      engine: new DockerEngine({ env: io.env }),
-      analysis,
-      context: { dir: run.context, dockerfile: run.dockerfile, cwd: io.cwd },
-      tags,
-      labels: run.labels,
-      noCache: run.noCache,
-      pull: run.pull,
-      ...(run.network === undefined ? {} : { network: run.network }),
-      cacheFrom: run.cacheFrom.map((value) => parseCacheFlag("--cache-from", value)),
-      concurrency,
-      keepGoing: flags.keepGoing,
-      signal: io.signal,
-      session,
-      onEvent: (event: BuildEvent) => {
-        renderer.onEvent(event);
+  // A stage several bake targets ask for is built once; the run names it after all of them.
+  const targetNames: Record<string, string> = {};
+  const bakeTargets: Record<string, string[]> = {};
+  for (const [id, names] of Object.entries(bakeTargetsByStage)) {
+    const name = names.join(",");
+    targetNames[id] = name;
+    bakeTargets[name] = names;
+  }
+  return {
+    group: {
+      name,
+      targetNames,
+      options: {
+        analysis,
+        context: { dir: run.context, dockerfile: run.dockerfile, cwd: io.cwd },
+        tags,
+        labels: run.labels,
+        noCache: run.noCache,
+        pull: run.pull,
+        ...(run.network === undefined ? {} : { network: run.network }),
+        cacheFrom: run.cacheFrom.map((value) => parseCacheFlag("--cache-from", value)),
+        session,
+        push: run.push,
       },
-    });
-    renderer.finish(outcome.report);
-    return outcome;
+    },
+    bakeTargets,
   };
-  return { run, targetsByStageId, start };
-}
-
-/** Splits a concurrency budget over runs by their target counts, at least one each. */
-function shareBudget(budget: number | undefined, sizes: readonly number[]): (number | undefined)[] {
-  if (budget === undefined) return sizes.map(() => undefined);
-  const total = sizes.reduce((sum, size) => sum + size, 0);
-  return sizes.map((size) => Math.max(1, Math.min(size, Math.floor((budget * size) / total))));
 }
 
 async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<ExitCode> {
   const runs = planBakeRuns(config);
-  const prepared = runs.map((run) => prepareRun(io, run, flags, runs.length > 1));
-  const budgets = shareBudget(
-    flags.concurrency,
-    prepared.map((p) => Object.keys(p.targetsByStageId).length),
-  );
-  const outcomes = await Promise.all(prepared.map((p, i) => p.start(budgets[i])));
-
-  const metadata: Record<string, unknown> = {};
-  prepared.forEach((p, i) => {
-    const outcome = outcomes[i];
-    if (outcome === undefined) return;
-    for (const result of outcome.targets) {
-      if (result.status !== "succeeded" || result.imageId === undefined) continue;
-      for (const name of p.targetsByStageId[result.name] ?? []) {
-        const tags = config.target[name]?.tags ?? [];
-        metadata[name] = {
-          "containerimage.config.digest": result.imageId === "" ? null : result.imageId,
-          ...(tags.length === 0 ? {} : { "image.name": tags.join(",") }),
-        };
-      }
-    }
+  const names = groupNames(runs);
+  const prepared = runs.map((run, index) => prepareGroup(io, run, names[index] ?? run.name));
+  for (const run of runs)
+    for (const warning of run.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const dockerfiles = [...new Set(runs.map((run) => run.dockerfile))];
+  const renderer = createRenderer({
+    mode: chooseProgressMode(flags.progress, io),
+    io,
+    targets: prepared.flatMap((entry) => Object.keys(entry.bakeTargets)),
+    color: shouldUseColor(io.stdout, io.env),
+    // Locations are `FILE:LINE`, each in the file of its target's group.
+    dockerfile: dockerfiles.length === 1 ? dockerfiles[0] : "Dockerfile",
+    dockerfiles: Object.fromEntries(
+      prepared.flatMap((entry, index) =>
+        Object.keys(entry.bakeTargets).map((name) => [name, runs[index]?.dockerfile ?? ""]),
+      ),
+    ),
   });
-  if (flags.report !== undefined) {
-    const report = {
-      runs: prepared.map((p, i) => ({
-        name: p.run.name,
-        context: p.run.context,
-        dockerfile: p.run.dockerfile,
-        targets: p.targetsByStageId,
-        report: outcomes[i]?.report,
-      })),
-    };
-    writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(report, null, 2)}\n`);
-  }
+  const outcome = await runBuildGroups({
+    engine: new DockerEngine({ env: io.env }),
+    groups: prepared.map((entry) => entry.group),
+    concurrency: flags.concurrency,
+    keepGoing: flags.keepGoing,
+    signal: io.signal,
+    onEvent: (event: BuildEvent) => {
+      if (event.type === "run-started") {
+        for (const warning of event.context.warnings) {
+          io.stderr.write(`warning: ${sanitizeLine(warning.path)}: ${warning.message}\n`);
+        }
+      }
+      renderer.onEvent(event);
+    },
+  });
+  renderer.finish(outcome.report);
+  const title = `stagecraft bake ${Object.keys(config.target).join(", ")}`;
+  writeRunFiles(io.cwd, { report: flags.report, metadataFile: undefined }, outcome, title);
   if (flags.metadataFile !== undefined) {
-    writeWhole(resolve(io.cwd, flags.metadataFile), `${JSON.stringify(metadata, null, 2)}\n`);
+    const bakeTargets = Object.assign({}, ...prepared.map((entry) => entry.bakeTargets)) as Record<
+      string,
+      string[]
+    >;
+    writeWhole(
+      resolve(io.cwd, flags.metadataFile),
+      formatBakeMetadata(outcome, bakeTargets, config),
+    );
   }
-  if (outcomes.some((outcome) => outcome.status === "failed")) return 1;
-  return outcomes.some((outcome) => outcome.status === "cancelled") ? 130 : 0;
+  switch (outcome.status) {
+    case "succeeded":
+      return 0;
+    case "failed":
+      return 1;
+    case "cancelled":
+      return 130;
+    default:
+      return outcome.status satisfies never;
+  }
+}
+
+/**
+ * `docker buildx bake --metadata-file`: per bake target that made an image, its config digest, its
+ * image digest (the manifest digest the registry stored once pushed; else the image id, which is
+ * what buildx writes on the engine's own image store) and its names as buildx writes them
+ * (`docker.io/library/app`). `buildx.build.ref` names a buildx builder's record: there is none.
+ */
+export function formatBakeMetadata(
+  outcome: BuildOutcome,
+  bakeTargets: Readonly<Record<string, readonly string[]>>,
+  config: BakeConfig,
+): string {
+  const published = new Map(
+    (outcome.report.published ?? []).map((entry) => [entry.target, entry.tags]),
+  );
+  const metadata: Record<string, Record<string, string>> = {};
+  for (const result of outcome.targets) {
+    if (result.status !== "succeeded" || result.imageId === undefined || result.imageId === "")
+      continue;
+    for (const name of bakeTargets[result.name] ?? [result.name]) {
+      const tags = config.target[name]?.tags ?? [];
+      const pushed = published.get(result.name)?.find((entry) => tags.includes(entry.tag));
+      metadata[name] = {
+        "containerimage.config.digest": result.imageId,
+        "containerimage.digest": pushed?.digest ?? result.imageId,
+        ...(tags.length === 0 ? {} : { "image.name": tags.map(normalizeImageName).join(",") }),
+      };
+    }
+  }
+  return `${JSON.stringify(metadata, null, 2)}\n`;
+}
+
+/** `app` → `docker.io/library/app`, `me/app:1` → `docker.io/me/app:1`, as docker's reference package. */
+function normalizeImageName(name: string): string {
+  const slash = name.indexOf("/");
+  const first = slash === -1 ? "" : name.slice(0, slash);
+  const hasDomain = first.includes(".") || first.includes(":") || first === "localhost";
+  if (hasDomain) return name;
+  return slash === -1 ? `docker.io/library/${name}` : `docker.io/${name}`;
 }

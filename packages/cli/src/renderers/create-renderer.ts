@@ -25,6 +25,8 @@ export interface RendererOptions {
   color: boolean;
   /** The Dockerfile's path as the user named it, for `Dockerfile:12` locations and annotations. */
   dockerfile?: string | undefined;
+  /** Per target, its Dockerfile's path when the targets come from several (a bake file). */
+  dockerfiles?: Readonly<Record<string, string>> | undefined;
   /** Appends to a file; `github` mode writes the job summary with it (default: `fs.appendFileSync`). */
   appendFile?: ((path: string, text: string) => void) | undefined;
 }
@@ -35,6 +37,7 @@ export interface RendererContext {
   targets: readonly string[];
   color: boolean;
   dockerfile: string;
+  dockerfiles: Readonly<Record<string, string>>;
   appendFile: (path: string, text: string) => void;
 }
 
@@ -54,6 +57,7 @@ export function createRenderer(options: RendererOptions): Renderer {
     targets: options.targets,
     color: options.color,
     dockerfile: options.dockerfile ?? "Dockerfile",
+    dockerfiles: options.dockerfiles ?? {},
     appendFile: options.appendFile ?? appendFileSync,
   };
   return createModeRenderer(options.mode, context);

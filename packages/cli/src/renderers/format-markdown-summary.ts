@@ -3,7 +3,7 @@ import type { BuildReport } from "@stagecraft/core";
 import type { TargetReport } from "@stagecraft/core/report";
 import { formatBytes, largestLayers } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
-import { shortImageId } from "./format-report.js";
+import { dockerfileOf, shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
 
 /**
@@ -12,7 +12,10 @@ import { sanitizeLine } from "./sanitize-line.js";
  */
 export function formatMarkdownSummary(
   report: BuildReport,
-  options: { dockerfile: string },
+  options: {
+    readonly dockerfile: string;
+    readonly dockerfiles?: Readonly<Record<string, string>> | undefined;
+  },
 ): string {
   const built = report.targets.filter((target) => target.status === "succeeded").length;
   const out: string[] = [
@@ -116,14 +119,16 @@ export function formatMarkdownSummary(
   }
 
   for (const warning of report.warnings) {
-    const where = warning.line === null ? "" : ` (${options.dockerfile}:${warning.line})`;
+    const where =
+      warning.line === null ? "" : ` (${dockerfileOf(options, warning.target)}:${warning.line})`;
     out.push(`> [!WARNING]`, `> ${cell(warning.message)}${where}`, "");
   }
 
   for (const failure of report.failures) {
     const where = [failure.target];
     if (failure.stage !== null) where.push(failure.stage);
-    if (failure.line !== null) where.push(`${options.dockerfile}:${failure.line}`);
+    if (failure.line !== null)
+      where.push(`${dockerfileOf(options, failure.target)}:${failure.line}`);
     out.push(`#### ❌ ${cell(where.join(" › "))}`, "");
     if (failure.step !== null) out.push(`Step: \`${cell(failure.step)}\``, "");
     if (failure.stopped.length > 0) {

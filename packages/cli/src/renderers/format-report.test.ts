@@ -43,6 +43,21 @@ describe("formatReport", () => {
     expect(text).toContain("cancelled: app failed");
   });
 
+  it("names each target's own Dockerfile when the run's targets come from several", () => {
+    const report = successfulRun().report;
+    const text = formatReport(report, {
+      color: false,
+      dockerfile: "Dockerfile",
+      dockerfiles: Object.fromEntries(
+        report.targets.map((target) => [target.target, `${target.target}/Dockerfile`]),
+      ),
+    });
+    const slowest = report.slowestSteps[0];
+    if (slowest?.line == null) throw new Error("the fixture has a slowest step with a line");
+    expect(text).toContain(`${slowest.target}/Dockerfile:${slowest.line}`);
+    expect(text).not.toMatch(/(^|\s)Dockerfile:\d/m);
+  });
+
   it("prints an interrupted run", async () => {
     await expect(formatReport(interruptedRun().report, { color: false })).toMatchFileSnapshot(
       "__snapshots__/report-interrupted.txt",

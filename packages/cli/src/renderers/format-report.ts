@@ -24,6 +24,19 @@ export interface FormatReportOptions {
   detail?: "full" | "short" | undefined;
   /** The Dockerfile's path as the user named it, for `Dockerfile:12` locations (default `Dockerfile`). */
   dockerfile?: string | undefined;
+  /** Per target, its Dockerfile's path when the run's targets come from several (a bake file). */
+  dockerfiles?: Readonly<Record<string, string>> | undefined;
+}
+
+/** The path of the Dockerfile a target's lines are in. */
+export function dockerfileOf(
+  options: {
+    readonly dockerfile?: string | undefined;
+    readonly dockerfiles?: Readonly<Record<string, string>> | undefined;
+  },
+  target: string,
+): string {
+  return options.dockerfiles?.[target] ?? options.dockerfile ?? "Dockerfile";
 }
 
 /**
@@ -35,7 +48,7 @@ export interface FormatReportOptions {
  */
 export function formatReport(report: BuildReport, options: FormatReportOptions): string {
   const c = createColors(options.color);
-  const dockerfile = options.dockerfile ?? "Dockerfile";
+  const dockerfile = (target: string): string => dockerfileOf(options, target);
   const full = (options.detail ?? "full") === "full";
   const sections: string[][] = [];
 
@@ -63,7 +76,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
         formatDuration(step.durationMs),
         step.stage,
         sanitizeLine(step.instruction) +
-          (step.line === null ? "" : c.dim(`  ${dockerfile}:${step.line}`)) +
+          (step.line === null ? "" : c.dim(`  ${dockerfile(step.target)}:${step.line}`)) +
           (step.status === "failed" ? ` ${c.red("(failed)")}` : ""),
       ]);
       timing.push(...alignColumns(rows, ["right", "left", "left"]).map((row) => `  ${row}`));
@@ -80,7 +93,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
       const layers = largestLayers(target.layers ?? [], LARGEST_LAYER_COUNT);
       if (layers.length === 0) continue;
       sizes.push(c.bold(`largest layers of ${target.target}:`));
-      sizes.push(...formatLayers(layers, dockerfile, c));
+      sizes.push(...formatLayers(layers, dockerfile(target.target), c));
     }
     if (sizes.length > 0) sections.push(sizes);
 
@@ -106,7 +119,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
   for (const budget of report.sizeBudgets ?? []) {
     if (!budget.exceeded) continue;
     const target = report.targets.find((entry) => entry.target === budget.target);
-    sections.push(formatBudget(budget, target?.layers ?? [], dockerfile, c));
+    sections.push(formatBudget(budget, target?.layers ?? [], dockerfile(budget.target), c));
   }
 
   const width = options.width;
@@ -118,12 +131,15 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
   if (full && report.warnings.length > 0) {
     fitted.push(
       report.warnings.map((warning) => {
-        const where = warning.line === null ? "" : `${dockerfile}:${warning.line}  `;
+        const where =
+          warning.line === null ? "" : `${dockerfile(warning.target)}:${warning.line}  `;
         return `${c.yellow("⚠")} ${where}${sanitizeLine(warning.message)}`;
       }),
     );
   }
-  for (const failure of report.failures) fitted.push(formatFailure(failure, dockerfile, c));
+  for (const failure of report.failures) {
+    fitted.push(formatFailure(failure, dockerfile(failure.target), c));
+  }
   if (report.published !== null) fitted.push(formatPublished(report.published, c));
   return `${fitted.map((lines) => lines.join("\n")).join("\n\n")}\n`;
 }

@@ -3,7 +3,7 @@ import { describeCancel, describeQuiet } from "./describe-cancel.js";
 import { formatDuration } from "./format-duration.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
 import { formatMarkdownSummary } from "./format-markdown-summary.js";
-import { formatReport } from "./format-report.js";
+import { dockerfileOf, formatReport } from "./format-report.js";
 import { createPlainFormatter } from "./plain-renderer.js";
 
 /** How many of a failure's last log lines its annotation carries (the full tail is in the log). */
@@ -90,7 +90,7 @@ export function createGithubRenderer(context: RendererContext): Renderer {
             workflowCommand(
               "warning",
               {
-                file: context.dockerfile,
+                file: dockerfileOf(context, event.target),
                 line: event.line,
                 title: `${event.target}: Dockerfile warning`,
               },
@@ -111,7 +111,7 @@ export function createGithubRenderer(context: RendererContext): Renderer {
               "error",
               // Without a line the failure is not in the Dockerfile (an engine or context error).
               {
-                file: line === null ? null : context.dockerfile,
+                file: line === null ? null : dockerfileOf(context, event.target),
                 line,
                 title: `${event.target} failed`,
               },
@@ -174,10 +174,7 @@ export function createGithubRenderer(context: RendererContext): Renderer {
       const summaryPath = io.env.GITHUB_STEP_SUMMARY;
       if (summaryPath === undefined || summaryPath === "") return;
       try {
-        context.appendFile(
-          summaryPath,
-          formatMarkdownSummary(report, { dockerfile: context.dockerfile }),
-        );
+        context.appendFile(summaryPath, formatMarkdownSummary(report, context));
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         io.stderr.write(

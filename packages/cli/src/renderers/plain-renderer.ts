@@ -6,7 +6,7 @@ import { describeWaiting } from "./describe-waiting.js";
 import { formatDuration } from "./format-duration.js";
 import { createColors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
-import { formatReport, shortImageId } from "./format-report.js";
+import { dockerfileOf, formatReport, shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
 
 /** A line of plain output, and the target it belongs to (null for the run's own lines). */
@@ -28,6 +28,7 @@ export interface PlainFormatter {
 export function createPlainFormatter(options: {
   color: boolean;
   dockerfile: string;
+  dockerfiles?: Readonly<Record<string, string>> | undefined;
 }): PlainFormatter {
   const c = createColors(options.color);
   let startedAt: number | null = null;
@@ -246,7 +247,8 @@ export function createPlainFormatter(options: {
           line(event, event.target, event.stage, `${c.dim("|")} ${sanitizeLine(event.line)}`),
         ];
       case "warning": {
-        const where = event.line === null ? "" : `${options.dockerfile}:${event.line} `;
+        const where =
+          event.line === null ? "" : `${dockerfileOf(options, event.target)}:${event.line} `;
         return [
           line(
             event,

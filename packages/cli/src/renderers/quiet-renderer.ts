@@ -15,6 +15,7 @@ export function createQuietRenderer(context: RendererContext): Renderer {
         formatReport(report, {
           color: context.color,
           dockerfile: context.dockerfile,
+          dockerfiles: context.dockerfiles,
           width: context.io.stdout.isTTY ? context.io.stdout.columns : undefined,
           detail: "short",
         }),

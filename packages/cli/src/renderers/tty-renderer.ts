@@ -8,7 +8,7 @@ import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
 import { fitToWidth } from "./fit-to-width.js";
-import { formatReport, shortImageId } from "./format-report.js";
+import { dockerfileOf, formatReport, shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
 
 /** At most 10 redraws a second: fast enough to feel live, slow enough not to flood a remote terminal. */
@@ -174,7 +174,8 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         return;
       }
       case "warning": {
-        const where = event.line === null ? "" : `${context.dockerfile}:${event.line}  `;
+        const where =
+          event.line === null ? "" : `${dockerfileOf(context, event.target)}:${event.line}  `;
         const prefix = event.stage === null ? event.target : `${event.target} › ${event.stage}`;
         persisted.push(
           `${c.yellow("⚠")} ${c.cyan(prefix)}  ${where}${sanitizeLine(event.message)}`,
@@ -275,6 +276,7 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       const summary = formatReport(report, {
         color: context.color,
         dockerfile: context.dockerfile,
+        dockerfiles: context.dockerfiles,
         width: io.stdout.columns === undefined ? undefined : Math.max(20, io.stdout.columns - 1),
       });
       io.stdout.write(`${erase()}${above}${summary}`);

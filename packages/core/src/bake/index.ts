@@ -19,4 +19,13 @@ export { parseHcl } from "./parse-hcl.js";
 export type { HclAttribute, HclBlock, HclBody, HclExpression, HclValue } from "./parse-hcl.js";
 export { planBakeRuns } from "./plan-bake-runs.js";
 export type { BakeRun } from "./plan-bake-runs.js";
+/** Runs several (context, Dockerfile) groups as one run: one limit, one event stream, one report. */
+export { runBuildGroups } from "../scheduler/run-build-groups.js";
+export type {
+  BuildGroup,
+  BuildGroupOutcome,
+  BuildGroupsOutcome,
+  RunBuildGroupsOptions,
+} from "../scheduler/run-build-groups.js";
+export type { BuildLimit } from "../scheduler/run-targets.js";
 export type { BakeErrorCode, BakeErrorOptions } from "../errors.js";

@@ -26,6 +26,8 @@ export interface BakeRun {
   cacheFrom: string[];
   secrets: string[];
   ssh: string[];
+  /** Push every target's tags once built (an output `type=registry` or `type=image,push=true`). */
+  push: boolean;
   /** A `type=local|tar` output (the run then holds one target). */
   output: string | undefined;
   /** What the run cannot do that the bake file asks for (cache-to ...), as warnings. */
@@ -68,20 +70,34 @@ function networkOf(name: string, network: string | undefined): BakeRun["network"
   );
 }
 
-function outputOf(name: string, target: BakeTarget): string | undefined {
-  let kept: string | undefined;
+/** A target's outputs: one local or tar export, or the engine's image store and maybe a push. */
+function outputOf(name: string, target: BakeTarget): { local: string | undefined; push: boolean } {
+  let local: string | undefined;
+  let push = false;
   for (const output of target.output ?? []) {
     const type = /(?:^|,)type=([^,]+)/.exec(output)?.[1] ?? (output.includes("=") ? "" : "local");
-    if (type === "docker" || (type === "image" && !output.includes("push=true"))) continue;
+    if (type === "docker" || type === "image" || type === "registry") {
+      // buildx: `type=registry` is `type=image,push=true`; `name=` replaces the target's tags.
+      if (/(?:^|,)name=/.test(output)) {
+        unsupported(name, "output", `name= in output "${output}" is not supported; use tags`);
+      }
+      if (type === "registry" || (type === "image" && /(?:^|,)push=true(?:,|$)/.test(output))) {
+        push = true;
+      }
+      continue;
+    }
     if (type === "local" || type === "tar") {
-      if (kept !== undefined)
+      if (local !== undefined)
         unsupported(name, "output", "only one local or tar output per target");
-      kept = output.includes("=") ? output : `type=local,dest=${output}`;
+      local = output.includes("=") ? output : `type=local,dest=${output}`;
       continue;
     }
     unsupported(name, "output", `output "${output}" is not supported by stagecraft yet`);
   }
-  return kept;
+  if (push && local !== undefined) {
+    unsupported(name, "output", "a pushed image and a local or tar output in one target");
+  }
+  return { local, push };
 }
 
 /**
@@ -114,7 +130,7 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
       );
     }
     const network = networkOf(name, target.network);
-    const output = outputOf(name, target);
+    const { local: output, push } = outputOf(name, target);
     const warnings: string[] = [];
     if ((target["cache-to"]?.length ?? 0) > 0) {
       warnings.push(
@@ -141,6 +157,7 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
       cacheFrom,
       secrets: target.secret ?? [],
       ssh: target.ssh ?? [],
+      push,
     };
     const key = JSON.stringify(settings, (_k, v: unknown) =>
       v !== null && typeof v === "object" && !Array.isArray(v)

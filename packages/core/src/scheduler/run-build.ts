@@ -58,6 +58,7 @@ import {
 } from "./stage-size-memory.js";
 import {
   runTargets,
+  type BuildLimit,
   type ContextSource,
   type RunResult,
   type SchedulerNotice,
@@ -79,9 +80,17 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
   tags?: Readonly<Record<string, readonly string[]>> | undefined;
   /** How many target builds run at once (default: all, so BuildKit runs each shared step once). */
   concurrency?: number | undefined;
+  /**
+   * Build slots shared with other runs, e.g. one `pLimit(4)` for several runs: every target build
+   * waits for one; replaces `concurrency`.
+   */
+  limit?: BuildLimit | undefined;
   /** Let independent targets finish when one fails (default: cancel the others). */
   keepGoing?: boolean | undefined;
-  /** Aborting cancels every build on the daemon; the outcome then says `cancelled`. */
+  /**
+   * Aborting cancels every build on the daemon; the outcome then says `cancelled`. Aborted with a
+   * `BuildCancelledError` as the reason, the builds are cancelled for its reason and the run fails.
+   */
   signal?: AbortSignal | undefined;
   /** Cancel every build once the run has taken this long (milliseconds); they are then failures. */
   timeoutMs?: number | undefined;
@@ -515,6 +524,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       targets,
       settings,
       concurrency: options.concurrency,
+      limit: options.limit,
       keepGoing: options.keepGoing,
       signal: options.signal,
       timeoutMs: deadline === undefined ? undefined : Math.max(0, deadline - Date.now()),

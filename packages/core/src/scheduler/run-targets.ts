@@ -91,9 +91,14 @@ export interface RunTargetsOptions {
   settings?: BuildSettings | undefined;
   /** How many target builds run at once (default: all of them, so BuildKit shares their steps). */
   concurrency?: number | undefined;
+  /** Build slots shared with other runs (see `RunBuildOptions.limit`); replaces `concurrency`. */
+  limit?: BuildLimit | undefined;
   /** Let independent targets finish when one fails (default: cancel the others). */
   keepGoing?: boolean | undefined;
-  /** Aborting cancels every build on the daemon. */
+  /**
+   * Aborting cancels every build on the daemon: as interrupted, or for the reason of a
+   * `BuildCancelledError` given as the abort reason (e.g. another run's target failed).
+   */
   signal?: AbortSignal | undefined;
   /** Cancel every build once the run has taken this long. */
   timeoutMs?: number | undefined;
@@ -115,6 +120,9 @@ export interface RunTargetsOptions {
   lastStepStartedAt?: (() => number | undefined) | undefined;
 }
 
+/** Runs a target's build when a slot is free (a `p-limit` function fits). */
+export type BuildLimit = <T>(build: () => Promise<T>) => Promise<T>;
+
 /** How old the latest step start must be before a cancel is sent (a daemon race; see `runTargets`). */
 export const STEP_START_GUARD_MS = 250;
 
@@ -131,7 +139,8 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
   const { engine, targets } = options;
   const startedAt = Date.now();
   const notify = options.onNotice ?? (() => undefined);
-  const limit = pLimit(Math.max(1, options.concurrency ?? targets.length));
+  const limit: BuildLimit =
+    options.limit ?? pLimit(Math.max(1, options.concurrency ?? targets.length));
   const grace = options.cancelGraceMs ?? 750;
   const log = options.logger ?? silentLogger;
   let stopped: CancelReason | undefined;
@@ -198,7 +207,8 @@ export async function runTargets(options: RunTargetsOptions): Promise<RunResult>
     for (const run of runs) if (run !== except) cancel(run, reason);
   };
   const onAbort = (): void => {
-    stopAll({ kind: "interrupted" });
+    const reason: unknown = options.signal?.reason;
+    stopAll(reason instanceof BuildCancelledError ? reason.reason : { kind: "interrupted" });
   };
   if (options.signal?.aborted === true) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });

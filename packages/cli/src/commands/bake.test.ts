@@ -1,0 +1,73 @@
+import type { BuildOutcome } from "@stagecraft/core";
+import type { BakeConfig } from "@stagecraft/core/bake";
+import { describe, expect, it } from "vitest";
+import { formatBakeMetadata } from "./bake.js";
+
+const ID = `sha256:${"a".repeat(64)}`;
+
+/** An outcome with these targets' results and pushes; the rest of it is not read. */
+function outcomeOf(
+  targets: BuildOutcome["targets"],
+  published: { target: string; tags: { tag: string; digest: string }[] }[] | null = null,
+): BuildOutcome {
+  return {
+    targets,
+    report: {
+      published: published?.map((entry) => ({ ...entry, status: "pushed", error: null })) ?? null,
+    },
+  } as unknown as BuildOutcome;
+}
+
+describe("formatBakeMetadata", () => {
+  it("writes buildx's keys per bake target, names as docker's reference package writes them", () => {
+    const config: BakeConfig = {
+      group: {},
+      target: {
+        app: { tags: ["app", "me/app:1", "127.0.0.1:5000/team/app:2"] },
+        alias: { tags: ["localhost/alias"] },
+        plain: {},
+      },
+    };
+    const text = formatBakeMetadata(
+      outcomeOf([
+        { name: "app,alias", status: "succeeded", imageId: ID, tags: [] },
+        { name: "plain", status: "succeeded", imageId: ID, tags: [] },
+        { name: "broken", status: "failed", tags: [] },
+      ]),
+      { "app,alias": ["app", "alias"], plain: ["plain"], broken: ["broken"] },
+      config,
+    );
+    expect(JSON.parse(text)).toEqual({
+      app: {
+        "containerimage.config.digest": ID,
+        "containerimage.digest": ID,
+        "image.name": "docker.io/library/app,docker.io/me/app:1,127.0.0.1:5000/team/app:2",
+      },
+      alias: {
+        "containerimage.config.digest": ID,
+        "containerimage.digest": ID,
+        "image.name": "localhost/alias",
+      },
+      plain: { "containerimage.config.digest": ID, "containerimage.digest": ID },
+    });
+  });
+
+  it("gives the registry's manifest digest once the target was pushed", () => {
+    const pushed = `sha256:${"b".repeat(64)}`;
+    const text = formatBakeMetadata(
+      outcomeOf(
+        [{ name: "app", status: "succeeded", imageId: ID, tags: [] }],
+        [{ target: "app", tags: [{ tag: "127.0.0.1:5000/app:1", digest: pushed }] }],
+      ),
+      { app: ["app"] },
+      { group: {}, target: { app: { tags: ["127.0.0.1:5000/app:1"] } } },
+    );
+    expect(JSON.parse(text)).toEqual({
+      app: {
+        "containerimage.config.digest": ID,
+        "containerimage.digest": pushed,
+        "image.name": "127.0.0.1:5000/app:1",
+      },
+    });
+  });
+});

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { BakeError } from "../errors.js";
+import { planBakeRuns } from "./plan-bake-runs.js";
+import type { BakeTarget } from "./bake-target.js";
+import type { BakeConfig } from "./resolve-bake.js";
+
+const config = (target: Record<string, BakeTarget>): BakeConfig => ({ group: {}, target });
+
+describe("planBakeRuns", () => {
+  it("puts targets of one context and Dockerfile in one run, a stage's tags together", () => {
+    const runs = planBakeRuns(
+      config({
+        api: { context: "app", target: "api", tags: ["me/api"] },
+        web: { context: "app", target: "web", tags: ["me/web"] },
+        alias: { context: "app", target: "web", tags: ["me/web:alias"] },
+        proxy: { context: "proxy" },
+      }),
+    );
+    expect(runs.map((run) => [run.name, run.dockerfile, run.stages])).toEqual([
+      ["api", "app/Dockerfile", ["api", "web"]],
+      ["proxy", "proxy/Dockerfile", [undefined]],
+    ]);
+    expect(runs[0]?.targetsByStage).toEqual({ api: ["api"], web: ["web", "alias"] });
+    expect(runs[0]?.tagsByStage.web).toEqual(["me/web", "me/web:alias"]);
+  });
+
+  it("pushes targets whose output is the registry, in a run apart from the others", () => {
+    const runs = planBakeRuns(
+      config({
+        pushed: { target: "a", output: ["type=registry"] },
+        image: { target: "b", output: ["type=image,push=true"] },
+        kept: { target: "c", output: ["type=docker"] },
+        plain: { target: "d", output: ["type=image"] },
+      }),
+    );
+    expect(runs.map((run) => [run.stages, run.push])).toEqual([
+      [["a", "b"], true],
+      [["c", "d"], false],
+    ]);
+  });
+
+  it("refuses an output name= and a push together with a local export, naming the key", () => {
+    const refused = (target: BakeTarget): unknown => {
+      try {
+        planBakeRuns(config({ app: target }));
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const named = refused({ output: ["type=registry,name=127.0.0.1:5000/x:1"] });
+    expect(named).toBeInstanceOf(BakeError);
+    expect(String(named)).toContain("name=");
+    const both = refused({ output: ["type=registry", "type=local,dest=out"] });
+    expect(both).toBeInstanceOf(BakeError);
+    expect((both as BakeError).key).toBe('target "app".output');
+  });
+});

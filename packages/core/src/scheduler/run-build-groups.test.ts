@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { UsageError } from "../errors.js";
+import type { BuildEvent, RunStartedEvent, TargetCancelledEvent } from "../events.js";
+import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
+import { FakeEngine } from "../testing/fake-engine.js";
+import { runBuildGroups, type BuildGroup } from "./run-build-groups.js";
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+/** A group building `targets` of this Dockerfile from a context of its own. */
+function group(
+  name: string,
+  dockerfile: string,
+  targets: string[],
+  targetNames?: Record<string, string>,
+): BuildGroup {
+  const dir = mkdtempSync(join(tmpdir(), "stagecraft-groups-"));
+  dirs.push(dir);
+  writeFileSync(join(dir, "Dockerfile"), dockerfile);
+  return {
+    name,
+    options: {
+      analysis: analyzeDockerfile(dockerfile, { targets }),
+      context: { dir, dockerfile: join(dir, "Dockerfile") },
+      stageSizes: false,
+    },
+    targetNames,
+  };
+}
+
+const API = "FROM scratch AS base\nFROM base AS api\nFROM base AS worker\n";
+const WEB = "FROM scratch AS base\nFROM base AS web\n";
+
+describe("runBuildGroups", () => {
+  it("reports several groups as one run: one start, one end, one report, names given", async () => {
+    const events: BuildEvent[] = [];
+    const outcome = await runBuildGroups({
+      engine: new FakeEngine({ api: { durationMs: 5 }, web: { durationMs: 10 } }),
+      groups: [
+        group("api", API, ["api", "worker"], { api: "api-svc" }),
+        group("web", WEB, ["web"]),
+      ],
+      onEvent: (event) => events.push(event),
+    });
+
+    expect(outcome.status).toBe("succeeded");
+    expect(events.filter((event) => event.type === "run-started")).toHaveLength(1);
+    expect(events.filter((event) => event.type === "run-finished")).toHaveLength(1);
+    expect(events[0]?.type).toBe("run-started");
+    expect(events.at(-1)?.type).toBe("run-finished");
+    const start = events[0] as RunStartedEvent;
+    expect(start.targets).toEqual(["api-svc", "worker", "web"]);
+    // `base` is a stage of both Dockerfiles: each keeps its own under its group's name.
+    expect(start.stages.map((stage) => stage.id)).toEqual([
+      "api/base",
+      "api",
+      "worker",
+      "web/base",
+      "web",
+    ]);
+    expect(start.targetStages.web).toEqual(["web/base", "web"]);
+    expect(start.concurrency).toBe(3);
+    for (const event of events) {
+      if ("target" in event) expect(["api-svc", "worker", "web"]).toContain(event.target);
+    }
+    expect(outcome.report.targets.map((target) => [target.target, target.status])).toEqual([
+      ["api-svc", "succeeded"],
+      ["worker", "succeeded"],
+      ["web", "succeeded"],
+    ]);
+    expect(outcome.report.stageGraph?.map((stage) => stage.id)).toContain("web/base");
+    expect(outcome.targets.map((target) => target.name)).toEqual(["api-svc", "worker", "web"]);
+    expect(Object.keys(outcome.images).sort()).toEqual(["api-svc", "web", "worker"]);
+    expect(outcome.groups.map((entry) => entry.targetNames)).toEqual([
+      { api: "api-svc", worker: "worker" },
+      { web: "web" },
+    ]);
+  });
+
+  it("holds the concurrency limit over all groups", async () => {
+    const engine = new FakeEngine({
+      api: { durationMs: 20 },
+      worker: { durationMs: 20 },
+      web: { durationMs: 20 },
+    });
+    const outcome = await runBuildGroups({
+      engine,
+      groups: [group("api", API, ["api", "worker"]), group("web", WEB, ["web"])],
+      concurrency: 1,
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(engine.calls).toHaveLength(3);
+    expect(engine.maxConcurrent).toBe(1);
+  });
+
+  it("lets two groups build side by side without a limit", async () => {
+    const engine = new FakeEngine({ api: { durationMs: 30 }, web: { durationMs: 30 } });
+    await runBuildGroups({
+      engine,
+      groups: [group("api", API, ["api"]), group("web", WEB, ["web"])],
+    });
+    expect(engine.maxConcurrent).toBe(2);
+  });
+
+  it("fails fast over groups: a failure in one cancels the others' targets", async () => {
+    const events: BuildEvent[] = [];
+    const outcome = await runBuildGroups({
+      engine: new FakeEngine({
+        api: { durationMs: 5, failWith: "process did not complete successfully: exit code: 2" },
+        web: { durationMs: 5_000 },
+      }),
+      groups: [group("api", API, ["api"], { api: "api-svc" }), group("web", WEB, ["web"])],
+      onEvent: (event) => events.push(event),
+    });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.targets.map((target) => [target.name, target.status])).toEqual([
+      ["api-svc", "failed"],
+      ["web", "cancelled"],
+    ]);
+    const cancelled = events.find(
+      (event): event is TargetCancelledEvent => event.type === "target-cancelled",
+    );
+    expect(cancelled?.reason).toEqual({ kind: "fail-fast", failedTarget: "api-svc" });
+    expect(cancelled?.message).toBe('target "web" was cancelled because api-svc failed');
+    expect(outcome.report.failures.map((failure) => failure.target)).toEqual(["api-svc"]);
+  });
+
+  it("lets the other groups finish with keepGoing", async () => {
+    const outcome = await runBuildGroups({
+      engine: new FakeEngine({
+        api: { durationMs: 5, failWith: "exit code: 2" },
+        web: { durationMs: 40 },
+      }),
+      groups: [group("api", API, ["api"]), group("web", WEB, ["web"])],
+      keepGoing: true,
+    });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.targets.map((target) => [target.name, target.status])).toEqual([
+      ["api", "failed"],
+      ["web", "succeeded"],
+    ]);
+  });
+
+  it("is cancelled as a whole when the caller aborts", async () => {
+    const controller = new AbortController();
+    const running = runBuildGroups({
+      engine: new FakeEngine({ api: { durationMs: 5_000 }, web: { durationMs: 5_000 } }),
+      groups: [group("api", API, ["api"]), group("web", WEB, ["web"])],
+      signal: controller.signal,
+    });
+    setTimeout(() => {
+      controller.abort();
+    }, 20);
+    const outcome = await running;
+    expect(outcome.status).toBe("cancelled");
+    expect(outcome.targets.every((target) => target.status === "cancelled")).toBe(true);
+  });
+
+  it("refuses two groups that give a target the same name", async () => {
+    await expect(
+      runBuildGroups({
+        engine: new FakeEngine(),
+        groups: [group("a", WEB, ["web"]), group("b", WEB, ["web"])],
+      }),
+    ).rejects.toThrow(UsageError);
+  });
+
+  it("throws the error a group meets before it builds, and builds nothing else", async () => {
+    const broken = group("api", API, ["api"]);
+    broken.options = { ...broken.options, tags: { api: ["Not A Tag"] } };
+    const engine = new FakeEngine({ web: { durationMs: 5_000 } });
+    await expect(
+      runBuildGroups({ engine, groups: [broken, group("web", WEB, ["web"])] }),
+    ).rejects.toThrow(/not a valid image name/);
+    expect(engine.calls.every((call) => call.outcome !== "succeeded")).toBe(true);
+  });
+});
