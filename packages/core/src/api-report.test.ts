@@ -82,7 +82,10 @@ function describeType(checker: ts.TypeChecker, symbol: ts.Symbol): string {
   const type = checker.getDeclaredTypeOfSymbol(symbol);
   const flags: ts.TypeFormatFlags =
     ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.InTypeAlias;
-  const members = type.isUnion() ? [] : checker.getPropertiesOfType(type);
+  // An array (or tuple) is described by its element type, not by Array's methods, whose symbol
+  // names (`__@iterator@834`) change with every other edit.
+  const listLike = checker.isArrayType(type) || checker.isTupleType(type);
+  const members = type.isUnion() || listLike ? [] : checker.getPropertiesOfType(type);
   if (members.length === 0 || !(type.flags & ts.TypeFlags.Object)) {
     const text = checker.typeToString(type, undefined, flags).replace(/\s+/g, " ");
     return text === symbol.getName() ? "" : `: \`${text}\``;
