@@ -275,7 +275,7 @@ async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<Exi
   });
   renderer.finish(outcome.report);
   const title = `stagecraft bake ${Object.keys(config.target).join(", ")}`;
-  writeRunFiles(io.cwd, { report: flags.report, metadataFile: undefined }, outcome, title);
+  await writeRunFiles(io.cwd, { report: flags.report, metadataFile: undefined }, outcome, title);
   if (flags.metadataFile !== undefined) {
     const bakeTargets = Object.assign({}, ...prepared.map((entry) => entry.bakeTargets)) as Record<
       string,
