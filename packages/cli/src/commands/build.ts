@@ -111,6 +111,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     // skips the checks, and the build below then says why it cannot reach it.
     const readiness = await runEngineChecks(engine, analysis, {
       network: flags.network,
+      namedContexts: Object.keys(flags.buildContexts),
       signal: io.signal,
     });
     for (const check of readiness.checks) {

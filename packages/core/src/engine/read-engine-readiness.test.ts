@@ -29,4 +29,19 @@ describe("readEngineReadiness", () => {
     engine.addImage([`alpine@${digest}`]);
     expect(await readEngineReadiness(engine, analysis)).toEqual([]);
   });
+
+  it("does not ask for a name given as a named context, which BuildKit reads instead of an image", async () => {
+    const engine = new FakeEngine();
+    const analysis = analyzeDockerfile(
+      "FROM base\nCOPY --from=lib /x /x\nCOPY --from=tools /y /y\n",
+    );
+    const checks = await readEngineReadiness(engine, analysis, {
+      canPull: false,
+      namedContexts: ["base", "lib"],
+    });
+    expect(engine.inspected).toEqual(["tools"]);
+    expect(checks.map((check) => [check.rule, check.reference])).toEqual([
+      ["ImageNotInEngine", "tools"],
+    ]);
+  });
 });

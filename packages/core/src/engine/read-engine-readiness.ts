@@ -12,6 +12,11 @@ export interface EngineReadinessOptions {
   canPull?: boolean | undefined;
   /** The build's `--network`. */
   network?: NetworkMode | undefined;
+  /**
+   * The names given as named contexts (`--build-context NAME=…`): BuildKit reads `FROM NAME` and
+   * `--from=NAME` from them, so they are not images the engine needs.
+   */
+  namedContexts?: readonly string[] | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -29,13 +34,18 @@ export async function readEngineReadiness(
   analysis: DockerfileAnalysis,
   options: EngineReadinessOptions = {},
 ): Promise<EngineCheck[]> {
-  const queries = listEngineImages(analysis);
+  const named = new Set(options.namedContexts ?? []);
+  const queries = listEngineImages(analysis).filter((query) => !named.has(query.reference));
   const found = await Promise.all(
     queries.map((query) => engine.inspectImage(query.lookup, options.signal)),
   );
-  const present = new Map(
-    queries.map((query, index) => [query.reference, found[index] !== undefined]),
-  );
+  const present = new Map([
+    ...queries.map((query, index): [string, boolean] => [
+      query.reference,
+      found[index] !== undefined,
+    ]),
+    ...[...named].map((name): [string, boolean] => [name, true]),
+  ]);
   return checkEngineReadiness(analysis, {
     present,
     canPull: options.canPull ?? true,
