@@ -29,7 +29,10 @@ const SCENARIOS = [
   "chatty",
   "frontend",
   "limits",
+  "pool",
 ];
+// `pool` starts three CPU-capped engines (root): only when asked for.
+const DEFAULT_SCENARIOS = SCENARIOS.filter((name) => name !== "pool");
 const QUICK_SCENARIOS = ["single", "fanout", "bake", "frontend"];
 const STEP_TIMEOUT_MS = 3 * 60_000;
 const COLD_PROJECT_TIMEOUT_MS = 15 * 60_000;
@@ -46,7 +49,7 @@ const { values: options } = parseArgs({
 if (options.help) {
   console.log(
     `Usage: pnpm bench [--scenario NAME]… [--runs N] [--quick] [--summary-only]\n` +
-      `Scenarios: ${SCENARIOS.join(", ")} (default: all; --quick: ${QUICK_SCENARIOS.join(", ")}, 2 runs)\n` +
+      `Scenarios: ${SCENARIOS.join(", ")} (default: all but pool; --quick: ${QUICK_SCENARIOS.join(", ")}, 2 runs)\n` +
       "--summary-only rewrites results/SUMMARY.md from the results/*.json already there.",
   );
   process.exit(0);
@@ -60,9 +63,9 @@ if (explicitRuns !== undefined && !(Number.isInteger(explicitRuns) && explicitRu
   throw new Error(`--runs wants a positive whole number, not "${options.runs}"`);
 }
 const runs = explicitRuns ?? (options.quick ? 2 : 5);
-const selected = (options.scenario ?? (options.quick ? QUICK_SCENARIOS : SCENARIOS)).flatMap(
-  (name) => name.split(","),
-);
+const selected = (
+  options.scenario ?? (options.quick ? QUICK_SCENARIOS : DEFAULT_SCENARIOS)
+).flatMap((name) => name.split(","));
 for (const name of selected) {
   if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario "${name}" (${SCENARIOS})`);
 }
@@ -424,6 +427,171 @@ const scenarios = {
       coreDist: join(scratch, "stagecraft", "packages", "core", "dist"),
       log,
     });
+  },
+
+  async pool() {
+    // Three small machines: extra engines whose whole cgroup (dockerd, containerd, every RUN step)
+    // is capped at POOL_CPUS CPUs by docker/start-engine.sh --cpus. The same build on one of them
+    // (stagecraft, and docker buildx bake) against the three as a pool through the loopback registry.
+    const cpusEach = process.env.POOL_CPUS ?? "0.5";
+    const names = ["scpb1", "scpb2", "scpb3"];
+    const startEngine = join(BENCH_DIR, "..", "docker", "start-engine.sh");
+    const stopEngines = join(BENCH_DIR, "..", "docker", "stop-engines.sh");
+    for (const name of names) {
+      log(`pool: starting engine ${name} capped at ${cpusEach} CPUs`);
+      execFileSync("bash", [startEngine, name, "--cpus", cpusEach], { stdio: "inherit" });
+    }
+    const hosts = names.map(
+      (name) => JSON.parse(readFileSync(`/run/stagecraft/engines/${name}.json`, "utf8")).host,
+    );
+    const [firstHost] = hosts;
+    const iterations = Number(process.env.POOL_ITERATIONS ?? 400_000);
+    const targets = ["t1", "t2", "t3", "t4", "t5", "t6"];
+    const context = join(scratch, "pool");
+    mkdirSync(join(context, ".stagecraft", "reports"), { recursive: true });
+    writeFileSync(
+      join(context, "Dockerfile"),
+      [
+        "FROM stagecraft/busybox:latest AS base",
+        "ARG NONCE",
+        'RUN echo "$NONCE" > /nonce && head -c 4000000 /dev/urandom > /payload',
+        ...targets.flatMap((target) => [
+          `FROM base AS ${target}`,
+          `RUN i=0; while [ $i -lt ${iterations} ]; do i=$((i+1)); done; echo ${target} > /done`,
+        ]),
+        "",
+      ].join("\n"),
+    );
+    const registry = "127.0.0.1:5000/scbench-pool";
+    const variants = {
+      stagecraft: {
+        label: `stagecraft, pool of 3 × ${cpusEach} CPU`,
+        command: (nonce, report) => [
+          process.execPath,
+          [
+            stagecraftCli(),
+            "build",
+            context,
+            ...targets.flatMap((target) => ["--target", target]),
+            ...["--build-arg", `NONCE=${nonce}`, "--label", BENCH_LABEL],
+            ...["--progress", "quiet", "--report", report, "--registry", registry],
+            ...names.flatMap((name, index) => ["--engine", `${name}=${hosts[index]}`]),
+          ],
+          {},
+        ],
+      },
+      one: {
+        label: `stagecraft, one engine × ${cpusEach} CPU`,
+        command: (nonce) => [
+          process.execPath,
+          [
+            stagecraftCli(),
+            "build",
+            context,
+            ...targets.flatMap((target) => ["--target", target]),
+            ...["--build-arg", `NONCE=${nonce}`, "--label", BENCH_LABEL, "--progress", "quiet"],
+            ...["--report", join(context, ".stagecraft", "reports", `one-${nonce}.json`)],
+          ],
+          { DOCKER_HOST: firstHost },
+        ],
+      },
+      bake: {
+        label: `docker buildx bake, one engine × ${cpusEach} CPU`,
+        command: (nonce) => {
+          const file = join(scratch, `pool-bake-${nonce}.json`);
+          const target = Object.fromEntries(
+            targets.map((name) => [
+              name,
+              {
+                context,
+                dockerfile: "Dockerfile",
+                target: name,
+                args: { NONCE: nonce },
+                labels: { "org.stagecraft.bench": "1" },
+              },
+            ]),
+          );
+          writeFileSync(file, JSON.stringify({ group: { default: { targets } }, target }));
+          return [
+            "docker",
+            ["buildx", "bake", "-f", file, "--progress=quiet"],
+            { DOCKER_HOST: firstHost },
+          ];
+        },
+      },
+    };
+    const entry = {
+      name: `CPU-bound fan-out of 6 targets (${iterations} shell iterations each), cold`,
+      mode: "cold",
+      targets,
+      tools: {},
+    };
+    // The one-engine stagecraft run goes first and writes its report where the pool's placement
+    // reads estimates (CONTEXT/.stagecraft/reports), as a user's earlier runs would.
+    const order = ["one", "bake", "stagecraft"];
+    for (const key of order) entry.tools[key] = { label: variants[key].label, samples: [] };
+    const transfers = [];
+    try {
+      for (let run = 1; run <= runs; run += 1) {
+        for (const key of order) {
+          const variant = variants[key];
+          const nonce = `${stamp}-pool-${run}-${key}`;
+          const report = join(scratch, `pool-report-${nonce}.json`);
+          const [command, args, env] = variant.command(nonce, report);
+          try {
+            const { wallMs } = await runCommand(command, args, { env, timeoutMs: 10 * 60_000 });
+            entry.tools[key].samples.push({ wallMs: Math.round(wallMs), nonce });
+            log(`pool: run ${run}/${runs} ${variant.label}: ${Math.round(wallMs)} ms`);
+            if (key === "stagecraft") {
+              const outcome = JSON.parse(readFileSync(report, "utf8"));
+              transfers.push({
+                shared: outcome.shared,
+                busyMs: outcome.busyMs,
+                engines: Object.fromEntries(
+                  names.map((name) => [
+                    name,
+                    outcome.targets.filter((t) => t.engine === name).map((t) => t.target),
+                  ]),
+                ),
+              });
+            }
+          } catch (error) {
+            entry.tools[key].errors = [...(entry.tools[key].errors ?? []), String(error)];
+            log(`pool: run ${run}/${runs} ${variant.label} FAILED: ${error.message}`);
+          }
+        }
+      }
+    } finally {
+      for (const host of hosts) {
+        try {
+          execFileSync("sh", ["-c", `docker image prune -a -f --filter label=${BENCH_LABEL}`], {
+            env: { ...process.env, DOCKER_HOST: host },
+            stdio: "ignore",
+          });
+        } catch {
+          // The engine is stopped next anyway.
+        }
+      }
+      execFileSync("bash", [stopEngines, ...names], { stdio: "inherit" });
+    }
+    for (const tool of Object.values(entry.tools)) {
+      tool.stats = describe(tool.samples.map((sample) => sample.wallMs));
+    }
+    const pushMs = transfers.flatMap((t) => t.shared.map((shared) => shared.pushMs));
+    const bytes = transfers.flatMap((t) => t.shared.map((shared) => shared.bytes));
+    entry.transfer = {
+      pushMs: describe(pushMs),
+      bytes: describe(bytes),
+      runs: transfers,
+    };
+    return {
+      cases: [entry],
+      note:
+        `three extra engines (docker/start-engine.sh --cpus ${cpusEach}: a CFS quota on each ` +
+        "engine's cgroup), busybox base stage with a 4 MB payload shared by six CPU-bound shell " +
+        "loops; pool = stagecraft --engine ×3 --registry 127.0.0.1:5000; peers on the first engine " +
+        `alone. Shared-stage push: median ${describe(pushMs)?.median ?? "?"} ms.`,
+    };
   },
 
   async frontend() {

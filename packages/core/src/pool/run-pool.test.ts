@@ -281,11 +281,12 @@ describe("runPool with a registry", () => {
     expect(outcome.moved.map((entry) => entry.target).sort()).toEqual(["a", "c"]);
   });
 
-  it("a failed shared stage fails fast: the targets waiting for it never start", async () => {
+  it("a failed shared stage fails the run fast: the targets waiting for it never start", async () => {
     const one = new FakeEngine({
       deps: { durationMs: 5, failWith: "exit code: 2" },
-      a: { durationMs: 500 },
-      c: { durationMs: 500 },
+      // Long enough that the share's failure cancels them however slow the machine is.
+      a: { durationMs: 20_000 },
+      c: { durationMs: 20_000 },
     });
     const two = new FakeEngine(scripts({ durationMs: 5 }));
     const outcome = await runPool({
@@ -298,7 +299,7 @@ describe("runPool with a registry", () => {
       placement: shared,
       registry,
     });
-    expect(outcome.status).toBe("cancelled");
+    expect(outcome.status).toBe("failed");
     expect(outcome.shared[0]?.error).toContain("exit code: 2");
     expect(two.calls).toEqual([]);
     expect(outcome.targets.map((target) => target.status)).toEqual([

@@ -125,6 +125,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   const runs: PoolRun[] = [];
   const moved: MovedTarget[] = [];
   const running: Promise<void>[] = [];
+  const sharesFailed = new Set<string>();
   const busy = new Map<string, [number, number][]>(pool.map((member) => [member.name, []]));
   // One limit per engine over all its runs, so runs that start at different times share its slots.
   const limited = new Map(
@@ -238,7 +239,10 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     const buildMs = Date.now() - startedAt;
     if (result?.status !== "succeeded") {
       if (isEngineFault(result?.error)) down.add(member.name);
-      else if (result?.status === "failed" && options.keepGoing !== true) stop.abort(result.error);
+      else if (result?.status === "failed") {
+        sharesFailed.add(stage);
+        if (options.keepGoing !== true) stop.abort(result.error);
+      }
       return unshared(result?.error?.message ?? `${stage} was not built`, buildMs);
     }
     if (member.engine.push === undefined) return unshared("the engine cannot push", buildMs);
@@ -413,11 +417,13 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   const busyMs: Record<string, number> = Object.fromEntries(
     pool.map((member) => [member.name, unionMs(busy.get(member.name) ?? [])]),
   );
-  const status = targets.some((target) => target.status === "failed")
-    ? "failed"
-    : targets.some((target) => target.status !== "succeeded")
-      ? "cancelled"
-      : "succeeded";
+  // A shared stage whose step failed is a failed build, though no target of its own failed.
+  const status =
+    targets.some((target) => target.status === "failed") || sharesFailed.size > 0
+      ? "failed"
+      : targets.some((target) => target.status !== "succeeded")
+        ? "cancelled"
+        : "succeeded";
   return { status, targets, runs, moved, shared, busyMs };
 }
 
