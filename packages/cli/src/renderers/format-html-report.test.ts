@@ -20,6 +20,24 @@ describe("formatHtmlReport", () => {
     expect(nodes.sort()).toEqual(report.stages.map((stage) => stage.stage).sort());
   });
 
+  it("starts a late target's bar where its build started; an older report's at the run's start", () => {
+    const { report } = successfulRun();
+    const start = report.startedAt ?? 0;
+    const late = report.targets.map((target, index) =>
+      index === 1 ? { ...target, startedAt: start + report.wallMs / 2 } : target,
+    );
+    const barLeft = (html: string, target: string): string | undefined =>
+      new RegExp(
+        `data-target="${target}"[^]*?class="bar target[^"]*" style="left:([0-9.]+)px`,
+      ).exec(html)?.[1];
+    const html = formatHtmlReport({ ...report, targets: late });
+    const name = late[1]!.target;
+    // 800 px for the wall time: half of it in is 400 px.
+    expect(barLeft(html, name)).toBe("400.0");
+    const older = late.map(({ startedAt: _, ...target }) => target) as typeof late;
+    expect(barLeft(formatHtmlReport({ ...report, targets: older }), name)).toBe("0.0");
+  });
+
   it("tells ran, shared and cached apart", () => {
     const html = formatHtmlReport(successfulRun().report);
     expect(html).toMatch(/class="step ran"/);

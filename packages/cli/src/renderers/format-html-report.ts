@@ -64,7 +64,7 @@ export function formatHtmlReport(report: BuildReport, options: { title?: string 
 
   const rows: string[] = [];
   for (const target of report.targets) {
-    rows.push(targetRow(target, scale));
+    rows.push(targetRow(target, scale, x));
     const stages = report.stages.filter((stage) => stage.neededBy.includes(target.target));
     for (const stage of stages) {
       const steps = report.steps.filter((step) => step.stage === stage.stage);
@@ -176,14 +176,18 @@ ${targetTable(report)}
 `;
 }
 
-function targetRow(target: TargetReport, scale: number): string {
+function targetRow(target: TargetReport, scale: number, x: (time: number) => number): string {
   const width = target.wallMs === null ? 0 : Math.max(1, target.wallMs * scale);
+  // A target queued behind others starts late; a report saved before targets had a start time
+  // has none (read as the run's start).
+  const started = target.startedAt ?? null;
+  const left = started === null ? 0 : Math.max(0, x(started));
   const counts = `${target.stepsRun} ran, ${target.stepsShared} shared, ${target.stepsCached} cached`;
   const status = target.status === "succeeded" ? "" : ` ${target.status}`;
   return (
     `<div class="row target" data-target="${escapeHtml(target.target)}">` +
     `<div class="label" title="${escapeHtml(counts)}">${escapeHtml(target.target)}</div>` +
-    `<div class="lane"><span class="bar target${escapeHtml(status)}" style="left:0;width:${width.toFixed(1)}px"` +
+    `<div class="lane"><span class="bar target${escapeHtml(status)}" style="left:${left.toFixed(1)}px;width:${width.toFixed(1)}px"` +
     ` data-duration-ms="${target.wallMs ?? 0}" title="${escapeHtml(`${target.target}: ${target.status}, ${target.wallMs === null ? "not started" : formatDuration(target.wallMs)}, ${counts}`)}"></span></div></div>`
   );
 }

@@ -47,6 +47,11 @@ export interface TargetReport {
   status: TargetStatus;
   /** Why it was cancelled, when it was. */
   cancelReason: CancelReason | null;
+  /**
+   * Epoch ms when its build request was sent (a target queued behind others starts late); null when
+   * it never started. Reports written before it existed lack it: read them as the run's start.
+   */
+  startedAt: number | null;
   /** From the build request to its end; null when it never started. */
   wallMs: number | null;
   /** Steps of its stages that ran for this target (a failed step ran too). */

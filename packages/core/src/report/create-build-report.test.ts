@@ -123,6 +123,19 @@ describe("createBuildReport", () => {
     expect(report.wallMs).toBe(6500);
   });
 
+  it("gives each target the time its build started: a queued target starts late", () => {
+    const report = createBuildReport({
+      events: [...finished("app", 3), ...finished("docs", 5, 2)],
+      images: {},
+    });
+    expect(
+      report.targets.map(({ target, startedAt, wallMs }) => [target, startedAt, wallMs]),
+    ).toEqual([
+      ["app", T0, 3000],
+      ["docs", T0 + 2000, 3000],
+    ]);
+  });
+
   it("counts run and cached steps per target, shared stages in every target that needs them", () => {
     const base1 = step("base", 1, 3, "FROM alpine", 1);
     const base2 = step("base", 2, 3, "RUN apk add make", 2);

@@ -177,6 +177,7 @@ export function summariseTargets(
               ? "failed"
               : "cancelled",
       cancelReason: end?.type === "target-cancelled" ? end.reason : null,
+      startedAt,
       wallMs,
       stepsRun,
       stepsShared,
