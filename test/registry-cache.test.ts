@@ -1,0 +1,160 @@
+// The CI story of issue 13: a registry cache (mode=max) made on the containerd-store engine serves a
+// rebuild after the engine lost its images and build cache, every step of every stage included, with
+// the bases pinned through the default mirror.
+// RUN steps only write files: the extra engine has no NAT, nothing can be fetched inside a step.
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BUSYBOX, makeProject } from "./support/engine.js";
+import { runStagecraft } from "./support/cli.js";
+import {
+  TEST_ENGINES,
+  deleteRepositoryTags,
+  extraEngine,
+  registryAddress,
+  removeLabelled,
+} from "./support/infra.js";
+
+const id = randomUUID().slice(0, 8);
+const LABEL = ["--label", "org.stagecraft.test=1"];
+const cleanups: (() => Promise<unknown>)[] = [];
+
+/** Runs `remove` after the file's tests. */
+function removeLater(remove: () => void): void {
+  cleanups.push(() => {
+    remove();
+    return Promise.resolve();
+  });
+}
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+interface Report {
+  cache: {
+    from: string[];
+    to: string[];
+    pinned?: { reference: string; pinned: string }[];
+    unpinned?: { reference: string; reason: string }[];
+    misses: { target: string; reason: string }[];
+  } | null;
+  targets: { target: string; status: string; stepsRun: number; stepsCached: number }[];
+  stages: { stage: string; status: string; steps: number; stepsRun: number; stepsCached: number }[];
+}
+
+/** Three stages, two targets: `deps` is built for both and is no target (only mode=max keeps it). */
+const DOCKERFILE = [
+  `FROM ${BUSYBOX} AS deps`,
+  `RUN echo deps-${id} > /deps`,
+  "RUN cp /deps /deps.copy",
+  "FROM deps AS test",
+  "RUN cat /deps.copy > /test-result",
+  `FROM ${BUSYBOX} AS app`,
+  "COPY --from=deps /deps /app/deps",
+  `RUN echo app-${id} > /app/id`,
+  "",
+].join("\n");
+
+function emptyDockerConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), "stagecraft-it-config-"));
+  writeFileSync(join(dir, "config.json"), "{}");
+  removeLater(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+describe("registry cache (mode=max) on the containerd-store engine", () => {
+  it("a rebuild after removing the images and the build cache takes every step from the registry", async () => {
+    const registry = await registryAddress();
+    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+    const project = makeProject({ Dockerfile: DOCKERFILE });
+    removeLater(project.remove);
+    const repository = `stagecraft-it/registry-cache-${id}`;
+    const ref = `${registry}/${repository}:main`;
+    cleanups.push(() => deleteRepositoryTags(registry, repository));
+    // The default pin mirror of a registry cache: <registry>/stagecraft-bases.
+    cleanups.push(() => deleteRepositoryTags(registry, "stagecraft-bases/stagecraft/busybox"));
+    cleanups.push(() => removeLabelled(c8d.docker));
+    const env = { DOCKER_HOST: c8d.host, DOCKER_CONFIG: emptyDockerConfig() };
+    const build = async (name: string, flags: readonly string[]): Promise<Report> => {
+      const reportFile = join(project.dir, `${name}.json`);
+      const run = await runStagecraft(
+        [
+          "build",
+          project.dir,
+          "--target",
+          "test,app",
+          ...LABEL,
+          ...flags,
+          "--progress",
+          "plain",
+          "--report",
+          reportFile,
+        ],
+        { env },
+      );
+      expect(run.stderr).toBe("");
+      expect(run.code, run.stdout).toBe(0);
+      return JSON.parse(readFileSync(reportFile, "utf8")) as Report;
+    };
+
+    const cold = await build("cold", ["--cache-to", `type=registry,ref=${ref},mode=max`]);
+    expect(cold.cache?.to).toEqual([`registry:${ref}-test`, `registry:${ref}-app`]);
+    const pinned = cold.cache?.pinned ?? [];
+    expect(pinned).toEqual([
+      {
+        reference: BUSYBOX,
+        pinned: expect.stringMatching(
+          new RegExp(`^${registry}/stagecraft-bases/stagecraft/busybox@sha256:[0-9a-f]{64}$`),
+        ) as string,
+      },
+    ]);
+    // Every step ran once (deps is shared by both targets).
+    expect(cold.stages.map((stage) => [stage.stage, stage.stepsRun])).toEqual([
+      ["deps", 2],
+      ["test", 1],
+      ["app", 2],
+    ]);
+
+    // A fresh engine as far as this build goes: no built image, no build cache. Checked: without
+    // --cache-from every step runs again (then the engine is emptied once more).
+    const forget = async (): Promise<void> => {
+      await removeLabelled(c8d.docker);
+      execFileSync("docker", ["-H", c8d.host, "builder", "prune", "-af"], { stdio: "ignore" });
+    };
+    await forget();
+    const control = await build("control", ["--pin-bases", `${registry}/stagecraft-bases`]);
+    expect(control.cache?.pinned).toEqual(pinned);
+    expect(control.targets.map((target) => [target.target, target.stepsCached])).toEqual([
+      ["test", 0],
+      ["app", 0],
+    ]);
+    await forget();
+
+    const warm = await build("warm", ["--cache-from", ref]);
+    expect(warm.cache?.from).toEqual([
+      `registry:${ref}`,
+      `registry:${ref}-test`,
+      `registry:${ref}-app`,
+    ]);
+    expect(warm.cache?.pinned).toEqual(pinned);
+    expect(warm.cache?.misses).toEqual([]);
+    expect(warm.targets.map((target) => [target.target, target.stepsRun])).toEqual([
+      ["test", 0],
+      ["app", 0],
+    ]);
+    // Intermediate stages included: deps is no target, and every one of its steps was cached.
+    expect(
+      warm.stages.map((stage) => [stage.stage, stage.status, stage.stepsRun, stage.stepsCached]),
+    ).toEqual([
+      ["deps", "cached", 0, 2],
+      ["test", "cached", 0, 1],
+      ["app", "cached", 0, 2],
+    ]);
+  });
+});
