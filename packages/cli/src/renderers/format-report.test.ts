@@ -15,6 +15,29 @@ describe("formatReport", () => {
     expect(text).not.toContain("\x1b");
   });
 
+  it("says where the cache was looked for and which bases were pinned or not", () => {
+    const report = successfulRun().report;
+    report.cache = {
+      from: ["registry:127.0.0.1:5000/cache:main-app"],
+      to: [],
+      pinned: [
+        {
+          reference: "stagecraft/busybox:latest",
+          pinned: `127.0.0.1:5000/stagecraft-bases/stagecraft/busybox@sha256:${"a".repeat(64)}`,
+        },
+      ],
+      unpinned: [{ reference: "node:22", reason: "already pinned by digest" }],
+      misses: [],
+    };
+    const lines = formatReport(report, { color: false }).split("\n");
+    const at = lines.indexOf("cache: from registry:127.0.0.1:5000/cache:main-app; to none");
+    expect(at).toBeGreaterThan(-1);
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      `  base stagecraft/busybox:latest pinned as 127.0.0.1:5000/stagecraft-bases/stagecraft/busybox@sha256:${"a".repeat(64)}`,
+      "  base node:22 not pinned: already pinned by digest",
+    ]);
+  });
+
   it("leaves out a size comparison that rounds to 0%", () => {
     const report = successfulRun().report;
     const app = report.targets.find((target) => target.target === "app");
