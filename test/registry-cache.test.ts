@@ -81,6 +81,7 @@ describe("registry cache (mode=max) on the containerd-store engine", () => {
     cleanups.push(() => deleteRepositoryTags(registry, "stagecraft-bases/stagecraft/busybox"));
     cleanups.push(() => removeLabelled(c8d.docker));
     const env = { DOCKER_HOST: c8d.host, DOCKER_CONFIG: emptyDockerConfig() };
+    const outputs = new Map<string, string>();
     const build = async (name: string, flags: readonly string[]): Promise<Report> => {
       const reportFile = join(project.dir, `${name}.json`);
       const run = await runStagecraft(
@@ -100,6 +101,7 @@ describe("registry cache (mode=max) on the containerd-store engine", () => {
       );
       expect(run.stderr).toBe("");
       expect(run.code, run.stdout).toBe(0);
+      outputs.set(name, run.stdout);
       return JSON.parse(readFileSync(reportFile, "utf8")) as Report;
     };
 
@@ -151,6 +153,7 @@ describe("registry cache (mode=max) on the containerd-store engine", () => {
     // Intermediate stages included: deps is no target, and every one of its steps was cached.
     expect(
       warm.stages.map((stage) => [stage.stage, stage.status, stage.stepsRun, stage.stepsCached]),
+      outputs.get("warm"),
     ).toEqual([
       ["deps", "cached", 0, 2],
       ["test", "cached", 0, 1],
