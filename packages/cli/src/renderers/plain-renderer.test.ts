@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BUILD_EVENT_SCHEMA_VERSION, type StepInfo } from "@stagecraft/core/progress";
 import type { BuildEvent } from "@stagecraft/core";
 import { createRenderer } from "./create-renderer.js";
-import { createPlainFormatter } from "./plain-renderer.js";
+import { createPlainFormatter, missingCacheRef } from "./plain-renderer.js";
 import { createMemoryIo } from "./memory-io.test-support.js";
 import {
   failingRun,
@@ -167,5 +167,25 @@ describe("plain renderer: shared steps and waiting targets", () => {
     expect(lines.filter((line) => line.includes("waiting"))).toEqual([
       "[  0.0s] lint  waiting for deps (building for test): base",
     ]);
+  });
+});
+
+describe("missingCacheRef", () => {
+  it("reads the ref of a cache import the registry does not have, and nothing else", () => {
+    const ref = "127.0.0.1:5000/stagecraft-it/inl-27654:app-test";
+    // Recorded on Docker 26.1.5 (c8d engine) with a --cache-from ref nobody had written.
+    expect(
+      missingCacheRef(
+        `importing cache manifest from ${ref}`,
+        `failed to configure registry cache importer: ${ref}: not found`,
+      ),
+    ).toBe(ref);
+    expect(
+      missingCacheRef(
+        `importing cache manifest from ${ref}`,
+        "unauthorized: authentication required",
+      ),
+    ).toBeUndefined();
+    expect(missingCacheRef("RUN make", "failed: not found")).toBeUndefined();
   });
 });

@@ -230,7 +230,15 @@ export function createPlainFormatter(options: {
               c.dim(`(${formatDuration(event.durationMs)})`),
           ),
         ];
-      case "step-failed":
+      case "step-failed": {
+        // A cache ref nobody wrote yet (a first run, or a per-target ref of --cache-from REF that
+        // has no such target's export) is no error: BuildKit goes on without it.
+        const missingCache = missingCacheRef(event.step.instruction, event.error);
+        if (missingCache !== undefined) {
+          return [
+            line(event, event.target, null, c.dim(`no cache at ${sanitizeLine(missingCache)} yet`)),
+          ];
+        }
         // A failed internal step is worth a line: it is how a missing context file shows up.
         return [
           line(
@@ -242,6 +250,7 @@ export function createPlainFormatter(options: {
               : `${c.red("ERROR")} ${sanitizeLine(event.step.instruction)}: ${sanitizeLine(event.error)}`,
           ),
         ];
+      }
       case "log":
         return [
           line(event, event.target, event.stage, `${c.dim("|")} ${sanitizeLine(event.line)}`),
@@ -271,6 +280,16 @@ export function createPlainFormatter(options: {
 }
 
 /** Plain progress: one line per event worth seeing, then the report. */
+/**
+ * The ref of `importing cache manifest from REF` when it failed because the registry has no such
+ * ref (Docker 26.1: `failed to configure registry cache importer: REF: not found`); else undefined.
+ */
+export function missingCacheRef(instruction: string, error: string): string | undefined {
+  const match = /^importing cache manifest from (\S+)$/.exec(instruction);
+  if (match?.[1] === undefined || !error.endsWith(": not found")) return undefined;
+  return match[1];
+}
+
 export function createPlainRenderer(context: RendererContext): Renderer {
   const formatter = createPlainFormatter(context);
   let finished = false;
