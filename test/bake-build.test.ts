@@ -14,16 +14,18 @@ const nonce = `${process.pid}-${Date.now()}`;
 const tag = (service: string) => `stagecraft-test/bake-${service}:${nonce}`;
 const failing = mkdtempSync(join(tmpdir(), "stagecraft-bake-fail-"));
 const pushing = mkdtempSync(join(tmpdir(), "stagecraft-bake-push-"));
+const contexts = mkdtempSync(join(tmpdir(), "stagecraft-bake-contexts-"));
 const pushedTag = `127.0.0.1:5000/stagecraft-test/bake-push:${nonce}`;
 
 afterAll(async () => {
   rmSync(project, { recursive: true, force: true });
   rmSync(failing, { recursive: true, force: true });
   rmSync(pushing, { recursive: true, force: true });
+  rmSync(contexts, { recursive: true, force: true });
   await run("docker", [
     "rmi",
     "-f",
-    ...["one", "two", "three", "other", "slow", "bad", "kept"].map(tag),
+    ...["one", "two", "three", "other", "slow", "bad", "kept", "named"].map(tag),
     pushedTag,
   ]).catch(() => undefined);
 });
@@ -286,5 +288,40 @@ describe("stagecraft bake pushes the targets whose output is the registry", () =
       { method: "HEAD" },
     );
     expect(notPushed.status).toBe(404);
+  }, 180_000);
+});
+
+describe("stagecraft bake gives targets their named contexts", () => {
+  it("reads contexts: a directory beside the context and a docker-image:// base", async () => {
+    mkdirSync(join(contexts, "app"));
+    mkdirSync(join(contexts, "assets"));
+    writeFileSync(join(contexts, "assets", "greeting.txt"), `named-${nonce}\n`);
+    writeFileSync(
+      join(contexts, "app", "Dockerfile"),
+      "FROM base\nCOPY --from=assets greeting.txt /greeting.txt\n",
+    );
+    writeFileSync(
+      join(contexts, "docker-bake.hcl"),
+      [
+        'target "named" {',
+        '  context = "app"',
+        "  contexts = {",
+        // As buildx reads it: relative to the working directory, not to the target's context.
+        '    assets = "assets"',
+        '    base = "docker-image://stagecraft/busybox:latest"',
+        "  }",
+        `  tags = ["${tag("named")}"]`,
+        "}",
+        'group "default" {',
+        '  targets = ["named"]',
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const result = await runStagecraft(["bake", "--progress", "plain"], { cwd: contexts });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const { stdout } = await run("docker", ["run", "--rm", tag("named"), "cat", "/greeting.txt"]);
+    expect(stdout).toBe(`named-${nonce}\n`);
   }, 180_000);
 });

@@ -64,8 +64,9 @@ Options:
 Supported in runs: context, dockerfile, target, args, labels, tags, one platform, no-cache, pull,
 network (default, host, none), cache-from (registry refs, as inline cache), secret, ssh, output
 type=docker/image (the engine's image store), type=registry or type=image,push=true (pushed once
-built), or one type=local/tar. Not yet: dockerfile-inline, named contexts, several platforms,
-cache-to (warned and skipped). --print shows them all.
+built), or one type=local/tar; contexts (directories, docker-image://REF). Not yet:
+dockerfile-inline, contexts from other targets (target:NAME), several platforms, cache-to (warned
+and skipped). --print shows them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -217,10 +218,15 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
     targetNames[id] = name;
     bakeTargets[name] = names;
   }
+  const hasNamedContexts = Object.keys(run.namedContexts).length > 0;
   return {
     group: {
       name,
       targetNames,
+      // Named contexts exist only in BuildKit's Control API (`/build` carries none), as in build.
+      ...(hasNamedContexts
+        ? { engine: new DockerEngine({ env: io.env, builder: "control" as const }) }
+        : {}),
       options: {
         analysis,
         context: { dir: run.context, dockerfile: run.dockerfile, cwd: io.cwd },
@@ -232,6 +238,7 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
         cacheFrom: run.cacheFrom.map((value) => parseCacheFlag("--cache-from", value)),
         session,
         push: run.push,
+        ...(hasNamedContexts ? { namedContexts: run.namedContexts } : {}),
       },
     },
     bakeTargets,

@@ -55,4 +55,23 @@ describe("planBakeRuns", () => {
     expect(both).toBeInstanceOf(BakeError);
     expect((both as BakeError).key).toBe('target "app".output');
   });
+
+  it("keeps named contexts (directories, docker-image://) and refuses the others by key", () => {
+    const [run] = planBakeRuns(
+      config({
+        app: { contexts: { assets: "assets", base: "docker-image://busybox:1" } },
+      }),
+    );
+    expect(run?.namedContexts).toEqual({ assets: "assets", base: "docker-image://busybox:1" });
+    for (const value of ["target:other", "https://example.invalid/x.tar"]) {
+      let caught: unknown;
+      try {
+        planBakeRuns(config({ app: { contexts: { dep: value } } }));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(BakeError);
+      expect((caught as BakeError).key).toBe('target "app".contexts.dep');
+    }
+  });
 });

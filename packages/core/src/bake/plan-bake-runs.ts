@@ -26,6 +26,11 @@ export interface BakeRun {
   cacheFrom: string[];
   secrets: string[];
   ssh: string[];
+  /**
+   * Named contexts (`contexts`): a directory relative to the working directory, as buildx reads
+   * it, or `docker-image://REF`.
+   */
+  namedContexts: Record<string, string>;
   /** Push every target's tags once built (an output `type=registry` or `type=image,push=true`). */
   push: boolean;
   /** A `type=local|tar` output (the run then holds one target). */
@@ -68,6 +73,29 @@ function networkOf(name: string, network: string | undefined): BakeRun["network"
     "network",
     `network "${network}" is not supported; use default, host or none`,
   );
+}
+
+/** A target's `contexts`: directories and images; a context from another target is refused. */
+function namedContextsOf(name: string, target: BakeTarget): Record<string, string> {
+  const contexts: Record<string, string> = {};
+  for (const [key, value] of Object.entries(target.contexts ?? {})) {
+    if (value.startsWith("target:")) {
+      unsupported(
+        name,
+        `contexts.${key}`,
+        `a context made by another bake target ("${value}") is not supported by stagecraft yet`,
+      );
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//.test(value) && !value.startsWith("docker-image://")) {
+      unsupported(
+        name,
+        `contexts.${key}`,
+        `context "${value}" is not supported by stagecraft yet; use a directory or docker-image://REF`,
+      );
+    }
+    contexts[key] = value;
+  }
+  return contexts;
 }
 
 /** A target's outputs: one local or tar export, or the engine's image store and maybe a push. */
@@ -115,13 +143,7 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
         "dockerfile-inline is not supported by stagecraft yet",
       );
     }
-    for (const key of Object.keys(target.contexts ?? {})) {
-      unsupported(
-        name,
-        `contexts.${key}`,
-        "named build contexts are not supported by stagecraft yet",
-      );
-    }
+    const namedContexts = namedContextsOf(name, target);
     if ((target.platforms?.length ?? 0) > 1) {
       unsupported(
         name,
@@ -157,6 +179,7 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
       cacheFrom,
       secrets: target.secret ?? [],
       ssh: target.ssh ?? [],
+      namedContexts,
       push,
     };
     const key = JSON.stringify(settings, (_k, v: unknown) =>

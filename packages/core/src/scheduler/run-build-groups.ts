@@ -17,6 +17,8 @@ export interface BuildGroup {
     RunBuildOptions,
     "engine" | "concurrency" | "limit" | "keepGoing" | "signal" | "onEvent" | "logger"
   >;
+  /** The engine this group builds on, when not the run's (e.g. one that talks BuildKit's Control API). */
+  engine?: RunBuildOptions["engine"] | undefined;
   /**
    * The name each target of the group has in the events and the report (e.g. its bake target's),
    * by target id; default: the id. Names are unique over all groups.
@@ -134,7 +136,7 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
       try {
         return await runBuild({
           ...group.options,
-          engine: options.engine,
+          engine: group.engine ?? options.engine,
           concurrency: undefined,
           limit,
           keepGoing: options.keepGoing,
