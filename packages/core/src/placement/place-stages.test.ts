@@ -163,10 +163,9 @@ describe("placeStages on the repository's corpus graphs, synthetic costs", () =>
 
   for (const engines of [1, 2, 4, 8]) {
     it(`stays within 1.25x of the lower bound on ${engines} engine(s), every schedule valid`, () => {
-      const random = createRandom(engines);
       const ratios: number[] = [];
       for (const entry of corpus) {
-        const costs = syntheticCosts(entry.plan, random);
+        const costs = syntheticCosts(entry.plan, createRandom((entry.seed ^ engines) >>> 0));
         const transfer = { fixedMs: 1500, bytesPerMs: 50_000 };
         const placement = placeStages({
           plan: entry.plan,
@@ -182,7 +181,8 @@ describe("placeStages on the repository's corpus graphs, synthetic costs", () =>
         );
         ratios.push(placement.makespanMs / placement.bounds.lowerBoundMs);
       }
-      // Measured: 1.19 at worst on one engine (two slots), 1.00 on 2, 4 and 8.
+      // Measured: 1.24 at worst on one engine (two slots), 1.00 on 2, 4 and 8 (costs seeded by
+      // each Dockerfile's text, so adding a file to the corpus changes no other file's costs).
       expect(Math.max(...ratios)).toBeLessThanOrEqual(1.25);
     });
   }

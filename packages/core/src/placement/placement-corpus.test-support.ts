@@ -11,6 +11,17 @@ import type { StageCost } from "./estimate-stage-costs.js";
 export interface PlacementCase {
   readonly name: string;
   readonly plan: TargetsPlan;
+  /** A seed of this Dockerfile's own (a hash of its text): its costs do not depend on the others. */
+  readonly seed: number;
+}
+
+/** FNV-1a of the text: a seed that stays the same whatever other files the corpus holds. */
+function seedOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index += 1) {
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193) >>> 0;
+  }
+  return hash;
 }
 
 /** The corpus graphs, each with its sink stages as targets. */
@@ -34,7 +45,7 @@ export function readPlacementCorpus(): PlacementCase[] {
       return;
     }
     if (plan.stages.length < 2) return;
-    cases.push({ name: `corpus #${index}`, plan });
+    cases.push({ name: `corpus #${index}`, plan, seed: seedOf(text) });
   });
   return cases;
 }
