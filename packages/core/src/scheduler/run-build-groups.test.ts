@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { UsageError } from "../errors.js";
+import { EngineError, UsageError } from "../errors.js";
+import type { EngineInfo } from "../engine/engine.js";
 import type { BuildEvent, RunStartedEvent, TargetCancelledEvent } from "../events.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { FakeEngine } from "../testing/fake-engine.js";
@@ -180,5 +181,22 @@ describe("runBuildGroups", () => {
       runBuildGroups({ engine, groups: [broken, group("web", WEB, ["web"])] }),
     ).rejects.toThrow(/not a valid image name/);
     expect(engine.calls.every((call) => call.outcome !== "succeeded")).toBe(true);
+  });
+
+  it("emits nothing and throws when no group can begin (the engine is down)", async () => {
+    class DownEngine extends FakeEngine {
+      override info(): Promise<EngineInfo> {
+        return Promise.reject(new EngineError("ENGINE_UNREACHABLE", "cannot reach fake://"));
+      }
+    }
+    const events: BuildEvent[] = [];
+    await expect(
+      runBuildGroups({
+        engine: new DownEngine(),
+        groups: [group("api", API, ["api"]), group("web", WEB, ["web"])],
+        onEvent: (event) => events.push(event),
+      }),
+    ).rejects.toThrow(/cannot reach fake/);
+    expect(events).toEqual([]);
   });
 });

@@ -104,6 +104,8 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
   const settle = (): void => {
     waiting -= 1;
     if (waiting > 0 || held === undefined) return;
+    // No group began (the engine cannot be reached, say): the run never started; it throws.
+    if (starts.every((start) => start === undefined)) return;
     out(mergeStarts(starts, groups, names, options.concurrency));
     for (const event of held) out(event);
     held = undefined;
