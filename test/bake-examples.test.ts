@@ -74,5 +74,16 @@ describe("the bake examples", () => {
     expect(await output(image("migrate"))).toBe("migrated\n");
     expect(await output(image("proxy"))).toBe("proxy for web api\n");
     expect(await output(image("web"), "cat", "/app/BUILD")).toBe("built from 2 files\n");
+
+    // Again, cached, with the report as one HTML page over both Dockerfiles.
+    const html = join(out, "compose-services.html");
+    const again = await runStagecraft(["bake", "--progress", "quiet", "--report", html], {
+      cwd: join(examples, "compose-services"),
+      env: { TAG: tag },
+    });
+    expect(again.code).toBe(0);
+    const page = readFileSync(html, "utf8");
+    expect(page).toMatch(/^<!doctype html>/i);
+    for (const service of ["web", "api", "migrate", "proxy"]) expect(page).toContain(service);
   }, 180_000);
 });
