@@ -1,4 +1,4 @@
-import { DockerEngine, EngineError, UsageError, analyzeDockerfile } from "@stagecraft/core";
+import { DockerEngine, EngineError, UsageError } from "@stagecraft/core";
 import {
   CHECK_RULES,
   checkDockerfile,
@@ -10,8 +10,6 @@ import { gatherContextFacts, inspectBaseImages } from "@stagecraft/core/engine";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
-  keyValueOption,
-  listOption,
   parseCommandLine,
   stringOption,
   type OptionTable,
@@ -24,7 +22,12 @@ import {
 } from "../renderers/format-check-report.js";
 import { errorToJson, reportError } from "../report-error.js";
 import { VERSION } from "../version.js";
-import { loadDockerfile } from "./load-dockerfile.js";
+import {
+  FRONT_END_OPTIONS,
+  analyzeRequest,
+  readFrontEndRequest,
+  type FrontEndRequest,
+} from "./analyze-from-options.js";
 
 export const CHECK_HELP = `Usage: stagecraft check [CONTEXT] [options]
 
@@ -57,27 +60,17 @@ Exit codes: 0 nothing at or above --fail-on, 1 a finding at or above it, 2 usage
 `;
 
 const OPTIONS: OptionTable = {
-  file: { type: "string", short: "f" },
-  target: { type: "string", multiple: true },
-  "build-arg": { type: "string", multiple: true },
-  platform: { type: "string" },
-  format: { type: "string" },
+  ...FRONT_END_OPTIONS,
   "fail-on": { type: "string" },
   offline: { type: "boolean" },
   "list-rules": { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 };
 
 /** Which findings fail the command. */
 export type FailOn = "error" | "warning" | "never";
 
 /** What to check: the inputs of a build. */
-export interface CheckRequest {
-  readonly contextDir: string;
-  readonly file: string | undefined;
-  readonly targets: readonly string[];
-  readonly buildArgs: Readonly<Record<string, string>>;
-  readonly platform: string | undefined;
+export interface CheckRequest extends FrontEndRequest {
   readonly offline: boolean;
 }
 
@@ -102,11 +95,7 @@ export async function checkCommand(argv: readonly string[], io: Io): Promise<Exi
       );
     }
     const { file, report } = await runChecks(io, {
-      contextDir: positionals[0] ?? ".",
-      file: stringOption(values, "file"),
-      targets: listOption(values, "target", true),
-      buildArgs: keyValueOption(values, "build-arg", io.env),
-      platform: stringOption(values, "platform"),
+      ...readFrontEndRequest(io, values, positionals[0] ?? "."),
       offline: values.offline === true,
     });
     if (format === "json") {
@@ -177,15 +166,8 @@ export async function runChecks(
   io: Io,
   request: CheckRequest,
 ): Promise<{ file: string; report: CheckReport }> {
-  const dockerfile = loadDockerfile(io.cwd, request.contextDir, request.file);
-  const options = {
-    file: dockerfile.displayPath,
-    targets: request.targets,
-    buildArgs: request.buildArgs,
-    ...(request.platform === undefined ? {} : { platform: request.platform }),
-  };
   // The Dockerfile's own errors come first, before the context is walked or the engine is asked.
-  const analysis = analyzeDockerfile(dockerfile.text, options);
+  const { dockerfile, options, analysis } = analyzeRequest(io, request);
   const context = await gatherContextFacts({
     contextDir: request.contextDir,
     dockerfilePath: dockerfile.path,

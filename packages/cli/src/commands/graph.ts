@@ -2,7 +2,7 @@ import { UsageError, type DockerfileAnalysis } from "@stagecraft/core";
 import type { ExitCode, Io } from "../io.js";
 import { choiceOption, parseCommandLine } from "../parse-command-line.js";
 import { errorToJson, reportError } from "../report-error.js";
-import { FRONT_END_OPTIONS, analyzeFromOptions } from "./plan.js";
+import { FRONT_END_OPTIONS, analyzeFromOptions } from "./analyze-from-options.js";
 
 export const GRAPH_HELP = `Usage: stagecraft graph [CONTEXT] [options]
 

@@ -2,7 +2,6 @@ import {
   DockerEngine,
   EngineError,
   UsageError,
-  analyzeDockerfile,
   type DockerfileAnalysis,
   type DockerfileError,
   type Engine,
@@ -10,16 +9,10 @@ import {
 import { findStageTypos, formatPlatform, type EngineCheck } from "@stagecraft/core/dockerfile";
 import { readEngineReadiness, type EngineReadinessOptions } from "@stagecraft/core/engine";
 import type { ExitCode, Io } from "../io.js";
-import {
-  choiceOption,
-  keyValueOption,
-  listOption,
-  parseCommandLine,
-  stringOption,
-  type OptionTable,
-} from "../parse-command-line.js";
+import { choiceOption, parseCommandLine } from "../parse-command-line.js";
 import { errorToJson, reportError } from "../report-error.js";
-import { loadDockerfile, type LoadedDockerfile } from "./load-dockerfile.js";
+import { FRONT_END_OPTIONS, analyzeFromOptions } from "./analyze-from-options.js";
+import type { LoadedDockerfile } from "./load-dockerfile.js";
 import {
   formatPlacementText,
   placeOnPool,
@@ -56,34 +49,6 @@ ${POOL_HELP}
 Exit codes: 0 the plan was printed, 2 usage or Dockerfile error, or a requested target will
 fail before any step runs (the plan says which and why, engine checks included).
 `;
-
-/** Options shared by the commands that read a Dockerfile without building. */
-export const FRONT_END_OPTIONS: OptionTable = {
-  file: { type: "string", short: "f" },
-  target: { type: "string", multiple: true },
-  "build-arg": { type: "string", multiple: true },
-  platform: { type: "string" },
-  format: { type: "string" },
-  help: { type: "boolean", short: "h" },
-};
-
-/** Reads and analyses the Dockerfile named by the front-end options. */
-export function analyzeFromOptions(
-  io: Io,
-  values: Parameters<typeof stringOption>[0],
-  contextDir: string,
-): { dockerfile: LoadedDockerfile; analysis: DockerfileAnalysis; targets: string[] } {
-  const dockerfile = loadDockerfile(io.cwd, contextDir, stringOption(values, "file"));
-  const platform = stringOption(values, "platform");
-  const targets = listOption(values, "target", true);
-  const analysis = analyzeDockerfile(dockerfile.text, {
-    file: dockerfile.displayPath,
-    targets,
-    buildArgs: keyValueOption(values, "build-arg", io.env),
-    ...(platform === undefined ? {} : { platform }),
-  });
-  return { dockerfile, analysis, targets };
-}
 
 /** What the engine checks found, or why they did not run. */
 export interface EngineChecksResult {

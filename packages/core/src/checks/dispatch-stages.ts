@@ -1,5 +1,6 @@
 import type { DockerfileInstruction, SourceRange } from "../dockerfile/ast.js";
 import { expandShellWord } from "../dockerfile/expand-words.js";
+import { cleanGoPath } from "../dockerfile/go/path.js";
 import { quoteGo } from "../dockerfile/go/strconv.js";
 import type {
   CopyInstruction,
@@ -367,7 +368,7 @@ export function dispatchStages(input: DispatchInput): Map<number, StageFacts> {
           if (fromContext && ignoreRules !== undefined) {
             for (const source of sources) {
               if (instruction.kind === "add" && isRemoteSource(source)) continue;
-              const path = cleanPath(source);
+              const path = cleanGoPath(source);
               if (!isIgnoredSource(path, ignoreRules)) continue;
               report(
                 "CopyIgnoredFile",
@@ -611,30 +612,12 @@ function isRemoteSource(source: string): boolean {
   return /^(https?|git):\/\//.test(source) || source.startsWith("git@");
 }
 
-/** Go's `path.Clean`. */
-export function cleanPath(path: string): string {
-  if (path === "") return ".";
-  const absolute = path.startsWith("/");
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (parts.length > 0 && parts.at(-1) !== "..") parts.pop();
-      else if (!absolute) parts.push("..");
-      continue;
-    }
-    parts.push(part);
-  }
-  const joined = parts.join("/");
-  return absolute ? `/${joined}` : joined === "" ? "." : joined;
-}
-
 /** `.`, `./`, `/` or `*`: a COPY source that is the whole build context. */
 function isWholeContext(source: string): boolean {
   const first = source.charCodeAt(0);
   // Anything but `.`, `/` or `*` first cannot clean to the whole context.
   if (first !== 0x2e && first !== 0x2f && first !== 0x2a) return false;
-  const clean = cleanPath(source);
+  const clean = cleanGoPath(source);
   return clean === "." || clean === "/" || clean === "*";
 }
 
@@ -653,7 +636,7 @@ function recordSystemCopies(
   );
   if (dependency === undefined && image === undefined) return;
   for (const source of sources) {
-    const clean = cleanPath(source);
+    const clean = cleanGoPath(source);
     if (clean !== "/" && !SYSTEM_DIRS.has(clean) && !TOOLCHAIN_DIRS.has(clean)) continue;
     state.systemCopies.push({
       location,

@@ -1,4 +1,4 @@
-import { posix } from "node:path";
+import { cleanGoPath } from "../dockerfile/go/path.js";
 
 import { isValidPathPattern } from "./match-path-pattern.js";
 
@@ -60,7 +60,7 @@ export function createPatternMatcher(patterns: readonly string[]): PatternMatche
   for (const raw of patterns) {
     let text = raw.trim();
     if (text === "") continue;
-    text = cleanPath(text);
+    text = cleanGoPath(text);
     let exclusion = false;
     if (text.startsWith("!")) {
       if (text.length === 1) throw new InvalidPatternError(raw, 'illegal exclusion pattern: "!"');
@@ -93,12 +93,6 @@ export function createPatternMatcher(patterns: readonly string[]): PatternMatche
       return { matched, info };
     },
   };
-}
-
-/** Go's `filepath.Clean` on a slash-separated path. */
-function cleanPath(path: string): string {
-  const normalized = posix.normalize(path);
-  return normalized.length > 1 && normalized.endsWith("/") ? normalized.slice(0, -1) : normalized;
 }
 
 /** Without the parent's result, a pattern also matches a path when it matches one of its parents. */

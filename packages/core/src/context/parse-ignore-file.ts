@@ -1,4 +1,4 @@
-import { posix } from "node:path";
+import { cleanGoPath } from "../dockerfile/go/path.js";
 
 /**
  * Reads the text of a `.dockerignore` into patterns exactly as docker does (moby/patternmatcher
@@ -21,16 +21,10 @@ export function parseIgnoreFile(text: string): string[] {
     const exception = pattern.startsWith("!");
     if (exception) pattern = pattern.slice(1).trim();
     if (pattern.length > 0) {
-      pattern = cleanPath(pattern);
+      pattern = cleanGoPath(pattern);
       if (pattern.length > 1 && pattern.startsWith("/")) pattern = pattern.slice(1);
     }
     patterns.push(exception ? `!${pattern}` : pattern);
   }
   return patterns;
-}
-
-/** Go's `filepath.Clean` on a slash-separated path: `path.posix.normalize` without a trailing slash. */
-function cleanPath(path: string): string {
-  const normalized = posix.normalize(path);
-  return normalized.length > 1 && normalized.endsWith("/") ? normalized.slice(0, -1) : normalized;
 }

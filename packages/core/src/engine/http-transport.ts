@@ -79,17 +79,7 @@ export class HttpTransport implements EngineTransport {
 
   /** Sends the call and parses the 2xx answer as JSON (`undefined` for an empty body). */
   async json<T>(call: EngineCall): Promise<T> {
-    const response = await this.stream(call);
-    const text = await readBody(response);
-    if (text === "") return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch (error) {
-      throw new EngineHttpError(`the engine answered ${call.path} with invalid JSON`, {
-        statusCode: response.statusCode,
-        cause: error,
-      });
-    }
+    return await readJsonBody<T>(await this.stream(call), call.path);
   }
 
   /**
@@ -341,6 +331,20 @@ export async function readBody(response: IncomingMessage): Promise<string> {
   let text = "";
   for await (const chunk of response) text += chunk as string;
   return text;
+}
+
+/** A 2xx answer's body parsed as JSON (`undefined` for an empty one); `path` names the call. */
+export async function readJsonBody<T>(response: IncomingMessage, path: string): Promise<T> {
+  const text = await readBody(response);
+  if (text === "") return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new EngineHttpError(`the engine answered ${path} with invalid JSON`, {
+      statusCode: response.statusCode,
+      cause: error,
+    });
+  }
 }
 
 /** The daemon answers errors as `{"message": "…"}`; keep its words. */

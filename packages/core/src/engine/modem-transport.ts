@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import {
   EngineHttpError,
-  readBody,
+  readJsonBody,
   statusError,
   type EngineCall,
   type EngineTransport,
@@ -76,16 +76,7 @@ export function createModemTransport(modem: DockerModem): EngineTransport {
     async json<T>(call: EngineCall): Promise<T> {
       const response = await stream(call);
       if ((response.statusCode ?? 0) >= 300) throw await statusError(response);
-      const text = await readBody(response);
-      if (text === "") return undefined as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch (error) {
-        throw new EngineHttpError(`the engine answered ${call.path} with invalid JSON`, {
-          statusCode: response.statusCode,
-          cause: error,
-        });
-      }
+      return await readJsonBody<T>(response, call.path);
     },
     async upgrade(call: EngineCall): Promise<Duplex> {
       return (await dial(

@@ -1,23 +1,26 @@
 // The progress of one run's builds: every target's BuildKit statuses in, stage-attributed events
-// out. The parts: tracker-state (who owns what), held-steps (unlabelled steps wait for their stage),
-// step-events and stage-lifecycle (the events), summarise-progress and find-failure-context.
+// out. This file is the front: it feeds the vertex tracker and hands each change to
+// apply-vertex-change. The parts: tracker-state (who owns what), announce-step and held-steps
+// (unlabelled steps wait for their stage), step-events, send-warning and stage-lifecycle (the
+// events), summarise-progress and find-failure-context.
 import type { BuildEvent } from "../events.js";
-import { findStageAtLine, type DockerfileMap } from "./attribute-stage.js";
+import { applyVertexChange } from "./apply-vertex-change.js";
+import type { DockerfileMap } from "./attribute-stage.js";
 import { toDaemonStatus, type DecodedStatus } from "./decode-status.js";
 import { findFailureContext, type FailureContext } from "./find-failure-context.js";
-import { holdStep, settleHeldSteps, withStep } from "./held-steps.js";
+import { settleHeldSteps } from "./held-steps.js";
 import type { BuildStreamResult } from "./read-build-stream.js";
 import { settleOpenStages } from "./stage-lifecycle.js";
-import { markSkippedAsCached, sendStarted, sendTerminal } from "./step-events.js";
+import { markSkippedAsCached } from "./step-events.js";
 import { summariseProgress, type ProgressSummary } from "./summarise-progress.js";
 import {
   createTrackerState,
+  latestTime,
   round,
-  stepRecord,
   targetRecord,
   type TrackerState,
 } from "./tracker-state.js";
-import { createVertexTracker, type VertexChange } from "./vertex-tracker.js";
+import { createVertexTracker } from "./vertex-tracker.js";
 
 export type { FailureContext } from "./find-failure-context.js";
 export type {
@@ -94,119 +97,18 @@ export interface ProgressTracker {
  */
 export function createProgressTracker(options: ProgressTrackerOptions): ProgressTracker {
   const { dockerfileMap } = options;
-  const now = options.now ?? Date.now;
   const singleStageId =
     dockerfileMap?.length === 1 && dockerfileMap[0] !== undefined
       ? dockerfileMap[0].id.toLowerCase()
       : "stage-0";
   const state: TrackerState = createTrackerState(options);
-
-  const handle = (change: VertexChange): void => {
-    switch (change.type) {
-      case "announced": {
-        const record = stepRecord(state, change.vertex);
-        const { parsed } = change.vertex;
-        if (parsed.kind === "instruction" && parsed.stage !== null) {
-          let members = state.stageMembers.get(parsed.stage);
-          if (members === undefined) state.stageMembers.set(parsed.stage, (members = new Set()));
-          members.add(record);
-        }
-        if (
-          record.info === null &&
-          record.held === null &&
-          change.vertex.parsed.kind === "other" &&
-          !state.sourcesWithGraph.has(change.source)
-        ) {
-          holdStep(state, record);
-        }
-        return;
-      }
-      case "graph":
-        state.sourcesWithGraph.add(change.source);
-        settleHeldSteps(state);
-        return;
-      case "started": {
-        const record = stepRecord(state, change.vertex);
-        withStep(state, record, (info, owner) => {
-          sendStarted(state, record, info, owner);
-        });
-        return;
-      }
-      case "completed":
-      case "failed": {
-        const record = stepRecord(state, change.vertex);
-        const error = change.type === "failed" ? change.error : null;
-        const cached = change.type === "completed" && change.cached;
-        withStep(state, record, (info, owner) => {
-          sendTerminal(state, record, info, owner, { time: change.time, error, cached });
-        });
-        return;
-      }
-      case "log": {
-        const { stream, line, time } = change;
-        withStep(state, stepRecord(state, change.vertex), (info, owner) => {
-          state.onEvent({
-            type: "log",
-            time: round(time),
-            target: owner,
-            stage: info.stage,
-            step: info.digest,
-            stream,
-            line,
-          });
-        });
-        return;
-      }
-      case "status": {
-        const { status } = change;
-        const time = status.completed ?? status.timestamp ?? state.vertices.latestTime() ?? now();
-        withStep(state, stepRecord(state, change.vertex), (info, owner) => {
-          state.onEvent({
-            type: "transfer",
-            time: round(time),
-            target: owner,
-            step: info.digest,
-            id: status.id,
-            name: status.name,
-            current: status.current,
-            total: status.total,
-            completed: status.completed !== null,
-          });
-        });
-        return;
-      }
-      case "warning": {
-        const { warning, vertex, source } = change;
-        const line = warning.ranges[0]?.start.line ?? null;
-        const record = vertex === null ? undefined : state.steps.get(vertex.key);
-        const stage =
-          (dockerfileMap !== undefined && line !== null
-            ? findStageAtLine(dockerfileMap, line)
-            : null) ??
-          record?.info?.stage ??
-          null;
-        state.onEvent({
-          type: "warning",
-          time: round(state.vertices.latestTime() ?? now()),
-          target: source,
-          stage,
-          step: vertex?.digest ?? null,
-          level: warning.level,
-          message: warning.short,
-          detail: warning.detail,
-          url: warning.url === "" ? null : warning.url,
-          file: warning.info?.filename ?? null,
-          line,
-          ranges: warning.ranges,
-        });
-        return;
-      }
-      default:
-        change satisfies never;
-    }
-  };
-
-  state.vertices = createVertexTracker({ onChange: handle, singleStageId, dockerfileMap });
+  state.vertices = createVertexTracker({
+    onChange: (change) => {
+      applyVertexChange(state, change);
+    },
+    singleStageId,
+    dockerfileMap,
+  });
 
   return {
     push(target, status) {
@@ -214,7 +116,7 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
       if (options.emitDaemonStatus === true) {
         state.onEvent({
           type: "daemon-status",
-          time: round(state.vertices.latestTime() ?? now()),
+          time: round(latestTime(state)),
           target,
           status: toDaemonStatus(status),
         });
@@ -231,9 +133,9 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
       state.vertices.endSource(target);
       settleHeldSteps(state);
       if (outcome?.imageId !== undefined && outcome.error === undefined) {
-        markSkippedAsCached(state, target, state.vertices.latestTime() ?? now());
+        markSkippedAsCached(state, target, latestTime(state));
       }
-      settleOpenStages(state, state.vertices.latestTime() ?? now());
+      settleOpenStages(state, latestTime(state));
     },
     summary: () => summariseProgress(state),
     failureContext: (target) => findFailureContext(state, target),

@@ -1,9 +1,16 @@
 // A step's own events: `step-started`, then one of `step-finished` / `step-cached` / `step-failed`
-// (or a lone `step-cached` for a step that never ran), each once, whichever streams report it.
-import type { StepInfo } from "../events.js";
+// (or a lone `step-cached` for a step that never ran), each once, whichever streams report it; and
+// in between its `log` lines and `transfer` progress, all sent for the step's owner.
+import type { DaemonVertexStatus, StepInfo } from "../events.js";
 import { withStep } from "./held-steps.js";
 import { settleStage, startStage } from "./stage-lifecycle.js";
-import { round, targetRecord, type StepRecord, type TrackerState } from "./tracker-state.js";
+import {
+  latestTime,
+  round,
+  targetRecord,
+  type StepRecord,
+  type TrackerState,
+} from "./tracker-state.js";
 
 /** Sends `step-started` once, starting the step's stage with it. */
 export function sendStarted(
@@ -87,4 +94,45 @@ export function markSkippedAsCached(state: TrackerState, target: string, time: n
       sendTerminal(state, record, info, owner, { time, error: null, cached: true });
     });
   }
+}
+
+/** Sends one line of the step's output (1 stdout, 2 stderr), once its stage is known. */
+export function sendLog(
+  state: TrackerState,
+  record: StepRecord,
+  log: { stream: 1 | 2; line: string; time: number },
+): void {
+  withStep(state, record, (info, owner) => {
+    state.onEvent({
+      type: "log",
+      time: round(log.time),
+      target: owner,
+      stage: info.stage,
+      step: info.digest,
+      stream: log.stream,
+      line: log.line,
+    });
+  });
+}
+
+/** Sends the progress of one of the step's transfers (a layer pulled, a context sent). */
+export function sendTransfer(
+  state: TrackerState,
+  record: StepRecord,
+  status: DaemonVertexStatus,
+): void {
+  const time = status.completed ?? status.timestamp ?? latestTime(state);
+  withStep(state, record, (info, owner) => {
+    state.onEvent({
+      type: "transfer",
+      time: round(time),
+      target: owner,
+      step: info.digest,
+      id: status.id,
+      name: status.name,
+      current: status.current,
+      total: status.total,
+      completed: status.completed !== null,
+    });
+  });
 }

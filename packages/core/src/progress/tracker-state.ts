@@ -61,6 +61,8 @@ export interface TrackerState {
   readonly stageMembers: Map<string, Set<StepRecord>>;
   /** The vertices of every stream; set once the vertex tracker exists. */
   vertices: VertexTracker;
+  /** Clock for events no daemon time applies to (before the first message). */
+  readonly now: () => number;
   /** The vertices' names and consumers, for attributing unlabelled steps. */
   readonly graph: VertexGraph;
 }
@@ -71,6 +73,7 @@ export function createTrackerState(options: {
   targetStages?: Readonly<Record<string, readonly string[]>> | undefined;
   dockerfileMap?: DockerfileMap | undefined;
   onEvent: (event: BuildEvent) => void;
+  now?: (() => number) | undefined;
 }): TrackerState {
   const state: TrackerState = {
     onEvent: options.onEvent,
@@ -85,6 +88,7 @@ export function createTrackerState(options: {
     heldSteps: new Set(),
     stageMembers: new Map(),
     vertices: undefined as unknown as VertexTracker,
+    now: options.now ?? Date.now,
     graph: {
       nameOf: (digest) => state.vertices.get("", digest)?.parsed,
       consumersOf: (digest) => state.vertices.consumersOf(digest),
@@ -96,6 +100,10 @@ export function createTrackerState(options: {
 
 /** Times in events are whole milliseconds. */
 export const round = (time: number): number => Math.round(time);
+
+/** The time of an event that carries none of its own: the daemon's latest, else the clock's. */
+export const latestTime = (state: TrackerState): number =>
+  state.vertices.latestTime() ?? state.now();
 
 /** `FROM` steps: BuildKit's `cached` flag on them is unreliable. */
 export const isFrom = (step: StepInfo): boolean => /^FROM\s/i.test(step.instruction);

@@ -2,6 +2,7 @@ import { lstatSync, readlinkSync } from "node:fs";
 import { join, posix } from "node:path";
 
 import { decodeName, toFsPath } from "../../context/context-path.js";
+import { cleanGoPath } from "../../dockerfile/go/path.js";
 import { matchPathPattern } from "../../context/match-path-pattern.js";
 import { readContextDirSync } from "./read-context-dir-sync.js";
 import { sortByBytes } from "../../context/sort-by-bytes.js";
@@ -44,7 +45,7 @@ export function followLinks(root: string, paths: readonly string[]): string[] | 
       if (isNotFound(error)) return undefined;
       throw error;
     }
-    const link = cleanPath(decodeName(readlinkSync(absolute, { encoding: "buffer" })));
+    const link = cleanGoPath(decodeName(readlinkSync(absolute, { encoding: "buffer" })));
     return [link.startsWith("/") ? link : goJoin("/", goJoin(dir, link))];
   };
 
@@ -89,13 +90,7 @@ export function dedupePaths(paths: readonly string[]): string[] | undefined {
 /** Go's `filepath.Join`: the non-empty elements joined by "/" and cleaned. */
 function goJoin(...parts: string[]): string {
   const present = parts.filter((part) => part !== "");
-  return present.length === 0 ? "" : cleanPath(present.join("/"));
-}
-
-/** Go's `filepath.Clean`. */
-function cleanPath(path: string): string {
-  const normalized = posix.normalize(path);
-  return normalized.length > 1 && normalized.endsWith("/") ? normalized.slice(0, -1) : normalized;
+  return present.length === 0 ? "" : cleanGoPath(present.join("/"));
 }
 
 /** fsutil `containsWildcards`: `*`, `?` or `[` that a backslash does not escape. */
