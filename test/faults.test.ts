@@ -166,6 +166,21 @@ function runWith(
 
 const secretLines = ["s3cret-first-LINE", "s3cret-second-LINE"];
 
+/** A project whose one step makes 150 MB of random data: its export takes seconds, not ms. */
+function bigExport(): { dir: string; out: string } {
+  const project = makeProject({
+    Dockerfile: `FROM ${BUSYBOX}\nARG NONCE\nRUN dd if=/dev/urandom of=/big bs=1M count=150 2>/dev/null\n`,
+  });
+  return { dir: project.dir, out: join(project.dir, "out") };
+}
+
+/** The files left in `directory` whose names start with `prefix` (a tar, its temporary file). */
+function leftovers(directory: string, prefix: string): string[] {
+  return readdirSync(directory).filter((name) => name.startsWith(prefix));
+}
+
+const NONCE = (): string[] => ["--build-arg", `NONCE=${randomUUID()}`];
+
 describe("faults", () => {
   it("an engine that takes the connection and never answers: SIGTERM ends the run at once", async () => {
     const requests: string[] = [];
@@ -233,6 +248,37 @@ describe("faults", () => {
     rmSync(context, { recursive: true, force: true });
   });
 
+  it("a handle left after the command returned: the CLI says so and exits with its code", async () => {
+    // Preloaded into the CLI: a handle that never ends, as a request to a frozen engine that
+    // nothing aborted would be.
+    const hold = join(dir, "hold-process.cjs");
+    writeFileSync(hold, "setInterval(() => undefined, 60_000);\n");
+    const run = (args: string[]): Promise<CliRun> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["--require", hold, CLI, ...args], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+        child.on("error", reject);
+        child.on("close", (code, signal) => {
+          resolve({ code, signal, stdout, stderr, interrupted: false });
+        });
+      });
+    const failed = await run(["build", dir, "--concurrency", "0"]);
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toContain("--concurrency must be a positive whole number");
+    expect(failed.stderr).toContain(
+      "stagecraft: exiting without waiting for the engine: it has not answered the last requests",
+    );
+    // A command that succeeded ends as quietly as it ran.
+    const succeeded = await run(["--version"]);
+    expect(succeeded.code).toBe(0);
+    expect(succeeded.stderr).toBe("");
+  });
+
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     it(`${signal} while a step runs: exit 130, the build cancelled on the daemon`, async () => {
       const { dir: context, marker } = slowStep();
@@ -285,6 +331,57 @@ describe("faults", () => {
     expect(run.stderr).not.toContain("EPIPE");
     await expectNothingRunning(marker);
     project.remove();
+  });
+
+  for (const type of ["tar", "local"] as const) {
+    it(`SIGINT during a -o type=${type} export: exit 130, cancelled, no half tar`, async () => {
+      const { dir: context, out } = bigExport();
+      const dest = type === "tar" ? `${out}.tar` : out;
+      const run = await runWith(
+        ["build", context, "--progress", "plain", "-o", `type=${type},dest=${dest}`, ...NONCE()],
+        {
+          act: (send, stdout) => {
+            if (!stdout.includes("exporting to client")) return false;
+            // Into the transfer: 150 MB take seconds through the session.
+            setTimeout(() => {
+              send("SIGINT");
+            }, 300);
+            return true;
+          },
+        },
+      );
+      expect(run.interrupted, run.stdout).toBe(true);
+      expect(run.code, run.stderr).toBe(130);
+      expect(run.stdout).toContain("cancelled");
+      expect(run.stderr).not.toContain("this is a bug");
+      // A tar appears whole or not at all; a directory export keeps what arrived.
+      if (type === "tar") expect(leftovers(context, "out")).toEqual([]);
+      rmSync(context, { recursive: true, force: true });
+    });
+  }
+
+  it("an engine that hangs up during a tar export: exit 1, the engine named, no half tar", async () => {
+    const { dir: context, out } = bigExport();
+    const proxy = await pausableProxy("export-drop");
+    const run = await runWith(
+      ["build", context, "--progress", "plain", "-o", `type=tar,dest=${out}.tar`, ...NONCE()],
+      {
+        env: { DOCKER_HOST: `unix://${proxy.socket}` },
+        act: (_send, stdout) => {
+          if (!stdout.includes("exporting to client")) return false;
+          setTimeout(() => {
+            proxy.drop();
+          }, 300);
+          return true;
+        },
+      },
+    );
+    expect(run.interrupted).toBe(true);
+    expect(run.code, run.stderr).toBe(1);
+    expect(`${run.stdout}${run.stderr}`).toMatch(/engine/i);
+    expect(run.stderr).not.toContain("this is a bug");
+    expect(leftovers(context, "out")).toEqual([]);
+    rmSync(context, { recursive: true, force: true });
   });
 
   it("unwritable outputs are refused before the engine is asked anything (exit 2, flag named)", async () => {

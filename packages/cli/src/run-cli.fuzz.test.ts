@@ -216,7 +216,9 @@ function commandLine(
       fc.oneof(...bads),
       fc.nat(),
     )
-    .map(([goods, wrong, at]) => {
+    .map(([chosen, wrong, at]) => {
+      // The last value of a flag wins (as with docker): a valid one after the bad one would hide it.
+      const goods = chosen.filter((flag) => flag[0] !== wrong.args[0]);
       const argv = goods.flat();
       // A flag without its value must come last, or it would take the next argument as its value.
       const place = wrong.args.length === 1 && !wrong.names.startsWith("--zz-") ? argv.length : at;

@@ -35,7 +35,7 @@ import { createRenderer } from "../renderers/create-renderer.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
 import { reportError } from "../report-error.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
-import { readSessionFlags } from "./read-session-flags.js";
+import { readSessionFlags, settleOutput, type RunSession } from "./read-session-flags.js";
 import { checkWritableFile, writeRunFiles, writeWhole } from "./write-run-files.js";
 
 export const BAKE_HELP = `Usage: stagecraft bake [FILE...] [TARGET|GROUP...] [options]
@@ -161,6 +161,8 @@ interface RunFlags {
 /** A bake run as one group of the whole run, and the bake targets each of its targets serves. */
 interface PreparedGroup {
   group: BuildGroup;
+  /** The group's session, whose tar output is settled once the run is over. */
+  session: RunSession | undefined;
   /** Bake target names by the name the group's target has in the run. */
   bakeTargets: Record<string, string[]>;
 }
@@ -242,6 +244,7 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
       },
     },
     bakeTargets,
+    session,
   };
 }
 
@@ -265,6 +268,10 @@ async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<Exi
       ),
     ),
   });
+  // A tar export appears whole once the run succeeded, or not at all.
+  const settle = (succeeded: boolean): void => {
+    for (const entry of prepared) settleOutput(entry.session, succeeded);
+  };
   const outcome = await runBuildGroups({
     engine: new DockerEngine({ env: io.env }),
     groups: prepared.map((entry) => entry.group),
@@ -279,7 +286,11 @@ async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<Exi
       }
       renderer.onEvent(event);
     },
+  }).catch((error: unknown) => {
+    settle(false);
+    throw error;
   });
+  settle(outcome.status === "succeeded");
   renderer.finish(outcome.report);
   const title = `stagecraft bake ${Object.keys(config.target).join(", ")}`;
   await writeRunFiles(io.cwd, { report: flags.report, metadataFile: undefined }, outcome, title);

@@ -27,7 +27,7 @@ import {
 import { checkBeforeBuild } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./plan.js";
-import { readSessionFlags } from "./read-session-flags.js";
+import { readSessionFlags, settleOutput, type RunSession } from "./read-session-flags.js";
 import { writeRunFiles } from "./write-run-files.js";
 import { buildOnPool } from "./build-on-pool.js";
 import { readPoolFlags } from "./read-pool-flags.js";
@@ -41,6 +41,8 @@ export { BUILD_HELP };
  */
 export async function buildCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
   let json = false;
+  let session: RunSession | undefined;
+  let succeeded = false;
   try {
     const { values, positionals } = parseCommandLine("build", argv, BUILD_OPTIONS);
     if (values.help === true) {
@@ -63,7 +65,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     const targets = analysis.plan.targets.map((target) => target.id);
     const tags = tagsByTarget(flags.tags, targets);
     const sizeBudgets = checkBudgetTargets(flags.sizeBudgets, targets);
-    const session = readSessionFlags(io, flags, targets.length);
+    session = readSessionFlags(io, flags, targets.length);
     if (flags.check !== undefined) {
       const failed = await checkBeforeBuild(
         io,
@@ -90,10 +92,12 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
           hint: "Leave out --pin-bases with --engine, or build on one engine.",
         });
       }
-      return await buildOnPool(io, flags, pool, analysis, {
+      const code = await buildOnPool(io, flags, pool, analysis, {
         ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
         session,
       });
+      succeeded = code === 0;
+      return code;
     }
 
     const engine = new DockerEngine({
@@ -152,6 +156,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       logger,
       onEvent,
     });
+    succeeded = outcome.status === "succeeded";
     renderer.finish(outcome.report);
     await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
     return exitCodeOf(outcome);
@@ -164,6 +169,9 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       return 130;
     }
     return reportError(io, error);
+  } finally {
+    // A tar export appears whole once every target succeeded, or not at all.
+    settleOutput(session, succeeded);
   }
 }
 

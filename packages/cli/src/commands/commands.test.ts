@@ -334,6 +334,21 @@ describe("stagecraft build (before the engine is reached)", () => {
   });
 });
 
+describe("Dockerfile errors", () => {
+  it("never echo the file's control bytes (an OSC title, a clear-screen) to the terminal", async () => {
+    const io = project("FROM scratch\nCOPY --chown=\u001b]0;pwned\u0007 a b\nRUN\u001b[2J\n");
+    expect(await runCli(["plan"], io)).toBe(2);
+    const stderr = io.stderr.text();
+    expect(stderr).toContain("Dockerfile:3:1: dockerfile parse error on line 3");
+    const controls: number[] = [];
+    for (let index = 0; index < stderr.length; index++) {
+      const code = stderr.charCodeAt(index);
+      if ((code < 0x20 && code !== 0x0a) || code === 0x7f) controls.push(code);
+    }
+    expect(controls).toEqual([]);
+  });
+});
+
 describe("stagecraft", () => {
   it("lists the commands, and exits 2 on an unknown one", async () => {
     const io = createMemoryIo();

@@ -1,9 +1,9 @@
-import { createWriteStream, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { UsageError, type RunBuildOptions } from "@stagecraft/core";
 import type { Io } from "../io.js";
-import { checkWritableFile, isDirectory, isWritable } from "./write-run-files.js";
+import { checkWritableFile, createWholeFile, isDirectory, isWritable } from "./write-run-files.js";
 import {
   parseOutputFlag,
   parseSecretFlag,
@@ -17,6 +17,22 @@ const MAX_SECRET_BYTES = 500 * 1024;
 /** What `--secret`, `--ssh` and `-o` say, as the run's session options. */
 export type SessionFlags = NonNullable<RunBuildOptions["session"]>;
 
+/** An `--output`: a tar also says when the run is over whether to keep what it wrote. */
+type OutputFlag = NonNullable<SessionFlags["output"]> & {
+  readonly settle?: (keep: boolean) => void;
+};
+
+/** The session of a run, as `readSessionFlags` reads it. */
+export type RunSession = Omit<SessionFlags, "output"> & { output?: OutputFlag };
+
+/**
+ * Puts a `-o type=tar` file in place when the run succeeded, or throws its temporary file away
+ * (a cancelled or failed run leaves the destination as it was). Call once the run is over.
+ */
+export function settleOutput(session: RunSession | undefined, succeeded: boolean): void {
+  session?.output?.settle?.(succeeded);
+}
+
 /**
  * The run's session from `--secret`, `--ssh` and `--output`, every file and socket checked now,
  * before anything is built; undefined when none of them is given.
@@ -25,7 +41,7 @@ export function readSessionFlags(
   io: Io,
   flags: { secret: readonly string[]; ssh: readonly string[]; output: string | undefined },
   targetCount: number,
-): SessionFlags | undefined {
+): RunSession | undefined {
   if (flags.secret.length === 0 && flags.ssh.length === 0 && flags.output === undefined) {
     return undefined;
   }
@@ -109,11 +125,7 @@ function readSshFlag(io: Io, text: string): { id: string; socket: string } {
   return { id: flag.id, socket: path };
 }
 
-function readOutputFlag(
-  io: Io,
-  text: string,
-  targetCount: number,
-): NonNullable<SessionFlags["output"]> {
+function readOutputFlag(io: Io, text: string, targetCount: number): OutputFlag {
   const flag = parseOutputFlag(text);
   if (targetCount > 1) {
     throw new UsageError(
@@ -145,7 +157,14 @@ function readOutputFlag(
   const dest = resolve(io.cwd, flag.dest);
   if (flag.type === "tar") {
     checkWritableFile(`--output ${text}`, dest);
-    return { type: "tar", open: () => createWriteStream(dest) };
+    const file = createWholeFile(dest);
+    return {
+      type: "tar",
+      open: () => file.open(),
+      settle: (keep) => {
+        file.settle(keep);
+      },
+    };
   }
   checkDirectoryDestination(`--output ${text}`, dest);
   return { type: "local", dir: dest };

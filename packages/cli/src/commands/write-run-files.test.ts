@@ -1,9 +1,9 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UsageError } from "@stagecraft/core";
+import { UsageError, type BuildOutcome } from "@stagecraft/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkWritableFile, writeWhole } from "./write-run-files.js";
+import { checkWritableFile, formatMetadata, writeWhole } from "./write-run-files.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -50,5 +50,21 @@ describe("writeWhole", () => {
     const dir = scratch();
     writeWhole(join(dir, "out.json"), "{}\n");
     expect(readdirSync(dir)).toEqual(["out.json"]);
+  });
+});
+
+describe("formatMetadata", () => {
+  it("names images of succeeded targets only: a failed or cancelled one has no stale tag", () => {
+    const outcome = {
+      targets: [
+        { name: "ok", status: "succeeded", imageId: "sha256:aa", tags: ["x/ok:1"] },
+        { name: "bad", status: "failed", imageId: "sha256:bb", tags: ["x/bad:1"] },
+        { name: "gone", status: "cancelled", imageId: undefined, tags: ["x/gone:1"] },
+      ],
+      report: { published: null },
+    } as unknown as BuildOutcome;
+    expect(JSON.parse(formatMetadata(outcome))).toEqual({
+      ok: { "containerimage.config.digest": "sha256:aa", "image.name": "x/ok:1" },
+    });
   });
 });

@@ -2,12 +2,14 @@ import {
   accessSync,
   closeSync,
   constants,
+  createWriteStream,
   openSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
+import type { Writable } from "node:stream";
 import { dirname, resolve } from "node:path";
 import { UsageError, type BuildOutcome } from "@stagecraft/core";
 
@@ -78,6 +80,42 @@ export function writeWhole(path: string, text: string): void {
     rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/** A file written whole or not at all by a stream; see `createWholeFile`. */
+export interface WholeFile {
+  /** The stream to write to: a temporary file beside the target. */
+  open(): Writable;
+  /** Puts the file in place when `keep` and its stream finished; else removes the temporary file. */
+  settle(keep: boolean): void;
+}
+
+/**
+ * A file a stream writes (a `-o type=tar` export) that appears only once the run succeeded: the
+ * daemon ends a cancelled export's stream as it ends a whole one, so only the build's outcome says
+ * whether the tar is complete. A failed or cancelled run leaves the target as it was.
+ */
+export function createWholeFile(path: string): WholeFile {
+  const temporary = temporaryPathOf(path);
+  let stream: Writable | undefined;
+  let finished = false;
+  return {
+    open() {
+      stream = createWriteStream(temporary);
+      stream.on("finish", () => {
+        finished = true;
+      });
+      return stream;
+    },
+    settle(keep) {
+      if (keep && finished) {
+        renameSync(temporary, path);
+        return;
+      }
+      stream?.destroy();
+      rmSync(temporary, { force: true });
+    },
+  };
 }
 
 /**

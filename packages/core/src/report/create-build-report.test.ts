@@ -472,6 +472,32 @@ describe("createBuildReport", () => {
     expect(report.status).toBe("failed");
   });
 
+  it("caps a failure's lines and message and says what was cut", () => {
+    const huge = "x".repeat(5_000_000);
+    const report = createBuildReport({
+      events: [
+        runStarted(["app"]),
+        {
+          type: "target-failed",
+          time: T0 + 10,
+          target: "app",
+          error: {
+            code: "BUILD_FAILED",
+            message: `exit code: 1 ${huge}`,
+            logTail: [...Array.from({ length: 30 }, (_, i) => `out ${i}`), huge],
+          },
+          durationMs: 10,
+        },
+      ],
+    });
+    const failure = report.failures[0];
+    expect(failure?.logTail).toHaveLength(20);
+    expect(failure?.logTail.at(-1)).toBe(`${"x".repeat(500)}… (4999500 more characters)`);
+    expect(failure?.message.length).toBeLessThan(2_100);
+    expect(failure?.message).toMatch(/… \(\d+ more characters\)$/);
+    expect(JSON.stringify(report).length).toBeLessThan(20_000);
+  });
+
   it("lists the five slowest steps, longest first", () => {
     const events: BuildEvent[] = [runStarted(["app"])];
     for (const seconds of [3, 9, 1, 7, 5, 8, 2]) {

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
-import type { Duplex } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import {
   Server,
   ServerCredentials,
@@ -12,6 +12,7 @@ import {
   type ServerUnaryCall,
   type sendUnaryData,
 } from "@grpc/grpc-js";
+import { EngineError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { SessionOptions } from "../engine.js";
 import { receiveLocalOutput } from "./receive-local-output.js";
@@ -116,7 +117,7 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
   if (output !== undefined) {
     const track = (work: Promise<void>): void => {
       const tracked = work.catch((error: unknown) => {
-        outputError ??= error instanceof Error ? error : new Error(String(error));
+        outputError ??= describeOutputError(error);
       });
       writing.add(tracked);
       void tracked.finally(() => writing.delete(tracked));
@@ -233,7 +234,7 @@ function forwardAgent(call: ServerDuplexStream<BytesMessage, BytesMessage>, path
 /** Writes the tar the daemon streams (`BytesMessage` chunks) to `destination`, then ends the call. */
 async function receiveTar(
   call: ServerDuplexStream<BytesMessage, BytesMessage>,
-  destination: NodeJS.WritableStream,
+  destination: Writable,
 ): Promise<void> {
   try {
     // Plain `for await` destroys the call when the daemon half-closes, before the OK status goes out.
@@ -246,12 +247,34 @@ async function receiveTar(
     await once(destination, "finish");
     call.end();
   } catch (error) {
+    // An output that did not end is not a whole one: let it throw away what it has.
+    destination.destroy();
     call.emit(
       "error",
       grpcError(status.INTERNAL, `writing the output: ${(error as Error).message}`),
     );
     throw error;
   }
+}
+
+/**
+ * An export that broke off because the engine's end of the session went away (the call closed
+ * before the daemon finished sending) is the engine's fault, said as such; other errors (a full
+ * disk) keep their own message.
+ */
+function describeOutputError(error: unknown): Error {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === "ERR_STREAM_PREMATURE_CLOSE" || code === status.CANCELLED) {
+    return new EngineError(
+      "ENGINE_STREAM_ENDED",
+      "the connection to the engine broke during the export",
+      {
+        cause: error,
+        hint: "The engine may have stopped or crashed; check that it is running (docker info) and retry.",
+      },
+    );
+  }
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function firstValue(metadata: Metadata, key: string): string | undefined {
