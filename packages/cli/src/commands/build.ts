@@ -24,7 +24,7 @@ import {
   tagsByTarget,
   type BuildFlags,
 } from "./build-options.js";
-import { checkBeforeBuild } from "./check.js";
+import { checkBeforeBuild, checkBuiltImages } from "./check.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./plan.js";
 import { readSessionFlags } from "./read-session-flags.js";
@@ -154,7 +154,21 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     });
     renderer.finish(outcome.report);
     await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
-    return exitCodeOf(outcome);
+    const code = exitCodeOf(outcome);
+    if (flags.check === undefined || outcome.status !== "succeeded") return code;
+    const imageCode = await checkBuiltImages(
+      io,
+      {
+        contextDir: flags.contextDir,
+        file: flags.file,
+        targets: flags.targets,
+        buildArgs: flags.buildArgs,
+        platform: flags.platform,
+      },
+      flags.check.failOn,
+      outcome,
+    );
+    return code === 0 ? imageCode : code;
   } catch (error) {
     if (json) {
       io.stdout.write(`${JSON.stringify({ type: "error", error: errorToJson(error) })}\n`);
