@@ -25,6 +25,7 @@ import {
   type BuildFlags,
 } from "./build-options.js";
 import { checkBeforeBuild, checkBuiltImages } from "./check.js";
+import { readProjectConfig } from "./read-config-file.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./plan.js";
 import { readSessionFlags } from "./read-session-flags.js";
@@ -62,7 +63,17 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     });
     const targets = analysis.plan.targets.map((target) => target.id);
     const tags = tagsByTarget(flags.tags, targets);
-    const sizeBudgets = checkBudgetTargets(flags.sizeBudgets, targets);
+    // `max-size` in the project's config, for the targets being built; --size-budget wins.
+    const config = readProjectConfig(io.cwd, flags.contextDir);
+    const configured = Object.fromEntries(
+      Object.entries(config.maxSizes).filter(([target]) => targets.includes(target)),
+    );
+    const sizeBudgets = checkBudgetTargets(
+      Object.keys(configured).length === 0 && flags.sizeBudgets === undefined
+        ? undefined
+        : { ...configured, ...flags.sizeBudgets },
+      targets,
+    );
     const session = readSessionFlags(io, flags, targets.length);
     if (flags.check !== undefined) {
       const failed = await checkBeforeBuild(
