@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,8 +58,13 @@ const lineOf = (dir: string, text: string): number =>
     .split("\n")
     .findIndex((line) => line.startsWith(text)) + 1;
 
+// This test's probes only (they carry its --label): the engine is shared with other test runs.
 const probesLeft = async (): Promise<number> =>
-  (await docker.listImages({ filters: { label: ["org.stagecraft.size-probe"] } })).length;
+  (
+    await docker.listImages({
+      filters: { label: ["org.stagecraft.size-probe", "org.stagecraft.test=1"] },
+    })
+  ).length;
 
 describe("sizes against the engine's own numbers", () => {
   it("examples/c-static: runtime against build, which was not requested", async () => {
@@ -135,5 +140,29 @@ describe("sizes against the engine's own numbers", () => {
     expect(heaviest).toContain("COPY /out/wordcount /wordcount");
     expect(heaviest).toContain(`Dockerfile:${lineOf(dir, "COPY --from=build")}`);
     expect(heaviest).toContain("(from build)");
+  });
+
+  it("max-size in CONTEXT/.stagecraft/config.json is a budget too; --size-budget wins", async () => {
+    const source = example("c-static");
+    const dir = mkdtempSync(join(out, "c-static-config-"));
+    cpSync(source, dir, { recursive: true });
+    mkdirSync(join(dir, ".stagecraft"));
+    writeFileSync(
+      join(dir, ".stagecraft", "config.json"),
+      JSON.stringify({
+        targets: { runtime: { "max-size": "100kB" }, test: { "max-size": "1kB" } },
+      }),
+    );
+    const over = await build(dir, "runtime");
+    expect(over.code).toBe(1);
+    expect(over.report.sizeBudgets).toEqual([
+      expect.objectContaining({ target: "runtime", budgetBytes: 100_000, exceeded: true }),
+    ]);
+    expect(over.stdout).toContain("the layers that weigh most:");
+    const allowed = await build(dir, "runtime", ["--size-budget", "runtime=10MB"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.report.sizeBudgets).toEqual([
+      expect.objectContaining({ target: "runtime", budgetBytes: 10_000_000, exceeded: false }),
+    ]);
   });
 });

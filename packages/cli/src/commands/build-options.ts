@@ -85,7 +85,8 @@ Options:
       --size-budget TARGET=SIZE
                              fail (exit 1) when TARGET's image is bigger than SIZE, e.g. 50MB,
                              1.2GiB (kB/MB/GB are 1000s, KiB/MiB/GiB 1024s; repeatable); says by how
-                             much and which layers weigh most
+                             much and which layers weigh most; also "max-size" per target in
+                             CONTEXT/.stagecraft/config.json: {"targets":{"app":{"max-size":"50MB"}}}
       --stall-notice DURATION
                              say so when nothing has come from the engine for this long while
                              builds run (default 30s); the run keeps waiting

@@ -24,7 +24,8 @@ import {
   tagsByTarget,
   type BuildFlags,
 } from "./build-options.js";
-import { checkBeforeBuild } from "./check.js";
+import { checkBeforeBuild, checkBuiltImages } from "./check.js";
+import { readProjectConfig } from "./read-config-file.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./plan.js";
 import { readSessionFlags, settleOutput, type RunSession } from "./read-session-flags.js";
@@ -64,7 +65,17 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     });
     const targets = analysis.plan.targets.map((target) => target.id);
     const tags = tagsByTarget(flags.tags, targets);
-    const sizeBudgets = checkBudgetTargets(flags.sizeBudgets, targets);
+    // `max-size` in the project's config, for the targets being built; --size-budget wins.
+    const config = readProjectConfig(io.cwd, flags.contextDir);
+    const configured = Object.fromEntries(
+      Object.entries(config.maxSizes).filter(([target]) => targets.includes(target)),
+    );
+    const sizeBudgets = checkBudgetTargets(
+      Object.keys(configured).length === 0 && flags.sizeBudgets === undefined
+        ? undefined
+        : { ...configured, ...flags.sizeBudgets },
+      targets,
+    );
     session = readSessionFlags(io, flags, targets.length);
     if (flags.check !== undefined) {
       const failed = await checkBeforeBuild(
@@ -159,7 +170,21 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     succeeded = outcome.status === "succeeded";
     renderer.finish(outcome.report);
     await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
-    return exitCodeOf(outcome);
+    const code = exitCodeOf(outcome);
+    if (flags.check === undefined || outcome.status !== "succeeded") return code;
+    const imageCode = await checkBuiltImages(
+      io,
+      {
+        contextDir: flags.contextDir,
+        file: flags.file,
+        targets: flags.targets,
+        buildArgs: flags.buildArgs,
+        platform: flags.platform,
+      },
+      flags.check.failOn,
+      outcome,
+    );
+    return code === 0 ? imageCode : code;
   } catch (error) {
     if (json) {
       io.stdout.write(`${JSON.stringify({ type: "error", error: errorToJson(error) })}\n`);

@@ -1,12 +1,14 @@
-import { DockerEngine, EngineError, UsageError } from "@stagecraft/core";
+import { DockerEngine, EngineError, UsageError, type BuildOutcome } from "@stagecraft/core";
 import {
   CHECK_RULES,
+  attributeLayerFiles,
   checkDockerfile,
   type BaseImageConfig,
+  type ImageLayerFiles,
   type CheckReport,
   type CheckSeverity,
 } from "@stagecraft/core/checks";
-import { gatherContextFacts, inspectBaseImages } from "@stagecraft/core/engine";
+import { gatherContextFacts, inspectBaseImages, scanImageLayers } from "@stagecraft/core/engine";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
@@ -72,6 +74,8 @@ export type FailOn = "error" | "warning" | "never";
 /** What to check: the inputs of a build. */
 export interface CheckRequest extends FrontEndRequest {
   readonly offline: boolean;
+  /** The files of each built target's layers, by stage id (`build --check` after the build). */
+  readonly imageLayers?: ReadonlyMap<string, readonly ImageLayerFiles[]> | undefined;
 }
 
 /** `stagecraft check`: prints the findings as text, JSON, SARIF or GitHub annotations. */
@@ -132,6 +136,56 @@ export async function checkBeforeBuild(
     `stagecraft: --check found ${failOn === "warning" ? "warnings or errors" : "errors"}; nothing was built\n`,
   );
   return 1;
+}
+
+/**
+ * `stagecraft build --check`, after the build: scans the files of each built target's image (layer
+ * by layer, named with the stage and line that made it) and prints what that adds to the findings
+ * from before the build; returns 1 when those fail per `--fail-on`.
+ */
+export async function checkBuiltImages(
+  io: Io,
+  request: Omit<CheckRequest, "offline" | "imageLayers">,
+  failOnText: string | undefined,
+  outcome: BuildOutcome,
+): Promise<0 | 1> {
+  const failOn = parseFailOn(failOnText);
+  const engine = new DockerEngine({ env: io.env });
+  const imageLayers = new Map<string, ImageLayerFiles[]>();
+  await Promise.all(
+    outcome.report.targets.map(async (target) => {
+      if (target.status !== "succeeded" || target.imageId === null) return;
+      try {
+        const scan = await scanImageLayers(engine, target.imageId, { signal: io.signal });
+        imageLayers.set(target.target, attributeLayerFiles(scan.layers, target.layers ?? []));
+      } catch (error) {
+        // The image is built; what could not be read is said, not a failure of the build.
+        if (io.signal.aborted) throw error;
+        io.stderr.write(
+          `note: the files of ${target.target}'s image were not checked: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+      }
+    }),
+  );
+  if (imageLayers.size === 0) return 0;
+  const before = await runChecks(io, { ...request, offline: false });
+  const after = await runChecks(io, { ...request, offline: false, imageLayers });
+  const known = new Set(before.report.findings.map(findingKey));
+  const report = {
+    ...after.report,
+    findings: after.report.findings.filter((finding) => !known.has(findingKey(finding))),
+    notes: [],
+  };
+  writeFindings(io, after.file, report, io.stderr);
+  if (exitCodeFor(report, failOn) === 0) return 0;
+  io.stderr.write(
+    `stagecraft: --check found ${failOn === "warning" ? "warnings or errors" : "errors"} in the built images\n`,
+  );
+  return 1;
+}
+
+function findingKey(finding: CheckReport["findings"][number]): string {
+  return `${finding.rule}:${finding.location.line}:${finding.message}`;
 }
 
 function parseFailOn(value: string | undefined): FailOn {
@@ -200,6 +254,7 @@ export async function runChecks(
     context,
     ...(baseImages === undefined ? {} : { baseImages }),
     ...(unavailable === undefined ? {} : { baseImagesUnavailable: unavailable }),
+    ...(request.imageLayers === undefined ? {} : { imageLayers: request.imageLayers }),
   });
   return { file: dockerfile.displayPath, report };
 }

@@ -230,6 +230,12 @@ const TOOL_PATHS: ReadonlyMap<string, string> = new Map([
   ["yum", "a package manager"],
   ["pip", "a package manager"],
   ["pip3", "a package manager"],
+  ["apt", "a package manager"],
+  ["dpkg", "a package manager"],
+  ["npm", "a package manager"],
+  ["yarn", "a package manager"],
+  ["pnpm", "a package manager"],
+  ["gem", "a package manager"],
 ]);
 
 /** The image-aware half: tools found among a layer's files, naming the layer and its line. */

@@ -121,8 +121,8 @@ export interface ContextFacts {
 }
 
 /**
- * The files of one layer of a built image, for the image-aware half of ShippedBuildTools (not
- * gathered by the CLI yet): what the layer adds, and which stage and line made it.
+ * The files of one layer of a built image, for the image-aware half of ShippedBuildTools
+ * (`scanImageLayers` + `attributeLayerFiles`): what the layer adds, and which stage and line made it.
  */
 export interface ImageLayerFiles {
   /** 0-based index in the image's layers. */

@@ -2,6 +2,7 @@
 // pure: the engine and context facts they can use are gathered by `gatherContextFacts` and
 // `inspectBaseImages` from `@stagecraft/core/engine`.
 export { checkDockerfile } from "./check-dockerfile.js";
+export { attributeLayerFiles } from "./attribute-layer-files.js";
 export { CHECK_RULES } from "./check-rules.js";
 export type {
   BaseImageConfig,

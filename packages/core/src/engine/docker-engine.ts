@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { BuildFailedError, EngineError, PushFailedError } from "../errors.js";
 import { silentLogger, type Logger } from "../logger.js";
 import { createBuildStreamReader } from "../progress/read-build-stream.js";
@@ -58,6 +58,7 @@ interface ImageAnswer {
   Os?: string;
   Architecture?: string;
   Variant?: string;
+  GraphDriver?: { Name?: string; Data?: Record<string, string> | null } | null;
   Config: {
     Labels: Record<string, string> | null;
     User?: string;
@@ -500,7 +501,25 @@ export class DockerEngine implements Engine {
       os: image.Os ?? "",
       architecture: image.Architecture ?? "",
       variant: image.Variant ?? "",
+      ...layerDirsOf(image),
     };
+  }
+
+  /**
+   * The image as `docker save` writes it (`GET /images/{ref}/get`): a tar of its config, manifest
+   * and layer tars. The caller reads the stream to its end or destroys it.
+   */
+  async exportImage(ref: string, signal?: AbortSignal): Promise<Readable> {
+    try {
+      return await this.#http.stream({
+        method: "GET",
+        path: `/images/${encodeURI(ref)}/get`,
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (error) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      throw this.#requestError(error, `exporting image ${ref}`);
+    }
   }
 
   async imageHistory(ref: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]> {
@@ -684,4 +703,17 @@ function isDenied(message: string): boolean {
 function abortReason(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason : new DOMException("The build was aborted", "AbortError");
+}
+
+/**
+ * overlay2's layer directories, oldest first: `LowerDir` lists the layers below the top one, the
+ * nearest first (moby daemon/graphdriver/overlay2/overlay.go `GetMetadata`), `UpperDir` is the top.
+ */
+function layerDirsOf(image: ImageAnswer): { layerDirs?: string[] } {
+  const driver = image.GraphDriver;
+  if (driver?.Name !== "overlay2" || driver.Data === undefined || driver.Data === null) return {};
+  const upper = driver.Data.UpperDir;
+  if (upper === undefined || upper === "") return {};
+  const lower = (driver.Data.LowerDir ?? "").split(":").filter((dir) => dir !== "");
+  return { layerDirs: [...lower.reverse(), upper] };
 }

@@ -210,6 +210,11 @@ export interface ImageDetails {
   architecture?: string | undefined;
   /** The image's `Variant`, e.g. `v8`, empty when it has none; undefined when not reported. */
   variant?: string | undefined;
+  /**
+   * Each layer's files as a directory on the engine's machine, oldest first (overlay2's `diff`
+   * directories); undefined for other image stores.
+   */
+  layerDirs?: readonly string[] | undefined;
 }
 
 /** One entry of an image's history (`docker history`), newest first: a layer or a config-only step. */
@@ -264,6 +269,11 @@ export interface Engine {
    * it out.
    */
   tagImage?(source: string, target: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * The image as `docker save` writes it: a tar holding its manifest and one tar per layer. Engines
+   * without it leave it out.
+   */
+  exportImage?(ref: string, signal?: AbortSignal): Promise<Readable>;
   /**
    * Removes an image by id (never forced: an image a container uses or that is tagged elsewhere stays);
    * resolves once it is gone or was already gone. Engines without it leave it out.

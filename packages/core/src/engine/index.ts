@@ -36,6 +36,8 @@ export { ControlClient } from "./buildkit/control-client.js";
 export type { BuildkitAddress } from "./buildkit/control-client.js";
 export type { UsageRecord, WorkerRecord } from "./buildkit/control-protos.js";
 export { resolveEngineEndpoint } from "./resolve-endpoint.js";
+export { scanImageLayers } from "./scan-image-layers.js";
+export type { ImageScan, ScannedLayer } from "./scan-image-layers.js";
 export type { EndpointTransport, EngineEndpoint } from "./resolve-endpoint.js";
 export { readDockerConfig } from "./docker-config.js";
 export type { DockerModem, ModemDialOptions } from "./modem-transport.js";

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
 import { BuildFailedError, EngineError, PushFailedError } from "../errors.js";
 import type {
   BuildRequest,
@@ -29,6 +30,10 @@ export interface FakeBuildScript {
   sizeBytes?: number;
   /** The image's history reported by `imageHistory`, newest first (default: none). */
   history?: readonly ImageHistoryEntry[];
+  /** The image's layer directories on this machine, oldest first, as `inspectImage` reports them. */
+  layerDirs?: readonly string[];
+  /** What `exportImage` streams for the image (a `docker save` tar); default: no export. */
+  exportTar?: () => Readable;
 }
 
 /** A record of one request the fake engine received. */
@@ -55,6 +60,7 @@ export class FakeEngine implements Engine {
   readonly #scripts: Readonly<Record<string, FakeBuildScript>>;
   readonly #images = new Map<string, ImageDetails>();
   readonly #histories = new Map<string, readonly ImageHistoryEntry[]>();
+  readonly #exports = new Map<string, () => Readable>();
   /** The ids `removeImage` removed, in order. */
   readonly removed: string[] = [];
   readonly #cancellers = new Map<string, () => void>();
@@ -167,8 +173,10 @@ export class FakeEngine implements Engine {
             tags: request.tags ?? [],
             labels: request.labels ?? {},
             created: new Date().toISOString(),
+            ...(script.layerDirs === undefined ? {} : { layerDirs: script.layerDirs }),
           };
           this.#images.set(imageId, details);
+          if (script.exportTar !== undefined) this.#exports.set(imageId, script.exportTar);
           this.#histories.set(imageId, script.history ?? []);
           for (const tag of request.tags ?? []) this.#images.set(tag, details);
           finish("succeeded", () => {
@@ -287,6 +295,14 @@ export class FakeEngine implements Engine {
   imageHistory(ref: string): Promise<ImageHistoryEntry[]> {
     const id = this.#images.get(ref)?.id;
     return Promise.resolve([...(id === undefined ? [] : (this.#histories.get(id) ?? []))]);
+  }
+
+  /** The scripted `exportTar` of the image; rejects for an image without one. */
+  exportImage(ref: string): Promise<Readable> {
+    const id = this.#images.get(ref)?.id;
+    const make = id === undefined ? undefined : this.#exports.get(id);
+    if (make === undefined) return Promise.reject(new Error(`no export of ${ref} is scripted`));
+    return Promise.resolve(make());
   }
 
   removeImage(ref: string): Promise<void> {
