@@ -13,6 +13,7 @@ import {
   authRegistry,
   deleteRepositoryTags,
   extraEngine,
+  poolEngines,
   registryAddress,
   removeLabelled,
 } from "./support/infra.js";
@@ -281,10 +282,15 @@ describe("stagecraft build --cache-to / --cache-from", () => {
     }
   });
 
-  it("inline cache made on the main engine hits on the containerd-store engine only with pinned bases", async () => {
+  // The importing engine is a second graph-driver engine. On the containerd-store engine
+  // (Docker 26.1) an import of inline cache made on overlay2 hit in 2 of 10 tries here, whatever
+  // the base: pinned, pulled before the build or not (noted in issue 13); the registry cache
+  // of test/registry-cache.test.ts is the containerd store's reliable way.
+  it("inline cache made on the main engine hits on a second engine when the base is pinned, and misses with a tag that names other content there", async () => {
     const registry = await registryAddress();
-    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
-    cleanups.push(() => removeLabelled(c8d.docker));
+    const [second] = await poolEngines();
+    if (second === undefined) throw new Error("test/global-setup.ts started no pool engine");
+    cleanups.push(() => removeLabelled(second.docker));
     // The base, pushed to the registry: pinned by the digest it has there.
     const baseRef = `${registry}/${repository("busybox")}:latest`;
     made.push(baseRef);
@@ -292,7 +298,7 @@ describe("stagecraft build --cache-to / --cache-from", () => {
     execFileSync("docker", ["push", "-q", baseRef]);
     cleanups.push(() => deleteRepositoryTags(registry, repository("busybox")));
     const pinned = (await docker.getImage(baseRef).inspect()).RepoDigests.find((digest) =>
-      digest.startsWith(`${registry}/`),
+      digest.startsWith(`${registry}/${repository("busybox")}@`),
     );
     expect(pinned).toMatch(/@sha256:[0-9a-f]{64}$/);
 
@@ -324,8 +330,6 @@ describe("stagecraft build --cache-to / --cache-from", () => {
       );
       expect(made1.code).toBe(0);
       const reportFile = join(project.dir, "report.json");
-      // The containerd-store engine takes the context through a session (its /build tar path
-      // fails on Docker 26.1 with "load remote build context").
       const again = await runStagecraft(
         [
           "build",
@@ -335,14 +339,12 @@ describe("stagecraft build --cache-to / --cache-from", () => {
           cacheRef,
           // The Dockerfile pins (or not) by itself: no mirror pins on top.
           "--no-pin-bases",
-          "--context-transfer",
-          "session",
           "--progress",
           "plain",
           "--report",
           reportFile,
         ],
-        { env: { DOCKER_HOST: c8d.host, DOCKER_CONFIG: dockerConfig({}) } },
+        { env: { DOCKER_HOST: second.host, DOCKER_CONFIG: dockerConfig({}) } },
       );
       expect(again.code).toBe(0);
       return {
@@ -359,10 +361,34 @@ describe("stagecraft build --cache-to / --cache-from", () => {
     expect(hit.report.cache?.misses).toEqual([]);
     expect(hit.out).toContain(`cache: from registry:${registry}/${repository("cache-pinned")}:app`);
 
-    const miss = await roundTrip(BUSYBOX, "unpinned");
+    // Unpinned, the tag alone decides, and the two engines hold different images under it (as two
+    // machines do once a base image is rebuilt or re-pulled): the cache cannot match, and the
+    // report says why. (Under a tag whose layers are the same on both engines it does match, even
+    // when the image configs differ: BuildKit keys a base by its layers, not by the image id.)
+    const sameName = `stagecraft-it/registry-${id}-base:latest`;
+    made.push(sameName);
+    for (const [host, engine] of [
+      [undefined, "main"],
+      [second.host, "second"],
+    ] as const) {
+      execFileSync(
+        "docker",
+        ["build", "-q", "--label", "org.stagecraft.test=1", "-t", sameName, "-"],
+        {
+          input: `FROM ${BUSYBOX}\nRUN echo ${engine}-${id} > /made-on\n`,
+          env: {
+            ...process.env,
+            ...(host === undefined ? {} : { DOCKER_HOST: host }),
+            DOCKER_BUILDKIT: "1",
+          },
+          stdio: ["pipe", "ignore", "inherit"],
+        },
+      );
+    }
+    const miss = await roundTrip(sameName, "unpinned");
     expect(miss.report.targets[0]?.stepsCached).toBe(0);
     expect(miss.report.cache?.misses[0]?.reason).toContain(
-      `the base image ${BUSYBOX} is not pinned by registry digest`,
+      `the base image ${sameName} is not pinned by registry digest`,
     );
     expect(miss.out).toContain("not pinned by registry digest");
   });
