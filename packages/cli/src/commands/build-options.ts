@@ -75,8 +75,10 @@ Options:
       --concurrency N        build at most N targets at once (default: all)
       --context-transfer HOW auto (default), tar or session: how the context reaches the engine;
                              auto sends it through a session (only changed files) when it is 4 MB
-                             or more, the engine is remote, or .dockerignore excludes the Dockerfile
-                             (a tar would put it into COPY .), as one tar per target otherwise
+                             or more, the engine is remote, .dockerignore excludes the Dockerfile
+                             (a tar would put it into COPY .) or the engine keeps images in the
+                             containerd store before Docker 28 (it cannot read a tar upload), as
+                             one tar per target otherwise
       --keep-going           let independent targets finish when one fails (default: cancel the others)
       --check                run stagecraft check first (findings on stderr) and build nothing
                              when it fails per --fail-on LEVEL: error (default), warning, never

@@ -28,10 +28,10 @@ export type PreparedContext =
       dockerfile: string;
       /**
        * Why the context goes through the session: its size, an engine that is not on this machine,
-       * the caller's choice, or a Dockerfile a tar would put into `COPY .` (excluded by the ignore
-       * file, or outside the context).
+       * the caller's choice, a Dockerfile a tar would put into `COPY .` (excluded by the ignore
+       * file, or outside the context), or an engine that cannot read a tar upload.
        */
-      reason: "size" | "remote-engine" | "asked" | "dockerfile";
+      reason: "size" | "remote-engine" | "asked" | "dockerfile" | "engine";
       /** What the walk skipped before it stopped (sockets, FIFOs, devices). */
       warnings: readonly ContextWarning[];
     };

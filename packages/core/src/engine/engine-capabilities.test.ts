@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkCacheSupport, readCapabilities } from "./engine-capabilities.js";
+import { checkCacheSupport, readCapabilities, readsTarContext } from "./engine-capabilities.js";
 import type { EngineInfo } from "./engine.js";
 
 const info: EngineInfo = {
@@ -71,5 +71,16 @@ describe("checkCacheSupport", () => {
     expect(() => {
       checkCacheSupport({ cacheFrom: [{ type: "gha", attrs: {} }] }, graph, "control");
     }).toThrow(/imports local and registry cache only/);
+  });
+});
+
+describe("readsTarContext", () => {
+  it("is false only for the containerd image store before Docker 28 (moby/moby#47717)", () => {
+    expect(readsTarContext(graph)).toBe(true);
+    expect(readsTarContext(containerd)).toBe(false);
+    expect(readsTarContext({ ...containerd, version: "27.5.1" })).toBe(false);
+    expect(readsTarContext({ ...containerd, version: "28.0.0" })).toBe(true);
+    expect(readsTarContext({ ...containerd, version: "29.2.1" })).toBe(true);
+    expect(readsTarContext({ ...graph, version: "20.10.24" })).toBe(true);
   });
 });

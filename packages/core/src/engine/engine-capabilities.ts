@@ -54,6 +54,19 @@ const CACHE_BY_STORE: Readonly<Record<ImageStoreKind, EngineCapabilities["cache"
 /** The API version from which `/session` is deprecated and sessions go over gRPC (Docker 29.2). */
 const GRPC_SESSION_API = [1, 53] as const;
 
+/**
+ * Whether `POST /build` can read a context uploaded as a tar. With the containerd image store it
+ * cannot before Docker 28: the daemon hands BuildKit a made-up URL for the upload
+ * (`http://build-context-…`) that only the graph-driver worker knows how to answer, so the build
+ * fails with "failed to read downloaded context: … no such host" (moby/moby#47717, fixed by
+ * moby/moby#49178 in Docker 28; seen here on 26.1.5). A session (FileSync) works everywhere.
+ */
+export function readsTarContext(capabilities: EngineCapabilities): boolean {
+  if (capabilities.imageStore.kind !== "containerd") return true;
+  const major = Number(capabilities.version.split(".")[0]);
+  return Number.isFinite(major) && major >= 28;
+}
+
 /** Reads the capabilities from what `GET /version` (as `EngineInfo`) and `GET /info` answered. */
 export function readCapabilities(info: EngineInfo, answer: InfoAnswer): EngineCapabilities {
   const driverType = (answer.DriverStatus ?? []).find(([key]) => key === "driver-type")?.[1];

@@ -42,7 +42,12 @@ import { attributeLayers, type LayerStage } from "../report/attribute-layers.js"
 import type { LayerReport } from "../report/build-report.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
 import { selectSizeProbes } from "../report/select-size-probes.js";
-import { checkCacheSupport, type BuildPath } from "../engine/engine-capabilities.js";
+import {
+  checkCacheSupport,
+  readsTarContext,
+  type BuildPath,
+  type EngineCapabilities,
+} from "../engine/engine-capabilities.js";
 import { registryOfReference } from "../engine/registry-auth.js";
 import { assignCacheRefs } from "../engine/assign-cache-refs.js";
 import { pinBaseImages, type BasePins } from "../engine/pin-base-images.js";
@@ -209,6 +214,16 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const probeSignal = signal === undefined ? probe.signal : AbortSignal.any([signal, probe.signal]);
   let info: EngineInfo;
   let prepared: PreparedContext;
+  // Whether the engine can read a tar upload depends on its image store: asked beside the other
+  // probes, and waited for only when the context is to travel as a tar.
+  const transfer = options.context.transfer ?? "auto";
+  const storeProbe =
+    !usesCache &&
+    transfer !== "session" &&
+    (options.engine.buildPath ?? "build") === "build" &&
+    options.engine.capabilities !== undefined
+      ? options.engine.capabilities(probeSignal).catch(() => undefined)
+      : undefined;
   try {
     [info, prepared] = await Promise.all([
       // Cache options depend on the engine's image store: ask for its capabilities instead.
@@ -227,6 +242,23 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   } catch (error) {
     probe.abort(error);
     throw error;
+  }
+  if (prepared.kind === "tar" && (options.engine.buildPath ?? "build") === "build") {
+    const capabilities = "imageStore" in info ? (info as EngineCapabilities) : await storeProbe;
+    if (capabilities !== undefined && !readsTarContext(capabilities)) {
+      if (transfer === "tar") {
+        throw new EngineError(
+          "ENGINE_UNSUPPORTED",
+          `the engine at ${capabilities.endpoint} (Docker ${capabilities.version}, containerd image store) cannot read a context uploaded as a tar (moby/moby#47717, fixed in Docker 28)`,
+          { hint: "Send the context through a session: context transfer `session` or `auto`." },
+        );
+      }
+      const again = await prepareContext(
+        { ...options.context, transfer: "session" },
+        options.engine.local,
+      );
+      prepared = again.kind === "session" ? { ...again, reason: "engine" } : again;
+    }
   }
   if (!info.buildkit) {
     throw new EngineError(
