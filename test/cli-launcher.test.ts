@@ -23,6 +23,7 @@ describe("the stagecraft bin's code cache", () => {
     execFileSync(process.execPath, [join(bin, "stagecraft.cjs"), ...args], {
       encoding: "utf8",
       env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
     });
   // The cache names carry the first 16 hex digits of the bundle's SHA-256.
   const cacheName = (kind: string): string =>
@@ -47,19 +48,54 @@ describe("the stagecraft bin's code cache", () => {
     rmSync(dirname(bin), { recursive: true, force: true });
   });
 
-  it("is written by the first run of each kind and used by the next", () => {
+  it("is written by the first run of each command and used by the next", () => {
     expect(caches()).toEqual([]);
     const version = run(["--version"]);
     expect(version).toMatch(/^\d+\.\d+\.\d+\n$/);
-    expect(caches()).toEqual([cacheName("other")]);
+    // `--version`, `--help` and usage errors share one cache, which defines no command's.
+    expect(caches()).toEqual([cacheName("help")]);
     // Accepted by V8, so not written again (a rejected one would be replaced).
-    const other = join(bin, cacheName("other"));
-    const written = statSync(other).mtimeMs;
+    const help = join(bin, cacheName("help"));
+    const written = statSync(help).mtimeMs;
     expect(run(["--version"])).toBe(version);
-    expect(statSync(other).mtimeMs).toBe(written);
-    // `build` keeps a cache of its own (it runs other code); a usage error is enough to make it.
     expect(() => run(["build", "--no-such-flag"])).toThrow();
-    expect(caches()).toEqual([cacheName("build"), cacheName("other")]);
+    expect(run(["build", "--help"])).toContain("Usage: stagecraft build");
+    expect(caches()).toEqual([cacheName("help")]);
+    expect(statSync(help).mtimeMs).toBe(written);
+    // A command that did its work keeps a cache of its own (each runs other code).
+    const project = join(dirname(bin), "project");
+    mkdirSync(project);
+    writeFileSync(join(project, "Dockerfile"), "FROM scratch AS base\nCOPY a /\n");
+    writeFileSync(join(project, "a"), "a\n");
+    run(["plan", project, "--format", "json"]);
+    expect(caches()).toEqual([cacheName("help"), cacheName("plan")]);
+  });
+
+  it("gives a build that follows a first --help a cache of the build's code", () => {
+    // What a new user does: ask for help, get a flag wrong, then build.
+    expect(run(["--help"])).toContain("Usage: stagecraft <command>");
+    expect(run(["build", "--help"])).toContain("Usage: stagecraft build");
+    expect(() => run(["build", "--no-such-flag"])).toThrow();
+    const helpSize = statSync(join(bin, cacheName("help"))).size;
+    const project = join(dirname(bin), "project");
+    mkdirSync(project);
+    writeFileSync(join(project, "Dockerfile"), "FROM scratch AS base\nCOPY a /\n");
+    writeFileSync(join(project, "a"), "a\n");
+    const build = (): string => run(["build", project, "--target", "base", "--progress", "plain"]);
+    build();
+    // Started from the help cache, and left one that holds what the build compiled: a cache
+    // written by a build from nothing is the same size, give or take what differs between runs.
+    const cache = join(bin, cacheName("build"));
+    expect(caches()).toEqual([cacheName("build"), cacheName("help")]);
+    const buildSize = statSync(cache).size;
+    expect(buildSize).toBeGreaterThan(2 * helpSize);
+    const written = statSync(cache).mtimeMs;
+    build();
+    expect(statSync(cache).mtimeMs).toBe(written);
+    rmSync(join(bin, cacheName("help")));
+    rmSync(cache);
+    build();
+    expect(Math.abs(statSync(cache).size - buildSize)).toBeLessThan(buildSize * 0.05);
   });
 
   it("runs a chunk only when its package is first required, from a cache of its own", () => {
@@ -102,12 +138,12 @@ describe("the stagecraft bin's code cache", () => {
     const launcher = join(bin, "stagecraft.cjs");
     writeFileSync(launcher, readFileSync(launcher, "utf8").replace(oldHash, newHash));
     expect(run(["--help"])).toContain("Usage: stagecraft <COMMAND>");
-    expect(caches()).toContain(cacheName("other"));
+    expect(caches()).toContain(cacheName("help"));
     expect(caches()).toHaveLength(2);
   });
 
   it("ignores a damaged cache and replaces it", () => {
-    const cache = join(bin, cacheName("other"));
+    const cache = join(bin, cacheName("help"));
     writeFileSync(cache, "not a V8 code cache");
     expect(run(["--help"])).toContain("Usage: stagecraft <command>");
     expect(caches()).toHaveLength(1);
@@ -118,7 +154,7 @@ describe("the stagecraft bin's code cache", () => {
     expect(run(["--version"], { STAGECRAFT_CODE_CACHE: "0" })).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(caches()).toEqual([]);
     // A directory where the cache would go: the write fails even for root.
-    const cache = join(bin, cacheName("other"));
+    const cache = join(bin, cacheName("help"));
     mkdirSync(cache);
     expect(run(["--version"])).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(readdirSync(bin).filter((name) => name.endsWith(".tmp"))).toEqual([]);

@@ -2,8 +2,9 @@
 // The `stagecraft` bin. It runs the bundled CLI (stagecraft-bundle.cjs, made by scripts/bundle.mjs)
 // through V8's code cache: a Go CLI starts in ~20 ms, and a fresh Node process spends ~60 ms of its
 // own before this line, so compiling ~1 MB of JavaScript on every run is worth skipping. The first
-// run on a machine compiles as usual and leaves the cache next to the bundle (when it may write
-// there); V8 checks the cache against the source and its own version and ignores it on a mismatch.
+// run of each command compiles as usual and leaves the cache of what it ran next to the bundle (when
+// it may write there); V8 checks the cache against the source and its own version and ignores it on
+// a mismatch.
 // The libraries only some commands need are bundles of their own (chunks), run the same way when
 // the main bundle first requires one of their packages. STAGECRAFT_CODE_CACHE=0 turns caching off.
 import fs = require("node:fs");
@@ -27,9 +28,25 @@ interface Chunk extends Bundle {
 const bundles = JSON.parse("STAGECRAFT_BUNDLES") as { main: Bundle; chunks: readonly Chunk[] };
 const useCache = process.env.STAGECRAFT_CODE_CACHE !== "0";
 
+// A cache holds the functions compiled by the run that wrote it, and V8 compiles whatever else a
+// later run needs as usual, so a cache made by `--help` or a usage error (a few hundred functions)
+// would leave every later build compiling the build's code. Such a run writes only the cache of
+// kind "help" and only when it found none to start from; a run that got to do its command's work
+// (exit 0, or 1: a build failed) writes its command's cache when it had none of its own.
+const command = process.argv[2] ?? "";
+const endOfOptions = process.argv.indexOf("--");
+const asksForHelp = process.argv
+  .slice(2, endOfOptions === -1 ? undefined : endOfOptions)
+  .some((arg) => arg === "--help" || arg === "-h");
+const mainKind = /^[a-z]+$/.test(command) && command !== "help" && !asksForHelp ? command : "help";
+/** Whether this run did its command's work, so what it compiled is what the command runs. */
+const didCommandWork = (exitCode: number): boolean =>
+  mainKind !== "help" && (exitCode === 0 || exitCode === 1);
+
 /**
  * Runs one bundle as a CommonJS module and returns its exports. `kinds` names the caches it may
- * start from, the first being the one this run writes when it had none (or V8 refused it).
+ * start from, the first being the one a run that did its command's work writes when it had none
+ * (or V8 refused it); any other run writes "help", and only when it had no cache at all.
  */
 function runBundle(bundle: Bundle, kinds: readonly string[], require: NodeJS.Require): unknown {
   const file = path.join(__dirname, bundle.file);
@@ -49,10 +66,13 @@ function runBundle(bundle: Bundle, kinds: readonly string[], require: NodeJS.Req
     filename: file,
     ...(cache === undefined ? {} : { cachedData: cache.data }),
   });
-  const kind = kinds[0] ?? "any";
-  if (useCache && (cache?.of !== kind || script.cachedDataRejected === true)) {
+  if (useCache) {
+    const rejected = script.cachedDataRejected === true;
     // After the run, the functions it compiled are in the cache too.
-    process.once("exit", () => {
+    process.once("exit", (exitCode) => {
+      const kind = didCommandWork(exitCode) ? (kinds[0] ?? "help") : "help";
+      const startedFrom = rejected ? undefined : cache?.of;
+      if (startedFrom === kind || (kind === "help" && startedFrom !== undefined)) return;
       const target = cacheFile(kind);
       const temporary = `${target}.${process.pid}.tmp`;
       try {
@@ -83,15 +103,12 @@ const requireForMain = Object.assign((id: string): unknown => {
   if (chunk === undefined) return nodeRequire(id);
   let exports = chunkExports.get(chunk);
   if (exports === undefined) {
-    exports = runBundle(chunk, ["lib"], nodeRequire) as Record<string, unknown>;
+    exports = runBundle(chunk, ["lib", "help"], nodeRequire) as Record<string, unknown>;
     chunkExports.set(chunk, exports);
   }
   return exports[id];
 }, nodeRequire);
 
-// A build and the other commands run different code; each keeps the cache of what it ran.
-runBundle(
-  bundles.main,
-  process.argv[2] === "build" ? ["build"] : ["other", "build"],
-  requireForMain,
-);
+// Each command keeps the cache of what it ran; until it has one, a build's covers the code the
+// commands share (reading the Dockerfile, analysing it).
+runBundle(bundles.main, [...new Set([mainKind, "build", "help"])], requireForMain);
