@@ -24,13 +24,11 @@ import {
   tagsByTarget,
   type BuildFlags,
 } from "./build-options.js";
-import { checkBeforeBuild, checkBuiltImages } from "./check.js";
 import { readProjectConfig } from "./read-config-file.js";
 import { loadDockerfile } from "./load-dockerfile.js";
-import { runEngineChecks } from "./plan.js";
+import { runEngineChecks } from "./run-engine-checks.js";
 import { readSessionFlags, settleOutput, type RunSession } from "./read-session-flags.js";
 import { writeRunFiles } from "./write-run-files.js";
-import { buildOnPool } from "./build-on-pool.js";
 import { readPoolFlags } from "./read-pool-flags.js";
 
 export { BUILD_HELP };
@@ -78,6 +76,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     );
     session = readSessionFlags(io, flags, targets.length);
     if (flags.check !== undefined) {
+      const { checkBeforeBuild } = await import("./check.js");
       const failed = await checkBeforeBuild(
         io,
         {
@@ -103,6 +102,9 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
           hint: "Leave out --pin-bases with --engine, or build on one engine.",
         });
       }
+      // Imported here, as `check.js` above: a build on one engine loads neither the pool planner
+      // nor the checks.
+      const { buildOnPool } = await import("./build-on-pool.js");
       const code = await buildOnPool(io, flags, pool, analysis, {
         ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
         session,
@@ -172,6 +174,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
     const code = exitCodeOf(outcome);
     if (flags.check === undefined || outcome.status !== "succeeded") return code;
+    const { checkBuiltImages } = await import("./check.js");
     const imageCode = await checkBuiltImages(
       io,
       {

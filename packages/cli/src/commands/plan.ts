@@ -1,13 +1,10 @@
 import {
   DockerEngine,
-  EngineError,
   UsageError,
   type DockerfileAnalysis,
   type DockerfileError,
-  type Engine,
 } from "@stagecraft/core";
-import { findStageTypos, formatPlatform, type EngineCheck } from "@stagecraft/core/dockerfile";
-import { readEngineReadiness, type EngineReadinessOptions } from "@stagecraft/core/engine";
+import { findStageTypos, formatPlatform } from "@stagecraft/core/dockerfile";
 import type { ExitCode, Io } from "../io.js";
 import { choiceOption, parseCommandLine } from "../parse-command-line.js";
 import { errorToJson, reportError } from "../report-error.js";
@@ -20,6 +17,7 @@ import {
   readEarlierReports,
 } from "./format-placement.js";
 import { POOL_HELP, POOL_OPTIONS, readPoolFlags } from "./read-pool-flags.js";
+import { runEngineChecks, type EngineChecksResult } from "./run-engine-checks.js";
 
 export const PLAN_HELP = `Usage: stagecraft plan [CONTEXT] [options]
 
@@ -49,38 +47,6 @@ ${POOL_HELP}
 Exit codes: 0 the plan was printed, 2 usage or Dockerfile error, or a requested target will
 fail before any step runs (the plan says which and why, engine checks included).
 `;
-
-/** What the engine checks found, or why they did not run. */
-export interface EngineChecksResult {
-  /** Where the engine was asked; undefined when it was not. */
-  readonly engine: string | undefined;
-  /** Why the checks did not run (`--no-engine`, a pool, no engine answered); undefined when they ran. */
-  readonly skipped: string | undefined;
-  readonly checks: readonly EngineCheck[];
-}
-
-/**
- * Asks the engine what it will refuse or fetch for the analysed targets; an engine that does not
- * answer skips the checks (a plan is useful offline) and says so.
- */
-export async function runEngineChecks(
-  engine: Engine & { readonly endpoint?: { readonly description: string } },
-  analysis: DockerfileAnalysis,
-  options: EngineReadinessOptions,
-): Promise<EngineChecksResult> {
-  const where = engine.endpoint?.description;
-  try {
-    const checks = await readEngineReadiness(engine, analysis, options);
-    return { engine: where, skipped: undefined, checks };
-  } catch (error) {
-    if (!(error instanceof EngineError)) throw error;
-    return {
-      engine: where,
-      skipped: `no engine answered${where === undefined ? "" : ` at ${where}`}: ${error.message}`,
-      checks: [],
-    };
-  }
-}
 
 /** `stagecraft plan`: prints the build plan as text or JSON. */
 export async function planCommand(argv: readonly string[], io: Io): Promise<ExitCode> {
