@@ -189,8 +189,11 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
     buildArgs: run.buildArgs,
     ...(run.platform === undefined ? {} : { platform: run.platform }),
   };
-  // The last stage ("" in the run) gets its id from an analysis without targets.
-  const lastStage = analyzeDockerfile(text, base).plan.targets[0]?.id ?? "";
+  // The last stage ("" in the run) gets its id from an analysis without targets; a run that names
+  // every stage it builds needs only the analysis below.
+  const lastStage = run.stages.includes(undefined)
+    ? (analyzeDockerfile(text, base).plan.targets[0]?.id ?? "")
+    : "";
   const bakeTargetsByStage: Record<string, string[]> = {};
   const tags: Record<string, string[]> = {};
   for (const stage of run.stages) {
