@@ -31,12 +31,16 @@ export async function buildOnPool(
   runOptions: Omit<RunPoolOptions, "analysis" | "pool" | "placement" | "signal" | "onEvent">,
 ): Promise<ExitCode> {
   if (pool.registry !== undefined) await checkRegistry(pool.registry.host, io.signal);
+  // Shared stages and pinned bases reach the builds as named contexts, which only the Control API
+  // carries: with a registry the pool pins its bases unless --no-pin-bases.
+  const control =
+    (pool.registry !== undefined && (pool.engines.length >= 2 || flags.pinBases !== false)) ||
+    typeof flags.pinBases === "string";
   const members = pool.engines.map((spec) => ({
     name: spec.name,
     capacity: spec.capacity,
     engine: new DockerEngine({
-      // Shared stages reach the other engines as named contexts, which only the Control API carries.
-      ...(pool.registry === undefined || pool.engines.length < 2 ? {} : { builder: "control" }),
+      ...(control ? { builder: "control" } : {}),
       env:
         spec.addressKind === "host"
           ? { ...io.env, DOCKER_HOST: spec.address }

@@ -98,11 +98,6 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
 
     if (pool !== undefined) {
-      if (typeof flags.pinBases === "string") {
-        throw new UsageError("--pin-bases works on one engine; a pool does not pin bases yet", {
-          hint: "Leave out --pin-bases with --engine, or build on one engine.",
-        });
-      }
       const code = await buildOnPool(io, flags, pool, analysis, {
         ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
         session,
