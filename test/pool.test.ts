@@ -53,6 +53,9 @@ afterAll(async () => {
   for (const server of servers) server.close();
   for (const remove of projects) remove();
   await deleteRepositoryTags(registry, `${PREFIX}/shared`).catch(() => undefined);
+  await deleteRepositoryTags(registry, `${PREFIX}/stagecraft-bases/stagecraft/busybox`).catch(
+    () => undefined,
+  );
   await Promise.all(
     [docker, ...extra.map((engine) => engine.docker)].map((on) => removeLabelled(on)),
   );
@@ -191,6 +194,36 @@ describe("a build over a pool of three engines", () => {
       if ("target" in event) expect(event.engine).toBe(engine);
     await expectImagesCorrect(outcome, runId);
     for (const engine of ["main", "p1", "p2"]) expect(outcome.busyMs[engine]).toBeGreaterThan(0);
+
+    // The base was pinned once for the pool, from the first engine that has it (main), and every
+    // run of every engine was given that one registry digest.
+    expect(outcome.pins?.pinned).toEqual([
+      {
+        reference: BUSYBOX,
+        engine: "main",
+        pinned: expect.stringMatching(
+          new RegExp(
+            `^127\\.0\\.0\\.1:\\d+/${PREFIX}/stagecraft-bases/stagecraft/busybox@sha256:[0-9a-f]{64}$`,
+          ),
+        ) as string,
+      },
+    ]);
+    const pinned = outcome.pins?.pinned[0]?.pinned ?? "";
+    const pinsByEngine = new Map<string, string[]>();
+    for (const { event, engine } of events) {
+      if (event.type !== "run-started") continue;
+      pinsByEngine.set(engine, event.cache?.pinned?.map((pin) => pin.pinned) ?? []);
+    }
+    expect([...pinsByEngine.keys()].sort()).toEqual(["main", "p1", "p2"]);
+    for (const list of pinsByEngine.values()) expect(list).toEqual([pinned]);
+    // Where the shared stage was built, BuildKit read the base from the mirror by that digest.
+    const baseRead = events.filter(
+      ({ event, engine }) =>
+        engine === shared?.engine &&
+        (event.type === "step-started" || event.type === "step-cached") &&
+        event.step.name === `[context stagecraft/busybox] ${pinned}`,
+    );
+    expect(baseRead.length).toBeGreaterThan(0);
   });
 
   it("stagecraft build --engine ×3 --registry: the live lines and the report name the engines", async () => {
@@ -226,6 +259,7 @@ describe("a build over a pool of three engines", () => {
       targets: { target: string; engine: string; status: string; imageId: string }[];
       shared: { stage: string; engine: string; to: string[]; reference: string; bytes: number }[];
       busyMs: Record<string, number>;
+      pins: { pinned: { reference: string; engine: string; pinned: string }[] } | null;
     };
     const [shared] = json.shared;
     expect(json.shared).toHaveLength(1);
@@ -246,6 +280,17 @@ describe("a build over a pool of three engines", () => {
     for (const engine of ["main", "p1", "p2"]) {
       expect(run.stdout).toMatch(new RegExp(`engine ${engine} busy [\\d.]+ s`));
     }
+    // The base pinned once for the pool: one line, and the same in the report file.
+    const pinLines = run.stdout.split("\n").filter((line) => line.startsWith("base "));
+    expect(pinLines).toHaveLength(1);
+    expect(pinLines[0]).toMatch(
+      new RegExp(
+        `^base ${BUSYBOX} pinned once for the pool: pushed from main as 127\\.0\\.0\\.1:\\d+/${PREFIX}/stagecraft-bases/stagecraft/busybox@sha256:[0-9a-f]{64}$`,
+      ),
+    );
+    expect(json.pins?.pinned.map((pin) => [pin.reference, pin.engine])).toEqual([
+      [BUSYBOX, "main"],
+    ]);
     const lines = await Promise.all(
       json.targets.map((target) =>
         runInImage(target.imageId, ["cat", "/shared.txt"], clientOf(target.engine)),
