@@ -13,7 +13,7 @@ import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
 import type { BuildFlags } from "./build-options.js";
-import { placeOnPool, readEarlierReports } from "./format-placement.js";
+import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
 import type { PoolFlags } from "./read-pool-flags.js";
 import { writeWhole } from "./write-run-files.js";
 
@@ -48,7 +48,12 @@ export async function buildOnPool(
           : { ...io.env, DOCKER_HOST: undefined, DOCKER_CONTEXT: spec.address },
     }),
   }));
-  const placement = placeOnPool(analysis, pool, readEarlierReports(io.cwd, flags.contextDir));
+  const placement = placeOnPool(
+    analysis,
+    pool,
+    readEarlierReports(io.cwd, flags.contextDir),
+    readCacheAffinity(io.cwd, flags.contextDir),
+  );
   const mode = chooseProgressMode(flags.progress, io);
   const targets = analysis.plan.targets.map((target) => target.id);
   const renderer = createRenderer({
