@@ -2,6 +2,7 @@
 // the loopback registry between them: six targets that share one stage, the stage built once and read
 // by the others by digest; then the same build with one engine cut off mid-run (a proxy in front of
 // pool2 that hangs up and goes away: pool2's dockerd itself, and the main engine, are never touched).
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
@@ -25,6 +26,8 @@ import {
 const id = randomUUID().slice(0, 8);
 const PREFIX = `stagecraft-it/pool-${id}`;
 const TARGETS = ["t1", "t2", "t3", "t4", "t5", "t6"];
+/** A base image made on this machine, not in any registry: another one on each engine. */
+const OWN_BASE_REPOSITORY = `stagecraft-it/pool-${id}-base`;
 
 /** A stage every target needs, whose step writes a value no other run of it would write. */
 const dockerfile = (seconds: number): string =>
@@ -54,6 +57,9 @@ afterAll(async () => {
   for (const remove of projects) remove();
   await deleteRepositoryTags(registry, `${PREFIX}/shared`).catch(() => undefined);
   await deleteRepositoryTags(registry, `${PREFIX}/stagecraft-bases/stagecraft/busybox`).catch(
+    () => undefined,
+  );
+  await deleteRepositoryTags(registry, `${PREFIX}/stagecraft-bases/${OWN_BASE_REPOSITORY}`).catch(
     () => undefined,
   );
   await Promise.all(
@@ -334,6 +340,63 @@ describe("a build over a pool of three engines", () => {
     }
     expect(outcome.targets.every((target) => target.engine !== "p2")).toBe(true);
     await expectImagesCorrect(outcome, runId);
+  });
+});
+
+describe("bases pinned once for the pool", () => {
+  it("every engine builds FROM the one engine's image by digest, even an engine without it", async () => {
+    const base = `${OWN_BASE_REPOSITORY}:latest`;
+    const [pool1] = extra;
+    // The tag names other content on main and on p1 (as on two machines once a base is rebuilt);
+    // p2 does not have it at all, and nothing can be pulled.
+    for (const [host, engine] of [
+      [undefined, "main"],
+      [pool1?.host, "p1"],
+    ] as const) {
+      execFileSync("docker", ["build", "-q", "--label", "org.stagecraft.test=1", "-t", base, "-"], {
+        input: `FROM ${BUSYBOX}\nRUN echo ${engine}-${id} > /made-on\n`,
+        env: {
+          ...process.env,
+          ...(host === undefined ? {} : { DOCKER_HOST: host }),
+          DOCKER_BUILDKIT: "1",
+        },
+        stdio: ["pipe", "ignore", "inherit"],
+      });
+    }
+    const text = ["t1", "t2", "t3"]
+      .flatMap((target) => [`FROM ${base} AS ${target}`, `RUN cp /made-on /seen`])
+      .join("\n");
+    const project = makeProject({ Dockerfile: `${text}\n` });
+    projects.push(project.remove);
+    const outcome = await runPool({
+      analysis: analyzeDockerfile(text, { targets: ["t1", "t2", "t3"] }),
+      context: { dir: project.dir, dockerfile: join(project.dir, "Dockerfile") },
+      labels: TEST_LABELS,
+      pool: pool(),
+      placement: {
+        targets: [
+          { target: "t1", engine: "main" },
+          { target: "t2", engine: "p1" },
+          { target: "t3", engine: "p2" },
+        ],
+      },
+      registry: `${registry}/${PREFIX}`,
+    });
+    expect(outcome.pins?.pinned.map((pin) => [pin.reference, pin.engine])).toEqual([
+      [base, "main"],
+    ]);
+    expect(outcome.status).toBe("succeeded");
+    // One base everywhere: main's, read from the mirror by its digest.
+    for (const target of outcome.targets) {
+      const seen = await runInImage(
+        target.imageId ?? "",
+        ["cat", "/seen"],
+        clientOf(target.engine),
+      );
+      expect(`${target.name} on ${target.engine}: ${seen.trim()}`).toBe(
+        `${target.name} on ${target.engine}: main-${id}`,
+      );
+    }
   });
 });
 
