@@ -2,6 +2,7 @@
 // the loopback registry between them: six targets that share one stage, the stage built once and read
 // by the others by digest; then the same build with one engine cut off mid-run (a proxy in front of
 // pool2 that hangs up and goes away: pool2's dockerd itself, and the main engine, are never touched).
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
@@ -25,6 +26,8 @@ import {
 const id = randomUUID().slice(0, 8);
 const PREFIX = `stagecraft-it/pool-${id}`;
 const TARGETS = ["t1", "t2", "t3", "t4", "t5", "t6"];
+/** A base image made on this machine, not in any registry: another one on each engine. */
+const OWN_BASE_REPOSITORY = `stagecraft-it/pool-${id}-base`;
 
 /** A stage every target needs, whose step writes a value no other run of it would write. */
 const dockerfile = (seconds: number): string =>
@@ -53,6 +56,12 @@ afterAll(async () => {
   for (const server of servers) server.close();
   for (const remove of projects) remove();
   await deleteRepositoryTags(registry, `${PREFIX}/shared`).catch(() => undefined);
+  await deleteRepositoryTags(registry, `${PREFIX}/stagecraft-bases/stagecraft/busybox`).catch(
+    () => undefined,
+  );
+  await deleteRepositoryTags(registry, `${PREFIX}/stagecraft-bases/${OWN_BASE_REPOSITORY}`).catch(
+    () => undefined,
+  );
   await Promise.all(
     [docker, ...extra.map((engine) => engine.docker)].map((on) => removeLabelled(on)),
   );
@@ -191,6 +200,36 @@ describe("a build over a pool of three engines", () => {
       if ("target" in event) expect(event.engine).toBe(engine);
     await expectImagesCorrect(outcome, runId);
     for (const engine of ["main", "p1", "p2"]) expect(outcome.busyMs[engine]).toBeGreaterThan(0);
+
+    // The base was pinned once for the pool, from the first engine that has it (main), and every
+    // run of every engine was given that one registry digest.
+    expect(outcome.pins?.pinned).toEqual([
+      {
+        reference: BUSYBOX,
+        engine: "main",
+        pinned: expect.stringMatching(
+          new RegExp(
+            `^127\\.0\\.0\\.1:\\d+/${PREFIX}/stagecraft-bases/stagecraft/busybox@sha256:[0-9a-f]{64}$`,
+          ),
+        ) as string,
+      },
+    ]);
+    const pinned = outcome.pins?.pinned[0]?.pinned ?? "";
+    const pinsByEngine = new Map<string, string[]>();
+    for (const { event, engine } of events) {
+      if (event.type !== "run-started") continue;
+      pinsByEngine.set(engine, event.cache?.pinned?.map((pin) => pin.pinned) ?? []);
+    }
+    expect([...pinsByEngine.keys()].sort()).toEqual(["main", "p1", "p2"]);
+    for (const list of pinsByEngine.values()) expect(list).toEqual([pinned]);
+    // Where the shared stage was built, BuildKit read the base from the mirror by that digest.
+    const baseRead = events.filter(
+      ({ event, engine }) =>
+        engine === shared?.engine &&
+        (event.type === "step-started" || event.type === "step-cached") &&
+        event.step.name === `[context stagecraft/busybox] ${pinned}`,
+    );
+    expect(baseRead.length).toBeGreaterThan(0);
   });
 
   it("stagecraft build --engine ×3 --registry: the live lines and the report name the engines", async () => {
@@ -226,6 +265,7 @@ describe("a build over a pool of three engines", () => {
       targets: { target: string; engine: string; status: string; imageId: string }[];
       shared: { stage: string; engine: string; to: string[]; reference: string; bytes: number }[];
       busyMs: Record<string, number>;
+      pins: { pinned: { reference: string; engine: string; pinned: string }[] } | null;
     };
     const [shared] = json.shared;
     expect(json.shared).toHaveLength(1);
@@ -246,6 +286,17 @@ describe("a build over a pool of three engines", () => {
     for (const engine of ["main", "p1", "p2"]) {
       expect(run.stdout).toMatch(new RegExp(`engine ${engine} busy [\\d.]+ s`));
     }
+    // The base pinned once for the pool: one line, and the same in the report file.
+    const pinLines = run.stdout.split("\n").filter((line) => line.startsWith("base "));
+    expect(pinLines).toHaveLength(1);
+    expect(pinLines[0]).toMatch(
+      new RegExp(
+        `^base ${BUSYBOX} pinned once for the pool: pushed from main as 127\\.0\\.0\\.1:\\d+/${PREFIX}/stagecraft-bases/stagecraft/busybox@sha256:[0-9a-f]{64}$`,
+      ),
+    );
+    expect(json.pins?.pinned.map((pin) => [pin.reference, pin.engine])).toEqual([
+      [BUSYBOX, "main"],
+    ]);
     const lines = await Promise.all(
       json.targets.map((target) =>
         runInImage(target.imageId, ["cat", "/shared.txt"], clientOf(target.engine)),
@@ -289,6 +340,63 @@ describe("a build over a pool of three engines", () => {
     }
     expect(outcome.targets.every((target) => target.engine !== "p2")).toBe(true);
     await expectImagesCorrect(outcome, runId);
+  });
+});
+
+describe("bases pinned once for the pool", () => {
+  it("every engine builds FROM the one engine's image by digest, even an engine without it", async () => {
+    const base = `${OWN_BASE_REPOSITORY}:latest`;
+    const [pool1] = extra;
+    // The tag names other content on main and on p1 (as on two machines once a base is rebuilt);
+    // p2 does not have it at all, and nothing can be pulled.
+    for (const [host, engine] of [
+      [undefined, "main"],
+      [pool1?.host, "p1"],
+    ] as const) {
+      execFileSync("docker", ["build", "-q", "--label", "org.stagecraft.test=1", "-t", base, "-"], {
+        input: `FROM ${BUSYBOX}\nRUN echo ${engine}-${id} > /made-on\n`,
+        env: {
+          ...process.env,
+          ...(host === undefined ? {} : { DOCKER_HOST: host }),
+          DOCKER_BUILDKIT: "1",
+        },
+        stdio: ["pipe", "ignore", "inherit"],
+      });
+    }
+    const text = ["t1", "t2", "t3"]
+      .flatMap((target) => [`FROM ${base} AS ${target}`, `RUN cp /made-on /seen`])
+      .join("\n");
+    const project = makeProject({ Dockerfile: `${text}\n` });
+    projects.push(project.remove);
+    const outcome = await runPool({
+      analysis: analyzeDockerfile(text, { targets: ["t1", "t2", "t3"] }),
+      context: { dir: project.dir, dockerfile: join(project.dir, "Dockerfile") },
+      labels: TEST_LABELS,
+      pool: pool(),
+      placement: {
+        targets: [
+          { target: "t1", engine: "main" },
+          { target: "t2", engine: "p1" },
+          { target: "t3", engine: "p2" },
+        ],
+      },
+      registry: `${registry}/${PREFIX}`,
+    });
+    expect(outcome.pins?.pinned.map((pin) => [pin.reference, pin.engine])).toEqual([
+      [base, "main"],
+    ]);
+    expect(outcome.status).toBe("succeeded");
+    // One base everywhere: main's, read from the mirror by its digest.
+    for (const target of outcome.targets) {
+      const seen = await runInImage(
+        target.imageId ?? "",
+        ["cat", "/seen"],
+        clientOf(target.engine),
+      );
+      expect(`${target.name} on ${target.engine}: ${seen.trim()}`).toBe(
+        `${target.name} on ${target.engine}: main-${id}`,
+      );
+    }
   });
 });
 

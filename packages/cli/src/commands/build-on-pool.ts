@@ -11,8 +11,9 @@ import type { ExitCode, Io } from "../io.js";
 import { chooseProgressMode } from "../renderers/choose-progress-mode.js";
 import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
+import { sanitizeLine } from "../renderers/sanitize-line.js";
 import type { BuildFlags } from "./build-options.js";
-import { placeOnPool, readEarlierReports } from "./format-placement.js";
+import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
 import type { PoolFlags } from "./read-pool-flags.js";
 import { writeWhole } from "./write-run-files.js";
 
@@ -31,19 +32,28 @@ export async function buildOnPool(
   runOptions: Omit<RunPoolOptions, "analysis" | "pool" | "placement" | "signal" | "onEvent">,
 ): Promise<ExitCode> {
   if (pool.registry !== undefined) await checkRegistry(pool.registry.host, io.signal);
+  // Shared stages and pinned bases reach the builds as named contexts, which only the Control API
+  // carries: with a registry the pool pins its bases unless --no-pin-bases.
+  const control =
+    (pool.registry !== undefined && (pool.engines.length >= 2 || flags.pinBases !== false)) ||
+    typeof flags.pinBases === "string";
   const members = pool.engines.map((spec) => ({
     name: spec.name,
     capacity: spec.capacity,
     engine: new DockerEngine({
-      // Shared stages reach the other engines as named contexts, which only the Control API carries.
-      ...(pool.registry === undefined || pool.engines.length < 2 ? {} : { builder: "control" }),
+      ...(control ? { builder: "control" } : {}),
       env:
         spec.addressKind === "host"
           ? { ...io.env, DOCKER_HOST: spec.address }
           : { ...io.env, DOCKER_HOST: undefined, DOCKER_CONTEXT: spec.address },
     }),
   }));
-  const placement = placeOnPool(analysis, pool, readEarlierReports(io.cwd, flags.contextDir));
+  const placement = placeOnPool(
+    analysis,
+    pool,
+    readEarlierReports(io.cwd, flags.contextDir),
+    readCacheAffinity(io.cwd, flags.contextDir),
+  );
   const mode = chooseProgressMode(flags.progress, io);
   const targets = analysis.plan.targets.map((target) => target.id);
   const renderer = createRenderer({
@@ -70,6 +80,8 @@ export async function buildOnPool(
           analysis.plan.targets.map((target) => [target.id, target.reachable.map(stageId)]),
         ),
         concurrency: members.reduce((sum, member) => sum + member.capacity, 0),
+        // The pool pins its bases once; the pool's lines say so, not each run's share of them.
+        cache: withoutPins(event.cache),
       };
     }
     report.add(event);
@@ -88,7 +100,7 @@ export async function buildOnPool(
   if (mode === "json") {
     io.stdout.write(`${JSON.stringify({ type: "pool", ...poolJson(outcome) })}\n`);
   } else {
-    writePoolLines(io, outcome);
+    io.stdout.write(formatPoolLines(outcome));
   }
   if (flags.report !== undefined) {
     const json = {
@@ -106,26 +118,48 @@ export async function buildOnPool(
   return outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
 }
 
-/** The pool's own lines after the report: where each target was built, what travelled and moved. */
-function writePoolLines(io: Io, outcome: PoolOutcome): void {
+/**
+ * The pool's own lines after the report: the bases pinned once for the pool, where each target
+ * was built, what travelled and moved, each engine's busy time.
+ */
+export function formatPoolLines(outcome: PoolOutcome): string {
+  const lines: string[] = [];
+  for (const pin of outcome.pins?.pinned ?? []) {
+    lines.push(
+      `base ${sanitizeLine(pin.reference)} pinned once for the pool: pushed from ${pin.engine} as ${sanitizeLine(pin.pinned)}`,
+    );
+  }
+  for (const base of outcome.pins?.unpinned ?? []) {
+    lines.push(`base ${sanitizeLine(base.reference)} not pinned: ${sanitizeLine(base.reason)}`);
+  }
   for (const target of outcome.targets) {
     const error = target.error === undefined ? "" : `: ${target.error.message}`;
-    io.stdout.write(`${target.name}  ${target.status} on ${target.engine}${error}\n`);
+    lines.push(`${target.name}  ${target.status} on ${target.engine}${error}`);
   }
   for (const entry of outcome.shared) {
-    io.stdout.write(
+    lines.push(
       entry.reference === undefined
-        ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed\n`
+        ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed`
         : `shared ${entry.stage}: built once on ${entry.engine} in ${seconds(entry.buildMs)}, pushed ` +
-            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${entry.to.join(", ")}\n`,
+            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${entry.to.join(", ")}`,
     );
   }
   for (const entry of outcome.moved) {
-    io.stdout.write(`moved ${entry.target} from ${entry.from} to ${entry.to}: ${entry.reason}\n`);
+    lines.push(`moved ${entry.target} from ${entry.from} to ${entry.to}: ${entry.reason}`);
   }
   for (const [engine, ms] of Object.entries(outcome.busyMs)) {
-    io.stdout.write(`engine ${engine} busy ${seconds(ms)}\n`);
+    lines.push(`engine ${engine} busy ${seconds(ms)}`);
   }
+  return lines.map((line) => `${line}\n`).join("");
+}
+
+type RunCache = Extract<BuildEvent, { type: "run-started" }>["cache"];
+
+/** A run's cache without its pins; undefined when nothing else is left. */
+function withoutPins(cache: RunCache): RunCache {
+  if (cache === undefined) return undefined;
+  const { from, to } = cache;
+  return from.length === 0 && to.length === 0 ? undefined : { from, to };
 }
 
 /** The pool's outcome as JSON (the `--report` file, and the `pool` line of `--progress json`). */
@@ -142,6 +176,7 @@ function poolJson(outcome: PoolOutcome): Record<string, unknown> {
     shared: outcome.shared.map((entry) => ({ ...entry, error: entry.error ?? null })),
     moved: outcome.moved,
     busyMs: outcome.busyMs,
+    pins: outcome.pins ?? null,
   };
 }
 

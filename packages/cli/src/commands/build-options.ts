@@ -54,7 +54,9 @@ Options:
                              and build FROM it by registry digest (named contexts: the Dockerfile is
                              untouched), so a cache made on one engine matches on another. On by
                              default with a registry cache (--cache-to/--cache-from type=registry):
-                             mirror <cache registry>/stagecraft-bases
+                             mirror <cache registry>/stagecraft-bases. Over a pool (--engine) each
+                             base is pinned once, from one engine that has it, and every engine
+                             reads it; on by default with --registry: mirror <registry>/stagecraft-bases
       --no-pin-bases         build FROM the bases as the engine has them (no mirror push)
       --push                 push every tag of each target to its registry once it is built, with the
                              docker CLI's logins (~/.docker/config.json: auths, credsStore,

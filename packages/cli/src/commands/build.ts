@@ -97,11 +97,6 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     }
 
     if (pool !== undefined) {
-      if (typeof flags.pinBases === "string") {
-        throw new UsageError("--pin-bases works on one engine; a pool does not pin bases yet", {
-          hint: "Leave out --pin-bases with --engine, or build on one engine.",
-        });
-      }
       // Imported here, as `check.js` above: a build on one engine loads neither the pool planner
       // nor the checks.
       const { buildOnPool } = await import("./build-on-pool.js");

@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DockerfileAnalysis } from "@stagecraft/core";
 import {
   estimateStageCosts,
+  gatherCacheAffinity,
   placeStages,
   type EarlierReport,
   type Placement,
@@ -32,13 +33,51 @@ export function readEarlierReports(cwd: string, contextDir: string): EarlierRepo
   });
 }
 
+/**
+ * Which engine holds which stages' cache, from the pool reports under `CONTEXT/.stagecraft/reports/`
+ * (`build --engine … --report`), the newest file (by modification time) winning: each engine's
+ * `cachedStages` for the placement.
+ */
+export function readCacheAffinity(
+  cwd: string,
+  contextDir: string,
+): Map<string, Pick<PoolEngine, "cachedStages">> {
+  const dir = resolve(cwd, contextDir, ".stagecraft", "reports");
+  let files: { path: string; mtimeMs: number }[];
+  try {
+    files = readdirSync(dir)
+      .filter((name) => name.endsWith(".json"))
+      .map((name) => ({ path: join(dir, name), mtimeMs: statSync(join(dir, name)).mtimeMs }));
+  } catch {
+    return new Map();
+  }
+  const reports = files
+    .sort((a, b) => a.mtimeMs - b.mtimeMs || (a.path < b.path ? -1 : 1))
+    .flatMap((file) => {
+      try {
+        return [JSON.parse(readFileSync(file.path, "utf8")) as unknown];
+      } catch {
+        return [];
+      }
+    });
+  return new Map(
+    Object.entries(gatherCacheAffinity(reports)).map(([engine, stages]) => [
+      engine,
+      { cachedStages: stages },
+    ]),
+  );
+}
+
 function isReport(value: unknown): value is EarlierReport {
   if (typeof value !== "object" || value === null) return false;
   const { stages, targets } = value as Record<string, unknown>;
   return Array.isArray(stages) && Array.isArray(targets);
 }
 
-/** The placement of the analysed targets on the pool, with costs from earlier reports or defaults. */
+/**
+ * The placement of the analysed targets on the pool, with costs from earlier reports or defaults
+ * and what each engine holds (`held`: e.g. `readCacheAffinity`).
+ */
 export function placeOnPool(
   analysis: DockerfileAnalysis,
   pool: PoolFlags,

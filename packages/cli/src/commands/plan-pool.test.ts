@@ -90,6 +90,60 @@ describe("stagecraft plan --engine", () => {
     );
   });
 
+  it("places each target where an earlier pool run left its cache (cache affinity)", async () => {
+    const placed = async (report?: unknown): Promise<string[][]> => {
+      const io = project(FANOUT);
+      if (report !== undefined) {
+        mkdirSync(join(io.cwd, ".stagecraft", "reports"), { recursive: true });
+        writeFileSync(join(io.cwd, ".stagecraft", "reports", "pool.json"), JSON.stringify(report));
+      }
+      // Room for every target on either engine: only the cache tells them apart.
+      const roomy = [
+        "--engine",
+        "main=unix:///var/run/docker.sock,capacity=3",
+        "--engine",
+        "p1=unix:///run/p1.sock,capacity=3",
+        "--registry",
+        "127.0.0.1:5000/sc",
+      ];
+      expect(await runCli(["plan", "--target", "a,b,c", "--format", "json", ...roomy], io)).toBe(0);
+      const { placement } = JSON.parse(io.stdout.text()) as {
+        placement: { targets: { target: string; engine: string }[] };
+      };
+      return placement.targets.map((entry) => [entry.target, entry.engine]);
+    };
+    // The --report file of `build --engine …`: where each target was built last time.
+    const last = (engines: Record<string, string>) => ({
+      status: "succeeded",
+      targets: Object.entries(engines).map(([target, engine]) => ({
+        target,
+        engine,
+        status: "succeeded",
+        imageId: null,
+      })),
+      shared: [],
+      moved: [],
+      busyMs: {},
+      pins: null,
+      // Each engine's run built deps and its targets there.
+      runs: [...new Set(Object.values(engines))].map((engine) => ({
+        engine,
+        targets: Object.keys(engines).filter((target) => engines[target] === engine),
+        report: {
+          stages: ["deps", ...Object.keys(engines).filter((t) => engines[t] === engine)].map(
+            (stage) => ({ stage, durationMs: 5000, stepsRun: 1, stepsCached: 0 }),
+          ),
+        },
+      })),
+    });
+    const fresh = await placed();
+    // Each target on the other engine than a fresh plan puts it: affinity must move it back.
+    const swapped = Object.fromEntries(
+      fresh.map(([target, engine]) => [target ?? "", engine === "main" ? "p1" : "main"]),
+    );
+    expect(await placed(last(swapped))).toEqual(Object.entries(swapped));
+  });
+
   it("reads STAGECRAFT_ENGINES; one engine needs no registry", async () => {
     const io = project(FANOUT, { STAGECRAFT_ENGINES: "solo=unix:///run/solo.sock,capacity=2" });
     expect(await runCli(["plan", "--target", "a,b"], io)).toBe(0);

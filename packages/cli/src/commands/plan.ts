@@ -14,6 +14,7 @@ import {
   formatPlacementText,
   placeOnPool,
   placementToJson,
+  readCacheAffinity,
   readEarlierReports,
 } from "./format-placement.js";
 import { POOL_HELP, POOL_OPTIONS, readPoolFlags } from "./read-pool-flags.js";
@@ -73,7 +74,10 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<Exit
     const pool = readPoolFlags(values, io.env, io.cwd, contextDir);
     const { dockerfile, analysis } = analyzeFromOptions(io, values, contextDir);
     const reports = pool === undefined ? [] : readEarlierReports(io.cwd, contextDir);
-    const placement = pool === undefined ? undefined : placeOnPool(analysis, pool, reports);
+    const placement =
+      pool === undefined
+        ? undefined
+        : placeOnPool(analysis, pool, reports, readCacheAffinity(io.cwd, contextDir));
     const network = choiceOption(
       values,
       "network",

@@ -10,3 +10,4 @@ export type {
 } from "./place-stages.js";
 export { estimateStageCosts, DEFAULT_INSTRUCTION_COSTS } from "./estimate-stage-costs.js";
 export type { EarlierReport, StageCost } from "./estimate-stage-costs.js";
+export { gatherCacheAffinity } from "./gather-cache-affinity.js";

@@ -9,3 +9,5 @@ export type {
   SharedStage,
 } from "./run-pool.js";
 export { checkRegistry } from "./check-registry.js";
+export { pinPoolBases } from "./pin-pool-bases.js";
+export type { PoolBasePins, PoolPinnedBase } from "./pin-pool-bases.js";

@@ -310,3 +310,179 @@ describe("runPool with a registry", () => {
     ]);
   });
 });
+
+describe("runPool pinning the bases", () => {
+  const registry = "127.0.0.1:5000/ci";
+  const BASE = "stagecraft/busybox:latest";
+  const control = { buildPath: "control" as const };
+  const threePlacement = {
+    targets: [
+      { target: "a", engine: "one" },
+      { target: "b", engine: "two" },
+      { target: "c", engine: "three" },
+      { target: "d", engine: "two" },
+    ],
+  };
+
+  it("pins each base once, on an engine that has it, and every engine's builds read that digest", async () => {
+    const one = new FakeEngine(scripts({ durationMs: 5 }), control);
+    const two = new FakeEngine(scripts({ durationMs: 5 }), control);
+    const three = new FakeEngine(scripts({ durationMs: 5 }), control);
+    // Engine one lacks the base; two and three have it (each under its own id, as stores do).
+    two.addImage(BASE);
+    three.addImage([BASE, "three-only"]);
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+        { name: "three", engine: three, capacity: 2 },
+      ],
+      placement: threePlacement,
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    // One push for the whole pool, from the first engine that has the base.
+    expect([...one.pushed, ...two.pushed, ...three.pushed]).toEqual([
+      "127.0.0.1:5000/ci/stagecraft-bases/stagecraft/busybox:latest",
+    ]);
+    expect(two.pushed).toHaveLength(1);
+    const pinned = `127.0.0.1:5000/ci/stagecraft-bases/stagecraft/busybox@${two.pushes[0]?.digest ?? ""}`;
+    expect(outcome.pins).toEqual({
+      mirror: "127.0.0.1:5000/ci/stagecraft-bases",
+      pinned: [{ reference: BASE, pinned, engine: "two" }],
+      unpinned: [],
+    });
+    // The same named context in every build request of every engine.
+    const calls = [...one.calls, ...two.calls, ...three.calls];
+    expect(targetsBuilt(one)).toEqual(["a"]);
+    expect(targetsBuilt(two)).toEqual(["b", "d"]);
+    expect(targetsBuilt(three)).toEqual(["c"]);
+    for (const call of calls) {
+      expect(call.request.namedContexts).toEqual({
+        "stagecraft/busybox": `docker-image://${pinned}`,
+      });
+    }
+    // Each run's report names the pool's pin, and no run pinned on its own.
+    for (const run of outcome.runs) {
+      expect(run.outcome?.report.cache?.pinned).toEqual([{ reference: BASE, pinned }]);
+    }
+    expect(
+      await two.inspectImage("127.0.0.1:5000/ci/stagecraft-bases/stagecraft/busybox:latest"),
+    ).toBeUndefined();
+  });
+
+  it("shared stages read the pins too, beside the stage they share", async () => {
+    const one = new FakeEngine({ deps: { durationMs: 5 }, ...scripts({ durationMs: 5 }) }, control);
+    const two = new FakeEngine(scripts({ durationMs: 5 }), control);
+    one.addImage(BASE);
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: {
+        targets: placement.targets,
+        transfers: [{ stage: 0, id: "deps", from: "one", to: ["two"], bytes: 1, ms: 1 }],
+      },
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    const pin = outcome.pins?.pinned[0]?.pinned ?? "";
+    expect(pin).toMatch(/^127\.0\.0\.1:5000\/ci\/stagecraft-bases\/stagecraft\/busybox@sha256:/);
+    const base = { "stagecraft/busybox": `docker-image://${pin}` };
+    for (const call of one.calls) expect(call.request.namedContexts).toEqual(base);
+    for (const call of two.calls) {
+      expect(call.request.namedContexts).toEqual({
+        ...base,
+        deps: `docker-image://${outcome.shared[0]?.reference ?? ""}`,
+      });
+    }
+  });
+
+  it("leaves a base no engine has unpinned, and says so once", async () => {
+    // An engine that does not answer is passed over, not an error.
+    const gone: Engine = {
+      ...unreachable,
+      buildPath: "control",
+      inspectImage: () => Promise.reject(new EngineError("ENGINE_UNREACHABLE", "gone")),
+    };
+    const one = new FakeEngine(scripts({ durationMs: 5 }), control);
+    const two = new FakeEngine(scripts({ durationMs: 5 }), control);
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: gone, capacity: 2 },
+        { name: "three", engine: two, capacity: 2 },
+      ],
+      placement,
+      pinBases: "127.0.0.1:5000/mirror",
+    });
+    expect(outcome.pins).toEqual({
+      mirror: "127.0.0.1:5000/mirror",
+      pinned: [],
+      unpinned: [
+        {
+          reference: BASE,
+          reason: "no engine of the pool has it (each build pulls it from its registry)",
+        },
+      ],
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect([...one.pushed, ...two.pushed]).toEqual([]);
+    for (const call of [...one.calls, ...two.calls]) {
+      expect(call.request.namedContexts).toBeUndefined();
+    }
+  });
+
+  it("pins nothing with pinBases false, and nothing by default on engines that use /build", async () => {
+    for (const [pinBases, buildPath] of [
+      [false, "control"],
+      [undefined, "build"],
+    ] as const) {
+      const one = new FakeEngine(scripts({ durationMs: 5 }), { buildPath });
+      const two = new FakeEngine(scripts({ durationMs: 5 }), { buildPath });
+      one.addImage(BASE);
+      const outcome = await runPool({
+        analysis: analysis(),
+        context: context(),
+        pool: [
+          { name: "one", engine: one, capacity: 2 },
+          { name: "two", engine: two, capacity: 2 },
+        ],
+        placement,
+        registry,
+        pinBases,
+      });
+      expect(outcome.status).toBe("succeeded");
+      expect(outcome.pins).toBeUndefined();
+      expect(one.pushed).toEqual([]);
+      for (const call of [...one.calls, ...two.calls]) {
+        expect(call.request.namedContexts).toBeUndefined();
+      }
+    }
+  });
+
+  it("refuses a mirror when an engine cannot carry named contexts, before building", async () => {
+    const one = new FakeEngine(scripts({ durationMs: 5 }), control);
+    const two = new FakeEngine(scripts({ durationMs: 5 }), { buildPath: "build" });
+    await expect(
+      runPool({
+        analysis: analysis(),
+        context: context(),
+        pool: [
+          { name: "one", engine: one, capacity: 2 },
+          { name: "two", engine: two, capacity: 2 },
+        ],
+        placement,
+        pinBases: "127.0.0.1:5000/mirror",
+      }),
+    ).rejects.toThrow(/engine two builds through \/build/);
+    expect([...one.calls, ...two.calls]).toEqual([]);
+  });
+});

@@ -3,14 +3,23 @@ import type { BuildRequest, Engine } from "../engine/engine.js";
 import {
   BuildCancelledError,
   EngineError,
+  UsageError,
   isStagecraftError,
   type AnyStagecraftError,
 } from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import type { Placement } from "../placement/place-stages.js";
-import { runBuild, type BuildOutcome, type RunBuildOptions } from "../scheduler/run-build.js";
+import {
+  externalImagesOf,
+  pinMirrorOf,
+  runBuild,
+  type BuildOutcome,
+  type RunBuildOptions,
+} from "../scheduler/run-build.js";
 import type { TargetResult } from "../scheduler/run-targets.js";
+import { contextNameOf } from "../stages/context-name-of.js";
+import { pinPoolBases, type PoolBasePins } from "./pin-pool-bases.js";
 
 /** An engine of the pool, reachable. */
 export interface PoolMember {
@@ -37,6 +46,13 @@ export interface RunPoolOptions extends Omit<
    * Control API). Without it nothing travels.
    */
   readonly registry?: string | undefined;
+  /**
+   * Where the bases are pinned, once for the pool (`pinPoolBases`): a mirror `REGISTRY/PATH`, or
+   * `false` for none. By default, when every engine builds through the Control API,
+   * `<registry>/stagecraft-bases` with a registry (or a registry cache's, as `runBuild` does), so
+   * every engine reads each base by the same digest.
+   */
+  readonly pinBases?: string | false | undefined;
   readonly signal?: AbortSignal | undefined;
   /** Every event of every engine's run; those about a target carry the engine's name (`engine`). */
   readonly onEvent?: ((event: BuildEvent, engine: string) => void) | undefined;
@@ -90,6 +106,8 @@ export interface PoolOutcome {
   readonly shared: readonly SharedStage[];
   /** Per engine, the time it was building anything (the union of its runs and shared stages). */
   readonly busyMs: Readonly<Record<string, number>>;
+  /** The bases pinned once for the pool, and those left as they are; undefined when not pinning. */
+  readonly pins: PoolBasePins | undefined;
 }
 
 /**
@@ -100,7 +118,9 @@ export interface PoolOutcome {
  * context instead of building it. When an engine cannot be reached or drops its builds, its
  * unfinished targets move to the engine of the pool with the fewest targets that has not failed,
  * and the outcome says what moved and why. A failed build stops the others unless `keepGoing`
- * (fail-fast keeps its meaning across engines).
+ * (fail-fast keeps its meaning across engines). Before anything is built, each base image is
+ * pinned once (`pinPoolBases`: pushed from one engine that has it) and every engine's builds read
+ * it by that registry digest, so a step's cache key is the same on every engine.
  *
  * @example
  * const outcome = await runPool({ analysis, context, pool: [{ name: "a", engine: a, capacity: 2 }, { name: "b", engine: b, capacity: 2 }], placement, registry: "127.0.0.1:5000/ci" });
@@ -131,6 +151,18 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   const limited = new Map(
     pool.map((member) => [member.name, limitBuilds(member.engine, member.capacity)]),
   );
+  const pins = await pinBasesOnce(options, signal);
+  // Every build of every engine reads the pool's pins (and pins nothing of its own).
+  const runOptions: Omit<RunPoolOptions, "pinBases"> & Pick<RunBuildOptions, "pinBases"> = {
+    ...options,
+    pinBases:
+      pins === undefined
+        ? false
+        : {
+            pinned: pins.pinned.map((pin) => ({ reference: pin.reference, pinned: pin.pinned })),
+            unpinned: [...pins.unpinned],
+          },
+  };
   const shares = startShares();
 
   /** The named contexts for targets built on `engine`: the shared stages they reach, once pushed. */
@@ -217,7 +249,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     let result: TargetResult | undefined;
     try {
       const outcome = await runBuild({
-        ...options,
+        ...runOptions,
         engine: limited.get(member.name) ?? member.engine,
         analysis,
         tags: { [stage]: [tag] },
@@ -290,7 +322,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     let error: AnyStagecraftError | undefined;
     try {
       outcome = await runBuild({
-        ...options,
+        ...runOptions,
         engine: limited.get(member.name) ?? member.engine,
         analysis: subset(options.analysis, targets),
         tags: Object.fromEntries(
@@ -424,7 +456,44 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
       : targets.some((target) => target.status !== "succeeded")
         ? "cancelled"
         : "succeeded";
-  return { status, targets, runs, moved, shared, busyMs };
+  return { status, targets, runs, moved, shared, busyMs, pins };
+}
+
+/**
+ * Pins the bases of the requested targets once for the pool, to the mirror `pinBases` names or, on
+ * a pool whose engines all build through the Control API, `<registry>/stagecraft-bases`; undefined
+ * when not pinning. Images a named context of the caller replaces are left alone.
+ */
+async function pinBasesOnce(
+  options: RunPoolOptions,
+  signal: AbortSignal,
+): Promise<PoolBasePins | undefined> {
+  const registry = options.registry?.replace(/\/+$/, "");
+  const everyControl = options.pool.every((member) => member.engine.buildPath === "control");
+  // By default only a pool that builds through the Control API pins (as `runBuild` on one engine).
+  const mirror =
+    options.pinBases === undefined && registry !== undefined && registry !== "" && everyControl
+      ? `${registry}/stagecraft-bases`
+      : pinMirrorOf(
+          options.pinBases,
+          { cacheFrom: options.cacheFrom ?? [], cacheTo: options.cacheTo ?? [] },
+          everyControl ? "control" : "build",
+        );
+  if (mirror === undefined) return undefined;
+  const slow = options.pool.find((member) => member.engine.buildPath !== "control");
+  if (slow !== undefined) {
+    throw new UsageError(
+      `pinned base images travel as named contexts, which only BuildKit's Control API carries, and engine ${slow.name} builds through /build`,
+      {
+        hint: 'Build through the Control API (DockerEngine({ builder: "control" })), or turn pinning off (--no-pin-bases).',
+      },
+    );
+  }
+  const named = new Set(Object.keys(options.namedContexts ?? {}));
+  const references = externalImagesOf(options.analysis).filter(
+    (reference) => !named.has(contextNameOf(reference)),
+  );
+  return await pinPoolBases(options.pool, references, mirror, signal);
 }
 
 /** The event with the engine that builds its target, when it is about a target. */

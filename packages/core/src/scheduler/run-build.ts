@@ -143,8 +143,9 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
    * on one engine matches on another. `false` turns it off. By default it is on when a `registry`
    * cache is given and the engine builds through BuildKit's Control API (pins travel as named
    * contexts, which `/build` cannot carry), with the mirror `<that registry>/stagecraft-bases`.
+   * Pins made already (`BasePins`: a pool pins once for all its engines) are used as they are.
    */
-  pinBases?: string | false | undefined;
+  pinBases?: string | false | BasePins | undefined;
 }
 
 /** What `sizeBytes` means in the report (`BuildReport.sizeMeaning`). */
@@ -778,12 +779,16 @@ async function pinBases(
   signal: AbortSignal | undefined,
 ): Promise<BasePins | undefined> {
   const buildPath = options.engine.buildPath ?? "build";
-  const mirror = pinMirrorOf(
-    options.pinBases,
-    { cacheFrom: options.cacheFrom ?? [], cacheTo: options.cacheTo ?? [] },
-    buildPath,
-  );
-  if (mirror === undefined) return undefined;
+  const option = options.pinBases;
+  const mirror =
+    typeof option === "object"
+      ? undefined
+      : pinMirrorOf(
+          option,
+          { cacheFrom: options.cacheFrom ?? [], cacheTo: options.cacheTo ?? [] },
+          buildPath,
+        );
+  if (mirror === undefined && typeof option !== "object") return undefined;
   if (buildPath !== "control") {
     throw new UsageError(
       "pinned base images travel as named contexts, which only BuildKit's Control API carries",
@@ -793,12 +798,38 @@ async function pinBases(
     );
   }
   const named = new Set(Object.keys(options.namedContexts ?? {}));
+  const references = externalImagesOf(analysis).filter(
+    (reference) => !named.has(contextNameOf(reference)),
+  );
+  if (typeof option === "object") return pinsOf(option, references);
+  return mirror === undefined
+    ? undefined
+    : await pinBaseImages(options.engine, references, mirror, signal);
+}
+
+/** Pins made already, of these images only, each as a pin and nothing more (no pool's fields). */
+function pinsOf(given: BasePins, references: readonly string[]): BasePins {
+  const wanted = new Set(references);
+  return {
+    pinned: given.pinned
+      .filter((pin) => wanted.has(pin.reference))
+      .map((pin) => ({ reference: pin.reference, pinned: pin.pinned })),
+    unpinned: given.unpinned
+      .filter((pin) => wanted.has(pin.reference))
+      .map((pin) => ({ reference: pin.reference, reason: pin.reason })),
+  };
+}
+
+/** The external images (bases and `COPY --from` images) of the stages the targets reach, in order. */
+export function externalImagesOf(analysis: DockerfileAnalysis): string[] {
   const reachable = new Set(analysis.plan.targets.flatMap((target) => target.reachable));
-  const references = [...reachable]
-    .sort((a, b) => a - b)
-    .flatMap((index) => analysis.graph.stages[index]?.externalImages ?? [])
-    .filter((reference) => !named.has(contextNameOf(reference)));
-  return await pinBaseImages(options.engine, references, mirror, signal);
+  return [
+    ...new Set(
+      [...reachable]
+        .sort((a, b) => a - b)
+        .flatMap((index) => analysis.graph.stages[index]?.externalImages ?? []),
+    ),
+  ];
 }
 
 /** `--push` needs an engine that pushes, images (not a session output) and at least one tag. */
