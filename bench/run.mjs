@@ -735,12 +735,15 @@ const scenarios = {
     for (let run = 1; run <= runs; run += 1) {
       for (const tool of Object.keys(variants)) {
         const nonce = `${stamp}-${run}-${tool}`;
+        let phase = cold;
         try {
           record(cold, tool, run, await timed(commandFor(tool, "cold", nonce)));
           emptyEngine();
+          phase = rebuild;
           record(rebuild, tool, run, await timed(commandFor(tool, "cached", nonce)));
         } catch (error) {
-          fail(rebuild, tool, run, error);
+          // A cold build that failed left no cache to rebuild from: that run has no rebuild.
+          fail(phase, tool, run, error);
         } finally {
           emptyEngine();
         }
