@@ -11,6 +11,7 @@ import {
   copyExample,
   makeContextCopyContext,
   makeDemoContext,
+  makeCiCacheContext,
   makeFanOutContext,
 } from "./harness/fixtures.mjs";
 import { measureLimits } from "./harness/limits.mjs";
@@ -29,10 +30,14 @@ const SCENARIOS = [
   "chatty",
   "frontend",
   "limits",
+  "ci-cache",
   "pool",
 ];
 // `pool` starts three CPU-capped engines (root): only when asked for.
 const DEFAULT_SCENARIOS = SCENARIOS.filter((name) => name !== "pool");
+// ci-cache: the containerd-store engine and the loopback registry (docker/README.md).
+const CI_ENGINE = process.env.CI_CACHE_ENGINE ?? "c8d";
+const CI_REGISTRY = process.env.CI_CACHE_REGISTRY ?? "127.0.0.1:5000";
 const QUICK_SCENARIOS = ["single", "fanout", "bake", "frontend"];
 const STEP_TIMEOUT_MS = 3 * 60_000;
 const COLD_PROJECT_TIMEOUT_MS = 15 * 60_000;
@@ -591,6 +596,234 @@ const scenarios = {
         "engine's cgroup), busybox base stage with a 4 MB payload shared by six CPU-bound shell " +
         "loops; pool = stagecraft --engine ×3 --registry 127.0.0.1:5000; peers on the first engine " +
         `alone. Shared-stage push: median ${describe(pushMs)?.median ?? "?"} ms.`,
+    };
+  },
+
+  // Issue 13: a CI runner is a fresh engine. On the containerd-store engine, with the loopback
+  // registry: a cold build that exports a registry cache (mode=max), the engine emptied (the bench
+  // images removed, `docker builder prune -af`), then the rebuild that imports it; and `--push` of
+  // three targets. stagecraft against `docker buildx bake` with the same settings, alternated.
+  async "ci-cache"() {
+    const host = `unix:///run/stagecraft/engines/${CI_ENGINE}.sock`;
+    const env = { DOCKER_HOST: host };
+    const onEngine = (args) =>
+      execFileSync("docker", args, { encoding: "utf8", env: { ...process.env, ...env } }).trim();
+    const store = onEngine(["info", "--format", "{{json .DriverStatus}}"]);
+    if (!store.includes("io.containerd.snapshotter.v1")) {
+      throw new Error(`engine ${CI_ENGINE} (${host}) has no containerd image store: ${store}`);
+    }
+    execFileSync("curl", ["-fsS", "-o", "/dev/null", `http://${CI_REGISTRY}/v2/`]);
+    const engineVersion = onEngine(["version", "--format", "{{.Server.Version}}"]);
+    const context = makeCiCacheContext(join(scratch, "ci-cache"), {
+      payloadKB: 2048,
+      baseIterations: 400_000,
+      leafIterations: 300_000,
+    });
+    const targets = ["t1", "t2", "t3"];
+    const cacheRepo = `${CI_REGISTRY}/scbench-ci/cache-${stamp}`;
+    const pushRepo = `${CI_REGISTRY}/scbench-ci/push-${stamp}`;
+    const emptyEngine = () => {
+      const ids = onEngine(["image", "ls", "-a", "-q", "--filter", `label=${BENCH_LABEL}`]);
+      const unique = [...new Set(ids.split("\n"))].filter(Boolean);
+      if (unique.length > 0) onEngine(["image", "rm", "-f", ...unique]);
+      onEngine(["builder", "prune", "-af"]);
+    };
+    const stagecraftArgs = (nonce, extra, tagOf) => [
+      stagecraftCli(),
+      "build",
+      context,
+      "--target",
+      targets.join(","),
+      "--progress",
+      "quiet",
+      "--build-arg",
+      `NONCE=${nonce}`,
+      "--label",
+      BENCH_LABEL,
+      ...targets.flatMap((target) => ["-t", `${target}=${tagOf(target)}`]),
+      ...extra,
+    ];
+    // bake gets the refs stagecraft derives from one --cache-to ref: REF:TAG-TARGET per target,
+    // and every target imports all of them.
+    const bakeFile = (nonce, name, { cacheTo, cacheFrom, tagOf }) => {
+      const file = join(scratch, `ci-bake-${name}-${nonce}.json`);
+      const target = Object.fromEntries(
+        targets.map((leaf) => [
+          leaf,
+          {
+            context,
+            dockerfile: "Dockerfile",
+            target: leaf,
+            tags: [tagOf(leaf)],
+            args: { NONCE: nonce },
+            labels: { "org.stagecraft.bench": "1" },
+            ...(cacheTo ? { "cache-to": [`type=registry,ref=${cacheTo(leaf)},mode=max`] } : {}),
+            ...(cacheFrom
+              ? { "cache-from": targets.map((t) => `type=registry,ref=${cacheFrom(t)}`) }
+              : {}),
+          },
+        ]),
+      );
+      writeFileSync(file, JSON.stringify({ group: { default: { targets } }, target }, null, 2));
+      return file;
+    };
+    const localTag = (nonce) => (target) => `scbench/ci-cache:${target}-${nonce}`;
+    const variants = {
+      stagecraft: { label: "stagecraft (bases pinned, the default)", pin: [] },
+      nopin: { label: "stagecraft --no-pin-bases", pin: ["--no-pin-bases"] },
+      bake: { label: "docker buildx bake" },
+    };
+    const commandFor = (tool, phase, nonce) => {
+      const ref = `${cacheRepo}:${nonce}`;
+      const perTarget = (target) => `${ref}-${target}`;
+      const reportFile = join(scratch, `ci-report-${tool}-${phase}-${nonce}.json`);
+      if (tool === "bake") {
+        const spec =
+          phase === "cold"
+            ? { cacheTo: perTarget, tagOf: localTag(nonce) }
+            : { cacheFrom: perTarget, tagOf: localTag(nonce) };
+        const file = bakeFile(nonce, phase, spec);
+        return { command: "docker", args: ["buildx", "bake", "-f", file, "--progress=quiet"] };
+      }
+      const cache =
+        phase === "cold"
+          ? ["--cache-to", `type=registry,ref=${ref},mode=max`]
+          : ["--cache-from", `type=registry,ref=${ref}`];
+      const args = stagecraftArgs(nonce, [...cache, ...variants[tool].pin], localTag(nonce));
+      return { command: process.execPath, args: [...args, "--report", reportFile], reportFile };
+    };
+    const timed = async ({ command, args, reportFile }) => {
+      const { wallMs } = await runCommand(command, args, { env, timeoutMs: STEP_TIMEOUT_MS });
+      const sample = { wallMs: Math.round(wallMs) };
+      if (reportFile && existsSync(reportFile)) {
+        const report = JSON.parse(readFileSync(reportFile, "utf8"));
+        sample.stepsRun = report.totals?.stepsRun;
+        sample.stepsCached = report.totals?.stepsCached;
+        sample.reportWallMs = report.wallMs;
+      }
+      return sample;
+    };
+    const newEntry = (name, mode, names) => ({
+      name,
+      mode,
+      targets,
+      tools: Object.fromEntries(names.map((t) => [t, { label: variants[t].label, samples: [] }])),
+    });
+    const cold = newEntry("registry cache: cold build, --cache-to mode=max", "cold", [
+      "stagecraft",
+      "nopin",
+      "bake",
+    ]);
+    const rebuild = newEntry("registry cache: fresh engine, --cache-from", "cached", [
+      "stagecraft",
+      "nopin",
+      "bake",
+    ]);
+    const record = (entry, tool, run, sample) => {
+      entry.tools[tool].samples.push(sample);
+      log(
+        `ci-cache ${entry.mode}: run ${run}/${runs} ${variants[tool].label}: ${sample.wallMs} ms`,
+      );
+    };
+    const fail = (entry, tool, run, error) => {
+      entry.tools[tool].errors = [...(entry.tools[tool].errors ?? []), String(error)];
+      log(
+        `ci-cache ${entry.mode}: run ${run}/${runs} ${variants[tool].label} FAILED: ${error.message}`,
+      );
+    };
+    emptyEngine();
+    for (let run = 1; run <= runs; run += 1) {
+      for (const tool of Object.keys(variants)) {
+        const nonce = `${stamp}-${run}-${tool}`;
+        let phase = cold;
+        try {
+          record(cold, tool, run, await timed(commandFor(tool, "cold", nonce)));
+          emptyEngine();
+          phase = rebuild;
+          record(rebuild, tool, run, await timed(commandFor(tool, "cached", nonce)));
+        } catch (error) {
+          // A cold build that failed left no cache to rebuild from: that run has no rebuild.
+          fail(phase, tool, run, error);
+        } finally {
+          emptyEngine();
+        }
+      }
+    }
+    // --push of the three targets: fresh layers (a new NONCE each run, the build cold from the
+    // base's ARG on), and a cached build pushed under a new tag (the registry has every blob).
+    const pushTag = (nonce) => (target) => `${pushRepo}:${target}-${nonce}`;
+    const pushCommand = (tool, buildNonce, tagNonce) => {
+      if (tool === "bake") {
+        const file = bakeFile(buildNonce, `push-${tagNonce}`, { tagOf: pushTag(tagNonce) });
+        return {
+          command: "docker",
+          args: ["buildx", "bake", "-f", file, "--progress=quiet", "--push"],
+        };
+      }
+      const reportFile = join(scratch, `ci-report-push-${tagNonce}.json`);
+      const args = stagecraftArgs(
+        buildNonce,
+        ["--push", "--report", reportFile],
+        pushTag(tagNonce),
+      );
+      return { command: process.execPath, args, reportFile };
+    };
+    const pushTools = ["stagecraft", "bake"];
+    const pushCold = newEntry("--push 3 targets, fresh layers (cold build)", "cold", pushTools);
+    const pushCached = newEntry("--push 3 targets, cached build, new tags", "cached", pushTools);
+    for (const tool of pushTools) {
+      // The cached case's build, made and pushed once by each tool.
+      await timed(pushCommand(tool, `push-warm-${stamp}`, `warm-${tool}`));
+    }
+    for (let run = 1; run <= runs; run += 1) {
+      for (const tool of pushTools) {
+        const nonce = `${stamp}-push-${run}-${tool}`;
+        try {
+          record(pushCold, tool, run, await timed(pushCommand(tool, nonce, nonce)));
+        } catch (error) {
+          fail(pushCold, tool, run, error);
+        }
+        try {
+          const again = `again-${nonce}`;
+          record(
+            pushCached,
+            tool,
+            run,
+            await timed(pushCommand(tool, `push-warm-${stamp}`, again)),
+          );
+        } catch (error) {
+          fail(pushCached, tool, run, error);
+        }
+      }
+    }
+    emptyEngine();
+    const cases = [cold, rebuild, pushCold, pushCached];
+    for (const entry of cases) {
+      for (const tool of Object.values(entry.tools)) {
+        tool.stats = describe(tool.samples.map((sample) => sample.wallMs));
+      }
+    }
+    // The CI goal: the fresh-engine rebuild as a share of the same tool's cold build.
+    const rebuildShare = Object.fromEntries(
+      Object.keys(variants).map((tool) => {
+        const [a, b] = [rebuild.tools[tool].stats, cold.tools[tool].stats];
+        return [tool, a && b ? Math.round((1000 * a.median) / b.median) / 10 : null];
+      }),
+    );
+    return {
+      cases,
+      rebuildShare,
+      note:
+        `engine ${CI_ENGINE} (Docker ${engineVersion}, containerd image store, ${host}), registry ` +
+        `${CI_REGISTRY}; busybox base stage (ARG NONCE, 2 MB of /dev/urandom, a 400,000-step shell ` +
+        "loop) and three targets on it (300,000 steps, 256 KB each); a fresh NONCE and cache ref per " +
+        "run; before the cold build and the rebuild the engine is emptied (bench images removed, " +
+        "`docker builder prune -af`); bake gets stagecraft's per-target refs (REF:TAG-tN, every " +
+        "target imports all three). Rebuild as % of the same tool's cold build: " +
+        Object.entries(rebuildShare)
+          .map(([tool, share]) => `${variants[tool].label} ${share ?? "?"}%`)
+          .join(", ") +
+        ".",
     };
   },
 

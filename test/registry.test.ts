@@ -56,6 +56,7 @@ interface Report {
   }[];
   cache: { from: string[]; to: string[]; misses: { target: string; reason: string }[] } | null;
   targets: { target: string; stepsCached: number; stepsRun: number }[];
+  context: { transfer: string } | null;
 }
 
 const THREE_TARGETS = (base: string): string =>
@@ -149,6 +150,41 @@ describe("stagecraft build --push", () => {
       cleanups.push(() => c8d.docker.getImage(byDigest).remove({ force: true }));
       expect(await runInImage(byDigest, [], c8d.docker)).toBe(`${name}-${id}\n`);
     }
+  });
+
+  it("builds and pushes three targets from the containerd-store engine, its context through the session", async () => {
+    // Docker 26.1's containerd store cannot read a tar upload (moby/moby#47717): --push failed there.
+    const registry = await registryAddress();
+    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+    const project = makeProject({ Dockerfile: THREE_TARGETS(BUSYBOX) });
+    removeLater(project.remove);
+    const names = ["one", "two", "three"];
+    const tags = names.map((name) => `${registry}/${repository(`c8d-${name}`)}:1`);
+    for (const name of names) {
+      cleanups.push(() => deleteRepositoryTags(registry, repository(`c8d-${name}`)));
+    }
+    cleanups.push(() => removeLabelled(c8d.docker));
+    const run = await runStagecraft(
+      [
+        "build",
+        project.dir,
+        "--target",
+        names.join(","),
+        ...names.flatMap((name, index) => ["-t", `${name}=${tags[index] ?? ""}`]),
+        ...LABEL,
+        "--push",
+        "--progress",
+        "quiet",
+        "--report",
+        join(project.dir, "report.json"),
+      ],
+      { env: { DOCKER_CONFIG: dockerConfig({}), DOCKER_HOST: c8d.host } },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(project.dir, "report.json"), "utf8")) as Report;
+    expect(report.published.map((entry) => entry.status)).toEqual(["pushed", "pushed", "pushed"]);
+    expect(report.context?.transfer).toBe("session");
   });
 
   it("logs in to the htpasswd registry from auths and from a credential helper; wrong ones fail clearly", async () => {

@@ -69,3 +69,27 @@ export function copyExample(name, dir) {
   });
   return dir;
 }
+
+/**
+ * The ci-cache project: a busybox base stage (`ARG NONCE`, `payloadKB` of /dev/urandom, a shell loop
+ * of `baseIterations`) and three targets t1–t3 on it, each a loop of `leafIterations` and a file of
+ * its own. Only the seeded busybox image; no step needs the network.
+ */
+export function makeCiCacheContext(dir, { payloadKB, baseIterations, leafIterations }) {
+  mkdirSync(dir, { recursive: true });
+  const loop = (count) => `i=0; while [ $i -lt ${count} ]; do i=$((i+1)); done`;
+  const stages = [
+    `FROM ${BUSYBOX} AS base`,
+    "ARG NONCE",
+    `RUN echo "nonce $NONCE" > /nonce && head -c ${payloadKB * 1024} /dev/urandom > /payload && ${loop(baseIterations)}`,
+  ];
+  for (const leaf of ["t1", "t2", "t3"]) {
+    stages.push(
+      "",
+      `FROM base AS ${leaf}`,
+      `RUN ${loop(leafIterations)}; echo ${leaf} > /leaf && head -c 262144 /dev/urandom > /${leaf}.bin`,
+    );
+  }
+  writeFileSync(join(dir, "Dockerfile"), stages.join("\n") + "\n");
+  return dir;
+}
