@@ -67,6 +67,16 @@ const probesLeft = async (): Promise<number> =>
   ).length;
 
 describe("sizes against the engine's own numbers", () => {
+  it("--no-stage-sizes: no probe build, no comparison, the target's own size still there", async () => {
+    const dir = example("c-static");
+    const { report, code, stdout } = await build(dir, "runtime", ["--no-stage-sizes"]);
+    expect(code).toBe(0);
+    const runtime = target(report, "runtime");
+    expect(runtime.sizeComparison ?? null).toBeNull();
+    expect(runtime.sizeBytes).toBe(await engineSize(runtime.imageId));
+    expect(stdout).not.toContain("← build");
+  });
+
   it("examples/c-static: runtime against build, which was not requested", async () => {
     const dir = example("c-static");
     const { report, code } = await build(dir, "runtime");

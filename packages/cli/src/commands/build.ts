@@ -223,6 +223,7 @@ function runOptionsOf(
     cacheTo: flags.cacheTo,
     push: flags.push,
     pinBases: flags.pinBases,
+    stageSizes: flags.stageSizes,
     namedContexts: flags.buildContexts,
     keepGoing: flags.keepGoing,
     timeoutMs: flags.timeoutMs,
