@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine } from "../engine/engine.js";
 import { EngineError } from "../errors.js";
@@ -279,6 +280,41 @@ describe("runPool with a registry", () => {
     expect(targetsBuilt(two)).toEqual(["a", "b", "c", "d"]);
     for (const call of two.calls) expect(call.request.namedContexts).toBeUndefined();
     expect(outcome.moved.map((entry) => entry.target).sort()).toEqual(["a", "c"]);
+  });
+
+  it("a shared stage takes its engine's slot before that engine's own targets, however late its run gets there", async () => {
+    // Under load the share's run may reach the engine after the targets' runs (each first asks
+    // the engine and reads the context): it must not then wait behind them, nor must the other
+    // engine's targets, which wait for its push.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 3, maxLength: 3 }),
+        async (delays) => {
+          const one = new FakeEngine({ deps: { durationMs: 1 }, ...scripts({ durationMs: 30 }) });
+          const info = one.info.bind(one);
+          let asked = 0;
+          one.info = () => {
+            const delay = delays[asked++] ?? 0;
+            return new Promise((resolve) => setTimeout(resolve, delay)).then(info);
+          };
+          const two = new FakeEngine(scripts({ durationMs: 1 }));
+          const outcome = await runPool({
+            analysis: analysis(),
+            context: context(),
+            stageSizes: false,
+            pool: [
+              { name: "one", engine: one, capacity: 1 },
+              { name: "two", engine: two, capacity: 1 },
+            ],
+            placement: shared,
+            registry,
+          });
+          expect(outcome.status).toBe("succeeded");
+          expect(one.calls.map((call) => call.request.target)).toEqual(["deps", "a", "c"]);
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it("a failed shared stage fails the run fast: the targets waiting for it never start", async () => {

@@ -148,9 +148,10 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   const sharesFailed = new Set<string>();
   const busy = new Map<string, [number, number][]>(pool.map((member) => [member.name, []]));
   // One limit per engine over all its runs, so runs that start at different times share its slots.
-  const limited = new Map(
+  const limits = new Map(
     pool.map((member) => [member.name, limitBuilds(member.engine, member.capacity)]),
   );
+  const limited = new Map([...limits].map(([name, limit]) => [name, limit.engine]));
   const pins = await pinBasesOnce(options, signal);
   // Every build of every engine reads the pool's pins (and pins nothing of its own).
   const runOptions: Omit<RunPoolOptions, "pinBases"> & Pick<RunBuildOptions, "pinBases"> = {
@@ -247,19 +248,28 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         namedContexts[share.stage] = `docker-image://${done.reference}`;
     }
     let result: TargetResult | undefined;
+    // Other engines' targets wait for this stage: it takes a slot of its engine as soon as it can
+    // start (at once, unless it reads another share), before that engine's own targets, started
+    // right after, fill them while this run still reads the context; it holds the slot for its one
+    // build, which goes to the engine directly.
+    const slots = limits.get(member.name);
+    const hold = (build: () => Promise<BuildOutcome>): Promise<BuildOutcome> =>
+      slots === undefined ? build() : slots.hold(build);
     try {
-      const outcome = await runBuild({
-        ...runOptions,
-        engine: limited.get(member.name) ?? member.engine,
-        analysis,
-        tags: { [stage]: [tag] },
-        push: false,
-        stageSizes: false,
-        concurrency: 1,
-        namedContexts: Object.keys(namedContexts).length === 0 ? undefined : namedContexts,
-        signal,
-        onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
-      });
+      const outcome = await hold(() =>
+        runBuild({
+          ...runOptions,
+          engine: member.engine,
+          analysis,
+          tags: { [stage]: [tag] },
+          push: false,
+          stageSizes: false,
+          concurrency: 1,
+          namedContexts: Object.keys(namedContexts).length === 0 ? undefined : namedContexts,
+          signal,
+          onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
+        }),
+      );
       result = outcome.targets[0];
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
@@ -509,10 +519,17 @@ interface Share {
   readonly done: Promise<SharedStage>;
 }
 
+/** An engine's build slots: its builds through `engine`, or a slot held for a whole `hold`. */
+interface LimitedEngine {
+  readonly engine: Engine;
+  /** Runs `work` in one slot, taken when called (slots go in call order). */
+  readonly hold: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
 /** The engine, with at most `capacity` of its builds running at once, whoever starts them. */
-function limitBuilds(engine: Engine, capacity: number): Engine {
+function limitBuilds(engine: Engine, capacity: number): LimitedEngine {
   const limit = pLimit(Math.max(1, capacity));
-  return new Proxy(engine, {
+  const limitedEngine = new Proxy(engine, {
     get(target, key) {
       if (key === "build") return (request: BuildRequest) => limit(() => target.build(request));
       const value: unknown = Reflect.get(target, key, target);
@@ -522,6 +539,7 @@ function limitBuilds(engine: Engine, capacity: number): Engine {
         : value;
     },
   });
+  return { engine: limitedEngine, hold: (work) => limit(work) };
 }
 
 /** The length of the union of some time intervals. */

@@ -130,11 +130,10 @@ export function createProgressTracker(options: ProgressTrackerOptions): Progress
       record.ended = true;
       record.imageId = outcome?.imageId ?? null;
       record.error = outcome?.error ?? null;
-      state.vertices.endSource(target);
+      const succeeded = outcome?.imageId !== undefined && outcome.error === undefined;
+      state.vertices.endSource(target, succeeded);
       settleHeldSteps(state);
-      if (outcome?.imageId !== undefined && outcome.error === undefined) {
-        markSkippedAsCached(state, target, latestTime(state));
-      }
+      if (succeeded) markSkippedAsCached(state, target, latestTime(state));
       settleOpenStages(state, latestTime(state));
     },
     summary: () => summariseProgress(state),

@@ -228,6 +228,45 @@ describe("createVertexTracker log lines", () => {
     expect(changes.filter((c) => c.type === "announced").map((c) => c.source)).toEqual(["a", "b"]);
   });
 
+  it("settles a step one stream cancelled by how the streams that carry it end", () => {
+    const shared = vertex("s", "[base 2/2] RUN x", { started: 1 });
+    const cancelled = { ...shared, completed: 2, error: "context canceled" };
+    const ends = (changes: VertexChange[]): string[] =>
+      changes.flatMap((c) =>
+        c.type === "completed"
+          ? [`completed ${c.cached ? "cached" : "ran"} ${c.time}`]
+          : c.type === "failed"
+            ? [`failed ${c.error} ${c.time}`]
+            : [],
+      );
+    // b's build stopped needing it; a ran it to the end.
+    const ranInA = track((tracker) => {
+      tracker.update("a", message({ vertexes: [shared] }));
+      tracker.update("b", message({ vertexes: [cancelled] }));
+      tracker.update("a", message({ vertexes: [{ ...shared, completed: 5 }] }));
+      tracker.endSource("b", true);
+      tracker.endSource("a", true);
+    });
+    expect(ends(ranInA)).toEqual(["completed ran 5"]);
+    // Both builds made their images without it: not needed, as a skipped step is.
+    const notNeeded: VertexChange[] = [];
+    const tracker = createVertexTracker({ onChange: (change) => notNeeded.push(change) });
+    tracker.update("a", message({ vertexes: [shared] }));
+    tracker.update("b", message({ vertexes: [shared] }));
+    tracker.update("a", message({ vertexes: [cancelled] }));
+    tracker.endSource("a", true);
+    // b may still complete it.
+    expect(ends(notNeeded)).toEqual([]);
+    tracker.endSource("b", true);
+    expect(ends(notNeeded)).toEqual(["completed cached 2"]);
+    // A build that failed (here: was cancelled) needed it: cancelled, at the cancel's time.
+    const failedBuild = track((tracker) => {
+      tracker.update("a", message({ vertexes: [cancelled] }));
+      tracker.endSource("a", false);
+    });
+    expect(ends(failedBuild)).toEqual(["failed context canceled 2"]);
+  });
+
   it("keeps exporter vertices apart per source even with the same digest (26.1 sessionless builds)", () => {
     const exporter = vertex("sha256:f1c9", "exporting to image", { started: 1 });
     const changes = track((tracker) => {

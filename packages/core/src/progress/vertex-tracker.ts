@@ -67,8 +67,11 @@ export interface VertexTrackerOptions {
 export interface VertexTracker {
   /** Applies one decoded message from `source` (a build stream, e.g. a target name). */
   update(source: string, status: DecodedStatus): void;
-  /** The source's stream ended: its unfinished log lines are flushed. */
-  endSource(source: string): void;
+  /**
+   * The source's stream ended (its build made an image: `succeeded`): its unfinished log lines are
+   * flushed, and the vertices it cancelled are settled once every stream that carries them ended.
+   */
+  endSource(source: string, succeeded?: boolean): void;
   /** The vertex a source's digest refers to. */
   get(source: string, digest: string): TrackedVertex | undefined;
   /** Every vertex, in announcement order. */
@@ -115,6 +118,9 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
   const warnings = new Set<string>();
   const sourcesWithGraph = new Set<string>();
   const endedSources = new Set<string>();
+  const succeededSources = new Set<string>();
+  /** Vertices a stream cancelled that no stream completed yet, with the first cancel's time. */
+  const cancels = new Map<TrackedVertex, { time: number; error: string }>();
   let latest: number | null = null;
 
   const seeTime = (time: number | null): void => {
@@ -320,6 +326,15 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
     for (const [vertex, snapshot] of touched) {
       const terminal =
         vertex.state === "cached" || vertex.state === "completed" || vertex.state === "failed";
+      if (snapshot.error !== null && isCancellation(snapshot.error)) {
+        // BuildKit cancels a step in a build that stops needing it (a later step came from the
+        // cache, or the build itself was cancelled); a build sharing the step may still complete
+        // it. Which it was is known when the streams that carry it have ended (`endSource`).
+        if (!terminal && !cancels.has(vertex)) {
+          cancels.set(vertex, { time: snapshot.completed ?? latest ?? 0, error: snapshot.error });
+        }
+        continue;
+      }
       if (terminal) {
         if (snapshot.error !== null && vertex.state !== "failed") {
           vertex.state = "failed";
@@ -365,13 +380,29 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
       complete(touched);
       acceptWarnings(source, status);
     },
-    endSource(source) {
+    endSource(source, succeeded = false) {
       endedSources.add(source);
+      if (succeeded) succeededSources.add(source);
       for (const [key, buffer] of logBuffers) {
         if (buffer.source !== source) continue;
         const separator = key.lastIndexOf("\u0000");
         const vertex = vertices.get(key.slice(0, separator));
         if (vertex !== undefined) flushBuffer(vertex, key.endsWith("2") ? 2 : 1, buffer);
+      }
+      for (const [vertex, cancel] of cancels) {
+        if (vertex.state !== "announced" && vertex.state !== "running") {
+          cancels.delete(vertex);
+          continue;
+        }
+        if (!vertex.sources.every((other) => endedSources.has(other))) continue;
+        cancels.delete(vertex);
+        // Every build that carried it made its image without it: it was not needed, as a step
+        // BuildKit skips is not; else it was cancelled with the build that needed it.
+        if (vertex.sources.every((other) => succeededSources.has(other))) {
+          finish(vertex, cancel.time, null, true);
+        } else {
+          finish(vertex, cancel.time, cancel.error, false);
+        }
       }
     },
     get: (source, digest) => vertices.get(keyOf(source, digest)),
@@ -383,6 +414,11 @@ export function createVertexTracker(options: VertexTrackerOptions): VertexTracke
 
 /** The vertices a status message named, with their snapshots in it. */
 type Touched = [TrackedVertex, DecodedStatus["vertexes"][number]][];
+
+/** BuildKit's error for a step whose build stopped waiting for it (`context.Canceled`). */
+function isCancellation(error: string): boolean {
+  return error.endsWith("context canceled");
+}
 
 /** Whether a vertex snapshot says the step was taken from the cache without running. */
 function isCachedAtOnce(snapshot: DecodedStatus["vertexes"][number]): boolean {

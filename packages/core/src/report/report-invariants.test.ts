@@ -323,12 +323,135 @@ function counts(report: BuildReport): unknown {
   };
 }
 
-const all = recordings();
+/**
+ * A warm build of two targets from a registry cache (test/registry-cache.test.ts): both need the
+ * intermediate stage `deps`, and BuildKit, finding the targets' own steps in the cache, cancels the
+ * `deps` steps it had started in one or both streams (`context canceled`), sometimes after the
+ * other stream reported them cached. Both builds succeed.
+ */
+function warmSharedStage(cancelledIn: "test" | "both", cachedFirst: boolean): Recording {
+  const dockerfile = [
+    "FROM busybox:local AS deps",
+    "RUN echo deps > /deps",
+    "RUN cp /deps /deps.copy",
+    "FROM deps AS test",
+    "RUN cat /deps.copy > /test-result",
+    "FROM busybox:local AS app",
+    "COPY --from=deps /deps /app/deps",
+    "RUN echo app > /app/id",
+    "",
+  ].join("\n");
+  const T = 1_800_000_000_000;
+  const vertex = (
+    digest: string,
+    name: string,
+    inputs: string[],
+    state: Partial<DecodedStatus["vertexes"][number]> = {},
+  ): DecodedStatus["vertexes"][number] => ({
+    digest,
+    name,
+    inputs,
+    cached: false,
+    started: null,
+    completed: null,
+    error: null,
+    progressGroup: null,
+    ...state,
+  });
+  const status = (...vertexes: DecodedStatus["vertexes"]): DecodedStatus => ({
+    vertexes,
+    statuses: [],
+    logs: [],
+    warnings: [],
+  });
+  const from = vertex("d:from", "[deps 1/3] FROM docker.io/library/busybox:local", []);
+  const deps2 = vertex("d:deps2", "[deps 2/3] RUN echo deps > /deps", ["d:from"]);
+  const deps3 = vertex("d:deps3", "[deps 3/3] RUN cp /deps /deps.copy", ["d:deps2"]);
+  const test = vertex("d:test", "[test 1/1] RUN cat /deps.copy > /test-result", ["d:deps3"]);
+  const app2 = vertex("d:app2", "[app 2/3] COPY --from=deps /deps /app/deps", [
+    "d:from",
+    "d:deps2",
+  ]);
+  const app3 = vertex("d:app3", "[app 3/3] RUN echo app > /app/id", ["d:app2"]);
+  const cached = { cached: true, started: T + 10, completed: T + 20 };
+  const cancelled = { started: T + 10, completed: T + 30, error: "context canceled" };
+  const fromCache = status(vertex(from.digest, from.name, [], cached));
+  const depsCancelled = status(
+    vertex(deps2.digest, deps2.name, deps2.inputs, cancelled),
+    vertex(deps3.digest, deps3.name, deps3.inputs, cancelled),
+  );
+  const depsCached = status(
+    vertex(deps2.digest, deps2.name, deps2.inputs, cached),
+    vertex(deps3.digest, deps3.name, deps3.inputs, cached),
+  );
+  const testStream: DecodedStatus[] = [
+    status(from, deps2, deps3, test),
+    fromCache,
+    ...(cachedFirst ? [] : [depsCancelled]),
+    status(vertex(test.digest, test.name, test.inputs, { ...cached, completed: T + 40 })),
+  ];
+  const appStream: DecodedStatus[] = [
+    status(from, deps2, deps3, app2, app3),
+    fromCache,
+    ...(cachedFirst ? [depsCached] : []),
+    ...(cancelledIn === "both" || cachedFirst ? [depsCancelled] : []),
+    status(
+      vertex(app2.digest, app2.name, app2.inputs, { ...cached, completed: T + 40 }),
+      vertex(app3.digest, app3.name, app3.inputs, { ...cached, completed: T + 50 }),
+    ),
+  ];
+  return {
+    name: `synthetic/warm-shared-stage-cancelled-in-${cachedFirst ? "app-after-cached" : cancelledIn}`,
+    dockerfile,
+    streams: [
+      { target: "test", statuses: testStream, result: { imageId: "sha256:1", error: undefined } },
+      { target: "app", statuses: appStream, result: { imageId: "sha256:2", error: undefined } },
+    ],
+  };
+}
+
+const synthetic = [
+  warmSharedStage("test", false),
+  warmSharedStage("both", false),
+  warmSharedStage("test", true),
+];
+const all = [...recordings(), ...synthetic];
 
 describe("report invariants", () => {
   it("has recordings to check", () => {
     expect(all.length).toBeGreaterThan(20);
   });
+
+  it.each(synthetic.map((recording) => [recording.name, recording] as const))(
+    "%s: a step a succeeded build did not need is cached, not cancelled, in any order",
+    (_name, recording) => {
+      const queues = updateQueues(recording);
+      fc.assert(
+        fc.property(fc.array(fc.nat({ max: 1000 }), { maxLength: 40 }), (choices) => {
+          const { report, events } = replay(
+            recording,
+            choices.length === 0 ? undefined : interleave(queues, choices),
+          );
+          expect(report.status).toBe("succeeded");
+          expect(
+            report.stages.map((stage) => [
+              stage.stage,
+              stage.status,
+              stage.stepsRun,
+              stage.stepsCached,
+            ]),
+          ).toEqual([
+            ["deps", "cached", 0, 2],
+            ["test", "cached", 0, 1],
+            ["app", "cached", 0, 2],
+          ]);
+          expect(events.filter((event) => event.type === "step-failed")).toEqual([]);
+          expect(events.filter((event) => event.type === "stage-failed")).toEqual([]);
+        }),
+        { numRuns: 50, seed: 15 },
+      );
+    },
+  );
 
   describe.each(all.map((recording) => [recording.name, recording] as const))(
     "%s",
