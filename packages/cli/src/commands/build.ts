@@ -4,6 +4,7 @@ import {
   UsageError,
   analyzeDockerfile,
   runBuild,
+  type AnalyzeDockerfileOptions,
   type BuildEvent,
   type BuildOutcome,
   type RunBuildOptions,
@@ -24,6 +25,7 @@ import {
   tagsByTarget,
   type BuildFlags,
 } from "./build-options.js";
+import type { CheckedDockerfile } from "./check.js";
 import { readProjectConfig } from "./read-config-file.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./run-engine-checks.js";
@@ -55,12 +57,13 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
 
     const dockerfile = loadDockerfile(io.cwd, flags.contextDir, flags.file);
     // Read the Dockerfile before reaching the engine, so its errors come first and cost nothing.
-    const analysis = analyzeDockerfile(dockerfile.text, {
+    const analyzeOptions: AnalyzeDockerfileOptions = {
       file: dockerfile.displayPath,
       targets: flags.targets,
       buildArgs: flags.buildArgs,
       ...(flags.platform === undefined ? {} : { platform: flags.platform }),
-    });
+    };
+    const analysis = analyzeDockerfile(dockerfile.text, analyzeOptions);
     const targets = analysis.plan.targets.map((target) => target.id);
     const tags = tagsByTarget(flags.tags, targets);
     // `max-size` in the project's config, for the targets being built; --size-budget wins.
@@ -75,9 +78,11 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       targets,
     );
     session = readSessionFlags(io, flags, targets.length);
+    let checked: CheckedDockerfile | undefined;
     if (flags.check !== undefined) {
       const { checkBeforeBuild } = await import("./check.js");
-      const failed = await checkBeforeBuild(
+      // The checks reuse the Dockerfile read and analysed above; after the build, this result.
+      const before = await checkBeforeBuild(
         io,
         {
           contextDir: flags.contextDir,
@@ -87,8 +92,10 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
           platform: flags.platform,
         },
         flags.check.failOn,
+        { dockerfile, options: analyzeOptions, analysis },
       );
-      if (failed !== undefined) return failed;
+      if (before.failed !== undefined) return before.failed;
+      checked = before.checked;
     }
     for (const typo of analysis.typos) {
       io.stderr.write(
@@ -168,20 +175,10 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     renderer.finish(outcome.report);
     await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
     const code = exitCodeOf(outcome);
-    if (flags.check === undefined || outcome.status !== "succeeded") return code;
+    if (checked === undefined || flags.check === undefined || outcome.status !== "succeeded")
+      return code;
     const { checkBuiltImages } = await import("./check.js");
-    const imageCode = await checkBuiltImages(
-      io,
-      {
-        contextDir: flags.contextDir,
-        file: flags.file,
-        targets: flags.targets,
-        buildArgs: flags.buildArgs,
-        platform: flags.platform,
-      },
-      flags.check.failOn,
-      outcome,
-    );
+    const imageCode = await checkBuiltImages(io, checked, flags.check.failOn, outcome);
     return code === 0 ? imageCode : code;
   } catch (error) {
     if (json) {

@@ -5,6 +5,7 @@ import {
   checkDockerfile,
   type BaseImageConfig,
   type ImageLayerFiles,
+  type CheckOptions,
   type CheckReport,
   type CheckSeverity,
 } from "@stagecraft/core/checks";
@@ -118,34 +119,46 @@ export async function checkCommand(argv: readonly string[], io: Io): Promise<Exi
   }
 }
 
+/** A Dockerfile checked before a build, with what was learnt for it (reused after the build). */
+export interface CheckedDockerfile {
+  readonly file: string;
+  readonly text: string;
+  /** The inputs the checks ran with: analysis, context facts, base image configs. */
+  readonly options: CheckOptions;
+  readonly report: CheckReport;
+}
+
 /**
  * `stagecraft build --check`: checks before anything is sent; prints the findings on stderr (as
- * annotations on stdout under GitHub Actions) and returns 1 when they fail per `--fail-on`, else
- * undefined (build on).
+ * annotations on stdout under GitHub Actions). `failed` is 1 when they fail per `--fail-on` (build
+ * nothing); `checked` is what {@link checkBuiltImages} reuses after the build.
  */
 export async function checkBeforeBuild(
   io: Io,
   request: Omit<CheckRequest, "offline">,
   failOnText: string | undefined,
-): Promise<1 | undefined> {
+  analyzed?: AnalyzedRequest,
+): Promise<{ failed: 1 | undefined; checked: CheckedDockerfile }> {
   const failOn = parseFailOn(failOnText);
-  const { file, report } = await runChecks(io, { ...request, offline: false });
-  writeFindings(io, file, report, io.stderr);
-  if (exitCodeFor(report, failOn) === 0) return undefined;
+  const checked = await runChecks(io, { ...request, offline: false }, analyzed);
+  writeFindings(io, checked.file, checked.report, io.stderr);
+  if (exitCodeFor(checked.report, failOn) === 0) return { failed: undefined, checked };
   io.stderr.write(
     `stagecraft: --check found ${failOn === "warning" ? "warnings or errors" : "errors"}; nothing was built\n`,
   );
-  return 1;
+  return { failed: 1, checked };
 }
 
 /**
  * `stagecraft build --check`, after the build: scans the files of each built target's image (layer
  * by layer, named with the stage and line that made it) and prints what that adds to the findings
- * from before the build; returns 1 when those fail per `--fail-on`.
+ * from before the build; returns 1 when those fail per `--fail-on`. The Dockerfile, its analysis,
+ * the context facts and the base image configs are those of `checked`: nothing is read again, and
+ * the rules run once more only for the image layers.
  */
 export async function checkBuiltImages(
   io: Io,
-  request: Omit<CheckRequest, "offline" | "imageLayers">,
+  checked: CheckedDockerfile,
   failOnText: string | undefined,
   outcome: BuildOutcome,
 ): Promise<0 | 1> {
@@ -168,15 +181,14 @@ export async function checkBuiltImages(
     }),
   );
   if (imageLayers.size === 0) return 0;
-  const before = await runChecks(io, { ...request, offline: false });
-  const after = await runChecks(io, { ...request, offline: false, imageLayers });
-  const known = new Set(before.report.findings.map(findingKey));
+  const after = checkDockerfile(checked.text, { ...checked.options, imageLayers });
+  const known = new Set(checked.report.findings.map(findingKey));
   const report = {
-    ...after.report,
-    findings: after.report.findings.filter((finding) => !known.has(findingKey(finding))),
+    ...after,
+    findings: after.findings.filter((finding) => !known.has(findingKey(finding))),
     notes: [],
   };
-  writeFindings(io, after.file, report, io.stderr);
+  writeFindings(io, checked.file, report, io.stderr);
   if (exitCodeFor(report, failOn) === 0) return 0;
   io.stderr.write(
     `stagecraft: --check found ${failOn === "warning" ? "warnings or errors" : "errors"} in the built images\n`,
@@ -215,13 +227,20 @@ function writeFindings(
   for (const note of report.notes) io.stderr.write(`note: ${note}\n`);
 }
 
-/** Reads the Dockerfile, gathers the facts only I/O can learn (context, base images), and checks. */
+/** The Dockerfile read and analysed for a request (what {@link analyzeRequest} returns). */
+export type AnalyzedRequest = ReturnType<typeof analyzeRequest>;
+
+/**
+ * Reads the Dockerfile (unless `analyzed` has it), gathers the facts only I/O can learn (context,
+ * base images), and checks.
+ */
 export async function runChecks(
   io: Io,
   request: CheckRequest,
-): Promise<{ file: string; report: CheckReport }> {
+  analyzed: AnalyzedRequest = analyzeRequest(io, request),
+): Promise<CheckedDockerfile> {
   // The Dockerfile's own errors come first, before the context is walked or the engine is asked.
-  const { dockerfile, options, analysis } = analyzeRequest(io, request);
+  const { dockerfile, options, analysis } = analyzed;
   const context = await gatherContextFacts({
     contextDir: request.contextDir,
     dockerfilePath: dockerfile.path,
@@ -248,15 +267,20 @@ export async function runChecks(
       unavailable = `no engine answered at ${engine.endpoint.description}: ${error.message}`;
     }
   }
-  const report = checkDockerfile(dockerfile.text, {
+  const checkOptions: CheckOptions = {
     ...options,
     analysis,
     context,
     ...(baseImages === undefined ? {} : { baseImages }),
     ...(unavailable === undefined ? {} : { baseImagesUnavailable: unavailable }),
     ...(request.imageLayers === undefined ? {} : { imageLayers: request.imageLayers }),
-  });
-  return { file: dockerfile.displayPath, report };
+  };
+  return {
+    file: dockerfile.displayPath,
+    text: dockerfile.text,
+    options: checkOptions,
+    report: checkDockerfile(dockerfile.text, checkOptions),
+  };
 }
 
 function formatRuleList(): string {
