@@ -38,15 +38,12 @@ export type FlagParseResult =
  * // { ok: false, message: "unknown flag: --form (did you mean from?)", word: "--form=build" }
  */
 export function parseFlags(words: readonly string[], spec: FlagSpec): FlagParseResult {
+  // Most instructions have no flags: nothing to validate, and no maps to make.
+  if (words.length === 0) return { ok: true, flags: new GivenFlags(spec, NO_NAMES) };
   const used = new Set<string>();
   const bools = new Map<string, boolean>();
   const strings = new Map<string, string>();
   const lists = new Map<string, string[]>();
-  const kindOf = (name: string): FlagKind | undefined => {
-    if (!Object.hasOwn(spec, name)) return undefined;
-    const declared = spec[name];
-    return typeof declared === "object" ? declared.kind : declared;
-  };
   const fail = (message: string, word: string): FlagParseResult => ({ ok: false, message, word });
 
   for (const word of words) {
@@ -58,7 +55,7 @@ export function parseFlags(words: readonly string[], spec: FlagSpec): FlagParseR
     const hasValue = equals >= 0;
     const value = hasValue ? word.slice(equals + 1) : "";
     const name = flagName.slice(2);
-    const kind = kindOf(name);
+    const kind = kindOf(spec, name);
     if (kind === undefined) {
       const suggestion = suggestClosest(name, Object.keys(spec), true);
       return fail(withSuggestion(`unknown flag: ${flagName}`, suggestion), word);
@@ -91,20 +88,42 @@ export function parseFlags(words: readonly string[], spec: FlagSpec): FlagParseR
     }
   }
 
-  return {
-    ok: true,
-    flags: {
-      used,
-      bool: (name) => bools.get(name) ?? false,
-      string: (name) => {
-        const given = strings.get(name);
-        if (given !== undefined) return given;
-        const declared = spec[name];
-        return typeof declared === "object" ? declared.default : "";
-      },
-      strings: (name) => lists.get(name) ?? [],
-    },
-  };
+  return { ok: true, flags: new GivenFlags(spec, used, bools, strings, lists) };
+}
+
+const NO_NAMES: ReadonlySet<string> = new Set();
+const NO_VALUES: readonly string[] = [];
+
+function kindOf(spec: FlagSpec, name: string): FlagKind | undefined {
+  if (!Object.hasOwn(spec, name)) return undefined;
+  const declared = spec[name];
+  return typeof declared === "object" ? declared.kind : declared;
+}
+
+/** The flags of one instruction; one object, not a closure per accessor. */
+class GivenFlags implements ParsedFlags {
+  constructor(
+    private readonly spec: FlagSpec,
+    readonly used: ReadonlySet<string>,
+    private readonly bools?: ReadonlyMap<string, boolean>,
+    private readonly strings_?: ReadonlyMap<string, string>,
+    private readonly lists?: ReadonlyMap<string, readonly string[]>,
+  ) {}
+
+  bool(name: string): boolean {
+    return this.bools?.get(name) ?? false;
+  }
+
+  string(name: string): string {
+    const given = this.strings_?.get(name);
+    if (given !== undefined) return given;
+    const declared = this.spec[name];
+    return typeof declared === "object" ? declared.default : "";
+  }
+
+  strings(name: string): readonly string[] {
+    return this.lists?.get(name) ?? NO_VALUES;
+  }
 }
 
 /** Appends BuildKit's ` (did you mean x?)` when there is a suggestion. */

@@ -4,6 +4,8 @@ import { expandWords } from "./expand-words.js";
 export function readHeredocWord(
   word: string,
 ): { name: string; expand: boolean; chomp: boolean; fd: number } | undefined {
+  // Nearly every word is no heredoc; the test below is only worth it for those with `<<`.
+  if (!word.includes("<<")) return undefined;
   const match = /^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)$/.exec(word);
   if (match === null) return undefined;
   const rest = match[3] ?? "";
