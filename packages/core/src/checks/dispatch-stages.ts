@@ -377,7 +377,7 @@ export function dispatchStages(input: DispatchInput): Map<number, StageFacts> {
             }
           }
           if (instruction.kind === "copy" && instruction.from !== undefined) {
-            recordSystemCopies(instruction, stage, sources, state, at.location);
+            recordSystemCopies(instruction, stage, sources, state, at);
           }
           if (fromContext) {
             const whole = sources.find((source) => isWholeContext(source));
@@ -411,7 +411,7 @@ export function dispatchStages(input: DispatchInput): Map<number, StageFacts> {
               });
             }
           }
-          readRun(instruction, stage, state, at.location, order);
+          readRun(instruction, stage, state, at, order);
           break;
         }
         case "onbuild":
@@ -626,8 +626,11 @@ function recordSystemCopies(
   stage: GraphStage,
   sources: readonly string[],
   state: State,
-  location: CheckLocation,
+  at: InstructionAt,
 ): void {
+  // Nearly no COPY --from copies a system directory: look for the stage's use of it only then.
+  const system = sources.map((source) => cleanGoPath(source)).filter(isSystemSource);
+  if (system.length === 0) return;
   const dependency = stage.dependencies.find(
     (use) => use.kind === "copy" && !use.onbuild && use.position.line === instruction.position.line,
   );
@@ -635,18 +638,20 @@ function recordSystemCopies(
     (use) => use.kind === "copy" && !use.onbuild && use.position.line === instruction.position.line,
   );
   if (dependency === undefined && image === undefined) return;
-  for (const source of sources) {
-    const clean = cleanGoPath(source);
-    if (clean !== "/" && !SYSTEM_DIRS.has(clean) && !TOOLCHAIN_DIRS.has(clean)) continue;
+  for (const source of system) {
     state.systemCopies.push({
-      location,
+      location: at.location,
       stage: stage.id,
       fromStage: dependency?.stage,
       fromImage: dependency === undefined ? image?.reference : undefined,
       reference: instruction.from ?? "",
-      source: clean,
+      source,
     });
   }
+}
+
+function isSystemSource(clean: string): boolean {
+  return clean === "/" || SYSTEM_DIRS.has(clean) || TOOLCHAIN_DIRS.has(clean);
 }
 
 /** Package installs and removals, and dependency installs, of one RUN line. */
@@ -654,7 +659,7 @@ function readRun(
   instruction: RunInstruction,
   stage: GraphStage,
   state: State,
-  location: CheckLocation,
+  at: InstructionAt,
   order: OrderEvent[],
 ): void {
   let script = instruction.prependShell
@@ -673,6 +678,7 @@ function readRun(
   // Most RUN lines run nothing these rules read: skip the shell reading for them.
   if (!INTERESTING_COMMANDS.test(script)) return;
   const commands = readShellCommands(script, (name) => state.env.get(name));
+  const location = at.location;
   for (const words of commands) {
     const install = readDependencyInstall(words);
     if (install !== undefined) order.push({ kind: "install", location, install });
