@@ -13,6 +13,7 @@ import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
 import type { BuildFlags } from "./build-options.js";
+import type { CheckedDockerfile } from "./check.js";
 import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
 import type { PoolFlags } from "./read-pool-flags.js";
 import { writeWhole } from "./write-run-files.js";
@@ -30,6 +31,7 @@ export async function buildOnPool(
   pool: PoolFlags,
   analysis: DockerfileAnalysis,
   runOptions: Omit<RunPoolOptions, "analysis" | "pool" | "placement" | "signal" | "onEvent">,
+  checked?: CheckedDockerfile,
 ): Promise<ExitCode> {
   if (pool.registry !== undefined) await checkRegistry(pool.registry.host, io.signal);
   // Shared stages and pinned bases reach the builds as named contexts, which only the Control API
@@ -115,7 +117,19 @@ export async function buildOnPool(
     };
     writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(json, null, 2)}\n`);
   }
-  return outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
+  const code = outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
+  if (checked === undefined || flags.check === undefined || code !== 0) return code;
+  // Each target's image is on the engine that built it: scan it there.
+  const engines = new Map(members.map((member) => [member.name, member.engine]));
+  const builds = outcome.runs.flatMap((run) => {
+    const engine = engines.get(run.engine);
+    return engine === undefined || run.outcome === undefined
+      ? []
+      : [{ engine, outcome: run.outcome }];
+  });
+  // Imported only for --check, as in the one-engine path.
+  const { checkBuiltImages } = await import("./check.js");
+  return checkBuiltImages(io, checked, flags.check.failOn, builds);
 }
 
 /**

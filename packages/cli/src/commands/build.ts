@@ -107,10 +107,14 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       // Imported here, as `check.js` above: a build on one engine loads neither the pool planner
       // nor the checks.
       const { buildOnPool } = await import("./build-on-pool.js");
-      const code = await buildOnPool(io, flags, pool, analysis, {
-        ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets),
-        session,
-      });
+      const code = await buildOnPool(
+        io,
+        flags,
+        pool,
+        analysis,
+        { ...runOptionsOf(flags, io, dockerfile.path, tags, sizeBudgets), session },
+        checked,
+      );
       succeeded = code === 0;
       return code;
     }
@@ -178,7 +182,9 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     if (checked === undefined || flags.check === undefined || outcome.status !== "succeeded")
       return code;
     const { checkBuiltImages } = await import("./check.js");
-    const imageCode = await checkBuiltImages(io, checked, flags.check.failOn, outcome);
+    const imageCode = await checkBuiltImages(io, checked, flags.check.failOn, [
+      { engine, outcome },
+    ]);
     return code === 0 ? imageCode : code;
   } catch (error) {
     if (json) {

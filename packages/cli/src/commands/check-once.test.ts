@@ -29,6 +29,25 @@ vi.mock("@stagecraft/core/engine", async (original) => {
   };
 });
 
+/** An engine is only handed to the (faked) scan. */
+const ENGINE = { local: false } as Parameters<typeof engine.scanImageLayers>[0];
+
+/** A build outcome with one succeeded target. */
+function builtTarget(target: string, imageId: string, line: number): BuildOutcome {
+  return {
+    report: {
+      targets: [
+        {
+          target,
+          status: "succeeded",
+          imageId,
+          layers: [{ createdBy: "RUN apk add gcc", origin: "stage", stage: target, line }],
+        },
+      ],
+    },
+  } as unknown as BuildOutcome;
+}
+
 let dir: string | undefined;
 afterEach(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -36,37 +55,30 @@ afterEach(() => {
   vi.clearAllMocks();
 });
 
+/** An Io in `dir` with no engine behind DOCKER_HOST. */
+function projectIo(at: string): ReturnType<typeof createMemoryIo> {
+  return {
+    ...createMemoryIo({ env: { DOCKER_HOST: `unix://${join(at, "no-engine.sock")}` } }),
+    cwd: at,
+  };
+}
+
+function request(targets: string[] = []) {
+  return { contextDir: ".", file: undefined, targets, buildArgs: {}, platform: undefined };
+}
+
 describe("build --check", () => {
   it("reads, walks, inspects and checks once before the build; after it, only the image layers", async () => {
     dir = mkdtempSync(join(tmpdir(), "stagecraft-check-once-"));
     writeFileSync(join(dir, "Dockerfile"), "FROM alpine:3.22 AS app\nUSER 1\nCOPY . /src\n");
-    const io = {
-      ...createMemoryIo({ env: { DOCKER_HOST: `unix://${join(dir, "no-engine.sock")}` } }),
-      cwd: dir,
-    } as ReturnType<typeof createMemoryIo>;
-    const request = {
-      contextDir: ".",
-      file: undefined,
-      targets: [],
-      buildArgs: {},
-      platform: undefined,
-    };
+    const io = projectIo(dir);
 
-    const before = await checkBeforeBuild(io, request, undefined);
+    const before = await checkBeforeBuild(io, request(), undefined);
     expect(before.failed).toBeUndefined();
-    const outcome = {
-      report: {
-        targets: [
-          {
-            target: "app",
-            status: "succeeded",
-            imageId: "sha256:0123",
-            layers: [{ createdBy: "RUN apk add gcc", origin: "stage", stage: "app", line: 3 }],
-          },
-        ],
-      },
-    } as unknown as BuildOutcome;
-    const code = await checkBuiltImages(io, before.checked, undefined, outcome);
+    const outcome = builtTarget("app", "sha256:0123", 3);
+    const code = await checkBuiltImages(io, before.checked, undefined, [
+      { engine: ENGINE, outcome },
+    ]);
 
     expect(vi.mocked(engine.scanImageLayers)).toHaveBeenCalledTimes(1);
     // Once before the build, once with the image's layers: no third run to diff against.
@@ -79,6 +91,35 @@ describe("build --check", () => {
     // What the image adds is reported, and only that.
     expect(io.stderr.text()).toContain("ShippedBuildTools");
     expect(io.stderr.text()).toContain("/usr/bin/gcc");
+    expect(code).toBe(0);
+  });
+
+  it("scans each target's image on the engine that built it (a pool)", async () => {
+    dir = mkdtempSync(join(tmpdir(), "stagecraft-check-once-"));
+    writeFileSync(
+      join(dir, "Dockerfile"),
+      "FROM alpine:3.22 AS api\nUSER 1\nRUN true\nFROM alpine:3.22 AS web\nUSER 1\nRUN true\n",
+    );
+    const io = projectIo(dir);
+    const before = await checkBeforeBuild(io, request(["api", "web"]), undefined);
+    const pool1 = { local: false } as typeof ENGINE;
+    const pool2 = { local: false } as typeof ENGINE;
+    const code = await checkBuiltImages(io, before.checked, undefined, [
+      { engine: pool1, outcome: builtTarget("api", "sha256:aaaa", 3) },
+      { engine: pool2, outcome: builtTarget("web", "sha256:bbbb", 6) },
+    ]);
+    const calls = vi.mocked(engine.scanImageLayers).mock.calls;
+    expect(calls.map(([on, image]) => [on, image])).toEqual([
+      [pool1, "sha256:aaaa"],
+      [pool2, "sha256:bbbb"],
+    ]);
+    const found = io.stderr
+      .text()
+      .split("\n")
+      .filter((line) => line.includes("ShippedBuildTools"));
+    expect(found).toHaveLength(2);
+    expect(found.join("\n")).toMatch(/Dockerfile:3:.*gcc/);
+    expect(found.join("\n")).toMatch(/Dockerfile:6:.*gcc/);
     expect(code).toBe(0);
   });
 });

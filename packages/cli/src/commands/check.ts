@@ -149,23 +149,28 @@ export async function checkBeforeBuild(
   return { failed: 1, checked };
 }
 
+/** A build whose images are to be scanned, and the engine that holds them. */
+export interface BuiltImages {
+  readonly engine: Parameters<typeof scanImageLayers>[0];
+  readonly outcome: BuildOutcome;
+}
+
 /**
  * `stagecraft build --check`, after the build: scans the files of each built target's image (layer
- * by layer, named with the stage and line that made it) and prints what that adds to the findings
- * from before the build; returns 1 when those fail per `--fail-on`. The Dockerfile, its analysis,
- * the context facts and the base image configs are those of `checked`: nothing is read again, and
- * the rules run once more only for the image layers.
+ * by layer, named with the stage and line that made it) on the engine that built it and prints what
+ * that adds to the findings from before the build; returns 1 when those fail per `--fail-on`. The
+ * Dockerfile, its analysis, the context facts and the base image configs are those of `checked`:
+ * nothing is read again, and the rules run once more only for the image layers.
  */
 export async function checkBuiltImages(
   io: Io,
   checked: CheckedDockerfile,
   failOnText: string | undefined,
-  outcome: BuildOutcome,
+  builds: readonly BuiltImages[],
 ): Promise<0 | 1> {
   const failOn = parseFailOn(failOnText);
-  const engine = new DockerEngine({ env: io.env });
   const imageLayers = new Map<string, ImageLayerFiles[]>();
-  await Promise.all(
+  const scans = builds.flatMap(({ engine, outcome }) =>
     outcome.report.targets.map(async (target) => {
       if (target.status !== "succeeded" || target.imageId === null) return;
       try {
@@ -180,6 +185,7 @@ export async function checkBuiltImages(
       }
     }),
   );
+  await Promise.all(scans);
   if (imageLayers.size === 0) return 0;
   const after = checkDockerfile(checked.text, { ...checked.options, imageLayers });
   const known = new Set(checked.report.findings.map(findingKey));
