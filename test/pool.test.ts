@@ -306,6 +306,61 @@ describe("a build over a pool of three engines", () => {
     expect(lines[0]).toContain(`shared ${runId} `);
   });
 
+  it("stagecraft build --check --engine ×2: each image's files are checked on its engine", async () => {
+    const [pool1] = extra;
+    // A compiler only the image's files show: no package manager installed it.
+    const fakeGcc = (text: string): string =>
+      `RUN mkdir -p /usr/local/bin && echo ${text} > /usr/local/bin/gcc && chmod +x /usr/local/bin/gcc`;
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS a`,
+        fakeGcc(`a-${id}`),
+        "USER 1",
+        `FROM ${BUSYBOX} AS b`,
+        fakeGcc(`b-${id}`),
+        "USER 1",
+        "",
+      ].join("\n"),
+    });
+    projects.push(project.remove);
+    const report = join(project.dir, "pool.json");
+    const run = await runStagecraft([
+      "build",
+      project.dir,
+      "--target",
+      "a,b",
+      "--check",
+      "--fail-on",
+      "never",
+      "--label",
+      "org.stagecraft.test=1",
+      "--progress",
+      "plain",
+      "--engine",
+      "main=unix:///var/run/docker.sock",
+      "--engine",
+      `p1=${pool1?.host ?? ""}`,
+      "--registry",
+      `${registry}/${PREFIX}`,
+      "--report",
+      report,
+    ]);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(readFileSync(report, "utf8")) as {
+      targets: { target: string; engine: string; status: string }[];
+    };
+    expect(json.targets.map((target) => target.status)).toEqual(["succeeded", "succeeded"]);
+    // One target on each engine, so each scan had to ask the engine that built it.
+    expect(new Set(json.targets.map((target) => target.engine)).size).toBe(2);
+    const found = run.stderr
+      .split("\n")
+      .filter((line) => line.includes("ShippedBuildTools") && line.includes("gcc"));
+    expect(found).toHaveLength(2);
+    expect(found.join("\n")).toMatch(/Dockerfile:2:\d+: .*\/usr\/local\/bin\/gcc/);
+    expect(found.join("\n")).toMatch(/Dockerfile:5:\d+: .*\/usr\/local\/bin\/gcc/);
+    expect(run.stderr).not.toContain("were not checked");
+  });
+
   it("an engine cut off mid-run: its targets move to the others and the build completes", async () => {
     const [, pool2] = extra;
     if (pool2 === undefined) throw new Error("pool2 expected");
