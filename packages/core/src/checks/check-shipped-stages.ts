@@ -247,6 +247,7 @@ function checkLayers(
 ): void {
   for (const layer of layers) {
     if (layer.line !== undefined && reported.has(layer.line)) continue;
+    const fromBase = layer.line === undefined && layer.stage === undefined;
     const found: string[] = [];
     for (const path of layer.paths) {
       if (
@@ -255,7 +256,12 @@ function checkLayers(
       )
         continue;
       const name = path.slice(path.lastIndexOf("/") + 1);
-      if (TOOL_PATHS.has(name)) found.push(path);
+      const what = TOOL_PATHS.get(name);
+      // A package manager that comes with the base image (apt in debian, busybox's dpkg applet) is
+      // the base's choice, not something this Dockerfile installed or copied in; a compiler there
+      // is still worth a finding (a runtime built on a toolchain image).
+      if (what === undefined || (fromBase && what === "a package manager")) continue;
+      found.push(path);
     }
     if (found.length === 0) continue;
     const what = [

@@ -181,24 +181,55 @@ describe("ShippedBuildTools", () => {
       [
         "stage-0",
         [
-          { index: 0, line: undefined, stage: undefined, paths: ["/bin/sh", "/usr/bin/apt-get"] },
+          {
+            index: 0,
+            line: undefined,
+            stage: undefined,
+            paths: ["/bin/sh", "/usr/bin/apt-get", "/usr/bin/gcc"],
+          },
           { index: 1, line: 2, stage: "stage-0", paths: ["/app/server"] },
+          { index: 2, line: 3, stage: "stage-0", paths: ["/usr/local/bin/pip"] },
         ],
+      ],
+    ]);
+    expect(
+      found(
+        "FROM debian:12\nCOPY server /app/server\nCOPY tools/ /usr/local/\n",
+        "ShippedBuildTools",
+        {
+          imageLayers: layers,
+        },
+      ),
+    ).toEqual([
+      {
+        line: 1,
+        severity: "warning",
+        message:
+          'stage "stage-0" ships the C compiler: layer 0 (from the base image) adds /usr/bin/gcc',
+        stage: "stage-0",
+      },
+      {
+        line: 3,
+        severity: "warning",
+        message:
+          'stage "stage-0" ships a package manager: layer 2 (made by line 3 of stage "stage-0") adds /usr/local/bin/pip',
+        stage: "stage-0",
+      },
+    ]);
+  });
+
+  it("leaves a package manager that came with the base image alone (apt in debian, busybox's dpkg)", () => {
+    const layers = new Map([
+      [
+        "stage-0",
+        [{ index: 0, line: undefined, stage: undefined, paths: ["/bin/dpkg", "/usr/bin/apt-get"] }],
       ],
     ]);
     expect(
       found("FROM debian:12\nCOPY server /app/server\n", "ShippedBuildTools", {
         imageLayers: layers,
       }),
-    ).toEqual([
-      {
-        line: 1,
-        severity: "warning",
-        message:
-          'stage "stage-0" ships a package manager: layer 0 (from the base image) adds /usr/bin/apt-get',
-        stage: "stage-0",
-      },
-    ]);
+    ).toEqual([]);
   });
 });
 
