@@ -15,6 +15,23 @@ describe("formatReport", () => {
     expect(text).not.toContain("\x1b");
   });
 
+  it("says why a target was not pushed: its build failed, or it has no tag", () => {
+    const report = failingRun().report;
+    const [failed, other] = report.targets;
+    if (failed === undefined || other === undefined) throw new Error("the fixture has two targets");
+    failed.status = "failed";
+    other.status = "succeeded";
+    report.published = [failed, other].map((target) => ({
+      target: target.target,
+      status: "not-pushed" as const,
+      tags: [],
+      error: null,
+    }));
+    const text = formatReport(report, { color: false });
+    expect(text).toContain(`– ${failed.target}  not pushed: its build failed`);
+    expect(text).toContain(`– ${other.target}  not pushed: it has no tag (-t)`);
+  });
+
   it("says where the cache was looked for and which bases were pinned or not", () => {
     const report = successfulRun().report;
     report.cache = {

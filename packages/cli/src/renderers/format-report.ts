@@ -140,7 +140,7 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
   for (const failure of report.failures) {
     fitted.push(formatFailure(failure, dockerfile(failure.target), c));
   }
-  if (report.published !== null) fitted.push(formatPublished(report.published, c));
+  if (report.published !== null) fitted.push(formatPublished(report.published, report, c));
   return `${fitted.map((lines) => lines.join("\n")).join("\n\n")}\n`;
 }
 
@@ -327,8 +327,13 @@ function alignColumns(rows: readonly string[][], align: readonly ("left" | "righ
 }
 
 /** Which targets reached their registries (with digests) and which did not, and why. */
-function formatPublished(published: readonly PublishedTarget[], c: Colors): string[] {
+function formatPublished(
+  published: readonly PublishedTarget[],
+  report: Pick<BuildReport, "targets">,
+  c: Colors,
+): string[] {
   const lines = [c.bold("published:")];
+  const statusOf = new Map(report.targets.map((target) => [target.target, target.status]));
   for (const entry of published) {
     for (const tag of entry.tags) {
       lines.push(`  ${c.green("↑")} ${entry.target}  ${tag.tag}@${tag.digest}`);
@@ -346,13 +351,29 @@ function formatPublished(published: readonly PublishedTarget[], c: Colors): stri
         lines.push(`    ${c.dim("its image stays in the engine's store")}`);
         break;
       case "not-pushed":
-        lines.push(`  ${c.dim("–")} ${entry.target}  not pushed (no image, or no tag)`);
+        lines.push(
+          `  ${c.dim("–")} ${entry.target}  not pushed: ${whyNotPushed(statusOf.get(entry.target))}`,
+        );
         break;
       default:
         return entry.status satisfies never;
     }
   }
   return lines;
+}
+
+/** Why a target that was to be pushed was not: its build did not make an image, or it had no tag. */
+function whyNotPushed(status: BuildReport["targets"][number]["status"] | undefined): string {
+  switch (status) {
+    case "failed":
+      return "its build failed";
+    case "cancelled":
+      return "its build was cancelled";
+    case "succeeded":
+      return "it has no tag (-t)";
+    default:
+      return "no image";
+  }
 }
 
 /**
