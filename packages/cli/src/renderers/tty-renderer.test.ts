@@ -9,6 +9,7 @@ import {
   type RunFixture,
 } from "./run-fixtures.test-support.js";
 import { visibleWidth } from "./fit-to-width.js";
+import type { BuildEvent } from "@stagecraft/core";
 
 /** Feeds a run's events at their own times on the fake clock; returns the Io and the time finish ran. */
 function play(run: RunFixture, options: { columns?: number; color?: boolean } = {}) {
@@ -143,5 +144,84 @@ describe("tty renderer", () => {
   it("shows an interrupted run's cancelled target", () => {
     const { liveWrites } = play(interruptedRun());
     expect(liveWrites.at(-1)?.text).toContain("⊘ app  cancelled");
+  });
+
+  it("shows a push's bytes and layers on the target's row until it is pushed or fails", () => {
+    const base = successfulRun();
+    // app is built at 6550 ms and pushes its two tags while test still runs (until 7650 ms).
+    const first = "127.0.0.1:5000/demo/app:1.4.0";
+    const second = "127.0.0.1:5000/demo/app:latest";
+    const progress = (
+      ms: number,
+      tag: string,
+      layer: string,
+      status: string,
+      current: number | null = null,
+      total: number | null = null,
+    ): BuildEvent => ({
+      type: "push-progress",
+      time: T0 + ms,
+      target: "app",
+      tag,
+      layer,
+      status,
+      current,
+      total,
+    });
+    const pushes: BuildEvent[] = [
+      ...["l1", "l2", "l3", "l4", "l5"].map((layer) => progress(6600, first, layer, "Preparing")),
+      progress(6650, first, "l3", "Layer already exists"),
+      progress(6650, first, "l4", "Mounted from demo/base"),
+      progress(6650, first, "l5", "Waiting"),
+      progress(6700, first, "l1", "Pushing", 4_000_000, 10_000_000),
+      progress(6750, first, "l1", "Pushing", 10_000_000, 10_000_000),
+      progress(6760, first, "l1", "Pushed"),
+      progress(6800, first, "l2", "Pushing", 2_300_000, 38_000_000),
+      {
+        type: "target-pushed",
+        time: T0 + 7000,
+        target: "app",
+        tag: first,
+        digest: `sha256:${"d".repeat(64)}`,
+        durationMs: 400,
+      },
+      progress(7100, second, "l1", "Preparing"),
+      progress(7150, second, "l1", "Pushing", 512, 10_000_000),
+      {
+        type: "push-failed",
+        time: T0 + 7300,
+        target: "app",
+        tag: second,
+        registry: "127.0.0.1:5000",
+        error: {
+          code: "PUSH_FAILED",
+          message: "denied: requested access to the resource is denied",
+          logTail: [],
+        },
+      },
+    ];
+    const events = [...base.events, ...pushes].sort((a, b) => a.time - b.time);
+    const { liveWrites } = play({ ...base, events }, { columns: 100 });
+    const appRow = (ms: number): string | undefined =>
+      withoutErase(liveWrites.filter((write) => write.time <= T0 + ms).at(-1)?.text ?? "")
+        .split("\n")
+        .find((line) => line.startsWith("✓ app  "));
+
+    const built = "✓ app  6.5 s  1 ran · 2 shared · 3 cached  a9f8e7d6c5b4";
+    // Each frame is drawn on the 100 ms tick, before that tick's events.
+    expect(appRow(6720)).toMatch(/^✓ app {2}6\.5 s {2}pushing \(2\/5 layers\) {2}1 ran/);
+    // Sizes are known only of the layers the engine has begun to send: l1 whole, l2's 2.3 MB.
+    expect(appRow(6950)).toMatch(
+      /^✓ app {2}6\.5 s {2}pushing 12\.3 MB \/ 48\.0 MB \(3\/5 layers\) {2}1 ran/,
+    );
+    expect(appRow(7120)).toBe(built);
+    expect(appRow(7250)).toContain("  pushing 512 B / 10.0 MB (0/1 layer)  ");
+    expect(appRow(7600)).toBe(built);
+    expect(liveWrites.some((write) => write.text.includes(`↑ app  pushed ${first}@sha256:`))).toBe(
+      true,
+    );
+    expect(liveWrites.some((write) => write.text.includes(`✗ app  push of ${second} failed`))).toBe(
+      true,
+    );
   });
 });

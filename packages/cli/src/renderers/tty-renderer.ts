@@ -42,6 +42,17 @@ interface LiveTarget {
   engine: string | null;
   /** The steps running now, by digest, in the order they started. */
   steps: Map<string, LiveStep>;
+  /** The tags being pushed now, each with its layers by short id, until pushed or failed. */
+  pushes: Map<string, Map<string, LivePushLayer>>;
+}
+
+interface LivePushLayer {
+  /** Bytes sent; the whole layer once it is in the registry and its size is known. */
+  current: number;
+  /** The layer's size, known once the engine starts sending it (or never, when it already exists). */
+  total: number | null;
+  /** In the registry: pushed, already there, or mounted from another repository. */
+  done: boolean;
 }
 
 /**
@@ -76,6 +87,7 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         message: null,
         engine: null,
         steps: new Map(),
+        pushes: new Map(),
       };
       targets.set(name, live);
     }
@@ -185,17 +197,35 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       case "engine-quiet":
         quiet = describeQuiet(event.quietMs, event.running);
         return;
+      case "push-progress": {
+        const live = target(event.target);
+        let layers = live.pushes.get(event.tag);
+        if (layers === undefined) {
+          layers = new Map();
+          live.pushes.set(event.tag, layers);
+        }
+        const layer = layers.get(event.layer) ?? { current: 0, total: null, done: false };
+        if (event.total !== null && event.total > 0) layer.total = event.total;
+        if (event.current !== null) layer.current = event.current;
+        if (isLayerInRegistry(event.status)) {
+          layer.done = true;
+          if (layer.total !== null) layer.current = layer.total;
+        }
+        layers.set(event.layer, layer);
+        return;
+      }
       case "target-pushed":
+        target(event.target).pushes.delete(event.tag);
         persisted.push(
           `${c.green("↑")} ${c.cyan(event.target)}  pushed ${event.tag}@${event.digest} in ${formatDuration(event.durationMs)}`,
         );
         return;
       case "push-failed":
+        target(event.target).pushes.delete(event.tag);
         persisted.push(
           `${c.red("✗")} ${c.cyan(event.target)}  push of ${event.tag} failed: ${sanitizeLine(event.error.message)}`,
         );
         return;
-      case "push-progress":
       case "context-sent":
       case "daemon-status":
         return;
@@ -301,6 +331,9 @@ function describeTarget(
       : `  ${known.stepsRun} ran` +
         (known.stepsShared === 0 ? "" : ` · ${known.stepsShared} shared`) +
         ` · ${known.stepsCached} cached`;
+  // The push goes right after the time, so a narrow terminal cuts the counts rather than it.
+  const push = describePush(live.pushes);
+  const pushing = push === null ? "" : `  ${c.cyan(push)}`;
   switch (live.status) {
     case "waiting":
       return [`${c.dim("·")} ${name}  ${c.dim("waiting")}`];
@@ -308,7 +341,7 @@ function describeTarget(
       return [`${c.dim("·")} ${name}  ${c.dim("queued")}`];
     case "succeeded":
       return [
-        `${c.green("✓")} ${name}  ${formatDuration(live.durationMs ?? 0)}${c.dim(steps)}` +
+        `${c.green("✓")} ${name}  ${formatDuration(live.durationMs ?? 0)}${pushing}${c.dim(steps)}` +
           (live.imageId === null ? "" : c.dim(`  ${shortImageId(live.imageId)}`)),
       ];
     case "failed":
@@ -328,7 +361,7 @@ function describeTarget(
   }
 
   const elapsed = live.startedAt === null ? 0 : now - live.startedAt;
-  const lines = [`${spinner} ${name}  ${formatDuration(elapsed)}${c.dim(steps)}`];
+  const lines = [`${spinner} ${name}  ${formatDuration(elapsed)}${pushing}${c.dim(steps)}`];
   // A stage's running steps are shown under the target it is built for, whichever build's stream
   // reported them; steps outside any stage under their own target.
   const owned = new Set(
@@ -396,4 +429,38 @@ function describeStep(step: LiveStep, now: number, indent: string, c: Colors): s
   ];
   for (const log of step.logs) lines.push(c.dim(`${indent}  │ ${log}`));
   return lines;
+}
+
+/** A push status that means the layer is in the registry (docker's wording, as `docker push` prints it). */
+function isLayerInRegistry(status: string): boolean {
+  return (
+    status === "Pushed" || status === "Layer already exists" || status.startsWith("Mounted from")
+  );
+}
+
+/**
+ * What a target's pushes in progress have done, e.g. `pushing 12.3 MB / 48.0 MB (3/5 layers)`: bytes
+ * over the layers whose size the engine has told (a layer already in the registry has none), layers
+ * in the registry over the layers named so far; null when nothing is being pushed.
+ */
+function describePush(
+  pushes: ReadonlyMap<string, ReadonlyMap<string, LivePushLayer>>,
+): string | null {
+  const parts: string[] = [];
+  for (const [tag, layers] of pushes) {
+    let current = 0;
+    let total = 0;
+    let done = 0;
+    for (const layer of layers.values()) {
+      if (layer.total !== null) {
+        current += Math.min(layer.current, layer.total);
+        total += layer.total;
+      }
+      if (layer.done) done += 1;
+    }
+    const bytes = total > 0 ? `${formatBytes(current)} / ${formatBytes(total)} ` : "";
+    const count = `(${done}/${layers.size} ${layers.size === 1 ? "layer" : "layers"})`;
+    parts.push(`${pushes.size > 1 ? `${sanitizeLine(tag)} ` : ""}${bytes}${count}`);
+  }
+  return parts.length === 0 ? null : `pushing ${parts.join(", ")}`;
 }
