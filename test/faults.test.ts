@@ -3,7 +3,7 @@
 // signals and a closed stdout while a step runs, unwritable outputs, multi-line secrets. Every
 // case asserts the exit code, the message, and that no build process is left on the daemon (the
 // engine is local: a RUN step's processes are visible in /proc, found by a marker in their command).
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
@@ -382,6 +382,36 @@ describe("faults", () => {
     expect(run.stderr).not.toContain("this is a bug");
     expect(leftovers(context, "out")).toEqual([]);
     rmSync(context, { recursive: true, force: true });
+  });
+
+  it("a disk that fills during an export: exit 1, --output and the OS's words, no half tar", async () => {
+    // A 64 KiB tmpfs, mounted by the test and removed after it: the 512 KiB export cannot fit.
+    const project = makeProject({
+      Dockerfile: `FROM ${BUSYBOX}\nARG NONCE\nRUN dd if=/dev/zero of=/big bs=1k count=512\n`,
+    });
+    const disk = join(project.dir, "disk");
+    mkdirSync(disk);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]);
+    try {
+      for (const [output, left] of [
+        [`type=tar,dest=${join(disk, "out.tar")}`, []],
+        [`type=local,dest=${join(disk, "out")}`, ["out"]],
+      ] as const) {
+        const run = await runStagecraft(
+          ["build", project.dir, "--progress", "plain", "-o", output, ...LABEL, ...NONCE()],
+          {},
+        );
+        expect(run.code, run.stderr).toBe(1);
+        expect(run.stderr).toContain(`stagecraft: --output ${output}: cannot write ${disk}/out`);
+        expect(run.stderr).toContain("no space left on device (ENOSPC)");
+        expect(run.stderr).not.toContain("this is a bug");
+        expect(readdirSync(disk)).toEqual(left);
+        rmSync(join(disk, "out"), { recursive: true, force: true });
+      }
+    } finally {
+      execFileSync("umount", [disk]);
+      project.remove();
+    }
   });
 
   it("unwritable outputs are refused before the engine is asked anything (exit 2, flag named)", async () => {

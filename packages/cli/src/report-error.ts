@@ -5,6 +5,7 @@ import {
   isStagecraftError,
   type StagecraftError,
 } from "@stagecraft/core";
+import { OutputWriteError } from "./commands/output-write-error.js";
 import { hintForError } from "./flag-hints.js";
 import type { ExitCode, Io } from "./io.js";
 import { sanitizeLine } from "./renderers/sanitize-line.js";
@@ -20,6 +21,11 @@ export function reportError(io: Io, error: unknown): ExitCode {
     io.stderr.write(`${sanitizeLine(error.location)}: ${sanitizeLine(error.message)}\n`);
     writeHint(io, error.hint ?? dockerfileHint(error));
     return 2;
+  }
+  if (error instanceof OutputWriteError) {
+    io.stderr.write(`stagecraft: ${sanitizeLine(error.message)}\n`);
+    writeHint(io, error.hint);
+    return 1;
   }
   if (isStagecraftError(error)) {
     io.stderr.write(`stagecraft: ${sanitizeLine(error.message)}\n`);
@@ -67,6 +73,9 @@ export function errorToJson(error: unknown): Record<string, unknown> {
       suggestion: error.suggestion ?? null,
       hint: error.hint ?? null,
     };
+  }
+  if (error instanceof OutputWriteError) {
+    return { code: error.code, message: error.message, hint: error.hint };
   }
   if (isStagecraftError(error)) {
     return { code: error.code, message: error.message, hint: hintForError(error) ?? null };

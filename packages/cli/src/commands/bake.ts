@@ -35,7 +35,12 @@ import { createRenderer } from "../renderers/create-renderer.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
 import { reportError } from "../report-error.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
-import { readSessionFlags, settleOutput, type RunSession } from "./read-session-flags.js";
+import {
+  explainOutputError,
+  readSessionFlags,
+  settleOutput,
+  type RunSession,
+} from "./read-session-flags.js";
 import { checkWritableFile, writeRunFiles, writeWhole } from "./write-run-files.js";
 
 export const BAKE_HELP = `Usage: stagecraft bake [FILE...] [TARGET|GROUP...] [options]
@@ -291,7 +296,9 @@ async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<Exi
     },
   }).catch((error: unknown) => {
     settle(false);
-    throw error;
+    // A full disk or an unwritable file under an output is the user's file system, not a bug.
+    const exporting = prepared.filter((entry) => entry.session?.output !== undefined);
+    throw exporting.length === 1 ? explainOutputError(exporting[0]?.session, error) : error;
   });
   settle(outcome.status === "succeeded");
   renderer.finish(outcome.report);

@@ -29,7 +29,12 @@ import type { CheckedDockerfile } from "./check.js";
 import { readProjectConfig } from "./read-config-file.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./run-engine-checks.js";
-import { readSessionFlags, settleOutput, type RunSession } from "./read-session-flags.js";
+import {
+  explainOutputError,
+  readSessionFlags,
+  settleOutput,
+  type RunSession,
+} from "./read-session-flags.js";
 import { writeRunFiles } from "./write-run-files.js";
 import { readPoolFlags } from "./read-pool-flags.js";
 
@@ -186,7 +191,9 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       { engine, outcome },
     ]);
     return code === 0 ? imageCode : code;
-  } catch (error) {
+  } catch (thrown) {
+    // A full disk or an unwritable file under -o is the user's file system, not a bug.
+    const error = explainOutputError(session, thrown);
     if (json) {
       io.stdout.write(`${JSON.stringify({ type: "error", error: errorToJson(error) })}\n`);
     }

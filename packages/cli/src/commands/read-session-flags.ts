@@ -10,6 +10,7 @@ import {
   parseSshFlag,
   resolveSecretSource,
 } from "./parse-session-flags.js";
+import { describeOutputWriteError, type OutputWriteError } from "./output-write-error.js";
 
 /** The 500 KB a BuildKit secret may hold (buildkit `secretsprovider.MaxSecretSize`). */
 const MAX_SECRET_BYTES = 500 * 1024;
@@ -20,6 +21,8 @@ export type SessionFlags = NonNullable<RunBuildOptions["session"]>;
 /** An `--output`: a tar also says when the run is over whether to keep what it wrote. */
 type OutputFlag = NonNullable<SessionFlags["output"]> & {
   readonly settle?: (keep: boolean) => void;
+  /** An OS error met while writing the export, said with the flag and the path. */
+  readonly explain: (error: unknown) => OutputWriteError | undefined;
 };
 
 /** The session of a run, as `readSessionFlags` reads it. */
@@ -31,6 +34,14 @@ export type RunSession = Omit<SessionFlags, "output"> & { output?: OutputFlag };
  */
 export function settleOutput(session: RunSession | undefined, succeeded: boolean): void {
   session?.output?.settle?.(succeeded);
+}
+
+/**
+ * `error` as the user should read it: an OS error from writing the export (ENOSPC, EACCES, EROFS)
+ * names `--output` and the path; anything else is returned as it is.
+ */
+export function explainOutputError(session: RunSession | undefined, error: unknown): unknown {
+  return session?.output?.explain(error) ?? error;
 }
 
 /**
@@ -155,11 +166,15 @@ function readOutputFlag(io: Io, text: string, targetCount: number): OutputFlag {
     });
   }
   const dest = resolve(io.cwd, flag.dest);
+  const type = flag.type === "tar" ? "tar" : "local";
+  const explain = (error: unknown): OutputWriteError | undefined =>
+    describeOutputWriteError(`--output ${text}`, type, dest, error);
   if (flag.type === "tar") {
     checkWritableFile(`--output ${text}`, dest);
     const file = createWholeFile(dest);
     return {
       type: "tar",
+      explain,
       open: () => file.open(),
       settle: (keep) => {
         file.settle(keep);
@@ -167,7 +182,7 @@ function readOutputFlag(io: Io, text: string, targetCount: number): OutputFlag {
     };
   }
   checkDirectoryDestination(`--output ${text}`, dest);
-  return { type: "local", dir: dest };
+  return { type: "local", dir: dest, explain };
 }
 
 /** A directory the export is written into: created when missing, but no path part may be a file. */
