@@ -112,6 +112,68 @@ describe("tty renderer", () => {
     }
   });
 
+  // Issue 12: while the engine is quiet the live block says so at its foot, redrawn in place,
+  // and the notice goes once anything arrives again.
+  it("shows the stall notice in the live frame while the engine is quiet", () => {
+    const run = successfulRun();
+    const io = createMemoryIo({ isTTY: true, columns: 120 });
+    const renderer = createRenderer({ mode: "tty", io, targets: run.targets, color: false });
+    const before = run.events.filter((event) => event.time <= T0 + 2000);
+    const after = run.events.slice(before.length);
+    for (const event of before) {
+      vi.advanceTimersByTime(Math.max(0, event.time - Date.now()));
+      renderer.onEvent(event);
+    }
+    const lastFrame = (): string[] => {
+      const frame = withoutErase(io.stdout.writes.at(-1)?.text ?? "");
+      return frame.replace(/\n$/, "").split("\n");
+    };
+    const notice = (seconds: number): string =>
+      `no news from the engine for ${seconds} s; still waiting for test, app, build`;
+
+    // Quiet, but not for long enough yet: the frames keep coming (the clock moves), with no notice.
+    vi.advanceTimersByTime(29_000);
+    const silentWrites = io.stdout.writes.filter((write) => write.time > T0 + 2000);
+    expect(silentWrites.length).toBeGreaterThan(200);
+    expect(io.stdout.text()).not.toContain("no news from the engine");
+
+    renderer.onEvent({
+      type: "engine-quiet",
+      time: Date.now(),
+      quietMs: 30_000,
+      running: ["test", "app", "build"],
+    });
+    vi.advanceTimersByTime(150);
+    const quietAt = io.stdout.writes.length;
+    expect(lastFrame().at(-1)).toBe(notice(30));
+    expect(lastFrame().at(-2)).toMatch(/^0\/3 targets done · 3 running · .* · \d+\.\d s$/);
+    // It stays while the engine stays quiet, on every redraw, and each one erases the last.
+    vi.advanceTimersByTime(10_000);
+    const quietWrites = io.stdout.writes.slice(quietAt);
+    expect(quietWrites.length).toBeGreaterThan(50);
+    for (const write of quietWrites) {
+      expect(write.text.startsWith("\r\x1b[")).toBe(true);
+      expect(withoutErase(write.text)).toContain(notice(30));
+    }
+    // A second notice (the scheduler repeats it each period) replaces the first.
+    renderer.onEvent({
+      type: "engine-quiet",
+      time: Date.now(),
+      quietMs: 60_000,
+      running: ["test", "app", "build"],
+    });
+    vi.advanceTimersByTime(150);
+    expect(lastFrame().at(-1)).toBe(notice(60));
+    expect(lastFrame().join("\n")).not.toContain(notice(30));
+
+    // News from the engine: the next frame has no notice.
+    renderer.onEvent(after[0]!);
+    vi.advanceTimersByTime(150);
+    expect(lastFrame().join("\n")).not.toContain("no news from the engine");
+    for (const event of after.slice(1)) renderer.onEvent(event);
+    renderer.finish(run.report);
+  });
+
   it("cuts every line to the terminal's width, colour codes and all", () => {
     const { liveWrites } = play(successfulRun(), { columns: 30, color: true });
     for (const write of liveWrites) {
