@@ -5,8 +5,11 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine } from "../engine/engine.js";
 import { EngineError } from "../errors.js";
+import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { FakeEngine, type FakeBuildScript } from "../testing/fake-engine.js";
+import { statusResponseType } from "../progress/status-response-type.test-support.js";
+import { createReportBuilder } from "../report/create-report-builder.js";
 import { IMAGE_LABELS } from "../scheduler/run-targets.js";
 import { runPool } from "./run-pool.js";
 
@@ -241,6 +244,64 @@ describe("runPool with a registry", () => {
     expect(outcome.busyMs.one).toBeGreaterThanOrEqual(
       (outcome.shared[0]?.buildMs ?? 0) + (outcome.shared[0]?.pushMs ?? 0) - 2,
     );
+  });
+
+  it("reports a shared stage's build as a stage of the run, not as a target of its own", async () => {
+    // The shared build's one step, as BuildKit's trace reports it.
+    const depsStep = JSON.stringify({
+      id: "moby.buildkit.trace",
+      aux: Buffer.from(
+        statusResponseType
+          .encode({
+            vertexes: [
+              {
+                digest: "sha256:deps",
+                name: "[deps 2/2] RUN echo deps",
+                started: { seconds: 1 },
+                completed: { seconds: 2 },
+              },
+            ],
+          })
+          .finish(),
+      ).toString("base64"),
+    });
+    const one = new FakeEngine(
+      {
+        deps: { durationMs: 20, sizeBytes: 5_000_000, lines: [depsStep] },
+        ...scripts({ durationMs: 5 }),
+      },
+      { pushMs: 10 },
+    );
+    const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const events: BuildEvent[] = [];
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+      onEvent: (event) => events.push(event),
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.shared[0]?.reference).toBeDefined();
+    // No event names the temporary target: every one is about a requested target.
+    const named = new Set(events.flatMap((event) => ("target" in event ? [event.target] : [])));
+    expect([...named].sort()).toEqual(["a", "b", "c", "d"]);
+    // The shared build's step is there, on the engine that built it, for a target that reads it.
+    const depsSteps = events.filter(
+      (event) => event.type === "step-finished" && event.step.stage === "deps",
+    );
+    expect(depsSteps.length).toBeGreaterThan(0);
+    for (const event of depsSteps) expect(event).toMatchObject({ engine: "one" });
+    // Fed to one report (as `build --engine` does), deps is a stage, and the targets are the four.
+    const report = createReportBuilder();
+    for (const event of events) if (!event.type.startsWith("run-")) report.add(event);
+    const built = report.finish();
+    expect(built.targets.map((target) => target.target).sort()).toEqual(["a", "b", "c", "d"]);
+    expect(built.stages.map((stage) => stage.stage)).toContain("deps");
   });
 
   it("shares nothing without a registry: each engine builds the stage its targets need", async () => {

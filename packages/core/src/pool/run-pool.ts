@@ -54,7 +54,11 @@ export interface RunPoolOptions extends Omit<
    */
   readonly pinBases?: string | false | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Every event of every engine's run; those about a target carry the engine's name (`engine`). */
+  /**
+   * Every event of every engine's run; those about a target carry the engine's name (`engine`). A
+   * shared stage's temporary build sends no target events of its own (`shared` reports it), and its
+   * steps are reported for a requested target that reads the stage.
+   */
   readonly onEvent?: ((event: BuildEvent, engine: string) => void) | undefined;
 }
 
@@ -166,6 +170,12 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   };
   const shares = startShares();
 
+  /** The first requested target that reads `stage`: a shared stage's steps are reported for it. */
+  function readerOf(stage: string): string {
+    const index = stageIndex.get(stage) ?? -1;
+    return requested.find((target) => target.reachable.includes(index))?.id ?? stage;
+  }
+
   /** The named contexts for targets built on `engine`: the shared stages they reach, once pushed. */
   async function contextsFor(
     engine: string,
@@ -267,7 +277,12 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
           concurrency: 1,
           namedContexts: Object.keys(namedContexts).length === 0 ? undefined : namedContexts,
           signal,
-          onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
+          onEvent: (event) => {
+            const forwarded = asSharedStage(event, readerOf(stage));
+            if (forwarded !== undefined) {
+              options.onEvent?.(withEngine(forwarded, member.name), member.name);
+            }
+          },
         }),
       );
       result = outcome.targets[0];
@@ -504,6 +519,29 @@ async function pinBasesOnce(
     (reference) => !named.has(contextNameOf(reference)),
   );
   return await pinPoolBases(options.pool, references, mirror, signal);
+}
+
+/**
+ * An event of a shared stage's temporary build as the pool reports it: the stage is no target of
+ * the run (`PoolOutcome.shared` says where it was built and how it went), so the temporary
+ * target's own events are left out, and its steps are reported for `reader`, a requested target
+ * that reads the stage.
+ */
+function asSharedStage(event: BuildEvent, reader: string): BuildEvent | undefined {
+  if (!("target" in event)) return event;
+  switch (event.type) {
+    case "target-queued":
+    case "target-started":
+    case "target-finished":
+    case "target-failed":
+    case "target-cancelled":
+    case "target-pushed":
+    case "push-failed":
+    case "push-progress":
+      return undefined;
+    default:
+      return { ...event, target: reader };
+  }
 }
 
 /** The event with the engine that builds its target, when it is about a target. */
