@@ -13,7 +13,8 @@ import type { PoolFlags } from "./read-pool-flags.js";
 
 /**
  * Earlier runs' reports under `CONTEXT/.stagecraft/reports/*.json` (written with `--report`), for
- * the placement's estimates; a file that is not a report is skipped.
+ * the placement's estimates: one per file, a pool run's (`build --engine … --report`) being the
+ * stages and targets of each engine's run together; a file that is neither is skipped.
  */
 export function readEarlierReports(cwd: string, contextDir: string): EarlierReport[] {
   const dir = resolve(cwd, contextDir, ".stagecraft", "reports");
@@ -26,7 +27,16 @@ export function readEarlierReports(cwd: string, contextDir: string): EarlierRepo
   return names.sort().flatMap((name) => {
     try {
       const report: unknown = JSON.parse(readFileSync(join(dir, name), "utf8"));
-      return isReport(report) ? [report] : [];
+      if (isReport(report)) return [report];
+      const runs = poolRunReports(report);
+      return runs.length === 0
+        ? []
+        : [
+            {
+              stages: runs.flatMap((run) => run.stages),
+              targets: runs.flatMap((run) => run.targets),
+            },
+          ];
     } catch {
       return [];
     }
@@ -66,6 +76,18 @@ export function readCacheAffinity(
       { cachedStages: stages },
     ]),
   );
+}
+
+/** The reports of a pool report's runs (`runs[].report`; null for a run that did not finish). */
+function poolRunReports(value: unknown): EarlierReport[] {
+  if (typeof value !== "object" || value === null) return [];
+  const { runs } = value as Record<string, unknown>;
+  if (!Array.isArray(runs)) return [];
+  return runs.flatMap((run: unknown) => {
+    if (typeof run !== "object" || run === null) return [];
+    const { report } = run as Record<string, unknown>;
+    return isReport(report) ? [report] : [];
+  });
 }
 
 function isReport(value: unknown): value is EarlierReport {

@@ -90,6 +90,73 @@ describe("stagecraft plan --engine", () => {
     );
   });
 
+  it("takes estimates from an earlier pool run's report, from each engine's run", async () => {
+    const io = project(FANOUT);
+    mkdirSync(join(io.cwd, ".stagecraft", "reports"), { recursive: true });
+    const stage = (name: string, durationMs: number) => ({
+      stage: name,
+      durationMs,
+      stepsRun: 1,
+      stepsCached: 0,
+    });
+    // The --report file of `build --engine …`: no stages of its own, each engine's run has them.
+    // Its engines are not in today's pool, so no stage counts as held in an engine's cache.
+    writeFileSync(
+      join(io.cwd, ".stagecraft", "reports", "pool.json"),
+      JSON.stringify({
+        status: "succeeded",
+        targets: [
+          { target: "a", engine: "old1", status: "succeeded", imageId: null, error: null },
+          { target: "b", engine: "old2", status: "succeeded", imageId: null, error: null },
+          { target: "c", engine: "old2", status: "succeeded", imageId: null, error: null },
+        ],
+        shared: [],
+        moved: [],
+        busyMs: {},
+        pins: null,
+        runs: [
+          {
+            engine: "old1",
+            targets: ["a"],
+            busyMs: 61_000,
+            report: {
+              stages: [stage("deps", 1000), stage("a", 60_000)],
+              targets: [{ target: "a", sizeBytes: 7_000_000 }],
+            },
+            error: null,
+          },
+          {
+            engine: "old2",
+            targets: ["b", "c"],
+            busyMs: 90_000,
+            report: {
+              stages: [stage("b", 30_000), stage("c", 90_000)],
+              targets: [
+                { target: "b", sizeBytes: 8_000_000 },
+                { target: "c", sizeBytes: 9_000_000 },
+              ],
+            },
+            error: null,
+          },
+          // A run that ended in an engine error has no report.
+          { engine: "old3", targets: [], busyMs: 0, report: null, error: "gone" },
+        ],
+      }),
+    );
+    expect(await runCli(["plan", "--target", "a,b,c", "--format", "json", ...POOL], io)).toBe(0);
+    const { placement } = JSON.parse(io.stdout.text()) as {
+      placement: {
+        estimatesFrom: string;
+        stages: { stage: string; startMs: number; finishMs: number }[];
+      };
+    };
+    expect(placement.estimatesFrom).toBe("1 earlier report");
+    const durations = Object.fromEntries(
+      placement.stages.map((entry) => [entry.stage, entry.finishMs - entry.startMs]),
+    );
+    expect(durations).toEqual({ deps: 1000, a: 60_000, b: 30_000, c: 90_000 });
+  });
+
   it("places each target where an earlier pool run left its cache (cache affinity)", async () => {
     const placed = async (report?: unknown): Promise<string[][]> => {
       const io = project(FANOUT);
