@@ -286,6 +286,9 @@ describe("a build over a pool of three engines", () => {
     for (const engine of ["main", "p1", "p2"]) {
       expect(run.stdout).toMatch(new RegExp(`engine ${engine} busy [\\d.]+ s`));
     }
+    // The shared stage's build is no target of the run: the report counts the requested ones.
+    expect(run.stdout).toContain(`${TARGETS.length} targets in `);
+    expect(run.stdout).not.toMatch(/^\S+ shared +\S+ +no steps/m);
     // The base pinned once for the pool: one line, and the same in the report file.
     const pinLines = run.stdout.split("\n").filter((line) => line.startsWith("base "));
     expect(pinLines).toHaveLength(1);
