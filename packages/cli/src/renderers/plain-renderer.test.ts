@@ -30,6 +30,31 @@ function onEngine(run: RunFixture, engineOf: (target: string) => string): RunFix
 }
 
 describe("plain renderer", () => {
+  it("prints one line per pushed layer when it ends, mounted ones too", () => {
+    const format = createPlainFormatter({ color: false, dockerfile: "Dockerfile" });
+    const push = (layer: string, status: string): BuildEvent => ({
+      type: "push-progress",
+      time: 0,
+      target: "app",
+      tag: "127.0.0.1:5000/app:1",
+      layer,
+      status,
+      current: null,
+      total: null,
+    });
+    const lines = [
+      push("aaa", "Pushing"),
+      push("aaa", "Pushed"),
+      push("bbb", "Layer already exists"),
+      push("ccc", "Mounted from library/base"),
+    ].flatMap((event) => format.format(event).map((entry) => entry.text));
+    expect(lines).toEqual([
+      expect.stringContaining("push 127.0.0.1:5000/app:1: layer aaa pushed"),
+      expect.stringContaining("push 127.0.0.1:5000/app:1: layer bbb already there"),
+      expect.stringContaining("push 127.0.0.1:5000/app:1: layer ccc mounted from library/base"),
+    ]);
+  });
+
   it("over a pool, starts each target's line with the engine that builds it", () => {
     const run = onEngine(successfulRun(), (target) => (target === "build" ? "p1" : "main"));
     const text = render(run).stdout.text();

@@ -153,20 +153,28 @@ export function createPlainFormatter(options: {
         ];
       case "target-cancelled":
         return [line(event, event.target, null, c.yellow(describeCancel(event.reason)))];
-      case "push-progress":
-        // One line per layer when it ends; the bytes in between are for live views.
-        return event.status === "Pushed" || event.status === "Layer already exists"
-          ? [
+      case "push-progress": {
+        // One line per layer when it ends; the bytes in between are for live views. A layer the
+        // registry mounts from another repository ends as "Mounted from NAME".
+        const ended =
+          event.status === "Pushed"
+            ? "pushed"
+            : event.status === "Layer already exists"
+              ? "already there"
+              : event.status.startsWith("Mounted from ")
+                ? `mounted from ${sanitizeLine(event.status.slice("Mounted from ".length))}`
+                : undefined;
+        return ended === undefined
+          ? []
+          : [
               line(
                 event,
                 event.target,
                 null,
-                c.dim(
-                  `push ${event.tag}: layer ${sanitizeLine(event.layer)} ${event.status === "Pushed" ? "pushed" : "already there"}`,
-                ),
+                c.dim(`push ${event.tag}: layer ${sanitizeLine(event.layer)} ${ended}`),
               ),
-            ]
-          : [];
+            ];
+      }
       case "target-pushed":
         return [
           line(
