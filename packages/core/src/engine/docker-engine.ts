@@ -204,21 +204,18 @@ export class DockerEngine implements Engine {
    */
   capabilities(signal?: AbortSignal): Promise<EngineCapabilities> {
     const asked = (this.#capabilities ??= (async () => {
-      const info = await this.info(signal);
+      // Both asked at once; /version's answer (or its error: the engine is unreachable) comes first.
       const bounded = this.#bounded(signal);
-      let answer: InfoAnswer;
-      try {
-        answer = await this.#http.json<InfoAnswer>({
-          method: "GET",
-          path: "/info",
-          signal: bounded,
+      const answer = this.#http
+        .json<InfoAnswer>({ method: "GET", path: "/info", signal: bounded })
+        .catch((error: unknown) => {
+          if (signal?.aborted === true) throw abortReason(signal);
+          if (bounded.aborted) throw this.#silent("GET /info");
+          throw this.#requestError(error, "GET /info");
         });
-      } catch (error) {
-        if (signal?.aborted === true) throw abortReason(signal);
-        if (bounded.aborted) throw this.#silent("GET /info");
-        throw this.#requestError(error, "GET /info");
-      }
-      return readCapabilities(info, answer);
+      answer.catch(() => undefined);
+      const info = await this.info(signal);
+      return readCapabilities(info, await answer);
     })());
     // A failed probe is not kept: the next call asks again.
     asked.catch(() => {

@@ -215,16 +215,11 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const probeSignal = signal === undefined ? probe.signal : AbortSignal.any([signal, probe.signal]);
   let info: EngineInfo;
   let prepared: PreparedContext;
-  // Whether the engine can read a tar upload depends on its image store: asked beside the other
-  // probes, and waited for only when the context is to travel as a tar.
+  // Whether the engine can read a tar upload depends on its image store (`readsTarContext`), so a
+  // build that may send a tar asks for the capabilities in place of the version alone (one probe:
+  // /version and /info at once); an engine that cannot tell its store is built for as before.
   const transfer = options.context.transfer ?? "auto";
-  const storeProbe =
-    !usesCache &&
-    transfer !== "session" &&
-    (options.engine.buildPath ?? "build") === "build" &&
-    options.engine.capabilities !== undefined
-      ? options.engine.capabilities(probeSignal).catch(() => undefined)
-      : undefined;
+  const wantsStore = transfer !== "session" && (options.engine.buildPath ?? "build") === "build";
   try {
     [info, prepared] = await Promise.all([
       // Cache options depend on the engine's image store: ask for its capabilities instead.
@@ -237,16 +232,25 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
             );
             return capabilities;
           })
-        : options.engine.info(probeSignal),
+        : wantsStore && options.engine.capabilities !== undefined
+          ? options.engine.capabilities(probeSignal).catch((error: unknown) => {
+              // Only an engine that answered /version and refused /info is built for without
+              // knowing its store; unreachable or silent stays an error (not asked twice).
+              if (error instanceof EngineError && error.code === "ENGINE_REQUEST") {
+                return options.engine.info(probeSignal);
+              }
+              throw error;
+            })
+          : options.engine.info(probeSignal),
       prepareContext(options.context, options.engine.local),
     ]);
   } catch (error) {
     probe.abort(error);
     throw error;
   }
-  if (prepared.kind === "tar" && (options.engine.buildPath ?? "build") === "build") {
-    const capabilities = "imageStore" in info ? (info as EngineCapabilities) : await storeProbe;
-    if (capabilities !== undefined && !readsTarContext(capabilities)) {
+  if (prepared.kind === "tar" && wantsStore && "imageStore" in info) {
+    const capabilities = info as EngineCapabilities;
+    if (!readsTarContext(capabilities)) {
       if (transfer === "tar") {
         throw new EngineError(
           "ENGINE_UNSUPPORTED",
