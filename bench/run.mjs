@@ -194,6 +194,28 @@ async function runTool(tool, build, timeoutMs) {
 }
 
 /** Appends `// bench edit …` (or a C comment) to `file` and returns the function that restores it. */
+/**
+ * Writes a bake file of one Dockerfile's `targets` (each built `target: NAME` with `NONCE` and the
+ * bench label), `more(name)` adding keys per target; returns its path.
+ */
+function writeBakeFile(file, { context, targets, nonce, more = () => ({}) }) {
+  const target = Object.fromEntries(
+    targets.map((name) => [
+      name,
+      {
+        context,
+        dockerfile: "Dockerfile",
+        target: name,
+        args: { NONCE: nonce },
+        labels: { "org.stagecraft.bench": "1" },
+        ...more(name),
+      },
+    ]),
+  );
+  writeFileSync(file, JSON.stringify({ group: { default: { targets } }, target }, null, 2));
+  return file;
+}
+
 function appendComment(file, run, tool) {
   const original = readFileSync(file, "utf8");
   const comment = file.endsWith(".c")
@@ -503,20 +525,11 @@ const scenarios = {
       bake: {
         label: `docker buildx bake, one engine × ${cpusEach} CPU`,
         command: (nonce) => {
-          const file = join(scratch, `pool-bake-${nonce}.json`);
-          const target = Object.fromEntries(
-            targets.map((name) => [
-              name,
-              {
-                context,
-                dockerfile: "Dockerfile",
-                target: name,
-                args: { NONCE: nonce },
-                labels: { "org.stagecraft.bench": "1" },
-              },
-            ]),
-          );
-          writeFileSync(file, JSON.stringify({ group: { default: { targets } }, target }));
+          const file = writeBakeFile(join(scratch, `pool-bake-${nonce}.json`), {
+            context,
+            targets,
+            nonce,
+          });
           return [
             "docker",
             ["buildx", "bake", "-f", file, "--progress=quiet"],
@@ -645,28 +658,19 @@ const scenarios = {
     ];
     // bake gets the refs stagecraft derives from one --cache-to ref: REF:TAG-TARGET per target,
     // and every target imports all of them.
-    const bakeFile = (nonce, name, { cacheTo, cacheFrom, tagOf }) => {
-      const file = join(scratch, `ci-bake-${name}-${nonce}.json`);
-      const target = Object.fromEntries(
-        targets.map((leaf) => [
-          leaf,
-          {
-            context,
-            dockerfile: "Dockerfile",
-            target: leaf,
-            tags: [tagOf(leaf)],
-            args: { NONCE: nonce },
-            labels: { "org.stagecraft.bench": "1" },
-            ...(cacheTo ? { "cache-to": [`type=registry,ref=${cacheTo(leaf)},mode=max`] } : {}),
-            ...(cacheFrom
-              ? { "cache-from": targets.map((t) => `type=registry,ref=${cacheFrom(t)}`) }
-              : {}),
-          },
-        ]),
-      );
-      writeFileSync(file, JSON.stringify({ group: { default: { targets } }, target }, null, 2));
-      return file;
-    };
+    const bakeFile = (nonce, name, { cacheTo, cacheFrom, tagOf }) =>
+      writeBakeFile(join(scratch, `ci-bake-${name}-${nonce}.json`), {
+        context,
+        targets,
+        nonce,
+        more: (leaf) => ({
+          tags: [tagOf(leaf)],
+          ...(cacheTo ? { "cache-to": [`type=registry,ref=${cacheTo(leaf)},mode=max`] } : {}),
+          ...(cacheFrom
+            ? { "cache-from": targets.map((t) => `type=registry,ref=${cacheFrom(t)}`) }
+            : {}),
+        }),
+      });
     const localTag = (nonce) => (target) => `scbench/ci-cache:${target}-${nonce}`;
     const variants = {
       stagecraft: { label: "stagecraft (bases pinned, the default)", pin: [] },
