@@ -464,6 +464,11 @@ const scenarios = {
     const names = ["scpb1", "scpb2", "scpb3"];
     const startEngine = join(BENCH_DIR, "..", "docker", "start-engine.sh");
     const stopEngines = join(BENCH_DIR, "..", "docker", "stop-engines.sh");
+    // The results travel through the loopback registry: start it (idempotent) rather than fail
+    // every pool run with "the registry cannot be reached" on a machine where no test started it.
+    execFileSync("bash", [join(BENCH_DIR, "..", "docker", "start-registry.sh")], {
+      stdio: "inherit",
+    });
     for (const name of names) {
       log(`pool: starting engine ${name} capped at ${cpusEach} CPUs`);
       execFileSync("bash", [startEngine, name, "--cpus", cpusEach], { stdio: "inherit" });
