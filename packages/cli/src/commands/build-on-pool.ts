@@ -105,17 +105,10 @@ export async function buildOnPool(
     io.stdout.write(formatPoolLines(outcome));
   }
   if (flags.report !== undefined) {
-    const json = {
-      ...poolJson(outcome),
-      runs: outcome.runs.map((run) => ({
-        engine: run.engine,
-        targets: run.targets,
-        busyMs: run.busyMs,
-        report: run.outcome?.report ?? null,
-        error: run.error?.message ?? null,
-      })),
-    };
-    writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(json, null, 2)}\n`);
+    writeWhole(
+      resolve(io.cwd, flags.report),
+      `${JSON.stringify(poolReportJson(outcome), null, 2)}\n`,
+    );
   }
   const code = outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
   if (checked === undefined || flags.check === undefined || code !== 0) return code;
@@ -176,6 +169,35 @@ function withoutPins(cache: RunCache): RunCache {
   return from.length === 0 && to.length === 0 ? undefined : { from, to };
 }
 
+/**
+ * The `--report` file of a pool run: the pool's outcome and every build's report (`runs[]`): each
+ * engine's run of its targets, and each shared stage's own build (`shared: STAGE`, no targets), so
+ * the next placement's estimates (`readEarlierReports`) and cache affinity know what it cost and
+ * where it ran.
+ */
+export function poolReportJson(outcome: PoolOutcome): Record<string, unknown> {
+  return {
+    ...poolJson(outcome),
+    runs: [
+      ...outcome.runs.map((run) => ({
+        engine: run.engine,
+        targets: run.targets,
+        busyMs: run.busyMs,
+        report: run.outcome?.report ?? null,
+        error: run.error?.message ?? null,
+      })),
+      ...outcome.shared.map((entry) => ({
+        engine: entry.engine,
+        targets: [],
+        shared: entry.stage,
+        busyMs: entry.buildMs,
+        report: entry.report ?? null,
+        error: entry.error ?? null,
+      })),
+    ],
+  };
+}
+
 /** The pool's outcome as JSON (the `--report` file, and the `pool` line of `--progress json`). */
 function poolJson(outcome: PoolOutcome): Record<string, unknown> {
   return {
@@ -187,7 +209,11 @@ function poolJson(outcome: PoolOutcome): Record<string, unknown> {
       imageId: target.imageId ?? null,
       error: target.error?.message ?? null,
     })),
-    shared: outcome.shared.map((entry) => ({ ...entry, error: entry.error ?? null })),
+    // A shared stage's build report is among the --report file's runs.
+    shared: outcome.shared.map(({ report: _report, ...entry }) => ({
+      ...entry,
+      error: entry.error ?? null,
+    })),
     moved: outcome.moved,
     busyMs: outcome.busyMs,
     pins: outcome.pins ?? null,

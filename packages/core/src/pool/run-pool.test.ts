@@ -7,6 +7,7 @@ import type { Engine } from "../engine/engine.js";
 import { EngineError } from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
+import { estimateStageCosts } from "../placement/estimate-stage-costs.js";
 import { FakeEngine, type FakeBuildScript } from "../testing/fake-engine.js";
 import { statusResponseType } from "../progress/status-response-type.test-support.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
@@ -238,6 +239,7 @@ describe("runPool with a registry", () => {
         pushMs: expect.any(Number) as number,
         bytes: 5_000_000,
         error: undefined,
+        report: expect.objectContaining({ status: "succeeded" }) as unknown,
       },
     ]);
     expect(outcome.shared[0]?.pushMs).toBeGreaterThanOrEqual(9);
@@ -302,6 +304,60 @@ describe("runPool with a registry", () => {
     const built = report.finish();
     expect(built.targets.map((target) => target.target).sort()).toEqual(["a", "b", "c", "d"]);
     expect(built.stages.map((stage) => stage.stage)).toContain("deps");
+  });
+
+  it("keeps the shared stage's own build report, so the next placement knows what it costs", async () => {
+    // The shared build's one step ran for 420 ms, in BuildKit's own timestamps, inside its build.
+    const start = Date.now();
+    const at = (ms: number) => ({
+      seconds: Math.floor((start + ms) / 1000),
+      nanos: ((start + ms) % 1000) * 1e6,
+    });
+    const depsStep = JSON.stringify({
+      id: "moby.buildkit.trace",
+      aux: Buffer.from(
+        statusResponseType
+          .encode({
+            vertexes: [
+              {
+                digest: "sha256:deps",
+                name: "[deps 2/2] RUN echo deps",
+                started: at(200),
+                completed: at(620),
+              },
+            ],
+          })
+          .finish(),
+      ).toString("base64"),
+    });
+    const one = new FakeEngine({
+      deps: { durationMs: 1000, sizeBytes: 5_000_000, lines: [depsStep] },
+      ...scripts({ durationMs: 5 }),
+    });
+    const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    const report = outcome.shared[0]?.report;
+    expect(report?.stages.find((stage) => stage.stage === "deps")).toMatchObject({
+      durationMs: 420,
+      stepsRun: 1,
+    });
+    // No run of a target ran deps' step: only the shared build knows its 420 ms.
+    const runStages = outcome.runs.flatMap((run) => run.outcome?.report.stages ?? []);
+    expect(runStages.filter((stage) => stage.stage === "deps" && stage.stepsRun > 0)).toEqual([]);
+    const graph = analysis().graph;
+    const costs = estimateStageCosts(graph, report === undefined ? [] : [report]);
+    const deps = graph.stages.findIndex((stage) => stage.id === "deps");
+    expect(costs[deps]).toMatchObject({ durationMs: 420, source: "report" });
   });
 
   it("shares nothing without a registry: each engine builds the stage its targets need", async () => {

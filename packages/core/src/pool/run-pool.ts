@@ -10,6 +10,7 @@ import {
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import type { Placement } from "../placement/place-stages.js";
+import type { BuildReport } from "../report/build-report.js";
 import {
   externalImagesOf,
   pinMirrorOf,
@@ -79,13 +80,21 @@ export interface SharedStage {
   readonly to: readonly string[];
   /** `HOST/PREFIX/STAGE@sha256:…` once pushed; undefined when it could not be shared. */
   readonly reference: string | undefined;
-  /** Building it (as a temporary target) and pushing it. */
+  /**
+   * Building it (as a temporary target, from the moment it had its engine's slot and the shared
+   * stages it reads) and pushing it.
+   */
   readonly buildMs: number;
   readonly pushMs: number;
   /** Layer bytes the push sent (layers the registry already had count 0). */
   readonly bytes: number;
   /** Why it was not shared; the targets that needed it then built it on their own engines. */
   readonly error: string | undefined;
+  /**
+   * The report of its temporary build (its stages and steps, with BuildKit's timestamps: what the
+   * next placement's estimates read); undefined when the build did not run.
+   */
+  readonly report: BuildReport | undefined;
 }
 
 /** One engine's share of the run. */
@@ -226,6 +235,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     to: string[],
     earlier: readonly Share[],
   ): Promise<SharedStage> {
+    let report: BuildReport | undefined;
     const unshared = (error: string, buildMs = 0, pushMs = 0, bytes = 0): SharedStage => ({
       stage,
       engine: member.name,
@@ -235,12 +245,12 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
       pushMs,
       bytes,
       error,
+      report,
     });
     // BuildKit replaces a stage by a named context of the same name; an unnamed stage has none.
     if (graph.stages[stageIndex.get(stage) ?? -1]?.name === undefined) {
       return unshared("an unnamed stage cannot be replaced by a named context");
     }
-    const startedAt = Date.now();
     const analysis = analyzeDockerfile(options.analysis.input.text, {
       ...options.analysis.input.options,
       targets: [stage],
@@ -265,9 +275,12 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     const slots = limits.get(member.name);
     const hold = (build: () => Promise<BuildOutcome>): Promise<BuildOutcome> =>
       slots === undefined ? build() : slots.hold(build);
+    // Its build time starts with the slot: waiting for another engine's share is not building.
+    let startedAt = Date.now();
     try {
-      const outcome = await hold(() =>
-        runBuild({
+      const outcome = await hold(() => {
+        startedAt = Date.now();
+        return runBuild({
           ...runOptions,
           engine: member.engine,
           analysis,
@@ -283,9 +296,10 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
               options.onEvent?.(withEngine(forwarded, member.name), member.name);
             }
           },
-        }),
-      );
+        });
+      });
       result = outcome.targets[0];
+      report = outcome.report;
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
       if (thrown instanceof EngineError) down.add(member.name);
@@ -327,6 +341,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         pushMs,
         bytes: [...layers.values()].reduce((sum, bytes) => sum + bytes, 0),
         error: undefined,
+        report,
       };
     } catch (thrown) {
       if (isStagecraftError(thrown) && isEngineFault(thrown)) down.add(member.name);
