@@ -195,6 +195,12 @@ describe("a build over a pool of three engines", () => {
       ),
     );
     expect(readBy).toEqual(readers);
+    // Each reader's fetch of it, from BuildKit's timestamps: time, and the layer the step wrote.
+    expect(new Set(shared?.readers.map((reader) => reader.engine))).toEqual(readers);
+    for (const reader of shared?.readers ?? []) {
+      expect(reader.pullMs, reader.engine).toBeGreaterThan(0);
+      expect(reader.bytes, reader.engine).toBeGreaterThan(0);
+    }
     // Every event about a target names the engine of its run.
     for (const { event, engine } of events)
       if ("target" in event) expect(event.engine).toBe(engine);
@@ -263,7 +269,15 @@ describe("a build over a pool of three engines", () => {
     expect(run.code).toBe(0);
     const json = JSON.parse(readFileSync(report, "utf8")) as {
       targets: { target: string; engine: string; status: string; imageId: string }[];
-      shared: { stage: string; engine: string; to: string[]; reference: string; bytes: number }[];
+      shared: {
+        stage: string;
+        engine: string;
+        to: string[];
+        reference: string;
+        bytes: number;
+        readers: { engine: string; pullMs: number; bytes: number }[];
+      }[];
+      runs: { engine: string; targets: string[]; shared?: string; report: unknown }[];
       busyMs: Record<string, number>;
       pins: { pinned: { reference: string; engine: string; pinned: string }[] } | null;
     };
@@ -272,6 +286,14 @@ describe("a build over a pool of three engines", () => {
     expect(shared?.reference).toContain(`/${PREFIX}/shared@sha256:`);
     const engines = new Set(json.targets.map((target) => target.engine));
     expect(engines.size).toBeGreaterThan(1);
+    // Every engine with a target but the sharing one read it, and the file says what that took;
+    // the shared stage's own build is among the runs, for the next placement's estimates.
+    const readers = [...engines].filter((engine) => engine !== shared?.engine).sort();
+    expect(shared?.readers.map((reader) => reader.engine).sort()).toEqual(readers);
+    for (const reader of shared?.readers ?? []) expect(reader.pullMs).toBeGreaterThan(0);
+    expect(
+      json.runs.filter((entry) => entry.shared === "shared").map((entry) => entry.engine),
+    ).toEqual([shared?.engine]);
     // Plain lines start with the engine that builds the target; the pool lines follow the report.
     for (const target of json.targets) {
       expect(target.status).toBe("succeeded");
@@ -281,6 +303,17 @@ describe("a build over a pool of three engines", () => {
     expect(run.stdout).toMatch(
       new RegExp(
         `shared shared: built once on ${shared?.engine ?? ""} in [\\d.]+ s, pushed [\\d.]+ MB in [\\d.]+ s as ${(shared?.reference ?? "").replaceAll(".", "\\.")}, read by `,
+      ),
+    );
+    for (const engine of readers) {
+      expect(run.stdout).toMatch(
+        new RegExp(`${engine} \\((pulled [\\d.]+ MB in|had its layers,) [\\d.]+ s\\)`),
+      );
+    }
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^moving shared stages: pushed [\\d.]+ MB in [\\d.]+ s, pulled [\\d.]+ MB in [\\d.]+ s \\(${readers.length} pulls?\\)$`,
+        "m",
       ),
     );
     for (const engine of ["main", "p1", "p2"]) {

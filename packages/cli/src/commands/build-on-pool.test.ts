@@ -50,6 +50,38 @@ describe("formatPoolLines", () => {
     ]);
   });
 
+  it("says what moving each shared stage took: its push, and each reader's pull", () => {
+    const reference = "127.0.0.1:5000/ci/deps@sha256:00";
+    const text = formatPoolLines({
+      ...outcome(undefined),
+      shared: [
+        {
+          stage: "deps",
+          engine: "one",
+          to: ["two", "three"],
+          reference,
+          buildMs: 4200,
+          pushMs: 800,
+          bytes: 4_000_000,
+          // three's builds never said (an engine whose stream carries no statuses).
+          readers: [
+            { engine: "two", pullMs: 350, bytes: 4_100_000 },
+            { engine: "four", pullMs: 240, bytes: 0 },
+          ],
+          error: undefined,
+          report: undefined,
+        },
+      ],
+    });
+    expect(text).toContain(
+      `shared deps: built once on one in 4.2 s, pushed 4.0 MB in 0.8 s as ${reference}, read by ` +
+        "two (pulled 4.1 MB in 0.3 s), three, four (had its layers, 0.2 s)\n",
+    );
+    expect(text).toContain(
+      "moving shared stages: pushed 4.0 MB in 0.8 s, pulled 4.1 MB in 0.6 s (2 pulls)\n",
+    );
+  });
+
   it("has no pin lines when the pool did not pin", () => {
     expect(formatPoolLines(outcome(undefined))).not.toContain("base ");
   });
@@ -101,6 +133,7 @@ describe("poolReportJson", () => {
           buildMs: 42_500,
           pushMs: 800,
           bytes: 4_000_000,
+          readers: [{ engine: "two", pullMs: 300, bytes: 4_000_000 }],
           error: undefined,
           report: report([stage("deps", 42_000, 1)]),
         },

@@ -148,7 +148,19 @@ export function formatPoolLines(outcome: PoolOutcome): string {
       entry.reference === undefined
         ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed`
         : `shared ${entry.stage}: built once on ${entry.engine} in ${seconds(entry.buildMs)}, pushed ` +
-            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${entry.to.join(", ")}`,
+            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${readersOf(entry)}`,
+    );
+  }
+  const travelled = outcome.shared.filter((entry) => entry.reference !== undefined);
+  if (travelled.length > 0) {
+    const readers = travelled.flatMap((entry) => entry.readers);
+    const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+    lines.push(
+      `moving shared stages: pushed ${megabytes(sum(travelled.map((entry) => entry.bytes)))} in ` +
+        `${seconds(sum(travelled.map((entry) => entry.pushMs)))}, pulled ` +
+        `${megabytes(sum(readers.map((reader) => reader.bytes)))} in ` +
+        `${seconds(sum(readers.map((reader) => reader.pullMs)))} (${readers.length} ` +
+        `${readers.length === 1 ? "pull" : "pulls"})`,
     );
   }
   for (const entry of outcome.moved) {
@@ -158,6 +170,20 @@ export function formatPoolLines(outcome: PoolOutcome): string {
     lines.push(`engine ${engine} busy ${seconds(ms)}`);
   }
   return lines.map((line) => `${line}\n`).join("");
+}
+
+/** The engines that read a shared stage, each with what fetching it took when its builds said. */
+function readersOf(entry: PoolOutcome["shared"][number]): string {
+  // A target that moved may have taken the stage to an engine the placement did not name.
+  return [...new Set([...entry.to, ...entry.readers.map((reader) => reader.engine)])]
+    .map((engine) => {
+      const reader = entry.readers.find((candidate) => candidate.engine === engine);
+      if (reader === undefined) return engine;
+      return reader.bytes === 0
+        ? `${engine} (had its layers, ${seconds(reader.pullMs)})`
+        : `${engine} (pulled ${megabytes(reader.bytes)} in ${seconds(reader.pullMs)})`;
+    })
+    .join(", ");
 }
 
 type RunCache = Extract<BuildEvent, { type: "run-started" }>["cache"];

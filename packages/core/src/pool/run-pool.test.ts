@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -238,6 +239,7 @@ describe("runPool with a registry", () => {
         buildMs: expect.any(Number) as number,
         pushMs: expect.any(Number) as number,
         bytes: 5_000_000,
+        readers: [],
         error: undefined,
         report: expect.objectContaining({ status: "succeeded" }) as unknown,
       },
@@ -358,6 +360,67 @@ describe("runPool with a registry", () => {
     const costs = estimateStageCosts(graph, report === undefined ? [] : [report]);
     const deps = graph.stages.findIndex((stage) => stage.id === "deps");
     expect(costs[deps]).toMatchObject({ durationMs: 420, source: "report" });
+  });
+
+  it("says how long each reader took to fetch the shared stage, and how many bytes", async () => {
+    // The fake engine's image ids count up: deps, built first on one, is image 1; its pushed
+    // digest is the sha256 of that id.
+    const imageId = `sha256:${"1".padStart(64, "0")}`;
+    const digest = `sha256:${createHash("sha256").update(imageId).digest("hex")}`;
+    const reference = `127.0.0.1:5000/ci/deps@${digest}`;
+    const read = JSON.stringify({
+      id: "moby.buildkit.trace",
+      aux: Buffer.from(
+        statusResponseType
+          .encode({
+            vertexes: [
+              {
+                digest: "sha256:meta",
+                name: `[context deps] load metadata for ${reference}`,
+                started: { seconds: 100 },
+                completed: { seconds: 100, nanos: 40e6 },
+              },
+              {
+                digest: "sha256:image",
+                name: `[context deps] ${reference}`,
+                started: { seconds: 100, nanos: 50e6 },
+                completed: { seconds: 100, nanos: 50e6 },
+              },
+            ],
+            statuses: [
+              {
+                ID: "sha256:layer",
+                vertex: "sha256:image",
+                current: 4_000_000,
+                total: 4_000_000,
+                timestamp: { seconds: 100, nanos: 300e6 },
+                started: { seconds: 100, nanos: 60e6 },
+                completed: { seconds: 100, nanos: 300e6 },
+              },
+            ],
+          })
+          .finish(),
+      ).toString("base64"),
+    });
+    const one = new FakeEngine({
+      deps: { durationMs: 5, sizeBytes: 5_000_000 },
+      ...scripts({ durationMs: 50 }),
+    });
+    const two = new FakeEngine(scripts({ durationMs: 5, lines: [read] }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.shared[0]?.reference).toBe(reference);
+    // Both of two's targets read it (one run: BuildKit resolved it once for both).
+    expect(outcome.shared[0]?.readers).toEqual([{ engine: "two", pullMs: 290, bytes: 4_000_000 }]);
   });
 
   it("shares nothing without a registry: each engine builds the stage its targets need", async () => {

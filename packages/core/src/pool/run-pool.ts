@@ -21,6 +21,7 @@ import {
 import type { TargetResult } from "../scheduler/run-targets.js";
 import { contextNameOf } from "../stages/context-name-of.js";
 import { pinPoolBases, type PoolBasePins } from "./pin-pool-bases.js";
+import { trackContextPulls, type SharedStageReader } from "./track-context-pulls.js";
 
 /** An engine of the pool, reachable. */
 export interface PoolMember {
@@ -88,6 +89,11 @@ export interface SharedStage {
   readonly pushMs: number;
   /** Layer bytes the push sent (layers the registry already had count 0). */
   readonly bytes: number;
+  /**
+   * The engines whose builds read it by its reference, each with the time and bytes it took them
+   * to fetch it (from BuildKit's own timestamps): the other half of moving it.
+   */
+  readonly readers: readonly SharedStageReader[];
   /** Why it was not shared; the targets that needed it then built it on their own engines. */
   readonly error: string | undefined;
   /**
@@ -165,6 +171,12 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     pool.map((member) => [member.name, limitBuilds(member.engine, member.capacity)]),
   );
   const limited = new Map([...limits].map(([name, limit]) => [name, limit.engine]));
+  const pulls = trackContextPulls();
+  /** Every event of `engine`'s builds: to the caller, and to the pulls of shared stages. */
+  const emit = (event: BuildEvent, engine: string): void => {
+    pulls.observe(event, engine);
+    options.onEvent?.(withEngine(event, engine), engine);
+  };
   const pins = await pinBasesOnce(options, signal);
   // Every build of every engine reads the pool's pins (and pins nothing of its own).
   const runOptions: Omit<RunPoolOptions, "pinBases"> & Pick<RunBuildOptions, "pinBases"> = {
@@ -244,6 +256,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
       buildMs,
       pushMs,
       bytes,
+      readers: [],
       error,
       report,
     });
@@ -292,9 +305,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
           signal,
           onEvent: (event) => {
             const forwarded = asSharedStage(event, readerOf(stage));
-            if (forwarded !== undefined) {
-              options.onEvent?.(withEngine(forwarded, member.name), member.name);
-            }
+            if (forwarded !== undefined) emit(forwarded, member.name);
           },
         });
       });
@@ -340,6 +351,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         buildMs,
         pushMs,
         bytes: [...layers.values()].reduce((sum, bytes) => sum + bytes, 0),
+        readers: [],
         error: undefined,
         report,
       };
@@ -375,7 +387,9 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
           ? {}
           : { namedContexts: { ...options.namedContexts, ...namedContexts } }),
         signal,
-        onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
+        onEvent: (event) => {
+          emit(event, member.name);
+        },
       });
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
@@ -475,7 +489,9 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   // A run that moves targets starts another; wait until none is left.
   // (An array iterator reads the length at each step, so runs started meanwhile are awaited too.)
   for (const run of running) await run;
-  const shared = await Promise.all(shares.map((share) => share.done));
+  const shared = (await Promise.all(shares.map((share) => share.done))).map((entry): SharedStage =>
+    entry.reference === undefined ? entry : { ...entry, readers: pulls.readersOf(entry.reference) },
+  );
 
   const targets = requested.map(
     (target) =>
