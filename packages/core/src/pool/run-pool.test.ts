@@ -198,6 +198,7 @@ describe("runPool with a registry", () => {
       { pushMs: 10 },
     );
     const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const events: { event: BuildEvent; engine: string }[] = [];
     const outcome = await runPool({
       analysis: analysis(),
       context: context(),
@@ -207,6 +208,7 @@ describe("runPool with a registry", () => {
       ],
       placement: shared,
       registry,
+      onEvent: (event, engine) => events.push({ event, engine }),
     });
     expect(outcome.status).toBe("succeeded");
     // Engine one built deps as a temporary target, tagged in the registry, and pushed it.
@@ -245,6 +247,19 @@ describe("runPool with a registry", () => {
       },
     ]);
     expect(outcome.shared[0]?.pushMs).toBeGreaterThanOrEqual(9);
+    // The live view heard the push from engine one: each layer's progress, then the reference.
+    const pushEvents = events.filter(({ event }) => event.type.startsWith("shared-"));
+    expect(pushEvents.map(({ event }) => event.type)).toEqual([
+      "shared-push-progress",
+      "shared-push-progress",
+      "shared-pushed",
+    ]);
+    for (const { event, engine } of pushEvents) {
+      expect(engine).toBe("one");
+      expect(event).toMatchObject({ stage: "deps", engine: "one" });
+    }
+    expect(pushEvents[0]?.event).toMatchObject({ status: "Pushing", total: 5_000_000 });
+    expect(pushEvents[2]?.event).toMatchObject({ reference, bytes: 5_000_000, error: null });
     expect(outcome.busyMs.one).toBeGreaterThanOrEqual(
       (outcome.shared[0]?.buildMs ?? 0) + (outcome.shared[0]?.pushMs ?? 0) - 2,
     );

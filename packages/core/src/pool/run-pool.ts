@@ -248,6 +248,23 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     earlier: readonly Share[],
   ): Promise<SharedStage> {
     let report: BuildReport | undefined;
+    /** The stage as it ends, said to the caller's live view once its build was tried. */
+    const told = (entry: SharedStage, pushMs = entry.pushMs): SharedStage => {
+      options.onEvent?.(
+        {
+          type: "shared-pushed",
+          time: Date.now(),
+          stage,
+          engine: member.name,
+          reference: entry.reference ?? null,
+          bytes: entry.bytes,
+          durationMs: pushMs,
+          error: entry.error ?? null,
+        },
+        member.name,
+      );
+      return entry;
+    };
     const unshared = (error: string, buildMs = 0, pushMs = 0, bytes = 0): SharedStage => ({
       stage,
       engine: member.name,
@@ -314,7 +331,7 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
       if (thrown instanceof EngineError) down.add(member.name);
-      return unshared(thrown.message, Date.now() - startedAt);
+      return told(unshared(thrown.message, Date.now() - startedAt));
     } finally {
       busy.get(member.name)?.push([startedAt, Date.now()]);
     }
@@ -325,9 +342,11 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         sharesFailed.add(stage);
         if (options.keepGoing !== true) stop.abort(result.error);
       }
-      return unshared(result?.error?.message ?? `${stage} was not built`, buildMs);
+      return told(unshared(result?.error?.message ?? `${stage} was not built`, buildMs));
     }
-    if (member.engine.push === undefined) return unshared("the engine cannot push", buildMs);
+    if (member.engine.push === undefined) {
+      return told(unshared("the engine cannot push", buildMs), 0);
+    }
     const pushedAt = Date.now();
     const layers = new Map<string, number>();
     try {
@@ -337,13 +356,24 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         onProgress: (progress) => {
           if (progress.total !== null) layers.set(progress.layer, progress.total);
           if (progress.status === "Layer already exists") layers.delete(progress.layer);
+          options.onEvent?.(
+            {
+              type: "shared-push-progress",
+              time: Date.now(),
+              stage,
+              engine: member.name,
+              tag,
+              ...progress,
+            },
+            member.name,
+          );
         },
       });
       const name = tag.slice(0, tag.lastIndexOf(":"));
       await member.engine.removeImage?.(tag, signal).catch(() => undefined);
       const pushMs = Date.now() - pushedAt;
       busy.get(member.name)?.push([pushedAt, Date.now()]);
-      return {
+      return told({
         stage,
         engine: member.name,
         to,
@@ -354,11 +384,11 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         readers: [],
         error: undefined,
         report,
-      };
+      });
     } catch (thrown) {
       if (isStagecraftError(thrown) && isEngineFault(thrown)) down.add(member.name);
       const message = thrown instanceof Error ? thrown.message : String(thrown);
-      return unshared(message, buildMs, Date.now() - pushedAt);
+      return told(unshared(message, buildMs, Date.now() - pushedAt));
     }
   }
 
