@@ -491,6 +491,83 @@ describe("bases pinned once for the pool", () => {
   });
 });
 
+describe("plan and build check each engine of the pool before sending", () => {
+  it("a base on one engine only: pinned, it reaches the other; unpinned, plan names the engine and exits 2", async () => {
+    const [pool1] = extra;
+    const base = `${OWN_BASE_REPOSITORY}-main-only:latest`;
+    execFileSync("docker", ["build", "-q", "--label", "org.stagecraft.test=1", "-t", base, "-"], {
+      input: `FROM ${BUSYBOX}\nRUN echo main > /made-on\n`,
+      env: { ...process.env, DOCKER_BUILDKIT: "1" },
+      stdio: ["pipe", "ignore", "inherit"],
+    });
+    const text = ["t1", "t2"]
+      .flatMap((target) => [`FROM ${base} AS ${target}`, `RUN cp /made-on /seen`])
+      .join("\n");
+    const project = makeProject({ Dockerfile: `${text}\n` });
+    projects.push(project.remove);
+    const engines = [
+      "--engine",
+      "main=unix:///var/run/docker.sock",
+      "--engine",
+      `p1=${pool1?.host ?? ""}`,
+      "--registry",
+      `${registry}/${PREFIX}`,
+    ];
+    const plan = async (...flags: string[]) => {
+      const run = await runStagecraft([
+        "plan",
+        project.dir,
+        "--target",
+        "t1,t2",
+        "--format",
+        "json",
+        "--no-pull",
+        ...flags,
+        ...engines,
+      ]);
+      const json = JSON.parse(run.stdout) as {
+        engineChecks: {
+          checks: { engine: string; rule: string; reference: string }[];
+          engines: { name: string; builds: string[]; checks: { engine: string }[] }[];
+        };
+      };
+      return { code: run.code, ...json.engineChecks };
+    };
+    // Pinned (the default with a registry): main's image travels to p1 by digest.
+    const pinned = await plan();
+    expect(pinned.code).toBe(0);
+    expect(pinned.checks).toEqual([]);
+    // Unpinned, p1 builds FROM an image it does not have, and nothing can be pulled.
+    const unpinned = await plan("--no-pin-bases");
+    expect(unpinned.code).toBe(2);
+    const p1 = unpinned.engines.find((entry) => entry.name === "p1");
+    expect(p1?.builds.length).toBeGreaterThan(0);
+    expect(unpinned.checks.length).toBeGreaterThan(0);
+    for (const check of unpinned.checks) {
+      expect(check).toMatchObject({ engine: "p1", rule: "ImageNotInEngine", reference: base });
+    }
+    expect(unpinned.engines.find((entry) => entry.name === "main")?.checks).toEqual([]);
+
+    // build asks the same before it sends anything: what every engine refuses stops it (exit 2).
+    const hostOnly = makeProject({
+      Dockerfile: `FROM ${BUSYBOX} AS t1\nRUN --network=host true\n`,
+    });
+    projects.push(hostOnly.remove);
+    const build = await runStagecraft([
+      "build",
+      hostOnly.dir,
+      "--target",
+      "t1",
+      "--progress",
+      "plain",
+      ...engines,
+    ]);
+    expect(build.code).toBe(2);
+    expect(build.stderr).toMatch(/^error: Dockerfile:2: on (main|p1): RUN --network=host /m);
+    expect(build.stderr).toContain("would refuse this build; nothing was sent");
+  });
+});
+
 /** A proxy to an engine's socket that, once cut, drops every connection and stops listening. */
 async function cuttableProxy(target: string): Promise<{ socket: string; cut: () => void }> {
   const socket = join(tmpdir(), `stagecraft-pool-${id}.sock`);

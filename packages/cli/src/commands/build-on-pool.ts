@@ -15,7 +15,8 @@ import { sanitizeLine } from "../renderers/sanitize-line.js";
 import type { BuildFlags } from "./build-options.js";
 import type { CheckedDockerfile } from "./check.js";
 import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
-import type { PoolFlags } from "./read-pool-flags.js";
+import { poolEngineEnv, type PoolFlags } from "./read-pool-flags.js";
+import { runPoolEngineChecks } from "./run-engine-checks.js";
 import { writeWhole } from "./write-run-files.js";
 
 /**
@@ -44,10 +45,7 @@ export async function buildOnPool(
     capacity: spec.capacity,
     engine: new DockerEngine({
       ...(control ? { builder: "control" } : {}),
-      env:
-        spec.addressKind === "host"
-          ? { ...io.env, DOCKER_HOST: spec.address }
-          : { ...io.env, DOCKER_HOST: undefined, DOCKER_CONTEXT: spec.address },
+      env: poolEngineEnv(spec, io.env),
     }),
   }));
   const placement = placeOnPool(
@@ -57,13 +55,45 @@ export async function buildOnPool(
     readCacheAffinity(io.cwd, flags.contextDir),
   );
   const mode = chooseProgressMode(flags.progress, io);
+  // What each engine will refuse or fetch for what it is given, said before anything is sent.
+  const dockerfile = flags.file ?? "Dockerfile";
+  const readiness = await runPoolEngineChecks(members, analysis, placement, {
+    network: flags.network,
+    namedContexts: Object.keys(flags.buildContexts),
+    pinBases:
+      flags.pinBases !== false &&
+      (pool.registry !== undefined || typeof flags.pinBases === "string"),
+    signal: io.signal,
+  });
+  for (const result of readiness) {
+    for (const check of result.checks) {
+      io.stderr.write(
+        `${check.severity}: ${dockerfile}:${check.line}: on ${result.name}: ${check.message}\n  fix: ${check.fix}\n`,
+      );
+    }
+  }
+  const refusing = readiness.filter((result) =>
+    result.checks.some((check) => check.severity === "error"),
+  );
+  if (refusing.length > 0) {
+    io.stderr.write(
+      `stagecraft: ${refusing.map((result) => result.name).join(", ")} would refuse this build; nothing was sent\n`,
+    );
+    if (mode === "json") {
+      const checks = readiness.flatMap((result) =>
+        result.checks.map((check) => ({ engine: result.name, ...check })),
+      );
+      io.stdout.write(`${JSON.stringify({ type: "engine-checks", checks })}\n`);
+    }
+    return 2;
+  }
   const targets = analysis.plan.targets.map((target) => target.id);
   const renderer = createRenderer({
     mode,
     io,
     targets,
     color: shouldUseColor(io.stdout, io.env),
-    dockerfile: flags.file ?? "Dockerfile",
+    dockerfile,
   });
   // Every engine's runs report through one view: it sees one run, of every requested target.
   const report = createReportBuilder();
