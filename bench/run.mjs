@@ -602,9 +602,13 @@ const scenarios = {
     }
     const pushMs = transfers.flatMap((t) => t.shared.map((shared) => shared.pushMs));
     const bytes = transfers.flatMap((t) => t.shared.map((shared) => shared.bytes));
+    // Each reader engine's fetch of a shared stage (BuildKit's timestamps), the other half.
+    const readers = transfers.flatMap((t) => t.shared.flatMap((shared) => shared.readers ?? []));
     entry.transfer = {
       pushMs: describe(pushMs),
       bytes: describe(bytes),
+      pullMs: describe(readers.map((reader) => reader.pullMs)),
+      pullBytes: describe(readers.map((reader) => reader.bytes)),
       runs: transfers,
     };
     return {
@@ -613,7 +617,8 @@ const scenarios = {
         `three extra engines (docker/start-engine.sh --cpus ${cpusEach}: a CFS quota on each ` +
         "engine's cgroup), busybox base stage with a 4 MB payload shared by six CPU-bound shell " +
         "loops; pool = stagecraft --engine ×3 --registry 127.0.0.1:5000; peers on the first engine " +
-        `alone. Shared-stage push: median ${describe(pushMs)?.median ?? "?"} ms.`,
+        `alone. Shared-stage push: median ${describe(pushMs)?.median ?? "?"} ms; each reader's pull: ` +
+        `median ${describe(readers.map((reader) => reader.pullMs))?.median ?? "?"} ms.`,
     };
   },
 

@@ -195,6 +195,12 @@ describe("a build over a pool of three engines", () => {
       ),
     );
     expect(readBy).toEqual(readers);
+    // Each reader's fetch of it, from BuildKit's timestamps: time, and the layer the step wrote.
+    expect(new Set(shared?.readers.map((reader) => reader.engine))).toEqual(readers);
+    for (const reader of shared?.readers ?? []) {
+      expect(reader.pullMs, reader.engine).toBeGreaterThan(0);
+      expect(reader.bytes, reader.engine).toBeGreaterThan(0);
+    }
     // Every event about a target names the engine of its run.
     for (const { event, engine } of events)
       if ("target" in event) expect(event.engine).toBe(engine);
@@ -263,7 +269,15 @@ describe("a build over a pool of three engines", () => {
     expect(run.code).toBe(0);
     const json = JSON.parse(readFileSync(report, "utf8")) as {
       targets: { target: string; engine: string; status: string; imageId: string }[];
-      shared: { stage: string; engine: string; to: string[]; reference: string; bytes: number }[];
+      shared: {
+        stage: string;
+        engine: string;
+        to: string[];
+        reference: string;
+        bytes: number;
+        readers: { engine: string; pullMs: number; bytes: number }[];
+      }[];
+      runs: { engine: string; targets: string[]; shared?: string; report: unknown }[];
       busyMs: Record<string, number>;
       pins: { pinned: { reference: string; engine: string; pinned: string }[] } | null;
     };
@@ -272,6 +286,14 @@ describe("a build over a pool of three engines", () => {
     expect(shared?.reference).toContain(`/${PREFIX}/shared@sha256:`);
     const engines = new Set(json.targets.map((target) => target.engine));
     expect(engines.size).toBeGreaterThan(1);
+    // Every engine with a target but the sharing one read it, and the file says what that took;
+    // the shared stage's own build is among the runs, for the next placement's estimates.
+    const readers = [...engines].filter((engine) => engine !== shared?.engine).sort();
+    expect(shared?.readers.map((reader) => reader.engine).sort()).toEqual(readers);
+    for (const reader of shared?.readers ?? []) expect(reader.pullMs).toBeGreaterThan(0);
+    expect(
+      json.runs.filter((entry) => entry.shared === "shared").map((entry) => entry.engine),
+    ).toEqual([shared?.engine]);
     // Plain lines start with the engine that builds the target; the pool lines follow the report.
     for (const target of json.targets) {
       expect(target.status).toBe("succeeded");
@@ -281,6 +303,17 @@ describe("a build over a pool of three engines", () => {
     expect(run.stdout).toMatch(
       new RegExp(
         `shared shared: built once on ${shared?.engine ?? ""} in [\\d.]+ s, pushed [\\d.]+ MB in [\\d.]+ s as ${(shared?.reference ?? "").replaceAll(".", "\\.")}, read by `,
+      ),
+    );
+    for (const engine of readers) {
+      expect(run.stdout).toMatch(
+        new RegExp(`${engine} \\((pulled [\\d.]+ MB in|had its layers,) [\\d.]+ s\\)`),
+      );
+    }
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^moving shared stages: pushed [\\d.]+ MB in [\\d.]+ s, pulled [\\d.]+ MB in [\\d.]+ s \\(${readers.length} pulls?\\)$`,
+        "m",
       ),
     );
     for (const engine of ["main", "p1", "p2"]) {
@@ -455,6 +488,83 @@ describe("bases pinned once for the pool", () => {
         `${target.name} on ${target.engine}: main-${id}`,
       );
     }
+  });
+});
+
+describe("plan and build check each engine of the pool before sending", () => {
+  it("a base on one engine only: pinned, it reaches the other; unpinned, plan names the engine and exits 2", async () => {
+    const [pool1] = extra;
+    const base = `${OWN_BASE_REPOSITORY}-main-only:latest`;
+    execFileSync("docker", ["build", "-q", "--label", "org.stagecraft.test=1", "-t", base, "-"], {
+      input: `FROM ${BUSYBOX}\nRUN echo main > /made-on\n`,
+      env: { ...process.env, DOCKER_BUILDKIT: "1" },
+      stdio: ["pipe", "ignore", "inherit"],
+    });
+    const text = ["t1", "t2"]
+      .flatMap((target) => [`FROM ${base} AS ${target}`, `RUN cp /made-on /seen`])
+      .join("\n");
+    const project = makeProject({ Dockerfile: `${text}\n` });
+    projects.push(project.remove);
+    const engines = [
+      "--engine",
+      "main=unix:///var/run/docker.sock",
+      "--engine",
+      `p1=${pool1?.host ?? ""}`,
+      "--registry",
+      `${registry}/${PREFIX}`,
+    ];
+    const plan = async (...flags: string[]) => {
+      const run = await runStagecraft([
+        "plan",
+        project.dir,
+        "--target",
+        "t1,t2",
+        "--format",
+        "json",
+        "--no-pull",
+        ...flags,
+        ...engines,
+      ]);
+      const json = JSON.parse(run.stdout) as {
+        engineChecks: {
+          checks: { engine: string; rule: string; reference: string }[];
+          engines: { name: string; builds: string[]; checks: { engine: string }[] }[];
+        };
+      };
+      return { code: run.code, ...json.engineChecks };
+    };
+    // Pinned (the default with a registry): main's image travels to p1 by digest.
+    const pinned = await plan();
+    expect(pinned.code).toBe(0);
+    expect(pinned.checks).toEqual([]);
+    // Unpinned, p1 builds FROM an image it does not have, and nothing can be pulled.
+    const unpinned = await plan("--no-pin-bases");
+    expect(unpinned.code).toBe(2);
+    const p1 = unpinned.engines.find((entry) => entry.name === "p1");
+    expect(p1?.builds.length).toBeGreaterThan(0);
+    expect(unpinned.checks.length).toBeGreaterThan(0);
+    for (const check of unpinned.checks) {
+      expect(check).toMatchObject({ engine: "p1", rule: "ImageNotInEngine", reference: base });
+    }
+    expect(unpinned.engines.find((entry) => entry.name === "main")?.checks).toEqual([]);
+
+    // build asks the same before it sends anything: what every engine refuses stops it (exit 2).
+    const hostOnly = makeProject({
+      Dockerfile: `FROM ${BUSYBOX} AS t1\nRUN --network=host true\n`,
+    });
+    projects.push(hostOnly.remove);
+    const build = await runStagecraft([
+      "build",
+      hostOnly.dir,
+      "--target",
+      "t1",
+      "--progress",
+      "plain",
+      ...engines,
+    ]);
+    expect(build.code).toBe(2);
+    expect(build.stderr).toMatch(/^error: Dockerfile:2: on (main|p1): RUN --network=host /m);
+    expect(build.stderr).toContain("would refuse this build; nothing was sent");
   });
 });
 

@@ -19,6 +19,8 @@ export interface Io {
   readonly signal: AbortSignal;
   /** The engine commands ask when set (tests pass a `FakeEngine`); otherwise found as the docker CLI finds it. */
   readonly engine?: Engine | undefined;
+  /** A pool's engines by name, when set (tests pass `FakeEngine`s); otherwise from `--engine`. */
+  readonly poolEngines?: Readonly<Record<string, Engine>> | undefined;
 }
 
 /** Exit codes: 0 success, 1 a build failed, 2 usage or Dockerfile error, 130 interrupted. */

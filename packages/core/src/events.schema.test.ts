@@ -134,6 +134,6 @@ describe("the BuildEvent JSON Schema", () => {
     );
     expect(tags).toContain("run-started");
     expect(tags).toContain("step-cached");
-    expect(new Set(tags).size).toBe(24);
+    expect(new Set(tags).size).toBe(26);
   });
 });

@@ -304,6 +304,47 @@ export interface PushFailedEvent {
 }
 
 /**
+ * Byte progress of one layer while a pool's shared stage is pushed: a stage built once on `engine`
+ * for targets of other engines, no target of its own (`stage` names it).
+ */
+export interface SharedPushProgressEvent {
+  type: "shared-push-progress";
+  time: number;
+  /** The shared stage's id. */
+  stage: string;
+  /** The pool engine that built it and pushes it. */
+  engine: string;
+  /** The name being pushed, e.g. `127.0.0.1:5000/ci/deps:pool-m1x2`. */
+  tag: string;
+  /** The layer's short id. */
+  layer: string;
+  /** `Preparing`, `Pushing`, `Pushed`, `Layer already exists`, … */
+  status: string;
+  /** Bytes sent and the layer's size while `Pushing`; null otherwise. */
+  current: number | null;
+  total: number | null;
+}
+
+/**
+ * A pool's shared stage is in the registry (`reference`, read by the other engines as a named
+ * context), or could not be shared (`error`: the targets that need it build it where they are).
+ */
+export interface SharedPushedEvent {
+  type: "shared-pushed";
+  time: number;
+  stage: string;
+  engine: string;
+  /** `HOST/PREFIX/STAGE@sha256:…`; null when it was not shared. */
+  reference: string | null;
+  /** Layer bytes the push sent (layers the registry had count 0). */
+  bytes: number;
+  /** The push's time. */
+  durationMs: number;
+  /** Why it was not shared; null when it was. */
+  error: string | null;
+}
+
+/**
  * The engine asked for the build context through the session (FileSync) and got these files: all
  * of them the first time, only the changed ones on a rebuild. `source` is `context` or `dockerfile`.
  */
@@ -508,6 +549,8 @@ export type BuildEvent =
   | TargetCancelledEvent
   | PushProgressEvent
   | TargetPushedEvent
+  | SharedPushProgressEvent
+  | SharedPushedEvent
   | PushFailedEvent
   | EngineQuietEvent
   | ContextSentEvent

@@ -15,7 +15,8 @@ import { sanitizeLine } from "../renderers/sanitize-line.js";
 import type { BuildFlags } from "./build-options.js";
 import type { CheckedDockerfile } from "./check.js";
 import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
-import type { PoolFlags } from "./read-pool-flags.js";
+import { poolEngineEnv, type PoolFlags } from "./read-pool-flags.js";
+import { runPoolEngineChecks } from "./run-engine-checks.js";
 import { writeWhole } from "./write-run-files.js";
 
 /**
@@ -44,10 +45,7 @@ export async function buildOnPool(
     capacity: spec.capacity,
     engine: new DockerEngine({
       ...(control ? { builder: "control" } : {}),
-      env:
-        spec.addressKind === "host"
-          ? { ...io.env, DOCKER_HOST: spec.address }
-          : { ...io.env, DOCKER_HOST: undefined, DOCKER_CONTEXT: spec.address },
+      env: poolEngineEnv(spec, io.env),
     }),
   }));
   const placement = placeOnPool(
@@ -57,13 +55,45 @@ export async function buildOnPool(
     readCacheAffinity(io.cwd, flags.contextDir),
   );
   const mode = chooseProgressMode(flags.progress, io);
+  // What each engine will refuse or fetch for what it is given, said before anything is sent.
+  const dockerfile = flags.file ?? "Dockerfile";
+  const readiness = await runPoolEngineChecks(members, analysis, placement, {
+    network: flags.network,
+    namedContexts: Object.keys(flags.buildContexts),
+    pinBases:
+      flags.pinBases !== false &&
+      (pool.registry !== undefined || typeof flags.pinBases === "string"),
+    signal: io.signal,
+  });
+  for (const result of readiness) {
+    for (const check of result.checks) {
+      io.stderr.write(
+        `${check.severity}: ${dockerfile}:${check.line}: on ${result.name}: ${check.message}\n  fix: ${check.fix}\n`,
+      );
+    }
+  }
+  const refusing = readiness.filter((result) =>
+    result.checks.some((check) => check.severity === "error"),
+  );
+  if (refusing.length > 0) {
+    io.stderr.write(
+      `stagecraft: ${refusing.map((result) => result.name).join(", ")} would refuse this build; nothing was sent\n`,
+    );
+    if (mode === "json") {
+      const checks = readiness.flatMap((result) =>
+        result.checks.map((check) => ({ engine: result.name, ...check })),
+      );
+      io.stdout.write(`${JSON.stringify({ type: "engine-checks", checks })}\n`);
+    }
+    return 2;
+  }
   const targets = analysis.plan.targets.map((target) => target.id);
   const renderer = createRenderer({
     mode,
     io,
     targets,
     color: shouldUseColor(io.stdout, io.env),
-    dockerfile: flags.file ?? "Dockerfile",
+    dockerfile,
   });
   // Every engine's runs report through one view: it sees one run, of every requested target.
   const report = createReportBuilder();
@@ -105,17 +135,10 @@ export async function buildOnPool(
     io.stdout.write(formatPoolLines(outcome));
   }
   if (flags.report !== undefined) {
-    const json = {
-      ...poolJson(outcome),
-      runs: outcome.runs.map((run) => ({
-        engine: run.engine,
-        targets: run.targets,
-        busyMs: run.busyMs,
-        report: run.outcome?.report ?? null,
-        error: run.error?.message ?? null,
-      })),
-    };
-    writeWhole(resolve(io.cwd, flags.report), `${JSON.stringify(json, null, 2)}\n`);
+    writeWhole(
+      resolve(io.cwd, flags.report),
+      `${JSON.stringify(poolReportJson(outcome), null, 2)}\n`,
+    );
   }
   const code = outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
   if (checked === undefined || flags.check === undefined || code !== 0) return code;
@@ -155,7 +178,19 @@ export function formatPoolLines(outcome: PoolOutcome): string {
       entry.reference === undefined
         ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed`
         : `shared ${entry.stage}: built once on ${entry.engine} in ${seconds(entry.buildMs)}, pushed ` +
-            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${entry.to.join(", ")}`,
+            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${readersOf(entry)}`,
+    );
+  }
+  const travelled = outcome.shared.filter((entry) => entry.reference !== undefined);
+  if (travelled.length > 0) {
+    const readers = travelled.flatMap((entry) => entry.readers);
+    const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+    lines.push(
+      `moving shared stages: pushed ${megabytes(sum(travelled.map((entry) => entry.bytes)))} in ` +
+        `${seconds(sum(travelled.map((entry) => entry.pushMs)))}, pulled ` +
+        `${megabytes(sum(readers.map((reader) => reader.bytes)))} in ` +
+        `${seconds(sum(readers.map((reader) => reader.pullMs)))} (${readers.length} ` +
+        `${readers.length === 1 ? "pull" : "pulls"})`,
     );
   }
   for (const entry of outcome.moved) {
@@ -167,6 +202,20 @@ export function formatPoolLines(outcome: PoolOutcome): string {
   return lines.map((line) => `${line}\n`).join("");
 }
 
+/** The engines that read a shared stage, each with what fetching it took when its builds said. */
+function readersOf(entry: PoolOutcome["shared"][number]): string {
+  // A target that moved may have taken the stage to an engine the placement did not name.
+  return [...new Set([...entry.to, ...entry.readers.map((reader) => reader.engine)])]
+    .map((engine) => {
+      const reader = entry.readers.find((candidate) => candidate.engine === engine);
+      if (reader === undefined) return engine;
+      return reader.bytes === 0
+        ? `${engine} (had its layers, ${seconds(reader.pullMs)})`
+        : `${engine} (pulled ${megabytes(reader.bytes)} in ${seconds(reader.pullMs)})`;
+    })
+    .join(", ");
+}
+
 type RunCache = Extract<BuildEvent, { type: "run-started" }>["cache"];
 
 /** A run's cache without its pins; undefined when nothing else is left. */
@@ -174,6 +223,35 @@ function withoutPins(cache: RunCache): RunCache {
   if (cache === undefined) return undefined;
   const { from, to } = cache;
   return from.length === 0 && to.length === 0 ? undefined : { from, to };
+}
+
+/**
+ * The `--report` file of a pool run: the pool's outcome and every build's report (`runs[]`): each
+ * engine's run of its targets, and each shared stage's own build (`shared: STAGE`, no targets), so
+ * the next placement's estimates (`readEarlierReports`) and cache affinity know what it cost and
+ * where it ran.
+ */
+export function poolReportJson(outcome: PoolOutcome): Record<string, unknown> {
+  return {
+    ...poolJson(outcome),
+    runs: [
+      ...outcome.runs.map((run) => ({
+        engine: run.engine,
+        targets: run.targets,
+        busyMs: run.busyMs,
+        report: run.outcome?.report ?? null,
+        error: run.error?.message ?? null,
+      })),
+      ...outcome.shared.map((entry) => ({
+        engine: entry.engine,
+        targets: [],
+        shared: entry.stage,
+        busyMs: entry.buildMs,
+        report: entry.report ?? null,
+        error: entry.error ?? null,
+      })),
+    ],
+  };
 }
 
 /** The pool's outcome as JSON (the `--report` file, and the `pool` line of `--progress json`). */
@@ -187,7 +265,11 @@ function poolJson(outcome: PoolOutcome): Record<string, unknown> {
       imageId: target.imageId ?? null,
       error: target.error?.message ?? null,
     })),
-    shared: outcome.shared.map((entry) => ({ ...entry, error: entry.error ?? null })),
+    // A shared stage's build report is among the --report file's runs.
+    shared: outcome.shared.map(({ report: _report, ...entry }) => ({
+      ...entry,
+      error: entry.error ?? null,
+    })),
     moved: outcome.moved,
     busyMs: outcome.busyMs,
     pins: outcome.pins ?? null,

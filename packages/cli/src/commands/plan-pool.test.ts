@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeEngine } from "@stagecraft/core/testing";
 import { runCli } from "../run-cli.js";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 
@@ -11,11 +12,15 @@ afterEach(() => {
   dirs = [];
 });
 
-function project(dockerfile: string, env: Record<string, string> = {}) {
+function project(
+  dockerfile: string,
+  env: Record<string, string> = {},
+  poolEngines?: Record<string, FakeEngine>,
+) {
   const dir = mkdtempSync(join(tmpdir(), "stagecraft-plan-pool-"));
   dirs.push(dir);
   writeFileSync(join(dir, "Dockerfile"), dockerfile);
-  const io = createMemoryIo();
+  const io = createMemoryIo(poolEngines === undefined ? {} : { poolEngines });
   return { ...io, cwd: dir, env: { ...io.env, ...env } } as ReturnType<typeof createMemoryIo>;
 }
 
@@ -209,6 +214,129 @@ describe("stagecraft plan --engine", () => {
       fresh.map(([target, engine]) => [target ?? "", engine === "main" ? "p1" : "main"]),
     );
     expect(await placed(last(swapped))).toEqual(Object.entries(swapped));
+  });
+
+  describe("engine checks on each engine", () => {
+    interface Checks {
+      checks: { engine: string; rule: string; severity: string }[];
+      engines: {
+        name: string;
+        builds: string[];
+        skipped: string | null;
+        checks: { engine: string; rule: string; severity: string; reference: string | null }[];
+      }[];
+    }
+    const engines = (images: Record<string, string[]>): Record<string, FakeEngine> =>
+      Object.fromEntries(
+        Object.entries(images).map(([name, refs]) => {
+          const engine = new FakeEngine();
+          if (refs.length > 0) engine.addImage(refs);
+          return [name, engine];
+        }),
+      );
+    const plan = async (
+      dockerfile: string,
+      images: Record<string, string[]>,
+      flags: string[] = [],
+    ) => {
+      const io = project(dockerfile, {}, engines(images));
+      const code = await runCli(
+        ["plan", "--target", "a,b,c", "--format", "json", "--no-pull", ...flags, ...POOL],
+        io,
+      );
+      const json = JSON.parse(io.stdout.text()) as {
+        engineChecks: Checks;
+        placement: { targets: { target: string; engine: string }[] };
+      };
+      return { code, ...json };
+    };
+
+    it("asks each engine about what it builds, names it in each finding, and exits 2", async () => {
+      const dockerfile = `# syntax=stagecraft/frontend:1\n${FANOUT}`;
+      const { code, engineChecks, placement } = await plan(dockerfile, {
+        main: ["stagecraft/busybox:latest", "stagecraft/frontend:1"],
+        p1: ["stagecraft/busybox:latest"],
+      });
+      expect(code).toBe(2);
+      expect(engineChecks.engines.map((entry) => entry.name)).toEqual(["main", "p1"]);
+      const [main, p1] = engineChecks.engines;
+      expect(main?.checks).toEqual([]);
+      expect(p1?.checks).toMatchObject([
+        { engine: "p1", rule: "SyntaxFrontendImage", severity: "error" },
+      ]);
+      // Each engine's builds: its targets, and deps where it is built once for the others.
+      for (const entry of engineChecks.engines) {
+        const mine = placement.targets.filter((t) => t.engine === entry.name).map((t) => t.target);
+        expect(entry.builds).toEqual(entry.name === "main" ? [...mine, "deps"] : mine);
+      }
+      expect(engineChecks.checks).toEqual(p1?.checks);
+    });
+
+    it("prints the findings per engine, each naming it", async () => {
+      const io = project(
+        `# syntax=stagecraft/frontend:1\n${FANOUT}`,
+        {},
+        engines({ main: ["stagecraft/busybox:latest", "stagecraft/frontend:1"], p1: [] }),
+      );
+      expect(await runCli(["plan", "--target", "a,b,c", "--no-pull", ...POOL], io)).toBe(2);
+      const text = io.stdout.text();
+      expect(text).toMatch(
+        /^engine checks on main \(.*\), building .*deps: it has what they need$/m,
+      );
+      expect(text).toMatch(/^engine checks on p1 \(.*\), building [abc, ]+:$/m);
+      expect(text).toMatch(
+        /^ {2}error SyntaxFrontendImage {2}Dockerfile:1: on p1: # syntax=stagecraft\/frontend:1 /m,
+      );
+    });
+
+    it("a base one engine has reaches the others pinned; --no-pin-bases needs it on each", async () => {
+      // Every target FROM an image only main has.
+      const own = ["a", "b", "c"]
+        .flatMap((name) => [`FROM stagecraft/main-only:1 AS ${name}`, `RUN make ${name}`])
+        .join("\n");
+      const images = { main: ["stagecraft/main-only:1"], p1: [] };
+      const pinned = await plan(own, images);
+      expect(pinned.code).toBe(0);
+      expect(pinned.engineChecks.checks).toEqual([]);
+      const unpinned = await plan(own, images, ["--no-pin-bases"]);
+      expect(unpinned.code).toBe(2);
+      const onP1 = unpinned.placement.targets.filter((t) => t.engine === "p1");
+      expect(onP1.length).toBeGreaterThan(0);
+      expect(unpinned.engineChecks.engines[0]?.checks).toEqual([]);
+      expect(unpinned.engineChecks.engines[1]?.checks).toMatchObject([
+        { engine: "p1", rule: "ImageNotInEngine", reference: "stagecraft/main-only:1" },
+      ]);
+    });
+
+    it("an engine that reads a shared stage needs none of that stage's bases", async () => {
+      // deps is built on main (which has its base) and read by p1's targets as a named context.
+      const { code, engineChecks } = await plan(
+        FANOUT.replace("stagecraft/busybox:latest", "stagecraft/main-only:1"),
+        { main: ["stagecraft/main-only:1"], p1: [] },
+        ["--no-pin-bases"],
+      );
+      expect(code).toBe(0);
+      expect(engineChecks.engines[1]).toMatchObject({ name: "p1", checks: [] });
+      expect(engineChecks.engines[1]?.builds.length).toBeGreaterThan(0);
+    });
+
+    it("an engine that does not answer is skipped, and says so", async () => {
+      const io = project(FANOUT, {}, {});
+      // No engine under either name: each is then asked at its address, where nothing answers.
+      const gone = [
+        "--engine",
+        "main=unix:///nonexistent/a.sock",
+        "--engine",
+        "p1=unix:///nonexistent/b.sock",
+        "--registry",
+        "127.0.0.1:5000/sc",
+      ];
+      expect(await runCli(["plan", "--target", "a,b,c", "--format", "json", ...gone], io)).toBe(0);
+      const { engineChecks } = JSON.parse(io.stdout.text()) as { engineChecks: Checks };
+      for (const entry of engineChecks.engines) {
+        expect(entry.skipped).toMatch(/^no engine answered/);
+      }
+    });
   });
 
   it("reads STAGECRAFT_ENGINES; one engine needs no registry", async () => {

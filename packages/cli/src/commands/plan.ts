@@ -17,8 +17,19 @@ import {
   readCacheAffinity,
   readEarlierReports,
 } from "./format-placement.js";
-import { POOL_HELP, POOL_OPTIONS, readPoolFlags } from "./read-pool-flags.js";
-import { runEngineChecks, type EngineChecksResult } from "./run-engine-checks.js";
+import {
+  POOL_HELP,
+  POOL_OPTIONS,
+  poolEngineEnv,
+  readPoolFlags,
+  type PoolFlags,
+} from "./read-pool-flags.js";
+import {
+  runEngineChecks,
+  runPoolEngineChecks,
+  type EngineChecksResult,
+  type PoolEngineChecksResult,
+} from "./run-engine-checks.js";
 
 export const PLAN_HELP = `Usage: stagecraft plan [CONTEXT] [options]
 
@@ -35,6 +46,8 @@ Options:
       --no-pull         nothing can be pulled: an image missing from the engine is an error
       --network MODE    the --network the build will use (host allows RUN --network=host)
       --no-engine       do not ask the engine (offline: skips the engine checks)
+      --no-pin-bases    with a pool: the build will not pin its bases (build --no-pin-bases), so
+                        each engine needs every base its builds use
   -h, --help            show this help
 
 Engine checks: the engine is asked which images it has (never a pull) and the plan says what it
@@ -43,7 +56,8 @@ image, RUN --network=host without --network host, RUN --security=insecure.
 
 With a pool, also which engine builds which stage and target, and which shared stages travel
 between engines (estimates from CONTEXT/.stagecraft/reports/*.json, reports written by
-build --report, else per-instruction defaults; nothing is asked of the engines):
+build --report, else per-instruction defaults), and the engine checks of each engine for what
+it is given to build (a base image one engine of the pool has reaches the others pinned):
 ${POOL_HELP}
 Exit codes: 0 the plan was printed, 2 usage or Dockerfile error, or a requested target will
 fail before any step runs (the plan says which and why, engine checks included).
@@ -58,6 +72,7 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<Exit
       ...POOL_OPTIONS,
       "no-pull": { type: "boolean" },
       "no-engine": { type: "boolean" },
+      "no-pin-bases": { type: "boolean" },
       network: { type: "string" },
     });
     if (values.help === true) {
@@ -84,34 +99,54 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<Exit
       ["default", "host", "none"] as const,
       "default",
     );
+    const canPull = values["no-pull"] !== true;
+    const poolChecks =
+      pool === undefined || placement === undefined || values["no-engine"] === true
+        ? undefined
+        : await runPoolEngineChecks(poolMembers(io, pool), analysis, placement, {
+            canPull,
+            network,
+            pinBases: values["no-pin-bases"] !== true && pinsPoolBases(pool),
+            signal: io.signal,
+          });
     const engineChecks: EngineChecksResult =
       values["no-engine"] === true
         ? { engine: undefined, skipped: "--no-engine", checks: [] }
-        : pool !== undefined
+        : poolChecks !== undefined
           ? {
               engine: undefined,
-              skipped: "a pool is planned (build checks each engine)",
-              checks: [],
+              skipped: undefined,
+              checks: poolChecks.flatMap((result) => result.checks),
             }
           : await runEngineChecks(io.engine ?? new DockerEngine({ env: io.env }), analysis, {
-              canPull: values["no-pull"] !== true,
+              canPull,
               network,
               signal: io.signal,
             });
     if (format === "json") {
       const json = planToJson(dockerfile, analysis);
-      json.engineChecks = {
-        engine: engineChecks.engine ?? null,
-        skipped: engineChecks.skipped ?? null,
-        checks: engineChecks.checks.map((check) => ({ ...check, stage: check.stage ?? null })),
-      };
+      json.engineChecks =
+        poolChecks === undefined
+          ? {
+              engine: engineChecks.engine ?? null,
+              skipped: engineChecks.skipped ?? null,
+              checks: engineChecks.checks.map((check) => ({
+                ...check,
+                stage: check.stage ?? null,
+              })),
+            }
+          : poolChecksToJson(poolChecks);
       if (pool !== undefined && placement !== undefined) {
         json.placement = placementToJson(pool, placement, reports.length);
       }
       io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     } else {
       io.stdout.write(formatPlanText(dockerfile, analysis));
-      io.stdout.write(formatEngineChecks(dockerfile.displayPath, engineChecks));
+      io.stdout.write(
+        poolChecks === undefined
+          ? formatEngineChecks(dockerfile.displayPath, engineChecks)
+          : formatPoolEngineChecks(dockerfile.displayPath, poolChecks),
+      );
       if (pool !== undefined && placement !== undefined) {
         io.stdout.write(formatPlacementText(pool, placement, reports.length));
       }
@@ -128,6 +163,68 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<Exit
     }
     return reportError(io, error);
   }
+}
+
+/** A pool's engines: those the Io gives (tests), else each as its `--engine` address names it. */
+export function poolMembers(io: Io, pool: PoolFlags) {
+  return pool.engines.map((spec) => ({
+    name: spec.name,
+    engine: io.poolEngines?.[spec.name] ?? new DockerEngine({ env: poolEngineEnv(spec, io.env) }),
+  }));
+}
+
+/** Whether a build over this pool pins its bases (as `build --engine … --registry …` does by default). */
+export function pinsPoolBases(pool: PoolFlags): boolean {
+  return pool.registry !== undefined && pool.engines.length >= 2;
+}
+
+/** A pool's engine checks in `plan --format json`: every finding with its engine, and each engine's. */
+function poolChecksToJson(results: readonly PoolEngineChecksResult[]): Record<string, unknown> {
+  const checkJson = (name: string, check: PoolEngineChecksResult["checks"][number]) => ({
+    engine: name,
+    ...check,
+    stage: check.stage ?? null,
+  });
+  return {
+    engine: null,
+    skipped: null,
+    checks: results.flatMap((result) =>
+      result.checks.map((check) => checkJson(result.name, check)),
+    ),
+    engines: results.map((result) => ({
+      name: result.name,
+      address: result.engine ?? null,
+      builds: result.builds,
+      skipped: result.skipped ?? null,
+      checks: result.checks.map((check) => checkJson(result.name, check)),
+    })),
+  };
+}
+
+/** A pool's engine checks as a person reads them: per engine, what it builds and what it lacks. */
+export function formatPoolEngineChecks(
+  file: string,
+  results: readonly PoolEngineChecksResult[],
+): string {
+  const lines = [""];
+  for (const result of results) {
+    const where = `${result.name}${result.engine === undefined ? "" : ` (${result.engine})`}`;
+    const builds = result.builds.length === 0 ? "nothing" : result.builds.join(", ");
+    if (result.skipped !== undefined) {
+      lines.push(`engine checks on ${where}: skipped (${result.skipped})`);
+    } else if (result.checks.length === 0) {
+      lines.push(`engine checks on ${where}, building ${builds}: it has what they need`);
+    } else {
+      lines.push(`engine checks on ${where}, building ${builds}:`);
+      for (const check of result.checks) {
+        lines.push(
+          `  ${check.severity} ${check.rule}  ${file}:${check.line}: on ${result.name}: ${check.message}`,
+        );
+        lines.push(`    fix: ${check.fix}`);
+      }
+    }
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /** The engine checks as a person reads them: one line each with its fix, or why they did not run. */

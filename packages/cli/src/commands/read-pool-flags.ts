@@ -239,3 +239,13 @@ export function parseRegistry(text: string, flag: string): RegistrySpec {
   }
   return { host, prefix, reference: `${host}/${prefix}` };
 }
+
+/** The environment that points the docker client at a pool engine: `DOCKER_HOST` or a context. */
+export function poolEngineEnv(
+  spec: Pick<PoolEngineSpec, "address" | "addressKind">,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string | undefined> {
+  return spec.addressKind === "host"
+    ? { ...env, DOCKER_HOST: spec.address }
+    : { ...env, DOCKER_HOST: undefined, DOCKER_CONTEXT: spec.address };
+}

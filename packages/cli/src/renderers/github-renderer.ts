@@ -149,6 +149,8 @@ export function createGithubRenderer(context: RendererContext): Renderer {
         case "target-queued":
         case "target-started":
         case "push-progress":
+        case "shared-push-progress":
+        case "shared-pushed":
         case "stage-started":
         case "stage-cached":
         case "stage-finished":

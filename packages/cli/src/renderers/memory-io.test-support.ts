@@ -30,6 +30,8 @@ export function createMemoryIo(
     env?: Record<string, string | undefined>;
     /** The engine commands ask (default: a FakeEngine with no images, so no test reaches the real socket). */
     engine?: Io["engine"];
+    /** A pool's engines by name (default: a FakeEngine with no images for every name). */
+    poolEngines?: Io["poolEngines"];
   } = {},
 ): Io & { stdout: MemoryOutput; stderr: MemoryOutput } {
   const isTTY = options.isTTY ?? false;
@@ -40,5 +42,11 @@ export function createMemoryIo(
     cwd: "/work/demo",
     signal: new AbortController().signal,
     engine: options.engine ?? new FakeEngine(),
+    poolEngines: options.poolEngines ?? anyName(new FakeEngine()),
   };
+}
+
+/** The same engine under every name. */
+function anyName(engine: FakeEngine): NonNullable<Io["poolEngines"]> {
+  return new Proxy({}, { get: (_target, key) => (typeof key === "string" ? engine : undefined) });
 }

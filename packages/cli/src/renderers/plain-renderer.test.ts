@@ -55,6 +55,54 @@ describe("plain renderer", () => {
     ]);
   });
 
+  it("prints a pool's shared stage's push on the engine that built it: each layer, then its reference", () => {
+    const format = createPlainFormatter({ color: false, dockerfile: "Dockerfile" });
+    const tag = "127.0.0.1:5000/ci/deps:pool-x1";
+    const push = (layer: string, status: string): BuildEvent => ({
+      type: "shared-push-progress",
+      time: 0,
+      stage: "deps",
+      engine: "p1",
+      tag,
+      layer,
+      status,
+      current: status === "Pushing" ? 1_000_000 : null,
+      total: status === "Pushing" ? 4_000_000 : null,
+    });
+    const lines = [
+      push("aaa", "Pushing"),
+      push("aaa", "Pushed"),
+      push("bbb", "Layer already exists"),
+      {
+        type: "shared-pushed",
+        time: 800,
+        stage: "deps",
+        engine: "p1",
+        reference: "127.0.0.1:5000/ci/deps@sha256:00",
+        bytes: 4_000_000,
+        durationMs: 800,
+        error: null,
+      } satisfies BuildEvent,
+      {
+        type: "shared-pushed",
+        time: 900,
+        stage: "lint",
+        engine: "p2",
+        reference: null,
+        bytes: 0,
+        durationMs: 0,
+        error: "denied",
+      } satisfies BuildEvent,
+    ].flatMap((event) => format.format(event));
+    expect(lines.map((line) => line.target)).toEqual([null, null, null, null]);
+    expect(lines.map((line) => line.text)).toEqual([
+      `[  0.0s] p1 │ deps (shared)  push ${tag}: layer aaa pushed`,
+      `[  0.0s] p1 │ deps (shared)  push ${tag}: layer bbb already there`,
+      "[  0.8s] p1 │ deps (shared)  pushed 4.0 MB as 127.0.0.1:5000/ci/deps@sha256:00 in 800 ms",
+      "[  0.9s] p2 │ lint (shared)  not shared: denied; built where needed",
+    ]);
+  });
+
   it("over a pool, starts each target's line with the engine that builds it", () => {
     const run = onEngine(successfulRun(), (target) => (target === "build" ? "p1" : "main"));
     const text = render(run).stdout.text();

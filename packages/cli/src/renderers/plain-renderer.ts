@@ -95,6 +95,11 @@ export function createPlainFormatter(options: {
     },
   };
 
+  /** A pool's shared stage's lines: `[  3.2s] p1 │ deps (shared)  …`, on the engine that built it. */
+  function sharedPrefix(event: { engine: string; stage: string }): string {
+    return `${c.dim(`${sanitizeLine(event.engine)} │ `)}${c.cyan(`${sanitizeLine(event.stage)} (shared)`)}  `;
+  }
+
   function formatEvent(event: BuildEvent): PlainLine[] {
     switch (event.type) {
       case "run-started": {
@@ -154,16 +159,8 @@ export function createPlainFormatter(options: {
       case "target-cancelled":
         return [line(event, event.target, null, c.yellow(describeCancel(event.reason)))];
       case "push-progress": {
-        // One line per layer when it ends; the bytes in between are for live views. A layer the
-        // registry mounts from another repository ends as "Mounted from NAME".
-        const ended =
-          event.status === "Pushed"
-            ? "pushed"
-            : event.status === "Layer already exists"
-              ? "already there"
-              : event.status.startsWith("Mounted from ")
-                ? `mounted from ${sanitizeLine(event.status.slice("Mounted from ".length))}`
-                : undefined;
+        // One line per layer when it ends; the bytes in between are for live views.
+        const ended = layerEnd(event.status);
         return ended === undefined
           ? []
           : [
@@ -175,6 +172,31 @@ export function createPlainFormatter(options: {
               ),
             ];
       }
+      case "shared-push-progress": {
+        const ended = layerEnd(event.status);
+        return ended === undefined
+          ? []
+          : [
+              line(
+                event,
+                null,
+                null,
+                `${sharedPrefix(event)}${c.dim(`push ${event.tag}: layer ${sanitizeLine(event.layer)} ${ended}`)}`,
+              ),
+            ];
+      }
+      case "shared-pushed":
+        return [
+          line(
+            event,
+            null,
+            null,
+            sharedPrefix(event) +
+              (event.reference === null
+                ? `${c.yellow("not shared")}: ${sanitizeLine(event.error ?? "unknown")}; built where needed`
+                : `${c.green("pushed")} ${formatBytes(event.bytes)} as ${event.reference} in ${formatDuration(event.durationMs)}`),
+          ),
+        ];
       case "target-pushed":
         return [
           line(
@@ -312,4 +334,18 @@ export function createPlainRenderer(context: RendererContext): Renderer {
       context.io.stdout.write(`\n${formatReport(report, context)}`);
     },
   };
+}
+
+/**
+ * How a layer's push ended, in a few words; undefined while it is still going. A layer the
+ * registry mounts from another repository ends as "Mounted from NAME".
+ */
+function layerEnd(status: string): string | undefined {
+  return status === "Pushed"
+    ? "pushed"
+    : status === "Layer already exists"
+      ? "already there"
+      : status.startsWith("Mounted from ")
+        ? `mounted from ${sanitizeLine(status.slice("Mounted from ".length))}`
+        : undefined;
 }

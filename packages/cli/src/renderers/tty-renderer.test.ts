@@ -100,6 +100,82 @@ describe("tty renderer", () => {
     expect(lines.some((line) => line.startsWith("* build on main  "))).toBe(true);
   });
 
+  it("over a pool, says which engine builds a stage another engine's target reads", () => {
+    const base = successfulRun();
+    // build runs on p1, but its stage `build` is a shared stage main builds (and pushes) for it.
+    const engines: Record<string, string> = { test: "p2", build: "p1", app: "main" };
+    const run: RunFixture = {
+      ...base,
+      events: base.events.map((event) =>
+        !("target" in event)
+          ? event
+          : (event.type === "step-started" ||
+                event.type === "step-finished" ||
+                event.type === "step-cached") &&
+              event.step.stage === "build"
+            ? { ...event, engine: "main" }
+            : { ...event, engine: engines[event.target] ?? "main" },
+      ),
+    };
+    const { liveWrites } = play(run, { columns: 100 });
+    const frame = liveWrites.filter((write) => write.time <= T0 + 2500).at(-1)?.text ?? "";
+    const lines = withoutErase(frame)
+      .replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, "*")
+      .split("\n");
+    expect(lines.some((line) => line.startsWith("* build on p1  "))).toBe(true);
+    expect(lines.some((line) => line.startsWith("  * build on main  "))).toBe(true);
+    // The stages p1 builds itself say nothing more.
+    expect(lines.some((line) => line.startsWith("  ✓ base  "))).toBe(true);
+  });
+
+  it("shows a shared stage's push on its own row: bytes and layers, then how it ended", () => {
+    const base = successfulRun();
+    const tag = "127.0.0.1:5000/ci/deps:pool-x1";
+    const progress = (
+      ms: number,
+      layer: string,
+      status: string,
+      current: number | null = null,
+      total: number | null = null,
+    ): BuildEvent => ({
+      type: "shared-push-progress",
+      time: T0 + ms,
+      stage: "deps",
+      engine: "main",
+      tag,
+      layer,
+      status,
+      current,
+      total,
+    });
+    const pushes: BuildEvent[] = [
+      progress(1000, "l1", "Preparing"),
+      progress(1000, "l2", "Preparing"),
+      progress(1010, "l2", "Layer already exists"),
+      progress(1050, "l1", "Pushing", 1_000_000, 4_000_000),
+      {
+        type: "shared-pushed",
+        time: T0 + 1400,
+        stage: "deps",
+        engine: "main",
+        reference: "127.0.0.1:5000/ci/deps@sha256:00",
+        bytes: 4_000_000,
+        durationMs: 400,
+        error: null,
+      },
+    ];
+    const events = [...base.events, ...pushes].sort((a, b) => a.time - b.time);
+    const { liveWrites } = play({ ...base, events }, { columns: 100 });
+    const shareRow = (ms: number): string | undefined =>
+      withoutErase(liveWrites.filter((write) => write.time <= T0 + ms).at(-1)?.text ?? "")
+        .replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, "*")
+        .split("\n")
+        .find((line) => line.includes("deps shared from main"));
+    expect(shareRow(900)).toBeUndefined();
+    expect(shareRow(1220)).toBe("* deps shared from main  pushing 1.0 MB / 4.0 MB (1/2 layers)");
+    expect(shareRow(1520)).toBe("✓ deps shared from main  pushed 4.0 MB in 400 ms");
+  });
+
   it("redraws in place: each frame erases the lines of the one before", () => {
     // No warnings in this run, so every line written belongs to a frame.
     const { liveWrites } = play(interruptedRun());

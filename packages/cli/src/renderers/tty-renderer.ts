@@ -46,6 +46,17 @@ interface LiveTarget {
   pushes: Map<string, Map<string, LivePushLayer>>;
 }
 
+/** A pool's shared stage being pushed by the engine that built it, for the other engines' targets. */
+interface LiveShare {
+  stage: string;
+  engine: string;
+  status: "pushing" | "pushed" | "failed";
+  /** Its one tag's layers, by short id. */
+  layers: Map<string, LivePushLayer>;
+  /** What it ended with: `pushed 4.0 MB in 0.8 s`, or why it was not shared. */
+  message: string | null;
+}
+
 interface LivePushLayer {
   /** Bytes sent; the whole layer once it is in the registry and its size is known. */
   current: number;
@@ -64,6 +75,9 @@ export function createTtyRenderer(context: RendererContext): Renderer {
   const { io } = context;
   const c = createColors(context.color);
   const targets = new Map<string, LiveTarget>();
+  const shares = new Map<string, LiveShare>();
+  /** Over a pool, the engine whose build ran each stage's steps (a shared stage's is not its reader's). */
+  const stageEngines = new Map<string, string>();
   const stepTargets = new Map<string, LiveTarget>();
   const persisted: string[] = [];
   let runStartedAt: number | null = null;
@@ -146,6 +160,9 @@ export function createTtyRenderer(context: RendererContext): Renderer {
         return;
       }
       case "step-started": {
+        if (event.step.stage !== null && event.engine !== undefined) {
+          stageEngines.set(event.step.stage, event.engine);
+        }
         const live = target(event.target);
         live.steps.set(event.step.digest, {
           info: event.step,
@@ -204,14 +221,38 @@ export function createTtyRenderer(context: RendererContext): Renderer {
           layers = new Map();
           live.pushes.set(event.tag, layers);
         }
-        const layer = layers.get(event.layer) ?? { current: 0, total: null, done: false };
-        if (event.total !== null && event.total > 0) layer.total = event.total;
-        if (event.current !== null) layer.current = event.current;
-        if (isLayerInRegistry(event.status)) {
-          layer.done = true;
-          if (layer.total !== null) layer.current = layer.total;
+        trackLayer(layers, event);
+        return;
+      }
+      case "shared-push-progress": {
+        let share = shares.get(event.stage);
+        if (share === undefined) {
+          share = {
+            stage: event.stage,
+            engine: event.engine,
+            status: "pushing",
+            layers: new Map(),
+            message: null,
+          };
+          shares.set(event.stage, share);
         }
-        layers.set(event.layer, layer);
+        trackLayer(share.layers, event);
+        return;
+      }
+      case "shared-pushed": {
+        const share = shares.get(event.stage) ?? {
+          stage: event.stage,
+          engine: event.engine,
+          status: "pushing" as const,
+          layers: new Map<string, LivePushLayer>(),
+          message: null,
+        };
+        share.status = event.reference === null ? "failed" : "pushed";
+        share.message =
+          event.reference === null
+            ? `not shared: ${sanitizeLine(event.error ?? "unknown")}; built where needed`
+            : `pushed ${formatBytes(event.bytes)} in ${formatDuration(event.durationMs)}`;
+        shares.set(event.stage, share);
         return;
       }
       case "target-pushed":
@@ -243,8 +284,9 @@ export function createTtyRenderer(context: RendererContext): Renderer {
     };
     const lines: string[] = [];
     for (const live of targets.values()) {
-      lines.push(...describeTarget(live, counts, allRunning, now, spinner, c));
+      lines.push(...describeTarget(live, counts, allRunning, now, spinner, c, stageEngines));
     }
+    for (const share of shares.values()) lines.push(describeShare(share, spinner, c));
     const all = [...targets.values()];
     const ended = all.filter((live) => ["succeeded", "failed", "cancelled"].includes(live.status));
     const failed = all.filter((live) => live.status === "failed").length;
@@ -322,6 +364,7 @@ function describeTarget(
   now: number,
   spinner: string,
   c: Colors,
+  stageEngines: ReadonlyMap<string, string>,
 ): string[] {
   const name = c.bold(live.name) + (live.engine === null ? "" : c.dim(` on ${live.engine}`));
   const known = counts.targets.find((entry) => entry.target === live.name);
@@ -382,7 +425,10 @@ function describeTarget(
   );
   const shown = new Set(stages.map((stage) => stage.stage));
   for (const stage of stages) {
-    lines.push(`  ${describeStage(stage, spinner, c)}`);
+    // A stage another engine builds for it (a pool's shared stage) says where.
+    const engine = stageEngines.get(stage.stage);
+    const on = engine === undefined || engine === live.engine ? "" : engine;
+    lines.push(`  ${describeStage(stage, spinner, c, on)}`);
     for (const step of running) {
       if (step.info.stage === stage.stage) lines.push(...describeStep(step, now, "    ", c));
     }
@@ -399,23 +445,24 @@ function describeTarget(
   return lines;
 }
 
-function describeStage(stage: StageReport, spinner: string, c: Colors): string {
+function describeStage(stage: StageReport, spinner: string, c: Colors, on = ""): string {
   const done = stage.stepsRun + stage.stepsCached;
+  const id = on === "" ? stage.stage : `${stage.stage}${c.dim(` on ${sanitizeLine(on)}`)}`;
   switch (stage.status) {
     case "cached":
-      return `${c.green("✓")} ${stage.stage}  ${c.dim(`cached (${stage.stepsCached} ${stage.stepsCached === 1 ? "step" : "steps"})`)}`;
+      return `${c.green("✓")} ${id}  ${c.dim(`cached (${stage.stepsCached} ${stage.stepsCached === 1 ? "step" : "steps"})`)}`;
     case "ran":
       return (
-        `${c.green("✓")} ${stage.stage}  ${formatDuration(stage.durationMs)}` +
+        `${c.green("✓")} ${id}  ${formatDuration(stage.durationMs)}` +
         c.dim(`  ${stage.stepsRun} ran · ${stage.stepsCached} cached`)
       );
     case "failed":
-      return `${c.red("✗")} ${stage.stage}  ${c.red("failed")}`;
+      return `${c.red("✗")} ${id}  ${c.red("failed")}`;
     case "cancelled":
-      return `${c.yellow("⊘")} ${stage.stage}  ${c.yellow("cancelled")}`;
+      return `${c.yellow("⊘")} ${id}  ${c.yellow("cancelled")}`;
     case "incomplete": {
       const cached = stage.stepsCached === 0 ? "" : ` · ${stage.stepsCached} cached`;
-      return `${spinner} ${stage.stage}  ${c.dim(`${done}/${stage.steps}${cached}`)}`;
+      return `${spinner} ${id}  ${c.dim(`${done}/${stage.steps}${cached}`)}`;
     }
     default:
       return stage.status satisfies never;
@@ -429,6 +476,36 @@ function describeStep(step: LiveStep, now: number, indent: string, c: Colors): s
   ];
   for (const log of step.logs) lines.push(c.dim(`${indent}  │ ${log}`));
   return lines;
+}
+
+/** A shared stage's row: its push going on (bytes and layers), then how it ended. */
+function describeShare(share: LiveShare, spinner: string, c: Colors): string {
+  const name = `${c.bold(share.stage)}${c.dim(` shared from ${sanitizeLine(share.engine)}`)}`;
+  switch (share.status) {
+    case "pushing":
+      return `${spinner} ${name}  ${c.cyan(describePush(new Map([["", share.layers]])) ?? "pushing")}`;
+    case "pushed":
+      return `${c.green("✓")} ${name}  ${share.message ?? ""}`;
+    case "failed":
+      return `${c.yellow("⊘")} ${name}  ${c.yellow(share.message ?? "")}`;
+    default:
+      return share.status satisfies never;
+  }
+}
+
+/** One layer's push progress into `layers` (a target's tag, or a shared stage's). */
+function trackLayer(
+  layers: Map<string, LivePushLayer>,
+  event: { layer: string; status: string; current: number | null; total: number | null },
+): void {
+  const layer = layers.get(event.layer) ?? { current: 0, total: null, done: false };
+  if (event.total !== null && event.total > 0) layer.total = event.total;
+  if (event.current !== null) layer.current = event.current;
+  if (isLayerInRegistry(event.status)) {
+    layer.done = true;
+    if (layer.total !== null) layer.current = layer.total;
+  }
+  layers.set(event.layer, layer);
 }
 
 /** A push status that means the layer is in the registry (docker's wording, as `docker push` prints it). */

@@ -8,6 +8,7 @@ export type {
   RunPoolOptions,
   SharedStage,
 } from "./run-pool.js";
+export type { SharedStageReader } from "./track-context-pulls.js";
 export { checkRegistry } from "./check-registry.js";
 export { pinPoolBases } from "./pin-pool-bases.js";
 export type { PoolBasePins, PoolPinnedBase } from "./pin-pool-bases.js";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import type { Engine } from "../engine/engine.js";
 import { EngineError } from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
+import { estimateStageCosts } from "../placement/estimate-stage-costs.js";
 import { FakeEngine, type FakeBuildScript } from "../testing/fake-engine.js";
 import { statusResponseType } from "../progress/status-response-type.test-support.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
@@ -196,6 +198,7 @@ describe("runPool with a registry", () => {
       { pushMs: 10 },
     );
     const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const events: { event: BuildEvent; engine: string }[] = [];
     const outcome = await runPool({
       analysis: analysis(),
       context: context(),
@@ -205,6 +208,7 @@ describe("runPool with a registry", () => {
       ],
       placement: shared,
       registry,
+      onEvent: (event, engine) => events.push({ event, engine }),
     });
     expect(outcome.status).toBe("succeeded");
     // Engine one built deps as a temporary target, tagged in the registry, and pushed it.
@@ -237,10 +241,25 @@ describe("runPool with a registry", () => {
         buildMs: expect.any(Number) as number,
         pushMs: expect.any(Number) as number,
         bytes: 5_000_000,
+        readers: [],
         error: undefined,
+        report: expect.objectContaining({ status: "succeeded" }) as unknown,
       },
     ]);
     expect(outcome.shared[0]?.pushMs).toBeGreaterThanOrEqual(9);
+    // The live view heard the push from engine one: each layer's progress, then the reference.
+    const pushEvents = events.filter(({ event }) => event.type.startsWith("shared-"));
+    expect(pushEvents.map(({ event }) => event.type)).toEqual([
+      "shared-push-progress",
+      "shared-push-progress",
+      "shared-pushed",
+    ]);
+    for (const { event, engine } of pushEvents) {
+      expect(engine).toBe("one");
+      expect(event).toMatchObject({ stage: "deps", engine: "one" });
+    }
+    expect(pushEvents[0]?.event).toMatchObject({ status: "Pushing", total: 5_000_000 });
+    expect(pushEvents[2]?.event).toMatchObject({ reference, bytes: 5_000_000, error: null });
     expect(outcome.busyMs.one).toBeGreaterThanOrEqual(
       (outcome.shared[0]?.buildMs ?? 0) + (outcome.shared[0]?.pushMs ?? 0) - 2,
     );
@@ -302,6 +321,121 @@ describe("runPool with a registry", () => {
     const built = report.finish();
     expect(built.targets.map((target) => target.target).sort()).toEqual(["a", "b", "c", "d"]);
     expect(built.stages.map((stage) => stage.stage)).toContain("deps");
+  });
+
+  it("keeps the shared stage's own build report, so the next placement knows what it costs", async () => {
+    // The shared build's one step ran for 420 ms, in BuildKit's own timestamps, inside its build.
+    const start = Date.now();
+    const at = (ms: number) => ({
+      seconds: Math.floor((start + ms) / 1000),
+      nanos: ((start + ms) % 1000) * 1e6,
+    });
+    const depsStep = JSON.stringify({
+      id: "moby.buildkit.trace",
+      aux: Buffer.from(
+        statusResponseType
+          .encode({
+            vertexes: [
+              {
+                digest: "sha256:deps",
+                name: "[deps 2/2] RUN echo deps",
+                started: at(200),
+                completed: at(620),
+              },
+            ],
+          })
+          .finish(),
+      ).toString("base64"),
+    });
+    const one = new FakeEngine({
+      deps: { durationMs: 1000, sizeBytes: 5_000_000, lines: [depsStep] },
+      ...scripts({ durationMs: 5 }),
+    });
+    const two = new FakeEngine(scripts({ durationMs: 5 }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    const report = outcome.shared[0]?.report;
+    expect(report?.stages.find((stage) => stage.stage === "deps")).toMatchObject({
+      durationMs: 420,
+      stepsRun: 1,
+    });
+    // No run of a target ran deps' step: only the shared build knows its 420 ms.
+    const runStages = outcome.runs.flatMap((run) => run.outcome?.report.stages ?? []);
+    expect(runStages.filter((stage) => stage.stage === "deps" && stage.stepsRun > 0)).toEqual([]);
+    const graph = analysis().graph;
+    const costs = estimateStageCosts(graph, report === undefined ? [] : [report]);
+    const deps = graph.stages.findIndex((stage) => stage.id === "deps");
+    expect(costs[deps]).toMatchObject({ durationMs: 420, source: "report" });
+  });
+
+  it("says how long each reader took to fetch the shared stage, and how many bytes", async () => {
+    // The fake engine's image ids count up: deps, built first on one, is image 1; its pushed
+    // digest is the sha256 of that id.
+    const imageId = `sha256:${"1".padStart(64, "0")}`;
+    const digest = `sha256:${createHash("sha256").update(imageId).digest("hex")}`;
+    const reference = `127.0.0.1:5000/ci/deps@${digest}`;
+    const read = JSON.stringify({
+      id: "moby.buildkit.trace",
+      aux: Buffer.from(
+        statusResponseType
+          .encode({
+            vertexes: [
+              {
+                digest: "sha256:meta",
+                name: `[context deps] load metadata for ${reference}`,
+                started: { seconds: 100 },
+                completed: { seconds: 100, nanos: 40e6 },
+              },
+              {
+                digest: "sha256:image",
+                name: `[context deps] ${reference}`,
+                started: { seconds: 100, nanos: 50e6 },
+                completed: { seconds: 100, nanos: 50e6 },
+              },
+            ],
+            statuses: [
+              {
+                ID: "sha256:layer",
+                vertex: "sha256:image",
+                current: 4_000_000,
+                total: 4_000_000,
+                timestamp: { seconds: 100, nanos: 300e6 },
+                started: { seconds: 100, nanos: 60e6 },
+                completed: { seconds: 100, nanos: 300e6 },
+              },
+            ],
+          })
+          .finish(),
+      ).toString("base64"),
+    });
+    const one = new FakeEngine({
+      deps: { durationMs: 5, sizeBytes: 5_000_000 },
+      ...scripts({ durationMs: 50 }),
+    });
+    const two = new FakeEngine(scripts({ durationMs: 5, lines: [read] }));
+    const outcome = await runPool({
+      analysis: analysis(),
+      context: context(),
+      pool: [
+        { name: "one", engine: one, capacity: 2 },
+        { name: "two", engine: two, capacity: 2 },
+      ],
+      placement: shared,
+      registry,
+    });
+    expect(outcome.status).toBe("succeeded");
+    expect(outcome.shared[0]?.reference).toBe(reference);
+    // Both of two's targets read it (one run: BuildKit resolved it once for both).
+    expect(outcome.shared[0]?.readers).toEqual([{ engine: "two", pullMs: 290, bytes: 4_000_000 }]);
   });
 
   it("shares nothing without a registry: each engine builds the stage its targets need", async () => {

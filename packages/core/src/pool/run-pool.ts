@@ -10,6 +10,7 @@ import {
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile, type DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 import type { Placement } from "../placement/place-stages.js";
+import type { BuildReport } from "../report/build-report.js";
 import {
   externalImagesOf,
   pinMirrorOf,
@@ -20,6 +21,7 @@ import {
 import type { TargetResult } from "../scheduler/run-targets.js";
 import { contextNameOf } from "../stages/context-name-of.js";
 import { pinPoolBases, type PoolBasePins } from "./pin-pool-bases.js";
+import { trackContextPulls, type SharedStageReader } from "./track-context-pulls.js";
 
 /** An engine of the pool, reachable. */
 export interface PoolMember {
@@ -79,13 +81,26 @@ export interface SharedStage {
   readonly to: readonly string[];
   /** `HOST/PREFIX/STAGE@sha256:…` once pushed; undefined when it could not be shared. */
   readonly reference: string | undefined;
-  /** Building it (as a temporary target) and pushing it. */
+  /**
+   * Building it (as a temporary target, from the moment it had its engine's slot and the shared
+   * stages it reads) and pushing it.
+   */
   readonly buildMs: number;
   readonly pushMs: number;
   /** Layer bytes the push sent (layers the registry already had count 0). */
   readonly bytes: number;
+  /**
+   * The engines whose builds read it by its reference, each with the time and bytes it took them
+   * to fetch it (from BuildKit's own timestamps): the other half of moving it.
+   */
+  readonly readers: readonly SharedStageReader[];
   /** Why it was not shared; the targets that needed it then built it on their own engines. */
   readonly error: string | undefined;
+  /**
+   * The report of its temporary build (its stages and steps, with BuildKit's timestamps: what the
+   * next placement's estimates read); undefined when the build did not run.
+   */
+  readonly report: BuildReport | undefined;
 }
 
 /** One engine's share of the run. */
@@ -156,6 +171,12 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     pool.map((member) => [member.name, limitBuilds(member.engine, member.capacity)]),
   );
   const limited = new Map([...limits].map(([name, limit]) => [name, limit.engine]));
+  const pulls = trackContextPulls();
+  /** Every event of `engine`'s builds: to the caller, and to the pulls of shared stages. */
+  const emit = (event: BuildEvent, engine: string): void => {
+    pulls.observe(event, engine);
+    options.onEvent?.(withEngine(event, engine), engine);
+  };
   const pins = await pinBasesOnce(options, signal);
   // Every build of every engine reads the pool's pins (and pins nothing of its own).
   const runOptions: Omit<RunPoolOptions, "pinBases"> & Pick<RunBuildOptions, "pinBases"> = {
@@ -226,6 +247,24 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     to: string[],
     earlier: readonly Share[],
   ): Promise<SharedStage> {
+    let report: BuildReport | undefined;
+    /** The stage as it ends, said to the caller's live view once its build was tried. */
+    const told = (entry: SharedStage, pushMs = entry.pushMs): SharedStage => {
+      options.onEvent?.(
+        {
+          type: "shared-pushed",
+          time: Date.now(),
+          stage,
+          engine: member.name,
+          reference: entry.reference ?? null,
+          bytes: entry.bytes,
+          durationMs: pushMs,
+          error: entry.error ?? null,
+        },
+        member.name,
+      );
+      return entry;
+    };
     const unshared = (error: string, buildMs = 0, pushMs = 0, bytes = 0): SharedStage => ({
       stage,
       engine: member.name,
@@ -234,13 +273,14 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
       buildMs,
       pushMs,
       bytes,
+      readers: [],
       error,
+      report,
     });
     // BuildKit replaces a stage by a named context of the same name; an unnamed stage has none.
     if (graph.stages[stageIndex.get(stage) ?? -1]?.name === undefined) {
       return unshared("an unnamed stage cannot be replaced by a named context");
     }
-    const startedAt = Date.now();
     const analysis = analyzeDockerfile(options.analysis.input.text, {
       ...options.analysis.input.options,
       targets: [stage],
@@ -265,9 +305,12 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
     const slots = limits.get(member.name);
     const hold = (build: () => Promise<BuildOutcome>): Promise<BuildOutcome> =>
       slots === undefined ? build() : slots.hold(build);
+    // Its build time starts with the slot: waiting for another engine's share is not building.
+    let startedAt = Date.now();
     try {
-      const outcome = await hold(() =>
-        runBuild({
+      const outcome = await hold(() => {
+        startedAt = Date.now();
+        return runBuild({
           ...runOptions,
           engine: member.engine,
           analysis,
@@ -279,17 +322,16 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
           signal,
           onEvent: (event) => {
             const forwarded = asSharedStage(event, readerOf(stage));
-            if (forwarded !== undefined) {
-              options.onEvent?.(withEngine(forwarded, member.name), member.name);
-            }
+            if (forwarded !== undefined) emit(forwarded, member.name);
           },
-        }),
-      );
+        });
+      });
       result = outcome.targets[0];
+      report = outcome.report;
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
       if (thrown instanceof EngineError) down.add(member.name);
-      return unshared(thrown.message, Date.now() - startedAt);
+      return told(unshared(thrown.message, Date.now() - startedAt));
     } finally {
       busy.get(member.name)?.push([startedAt, Date.now()]);
     }
@@ -300,9 +342,11 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         sharesFailed.add(stage);
         if (options.keepGoing !== true) stop.abort(result.error);
       }
-      return unshared(result?.error?.message ?? `${stage} was not built`, buildMs);
+      return told(unshared(result?.error?.message ?? `${stage} was not built`, buildMs));
     }
-    if (member.engine.push === undefined) return unshared("the engine cannot push", buildMs);
+    if (member.engine.push === undefined) {
+      return told(unshared("the engine cannot push", buildMs), 0);
+    }
     const pushedAt = Date.now();
     const layers = new Map<string, number>();
     try {
@@ -312,13 +356,24 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         onProgress: (progress) => {
           if (progress.total !== null) layers.set(progress.layer, progress.total);
           if (progress.status === "Layer already exists") layers.delete(progress.layer);
+          options.onEvent?.(
+            {
+              type: "shared-push-progress",
+              time: Date.now(),
+              stage,
+              engine: member.name,
+              tag,
+              ...progress,
+            },
+            member.name,
+          );
         },
       });
       const name = tag.slice(0, tag.lastIndexOf(":"));
       await member.engine.removeImage?.(tag, signal).catch(() => undefined);
       const pushMs = Date.now() - pushedAt;
       busy.get(member.name)?.push([pushedAt, Date.now()]);
-      return {
+      return told({
         stage,
         engine: member.name,
         to,
@@ -326,12 +381,14 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
         buildMs,
         pushMs,
         bytes: [...layers.values()].reduce((sum, bytes) => sum + bytes, 0),
+        readers: [],
         error: undefined,
-      };
+        report,
+      });
     } catch (thrown) {
       if (isStagecraftError(thrown) && isEngineFault(thrown)) down.add(member.name);
       const message = thrown instanceof Error ? thrown.message : String(thrown);
-      return unshared(message, buildMs, Date.now() - pushedAt);
+      return told(unshared(message, buildMs, Date.now() - pushedAt));
     }
   }
 
@@ -360,7 +417,9 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
           ? {}
           : { namedContexts: { ...options.namedContexts, ...namedContexts } }),
         signal,
-        onEvent: (event) => options.onEvent?.(withEngine(event, member.name), member.name),
+        onEvent: (event) => {
+          emit(event, member.name);
+        },
       });
     } catch (thrown) {
       if (!isStagecraftError(thrown)) throw thrown;
@@ -460,7 +519,9 @@ export async function runPool(options: RunPoolOptions): Promise<PoolOutcome> {
   // A run that moves targets starts another; wait until none is left.
   // (An array iterator reads the length at each step, so runs started meanwhile are awaited too.)
   for (const run of running) await run;
-  const shared = await Promise.all(shares.map((share) => share.done));
+  const shared = (await Promise.all(shares.map((share) => share.done))).map((entry): SharedStage =>
+    entry.reference === undefined ? entry : { ...entry, readers: pulls.readersOf(entry.reference) },
+  );
 
   const targets = requested.map(
     (target) =>

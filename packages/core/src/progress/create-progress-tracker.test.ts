@@ -179,6 +179,8 @@ function transcript(events: BuildEvent[]): string {
       case "push-progress":
       case "target-pushed":
       case "push-failed":
+      case "shared-push-progress":
+      case "shared-pushed":
       case "engine-quiet":
       case "context-sent":
       case "daemon-status":

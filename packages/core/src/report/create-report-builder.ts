@@ -245,7 +245,10 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
           hint: event.error.hint ?? null,
         });
         break;
+      // A pool's shared stage is no target: the pool's outcome reports its push.
       case "push-progress":
+      case "shared-push-progress":
+      case "shared-pushed":
       case "stage-started":
       case "stage-cached":
       case "stage-finished":

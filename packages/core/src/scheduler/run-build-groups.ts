@@ -432,6 +432,9 @@ function renameEvent(event: BuildEvent, names: Names): BuildEvent {
     case "transfer":
     case "daemon-status":
       return { ...event, target: names.target(event.target) };
+    case "shared-push-progress":
+    case "shared-pushed":
+      return event;
     default:
       return event satisfies never;
   }
