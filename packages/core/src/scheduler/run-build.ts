@@ -587,6 +587,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     if (probeStages.length > 0 && result.status === "succeeded") {
       // After the targets, not with them: every step of the stage is then in the cache, the probe
       // costs an export only, and a stage this run did not change may be remembered instead.
+      const sizesStartedAt = performance.now();
       const contextFingerprint = await fingerprint;
       const engineKey = `${info.endpoint} ${info.version} ${info.platform}`;
       const input = JSON.stringify([
@@ -641,6 +642,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
           });
         }
       }
+      // What knowing the sizes added to the run, after its targets (bench/sizes.mjs reads it).
+      log.debug(
+        {
+          probed: toProbe,
+          recalled: probeStages.filter((stage) => !toProbe.includes(stage)),
+          ms: Math.round((performance.now() - sizesStartedAt) * 10) / 10,
+        },
+        "stage sizes",
+      );
     }
     const pushed = await Promise.all(pushes);
     if (pushed.includes(false) && result.status === "succeeded") {
