@@ -1,8 +1,12 @@
 // The containerd image store of Docker 26.1 cannot read a context uploaded as a tar through
 // POST /build (moby/moby#47717): stagecraft sends a small context through a session there, and
 // refuses an explicit tar transfer before sending anything.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeProject } from "./support/engine.js";
+import { analyzeDockerfile, DockerEngine, runBuild } from "@stagecraft/core";
+import { scanImageLayers } from "@stagecraft/core/engine";
+import { BUSYBOX, makeProject, TEST_LABELS } from "./support/engine.js";
 import { runStagecraft } from "./support/cli.js";
 import { TEST_ENGINES, extraEngine, removeLabelled } from "./support/infra.js";
 
@@ -42,5 +46,40 @@ describe("a small context on the containerd image store", () => {
     expect(tar.code).not.toBe(0);
     expect(tar.stderr).toContain("cannot read a context uploaded as a tar (moby/moby#47717");
     expect(tar.stderr).not.toContain("failed to read downloaded context");
+  });
+
+  it("the image scan reads the export's gzip layers: the same files as on the overlay2 engine", async () => {
+    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX}`,
+        "RUN mkdir -p /usr/local/bin && cp /bin/busybox /usr/local/bin/make",
+        "COPY hello.txt /srv/hello.txt",
+        "",
+      ].join("\n"),
+      "hello.txt": "hello\n",
+    });
+    removals.push(project.remove);
+    const scan = async (engine: DockerEngine) => {
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(readFileSync(join(project.dir, "Dockerfile"), "utf8")),
+        context: { dir: project.dir, dockerfile: join(project.dir, "Dockerfile") },
+        labels: TEST_LABELS,
+        stageSizes: false,
+      });
+      expect(outcome.status).toBe("succeeded");
+      return await scanImageLayers(engine, outcome.report.targets[0]?.imageId ?? "");
+    };
+    const onC8d = await scan(new DockerEngine({ env: { DOCKER_HOST: c8d.host } }));
+    const onOverlay2 = await scan(new DockerEngine());
+    // The containerd store names no layer directories: its export, whose layers are gzip blobs.
+    expect(onC8d.method).toBe("export");
+    expect(onOverlay2.method).toBe("layer-dirs");
+    const built = onC8d.layers.slice(-2).map((layer) => layer.paths);
+    expect(built).toEqual([["/usr/local/bin/make"], ["/srv/hello.txt"]]);
+    expect(onC8d.layers.map((layer) => layer.paths)).toEqual(
+      onOverlay2.layers.map((layer) => layer.paths),
+    );
   });
 });

@@ -3,9 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import type { BuildReport } from "@stagecraft/core";
+import {
+  analyzeDockerfile,
+  DockerEngine,
+  IMAGE_LABELS,
+  runBuild,
+  type BuildReport,
+  type Engine,
+} from "@stagecraft/core";
 import type { TargetReport } from "@stagecraft/core/report";
-import { docker } from "./support/engine.js";
+import { docker, TEST_LABELS } from "./support/engine.js";
 import { runStagecraft } from "./support/cli.js";
 
 const example = (name: string): string =>
@@ -174,5 +181,59 @@ describe("sizes against the engine's own numbers", () => {
     expect(allowed.report.sizeBudgets).toEqual([
       expect.objectContaining({ target: "runtime", budgetBytes: 10_000_000, exceeded: false }),
     ]);
+  });
+
+  it("a session context's stage size is remembered: a cached rebuild probes nothing", async () => {
+    const dir = mkdtempSync(join(out, "c-static-session-"));
+    cpSync(example("c-static"), dir, { recursive: true });
+    writeFileSync(join(dir, ".dockerignore"), "*.log\n");
+    const stageSizeFile = join(out, "session-stage-sizes.json");
+    const real = new DockerEngine();
+    // The stages this run sent a size probe for (the probe's build carries IMAGE_LABELS.sizeProbe).
+    let probed: string[] = [];
+    const engine: Engine = {
+      local: real.local,
+      info: (signal) => real.info(signal),
+      build: (request) => {
+        const stage = request.labels?.[IMAGE_LABELS.sizeProbe];
+        if (stage !== undefined) probed.push(stage);
+        return real.build(request);
+      },
+      cancelBuild: (buildId, signal) => real.cancelBuild(buildId, signal),
+      inspectImage: (ref, signal) => real.inspectImage(ref, signal),
+      imageHistory: (ref, signal) => real.imageHistory(ref, signal),
+      removeImage: (ref, signal) => real.removeImage(ref, signal),
+      openSession: (options, signal) => real.openSession(options, signal),
+    };
+    const analysis = analyzeDockerfile(readFileSync(join(dir, "Dockerfile"), "utf8"), {
+      targets: ["runtime"],
+    });
+    const build = async (): Promise<{ probed: string[]; fromSizeBytes: number | undefined }> => {
+      probed = [];
+      const outcome = await runBuild({
+        engine,
+        analysis,
+        context: { dir, dockerfile: join(dir, "Dockerfile"), transfer: "session" },
+        stageSizeFile,
+        labels: TEST_LABELS,
+      });
+      expect(outcome.status).toBe("succeeded");
+      expect(outcome.report.context?.transfer).toBe("session");
+      return {
+        probed,
+        fromSizeBytes: outcome.report.targets[0]?.sizeComparison?.fromSizeBytes,
+      };
+    };
+    const first = await build();
+    expect(first.probed).toEqual(["build"]);
+    expect(first.fromSizeBytes).toBeGreaterThan(100_000_000);
+    expect(await build()).toEqual({ probed: [], fromSizeBytes: first.fromSizeBytes });
+    // An ignored file is not sent: still nothing to probe.
+    writeFileSync(join(dir, "debug.log"), "not sent\n");
+    expect(await build()).toEqual({ probed: [], fromSizeBytes: first.fromSizeBytes });
+    // A file that is sent changed (no step copies it, so every step is cached): probed again.
+    writeFileSync(join(dir, "README.md"), "changed\n");
+    expect(await build()).toEqual({ probed: ["build"], fromSizeBytes: first.fromSizeBytes });
+    expect(await probesLeft()).toBe(0);
   });
 });

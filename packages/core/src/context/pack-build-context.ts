@@ -307,6 +307,23 @@ export function createIgnoreFilter(
 }
 
 /**
+ * The ignore filter a build of `dockerfile` applies to `contextDir` (both absolute, the Dockerfile as
+ * the user named it): the same lookup as `packBuildContext`, for a context sent through a session.
+ */
+export async function readContextFilter(
+  contextDir: string,
+  dockerfile: string,
+): Promise<{ filter: ContextFilter; ignore: { path: string; text: string } | undefined }> {
+  const ignore = await readIgnoreFile(
+    { contextDir, dockerfilePath: dockerfile },
+    contextDir,
+    contextDir,
+    dockerfile,
+  );
+  return { filter: createIgnoreFilter(ignore, contextDir), ignore };
+}
+
+/**
  * Finds the patterns that apply. BuildKit reads `<Dockerfile>.dockerignore` next to the Dockerfile
  * and, only when there is none, `.dockerignore` at the context root (moby/buildkit
  * `frontend/dockerui/config.go`); an empty `<Dockerfile>.dockerignore` still wins.

@@ -1,7 +1,9 @@
 import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { pack } from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { attributeLayerFiles } from "../checks/attribute-layer-files.js";
@@ -36,8 +38,14 @@ async function builtImage(script: FakeBuildScript): Promise<{ engine: FakeEngine
   return { engine, id: imageId };
 }
 
-/** A `docker save` tar (OCI layout, as Docker 25+ writes it) of these layers. */
-async function savedImage(layers: Record<string, string>[]): Promise<Buffer> {
+/**
+ * A `docker save` tar (OCI layout, as Docker 25+ writes it) of these layers; `gzip` compresses the
+ * layers it names, as the containerd image store exports the layers BuildKit made.
+ */
+async function savedImage(
+  layers: Record<string, string | Buffer>[],
+  gzip: readonly number[] = [],
+): Promise<Buffer> {
   const tarOf = async (entries: (archive: ReturnType<typeof pack>) => void): Promise<Buffer> => {
     const archive = pack();
     entries(archive);
@@ -54,6 +62,7 @@ async function savedImage(layers: Record<string, string>[]): Promise<Buffer> {
       }),
     ),
   );
+  for (const index of gzip) blobs[index] = gzipSync(blobs[index] ?? Buffer.alloc(0));
   const config = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: {} }).padEnd(600);
   return await tarOf((archive) => {
     // The manifest comes last, as docker writes it: the layers must be read before it is known.
@@ -100,6 +109,22 @@ describe("scanImageLayers", () => {
         { index: 1, paths: ["/usr/bin/make"], bytes: 4 },
       ],
     });
+  });
+
+  it("reads gzip-compressed layers of an export, however small, and skips a blob that is no tar", async () => {
+    // Random, so that the compressed layer is as big as it and decompressing has to keep up.
+    const big = randomBytes(3 * 1024 * 1024);
+    const saved = await savedImage(
+      [{ "bin/sh": "#!" }, { "usr/bin/gcc": "gcc", "data/big": big }, { "usr/bin/make": "m" }],
+      [1, 2],
+    );
+    const { engine, id } = await builtImage({ exportTar: () => Readable.from([saved]) });
+    const scan = await scanImageLayers(engine, id);
+    expect(scan.layers).toEqual([
+      { index: 0, paths: ["/bin/sh"], bytes: 2 },
+      { index: 1, paths: ["/data/big", "/usr/bin/gcc"], bytes: big.length + 3 },
+      { index: 2, paths: ["/usr/bin/make"], bytes: 1 },
+    ]);
   });
 
   it("exports when the layer directories cannot be read", async () => {

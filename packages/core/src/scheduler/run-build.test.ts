@@ -33,6 +33,27 @@ function contextWith(dockerfile: string): { dir: string; dockerfile: string } {
   return { dir, dockerfile: join(dir, "Dockerfile") };
 }
 
+/** A daemon line with the one step of stage `build`, cached or run. */
+const copyVertex = (cached: boolean): string =>
+  JSON.stringify({
+    id: "moby.buildkit.trace",
+    aux: Buffer.from(
+      statusResponseType
+        .encode({
+          vertexes: [
+            {
+              digest: "sha256:copy",
+              name: "[build 1/1] COPY hello.txt /big",
+              cached,
+              started: { seconds: 1 },
+              completed: { seconds: 2 },
+            },
+          ],
+        })
+        .finish(),
+    ).toString("base64"),
+  });
+
 describe("runBuild", () => {
   it("measures the stage a target copies from with an untagged probe, then removes it", async () => {
     const dockerfile = [
@@ -103,29 +124,10 @@ describe("runBuild", () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "stagecraft-stage-sizes-"));
     dirs.push(cacheDir);
     const stageSizeFile = join(cacheDir, "stagecraft", "stage-sizes.json");
-    const vertex = (cached: boolean): string =>
-      JSON.stringify({
-        id: "moby.buildkit.trace",
-        aux: Buffer.from(
-          statusResponseType
-            .encode({
-              vertexes: [
-                {
-                  digest: "sha256:copy",
-                  name: "[build 1/1] COPY hello.txt /big",
-                  cached,
-                  started: { seconds: 1 },
-                  completed: { seconds: 2 },
-                },
-              ],
-            })
-            .finish(),
-        ).toString("base64"),
-      });
     const build = async (cached: boolean): Promise<{ probed: boolean; size: unknown }> => {
       const engine = new FakeEngine({
         build: { sizeBytes: 1_100_000_000 },
-        runtime: { sizeBytes: 48_000_000, lines: [vertex(cached)] },
+        runtime: { sizeBytes: 48_000_000, lines: [copyVertex(cached)] },
       });
       const outcome = await runBuild({
         engine,
@@ -147,6 +149,45 @@ describe("runBuild", () => {
     writeFileSync(join(context.dir, "hello.txt"), "changed\n");
     expect(await build(true)).toEqual({ probed: true, size: 1_100_000_000 });
     expect(await build(true)).toEqual({ probed: false, size: 1_100_000_000 });
+  });
+
+  it("remembers a stage size for a session context by its walk: an ignored file probes nothing", async () => {
+    const dockerfile = [
+      "FROM scratch AS build",
+      "COPY hello.txt /big",
+      "FROM scratch AS runtime",
+      "COPY --from=build /big /small",
+    ].join("\n");
+    const context = { ...contextWith(dockerfile), transfer: "session" as const };
+    writeFileSync(join(context.dir, ".dockerignore"), "*.log\n");
+    const cacheDir = mkdtempSync(join(tmpdir(), "stagecraft-stage-sizes-"));
+    dirs.push(cacheDir);
+    const stageSizeFile = join(cacheDir, "stage-sizes.json");
+    const build = async (cached = true): Promise<{ probed: boolean; session: boolean }> => {
+      const engine = new FakeEngine({
+        build: { sizeBytes: 1_100_000_000 },
+        runtime: { sizeBytes: 48_000_000, lines: [copyVertex(cached)] },
+      });
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+        context,
+        stageSizeFile,
+      });
+      expect(outcome.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
+      return {
+        probed: engine.calls.some((call) => call.request.target === "build"),
+        session: engine.sessions.length > 0,
+      };
+    };
+    expect(await build(false)).toEqual({ probed: true, session: true });
+    expect(await build()).toEqual({ probed: false, session: true });
+    writeFileSync(join(context.dir, "debug.log"), "ignored\n");
+    expect(await build()).toEqual({ probed: false, session: true });
+    // The step digests stay the same (as for a cached COPY); the fingerprint does not.
+    writeFileSync(join(context.dir, "hello.txt"), "a longer hello\n");
+    expect(await build()).toEqual({ probed: true, session: true });
+    expect(await build()).toEqual({ probed: false, session: true });
   });
 
   it("measures nothing more with stageSizes: false", async () => {

@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
+import { fingerprintContextDir } from "../context/fingerprint-context-dir.js";
 import {
   SESSION_CONTEXT_BYTES,
   prepareContext,
@@ -546,13 +548,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   let probes: SizeProbes | undefined;
   let stageSizes: Record<string, number> = {};
   let result: RunResult;
-  // A context's fingerprint is one more pass over the tar a small context already holds in memory.
+  // Under way while the targets build; a context that cannot be fingerprinted is probed.
   const fingerprint =
-    probeStages.length > 0 &&
-    options.stageSizeFile !== undefined &&
-    prepared.kind === "tar" &&
-    prepared.context.bytes < SESSION_CONTEXT_BYTES
-      ? fingerprintStream(prepared.context.stream()).catch(() => undefined)
+    probeStages.length > 0 && options.stageSizeFile !== undefined
+      ? fingerprintContexts(prepared, options, namedContexts).catch(() => undefined)
       : Promise.resolve(undefined);
   try {
     result = await runTargets({
@@ -588,6 +587,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     if (probeStages.length > 0 && result.status === "succeeded") {
       // After the targets, not with them: every step of the stage is then in the cache, the probe
       // costs an export only, and a stage this run did not change may be remembered instead.
+      const sizesStartedAt = performance.now();
       const contextFingerprint = await fingerprint;
       const engineKey = `${info.endpoint} ${info.version} ${info.platform}`;
       const input = JSON.stringify([
@@ -642,6 +642,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
           });
         }
       }
+      // What knowing the sizes added to the run, after its targets (bench/sizes.mjs reads it).
+      log.debug(
+        {
+          probed: toProbe,
+          recalled: probeStages.filter((stage) => !toProbe.includes(stage)),
+          ms: Math.round((performance.now() - sizesStartedAt) * 10) / 10,
+        },
+        "stage sizes",
+      );
     }
     const pushed = await Promise.all(pushes);
     if (pushed.includes(false) && result.status === "succeeded") {
@@ -995,6 +1004,31 @@ function namedDirs(options: RunBuildOptions): Record<string, string> {
     if (!isContextUrl(value)) dirs[name] = resolve(options.context.cwd ?? process.cwd(), value);
   }
   return dirs;
+}
+
+/**
+ * What a remembered stage size is keyed by on the context side: a small tar's SHA-256 (one more pass
+ * over the bytes it already holds in memory), else the walk of the context directory that
+ * `fingerprintContextDir` hashes (a session context, or a tar read from disk); then every named
+ * context, a directory by its walk (no ignore file: every file counts) and an image by its name.
+ */
+async function fingerprintContexts(
+  prepared: PreparedContext,
+  options: RunBuildOptions,
+  namedContexts: Readonly<Record<string, string>>,
+): Promise<string> {
+  const dockerfile = resolve(options.context.cwd ?? process.cwd(), options.context.dockerfile);
+  const main =
+    prepared.kind === "tar" && prepared.context.bytes < SESSION_CONTEXT_BYTES
+      ? `tar ${await fingerprintStream(prepared.context.stream())}`
+      : `dir ${(await fingerprintContextDir(prepared.kind === "tar" ? prepared.context.contextDir : prepared.contextDir, dockerfile)).digest}`;
+  const named: string[] = [];
+  for (const [name, dir] of Object.entries(namedDirs(options)).sort()) {
+    named.push(`${name} ${(await fingerprintContextDir(dir, undefined)).digest}`);
+  }
+  return createHash("sha256")
+    .update(JSON.stringify([main, named, Object.entries(namedContexts).sort()]))
+    .digest("hex");
 }
 
 function contextSource(prepared: PreparedContext): ContextSource {

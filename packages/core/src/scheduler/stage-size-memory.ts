@@ -58,7 +58,8 @@ export function createStageStepsCollector(): {
 
 /**
  * The key a stage's size is remembered by: the engine, the stage, the build's Dockerfile input
- * (text, build args, platform), the context's fingerprint and the `FROM` digests of the stages it is
+ * (text, build args, platform), the context's fingerprint (a tar's SHA-256 or the walk of
+ * `fingerprintContextDir`, and the named contexts) and the `FROM` digests of the stages it is
  * built from; undefined without a fingerprint. `changed` is true when a step of those stages ran in
  * this run: the cache then holds new results, so a remembered size is not used (but the probe's is
  * kept for the next run).

@@ -101,8 +101,9 @@ function copyUses(
     );
   }
   const stages = lookup.stages;
-  // Go's `strconv.Atoi`: a 64-bit base-10 int is an index, anything else a name.
-  const index = parseGoInt(from, 64);
+  // Go's `strconv.Atoi`: a 64-bit base-10 int is an index, anything else a name. Digits are tested
+  // first: nearly every --from is a name, and parseGoInt would quote it in an error text for nothing.
+  const index = /^[+-]?[0-9]+$/.test(from) ? parseGoInt(from, 64) : undefined;
   if (typeof index === "bigint") {
     if (index < 0n || index >= BigInt(stages.length)) {
       throw new DockerfileError("INVALID_STAGE_INDEX", `invalid stage index ${index}`, position, {

@@ -4,7 +4,7 @@ import { join, posix } from "node:path";
 import { decodeName, toFsPath } from "../../context/context-path.js";
 import { cleanGoPath } from "../../dockerfile/go/path.js";
 import { matchPathPattern } from "../../context/match-path-pattern.js";
-import { readContextDirSync } from "./read-context-dir-sync.js";
+import { readContextDirSync } from "../../context/read-context-dir-sync.js";
 import { sortByBytes } from "../../context/sort-by-bytes.js";
 
 /**

@@ -10,7 +10,7 @@ import { deviceNumbers } from "../../context/write-tar.js";
 import { dedupePaths, followLinks } from "./follow-links.js";
 import { GoMode, unixModeToGo } from "./go-file-mode.js";
 import { encodePacket } from "./encode-packet.js";
-import { readContextDirSync, type NamedDirent } from "./read-context-dir-sync.js";
+import { readContextDirSync, type NamedDirent } from "../../context/read-context-dir-sync.js";
 import { PacketType, type Packet, type Stat } from "./session-protos.js";
 
 /** What the daemon asks of a synced directory, from the call's metadata (buildkit `filesync.go`). */

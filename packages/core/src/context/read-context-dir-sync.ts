@@ -1,6 +1,6 @@
 import { readdirSync, type Dirent } from "node:fs";
 
-import { decodeName, toFsPath } from "../../context/context-path.js";
+import { decodeName, toFsPath } from "./context-path.js";
 
 /** A directory entry whose name is a context path (see `context-path.ts`). */
 export interface NamedDirent {
