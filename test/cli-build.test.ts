@@ -225,11 +225,23 @@ describe("stagecraft build (the CLI against the real engine)", () => {
         "json",
         ...LABEL,
       ]);
-      expect(run.code).toBe(1);
-      const failed = jsonLines(run.stdout).find((event) => event.type === "target-failed") as
-        { error: { message: string; line: number | null; stage: string | null } } | undefined;
-      expect(failed?.error.message).toContain("example.invalid/nope:1.0");
-      expect(failed?.error).toMatchObject({ stage: "app", line: 2 });
+      // The engine is asked first: it cannot resolve the registry, so nothing is sent (the daemon's
+      // own failure for a missing base is the recorded stream missing-base-image.ndjson).
+      expect(run.code).toBe(2);
+      const checks = jsonLines(run.stdout).find((event) => event.type === "engine-checks") as
+        | { checks: { reference: string; line: number; stage: string; severity: string }[] }
+        | undefined;
+      expect(checks?.checks).toEqual([
+        expect.objectContaining({
+          reference: "example.invalid/nope:1.0",
+          stage: "app",
+          line: 2,
+          severity: "error",
+        }),
+      ]);
+      expect(run.stderr).toContain(
+        "Dockerfile:2: FROM example.invalid/nope:1.0 is not in the engine",
+      );
     } finally {
       project.remove();
     }
