@@ -332,6 +332,41 @@ describe("stagecraft build (the CLI against the real engine)", () => {
     }
   });
 
+  it("with --keep-going, a failing step two targets share is one failure, with the target it stopped", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS base`,
+        `RUN echo "broken ${nonce}" && exit 3`,
+        `FROM base AS test`,
+        `RUN echo tested`,
+        `FROM base AS app`,
+        `RUN echo app`,
+      ].join("\n"),
+    });
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "test,app",
+        "--keep-going",
+        "--progress",
+        "plain",
+        ...LABEL,
+      ]);
+      expect(run.code).toBe(1);
+      const output = `${run.stdout}${run.stderr}`;
+      // One failure block, under the target that owns the step (the first that needs base).
+      expect(output.match(/✗ \S+ › base › /g)).toEqual(["✗ test › base › "]);
+      expect(output).toContain("also stopped app, which needs this step");
+      // Its log tail, in full, once (the live lines quote it with "|", the report with "│").
+      expect(output.match(new RegExp(`│ broken ${nonce}`, "g"))).toHaveLength(1);
+    } finally {
+      project.remove();
+    }
+  });
+
   it("on SIGINT cancels the daemon's build, says so, and exits 130", async () => {
     const nonce = randomUUID();
     const project = makeProject({
