@@ -367,6 +367,40 @@ describe("stagecraft build (the CLI against the real engine)", () => {
     }
   });
 
+  it("builds the unnamed last stage beside a named one by the id plan prints (stage-1)", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS build`,
+        `RUN echo "built ${nonce}" > /out`,
+        `FROM ${BUSYBOX}`,
+        `COPY --from=build /out /out`,
+      ].join("\n"),
+    });
+    const built = tagOf("stage1-build");
+    const last = tagOf("stage1-last");
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "build,stage-1",
+        "-t",
+        `build=${built}`,
+        "-t",
+        `stage-1=${last}`,
+        "--progress",
+        "plain",
+        ...LABEL,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(await runInImage(last, ["cat", "/out"])).toBe(`built ${nonce}\n`);
+      expect(await runInImage(built, ["cat", "/out"])).toBe(`built ${nonce}\n`);
+    } finally {
+      project.remove();
+    }
+  });
+
   it("on SIGINT cancels the daemon's build, says so, and exits 130", async () => {
     const nonce = randomUUID();
     const project = makeProject({
