@@ -101,18 +101,26 @@ describe("five targets built twice", () => {
         expect(target.stepsRun + target.stepsShared, target.target).toBe(0);
       }
 
-      // The cold run's live "stage done (N run, M cached)" lines say what its report says.
+      // The cold run's live "stage done in T (N run, M cached)" lines say what its report says:
+      // the counts, and the time to the precision it is printed at (ms below 1 s, else 0.1 s).
       const live = [
-        ...cold.stdout.matchAll(/› (\S+)\s+stage done in .*? \((\d+) run, (\d+) cached\)/g),
+        ...cold.stdout.matchAll(
+          /› (\S+)\s+stage done in (\d+(?:\.\d)?) (ms|s) \((\d+) run, (\d+) cached\)/g,
+        ),
       ];
       expect(live.length).toBeGreaterThan(0);
-      for (const [, stage, run, cached] of live) {
+      for (const [, stage, amount, unit, run, cached] of live) {
         const reported = cold.report.stages.find((entry) => entry.stage === stage);
         expect([stage, Number(run), Number(cached)]).toEqual([
           stage,
           reported?.stepsRun,
           reported?.stepsCached,
         ]);
+        const shownMs = Number(amount) * (unit === "s" ? 1000 : 1);
+        expect(
+          Math.abs(shownMs - (reported?.durationMs ?? Infinity)),
+          `${stage}: live ${amount} ${unit}, report ${reported?.durationMs} ms`,
+        ).toBeLessThanOrEqual(unit === "s" ? 50 : 0.5);
       }
     } finally {
       project.remove();
