@@ -106,6 +106,8 @@ interface Run {
   report: BuildReport;
   /** Per stage, the numbers a live view printed when the stage ended (from the report so far). */
   live: Map<string, { stepsRun: number; stepsCached: number; durationMs: number }>;
+  /** Every "done/total" a live frame would have shown with done > total (the TTY view's "8/7"). */
+  overfull: string[];
 }
 
 /** One vertex's update (its state, a progress line, a log chunk or a warning) of one stream. */
@@ -173,6 +175,7 @@ function replay(
   const events: BuildEvent[] = [];
   const builder = createReportBuilder();
   const live: Run["live"] = new Map();
+  const overfull: string[] = [];
   const emit = (event: BuildEvent): void => {
     builder.add(event);
     events.push(event);
@@ -181,6 +184,18 @@ function replay(
     if (event.type === "stage-finished") {
       const stage = builder.finish().stages.find((entry) => entry.stage === event.stage);
       if (stage !== undefined) live.set(event.stage, stage);
+    }
+    // The TTY view redraws from the report so far: after every step's end, no stage may show
+    // more steps done than it has.
+    if (
+      event.type === "step-finished" ||
+      event.type === "step-cached" ||
+      event.type === "step-failed"
+    ) {
+      for (const stage of builder.finish().stages) {
+        const done = stage.stepsRun + stage.stepsCached;
+        if (done > stage.steps) overfull.push(`${stage.stage} ${done}/${stage.steps}`);
+      }
     }
   };
   const all = recording.streams.flatMap((stream, index) =>
@@ -256,7 +271,7 @@ function replay(
       : "failed",
     durationMs: end - start,
   } as unknown as BuildEvent);
-  return { events, report: builder.finish(), live };
+  return { events, report: builder.finish(), live, overfull };
 }
 
 /** Every invariant the report promises; the messages say which one broke. */
@@ -271,6 +286,7 @@ function checkInvariants(run: Run): void {
       );
     }
   }
+  expect(run.overfull, "done ≤ total in every live frame").toEqual([]);
   const targets = new Map(report.targets.map((target) => [target.target, target]));
   for (const stage of report.stages) {
     expect(stage.stepsRun + stage.stepsCached, `${stage.stage}: done ≤ total`).toBeLessThanOrEqual(
