@@ -62,7 +62,7 @@ describe("five targets built twice", () => {
     });
     const tags = TARGETS.map((target) => `stagecraft-test/counts-${target}:${nonce.slice(0, 8)}`);
     made.push(...tags);
-    const build = async (): Promise<{ report: BuildReport; stdout: string }> => {
+    const build = async (...extra: string[]): Promise<{ report: BuildReport; stdout: string }> => {
       const reportFile = join(tmpdir(), `stagecraft-counts-${nonce}.json`);
       const run = await runStagecraft(
         [
@@ -77,6 +77,7 @@ describe("five targets built twice", () => {
           "plain",
           "--report",
           reportFile,
+          ...extra,
         ],
         { cwd: project.dir },
       );
@@ -121,6 +122,19 @@ describe("five targets built twice", () => {
           Math.abs(shownMs - (reported?.durationMs ?? Infinity)),
           `${stage}: live ${amount} ${unit}, report ${reported?.durationMs} ms`,
         ).toBeLessThanOrEqual(unit === "s" ? 50 : 0.5);
+      }
+
+      // --no-cache over a warm cache: nothing is cached; what targets share is shared, not cached.
+      const uncached = await build("--no-cache");
+      expect(uncached.report.totals.stepsCached).toBe(0);
+      expect(uncached.report.totals.stepsRun).toBe(uncached.report.steps.length);
+      expect(uncached.report.totals.stepsShared).toBe(cold.report.totals.stepsShared);
+      for (const target of uncached.report.targets) {
+        expect([target.target, target.stepsCached, target.cachedPercent]).toEqual([
+          target.target,
+          0,
+          0,
+        ]);
       }
     } finally {
       project.remove();
