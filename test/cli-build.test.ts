@@ -332,7 +332,7 @@ describe("stagecraft build (the CLI against the real engine)", () => {
     }
   });
 
-  it("with --keep-going, a failing step two targets share is one failure, with the target it stopped", async () => {
+  it("a failing step two targets share: its owner fails, and with --keep-going it is shown once", async () => {
     const nonce = randomUUID();
     const project = makeProject({
       Dockerfile: [
@@ -362,6 +362,28 @@ describe("stagecraft build (the CLI against the real engine)", () => {
       expect(output).toContain("also stopped app, which needs this step");
       // Its log tail, in full, once (the live lines quote it with "|", the report with "│").
       expect(output.match(new RegExp(`│ broken ${nonce}`, "g"))).toHaveLength(1);
+
+      // Fail-fast: the owner of the step failed, whichever stream said so first; app was cancelled
+      // because test failed.
+      const fast = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "test,app",
+        "--progress",
+        "json",
+        ...LABEL,
+      ]);
+      expect(fast.code).toBe(1);
+      const events = jsonLines(fast.stdout);
+      expect(events.find((event) => event.type === "run-finished")).toMatchObject({
+        failed: ["test"],
+        cancelled: ["app"],
+      });
+      expect(events.find((event) => event.type === "target-cancelled")).toMatchObject({
+        target: "app",
+        reason: { kind: "fail-fast", failedTarget: "test" },
+      });
     } finally {
       project.remove();
     }
