@@ -225,11 +225,23 @@ describe("stagecraft build (the CLI against the real engine)", () => {
         "json",
         ...LABEL,
       ]);
-      expect(run.code).toBe(1);
-      const failed = jsonLines(run.stdout).find((event) => event.type === "target-failed") as
-        { error: { message: string; line: number | null; stage: string | null } } | undefined;
-      expect(failed?.error.message).toContain("example.invalid/nope:1.0");
-      expect(failed?.error).toMatchObject({ stage: "app", line: 2 });
+      // The engine is asked first: it cannot resolve the registry, so nothing is sent (the daemon's
+      // own failure for a missing base is the recorded stream missing-base-image.ndjson).
+      expect(run.code).toBe(2);
+      const checks = jsonLines(run.stdout).find((event) => event.type === "engine-checks") as
+        | { checks: { reference: string; line: number; stage: string; severity: string }[] }
+        | undefined;
+      expect(checks?.checks).toEqual([
+        expect.objectContaining({
+          reference: "example.invalid/nope:1.0",
+          stage: "app",
+          line: 2,
+          severity: "error",
+        }),
+      ]);
+      expect(run.stderr).toContain(
+        "Dockerfile:2: FROM example.invalid/nope:1.0 is not in the engine",
+      );
     } finally {
       project.remove();
     }
@@ -315,6 +327,97 @@ describe("stagecraft build (the CLI against the real engine)", () => {
         succeeded: ["slow"],
       });
       expect(await runInImage(tag, ["cat", "/done"])).toBe("done\n");
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("a failing step two targets share: its owner fails, and with --keep-going it is shown once", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS base`,
+        `RUN echo "broken ${nonce}" && exit 3`,
+        `FROM base AS test`,
+        `RUN echo tested`,
+        `FROM base AS app`,
+        `RUN echo app`,
+      ].join("\n"),
+    });
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "test,app",
+        "--keep-going",
+        "--progress",
+        "plain",
+        ...LABEL,
+      ]);
+      expect(run.code).toBe(1);
+      const output = `${run.stdout}${run.stderr}`;
+      // One failure block, under the target that owns the step (the first that needs base).
+      expect(output.match(/✗ \S+ › base › /g)).toEqual(["✗ test › base › "]);
+      expect(output).toContain("also stopped app, which needs this step");
+      // Its log tail, in full, once (the live lines quote it with "|", the report with "│").
+      expect(output.match(new RegExp(`│ broken ${nonce}`, "g"))).toHaveLength(1);
+
+      // Fail-fast: the owner of the step failed, whichever stream said so first; app was cancelled
+      // because test failed.
+      const fast = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "test,app",
+        "--progress",
+        "json",
+        ...LABEL,
+      ]);
+      expect(fast.code).toBe(1);
+      const events = jsonLines(fast.stdout);
+      expect(events.find((event) => event.type === "run-finished")).toMatchObject({
+        failed: ["test"],
+        cancelled: ["app"],
+      });
+      expect(events.find((event) => event.type === "target-cancelled")).toMatchObject({
+        target: "app",
+        reason: { kind: "fail-fast", failedTarget: "test" },
+      });
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("builds the unnamed last stage beside a named one by the id plan prints (stage-1)", async () => {
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS build`,
+        `RUN echo "built ${nonce}" > /out`,
+        `FROM ${BUSYBOX}`,
+        `COPY --from=build /out /out`,
+      ].join("\n"),
+    });
+    const built = tagOf("stage1-build");
+    const last = tagOf("stage1-last");
+    try {
+      const run = await runStagecraft([
+        "build",
+        project.dir,
+        "--target",
+        "build,stage-1",
+        "-t",
+        `build=${built}`,
+        "-t",
+        `stage-1=${last}`,
+        "--progress",
+        "plain",
+        ...LABEL,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(await runInImage(last, ["cat", "/out"])).toBe(`built ${nonce}\n`);
+      expect(await runInImage(built, ["cat", "/out"])).toBe(`built ${nonce}\n`);
     } finally {
       project.remove();
     }

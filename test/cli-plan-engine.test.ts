@@ -2,13 +2,36 @@ import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { runStagecraft } from "./support/cli.js";
 import { BUSYBOX, docker, makeProject, removeImages } from "./support/engine.js";
+import { deleteRepositoryTags, registryAddress } from "./support/infra.js";
 
 const made: string[] = [];
 const projects: { remove: () => void }[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const project of projects) project.remove();
   await removeImages(made);
+  for (const cleanup of cleanups) await cleanup();
 });
+
+/** Puts the seeded busybox in the loopback registry under a fresh name the engine does not have. */
+async function seedRegistryOnly(): Promise<string> {
+  const registry = await registryAddress();
+  const repository = `stagecraft-test/pullable-${randomUUID().slice(0, 8)}`;
+  const ref = `${registry}/${repository}:1`;
+  await docker.getImage(BUSYBOX).tag({ repo: `${registry}/${repository}`, tag: "1" });
+  const stream = await docker.getImage(ref).push({ authconfig: {} });
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, events: { error?: string }[]) => {
+      const failed = events.find((event) => event.error !== undefined);
+      if (error !== null || failed !== undefined) reject(error ?? new Error(failed?.error));
+      else resolve();
+    });
+  });
+  cleanups.push(() => deleteRepositoryTags(registry, repository));
+  // Untag only: the layers stay (busybox has them), the name is gone from the engine.
+  await docker.getImage(ref).remove();
+  return ref;
+}
 
 function project(dockerfile: string): string {
   const made = makeProject({ Dockerfile: dockerfile });
@@ -41,8 +64,9 @@ describe("stagecraft plan's engine checks against the real engine (inspected, ne
     expect(plan.engineChecks.checks).toEqual([]);
   });
 
-  it("names a missing --from image: a warning, and exit 2 with --no-pull", async () => {
-    const dir = project(`FROM ${BUSYBOX}\nCOPY --from=${missing} /x /x\n`);
+  it("names a missing --from image its registry has: a warning, and exit 2 with --no-pull", async () => {
+    const pullable = await seedRegistryOnly();
+    const dir = project(`FROM ${BUSYBOX}\nCOPY --from=${pullable} /bin/true /x\n`);
     const online = await planJson(dir);
     expect(online.code).toBe(0);
     expect(online.plan.engineChecks.checks).toEqual([
@@ -50,14 +74,59 @@ describe("stagecraft plan's engine checks against the real engine (inspected, ne
         rule: "ImageNotInEngine",
         severity: "warning",
         line: 2,
-        reference: missing,
+        reference: pullable,
+        message: expect.stringMatching(
+          /its registry \(127\.0\.0\.1:5000\) has it \(sha256:/,
+        ) as string,
       }),
     ]);
     const offline = await planJson(dir, ["--no-pull"]);
     expect(offline.code).toBe(2);
     expect(offline.plan.engineChecks.checks).toEqual([
-      expect.objectContaining({ rule: "ImageNotInEngine", severity: "error", reference: missing }),
+      expect.objectContaining({ rule: "ImageNotInEngine", severity: "error", reference: pullable }),
     ]);
+  });
+
+  it("makes a missing image an error when its registry has no such tag", async () => {
+    const absent = `${await registryAddress()}/${missing}`;
+    const { code, plan } = await planJson(
+      project(`FROM ${BUSYBOX}\nCOPY --from=${absent} /x /x\n`),
+    );
+    expect(code).toBe(2);
+    expect(plan.engineChecks.checks).toEqual([
+      expect.objectContaining({
+        severity: "error",
+        line: 2,
+        reference: absent,
+        message: expect.stringContaining("has no such image") as string,
+      }),
+    ]);
+  });
+
+  it("exits 2 naming a base image the engine lacks and cannot pull, and build sends nothing", async () => {
+    // Nothing on this machine reaches Docker Hub, where stagecraft/absent:1 would come from.
+    const dir = project(
+      `FROM ${BUSYBOX} AS base\nRUN true\nFROM stagecraft/absent:1\nCOPY --from=base /bin/true /t\n`,
+    );
+    const planned = await runStagecraft(["plan", dir]);
+    expect(planned.code).toBe(2);
+    expect(planned.stdout).toMatch(
+      /error ImageNotInEngine {2}.*Dockerfile:3: FROM stagecraft\/absent:1 is not in the engine: the engine cannot reach its registry \(docker\.io\), so the build fails before any step runs: \S/,
+    );
+    expect(planned.stdout).toContain("fix: Seed the engine: docker load -i FILE");
+    const tag = `stagecraft-test/plan-engine:${randomUUID().slice(0, 8)}`;
+    made.push(tag);
+    const built = await runStagecraft(["build", dir, "--progress", "plain", "-t", tag]);
+    expect(built.code).toBe(2);
+    expect(built.stderr).toContain("Dockerfile:3: FROM stagecraft/absent:1 is not in the engine");
+    expect(built.stderr).toContain("nothing was sent");
+    expect(built.stdout).not.toContain("[base");
+    expect(
+      await docker
+        .getImage(tag)
+        .inspect()
+        .catch(() => undefined),
+    ).toBeUndefined();
   });
 
   it("sees a digest pin the engine lacks although it has the tag", async () => {

@@ -62,7 +62,7 @@ describe("five targets built twice", () => {
     });
     const tags = TARGETS.map((target) => `stagecraft-test/counts-${target}:${nonce.slice(0, 8)}`);
     made.push(...tags);
-    const build = async (): Promise<{ report: BuildReport; stdout: string }> => {
+    const build = async (...extra: string[]): Promise<{ report: BuildReport; stdout: string }> => {
       const reportFile = join(tmpdir(), `stagecraft-counts-${nonce}.json`);
       const run = await runStagecraft(
         [
@@ -77,6 +77,7 @@ describe("five targets built twice", () => {
           "plain",
           "--report",
           reportFile,
+          ...extra,
         ],
         { cwd: project.dir },
       );
@@ -101,17 +102,38 @@ describe("five targets built twice", () => {
         expect(target.stepsRun + target.stepsShared, target.target).toBe(0);
       }
 
-      // The cold run's live "stage done (N run, M cached)" lines say what its report says.
+      // The cold run's live "stage done in T (N run, M cached)" lines say what its report says:
+      // the counts, and the time to the precision it is printed at (ms below 1 s, else 0.1 s).
       const live = [
-        ...cold.stdout.matchAll(/› (\S+)\s+stage done in .*? \((\d+) run, (\d+) cached\)/g),
+        ...cold.stdout.matchAll(
+          /› (\S+)\s+stage done in (\d+(?:\.\d)?) (ms|s) \((\d+) run, (\d+) cached\)/g,
+        ),
       ];
       expect(live.length).toBeGreaterThan(0);
-      for (const [, stage, run, cached] of live) {
+      for (const [, stage, amount, unit, run, cached] of live) {
         const reported = cold.report.stages.find((entry) => entry.stage === stage);
         expect([stage, Number(run), Number(cached)]).toEqual([
           stage,
           reported?.stepsRun,
           reported?.stepsCached,
+        ]);
+        const shownMs = Number(amount) * (unit === "s" ? 1000 : 1);
+        expect(
+          Math.abs(shownMs - (reported?.durationMs ?? Infinity)),
+          `${stage}: live ${amount} ${unit}, report ${reported?.durationMs} ms`,
+        ).toBeLessThanOrEqual(unit === "s" ? 50 : 0.5);
+      }
+
+      // --no-cache over a warm cache: nothing is cached; what targets share is shared, not cached.
+      const uncached = await build("--no-cache");
+      expect(uncached.report.totals.stepsCached).toBe(0);
+      expect(uncached.report.totals.stepsRun).toBe(uncached.report.steps.length);
+      expect(uncached.report.totals.stepsShared).toBe(cold.report.totals.stepsShared);
+      for (const target of uncached.report.targets) {
+        expect([target.target, target.stepsCached, target.cachedPercent]).toEqual([
+          target.target,
+          0,
+          0,
         ]);
       }
     } finally {

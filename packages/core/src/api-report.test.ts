@@ -120,6 +120,15 @@ describe("the API report", () => {
     expect(readFileSync(reportFile, "utf8")).toBe(report);
   });
 
+  it("calls a size in bytes one name everywhere: sizeBytes (…SizeBytes), never size or sizeMB", () => {
+    // Every member that holds a number and is named after a size.
+    const sizes = [...report.matchAll(/ {2}- `(\w+)\??: (number[^`]*)`/g)]
+      .map((match) => match[1] ?? "")
+      .filter((name) => /size/i.test(name));
+    expect(sizes.filter((name) => !/SizeBytes$|^sizeBytes$/.test(name))).toEqual([]);
+    expect(sizes).toContain("sizeBytes");
+  });
+
   it("keeps the root to the common path: a few dozen names at most", () => {
     const root = /## `@stagecraft\/core`\n\n(\d+) names/.exec(report);
     expect(Number(root?.[1])).toBeLessThanOrEqual(30);

@@ -151,6 +151,26 @@ describe("stagecraft plan", () => {
     );
   });
 
+  it("exits 2 when a missing image's registry is out of the engine's reach, and --no-engine asks nothing", async () => {
+    const text = "FROM alpine AS base\nCOPY --from=busybox:1.36 /bin/sh /\nFROM base AS app\n";
+    const engine = new FakeEngine();
+    engine.addImage(["alpine"]);
+    engine.setRegistryAnswer("busybox:1.36", {
+      kind: "unreachable",
+      message:
+        'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on …: no such host',
+    });
+    const io = { ...project(text), engine };
+    expect(await runCli(["plan", "--target", "app"], io)).toBe(2);
+    expect(io.stdout.text()).toContain(
+      "  error ImageNotInEngine  Dockerfile:2: COPY --from busybox:1.36 is not in the engine: the engine cannot reach its registry (docker.io), so the build fails before any step runs: Get ",
+    );
+    expect(engine.distributionAsked).toEqual(["busybox:1.36"]);
+    engine.distributionAsked.length = 0;
+    expect(await runCli(["plan", "--no-engine"], { ...project(text), engine })).toBe(0);
+    expect(engine.distributionAsked).toEqual([]);
+  });
+
   it("refuses RUN --network=host unless planned with --network host; --no-engine asks nothing", async () => {
     const text = "FROM alpine\nRUN --network=host true\n";
     const engine = new FakeEngine();
@@ -161,6 +181,7 @@ describe("stagecraft plan", () => {
     engine.inspected.length = 0;
     expect(await runCli(["plan", "--no-engine"], skipped)).toBe(0);
     expect(engine.inspected).toEqual([]);
+    expect(engine.distributionAsked).toEqual([]);
     expect(skipped.stdout.text()).toContain("engine checks: skipped (--no-engine)");
   });
 

@@ -42,6 +42,24 @@ describe("formatHtmlReport", () => {
     const html = formatHtmlReport(successfulRun().report);
     expect(html).toMatch(/class="step ran"/);
     expect(html).toMatch(/class="step shared"/);
+    expect(html).toMatch(/class="step cached/);
+    // Three colours, not one.
+    const colour = (kind: string): string | undefined =>
+      new RegExp(`\\.step\\.${kind}[^{]*\\{ background: (#[0-9a-f]{6})`).exec(html)?.[1];
+    const colours = ["ran", "shared", "cached"].map(colour);
+    expect(colours.every((value) => value !== undefined)).toBe(true);
+    expect(new Set(colours).size).toBe(3);
+  });
+
+  it("shows each target's size and what it was built from", () => {
+    const { report } = successfulRun();
+    const html = formatHtmlReport(report);
+    const table = /<table class="targets">[^]*?<\/table>/.exec(html)?.[0] ?? "";
+    const app = report.targets.find((target) => target.target === "app");
+    expect(app?.sizeComparison).not.toBeNull();
+    expect(table).toMatch(
+      /<td>app<\/td>.*<td class="num">48\.2 MB<\/td><td>build 1\.1 GB &#8594; 48\.2 MB \(-?−?\d+(\.\d+)?%\)<\/td>/,
+    );
   });
 
   it("puts a failure with its log tail under its target, every string escaped", () => {

@@ -250,7 +250,8 @@ function formatFailure(failure: TargetFailure, dockerfile: string, c: Colors): s
     failure.step === null ? "" : c.dim(`  ${sanitizeLine(stripStepPrefix(failure.step))}`);
   const lines = [`${c.red("✗")} ${c.bold(where.join(" › "))}${step}`];
   if (failure.stopped.length > 0) {
-    lines.push(`  ${c.dim(`also stopped ${failure.stopped.join(", ")}, which need this step`)}`);
+    const need = failure.stopped.length === 1 ? "needs" : "need";
+    lines.push(`  ${c.dim(`also stopped ${failure.stopped.join(", ")}, which ${need} this step`)}`);
   }
   for (const line of failure.message.split("\n")) lines.push(`  ${c.red(sanitizeLine(line))}`);
   const hint = hintForFailure(failure);

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BUILD_EVENT_SCHEMA_VERSION, type StepInfo } from "@stagecraft/core/progress";
-import type { BuildEvent } from "@stagecraft/core";
+import { analyzeDockerfile, runBuild, type BuildEvent } from "@stagecraft/core";
+import { FakeEngine } from "@stagecraft/core/testing";
 import { createRenderer } from "./create-renderer.js";
 import { createPlainFormatter, missingCacheRef } from "./plain-renderer.js";
 import { createMemoryIo } from "./memory-io.test-support.js";
@@ -260,5 +264,45 @@ describe("missingCacheRef", () => {
       ),
     ).toBeUndefined();
     expect(missingCacheRef("RUN make", "failed: not found")).toBeUndefined();
+  });
+});
+
+describe("a run whose engine is lost", () => {
+  it("says the others were cancelled because of the engine, live and in the report", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-lost-"));
+    try {
+      const dockerfile =
+        "FROM scratch AS a\nCOPY hello.txt /\nFROM scratch AS b\nCOPY hello.txt /\n";
+      writeFileSync(join(dir, "Dockerfile"), dockerfile);
+      writeFileSync(join(dir, "hello.txt"), "hello\n");
+      // a's stream ends without a result, as when the engine goes away; b would take 5 s.
+      const engine = new FakeEngine({
+        a: { durationMs: 5, dropStream: true },
+        b: { durationMs: 5_000 },
+      });
+      const io = createMemoryIo();
+      const renderer = createRenderer({ mode: "plain", io, targets: ["a", "b"], color: false });
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["a", "b"] }),
+        context: { dir, dockerfile: join(dir, "Dockerfile") },
+        keepGoing: true,
+        onEvent: (event) => {
+          renderer.onEvent(event);
+        },
+      });
+      renderer.finish(outcome.report);
+      expect(outcome.report.targets.map((target) => [target.target, target.status])).toEqual([
+        ["a", "failed"],
+        ["b", "cancelled"],
+      ]);
+      expect(outcome.report.targets[1]?.cancelReason).toMatchObject({ kind: "engine" });
+      const text = io.stdout.text();
+      expect(text).toMatch(/ b {2}cancelled: the engine was lost\n/);
+      expect(text).toMatch(/⊘ b .*cancelled: the engine was lost/);
+      expect(text).not.toContain("cancelled: a failed");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

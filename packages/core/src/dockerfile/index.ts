@@ -40,6 +40,7 @@ export type {
   EngineCheckRule,
   EngineImageQuery,
   EngineReadinessFacts,
+  PullProbe,
 } from "../plan/check-engine-readiness.js";
 export type { StageTypo } from "../plan/find-stage-typos.js";
 export type { DockerfileErrorCode, DockerfileErrorOptions, SourcePosition } from "../errors.js";

@@ -232,6 +232,21 @@ export interface ImageHistoryEntry {
 }
 
 /**
+ * What an image's registry said, through the engine, when asked for the image's manifest
+ * (`GET /distribution/{name}/json`): the engine contacts the registry as a pull would, with its
+ * mirrors, proxies and the caller's login.
+ */
+export type DistributionAnswer =
+  /** The registry has it: a pull would succeed. */
+  | { readonly kind: "found"; readonly digest: string }
+  /** The registry answered and has no such name or tag (HTTP 404, "manifest unknown"). */
+  | { readonly kind: "absent"; readonly message: string }
+  /** The registry wants a login, or refused the one sent (HTTP 401/403, "no basic auth credentials"). */
+  | { readonly kind: "denied"; readonly message: string }
+  /** The engine could not reach the registry (DNS, connection, TLS), in the daemon's words. */
+  | { readonly kind: "unreachable"; readonly message: string };
+
+/**
  * A place that builds images. The scheduler talks to this port only; `DockerEngine` is the adapter for
  * the Docker Engine API, and `@stagecraft/core/testing` has a scripted fake.
  */
@@ -261,6 +276,12 @@ export interface Engine {
   cancelBuild(buildId: string, signal?: AbortSignal): Promise<void>;
   /** Looks an image up by id or tag; undefined when it does not exist. */
   inspectImage(ref: string, signal?: AbortSignal): Promise<ImageDetails | undefined>;
+  /**
+   * Asks the engine whether it could pull `ref` (`GET /distribution/{ref}/json`, which makes the
+   * engine contact the registry), never pulling it; rejects with an `EngineError` when the engine
+   * itself does not answer, or with the signal's reason once it aborts. Engines without it leave it out.
+   */
+  inspectDistribution?(ref: string, signal?: AbortSignal): Promise<DistributionAnswer>;
   /** The image's history, newest first (`GET /images/{ref}/history`); engines without it leave it out. */
   imageHistory?(ref: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]>;
   /**

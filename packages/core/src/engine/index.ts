@@ -4,6 +4,7 @@ export type {
   BuildResponse,
   BuildSettings,
   CacheEntry,
+  DistributionAnswer,
   Engine,
   EngineInfo,
   EngineSession,

@@ -45,6 +45,25 @@ export interface EngineReadinessFacts {
   readonly canPull: boolean;
   /** The build's network mode (`--network`); `host` is what grants `RUN --network=host`. */
   readonly network?: "default" | "host" | "none" | undefined;
+  /**
+   * For a reference the engine lacks: what its registry said when the engine was asked for it
+   * (`readEngineReadiness` asks `GET /distribution/{name}/json`). Missing keys: not asked.
+   */
+  readonly pull?: ReadonlyMap<string, PullProbe> | undefined;
+}
+
+/** What the engine learnt from an image's registry before the build, without pulling it. */
+export interface PullProbe {
+  /** The registry host, `docker.io` for Docker Hub. */
+  readonly registry: string;
+  /**
+   * `found`: a pull will succeed; `absent`: the registry has no such name or tag; `denied`: it wants
+   * a login or refused the one sent; `unreachable`: the engine cannot reach it; `timeout`: no answer
+   * within the budget (it may still answer a pull).
+   */
+  readonly answer: "found" | "absent" | "denied" | "unreachable" | "timeout";
+  /** The registry's or the daemon's own words (for `found`, the manifest digest). */
+  readonly message: string;
 }
 
 const DIGEST = /@sha256:[0-9a-f]{64}$/i;
@@ -72,20 +91,20 @@ export function checkEngineReadiness(
   facts: EngineReadinessFacts,
 ): EngineCheck[] {
   const checks: EngineCheck[] = [];
-  const pull = facts.canPull
-    ? "the engine pulls it, and the build fails there if it reaches no registry"
-    : "nothing can be pulled, so the build fails before any step runs";
-  const severity = facts.canPull ? "warning" : "error";
   const syntax = analysis.ast.directives.find((directive) => directive.name === "syntax");
   if (syntax !== undefined && syntax.value !== "" && facts.present.get(syntax.value) !== true) {
+    const pull = judgePull(syntax.value, facts);
     checks.push({
       rule: "SyntaxFrontendImage",
-      severity,
+      severity: pull.severity,
       stage: undefined,
       line: syntax.line,
       reference: syntax.value,
-      message: `# syntax=${syntax.value} makes the engine fetch that frontend image before it reads the Dockerfile, and the engine does not have it: ${pull}`,
-      fix: `Remove the # syntax= line to use the engine's built-in Dockerfile frontend, or docker pull ${syntax.value} where a registry is reachable.`,
+      message: `# syntax=${syntax.value} makes the engine fetch that frontend image before it reads the Dockerfile, and the engine does not have it: ${pull.clause}`,
+      fix:
+        pull.fix === undefined
+          ? `Remove the # syntax= line to use the engine's built-in Dockerfile frontend, or docker pull ${syntax.value} where a registry is reachable.`
+          : `Remove the # syntax= line to use the engine's built-in Dockerfile frontend. ${pull.fix}`,
     });
   }
   const reported = new Set<string>();
@@ -98,18 +117,21 @@ export function checkEngineReadiness(
       const how =
         use.kind === "base" ? "FROM" : use.kind === "copy" ? "COPY --from" : "RUN --mount from=";
       const pinned = DIGEST.test(use.reference);
+      const pull = judgePull(use.reference, facts);
       checks.push({
         rule: pinned ? "DigestNotInEngine" : "ImageNotInEngine",
-        severity,
+        severity: pull.severity,
         stage: stage.id,
         line: use.position.line,
         reference: use.reference,
         message: pinned
-          ? `${how} ${use.reference} is pinned to a digest the engine does not have (an image under the same tag does not count): ${pull}`
-          : `${how} ${use.reference} is not in the engine: ${pull}`,
-        fix: pinned
-          ? `docker pull ${lookupName(use.reference)} where a registry is reachable (or docker load it), or pin the digest the engine has (docker image inspect --format '{{.RepoDigests}}').`
-          : `docker pull ${use.reference} where a registry is reachable (or docker load it), or change the reference to an image the engine has.`,
+          ? `${how} ${use.reference} is pinned to a digest the engine does not have (an image under the same tag does not count): ${pull.clause}`
+          : `${how} ${use.reference} is not in the engine: ${pull.clause}`,
+        fix:
+          pull.fix ??
+          (pinned
+            ? `docker pull ${lookupName(use.reference)} where a registry is reachable (or docker load it), or pin the digest the engine has (docker image inspect --format '{{.RepoDigests}}').`
+            : `docker pull ${use.reference} where a registry is reachable (or docker load it), or change the reference to an image the engine has.`),
       });
     }
     const runs = [...stage.inheritedTriggers, ...stage.instructions].filter(isRun);
@@ -146,6 +168,60 @@ export function checkEngineReadiness(
     }
   }
   return checks;
+}
+
+/** How bad a missing image is, the clause that says why, and a fix when the registry's answer gives one. */
+function judgePull(
+  reference: string,
+  facts: EngineReadinessFacts,
+): { severity: "error" | "warning"; clause: string; fix: string | undefined } {
+  if (!facts.canPull) {
+    return {
+      severity: "error",
+      clause: "nothing can be pulled, so the build fails before any step runs",
+      fix: undefined,
+    };
+  }
+  const probe = facts.pull?.get(reference);
+  const load = `docker load -i FILE (a docker save of it from where it exists), or --build-context ${reference}=docker-image://REF naming an image the engine has (or =DIR)`;
+  switch (probe?.answer) {
+    case undefined:
+      return {
+        severity: "warning",
+        clause: "the engine pulls it, and the build fails there if it reaches no registry",
+        fix: undefined,
+      };
+    case "found":
+      return {
+        severity: "warning",
+        clause: `its registry (${probe.registry}) has it (${probe.message}), so the engine pulls it when the build starts`,
+        fix: undefined,
+      };
+    case "timeout":
+      return {
+        severity: "warning",
+        clause: `its registry (${probe.registry}) did not answer the engine within ${probe.message}: the engine pulls it when the build starts, and the build fails there if it reaches no registry`,
+        fix: undefined,
+      };
+    case "unreachable":
+      return {
+        severity: "error",
+        clause: `the engine cannot reach its registry (${probe.registry}), so the build fails before any step runs: ${probe.message}`,
+        fix: `Seed the engine: ${load}${probe.registry === "docker.io" ? ", or a Docker Hub mirror the engine can reach (registry-mirrors in daemon.json)" : ""}.`,
+      };
+    case "absent":
+      return {
+        severity: "error",
+        clause: `its registry (${probe.registry}) has no such image, so the build fails before any step runs: ${probe.message}`,
+        fix: `Check the name and tag, push the image to ${probe.registry}, or ${load}.`,
+      };
+    case "denied":
+      return {
+        severity: "error",
+        clause: `its registry (${probe.registry}) refused the engine, so the build fails before any step runs: ${probe.message}`,
+        fix: `docker login ${probe.registry} with an account that may pull it (stagecraft hands the docker CLI's login to the engine), or ${load}.`,
+      };
+  }
 }
 
 function isRun(instruction: Instruction): instruction is Extract<Instruction, { kind: "run" }> {

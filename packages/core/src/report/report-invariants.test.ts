@@ -106,6 +106,8 @@ interface Run {
   report: BuildReport;
   /** Per stage, the numbers a live view printed when the stage ended (from the report so far). */
   live: Map<string, { stepsRun: number; stepsCached: number; durationMs: number }>;
+  /** Every "done/total" a live frame would have shown with done > total (the TTY view's "8/7"). */
+  overfull: string[];
 }
 
 /** One vertex's update (its state, a progress line, a log chunk or a warning) of one stream. */
@@ -173,12 +175,27 @@ function replay(
   const events: BuildEvent[] = [];
   const builder = createReportBuilder();
   const live: Run["live"] = new Map();
+  const overfull: string[] = [];
   const emit = (event: BuildEvent): void => {
     builder.add(event);
     events.push(event);
+    // run-build gives a stage's end the report's numbers so far (`withReportNumbers`): what plain's
+    // "stage done in 1.2 s (2 run, 1 cached)" prints.
     if (event.type === "stage-finished") {
       const stage = builder.finish().stages.find((entry) => entry.stage === event.stage);
       if (stage !== undefined) live.set(event.stage, stage);
+    }
+    // The TTY view redraws from the report so far: after every step's end, no stage may show
+    // more steps done than it has.
+    if (
+      event.type === "step-finished" ||
+      event.type === "step-cached" ||
+      event.type === "step-failed"
+    ) {
+      for (const stage of builder.finish().stages) {
+        const done = stage.stepsRun + stage.stepsCached;
+        if (done > stage.steps) overfull.push(`${stage.stage} ${done}/${stage.steps}`);
+      }
     }
   };
   const all = recording.streams.flatMap((stream, index) =>
@@ -254,7 +271,7 @@ function replay(
       : "failed",
     durationMs: end - start,
   } as unknown as BuildEvent);
-  return { events, report: builder.finish(), live };
+  return { events, report: builder.finish(), live, overfull };
 }
 
 /** Every invariant the report promises; the messages say which one broke. */
@@ -269,6 +286,7 @@ function checkInvariants(run: Run): void {
       );
     }
   }
+  expect(run.overfull, "done ≤ total in every live frame").toEqual([]);
   const targets = new Map(report.targets.map((target) => [target.target, target]));
   for (const stage of report.stages) {
     expect(stage.stepsRun + stage.stepsCached, `${stage.stage}: done ≤ total`).toBeLessThanOrEqual(
@@ -294,15 +312,23 @@ function checkInvariants(run: Run): void {
     const shown = run.live.get(stage.stage);
     if (shown !== undefined) {
       expect(
-        { stepsRun: shown.stepsRun, stepsCached: shown.stepsCached },
+        { stepsRun: shown.stepsRun, stepsCached: shown.stepsCached, durationMs: shown.durationMs },
         `${stage.stage}: the live line says what the report says`,
-      ).toEqual({ stepsRun: stage.stepsRun, stepsCached: stage.stepsCached });
+      ).toEqual({
+        stepsRun: stage.stepsRun,
+        stepsCached: stage.stepsCached,
+        durationMs: stage.durationMs,
+      });
     }
   }
   for (const step of report.steps) {
     if (step.durationMs !== null) {
       expect(step.durationMs, `${step.name}: not negative`).toBeGreaterThanOrEqual(0);
     }
+  }
+  for (const slow of report.slowestSteps) {
+    // `[internal] load build context` and exports are the target's overhead, not a step to speed up.
+    expect(slow.name, "slowest steps: Dockerfile steps only").toMatch(/^\[(?:\S+ )?\d+\/\d+\] /);
   }
   const ran = report.steps.filter((step) => step.status === "ran" || step.status === "failed");
   expect(report.totals.stepsRun).toBe(ran.length);

@@ -4,6 +4,7 @@ import { BuildFailedError, EngineError, PushFailedError } from "../errors.js";
 import type {
   BuildRequest,
   BuildResponse,
+  DistributionAnswer,
   Engine,
   EngineInfo,
   EngineSession,
@@ -290,6 +291,35 @@ export class FakeEngine implements Engine {
   inspectImage(ref: string): Promise<ImageDetails | undefined> {
     this.inspected.push(ref);
     return Promise.resolve(this.#images.get(ref));
+  }
+
+  readonly #registry = new Map<string, DistributionAnswer | "silent">();
+
+  /** Every reference `inspectDistribution` was asked for, in order. */
+  readonly distributionAsked: string[] = [];
+
+  /**
+   * What the image's registry answers `inspectDistribution` for `ref`; `silent` never answers (until
+   * the caller's signal aborts). Unscripted references are found, with a digest made from the name.
+   */
+  setRegistryAnswer(ref: string, answer: DistributionAnswer | "silent"): void {
+    this.#registry.set(ref, answer);
+  }
+
+  inspectDistribution(ref: string, signal?: AbortSignal): Promise<DistributionAnswer> {
+    this.distributionAsked.push(ref);
+    const answer = this.#registry.get(ref) ?? {
+      kind: "found",
+      digest: `sha256:${createHash("sha256").update(ref).digest("hex")}`,
+    };
+    if (answer !== "silent") return Promise.resolve(answer);
+    return new Promise((_, reject) => {
+      const abort = (): void => {
+        reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
+      };
+      if (signal?.aborted === true) abort();
+      else signal?.addEventListener("abort", abort, { once: true });
+    });
   }
 
   imageHistory(ref: string): Promise<ImageHistoryEntry[]> {

@@ -9,6 +9,9 @@ export function bindSession(engine: Engine, session: EngineSession): Engine {
     build: (request) => engine.build({ ...request, session }),
     cancelBuild: (buildId, signal) => engine.cancelBuild(buildId, signal),
     inspectImage: (ref, signal) => engine.inspectImage(ref, signal),
+    ...(engine.inspectDistribution === undefined
+      ? {}
+      : { inspectDistribution: engine.inspectDistribution.bind(engine) }),
     ...(engine.imageHistory === undefined
       ? {}
       : { imageHistory: engine.imageHistory.bind(engine) }),

@@ -1,0 +1,113 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DockerEngine } from "./docker-engine.js";
+
+// The answers of Engine 26.1.5 to GET /distribution/{name}/json, as measured on this project's
+// machine (Docker Hub unreachable: no DNS; the loopback registries of test/global-setup.ts).
+const ANSWERS: Record<string, [number, unknown]> = {
+  "/distribution/127.0.0.1:5000/exp/busybox/json": [
+    200,
+    {
+      Descriptor: {
+        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+        digest: `sha256:${"36".repeat(32)}`,
+        size: 527,
+      },
+      Platforms: [{ architecture: "amd64", os: "linux" }],
+    },
+  ],
+  "/distribution/127.0.0.1:5000/absent:1/json": [
+    404,
+    { message: "manifest unknown: manifest unknown" },
+  ],
+  "/distribution/stagecraft/absent:1/json": [
+    500,
+    {
+      message:
+        'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io on …: no such host',
+    },
+  ],
+  "/distribution/127.0.0.1:5001/absent:1/json": [
+    500,
+    { message: 'Head "http://127.0.0.1:5001/v2/absent/manifests/1": no basic auth credentials' },
+  ],
+  "/distribution/127.0.0.1:5001/secret:1/json": [
+    401,
+    { message: "unauthorized: authentication required" },
+  ],
+};
+
+describe("DockerEngine.inspectDistribution", () => {
+  let dir: string;
+  let server: Server;
+  let engine: DockerEngine;
+  const logins: (string | undefined)[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "stagecraft-distribution-"));
+    const socketPath = join(dir, "engine.sock");
+    server = createServer((request, response) => {
+      logins.push(request.headers["x-registry-auth"] as string | undefined);
+      const [status, body] = ANSWERS[request.url ?? ""] ?? [500, { message: "unexpected" }];
+      response.writeHead(status, { "Content-Type": "application/json" });
+      response.end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const config = join(dir, "docker");
+    mkdirSync(config);
+    const basic = Buffer.from("ci:secret").toString("base64");
+    writeFileSync(
+      join(config, "config.json"),
+      JSON.stringify({ auths: { "127.0.0.1:5001": { auth: basic } } }),
+    );
+    engine = new DockerEngine({
+      env: { DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: config },
+    });
+  });
+
+  afterAll(async () => {
+    engine.close();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("tells found, absent, denied and unreachable apart by the daemon's status and words", async () => {
+    expect(await engine.inspectDistribution("127.0.0.1:5000/exp/busybox")).toEqual({
+      kind: "found",
+      digest: `sha256:${"36".repeat(32)}`,
+    });
+    expect(await engine.inspectDistribution("127.0.0.1:5000/absent:1")).toEqual({
+      kind: "absent",
+      message: "manifest unknown: manifest unknown",
+    });
+    expect(await engine.inspectDistribution("stagecraft/absent:1")).toEqual({
+      kind: "unreachable",
+      message: expect.stringContaining("lookup registry-1.docker.io") as string,
+    });
+    expect(await engine.inspectDistribution("127.0.0.1:5001/absent:1")).toMatchObject({
+      kind: "denied",
+      message: expect.stringContaining("no basic auth credentials") as string,
+    });
+    expect(await engine.inspectDistribution("127.0.0.1:5001/secret:1")).toEqual({
+      kind: "denied",
+      message: "unauthorized: authentication required",
+    });
+  });
+
+  it("sends the docker CLI's login for the image's registry, as a pull would", async () => {
+    logins.length = 0;
+    await engine.inspectDistribution("127.0.0.1:5001/secret:1");
+    const decoded = JSON.parse(Buffer.from(logins[0] ?? "", "base64").toString("utf8")) as Record<
+      string,
+      string
+    >;
+    expect(decoded).toMatchObject({
+      username: "ci",
+      password: "secret",
+      serveraddress: "127.0.0.1:5001",
+    });
+  });
+});
