@@ -69,9 +69,9 @@ Options:
 Supported in runs: context, dockerfile, target, args, labels, tags, one platform, no-cache, pull,
 network (default, host, none), cache-from (registry refs, as inline cache), secret, ssh, output
 type=docker/image (the engine's image store), type=registry or type=image,push=true (pushed once
-built), or one type=local/tar; contexts (directories, docker-image://REF). Not yet:
-dockerfile-inline, contexts from other targets (target:NAME), several platforms, cache-to (warned
-and skipped). --print shows them all.
+built), or one type=local/tar; contexts (directories, docker-image://REF, target:NAME: that
+target is built first and read from the engine's image store under a temporary name). Not yet:
+dockerfile-inline, several platforms, cache-to (warned and skipped). --print shows them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -228,7 +228,8 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
     targetNames[id] = name;
     bakeTargets[name] = names;
   }
-  const hasNamedContexts = Object.keys(run.namedContexts).length > 0;
+  const hasNamedContexts =
+    Object.keys(run.namedContexts).length + Object.keys(run.contextsFrom).length > 0;
   return {
     group: {
       name,
@@ -260,6 +261,24 @@ async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<Exi
   const runs = planBakeRuns(config);
   const names = groupNames(runs);
   const prepared = runs.map((run, index) => prepareGroup(io, run, names[index] ?? run.name));
+  // `target:NAME` contexts: the run's name of the target that builds bake target NAME.
+  const runNameOf = new Map(
+    prepared.flatMap((entry) =>
+      Object.entries(entry.bakeTargets).flatMap(([runName, bakeNames]) =>
+        bakeNames.map((bakeName) => [bakeName, runName] as const),
+      ),
+    ),
+  );
+  runs.forEach((run, index) => {
+    const group = prepared[index]?.group;
+    if (group === undefined || Object.keys(run.contextsFrom).length === 0) return;
+    group.contextsFrom = Object.fromEntries(
+      Object.entries(run.contextsFrom).map(([context, bakeName]) => [
+        context,
+        runNameOf.get(bakeName) ?? bakeName,
+      ]),
+    );
+  });
   for (const run of runs)
     for (const warning of run.warnings) io.stderr.write(`warning: ${warning}\n`);
   const dockerfiles = [...new Set(runs.map((run) => run.dockerfile))];

@@ -56,6 +56,24 @@ describe("planBakeRuns", () => {
     expect((both as BakeError).key).toBe('target "app".output');
   });
 
+  it("reads a context another target makes, in a run of its own, the read target untagged", () => {
+    const runs = planBakeRuns({
+      group: {},
+      target: {
+        app: { contexts: { base: "target:base" }, tags: ["app"] },
+        base: { dockerfile: "base.Dockerfile", tags: ["base:1"] },
+        worker: { tags: ["worker"] },
+      },
+      linked: ["base"],
+    });
+    expect(runs.map((run) => [run.name, run.contextsFrom, run.tagsByStage])).toEqual([
+      ["app", { base: "base" }, { "": ["app"] }],
+      ["base", {}, { "": [] }],
+      ["worker", {}, { "": ["worker"] }],
+    ]);
+    expect(runs[0]?.namedContexts).toEqual({});
+  });
+
   it("keeps named contexts (directories, docker-image://) and refuses the others by key", () => {
     const [run] = planBakeRuns(
       config({
@@ -63,7 +81,7 @@ describe("planBakeRuns", () => {
       }),
     );
     expect(run?.namedContexts).toEqual({ assets: "assets", base: "docker-image://busybox:1" });
-    for (const value of ["target:other", "https://example.invalid/x.tar"]) {
+    for (const value of ["https://example.invalid/x.tar"]) {
       let caught: unknown;
       try {
         planBakeRuns(config({ app: { contexts: { dep: value } } }));

@@ -31,6 +31,11 @@ export interface BakeRun {
    * it, or `docker-image://REF`.
    */
   namedContexts: Record<string, string>;
+  /**
+   * Named contexts made by other bake targets (`target:NAME`): context name → bake target name.
+   * Those targets build first, in the same run, and their images are read as the contexts.
+   */
+  contextsFrom: Record<string, string>;
   /** Push every target's tags once built (an output `type=registry` or `type=image,push=true`). */
   push: boolean;
   /** A `type=local|tar` output (the run then holds one target). */
@@ -75,16 +80,17 @@ function networkOf(name: string, network: string | undefined): BakeRun["network"
   );
 }
 
-/** A target's `contexts`: directories and images; a context from another target is refused. */
-function namedContextsOf(name: string, target: BakeTarget): Record<string, string> {
+/** A target's `contexts`: directories and images, and those other targets make (`target:`). */
+function namedContextsOf(
+  name: string,
+  target: BakeTarget,
+): { contexts: Record<string, string>; from: Record<string, string> } {
   const contexts: Record<string, string> = {};
+  const from: Record<string, string> = {};
   for (const [key, value] of Object.entries(target.contexts ?? {})) {
     if (value.startsWith("target:")) {
-      unsupported(
-        name,
-        `contexts.${key}`,
-        `a context made by another bake target ("${value}") is not supported by stagecraft yet`,
-      );
+      from[key] = value.slice("target:".length);
+      continue;
     }
     if (/^[a-z][a-z0-9+.-]*:\/\//.test(value) && !value.startsWith("docker-image://")) {
       unsupported(
@@ -95,7 +101,7 @@ function namedContextsOf(name: string, target: BakeTarget): Record<string, strin
     }
     contexts[key] = value;
   }
-  return contexts;
+  return { contexts, from };
 }
 
 /** A target's outputs: one local or tar export, or the engine's image store and maybe a push. */
@@ -135,6 +141,7 @@ function outputOf(name: string, target: BakeTarget): { local: string | undefined
  */
 export function planBakeRuns(config: BakeConfig): BakeRun[] {
   const runs = new Map<string, BakeRun>();
+  const linked = new Set(config.linked ?? []);
   for (const [name, target] of Object.entries(config.target)) {
     if (target["dockerfile-inline"] !== undefined) {
       unsupported(
@@ -143,7 +150,7 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
         "dockerfile-inline is not supported by stagecraft yet",
       );
     }
-    const namedContexts = namedContextsOf(name, target);
+    const { contexts: namedContexts, from: contextsFrom } = namedContextsOf(name, target);
     if ((target.platforms?.length ?? 0) > 1) {
       unsupported(
         name,
@@ -180,6 +187,7 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
       secrets: target.secret ?? [],
       ssh: target.ssh ?? [],
       namedContexts,
+      contextsFrom,
       push,
     };
     const key = JSON.stringify(settings, (_k, v: unknown) =>
@@ -206,6 +214,8 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
       run.tagsByStage[stage] = [];
     }
     run.targetsByStage[stage]?.push(name);
+    // A target built only to be read by another is not exported (buildx: `type=cacheonly`).
+    if (linked.has(name)) continue;
     const tags = run.tagsByStage[stage] ?? [];
     for (const tag of target.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
   }

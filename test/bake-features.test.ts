@@ -1,0 +1,81 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { runStagecraft } from "./support/cli.js";
+
+// Bake features a build needs the engine for: a context made by another target, each image run
+// afterwards to see what it holds.
+const run = promisify(execFile);
+const nonce = `${process.pid}-${Date.now()}`;
+const tag = (name: string) => `stagecraft-test/bake-feature-${name}:${nonce}`;
+const dirs: string[] = [];
+const project = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), "stagecraft-bake-features-"));
+  dirs.push(dir);
+  return dir;
+};
+
+afterAll(async () => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  await run("docker", ["rmi", "-f", ...["app", "base"].map(tag)]).catch(() => undefined);
+});
+
+interface Report {
+  status: string;
+  targets: { target: string; status: string }[];
+}
+
+async function images(reference: string): Promise<string[]> {
+  const { stdout } = await run("docker", [
+    "images",
+    "--format",
+    "{{.Repository}}:{{.Tag}}",
+    reference,
+  ]);
+  return stdout.split("\n").filter((line) => line !== "");
+}
+
+describe("stagecraft bake: target:NAME contexts", () => {
+  it("builds the target read as a context first and gives its image to the reader", async () => {
+    const dir = project();
+    writeFileSync(
+      join(dir, "base.Dockerfile"),
+      `FROM stagecraft/busybox:latest\nRUN echo base-${nonce} > /base.txt\n`,
+    );
+    writeFileSync(join(dir, "Dockerfile"), "FROM base\nRUN cat /base.txt > /app.txt\n");
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      [
+        'target "base" {',
+        '  dockerfile = "base.Dockerfile"',
+        `  tags = ["${tag("base")}"]`,
+        "}",
+        'target "app" {',
+        '  contexts = { base = "target:base" }',
+        `  tags = ["${tag("app")}"]`,
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const result = await runStagecraft(
+      ["bake", "--progress", "plain", "--report", "report.json", "app"],
+      { cwd: dir },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as Report;
+    expect(report.targets.map((target) => [target.target, target.status])).toEqual([
+      ["app", "succeeded"],
+      ["base", "succeeded"],
+    ]);
+    const { stdout } = await run("docker", ["run", "--rm", tag("app"), "cat", "/app.txt"]);
+    expect(stdout).toBe(`base-${nonce}\n`);
+    // base was only read (buildx: type=cacheonly): its own tag is not made, and the temporary
+    // name the reader read it by is gone.
+    expect(await images(tag("base"))).toEqual([]);
+    expect(await images("stagecraft-context/*")).toEqual([]);
+  }, 180_000);
+});
