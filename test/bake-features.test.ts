@@ -20,7 +20,7 @@ const project = (): string => {
 
 afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  await run("docker", ["rmi", "-f", ...["app", "base"].map(tag)]).catch(() => undefined);
+  await run("docker", ["rmi", "-f", ...["app", "base", "inline"].map(tag)]).catch(() => undefined);
 });
 
 interface Report {
@@ -77,5 +77,41 @@ describe("stagecraft bake: target:NAME contexts", () => {
     // name the reader read it by is gone.
     expect(await images(tag("base"))).toEqual([]);
     expect(await images("stagecraft-context/*")).toEqual([]);
+  }, 180_000);
+});
+
+describe("stagecraft bake: dockerfile-inline", () => {
+  it("builds the Dockerfile the bake file holds, its lines named as the bake file's", async () => {
+    const dir = project();
+    writeFileSync(join(dir, "hello.txt"), `hello-${nonce}\n`);
+    // A Dockerfile in the context that must not be read.
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nRUN false\n");
+    const bakeFile = (run: string) =>
+      [
+        'target "inline" {',
+        "  dockerfile-inline = <<EOT",
+        "FROM stagecraft/busybox:latest",
+        "COPY hello.txt /hello.txt",
+        run,
+        "EOT",
+        `  tags = ["${tag("inline")}"]`,
+        "}",
+        'group "default" {',
+        '  targets = ["inline"]',
+        "}",
+        "",
+      ].join("\n");
+    writeFileSync(join(dir, "docker-bake.hcl"), bakeFile("RUN cat /hello.txt > /copy.txt"));
+    const result = await runStagecraft(["bake", "--progress", "plain"], { cwd: dir });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const { stdout } = await run("docker", ["run", "--rm", tag("inline"), "cat", "/copy.txt"]);
+    expect(stdout).toBe(`hello-${nonce}\n`);
+
+    // A failing step is named by its line in the bake file (line 5).
+    writeFileSync(join(dir, "docker-bake.hcl"), bakeFile("RUN exit 3"));
+    const failed = await runStagecraft(["bake", "--progress", "plain"], { cwd: dir });
+    expect(failed.code).toBe(1);
+    expect(`${failed.stdout}${failed.stderr}`).toContain("docker-bake.hcl:5");
   }, 180_000);
 });

@@ -73,6 +73,19 @@ target "worker" {
     expect(analyses.files.sort()).toEqual(["api/Dockerfile", "worker/Dockerfile"]);
   });
 
+  it("names a dockerfile-inline's lines as the bake file's", async () => {
+    const stderr = await bake(`target "default" {
+  context = "api"
+  dockerfile-inline = <<EOT
+FROM scratch
+BOGUS x
+EOT
+}
+`);
+    expect(stderr).toContain("docker-bake.hcl:5");
+    expect(stderr).toContain("unknown instruction: BOGUS");
+  });
+
   it("analyses once more for the id of the last stage when a target names none", async () => {
     await bake(`target "default" {
   context = "api"

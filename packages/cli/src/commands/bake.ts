@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import {
   DockerEngine,
   UsageError,
@@ -14,6 +15,7 @@ import {
   resolveBake,
   runBuildGroups,
   type BakeConfig,
+  type BakeFile,
   type BakeRun,
   type BuildGroup,
 } from "@stagecraft/core/bake";
@@ -70,8 +72,9 @@ Supported in runs: context, dockerfile, target, args, labels, tags, one platform
 network (default, host, none), cache-from (registry refs, as inline cache), secret, ssh, output
 type=docker/image (the engine's image store), type=registry or type=image,push=true (pushed once
 built), or one type=local/tar; contexts (directories, docker-image://REF, target:NAME: that
-target is built first and read from the engine's image store under a temporary name). Not yet:
-dockerfile-inline, several platforms, cache-to (warned and skipped). --print shows them all.
+target is built first and read from the engine's image store under a temporary name);
+dockerfile-inline (its lines shown as the bake file's when it is a heredoc there). Not yet:
+several platforms, cache-to (warned and skipped). --print shows them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -137,15 +140,18 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
     if (values["no-cache"] === true) overrides.push("*.no-cache=true");
     if (values.pull === true) overrides.push("*.pull=true");
     if (values.push === true) overrides.push("*.output=type=registry");
-    const config = resolveBake(
-      loadBakeFiles(io.cwd, files, () => readFileSync(0, "utf8")),
-      { targets, overrides, env: io.env, vars: builtinVars() },
-    );
+    const bakeFiles = loadBakeFiles(io.cwd, files, () => readFileSync(0, "utf8"));
+    const config = resolveBake(bakeFiles, {
+      targets,
+      overrides,
+      env: io.env,
+      vars: builtinVars(),
+    });
     if (values.print === true) {
       io.stdout.write(formatBakePrint(config));
       return 0;
     }
-    return await runBake(io, config, runFlags);
+    return await runBake(io, config, runFlags, bakeFiles);
   } catch (error) {
     if (io.signal.aborted && !(error instanceof UsageError)) {
       io.stderr.write("stagecraft: interrupted\n");
@@ -183,12 +189,27 @@ function groupNames(runs: readonly BakeRun[]): string[] {
   return distinct ? dirs : runs.map((run) => run.name);
 }
 
-function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
-  const dockerfilePath = resolve(io.cwd, run.dockerfile);
-  if (!existsSync(dockerfilePath)) {
+/**
+ * The run's Dockerfile text and the path the build reads it from: a `dockerfile-inline` is written
+ * to a file of its own outside the context (sent as `docker build -f -` sends one), in `scratch`.
+ */
+function readDockerfile(io: Io, run: BakeRun, scratch: string[]): { text: string; path: string } {
+  if (run.dockerfileInline !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-inline-"));
+    scratch.push(dir);
+    const path = join(dir, "Dockerfile");
+    writeFileSync(path, run.dockerfileInline);
+    return { text: run.dockerfileInline, path };
+  }
+  const path = resolve(io.cwd, run.dockerfile);
+  if (!existsSync(path)) {
     throw new UsageError(`target "${run.name}": the Dockerfile ${run.dockerfile} does not exist`);
   }
-  const text = readFileSync(dockerfilePath, "utf8");
+  return { text: readFileSync(path, "utf8"), path: run.dockerfile };
+}
+
+function prepareGroup(io: Io, run: BakeRun, name: string, scratch: string[]): PreparedGroup {
+  const { text, path: dockerfilePath } = readDockerfile(io, run, scratch);
   const base = {
     file: run.dockerfile,
     buildArgs: run.buildArgs,
@@ -240,7 +261,7 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
         : {}),
       options: {
         analysis,
-        context: { dir: run.context, dockerfile: run.dockerfile, cwd: io.cwd },
+        context: { dir: run.context, dockerfile: dockerfilePath, cwd: io.cwd },
         tags,
         labels: run.labels,
         noCache: run.noCache,
@@ -257,10 +278,31 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
   };
 }
 
-async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<ExitCode> {
-  const runs = planBakeRuns(config);
+async function runBake(
+  io: Io,
+  config: BakeConfig,
+  flags: RunFlags,
+  files: readonly BakeFile[],
+): Promise<ExitCode> {
+  const scratch: string[] = [];
+  try {
+    return await runBakeRuns(io, config, flags, planBakeRuns(config, files), scratch);
+  } finally {
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runBakeRuns(
+  io: Io,
+  config: BakeConfig,
+  flags: RunFlags,
+  runs: readonly BakeRun[],
+  scratch: string[],
+): Promise<ExitCode> {
   const names = groupNames(runs);
-  const prepared = runs.map((run, index) => prepareGroup(io, run, names[index] ?? run.name));
+  const prepared = runs.map((run, index) =>
+    prepareGroup(io, run, names[index] ?? run.name, scratch),
+  );
   // `target:NAME` contexts: the run's name of the target that builds bake target NAME.
   const runNameOf = new Map(
     prepared.flatMap((entry) =>

@@ -74,6 +74,31 @@ describe("planBakeRuns", () => {
     expect(runs[0]?.namedContexts).toEqual({});
   });
 
+  it("builds a dockerfile-inline, its lines the bake file's when it is a heredoc there", () => {
+    const file = {
+      name: "docker-bake.hcl",
+      text: 'target "app" {\n  dockerfile-inline = <<EOT\nFROM scratch\nCOPY a /\nEOT\n}\n',
+    };
+    const inline = "FROM scratch\nCOPY a /\n";
+    const [run] = planBakeRuns(config({ app: { "dockerfile-inline": inline } }), [file]);
+    expect(run?.dockerfile).toBe("docker-bake.hcl");
+    // COPY is on line 4 of the bake file, and on line 4 of the text sent.
+    expect(run?.dockerfileInline?.split("\n")[3]).toBe("COPY a /");
+    expect(run?.dockerfileInline?.trim()).toBe(inline.trim());
+    // Not found verbatim (a JSON string, an indented heredoc), or led by a directive: its own lines.
+    for (const text of ["FROM scratch\nRUN x\n", "# syntax=docker/dockerfile:1\nFROM scratch\n"]) {
+      const [own] = planBakeRuns(config({ app: { "dockerfile-inline": text } }), [
+        { name: "docker-bake.hcl", text: `x = <<EOT\n${text}EOT\n` },
+        { name: "docker-bake.json", text: JSON.stringify({ text }) },
+      ]);
+      const expected = text.startsWith("#") ? text : `\n${text}`;
+      expect(own?.dockerfile).toBe(
+        text.startsWith("#") ? 'target "app" dockerfile-inline' : "docker-bake.hcl",
+      );
+      expect(own?.dockerfileInline).toBe(expected);
+    }
+  });
+
   it("keeps named contexts (directories, docker-image://) and refuses the others by key", () => {
     const [run] = planBakeRuns(
       config({

@@ -1,5 +1,6 @@
 import { BakeError } from "../errors.js";
 import type { BakeTarget } from "./bake-target.js";
+import type { BakeFile } from "./read-bake-files.js";
 import type { BakeConfig } from "./resolve-bake.js";
 
 /** One `runBuild` of a bake: one context, one Dockerfile, one set of build settings. */
@@ -8,8 +9,18 @@ export interface BakeRun {
   name: string;
   /** The context directory as the bake file names it (relative to the working directory). */
   context: string;
-  /** The Dockerfile, relative to the working directory (bake names it relative to the context). */
+  /**
+   * The Dockerfile, relative to the working directory (bake names it relative to the context); for
+   * a `dockerfile-inline`, the name its lines are shown under (see `dockerfileInline`).
+   */
   dockerfile: string;
+  /**
+   * A `dockerfile-inline` text, to build instead of a file. Found verbatim in a bake file (a
+   * heredoc), it is shifted down by blank lines so that its line numbers are the bake file's, and
+   * `dockerfile` is that file (`docker-bake.hcl:7`); else `dockerfile` is
+   * `target "NAME" dockerfile-inline` and the lines are the text's own.
+   */
+  dockerfileInline: string | undefined;
   /** Stages to build; `undefined` is the Dockerfile's last stage. */
   stages: (string | undefined)[];
   /** Bake target names by stage (`""` for the last stage); one stage may serve several targets. */
@@ -134,22 +145,51 @@ function outputOf(name: string, target: BakeTarget): { local: string | undefined
   return { local, push };
 }
 
+/** A directive (`# syntax=`, `# escape=`, `# check=`) counts only on a Dockerfile's first lines. */
+const DIRECTIVE = /^\s*#\s*[a-zA-Z]+\s*=/;
+
+/** The target's Dockerfile: a path, or an inline text located in the bake file that holds it. */
+function dockerfileOf(
+  name: string,
+  target: BakeTarget,
+  context: string,
+  files: readonly BakeFile[],
+): { dockerfile: string; dockerfileInline: string | undefined } {
+  const text = target["dockerfile-inline"];
+  if (text === undefined) {
+    return {
+      dockerfile: joinPath(context, target.dockerfile ?? "Dockerfile"),
+      dockerfileInline: undefined,
+    };
+  }
+  const own = { dockerfile: `target "${name}" dockerfile-inline`, dockerfileInline: text };
+  const first = text.split("\n").find((line) => line.trim() !== "");
+  if (text.trim() === "" || (first !== undefined && DIRECTIVE.test(first))) return own;
+  // Once in one file, at the start of a line (a heredoc's body), or the lines would be wrong.
+  const holders = files.filter((file) => {
+    const at = file.text.indexOf(text);
+    return (
+      at !== -1 &&
+      (at === 0 || file.text.charAt(at - 1) === "\n") &&
+      !file.text.includes(text, at + 1)
+    );
+  });
+  const holder = holders.length === 1 ? holders[0] : undefined;
+  if (holder === undefined) return own;
+  const before = holder.text.slice(0, holder.text.indexOf(text));
+  const offset = before.split("\n").length - 1;
+  return { dockerfile: holder.name, dockerfileInline: "\n".repeat(offset) + text };
+}
+
 /**
  * Splits resolved bake targets into `runBuild` runs: targets of the same context, Dockerfile and
  * build settings share one run (one context transfer, common stages built once); a stage asked
  * for by several such targets is built once with all their tags.
  */
-export function planBakeRuns(config: BakeConfig): BakeRun[] {
+export function planBakeRuns(config: BakeConfig, files: readonly BakeFile[] = []): BakeRun[] {
   const runs = new Map<string, BakeRun>();
   const linked = new Set(config.linked ?? []);
   for (const [name, target] of Object.entries(config.target)) {
-    if (target["dockerfile-inline"] !== undefined) {
-      unsupported(
-        name,
-        "dockerfile-inline",
-        "dockerfile-inline is not supported by stagecraft yet",
-      );
-    }
     const { contexts: namedContexts, from: contextsFrom } = namedContextsOf(name, target);
     if ((target.platforms?.length ?? 0) > 1) {
       unsupported(
@@ -176,7 +216,7 @@ export function planBakeRuns(config: BakeConfig): BakeRun[] {
     const context = target.context ?? ".";
     const settings = {
       context,
-      dockerfile: joinPath(context, target.dockerfile ?? "Dockerfile"),
+      ...dockerfileOf(name, target, context, files),
       buildArgs: target.args ?? {},
       labels: target.labels ?? {},
       platform: target.platforms?.[0],
