@@ -11,6 +11,8 @@ import { runStagecraft } from "./support/cli.js";
 const run = promisify(execFile);
 const nonce = `${process.pid}-${Date.now()}`;
 const tag = (name: string) => `stagecraft-test/bake-feature-${name}:${nonce}`;
+const registryName = (name: string) =>
+  `127.0.0.1:5000/stagecraft-test/bake-feature-${name}:${nonce}`;
 const dirs: string[] = [];
 const project = (): string => {
   const dir = mkdtempSync(join(tmpdir(), "stagecraft-bake-features-"));
@@ -113,5 +115,77 @@ describe("stagecraft bake: dockerfile-inline", () => {
     const failed = await runStagecraft(["bake", "--progress", "plain"], { cwd: dir });
     expect(failed.code).toBe(1);
     expect(`${failed.stdout}${failed.stderr}`).toContain("docker-bake.hcl:5");
+  }, 180_000);
+});
+
+/** The digest the loopback registry stores for NAME:TAG, or undefined. */
+async function registryDigest(reference: string): Promise<string | undefined> {
+  const [repository, version] = reference.slice("127.0.0.1:5000/".length).split(":");
+  const response = await fetch(
+    `http://127.0.0.1:5000/v2/${repository ?? ""}/manifests/${version ?? ""}`,
+    {
+      method: "HEAD",
+      headers: {
+        accept: [
+          "application/vnd.docker.distribution.manifest.v2+json",
+          "application/vnd.oci.image.manifest.v1+json",
+        ].join(", "),
+      },
+    },
+  );
+  return response.status === 200
+    ? (response.headers.get("docker-content-digest") ?? undefined)
+    : undefined;
+}
+
+describe("stagecraft bake: output name=", () => {
+  it("names and pushes the image by the output's name= when the target has no tags", async () => {
+    const dir = project();
+    writeFileSync(
+      join(dir, "Dockerfile"),
+      `FROM stagecraft/busybox:latest\nRUN echo named-${nonce} > /named.txt\n`,
+    );
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      [
+        'group "default" {',
+        '  targets = ["image", "registry"]',
+        "}",
+        'target "image" {',
+        `  output = ["type=image,name=${registryName("image")},push=true"]`,
+        "}",
+        'target "registry" {',
+        // Another build setting: a run of its own, not the same image under two names.
+        '  args = { WHICH = "registry" }',
+        `  output = ["type=registry,name=${registryName("registry")}"]`,
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const result = await runStagecraft(
+      ["bake", "--progress", "plain", "--metadata-file", "metadata.json"],
+      { cwd: dir },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const metadata = JSON.parse(readFileSync(join(dir, "metadata.json"), "utf8")) as Record<
+      string,
+      Record<string, string>
+    >;
+    for (const name of ["image", "registry"]) {
+      const digest = await registryDigest(registryName(name));
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(metadata[name]?.["containerimage.digest"]).toBe(digest);
+      expect(metadata[name]?.["image.name"]).toBe(registryName(name));
+      // The name is the image's on the engine too, as buildx's image exporter gives it.
+      const { stdout } = await run("docker", [
+        "run",
+        "--rm",
+        registryName(name),
+        "cat",
+        "/named.txt",
+      ]);
+      expect(stdout).toBe(`named-${nonce}\n`);
+    }
   }, 180_000);
 });

@@ -10,6 +10,7 @@ import {
 } from "@stagecraft/core";
 import {
   formatBakePrint,
+  imageNamesOf,
   loadBakeFiles,
   planBakeRuns,
   resolveBake,
@@ -68,13 +69,14 @@ Options:
       --metadata-file F   write bake's metadata file (per target: image digests and names)
   -h, --help              show this help
 
-Supported in runs: context, dockerfile, target, args, labels, tags, one platform, no-cache, pull,
-network (default, host, none), cache-from (registry refs, as inline cache), secret, ssh, output
-type=docker/image (the engine's image store), type=registry or type=image,push=true (pushed once
-built), or one type=local/tar; contexts (directories, docker-image://REF, target:NAME: that
-target is built first and read from the engine's image store under a temporary name);
-dockerfile-inline (its lines shown as the bake file's when it is a heredoc there). Not yet:
-several platforms, cache-to (warned and skipped). --print shows them all.
+Supported in runs: context, dockerfile, dockerfile-inline (a heredoc's lines are shown as the bake
+file's), target, args, labels, tags, one platform, no-cache, pull, network (default, host, none),
+cache-from (registry refs, as inline cache), secret, ssh, output type=docker/image (the engine's
+image store), type=registry or type=image,push=true (pushed once built; name= names the image when
+the target has no tags, as in buildx), or one type=local/tar; contexts (directories,
+docker-image://REF, target:NAME: that target is built first and read from the engine's image store
+under a temporary name). Not yet: several platforms, cache-to (warned and skipped). --print shows
+them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -406,7 +408,8 @@ export function formatBakeMetadata(
     if (result.status !== "succeeded" || result.imageId === undefined || result.imageId === "")
       continue;
     for (const name of bakeTargets[result.name] ?? [result.name]) {
-      const tags = config.target[name]?.tags ?? [];
+      const target = config.target[name];
+      const tags = target === undefined ? [] : imageNamesOf(target);
       const pushed = published.get(result.name)?.find((entry) => tags.includes(entry.tag));
       metadata[name] = {
         "containerimage.config.digest": result.imageId,

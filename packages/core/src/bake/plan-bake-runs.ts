@@ -115,20 +115,65 @@ function namedContextsOf(
   return { contexts, from };
 }
 
+/** One `--output` entry's fields, read as buildx reads it (Go's CSV: a field may be quoted whole). */
+function outputFields(output: string): Partial<Record<string, string>> {
+  const fields: string[] = [];
+  let at = 0;
+  while (at <= output.length) {
+    if (output.charAt(at) === '"') {
+      let value = "";
+      let end = at + 1;
+      for (; end < output.length; end++) {
+        if (output.charAt(end) !== '"') value += output.charAt(end);
+        else if (output.charAt(end + 1) === '"') value += output.charAt(++end);
+        else break;
+      }
+      fields.push(value);
+      const comma = output.indexOf(",", end);
+      at = comma < 0 ? output.length + 1 : comma + 1;
+      continue;
+    }
+    const comma = output.indexOf(",", at);
+    fields.push(output.slice(at, comma === -1 ? output.length : comma));
+    at = comma === -1 ? output.length + 1 : comma + 1;
+  }
+  const out: Partial<Record<string, string>> = {};
+  for (const field of fields) {
+    const equals = field.indexOf("=");
+    if (equals === -1) out.type ??= field === "" ? "" : "local";
+    else out[field.slice(0, equals).trim().toLowerCase()] = field.slice(equals + 1);
+  }
+  if (!output.includes("=")) out.dest = output;
+  return out;
+}
+
+/**
+ * The names a target's image gets: its tags, or, without tags, the `name=` of its image outputs, as
+ * buildx fills an image exporter's name from the tags and keeps its `name=` only when there are none.
+ */
+export function imageNamesOf(target: BakeTarget): string[] {
+  if ((target.tags?.length ?? 0) > 0) return [...(target.tags ?? [])];
+  const names: string[] = [];
+  for (const output of target.output ?? []) {
+    const fields = outputFields(output);
+    if (fields.type !== "image" && fields.type !== "registry" && fields.type !== "docker") continue;
+    for (const name of (fields.name ?? "").split(",")) {
+      if (name.trim() !== "" && !names.includes(name.trim())) names.push(name.trim());
+    }
+  }
+  return names;
+}
+
 /** A target's outputs: one local or tar export, or the engine's image store and maybe a push. */
 function outputOf(name: string, target: BakeTarget): { local: string | undefined; push: boolean } {
   let local: string | undefined;
   let push = false;
   for (const output of target.output ?? []) {
-    const type = /(?:^|,)type=([^,]+)/.exec(output)?.[1] ?? (output.includes("=") ? "" : "local");
+    const fields = outputFields(output);
+    const type = fields.type ?? "";
     if (type === "docker" || type === "image" || type === "registry") {
-      // buildx: `type=registry` is `type=image,push=true`; `name=` replaces the target's tags.
-      if (/(?:^|,)name=/.test(output)) {
-        unsupported(name, "output", `name= in output "${output}" is not supported; use tags`);
-      }
-      if (type === "registry" || (type === "image" && /(?:^|,)push=true(?:,|$)/.test(output))) {
-        push = true;
-      }
+      // buildx: `type=registry` is `type=image,push=true`.
+      if (type === "registry" || (type === "image" && fields.push === "true")) push = true;
       continue;
     }
     if (type === "local" || type === "tar") {
@@ -141,6 +186,12 @@ function outputOf(name: string, target: BakeTarget): { local: string | undefined
   }
   if (push && local !== undefined) {
     unsupported(name, "output", "a pushed image and a local or tar output in one target");
+  }
+  if (push && imageNamesOf(target).length === 0) {
+    throw new BakeError("BAKE_INVALID", "tag is needed when pushing to registry", {
+      key: `target "${name}".output`,
+      hint: "Give the target tags, or the output a name= (type=image,name=REGISTRY/NAME:TAG,push=true).",
+    });
   }
   return { local, push };
 }
@@ -257,7 +308,7 @@ export function planBakeRuns(config: BakeConfig, files: readonly BakeFile[] = []
     // A target built only to be read by another is not exported (buildx: `type=cacheonly`).
     if (linked.has(name)) continue;
     const tags = run.tagsByStage[stage] ?? [];
-    for (const tag of target.tags ?? []) if (!tags.includes(tag)) tags.push(tag);
+    for (const tag of imageNamesOf(target)) if (!tags.includes(tag)) tags.push(tag);
   }
   return [...runs.values()];
 }
