@@ -189,3 +189,45 @@ describe("stagecraft bake: output name=", () => {
     }
   }, 180_000);
 });
+
+describe("stagecraft bake: platforms", () => {
+  it("refuses several platforms on this graph-driver engine before building, as buildx", async () => {
+    const dir = project();
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nCOPY Dockerfile /\n");
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      `target "multi" {\n  platforms = ["linux/amd64", "linux/arm64"]\n  tags = ["${tag("multi")}"]\n}\n`,
+    );
+    const result = await runStagecraft(["bake", "--progress", "plain", "multi"], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'target "multi".platforms: Multi-platform build is not supported for the docker driver.',
+    );
+    expect(result.stderr).toContain("--set multi.platforms=linux/amd64");
+    expect(result.stdout).toBe("");
+    expect(await images(tag("multi"))).toEqual([]);
+  }, 60_000);
+
+  it("builds one foreign platform, saying the engine cannot run its programs", async () => {
+    const dir = project();
+    writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nCOPY Dockerfile /\n");
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      `target "arm" {\n  platforms = ["linux/arm64"]\n  tags = ["${tag("arm")}"]\n}\n`,
+    );
+    const result = await runStagecraft(["bake", "--progress", "plain", "arm"], { cwd: dir });
+    expect(result.code).toBe(0);
+    // This machine has no emulation installed: BuildKit lists only amd64 (and 386) platforms.
+    expect(result.stderr).toContain(
+      'warning: target "arm": platform linux/arm64 is not the engine\'s own (linux/amd64) and its BuildKit cannot run linux/arm64 programs',
+    );
+    const { stdout } = await run("docker", [
+      "image",
+      "inspect",
+      "-f",
+      "{{.Os}}/{{.Architecture}}",
+      tag("arm"),
+    ]);
+    expect(stdout.trim()).toBe("linux/arm64");
+  }, 60_000);
+});

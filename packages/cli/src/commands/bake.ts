@@ -9,6 +9,7 @@ import {
   type BuildOutcome,
 } from "@stagecraft/core";
 import {
+  checkBakePlatforms,
   formatBakePrint,
   imageNamesOf,
   loadBakeFiles,
@@ -75,8 +76,9 @@ cache-from (registry refs, as inline cache), secret, ssh, output type=docker/ima
 image store), type=registry or type=image,push=true (pushed once built; name= names the image when
 the target has no tags, as in buildx), or one type=local/tar; contexts (directories,
 docker-image://REF, target:NAME: that target is built first and read from the engine's image store
-under a temporary name). Not yet: several platforms, cache-to (warned and skipped). --print shows
-them all.
+under a temporary name). A platform other than the engine's is built with a warning that says
+whether the engine can run its programs. Not yet: several platforms in one target (refused before
+building, with what to change), cache-to (warned and skipped). --print shows them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -215,7 +217,7 @@ function prepareGroup(io: Io, run: BakeRun, name: string, scratch: string[]): Pr
   const base = {
     file: run.dockerfile,
     buildArgs: run.buildArgs,
-    ...(run.platform === undefined ? {} : { platform: run.platform }),
+    ...(run.platforms[0] === undefined ? {} : { platform: run.platforms[0] }),
   };
   // The last stage ("" in the run) gets its id from an analysis without targets; a run that names
   // every stage it builds needs only the analysis below.
@@ -287,8 +289,14 @@ async function runBake(
   files: readonly BakeFile[],
 ): Promise<ExitCode> {
   const scratch: string[] = [];
+  const engine = new DockerEngine({ env: io.env });
+  const runs = planBakeRuns(config, files);
+  // Several platforms are refused, and a foreign one explained, before anything is built.
+  for (const warning of await checkBakePlatforms(runs, engine, io.signal)) {
+    io.stderr.write(`warning: ${warning}\n`);
+  }
   try {
-    return await runBakeRuns(io, config, flags, planBakeRuns(config, files), scratch);
+    return await runBakeRuns(io, config, flags, runs, engine, scratch);
   } finally {
     for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
   }
@@ -299,6 +307,7 @@ async function runBakeRuns(
   config: BakeConfig,
   flags: RunFlags,
   runs: readonly BakeRun[],
+  engine: DockerEngine,
   scratch: string[],
 ): Promise<ExitCode> {
   const names = groupNames(runs);
@@ -344,7 +353,7 @@ async function runBakeRuns(
     for (const entry of prepared) settleOutput(entry.session, succeeded);
   };
   const outcome = await runBuildGroups({
-    engine: new DockerEngine({ env: io.env }),
+    engine,
     groups: prepared.map((entry) => entry.group),
     concurrency: flags.concurrency,
     keepGoing: flags.keepGoing,

@@ -29,7 +29,11 @@ export interface BakeRun {
   tagsByStage: Record<string, string[]>;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
-  platform: string | undefined;
+  /**
+   * The target's `platforms` (empty: the engine's own). Several are refused before building by
+   * `checkBakePlatforms`, which also says what the engine does with one that is not its own.
+   */
+  platforms: string[];
   noCache: boolean;
   pull: boolean;
   network: "default" | "host" | "none" | undefined;
@@ -242,13 +246,6 @@ export function planBakeRuns(config: BakeConfig, files: readonly BakeFile[] = []
   const linked = new Set(config.linked ?? []);
   for (const [name, target] of Object.entries(config.target)) {
     const { contexts: namedContexts, from: contextsFrom } = namedContextsOf(name, target);
-    if ((target.platforms?.length ?? 0) > 1) {
-      unsupported(
-        name,
-        "platforms",
-        "a target for several platforms is not supported by stagecraft yet",
-      );
-    }
     const network = networkOf(name, target.network);
     const { local: output, push } = outputOf(name, target);
     const warnings: string[] = [];
@@ -270,7 +267,17 @@ export function planBakeRuns(config: BakeConfig, files: readonly BakeFile[] = []
       ...dockerfileOf(name, target, context, files),
       buildArgs: target.args ?? {},
       labels: target.labels ?? {},
-      platform: target.platforms?.[0],
+      // buildx splits each entry at commas when it builds (`--set t.platform=a,b` is one entry).
+      platforms: [
+        ...new Set(
+          (target.platforms ?? []).flatMap((entry) =>
+            entry
+              .split(",")
+              .map((platform) => platform.trim())
+              .filter((platform) => platform !== ""),
+          ),
+        ),
+      ],
       noCache: target["no-cache"] ?? false,
       pull: target.pull ?? false,
       network,
