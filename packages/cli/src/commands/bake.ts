@@ -219,26 +219,27 @@ function prepareGroup(io: Io, run: BakeRun, name: string, scratch: string[]): Pr
     buildArgs: run.buildArgs,
     ...(run.platforms[0] === undefined ? {} : { platform: run.platforms[0] }),
   };
-  // The last stage ("" in the run) gets its id from an analysis without targets; a run that names
-  // every stage it builds needs only the analysis below.
-  const lastStage = run.stages.includes(undefined)
-    ? (analyzeDockerfile(text, base).plan.targets[0]?.id ?? "")
-    : "";
+  // One analysis per run: `undefined` asks for the last stage beside the named ones.
+  const analysis = analyzeDockerfile(text, { ...base, targets: run.stages });
+  const { graph } = analysis;
+  const idOf = (stage: string | undefined): string => {
+    const index =
+      stage === undefined
+        ? graph.defaultTarget
+        : graph.stages.findLastIndex((entry) => entry.name?.toLowerCase() === stage.toLowerCase());
+    return graph.stages[index]?.id ?? stage ?? "";
+  };
   const bakeTargetsByStage: Record<string, string[]> = {};
   const tags: Record<string, string[]> = {};
   for (const stage of run.stages) {
     const key = stage ?? "";
-    const id = stage ?? lastStage;
+    const id = idOf(stage);
     bakeTargetsByStage[id] = [
       ...(bakeTargetsByStage[id] ?? []),
       ...(run.targetsByStage[key] ?? []),
     ];
     tags[id] = [...new Set([...(tags[id] ?? []), ...(run.tagsByStage[key] ?? [])])];
   }
-  const analysis = analyzeDockerfile(text, {
-    ...base,
-    targets: Object.keys(bakeTargetsByStage),
-  });
   const ids = analysis.plan.targets.map((target) => target.id);
   const session = readSessionFlags(
     io,
