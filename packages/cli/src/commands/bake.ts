@@ -45,6 +45,7 @@ import {
   settleOutput,
   type RunSession,
 } from "./read-session-flags.js";
+import { stageSizeFileOf } from "./stage-size-file.js";
 import { checkWritableFile, writeRunFiles, writeWhole } from "./write-run-files.js";
 
 export const BAKE_HELP = `Usage: stagecraft bake [FILE...] [TARGET|GROUP...] [options]
@@ -275,6 +276,8 @@ function prepareGroup(io: Io, run: BakeRun, name: string, scratch: string[]): Pr
         cacheFrom: run.cacheFrom.map((value) => parseCacheFlag("--cache-from", value)),
         session,
         push: run.push,
+        // As in build: a stage size measured once is remembered, so a cached run probes nothing.
+        stageSizeFile: stageSizeFileOf(io.env),
         ...(hasNamedContexts ? { namedContexts: run.namedContexts } : {}),
       },
     },
