@@ -6,7 +6,10 @@ import type { Io } from "../io.js";
 import { bakeCommand } from "./bake.js";
 
 // The analyses bake makes are counted, and the run stops where it would reach the engine.
-const analyses = vi.hoisted(() => ({ files: [] as string[] }));
+const analyses = vi.hoisted(() => ({
+  files: [] as string[],
+  groups: [] as { targetNames?: Readonly<Record<string, string>> | undefined }[],
+}));
 vi.mock("@stagecraft/core", async (importOriginal) => {
   const core = await importOriginal<typeof import("@stagecraft/core")>();
   return {
@@ -19,7 +22,10 @@ vi.mock("@stagecraft/core", async (importOriginal) => {
 });
 vi.mock("@stagecraft/core/bake", async (importOriginal) => ({
   ...(await importOriginal<typeof import("@stagecraft/core/bake")>()),
-  runBuildGroups: () => Promise.reject(new Error("the engine is not asked in this test")),
+  runBuildGroups: (options: { groups: (typeof analyses)["groups"] }) => {
+    analyses.groups.push(...options.groups);
+    return Promise.reject(new Error("the engine is not asked in this test"));
+  },
 }));
 
 describe("bake's analyses", () => {
@@ -40,6 +46,7 @@ describe("bake's analyses", () => {
 
   beforeEach(() => {
     analyses.files = [];
+    analyses.groups = [];
     dir = mkdtempSync(join(tmpdir(), "stagecraft-bake-"));
     for (const name of ["api", "worker"]) {
       mkdirSync(join(dir, name));
@@ -73,11 +80,33 @@ target "worker" {
     expect(analyses.files.sort()).toEqual(["api/Dockerfile", "worker/Dockerfile"]);
   });
 
-  it("analyses once more for the id of the last stage when a target names none", async () => {
-    await bake(`target "default" {
+  it("names a dockerfile-inline's lines as the bake file's", async () => {
+    const stderr = await bake(`target "default" {
   context = "api"
+  dockerfile-inline = <<EOT
+FROM scratch
+BOGUS x
+EOT
 }
 `);
-    expect(analyses.files).toEqual(["api/Dockerfile", "api/Dockerfile"]);
+    expect(stderr).toContain("docker-bake.hcl:5");
+    expect(stderr).toContain("unknown instruction: BOGUS");
+  });
+
+  it("analyses each Dockerfile once when a target names no stage, beside one that does", async () => {
+    await bake(`group "default" { targets = ["api", "api-test"] }
+target "api" {
+  context = "api"
+}
+target "api-test" {
+  context = "api"
+  target = "test"
+}
+`);
+    expect(analyses.files).toEqual(["api/Dockerfile"]);
+    // The target without a stage builds the last one, "runtime", under its bake name.
+    expect(analyses.groups.map((group) => group.targetNames)).toEqual([
+      { runtime: "api", test: "api-test" },
+    ]);
   });
 });

@@ -52,6 +52,24 @@ describe("formatBakeMetadata", () => {
     });
   });
 
+  it("names a target without tags by its output's name=, as buildx", () => {
+    const text = formatBakeMetadata(
+      outcomeOf([{ name: "app", status: "succeeded", imageId: ID, tags: [] }]),
+      { app: ["app"] },
+      {
+        group: {},
+        target: { app: { output: ["type=image,name=127.0.0.1:5000/app:1,push=true"] } },
+      },
+    );
+    expect(JSON.parse(text)).toEqual({
+      app: {
+        "containerimage.config.digest": ID,
+        "containerimage.digest": ID,
+        "image.name": "127.0.0.1:5000/app:1",
+      },
+    });
+  });
+
   it("gives the registry's manifest digest once the target was pushed", () => {
     const pushed = `sha256:${"b".repeat(64)}`;
     const text = formatBakeMetadata(

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import {
   DockerEngine,
   UsageError,
@@ -8,12 +9,15 @@ import {
   type BuildOutcome,
 } from "@stagecraft/core";
 import {
+  checkBakePlatforms,
   formatBakePrint,
+  imageNamesOf,
   loadBakeFiles,
   planBakeRuns,
   resolveBake,
   runBuildGroups,
   type BakeConfig,
+  type BakeFile,
   type BakeRun,
   type BuildGroup,
 } from "@stagecraft/core/bake";
@@ -41,6 +45,7 @@ import {
   settleOutput,
   type RunSession,
 } from "./read-session-flags.js";
+import { stageSizeFileOf } from "./stage-size-file.js";
 import { checkWritableFile, writeRunFiles, writeWhole } from "./write-run-files.js";
 
 export const BAKE_HELP = `Usage: stagecraft bake [FILE...] [TARGET|GROUP...] [options]
@@ -66,12 +71,15 @@ Options:
       --metadata-file F   write bake's metadata file (per target: image digests and names)
   -h, --help              show this help
 
-Supported in runs: context, dockerfile, target, args, labels, tags, one platform, no-cache, pull,
-network (default, host, none), cache-from (registry refs, as inline cache), secret, ssh, output
-type=docker/image (the engine's image store), type=registry or type=image,push=true (pushed once
-built), or one type=local/tar; contexts (directories, docker-image://REF). Not yet:
-dockerfile-inline, contexts from other targets (target:NAME), several platforms, cache-to (warned
-and skipped). --print shows them all.
+Supported in runs: context, dockerfile, dockerfile-inline (a heredoc's lines are shown as the bake
+file's), target, args, labels, tags, one platform, no-cache, pull, network (default, host, none),
+cache-from (registry refs, as inline cache), secret, ssh, output type=docker/image (the engine's
+image store), type=registry or type=image,push=true (pushed once built; name= names the image when
+the target has no tags, as in buildx), or one type=local/tar; contexts (directories,
+docker-image://REF, target:NAME: that target is built first and read from the engine's image store
+under a temporary name). A platform other than the engine's is built with a warning that says
+whether the engine can run its programs. Not yet: several platforms in one target (refused before
+building, with what to change), cache-to (warned and skipped). --print shows them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -137,15 +145,18 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
     if (values["no-cache"] === true) overrides.push("*.no-cache=true");
     if (values.pull === true) overrides.push("*.pull=true");
     if (values.push === true) overrides.push("*.output=type=registry");
-    const config = resolveBake(
-      loadBakeFiles(io.cwd, files, () => readFileSync(0, "utf8")),
-      { targets, overrides, env: io.env, vars: builtinVars() },
-    );
+    const bakeFiles = loadBakeFiles(io.cwd, files, () => readFileSync(0, "utf8"));
+    const config = resolveBake(bakeFiles, {
+      targets,
+      overrides,
+      env: io.env,
+      vars: builtinVars(),
+    });
     if (values.print === true) {
       io.stdout.write(formatBakePrint(config));
       return 0;
     }
-    return await runBake(io, config, runFlags);
+    return await runBake(io, config, runFlags, bakeFiles);
   } catch (error) {
     if (io.signal.aborted && !(error instanceof UsageError)) {
       io.stderr.write("stagecraft: interrupted\n");
@@ -183,37 +194,53 @@ function groupNames(runs: readonly BakeRun[]): string[] {
   return distinct ? dirs : runs.map((run) => run.name);
 }
 
-function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
-  const dockerfilePath = resolve(io.cwd, run.dockerfile);
-  if (!existsSync(dockerfilePath)) {
+/**
+ * The run's Dockerfile text and the path the build reads it from: a `dockerfile-inline` is written
+ * to a file of its own outside the context (sent as `docker build -f -` sends one), in `scratch`.
+ */
+function readDockerfile(io: Io, run: BakeRun, scratch: string[]): { text: string; path: string } {
+  if (run.dockerfileInline !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-inline-"));
+    scratch.push(dir);
+    const path = join(dir, "Dockerfile");
+    writeFileSync(path, run.dockerfileInline);
+    return { text: run.dockerfileInline, path };
+  }
+  const path = resolve(io.cwd, run.dockerfile);
+  if (!existsSync(path)) {
     throw new UsageError(`target "${run.name}": the Dockerfile ${run.dockerfile} does not exist`);
   }
-  const text = readFileSync(dockerfilePath, "utf8");
+  return { text: readFileSync(path, "utf8"), path: run.dockerfile };
+}
+
+function prepareGroup(io: Io, run: BakeRun, name: string, scratch: string[]): PreparedGroup {
+  const { text, path: dockerfilePath } = readDockerfile(io, run, scratch);
   const base = {
     file: run.dockerfile,
     buildArgs: run.buildArgs,
-    ...(run.platform === undefined ? {} : { platform: run.platform }),
+    ...(run.platforms[0] === undefined ? {} : { platform: run.platforms[0] }),
   };
-  // The last stage ("" in the run) gets its id from an analysis without targets; a run that names
-  // every stage it builds needs only the analysis below.
-  const lastStage = run.stages.includes(undefined)
-    ? (analyzeDockerfile(text, base).plan.targets[0]?.id ?? "")
-    : "";
+  // One analysis per run: `undefined` asks for the last stage beside the named ones.
+  const analysis = analyzeDockerfile(text, { ...base, targets: run.stages });
+  const { graph } = analysis;
+  const idOf = (stage: string | undefined): string => {
+    const index =
+      stage === undefined
+        ? graph.defaultTarget
+        : graph.stages.findLastIndex((entry) => entry.name?.toLowerCase() === stage.toLowerCase());
+    return graph.stages[index]?.id ?? stage ?? "";
+  };
   const bakeTargetsByStage: Record<string, string[]> = {};
   const tags: Record<string, string[]> = {};
   for (const stage of run.stages) {
     const key = stage ?? "";
-    const id = stage ?? lastStage;
+    const id = idOf(stage);
     bakeTargetsByStage[id] = [
       ...(bakeTargetsByStage[id] ?? []),
       ...(run.targetsByStage[key] ?? []),
     ];
     tags[id] = [...new Set([...(tags[id] ?? []), ...(run.tagsByStage[key] ?? [])])];
   }
-  const analysis = analyzeDockerfile(text, {
-    ...base,
-    targets: Object.keys(bakeTargetsByStage),
-  });
   const ids = analysis.plan.targets.map((target) => target.id);
   const session = readSessionFlags(
     io,
@@ -228,7 +255,8 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
     targetNames[id] = name;
     bakeTargets[name] = names;
   }
-  const hasNamedContexts = Object.keys(run.namedContexts).length > 0;
+  const hasNamedContexts =
+    Object.keys(run.namedContexts).length + Object.keys(run.contextsFrom).length > 0;
   return {
     group: {
       name,
@@ -239,7 +267,7 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
         : {}),
       options: {
         analysis,
-        context: { dir: run.context, dockerfile: run.dockerfile, cwd: io.cwd },
+        context: { dir: run.context, dockerfile: dockerfilePath, cwd: io.cwd },
         tags,
         labels: run.labels,
         noCache: run.noCache,
@@ -248,6 +276,8 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
         cacheFrom: run.cacheFrom.map((value) => parseCacheFlag("--cache-from", value)),
         session,
         push: run.push,
+        // As in build: a stage size measured once is remembered, so a cached run probes nothing.
+        stageSizeFile: stageSizeFileOf(io.env),
         ...(hasNamedContexts ? { namedContexts: run.namedContexts } : {}),
       },
     },
@@ -256,10 +286,56 @@ function prepareGroup(io: Io, run: BakeRun, name: string): PreparedGroup {
   };
 }
 
-async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<ExitCode> {
-  const runs = planBakeRuns(config);
+async function runBake(
+  io: Io,
+  config: BakeConfig,
+  flags: RunFlags,
+  files: readonly BakeFile[],
+): Promise<ExitCode> {
+  const scratch: string[] = [];
+  const engine = new DockerEngine({ env: io.env });
+  const runs = planBakeRuns(config, files);
+  // Several platforms are refused, and a foreign one explained, before anything is built.
+  for (const warning of await checkBakePlatforms(runs, engine, io.signal)) {
+    io.stderr.write(`warning: ${warning}\n`);
+  }
+  try {
+    return await runBakeRuns(io, config, flags, runs, engine, scratch);
+  } finally {
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runBakeRuns(
+  io: Io,
+  config: BakeConfig,
+  flags: RunFlags,
+  runs: readonly BakeRun[],
+  engine: DockerEngine,
+  scratch: string[],
+): Promise<ExitCode> {
   const names = groupNames(runs);
-  const prepared = runs.map((run, index) => prepareGroup(io, run, names[index] ?? run.name));
+  const prepared = runs.map((run, index) =>
+    prepareGroup(io, run, names[index] ?? run.name, scratch),
+  );
+  // `target:NAME` contexts: the run's name of the target that builds bake target NAME.
+  const runNameOf = new Map(
+    prepared.flatMap((entry) =>
+      Object.entries(entry.bakeTargets).flatMap(([runName, bakeNames]) =>
+        bakeNames.map((bakeName) => [bakeName, runName] as const),
+      ),
+    ),
+  );
+  runs.forEach((run, index) => {
+    const group = prepared[index]?.group;
+    if (group === undefined || Object.keys(run.contextsFrom).length === 0) return;
+    group.contextsFrom = Object.fromEntries(
+      Object.entries(run.contextsFrom).map(([context, bakeName]) => [
+        context,
+        runNameOf.get(bakeName) ?? bakeName,
+      ]),
+    );
+  });
   for (const run of runs)
     for (const warning of run.warnings) io.stderr.write(`warning: ${warning}\n`);
   const dockerfiles = [...new Set(runs.map((run) => run.dockerfile))];
@@ -281,7 +357,7 @@ async function runBake(io: Io, config: BakeConfig, flags: RunFlags): Promise<Exi
     for (const entry of prepared) settleOutput(entry.session, succeeded);
   };
   const outcome = await runBuildGroups({
-    engine: new DockerEngine({ env: io.env }),
+    engine,
     groups: prepared.map((entry) => entry.group),
     concurrency: flags.concurrency,
     keepGoing: flags.keepGoing,
@@ -345,7 +421,8 @@ export function formatBakeMetadata(
     if (result.status !== "succeeded" || result.imageId === undefined || result.imageId === "")
       continue;
     for (const name of bakeTargets[result.name] ?? [result.name]) {
-      const tags = config.target[name]?.tags ?? [];
+      const target = config.target[name];
+      const tags = target === undefined ? [] : imageNamesOf(target);
       const pushed = published.get(result.name)?.find((entry) => tags.includes(entry.tag));
       metadata[name] = {
         "containerimage.config.digest": result.imageId,

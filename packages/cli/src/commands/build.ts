@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import {
   DockerEngine,
   UsageError,
@@ -35,6 +34,7 @@ import {
   settleOutput,
   type RunSession,
 } from "./read-session-flags.js";
+import { stageSizeFileOf } from "./stage-size-file.js";
 import { writeRunFiles } from "./write-run-files.js";
 import { readPoolFlags } from "./read-pool-flags.js";
 
@@ -242,21 +242,6 @@ function runOptionsOf(
     sizeBudgets,
     stageSizeFile: stageSizeFileOf(io.env),
   } satisfies Partial<RunBuildOptions>;
-}
-
-/**
- * Where measured stage sizes are remembered: `$STAGECRAFT_CACHE_DIR/stage-sizes.json`, by default
- * under `$XDG_CACHE_HOME` or `~/.cache`; `STAGECRAFT_CACHE_DIR=` (empty) remembers nothing.
- */
-function stageSizeFileOf(env: Io["env"]): string | undefined {
-  const dir =
-    env.STAGECRAFT_CACHE_DIR ??
-    (env.XDG_CACHE_HOME !== undefined && env.XDG_CACHE_HOME !== ""
-      ? join(env.XDG_CACHE_HOME, "stagecraft")
-      : env.HOME !== undefined && env.HOME !== ""
-        ? join(env.HOME, ".cache", "stagecraft")
-        : "");
-  return dir === "" ? undefined : join(dir, "stage-sizes.json");
 }
 
 /** Whether the run pins its bases: `--pin-bases`, or a registry cache without `--no-pin-bases`. */

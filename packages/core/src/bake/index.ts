@@ -17,7 +17,10 @@ export type { BakeGroup, BakeTarget, BakeTargetKey } from "./bake-target.js";
 export { SUPPORTED_BAKE_FUNCTIONS, UNSUPPORTED_BAKE_FUNCTIONS } from "./bake-functions.js";
 export { parseHcl } from "./parse-hcl.js";
 export type { HclAttribute, HclBlock, HclBody, HclExpression, HclValue } from "./parse-hcl.js";
-export { planBakeRuns } from "./plan-bake-runs.js";
+export { imageNamesOf, planBakeRuns } from "./plan-bake-runs.js";
+/** Refuses several platforms per target and explains a foreign one, before building. */
+export { checkBakePlatforms } from "./check-bake-platforms.js";
+export type { PlatformEngine } from "./check-bake-platforms.js";
 export type { BakeRun } from "./plan-bake-runs.js";
 /** Runs several (context, Dockerfile) groups as one run: one limit, one event stream, one report. */
 export { runBuildGroups } from "../scheduler/run-build-groups.js";

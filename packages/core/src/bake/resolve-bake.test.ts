@@ -141,6 +141,27 @@ target "b" {
     );
   });
 
+  it("resolves a target read as a context, and names the file, line and key of a cycle", () => {
+    const config = hcl(
+      `target "base" {\n  output = ["type=docker"]\n}\ntarget "app" {\n  contexts = { base = "target:base" }\n}\n`,
+      ["app"],
+    );
+    expect(Object.keys(config.target)).toEqual(["app", "base"]);
+    expect(config.target.base?.output).toBeUndefined();
+    expect(config.linked).toEqual(["base"]);
+    expect(hcl(`target "base" {\n}\n`, ["base"]).linked).toBeUndefined();
+    const error = thrown(() =>
+      hcl(
+        `target "a" {\n  contexts = { x = "target:b" }\n}\n\ntarget "b" {\n  contexts = { y = "target:a" }\n}\n`,
+        ["a"],
+      ),
+    );
+    expect(error.code).toBe("BAKE_CYCLE");
+    expect(error.message).toBe(
+      'docker-bake.hcl:5: target "b".contexts.y: infinite loop from b to a (a -> b -> a)',
+    );
+  });
+
   it("names an unknown target, an undefined variable and an unsupported function", () => {
     const unknown = thrown(() => hcl(`target "a" {\n}\n`, ["nope"]));
     expect(unknown.code).toBe("BAKE_UNKNOWN_TARGET");

@@ -20,6 +20,11 @@ export interface BakeConfig {
   group: Record<string, BakeGroup>;
   /** Resolved targets by name: `inherits`, defaults and overrides applied. */
   target: Record<string, BakeTarget>;
+  /**
+   * Targets resolved only because another reads them (`contexts = { x = "target:NAME" }`): built,
+   * but not exported, as buildx gives them `type=cacheonly`. Not part of `--print`.
+   */
+  linked?: string[] | undefined;
 }
 
 /** Options of resolving bake files into targets. */
@@ -143,18 +148,33 @@ export function resolveBakeDefinition(
     resolvedGroups.default.targets = [...new Set(resolvedGroups.default.targets)];
   }
   // Targets named by `contexts = { x = "target:y" }` are built too, without outputs.
+  const linkedOnly: string[] = [];
   const linked = (name: string, target: BakeTarget, visited: string[]): void => {
-    for (const value of Object.values(target.contexts ?? {})) {
+    for (const [key, value] of Object.entries(target.contexts ?? {})) {
       if (!value.startsWith("target:")) continue;
       const other = value.slice("target:".length);
-      if (other === name)
-        throw new BakeError("BAKE_CYCLE", `target ${other} cannot link to itself`);
-      if (visited.includes(other))
-        throw new BakeError("BAKE_CYCLE", `infinite loop from ${name} to ${other}`);
+      const where = {
+        file: defined.get(name)?.file,
+        line: defined.get(name)?.line,
+        key: `target "${name}".contexts.${key}`,
+        hint: "A target cannot read itself, directly or through the targets it reads.",
+      };
+      if (other === name) {
+        throw new BakeError("BAKE_CYCLE", `target ${other} cannot link to itself`, where);
+      }
+      if (visited.includes(other)) {
+        const chain = [...visited.slice(visited.indexOf(other)), name, other].join(" -> ");
+        throw new BakeError(
+          "BAKE_CYCLE",
+          `infinite loop from ${name} to ${other} (${chain})`,
+          where,
+        );
+      }
       let resolved = resolvedTargets.get(other);
       if (resolved === undefined) {
         resolved = resolveTarget(other);
         delete resolved.output;
+        linkedOnly.push(other);
       }
       linked(other, resolved, [...visited, name]);
     }
@@ -164,7 +184,11 @@ export function resolveBakeDefinition(
   const target: Record<string, BakeTarget> = {};
   for (const name of [...resolvedTargets.keys()].sort())
     target[name] = resolvedTargets.get(name) ?? {};
-  return { group: resolvedGroups, target };
+  return {
+    group: resolvedGroups,
+    target,
+    ...(linkedOnly.length === 0 ? {} : { linked: linkedOnly.sort() }),
+  };
 }
 
 function availableHint(defined: Map<string, DefinedTarget>, groups: Map<string, unknown>): string {

@@ -51,6 +51,15 @@ describe("planTargets", () => {
     expect(analyzeDockerfile(twoUnnamed, { targets: ["stage-1"] }).plan.targets[0]?.stage).toBe(1);
   });
 
+  it("takes undefined among the targets as the default target, beside named ones", () => {
+    const { plan } = analyzeDockerfile(dockerfile, { targets: ["test", undefined, "APP"] });
+    // `APP` is the last stage again: planned once, as the default target was.
+    expect(plan.targets.map((target) => [target.id, target.requested])).toEqual([
+      ["test", "test"],
+      ["app", undefined],
+    ]);
+  });
+
   it("plans several targets: union, shared stages, levels and order", () => {
     const { plan, json } = analyzeDockerfile(dockerfile, { targets: ["test", "lint", "app"] });
     expect(plan.targets.map((target) => [target.requested, idsOf(plan, target.reachable)])).toEqual(

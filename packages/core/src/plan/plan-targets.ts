@@ -39,14 +39,18 @@ export interface TargetsPlan {
 /**
  * Plans one or several targets: the stages each one needs (BuildKit builds nothing else), their
  * union, the stages they share, a dependency order with levels, and the images to resolve.
- * Targets match stage names case-insensitively; none means the last stage.
+ * Targets match stage names case-insensitively; none, or `undefined` among them, means the last
+ * stage.
  *
  * @example
  * const plan = planTargets(graph, ["test", "app"]);
  * plan.shared.map((index) => graph.stages[index]?.id); // e.g. ["deps", "build"]
  * @throws UnknownStageError when a target names no stage, with the closest name as a suggestion.
  */
-export function planTargets(graph: StageGraph, targets: readonly string[] = []): TargetsPlan {
+export function planTargets(
+  graph: StageGraph,
+  targets: readonly (string | undefined)[] = [],
+): TargetsPlan {
   const requested: (string | undefined)[] = targets.length === 0 ? [undefined] : [...targets];
   const plans: TargetPlan[] = [];
   const seen = new Set<number>();

@@ -164,6 +164,67 @@ describe("runBuildGroups", () => {
     expect(outcome.targets.every((target) => target.status === "cancelled")).toBe(true);
   });
 
+  it("builds a target another group reads as a context first, and names it for the reader", async () => {
+    const engine = new FakeEngine({ base: { durationMs: 20 }, app: { durationMs: 5 } });
+    const reader = group("app", "FROM base AS app\n", ["app"]);
+    reader.contextsFrom = { base: "base" };
+    const outcome = await runBuildGroups({
+      engine,
+      groups: [reader, group("lib", "FROM scratch AS base\n", ["base"])],
+    });
+    expect(outcome.status).toBe("succeeded");
+    const [first, second] = engine.calls;
+    expect(first?.request.target).toBe("base");
+    expect(second?.request.target).toBe("app");
+    expect(second?.startedAt).toBeGreaterThanOrEqual(first?.endedAt ?? Infinity);
+    const context = second?.request.namedContexts?.base ?? "";
+    expect(context).toMatch(/^docker-image:\/\/stagecraft-context\/base:[a-z0-9]+$/);
+    const base = outcome.targets.find((target) => target.name === "base");
+    expect(engine.tagged).toEqual([
+      { source: base?.imageId, target: context.slice("docker-image://".length) },
+    ]);
+    // The temporary name is gone after the run; the image itself is the base target's.
+    expect(await engine.inspectImage(context.slice("docker-image://".length))).toBeUndefined();
+    expect(outcome.report.targets.map((target) => [target.target, target.status])).toEqual([
+      ["app", "succeeded"],
+      ["base", "succeeded"],
+    ]);
+  });
+
+  it("cancels the readers of a target that failed, even with keepGoing", async () => {
+    const engine = new FakeEngine({ base: { durationMs: 5, failWith: "exit code: 1" } });
+    const reader = group("app", "FROM base AS app\n", ["app"]);
+    reader.contextsFrom = { base: "base" };
+    const events: BuildEvent[] = [];
+    const outcome = await runBuildGroups({
+      engine,
+      groups: [reader, group("lib", "FROM scratch AS base\n", ["base"])],
+      keepGoing: true,
+      onEvent: (event) => events.push(event),
+    });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.targets.map((target) => [target.name, target.status])).toEqual([
+      ["app", "cancelled"],
+      ["base", "failed"],
+    ]);
+    expect(engine.calls.map((call) => call.request.target)).toEqual(["base"]);
+    const cancelled = events.find(
+      (event): event is TargetCancelledEvent => event.type === "target-cancelled",
+    );
+    expect(cancelled?.message).toBe('target "app" was cancelled because base failed');
+    expect(engine.tagged).toEqual([]);
+  });
+
+  it("refuses groups that read each other's targets in a cycle", async () => {
+    const a = group("a", "FROM y AS x\n", ["x"]);
+    const b = group("b", "FROM x AS y\n", ["y"]);
+    a.contextsFrom = { y: "y" };
+    b.contextsFrom = { x: "x" };
+    await expect(runBuildGroups({ engine: new FakeEngine(), groups: [a, b] })).rejects.toThrow(
+      "groups read each other's targets in a cycle: a -> b -> a",
+    );
+  });
+
   it("refuses two groups that give a target the same name", async () => {
     await expect(
       runBuildGroups({

@@ -6,7 +6,7 @@ import type { Logger } from "../logger.js";
 import type { LayerReport } from "../report/build-report.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
 import { SIZE_MEANING, runBuild, type BuildOutcome, type RunBuildOptions } from "./run-build.js";
-import type { TargetResult } from "./run-targets.js";
+import type { BuildLimit, TargetResult } from "./run-targets.js";
 
 /** One (context, Dockerfile, settings) of a run that holds several: its own `runBuild`. */
 export interface BuildGroup {
@@ -24,6 +24,14 @@ export interface BuildGroup {
    * by target id; default: the id. Names are unique over all groups.
    */
   targetNames?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Named contexts made by targets of other groups (bake's `contexts = { NAME = "target:OTHER" }`):
+   * context name → the target's name in the run. The group's builds wait until each such target
+   * has built; its image reaches them as `docker-image://` of a temporary name given to it on the
+   * engine's image store (which BuildKit on a Docker Engine reads first), removed after the run.
+   * A target that fails or is cancelled cancels the group's targets.
+   */
+  contextsFrom?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Options of `runBuildGroups`: the groups, and what they share. */
@@ -89,6 +97,7 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
     );
   }
   const limit = options.concurrency === undefined ? undefined : pLimit(options.concurrency);
+  const links = linksOf(groups, names, options.engine);
 
   const report = createReportBuilder();
   const out = (event: BuildEvent): void => {
@@ -130,17 +139,68 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
   if (options.signal?.aborted === true) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
+  // Why a group that reads another group's target was stopped, when that target did not build.
+  const linkCancels: (CancelReason | undefined)[] = groups.map(() => undefined);
+  const waitForLinks = async (index: number): Promise<void> => {
+    const group = groups[index];
+    const signal = controllers[index]?.signal;
+    const needed = Object.values(group?.contextsFrom ?? {}).flatMap((name) => {
+      const link = links.get(name);
+      return link === undefined ? [] : [[name, link] as const];
+    });
+    const aborted = new Promise<void>((resolve) => {
+      if (signal?.aborted === true) resolve();
+      signal?.addEventListener(
+        "abort",
+        () => {
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    for (const [name, link] of needed) {
+      const built = await Promise.race([link.ready, aborted.then(() => true)]);
+      if (signal?.aborted === true) return;
+      if (!built) {
+        const reason: CancelReason = { kind: "fail-fast", failedTarget: name };
+        linkCancels[index] = reason;
+        controllers[index]?.abort(new BuildCancelledError(group?.name ?? "", reason));
+        return;
+      }
+    }
+  };
+  const limitOf = (index: number): BuildLimit | undefined => {
+    if (Object.keys(groups[index]?.contextsFrom ?? {}).length === 0) return limit;
+    // A build waits for the targets its group reads before it takes a slot, so it holds none.
+    return async (build) => {
+      await waitForLinks(index);
+      return limit === undefined ? build() : limit(build);
+    };
+  };
+  const namedContextsOf = (group: BuildGroup): Record<string, string> | undefined => {
+    const entries = Object.entries(group.contextsFrom ?? {});
+    if (entries.length === 0) return group.options.namedContexts;
+    return {
+      ...group.options.namedContexts,
+      ...Object.fromEntries(
+        entries.map(([context, name]) => [context, `docker-image://${links.get(name)?.tag ?? ""}`]),
+      ),
+    };
+  };
+
   let thrown: { error: unknown } | undefined;
   const outcomes = await Promise.all(
     groups.map(async (group, index): Promise<BuildOutcome | undefined> => {
       const own = names[index];
       if (own === undefined) return undefined;
       try {
+        const engine = group.engine ?? options.engine;
         return await runBuild({
           ...group.options,
-          engine: group.engine ?? options.engine,
+          namedContexts: namedContextsOf(group),
+          engine,
           concurrency: undefined,
-          limit,
+          limit: limitOf(index),
           keepGoing: options.keepGoing,
           signal: controllers[index]?.signal,
           logger: options.logger,
@@ -152,6 +212,11 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
             }
             // One `run-finished` for the whole, at the end.
             if (event.type === "run-finished") return;
+            const link =
+              "target" in event && typeof event.target === "string"
+                ? links.get(own.target(event.target))
+                : undefined;
+            if (link !== undefined) settleLink(link, engine, event);
             if (event.type === "target-failed" && options.keepGoing !== true) {
               stopAll({ kind: "fail-fast", failedTarget: own.target(event.target) }, index);
             }
@@ -164,15 +229,30 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
         if (starts[index] === undefined) settle();
         // Stopped before it built because another group's target failed: its targets are
         // cancelled, not errors. Anything else is the error of the whole run.
-        if (stopped === undefined || controllers[index]?.signal.aborted !== true) {
+        const cancelled = stopped !== undefined || linkCancels[index] !== undefined;
+        if (!cancelled || controllers[index]?.signal.aborted !== true) {
           thrown ??= { error };
           stopAll({ kind: "interrupted" });
         }
         return undefined;
+      } finally {
+        // A target that ended without a verdict (its group stopped early) made no image to read.
+        for (const link of links.values()) {
+          if (link.group === index && !link.finished) link.settle(false);
+        }
       }
     }),
   );
   options.signal?.removeEventListener("abort", onAbort);
+  // The temporary names exist only for the run.
+  await Promise.all(
+    [...links.values()].map(async (link) => {
+      await link.naming;
+      if (!link.tagged) return;
+      const engine = groups[link.group]?.engine ?? options.engine;
+      await engine.removeImage?.(link.tag).catch(() => undefined);
+    }),
+  );
   if (thrown !== undefined) throw thrown.error;
 
   // Targets of a group stopped before it began: cancelled for the reason the run stopped.
@@ -188,7 +268,7 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
     }
     for (const target of group.options.analysis.plan.targets) {
       const name = own.target(target.id);
-      const reason = stopped ?? { kind: "interrupted" };
+      const reason = linkCancels[index] ?? stopped ?? { kind: "interrupted" };
       const error = new BuildCancelledError(name, reason);
       out({
         type: "target-cancelled",
@@ -280,6 +360,123 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
       outcome: outcomes[index],
     })),
   };
+}
+
+/** A target that other groups read as a named context. */
+interface Link {
+  /** The index of the group that builds it. */
+  group: number;
+  /** The temporary name its image gets on the engine's image store. */
+  tag: string;
+  /** True once built and named; false when it failed, was cancelled or could not be named. */
+  ready: Promise<boolean>;
+  settle: (built: boolean) => void;
+  /** Whether the target was built (its naming may still be under way). */
+  finished: boolean;
+  /** The naming under way or done, once built. */
+  naming: Promise<void> | undefined;
+  /** Whether the temporary name was given (and so must be removed). */
+  tagged: boolean;
+}
+
+/**
+ * The targets some group reads (`contextsFrom`), each with a temporary image name unique to this
+ * run; refuses a target no group builds, a group that reads its own target, and a cycle of groups.
+ */
+function linksOf(
+  groups: readonly BuildGroup[],
+  names: readonly Names[],
+  engine: RunBuildOptions["engine"],
+): Map<string, Link> {
+  const owner = new Map<string, number>();
+  groups.forEach((group, index) => {
+    for (const target of group.options.analysis.plan.targets) {
+      owner.set(names[index]?.target(target.id) ?? target.id, index);
+    }
+  });
+  const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const links = new Map<string, Link>();
+  const readers: number[][] = groups.map(() => []);
+  groups.forEach((group, index) => {
+    for (const [context, name] of Object.entries(group.contextsFrom ?? {})) {
+      const from = owner.get(name);
+      if (from === undefined) {
+        throw new UsageError(
+          `group "${group.name}" reads the context ${context} from target "${name}", which no group builds`,
+        );
+      }
+      if (from === index) {
+        throw new UsageError(
+          `group "${group.name}" reads the context ${context} from its own target "${name}"`,
+          { hint: "A target read as a context must be built by another group." },
+        );
+      }
+      if ((groups[from]?.engine ?? engine).tagImage === undefined) {
+        throw new UsageError(
+          `the engine of group "${groups[from]?.name ?? ""}" cannot tag images`,
+          {
+            hint: "Build with a Docker Engine (DockerEngine) to read a target as a context.",
+          },
+        );
+      }
+      readers[index]?.push(from);
+      if (links.has(name)) continue;
+      let settle: (built: boolean) => void = () => undefined;
+      const ready = new Promise<boolean>((resolve) => {
+        settle = resolve;
+      });
+      const slug = name
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, "-")
+        .replace(/^[._-]+/, "");
+      links.set(name, {
+        group: from,
+        tag: `stagecraft-context/${slug === "" ? "target" : slug}:${suffix}`,
+        ready,
+        settle,
+        finished: false,
+        naming: undefined,
+        tagged: false,
+      });
+    }
+  });
+  // A group that waits, through others, for itself would never start.
+  const state = groups.map(() => 0);
+  const visit = (index: number, path: number[]): void => {
+    if (state[index] === 2) return;
+    if (state[index] === 1) {
+      const cycle = [...path.slice(path.indexOf(index)), index].map((at) => groups[at]?.name);
+      throw new UsageError(`groups read each other's targets in a cycle: ${cycle.join(" -> ")}`);
+    }
+    state[index] = 1;
+    for (const from of readers[index] ?? []) visit(from, [...path, index]);
+    state[index] = 2;
+  };
+  groups.forEach((_group, index) => {
+    visit(index, []);
+  });
+  return links;
+}
+
+/** A read target's end: built, it gets its temporary name and its readers may start. */
+function settleLink(link: Link, engine: RunBuildOptions["engine"], event: BuildEvent): void {
+  if (event.type === "target-failed" || event.type === "target-cancelled") link.settle(false);
+  if (event.type !== "target-finished") return;
+  link.finished = true;
+  const tag = engine.tagImage?.bind(engine);
+  if (tag === undefined || event.imageId === "") {
+    link.settle(false);
+    return;
+  }
+  link.naming = tag(event.imageId, link.tag).then(
+    () => {
+      link.tagged = true;
+      link.settle(true);
+    },
+    () => {
+      link.settle(false);
+    },
+  );
 }
 
 /** Each group's renaming: targets to their given names, colliding stage ids to `group/stage`. */

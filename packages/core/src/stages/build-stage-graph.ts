@@ -37,8 +37,10 @@ export interface StageGraphOptions {
   /**
    * Requested targets: checked (case-insensitively) before dependencies are resolved, as BuildKit
    * does, and the first one sets TARGETSTAGE (else the last stage's name, else `default`).
+   * `undefined` is the default target (the last stage), e.g. for a bake target that names none
+   * among others that do.
    */
-  readonly targets?: readonly string[];
+  readonly targets?: readonly (string | undefined)[];
 }
 
 /**
@@ -85,11 +87,11 @@ export function buildStageGraph(ast: DockerfileAst, options: StageGraphOptions =
   if (targets.length > 1 && resolved.some((stage) => stage.usesTargetStage)) {
     warnings.push({
       rule: "TargetStageVaries",
-      message: `TARGETSTAGE is used in FROM; the graph uses its value for the first target "${targets[0] ?? ""}"`,
+      message: `TARGETSTAGE is used in FROM; the graph uses its value for the first target "${targetStage}"`,
       position: lastStage.from.position,
     });
   }
-  for (const target of targets) findTargetStage(resolved, target);
+  for (const target of targets) if (target !== undefined) findTargetStage(resolved, target);
 
   const stageCommands = parsed.stages.map((stage) => stageCommandsOf(stage, lookup, escapeToken));
   checkCycles(resolved, stageCommands);
