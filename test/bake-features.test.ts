@@ -22,7 +22,9 @@ const project = (): string => {
 
 afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  await run("docker", ["rmi", "-f", ...["app", "base", "inline"].map(tag)]).catch(() => undefined);
+  await run("docker", ["rmi", "-f", ...["app", "base", "inline", "sizes"].map(tag)]).catch(
+    () => undefined,
+  );
 });
 
 interface Report {
@@ -230,4 +232,41 @@ describe("stagecraft bake: platforms", () => {
     ]);
     expect(stdout.trim()).toBe("linux/arm64");
   }, 60_000);
+});
+
+describe("stagecraft bake: stage sizes", () => {
+  it("compares a target with the stage it copies from, and --no-stage-sizes measures none", async () => {
+    const dir = project();
+    writeFileSync(
+      join(dir, "Dockerfile"),
+      [
+        "FROM stagecraft/busybox:latest AS build",
+        `RUN head -c 3000000 /dev/urandom > /big && echo ${nonce} > /small`,
+        "FROM stagecraft/busybox:latest AS runtime",
+        "COPY --from=build /small /small",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      `target "runtime" {\n  target = "runtime"\n  tags = ["${tag("sizes")}"]\n}\n`,
+    );
+    // Nothing remembered from another run: each build below decides by its flag alone.
+    const env = { STAGECRAFT_CACHE_DIR: "" };
+    const sized = async (flags: string[]) => {
+      const result = await runStagecraft(
+        ["bake", "--progress", "quiet", "--report", "report.json", ...flags, "runtime"],
+        { cwd: dir, env },
+      );
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as {
+        targets: { target: string; sizeComparison: { from: string } | null }[];
+      };
+      return report.targets.find((target) => target.target === "runtime")?.sizeComparison;
+    };
+    expect(await sized(["--no-stage-sizes"])).toBeNull();
+    expect((await sized([]))?.from).toBe("build");
+    expect(await sized(["--no-stage-sizes"])).toBeNull();
+  }, 120_000);
 });

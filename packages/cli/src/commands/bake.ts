@@ -69,6 +69,8 @@ Options:
       --progress MODE     auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)
       --report FILE       write the report of every target: JSON, or HTML for a .html name
       --metadata-file F   write bake's metadata file (per target: image digests and names)
+      --no-stage-sizes    do not measure the stage a target copies from (as in build: one untagged
+                          build of that stage, removed afterwards, when its size is not remembered)
   -h, --help              show this help
 
 Supported in runs: context, dockerfile, dockerfile-inline (a heredoc's lines are shown as the bake
@@ -96,6 +98,7 @@ const OPTIONS: OptionTable = {
   progress: { type: "string" },
   report: { type: "string" },
   "metadata-file": { type: "string" },
+  "no-stage-sizes": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -134,6 +137,7 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
       ),
       report: stringOption(values, "report"),
       metadataFile: stringOption(values, "metadata-file"),
+      stageSizes: values["no-stage-sizes"] !== true,
     };
     if (runFlags.report !== undefined) {
       checkWritableFile("--report", resolve(io.cwd, runFlags.report));
@@ -172,6 +176,8 @@ interface RunFlags {
   progress: RequestedProgressMode;
   report: string | undefined;
   metadataFile: string | undefined;
+  /** False for `--no-stage-sizes`. */
+  stageSizes: boolean;
 }
 
 /** A bake run as one group of the whole run, and the bake targets each of its targets serves. */
@@ -213,7 +219,13 @@ function readDockerfile(io: Io, run: BakeRun, scratch: string[]): { text: string
   return { text: readFileSync(path, "utf8"), path: run.dockerfile };
 }
 
-function prepareGroup(io: Io, run: BakeRun, name: string, scratch: string[]): PreparedGroup {
+function prepareGroup(
+  io: Io,
+  run: BakeRun,
+  name: string,
+  scratch: string[],
+  stageSizes: boolean,
+): PreparedGroup {
   const { text, path: dockerfilePath } = readDockerfile(io, run, scratch);
   const base = {
     file: run.dockerfile,
@@ -278,6 +290,7 @@ function prepareGroup(io: Io, run: BakeRun, name: string, scratch: string[]): Pr
         push: run.push,
         // As in build: a stage size measured once is remembered, so a cached run probes nothing.
         stageSizeFile: stageSizeFileOf(io.env),
+        stageSizes,
         ...(hasNamedContexts ? { namedContexts: run.namedContexts } : {}),
       },
     },
@@ -316,7 +329,7 @@ async function runBakeRuns(
 ): Promise<ExitCode> {
   const names = groupNames(runs);
   const prepared = runs.map((run, index) =>
-    prepareGroup(io, run, names[index] ?? run.name, scratch),
+    prepareGroup(io, run, names[index] ?? run.name, scratch, flags.stageSizes),
   );
   // `target:NAME` contexts: the run's name of the target that builds bake target NAME.
   const runNameOf = new Map(
