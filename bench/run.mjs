@@ -627,6 +627,24 @@ const scenarios = {
   // images removed, `docker builder prune -af`), then the rebuild that imports it; and `--push` of
   // three targets. stagecraft against `docker buildx bake` with the same settings, alternated.
   async "ci-cache"() {
+    // The registry and the engine are started here (both idempotent), with the flags the tests give
+    // c8d in test/support/infra.ts: --nat, so examples/node-service's apt and npm steps run there cold.
+    execFileSync("bash", [join(BENCH_DIR, "..", "docker", "start-registry.sh")], {
+      stdio: "inherit",
+    });
+    if (process.env.CI_CACHE_ENGINE === undefined) {
+      execFileSync(
+        "bash",
+        [
+          join(BENCH_DIR, "..", "docker", "start-engine.sh"),
+          CI_ENGINE,
+          "--containerd-store",
+          "--nat",
+          "--seed-debian",
+        ],
+        { stdio: "inherit" },
+      );
+    }
     const host = `unix:///run/stagecraft/engines/${CI_ENGINE}.sock`;
     const env = { DOCKER_HOST: host };
     const onEngine = (args) =>
