@@ -710,6 +710,9 @@ const scenarios = {
       ...(process.env.CI_CACHE_NOPIN === "1"
         ? { nopin: { label: "stagecraft --no-pin-bases", pin: ["--no-pin-bases"] } }
         : {}),
+      // The stage-size probe exports the stages the targets copy from or build on (source, build)
+      // after the targets: measured beside the default, it is most of a cached rebuild's cost.
+      nosizes: { label: "stagecraft --no-stage-sizes", pin: ["--no-stage-sizes"] },
       bake: { label: "docker buildx bake" },
     };
     const onProject = { context: project, targets: projectTargets };
