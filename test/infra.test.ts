@@ -215,6 +215,29 @@ describe("the registries and extra engines the integration tests use", () => {
     }
   });
 
+  it("the containerd-store engine's RUN steps reach the Debian archive (--nat), as the main engine's do", async () => {
+    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+    expect(c8d.nat).toBe(true);
+    cleanups.push(() => removeLabelled(c8d.docker));
+    // A RUN step that fetches the archive's package lists over TCP: a container that only starts is
+    // not enough to show the route out (the step fails without the engine's MASQUERADE and FORWARD
+    // rules). The seeded Debian image, on both engines (--seed-debian); busybox's wget crashes on c8d.
+    const fetchStep = 'RUN apt-get -q update && test -n "$(ls /var/lib/apt/lists/*_Packages*)"';
+    for (const [host, name] of [
+      [c8d.host, c8d.name],
+      [undefined, "main"],
+    ] as const) {
+      await buildOn(
+        host,
+        `FROM stagecraft/debian:bookworm\n${fetchStep}\n`,
+        `stagecraft-it/infra-nat-${name}:${id}`,
+      );
+    }
+    cleanups.push(() =>
+      docker.getImage(`stagecraft-it/infra-nat-main:${id}`).remove({ force: true }),
+    );
+  });
+
   it("the main engine's RUN steps still get its bridge network afterwards", async () => {
     const bridge = (await docker.getNetwork("bridge").inspect()) as {
       IPAM: { Config: { Subnet: string }[] };

@@ -1,12 +1,14 @@
 // The CI story of issue 13: a registry cache (mode=max) made on the containerd-store engine serves a
 // rebuild after the engine lost its images and build cache, every step of every stage included, with
 // the bases pinned through the default mirror.
-// RUN steps only write files: the extra engine has no NAT, nothing can be fetched inside a step.
+// The first proof's RUN steps only write files; the second builds examples/node-service itself,
+// whose apt and npm steps need c8d's outbound NAT (docker/start-engine.sh --nat).
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { BUSYBOX, makeProject } from "./support/engine.js";
 import { runStagecraft } from "./support/cli.js";
@@ -160,4 +162,81 @@ describe("registry cache (mode=max) on the containerd-store engine", () => {
       ["app", "cached", 0, 2],
     ]);
   });
+
+  it("examples/node-service: every step of every stage comes from the registry after the engine forgot it", async () => {
+    const registry = await registryAddress();
+    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+    expect(c8d.nat, "c8d needs --nat: node-service's RUN steps fetch from Debian's archive").toBe(
+      true,
+    );
+    const example = fileURLToPath(new URL("../examples/node-service", import.meta.url));
+    const scratch = mkdtempSync(join(tmpdir(), "stagecraft-it-node-service-"));
+    removeLater(() => {
+      rmSync(scratch, { recursive: true, force: true });
+    });
+    const repository = `stagecraft-it/registry-cache-node-${id}`;
+    const ref = `${registry}/${repository}:ci`;
+    cleanups.push(() => deleteRepositoryTags(registry, repository));
+    cleanups.push(() => deleteRepositoryTags(registry, "stagecraft-bases/stagecraft/debian"));
+    cleanups.push(() => removeLabelled(c8d.docker));
+    const env = { DOCKER_HOST: c8d.host, DOCKER_CONFIG: emptyDockerConfig() };
+    const targets = ["test", "lint", "runtime"];
+    const build = async (name: string, flags: readonly string[]): Promise<Report> => {
+      const reportFile = join(scratch, `${name}.json`);
+      const run = await runStagecraft(
+        [
+          "build",
+          example,
+          "--target",
+          targets.join(","),
+          // A NONCE of its own: the node stage and everything after it are new to every engine.
+          "--build-arg",
+          `NONCE=${id}`,
+          "--no-stage-sizes",
+          ...LABEL,
+          ...flags,
+          "--progress",
+          "plain",
+          "--report",
+          reportFile,
+        ],
+        { env },
+      );
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      return JSON.parse(readFileSync(reportFile, "utf8")) as Report;
+    };
+    const cold = await build("cold", ["--cache-to", `type=registry,ref=${ref},mode=max`]);
+    expect(cold.cache?.to).toEqual(targets.map((target) => `registry:${ref}-${target}`));
+    expect(cold.targets.map((target) => target.status)).toEqual([
+      "succeeded",
+      "succeeded",
+      "succeeded",
+    ]);
+
+    await removeLabelled(c8d.docker);
+    execFileSync("docker", ["-H", c8d.host, "builder", "prune", "-af"], { stdio: "ignore" });
+
+    const warm = await build("warm", ["--cache-from", ref]);
+    expect(warm.cache?.from).toEqual([
+      `registry:${ref}`,
+      ...targets.map((target) => `registry:${ref}-${target}`),
+    ]);
+    expect(warm.cache?.pinned?.map((pin) => pin.reference)).toEqual(["stagecraft/debian:bookworm"]);
+    expect(warm.cache?.misses).toEqual([]);
+    // Not a step ran: `RUN npm test` and `RUN npm run lint` (the last steps of two targets that
+    // share every stage before them) included, and the intermediate stages deps, source and build.
+    expect(warm.targets.map((target) => [target.target, target.stepsRun])).toEqual(
+      targets.map((target) => [target, 0]),
+    );
+    expect(warm.stages.map((stage) => [stage.stage, stage.status, stage.stepsRun])).toEqual(
+      ["node", "deps", "source", "test", "lint", "build", "runtime"].map((stage) => [
+        stage,
+        "cached",
+        0,
+      ]),
+    );
+    expect(warm.stages.reduce((sum, stage) => sum + stage.stepsCached, 0)).toBe(
+      cold.stages.reduce((sum, stage) => sum + stage.steps, 0),
+    );
+  }, 600_000);
 });

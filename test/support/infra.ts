@@ -15,8 +15,12 @@ const AUTH_REGISTRY_PORT = process.env.STAGECRAFT_AUTH_REGISTRY_PORT ?? "5001";
 
 /** The extra engines the integration tests rely on, with the flags `docker/start-engine.sh` gets. */
 export const TEST_ENGINES = {
-  /** An engine with the containerd image store (registry and local cache export work there). */
-  containerdStore: { name: "c8d", flags: ["--containerd-store"] },
+  /**
+   * An engine with the containerd image store (registry and local cache export work there), with
+   * outbound NAT so its RUN steps reach the Debian archive and npm (examples/node-service builds cold
+   * there), and the seeded Debian image.
+   */
+  containerdStore: { name: "c8d", flags: ["--containerd-store", "--nat", "--seed-debian"] },
   /** Two plain graph-driver engines: with the main one, three engines for the pool tests. */
   pool: [
     { name: "pool1", flags: [] },
@@ -52,6 +56,8 @@ export interface ExtraEngine {
   storage: string;
   /** The CPU cap, or null when the engine is not capped. */
   cpus: number | null;
+  /** Whether its RUN steps and containers reach other hosts (`start-engine.sh --nat`). */
+  nat: boolean;
   /** Its own bridge interface (`sc-NAME`) and the subnet its containers and RUN steps get. */
   bridge: string;
   subnet: string;

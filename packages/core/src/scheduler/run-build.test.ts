@@ -454,3 +454,46 @@ describe("runBuild with pinned bases", () => {
     expect(engine.pushed).toEqual([]);
   });
 });
+
+describe("runBuild's sessions", () => {
+  const dockerfile = [
+    "FROM stagecraft/busybox:latest AS source",
+    "COPY . /src",
+    "FROM source AS test",
+    "RUN true",
+    "FROM source AS lint",
+    "RUN true",
+  ].join("\n");
+  const build = async (cacheFrom: { type: string; attrs: Record<string, string> }[]) => {
+    const engine = new FakeEngine({}, { buildPath: "control" });
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["test", "lint"] }),
+      context: { ...contextWith(dockerfile), transfer: "session" },
+      cacheFrom,
+      pinBases: false,
+      stageSizes: false,
+    });
+    expect(outcome.status).toBe("succeeded");
+    return {
+      opened: engine.sessions.length,
+      used: new Set(engine.calls.map((call) => call.request.session?.id)),
+      served: engine.calls.every((call) => call.request.session?.contextDockerfile !== undefined),
+    };
+  };
+
+  it("gives each target a session of its own when the targets import a cache", async () => {
+    // One session would key the shared context alike for both targets, and the second would miss
+    // the imported steps after the stages they share (examples/node-service's `RUN npm test`).
+    const cache = [{ type: "registry", attrs: { ref: "127.0.0.1:5000/cache/app:main" } }];
+    expect(await build(cache)).toEqual({
+      opened: 2,
+      used: new Set(["fake-session-1", "fake-session-2"]),
+      served: true,
+    });
+  });
+
+  it("shares one session between the targets without a cache import", async () => {
+    expect(await build([])).toEqual({ opened: 1, used: new Set(["fake-session-1"]), served: true });
+  });
+});

@@ -18,7 +18,11 @@ import type {
 } from "../engine/engine.js";
 import { deadlineSignal } from "../engine/deadline-signal.js";
 import { isContextUrl } from "../engine/buildkit/solve-build.js";
-import { bindSession, openEngineSession } from "../engine/session/bind-session.js";
+import {
+  bindSession,
+  bindSessionPerBuild,
+  openEngineSession,
+} from "../engine/session/bind-session.js";
 import {
   BuildFailedError,
   EngineError,
@@ -353,11 +357,30 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       emit(event);
     },
   );
+  // Several targets that import a cache get a session each, as buildx gives each bake target one.
+  // With one session, BuildKit keys the context (`local://context`) by that session, so the
+  // second target finds the stages it shares with the first in the engine's own cache by that key,
+  // and never links them to the imported records: the steps after them were exported keyed by the
+  // context's content (examples/node-service: `RUN npm test` and `npm run lint` ran again after a
+  // registry-cache rebuild while `--target test` alone was all cached). A session of its own keys
+  // each target's context apart, so its steps are matched by content, in the import too.
+  const sessionPerTarget =
+    sessionOptions !== undefined &&
+    sessionOptions.output === undefined &&
+    names.length > 1 &&
+    Object.values(cacheByTarget).some((cache) => cache.cacheFrom.length > 0);
   const session =
-    sessionOptions === undefined
+    sessionOptions === undefined || sessionPerTarget
       ? undefined
       : await openEngineSession(options.engine, sessionOptions, signal);
-  const engine = session === undefined ? options.engine : bindSession(options.engine, session);
+  const engine =
+    sessionOptions !== undefined && sessionPerTarget
+      ? bindSessionPerBuild(options.engine, (buildSignal) =>
+          openEngineSession(options.engine, sessionOptions, buildSignal ?? signal),
+        )
+      : session === undefined
+        ? options.engine
+        : bindSession(options.engine, session);
 
   emit({
     type: "run-started",
