@@ -67,6 +67,16 @@ describe("formatReport", () => {
     expect(formatReport(report, { color: false })).not.toContain("size: app");
   });
 
+  it("says which stage's size was not measured, and why", () => {
+    const report = successfulRun().report;
+    report.unmeasuredStages = [
+      { stage: "build", reason: "every step came from the imported cache" },
+    ];
+    expect(formatReport(report, { color: false })).toContain(
+      "build: size not measured: every step came from the imported cache",
+    );
+  });
+
   it("prints failures last: target › stage › line, the daemon's message, the last 20 log lines", async () => {
     const text = formatReport(failingRun().report, {
       color: false,

@@ -89,6 +89,9 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
         ? []
         : [formatSizeComparison(target, target.sizeComparison, c)],
     );
+    for (const entry of report.unmeasuredStages ?? []) {
+      sizes.push(c.dim(`${entry.stage}: size not measured: ${sanitizeLine(entry.reason)}`));
+    }
     for (const target of report.targets) {
       const layers = largestLayers(target.layers ?? [], LARGEST_LAYER_COUNT);
       if (layers.length === 0) continue;

@@ -263,6 +263,11 @@ export interface BuildReport {
    * engine's store (with the containerd image store: content and unpacked snapshot together).
    */
   sizeMeaning?: string | undefined;
+  /**
+   * Stages a target copies from whose size was not measured, and why (for instance: every step
+   * came from an imported cache, so measuring would pull its layers); undefined when none.
+   */
+  unmeasuredStages?: { stage: string; reason: string }[] | undefined;
   /** Each `--size-budget`, against the target's image; undefined when none was given. */
   sizeBudgets?: SizeBudgetReport[] | undefined;
   /** Per target, in the requested order, what was pushed; null when the run did not push. */

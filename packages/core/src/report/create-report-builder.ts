@@ -49,6 +49,8 @@ export interface ReportSizes {
   budgets?: Readonly<Record<string, number>> | undefined;
   /** Which size `sizeBytes` means on this engine (see `BuildReport.sizeMeaning`). */
   sizeMeaning?: string | undefined;
+  /** Stages whose size was not measured, and why (see `BuildReport.unmeasuredStages`). */
+  unmeasuredStages?: readonly { stage: string; reason: string }[] | undefined;
 }
 
 /**
@@ -288,6 +290,9 @@ export function createReportBuilder(options: ReportBuilderOptions = {}): ReportB
     }
     const sizeExtras = {
       ...(sizes.sizeMeaning === undefined ? {} : { sizeMeaning: sizes.sizeMeaning }),
+      ...(sizes.unmeasuredStages === undefined || sizes.unmeasuredStages.length === 0
+        ? {}
+        : { unmeasuredStages: sizes.unmeasuredStages.map((entry) => ({ ...entry })) }),
       ...(sizes.budgets === undefined
         ? {}
         : { sizeBudgets: checkSizeBudgets(targetReports, sizes.budgets) }),

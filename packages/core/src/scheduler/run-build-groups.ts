@@ -302,6 +302,7 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
   const layers: Record<string, LayerReport[]> = {};
   const budgets: Record<string, number> = {};
   const misses: { target: string; reason: string }[] = [];
+  const unmeasuredStages: { stage: string; reason: string }[] = [];
   groups.forEach((group, index) => {
     const own = names[index];
     const outcome = outcomes[index];
@@ -331,12 +332,16 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
     for (const miss of outcome.report.cache?.misses ?? []) {
       misses.push({ ...miss, target: own.target(miss.target) });
     }
+    for (const entry of outcome.report.unmeasuredStages ?? []) {
+      unmeasuredStages.push({ ...entry, stage: own.stage(entry.stage) });
+    }
   });
   const merged = report.finish(images, {
     stageSizes,
     layers,
     budgets: Object.keys(budgets).length === 0 ? undefined : budgets,
     sizeMeaning: SIZE_MEANING,
+    unmeasuredStages,
   });
   if (merged.cache !== null) merged.cache.misses = misses;
 

@@ -151,6 +151,45 @@ describe("runBuild", () => {
     expect(await build(true)).toEqual({ probed: false, size: 1_100_000_000 });
   });
 
+  it("leaves a stage unmeasured when every step of it came from an imported cache", async () => {
+    const dockerfile = [
+      "FROM scratch AS build",
+      "COPY hello.txt /big",
+      "FROM scratch AS runtime",
+      "COPY --from=build /big /small",
+    ].join("\n");
+    const context = contextWith(dockerfile);
+    const build = async (cached: boolean, cacheFrom: boolean) => {
+      const engine = new FakeEngine({
+        build: { sizeBytes: 1_100_000_000 },
+        runtime: { sizeBytes: 48_000_000, lines: [copyVertex(cached)] },
+      });
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+        context,
+        ...(cacheFrom
+          ? { cacheFrom: [{ type: "registry", attrs: { ref: "127.0.0.1:5000/c:main" } }] }
+          : {}),
+      });
+      return {
+        probed: engine.calls.some((call) => call.request.target === "build"),
+        unmeasured: outcome.report.unmeasuredStages?.map((entry) => entry.stage) ?? [],
+        size: outcome.report.targets[0]?.sizeComparison?.fromSizeBytes,
+      };
+    };
+    // A fresh engine's rebuild from a registry cache: a probe would pull the stage's layers.
+    expect(await build(true, true)).toEqual({
+      probed: false,
+      unmeasured: ["build"],
+      size: undefined,
+    });
+    // A step of it ran here, so its layers are on the engine: measured.
+    expect(await build(false, true)).toEqual({ probed: true, unmeasured: [], size: 1_100_000_000 });
+    // No cache import: a cached stage is the engine's own, measured as before.
+    expect(await build(true, false)).toEqual({ probed: true, unmeasured: [], size: 1_100_000_000 });
+  });
+
   it("remembers a stage size for a session context by its walk: an ignored file probes nothing", async () => {
     const dockerfile = [
       "FROM scratch AS build",

@@ -77,13 +77,25 @@ export function stageSizeKey(parts: {
   if (parts.contextFingerprint === undefined) return undefined;
   const seen = parts.chain.map((stage) => parts.steps.get(stage));
   const froms = seen.flatMap((steps) => [...(steps?.fromDigests ?? [])]).sort();
-  const changed = seen.some((steps) => steps?.ran === true) || seen.every((s) => s === undefined);
+  const changed = chainRan(parts.chain, parts.steps);
   const key = createHash("sha256")
     .update(
       JSON.stringify([parts.engine, parts.stage, parts.input, parts.contextFingerprint, froms]),
     )
     .digest("hex");
   return { key, changed };
+}
+
+/**
+ * Whether this run ran a step (other than `FROM`) of the stage or a stage it needs; a chain the
+ * run saw nothing of counts as ran, since nothing says its result was already there.
+ */
+export function chainRan(
+  chain: readonly string[],
+  steps: ReadonlyMap<string, StageSteps>,
+): boolean {
+  const seen = chain.map((stage) => steps.get(stage));
+  return seen.some((entry) => entry?.ran === true) || seen.every((entry) => entry === undefined);
 }
 
 /** SHA-256 of a context's tar stream. */
