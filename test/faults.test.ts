@@ -414,6 +414,65 @@ describe("faults", () => {
     }
   });
 
+  it("bake: the one output that fills its disk is named by its key; the others' stay whole", async () => {
+    // Three exporting runs, fail-fast: the big tar's 64 KiB tmpfs fills at once, while the other
+    // two are still in their 2 s step; they go on, and their tar and directory are written.
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS big`,
+        `ARG NONCE`,
+        `RUN dd if=/dev/zero of=/big bs=1k count=512`,
+        `FROM ${BUSYBOX} AS small`,
+        `ARG NONCE`,
+        `RUN sleep 2; echo $NONCE > /small`,
+      ].join("\n"),
+      "docker-bake.hcl": [
+        `group "default" { targets = ["big", "small-tar", "small-dir"] }`,
+        `target "big" {`,
+        `  target = "big"`,
+        `  args = { NONCE = "${nonce}" }`,
+        `  output = ["type=tar,dest=disk/big.tar"]`,
+        `}`,
+        `target "small-tar" {`,
+        `  target = "small"`,
+        `  args = { NONCE = "${nonce}" }`,
+        `  output = ["type=tar,dest=small.tar"]`,
+        `}`,
+        `target "small-dir" {`,
+        `  target = "small"`,
+        `  args = { NONCE = "${nonce}-dir" }`,
+        `  output = ["type=local,dest=small-dir"]`,
+        `}`,
+      ].join("\n"),
+    });
+    const disk = join(project.dir, "disk");
+    mkdirSync(disk);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]);
+    try {
+      const run = await runStagecraft(["bake", "--progress", "plain"], { cwd: project.dir });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(
+        `stagecraft: target "big".output type=tar,dest=disk/big.tar: cannot write ${disk}/big.tar: ` +
+          `no space left on device (ENOSPC); nothing was left at ${disk}/big.tar`,
+      );
+      expect(run.stderr).not.toContain("this is a bug");
+      expect(run.stdout).not.toMatch(/cancelled/);
+      expect(run.stdout).toMatch(/2 succeeded, 1 failed/);
+      expect(readdirSync(disk)).toEqual([]);
+      // Whole: the tar lists the step's file, the directory holds it, nothing temporary beside them.
+      const listed = execFileSync("tar", ["-tf", join(project.dir, "small.tar")], {
+        encoding: "utf8",
+      });
+      expect(listed.split("\n")).toContain("small");
+      expect(readFileSync(join(project.dir, "small-dir", "small"), "utf8")).toBe(`${nonce}-dir\n`);
+      expect(leftovers(project.dir, "small").sort()).toEqual(["small-dir", "small.tar"]);
+    } finally {
+      execFileSync("umount", [disk]);
+      project.remove();
+    }
+  });
+
   it("unwritable outputs are refused before the engine is asked anything (exit 2, flag named)", async () => {
     const connections: Socket[] = [];
     const socket = await listen("recording", (connection) => {

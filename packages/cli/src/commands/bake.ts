@@ -41,6 +41,7 @@ import { reportError } from "../report-error.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
 import {
   explainOutputError,
+  explainUnwrittenOutput,
   readSessionFlags,
   settleOutput,
   type RunSession,
@@ -258,6 +259,7 @@ function prepareGroup(
     io,
     { secret: run.secrets, ssh: run.ssh, output: run.output },
     ids.length,
+    `target "${run.name}".output ${run.output ?? ""}`,
   );
   // A stage several bake targets ask for is built once; the run names it after all of them.
   const targetNames: Record<string, string> = {};
@@ -365,10 +367,6 @@ async function runBakeRuns(
       ),
     ),
   });
-  // A tar export appears whole once the run succeeded, or not at all.
-  const settle = (succeeded: boolean): void => {
-    for (const entry of prepared) settleOutput(entry.session, succeeded);
-  };
   const outcome = await runBuildGroups({
     engine,
     groups: prepared.map((entry) => entry.group),
@@ -384,13 +382,28 @@ async function runBakeRuns(
       renderer.onEvent(event);
     },
   }).catch((error: unknown) => {
-    settle(false);
+    for (const entry of prepared) settleOutput(entry.session, false);
     // A full disk or an unwritable file under an output is the user's file system, not a bug.
     const exporting = prepared.filter((entry) => entry.session?.output !== undefined);
     throw exporting.length === 1 ? explainOutputError(exporting[0]?.session, error) : error;
   });
-  settle(outcome.status === "succeeded");
+  // Each run's tar appears whole once its own targets succeeded, or not at all: an output that
+  // could not be written fails its target alone, and the others' outputs stay.
+  prepared.forEach((entry, index) => {
+    const targets = outcome.groups[index]?.outcome?.targets ?? [];
+    settleOutput(
+      entry.session,
+      targets.length > 0 && targets.every((target) => target.status === "succeeded"),
+    );
+  });
   renderer.finish(outcome.report);
+  for (const [index, entry] of prepared.entries()) {
+    const unwritten = explainUnwrittenOutput(
+      entry.session,
+      outcome.groups[index]?.outcome?.targets ?? [],
+    );
+    if (unwritten !== undefined) reportError(io, unwritten);
+  }
   const title = `stagecraft bake ${Object.keys(config.target).join(", ")}`;
   await writeRunFiles(io.cwd, { report: flags.report, metadataFile: undefined }, outcome, title);
   if (flags.metadataFile !== undefined) {

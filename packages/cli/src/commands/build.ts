@@ -30,6 +30,7 @@ import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./run-engine-checks.js";
 import {
   explainOutputError,
+  explainUnwrittenOutput,
   readSessionFlags,
   settleOutput,
   type RunSession,
@@ -182,6 +183,8 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     });
     succeeded = outcome.status === "succeeded";
     renderer.finish(outcome.report);
+    const unwritten = explainUnwrittenOutput(session, outcome.targets);
+    if (unwritten !== undefined) reportError(io, unwritten);
     await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
     const code = exitCodeOf(outcome);
     if (checked === undefined || flags.check === undefined || outcome.status !== "succeeded")

@@ -3,9 +3,15 @@ import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
+import { StagecraftError, type TargetResult } from "@stagecraft/core";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 import { errorToJson, reportError } from "../report-error.js";
-import { explainOutputError, readSessionFlags, settleOutput } from "./read-session-flags.js";
+import {
+  explainOutputError,
+  explainUnwrittenOutput,
+  readSessionFlags,
+  settleOutput,
+} from "./read-session-flags.js";
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -84,6 +90,36 @@ describe("errors writing an -o export", () => {
       `cannot write ${join(readOnly.cwd, "x.tar")}: read-only file system (EROFS)`,
     );
     expect(readOnly.stderr.text()).not.toContain("this is a bug");
+  });
+
+  it("names the bake key of the one output of a run that failed, from its target's result", () => {
+    const io = project();
+    const name = 'target "big".output type=tar,dest=big.tar';
+    const session = readSessionFlags(
+      io,
+      { secret: [], ssh: [], output: "type=tar,dest=big.tar" },
+      1,
+      name,
+    );
+    // The core's error of a target whose output could not be written: its code, the OS's error as cause.
+    class CoreOutputWriteError extends StagecraftError {
+      readonly code = "OUTPUT_WRITE";
+    }
+    const failed = new CoreOutputWriteError('target "big": its output could not be written', {
+      cause: osError("ENOSPC", "write"),
+    });
+    const targets = [
+      { name: "small", status: "succeeded", tags: [] },
+      { name: "big", status: "failed", tags: [], error: failed },
+    ] as TargetResult[];
+    const error = explainUnwrittenOutput(session, targets);
+    const dest = join(io.cwd, "big.tar");
+    expect(error?.message).toBe(
+      `${name}: cannot write ${dest}: no space left on device (ENOSPC); nothing was left at ${dest}`,
+    );
+    expect(explainUnwrittenOutput(session, targets.slice(0, 1))).toBeUndefined();
+    settleOutput(session, false);
+    expect(readdirSync(io.cwd)).toEqual([]);
   });
 
   it("leaves other errors as they are: not an OS error, or one about another file", () => {

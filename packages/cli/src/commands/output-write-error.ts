@@ -1,5 +1,6 @@
 import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
 import { getSystemErrorMap } from "node:util";
+import { isStagecraftError } from "@stagecraft/core";
 
 /**
  * `-o`/`--output` could not be written while the engine sent it (a full disk, a file inside the
@@ -17,9 +18,10 @@ export class OutputWriteError extends Error {
 }
 
 /**
- * The error an export's file system raised, said as an `OutputWriteError` naming `flag` and the
- * path: `dest` for a tar (whose temporary file the user never named), the file inside `dest` for a
- * directory. Undefined for anything that is not an OS error (those keep their own message).
+ * The error an export's file system raised (as it came, or as the core's `OUTPUT_WRITE` error of
+ * the target it failed), said as an `OutputWriteError` naming `flag` and the path: `dest` for a tar
+ * (whose temporary file the user never named), the file inside `dest` for a directory. Undefined
+ * for anything that is not an OS error (those keep their own message).
  */
 export function describeOutputWriteError(
   flag: string,
@@ -27,7 +29,8 @@ export function describeOutputWriteError(
   dest: string,
   error: unknown,
 ): OutputWriteError | undefined {
-  const errno = error as Partial<NodeJS.ErrnoException> | undefined;
+  const os = isStagecraftError(error) && error.code === "OUTPUT_WRITE" ? error.cause : error;
+  const errno = os as Partial<NodeJS.ErrnoException> | undefined;
   if (typeof errno?.code !== "string" || typeof errno.syscall !== "string") return undefined;
   // An error about another file (a --report written at the end) is not the export's.
   if (typeof errno.path === "string" && !isUnder(dest, errno.path)) return undefined;
@@ -41,7 +44,7 @@ export function describeOutputWriteError(
   return new OutputWriteError(
     `${flag}: cannot write ${path}: ${words} (${errno.code}); ${left}`,
     hintFor(errno.code),
-    error,
+    os,
   );
 }
 

@@ -322,8 +322,13 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const listener = options.onEvent;
   let lastStepStartedAt: number | undefined;
   let lastNews = Date.now();
+  // Set once a target failed because its output could not be written: that error is then said.
+  let outputFailureSaid = false;
   const emit = (event: BuildEvent): void => {
     if (event.type === "step-started") lastStepStartedAt = Date.now();
+    if (event.type === "target-failed" && event.error.code === "OUTPUT_WRITE") {
+      outputFailureSaid = true;
+    }
     const shown = withReportNumbers(hasSecrets ? redactDeep(event, redact) : event);
     report.add(shown);
     stageSteps.add(shown);
@@ -682,7 +687,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   } finally {
     probes?.abort();
     clearInterval(watch);
-    await closeSession(session, options.signal, log);
+    await closeSession(session, options.signal, log).catch((error: unknown) => {
+      // The target it broke failed with it (OUTPUT_WRITE): said once, as that target's failure.
+      if (!(outputFailureSaid && error === session?.outputFailure)) throw error;
+    });
   }
 
   const images: Record<string, ImageDetails | undefined> = {};
