@@ -334,9 +334,14 @@ describe("faults", () => {
   });
 
   for (const type of ["tar", "local"] as const) {
-    it(`SIGINT during a -o type=${type} export: exit 130, cancelled, no half tar`, async () => {
+    it(`SIGINT during a -o type=${type} export: exit 130, cancelled, dest untouched`, async () => {
       const { dir: context, out } = bigExport();
       const dest = type === "tar" ? `${out}.tar` : out;
+      // A directory that exists keeps exactly what it had; a tar that did not exist still does not.
+      if (type === "local") {
+        mkdirSync(out);
+        writeFileSync(join(out, "mine"), "kept");
+      }
       const run = await runWith(
         ["build", context, "--progress", "plain", "-o", `type=${type},dest=${dest}`, ...NONCE()],
         {
@@ -354,8 +359,13 @@ describe("faults", () => {
       expect(run.code, run.stderr).toBe(130);
       expect(run.stdout).toContain("cancelled");
       expect(run.stderr).not.toContain("this is a bug");
-      // A tar appears whole or not at all; a directory export keeps what arrived.
+      // A tar appears whole or not at all; a directory is received beside dest, then removed.
       if (type === "tar") expect(leftovers(context, "out")).toEqual([]);
+      else {
+        expect(leftovers(context, "out")).toEqual(["out"]);
+        expect(readdirSync(out)).toEqual(["mine"]);
+        expect(readFileSync(join(out, "mine"), "utf8")).toBe("kept");
+      }
       rmSync(context, { recursive: true, force: true });
     });
   }
@@ -395,7 +405,7 @@ describe("faults", () => {
     try {
       for (const [output, left] of [
         [`type=tar,dest=${join(disk, "out.tar")}`, []],
-        [`type=local,dest=${join(disk, "out")}`, ["out"]],
+        [`type=local,dest=${join(disk, "out")}`, []],
       ] as const) {
         const run = await runStagecraft(
           ["build", project.dir, "--progress", "plain", "-o", output, ...LABEL, ...NONCE()],
@@ -448,6 +458,9 @@ describe("faults", () => {
     });
     const disk = join(project.dir, "disk");
     mkdirSync(disk);
+    // A directory that exists is merged into: what the export does not have stays.
+    mkdirSync(join(project.dir, "small-dir"));
+    writeFileSync(join(project.dir, "small-dir", "mine"), "kept");
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]);
     try {
       const run = await runStagecraft(["bake", "--progress", "plain"], { cwd: project.dir });
@@ -466,6 +479,7 @@ describe("faults", () => {
       });
       expect(listed.split("\n")).toContain("small");
       expect(readFileSync(join(project.dir, "small-dir", "small"), "utf8")).toBe(`${nonce}-dir\n`);
+      expect(readFileSync(join(project.dir, "small-dir", "mine"), "utf8")).toBe("kept");
       expect(leftovers(project.dir, "small").sort()).toEqual(["small-dir", "small.tar"]);
     } finally {
       execFileSync("umount", [disk]);

@@ -11,6 +11,7 @@ import {
   resolveSecretSource,
 } from "./parse-session-flags.js";
 import { describeOutputWriteError, type OutputWriteError } from "./output-write-error.js";
+import { createWholeDirectory } from "./whole-directory.js";
 
 /** The 500 KB a BuildKit secret may hold (buildkit `secretsprovider.MaxSecretSize`). */
 const MAX_SECRET_BYTES = 500 * 1024;
@@ -18,7 +19,7 @@ const MAX_SECRET_BYTES = 500 * 1024;
 /** What `--secret`, `--ssh` and `-o` say, as the run's session options. */
 export type SessionFlags = NonNullable<RunBuildOptions["session"]>;
 
-/** An `--output`: a tar also says when the run is over whether to keep what it wrote. */
+/** An `--output`: it is told when the run is over whether to keep what it wrote. */
 type OutputFlag = NonNullable<SessionFlags["output"]> & {
   readonly settle?: (keep: boolean) => void;
   /** An OS error met while writing the export, said with the flag and the path. */
@@ -29,8 +30,8 @@ type OutputFlag = NonNullable<SessionFlags["output"]> & {
 export type RunSession = Omit<SessionFlags, "output"> & { output?: OutputFlag };
 
 /**
- * Puts a `-o type=tar` file in place when the run succeeded, or throws its temporary file away
- * (a cancelled or failed run leaves the destination as it was). Call once the run is over.
+ * Puts a `-o` tar or directory in place when the run succeeded, or throws its temporary file or
+ * directory away (a cancelled or failed run leaves the destination as it was). Call once the run is over.
  */
 export function settleOutput(session: RunSession | undefined, succeeded: boolean): void {
   session?.output?.settle?.(succeeded);
@@ -180,9 +181,9 @@ function readOutputFlag(io: Io, text: string, named: string, targetCount: number
   }
   const dest = resolve(io.cwd, flag.dest);
   const type = flag.type === "tar" ? "tar" : "local";
-  const explain = (error: unknown): OutputWriteError | undefined =>
-    describeOutputWriteError(named, type, dest, error);
   if (flag.type === "tar") {
+    const explain = (error: unknown): OutputWriteError | undefined =>
+      describeOutputWriteError(named, type, dest, error);
     checkWritableFile(named, dest);
     const file = createWholeFile(dest);
     return {
@@ -195,7 +196,15 @@ function readOutputFlag(io: Io, text: string, named: string, targetCount: number
     };
   }
   checkDirectoryDestination(named, dest);
-  return { type: "local", dir: dest, explain };
+  const directory = createWholeDirectory(dest);
+  return {
+    type: "local",
+    dir: directory.temporary,
+    explain: (error) => describeOutputWriteError(named, type, dest, error, directory.temporary),
+    settle: (keep) => {
+      directory.settle(keep);
+    },
+  };
 }
 
 /** A directory the export is written into: created when missing, but no path part may be a file. */
