@@ -370,6 +370,54 @@ describe("faults", () => {
     });
   }
 
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`${signal} during the context upload: exit 130, nothing left running`, async () => {
+      const marker = `fault-${randomUUID().slice(0, 8)}`;
+      const project = makeProject({
+        Dockerfile: `FROM ${BUSYBOX}\nCOPY big /big\nRUN echo ${marker}; sleep 30\n`,
+      });
+      writeFileSync(join(project.dir, "big"), Buffer.alloc(24 * 2 ** 20, 7));
+      const run = await runWith(["build", project.dir, "--progress", "plain", ...LABEL], {
+        act: (send, stdout) => {
+          if (!stdout.includes("building 1 target")) return false;
+          send(signal);
+          return true;
+        },
+      });
+      expect(run.interrupted).toBe(true);
+      expect(run.code, run.stderr).toBe(130);
+      expect(run.stdout).toContain("cancelled");
+      expect(run.stderr).not.toContain("this is a bug");
+      await expectNothingRunning(marker);
+      project.remove();
+    });
+  }
+
+  for (const fault of ["SIGTERM", "closed stdout"] as const) {
+    it(`${fault} during a -o type=tar export: the run ends as a cancel, no half tar`, async () => {
+      const { dir: context, out } = bigExport();
+      const run = await runWith(
+        ["build", context, "--progress", "plain", "-o", `type=tar,dest=${out}.tar`, ...NONCE()],
+        fault === "SIGTERM"
+          ? {
+              act: (send, stdout) => {
+                if (!stdout.includes("exporting to client")) return false;
+                setTimeout(() => {
+                  send("SIGTERM");
+                }, 300);
+                return true;
+              },
+            }
+          : { closeStdoutWhen: "exporting to client" },
+      );
+      expect(run.code, run.stderr).toBe(fault === "SIGTERM" ? 130 : 141);
+      expect(run.stderr).not.toContain("this is a bug");
+      expect(run.stderr).not.toContain("EPIPE");
+      expect(leftovers(context, "out")).toEqual([]);
+      rmSync(context, { recursive: true, force: true });
+    });
+  }
+
   it("an engine that hangs up during a tar export: exit 1, the engine named, no half tar", async () => {
     const { dir: context, out } = bigExport();
     const proxy = await pausableProxy("export-drop");
