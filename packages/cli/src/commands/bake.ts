@@ -1,13 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import {
-  DockerEngine,
-  UsageError,
-  analyzeDockerfile,
-  type BuildEvent,
-  type BuildOutcome,
-} from "@stagecraft/core";
+import { DockerEngine, UsageError, analyzeDockerfile, type BuildOutcome } from "@stagecraft/core";
 import {
   checkBakePlatforms,
   formatBakePrint,
@@ -36,7 +30,7 @@ import {
 } from "../renderers/choose-progress-mode.js";
 import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
-import { sanitizeLine } from "../renderers/sanitize-line.js";
+import { withContextWarnings } from "../renderers/with-context-warnings.js";
 import { reportError } from "../report-error.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
 import {
@@ -373,14 +367,7 @@ async function runBakeRuns(
     concurrency: flags.concurrency,
     keepGoing: flags.keepGoing,
     signal: io.signal,
-    onEvent: (event: BuildEvent) => {
-      if (event.type === "run-started") {
-        for (const warning of event.context.warnings) {
-          io.stderr.write(`warning: ${sanitizeLine(warning.path)}: ${warning.message}\n`);
-        }
-      }
-      renderer.onEvent(event);
-    },
+    onEvent: withContextWarnings(io, renderer),
   }).catch((error: unknown) => {
     for (const entry of prepared) settleOutput(entry.session, false);
     // A full disk or an unwritable file under an output is the user's file system, not a bug.
