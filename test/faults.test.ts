@@ -299,6 +299,20 @@ describe("faults", () => {
     });
   }
 
+  it("--timeout ends a run whose step outlasts it: exit 1, the limit said, the build cancelled", async () => {
+    const { dir: context, marker } = slowStep();
+    const run = await runStagecraft(
+      ["build", context, "--progress", "plain", "--timeout", "3s", ...LABEL],
+      {},
+    );
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain("cancelled: the run reached --timeout (3 s)");
+    expect(run.stdout).toContain(`| ${marker} started`);
+    expect(run.stderr).not.toContain("this is a bug");
+    await expectNothingRunning(marker);
+    rmSync(context, { recursive: true, force: true });
+  });
+
   it("a closed stdout while a step runs: no EPIPE stack, exit 141, the build cancelled", async () => {
     const { dir: context, marker } = slowStep();
     let seen = 0;
