@@ -179,6 +179,19 @@ function leftovers(directory: string, prefix: string): string[] {
   return readdirSync(directory).filter((name) => name.startsWith(prefix));
 }
 
+/** An `act` for `runWith` that does `fault` 300 ms into the export: 150 MB take seconds through the session. */
+function intoExport(
+  fault: (send: (name: NodeJS.Signals) => void) => void,
+): (send: (name: NodeJS.Signals) => void, stdout: string) => boolean {
+  return (send, stdout) => {
+    if (!stdout.includes("exporting to client")) return false;
+    setTimeout(() => {
+      fault(send);
+    }, 300);
+    return true;
+  };
+}
+
 const NONCE = (): string[] => ["--build-arg", `NONCE=${randomUUID()}`];
 
 describe("faults", () => {
@@ -359,14 +372,9 @@ describe("faults", () => {
       const run = await runWith(
         ["build", context, "--progress", "plain", "-o", `type=${type},dest=${dest}`, ...NONCE()],
         {
-          act: (send, stdout) => {
-            if (!stdout.includes("exporting to client")) return false;
-            // Into the transfer: 150 MB take seconds through the session.
-            setTimeout(() => {
-              send("SIGINT");
-            }, 300);
-            return true;
-          },
+          act: intoExport((send) => {
+            send("SIGINT");
+          }),
         },
       );
       expect(run.interrupted, run.stdout).toBe(true);
@@ -414,13 +422,9 @@ describe("faults", () => {
         ["build", context, "--progress", "plain", "-o", `type=tar,dest=${out}.tar`, ...NONCE()],
         fault === "SIGTERM"
           ? {
-              act: (send, stdout) => {
-                if (!stdout.includes("exporting to client")) return false;
-                setTimeout(() => {
-                  send("SIGTERM");
-                }, 300);
-                return true;
-              },
+              act: intoExport((send) => {
+                send("SIGTERM");
+              }),
             }
           : { closeStdoutWhen: "exporting to client" },
       );
@@ -439,13 +443,9 @@ describe("faults", () => {
       ["build", context, "--progress", "plain", "-o", `type=tar,dest=${out}.tar`, ...NONCE()],
       {
         env: { DOCKER_HOST: `unix://${proxy.socket}` },
-        act: (_send, stdout) => {
-          if (!stdout.includes("exporting to client")) return false;
-          setTimeout(() => {
-            proxy.drop();
-          }, 300);
-          return true;
-        },
+        act: intoExport(() => {
+          proxy.drop();
+        }),
       },
     );
     expect(run.interrupted).toBe(true);
