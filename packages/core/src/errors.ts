@@ -288,17 +288,16 @@ export class MissingSecretError extends StagecraftError {
  */
 export class OutputWriteError extends StagecraftError {
   readonly code = "OUTPUT_WRITE";
-  readonly target: string;
   /** The OS's code, e.g. `ENOSPC`. */
   readonly osCode: string;
   /** The file the OS refused, when it named one (a stream's failed write names none). */
   readonly path: string | undefined;
-  constructor(target: string, cause: NodeJS.ErrnoException & { code: string }) {
-    super(`target "${target}": its output could not be written: ${cause.message}`, {
+  // No target name: the engine knows only the stage it was asked for; the event names the target.
+  constructor(cause: NodeJS.ErrnoException & { code: string }) {
+    super(`the output could not be written: ${cause.message}`, {
       cause,
       hint: "Free space on, or make writable, the file system the output goes to, or export elsewhere.",
     });
-    this.target = target;
     this.osCode = cause.code;
     this.path = cause.path;
   }

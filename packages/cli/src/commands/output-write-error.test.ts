@@ -109,7 +109,7 @@ describe("errors writing an -o export", () => {
     class CoreOutputWriteError extends StagecraftError {
       readonly code = "OUTPUT_WRITE";
     }
-    const failed = new CoreOutputWriteError('target "big": its output could not be written', {
+    const failed = new CoreOutputWriteError("the output could not be written", {
       cause: osError("ENOSPC", "write"),
     });
     const targets = [

@@ -174,7 +174,7 @@ describe("runBuildGroups", () => {
       }
       override build(request: BuildRequest): Promise<BuildResponse> {
         if (request.session?.outputFailure !== undefined) {
-          return Promise.reject(new OutputWriteError(request.target ?? "", full));
+          return Promise.reject(new OutputWriteError(full));
         }
         return super.build(request);
       }
@@ -197,7 +197,7 @@ describe("runBuildGroups", () => {
     ]);
     expect(outcome.targets[0]?.error).toMatchObject({ code: "OUTPUT_WRITE", osCode: "ENOSPC" });
     expect(outcome.targets[0]?.error?.message).toBe(
-      'target "api": its output could not be written: ENOSPC: no space left on device, write',
+      "the output could not be written: ENOSPC: no space left on device, write",
     );
     expect(events.some((event) => event.type === "target-cancelled")).toBe(false);
   });

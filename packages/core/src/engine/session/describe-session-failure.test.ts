@@ -18,7 +18,7 @@ describe("describeSessionFailure", () => {
     const daemon = "rpc error: code = Internal desc = writing the output: ENOSPC";
     const error = describeSessionFailure("app", daemon, session);
     expect(error).toBeInstanceOf(OutputWriteError);
-    expect(error).toMatchObject({ code: "OUTPUT_WRITE", target: "app", osCode: "ENOSPC" });
+    expect(error).toMatchObject({ code: "OUTPUT_WRITE", osCode: "ENOSPC" });
     expect(error?.cause).toBe(full);
     // A session whose output broke off for another reason (the engine went away) is not blamed so.
     const broken = { outputFailure: new Error("premature close") } as Partial<EngineSession>;

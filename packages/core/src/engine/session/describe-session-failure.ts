@@ -25,7 +25,7 @@ export function describeSessionFailure(
   session: EngineSession | undefined,
 ): StagecraftError | undefined {
   const written = session?.outputFailure;
-  if (isOsError(written)) return new OutputWriteError(target, written);
+  if (isOsError(written)) return new OutputWriteError(written);
   const secret = SECRET_NOT_FOUND.exec(daemonMessage);
   if (secret?.[1] !== undefined) return new MissingSecretError(target, secret[1], daemonMessage);
   const ssh = SSH_NOT_FOUND.exec(daemonMessage);
