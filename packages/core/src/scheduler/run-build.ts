@@ -46,6 +46,7 @@ import { createRedactor, redactDeep } from "../redact.js";
 import type { BuildReport } from "../report/build-report.js";
 import { attributeLayers, type LayerStage } from "../report/attribute-layers.js";
 import type { LayerReport } from "../report/build-report.js";
+import { capTargetError } from "../report/cap-failure.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
 import { selectSizeProbes } from "../report/select-size-probes.js";
 import {
@@ -329,7 +330,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     if (event.type === "target-failed" && event.error.code === "OUTPUT_WRITE") {
       outputFailureSaid = true;
     }
-    const shown = withReportNumbers(hasSecrets ? redactDeep(event, redact) : event);
+    // Capped after masking: a cut must not leave half a secret that no longer matches.
+    const shown = capFailure(withReportNumbers(hasSecrets ? redactDeep(event, redact) : event));
     report.add(shown);
     stageSteps.add(shown);
     listener?.(shown);
@@ -1105,6 +1107,13 @@ async function closeSession(
     }),
   ]);
   clearTimeout(timer);
+}
+
+/** A failed target's message and log lines, as bounded as the report's (a step can print megabytes). */
+function capFailure(event: BuildEvent): BuildEvent {
+  if (event.type !== "target-failed") return event;
+  const error = capTargetError(event.error);
+  return error === event.error ? event : { ...event, error };
 }
 
 /** A session's secret values as text (masked like `maskValues`). */
