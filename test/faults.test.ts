@@ -179,6 +179,19 @@ function leftovers(directory: string, prefix: string): string[] {
   return readdirSync(directory).filter((name) => name.startsWith(prefix));
 }
 
+/** An `act` for `runWith` that does `fault` 300 ms into the export: 150 MB take seconds through the session. */
+function intoExport(
+  fault: (send: (name: NodeJS.Signals) => void) => void,
+): (send: (name: NodeJS.Signals) => void, stdout: string) => boolean {
+  return (send, stdout) => {
+    if (!stdout.includes("exporting to client")) return false;
+    setTimeout(() => {
+      fault(send);
+    }, 300);
+    return true;
+  };
+}
+
 const NONCE = (): string[] => ["--build-arg", `NONCE=${randomUUID()}`];
 
 describe("faults", () => {
@@ -299,6 +312,20 @@ describe("faults", () => {
     });
   }
 
+  it("--timeout ends a run whose step outlasts it: exit 1, the limit said, the build cancelled", async () => {
+    const { dir: context, marker } = slowStep();
+    const run = await runStagecraft(
+      ["build", context, "--progress", "plain", "--timeout", "3s", ...LABEL],
+      {},
+    );
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain("cancelled: the run reached --timeout (3 s)");
+    expect(run.stdout).toContain(`| ${marker} started`);
+    expect(run.stderr).not.toContain("this is a bug");
+    await expectNothingRunning(marker);
+    rmSync(context, { recursive: true, force: true });
+  });
+
   it("a closed stdout while a step runs: no EPIPE stack, exit 141, the build cancelled", async () => {
     const { dir: context, marker } = slowStep();
     let seen = 0;
@@ -334,28 +361,77 @@ describe("faults", () => {
   });
 
   for (const type of ["tar", "local"] as const) {
-    it(`SIGINT during a -o type=${type} export: exit 130, cancelled, no half tar`, async () => {
+    it(`SIGINT during a -o type=${type} export: exit 130, cancelled, dest untouched`, async () => {
       const { dir: context, out } = bigExport();
       const dest = type === "tar" ? `${out}.tar` : out;
+      // A directory that exists keeps exactly what it had; a tar that did not exist still does not.
+      if (type === "local") {
+        mkdirSync(out);
+        writeFileSync(join(out, "mine"), "kept");
+      }
       const run = await runWith(
         ["build", context, "--progress", "plain", "-o", `type=${type},dest=${dest}`, ...NONCE()],
         {
-          act: (send, stdout) => {
-            if (!stdout.includes("exporting to client")) return false;
-            // Into the transfer: 150 MB take seconds through the session.
-            setTimeout(() => {
-              send("SIGINT");
-            }, 300);
-            return true;
-          },
+          act: intoExport((send) => {
+            send("SIGINT");
+          }),
         },
       );
       expect(run.interrupted, run.stdout).toBe(true);
       expect(run.code, run.stderr).toBe(130);
       expect(run.stdout).toContain("cancelled");
       expect(run.stderr).not.toContain("this is a bug");
-      // A tar appears whole or not at all; a directory export keeps what arrived.
+      // A tar appears whole or not at all; a directory is received beside dest, then removed.
       if (type === "tar") expect(leftovers(context, "out")).toEqual([]);
+      else {
+        expect(leftovers(context, "out")).toEqual(["out"]);
+        expect(readdirSync(out)).toEqual(["mine"]);
+        expect(readFileSync(join(out, "mine"), "utf8")).toBe("kept");
+      }
+      rmSync(context, { recursive: true, force: true });
+    });
+  }
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`${signal} during the context upload: exit 130, nothing left running`, async () => {
+      const marker = `fault-${randomUUID().slice(0, 8)}`;
+      const project = makeProject({
+        Dockerfile: `FROM ${BUSYBOX}\nCOPY big /big\nRUN echo ${marker}; sleep 30\n`,
+      });
+      writeFileSync(join(project.dir, "big"), Buffer.alloc(24 * 2 ** 20, 7));
+      const run = await runWith(["build", project.dir, "--progress", "plain", ...LABEL], {
+        act: (send, stdout) => {
+          if (!stdout.includes("building 1 target")) return false;
+          send(signal);
+          return true;
+        },
+      });
+      expect(run.interrupted).toBe(true);
+      expect(run.code, run.stderr).toBe(130);
+      expect(run.stdout).toContain("cancelled");
+      expect(run.stderr).not.toContain("this is a bug");
+      await expectNothingRunning(marker);
+      project.remove();
+    });
+  }
+
+  for (const fault of ["SIGTERM", "closed stdout"] as const) {
+    it(`${fault} during a -o type=tar export: the run ends as a cancel, no half tar`, async () => {
+      const { dir: context, out } = bigExport();
+      const run = await runWith(
+        ["build", context, "--progress", "plain", "-o", `type=tar,dest=${out}.tar`, ...NONCE()],
+        fault === "SIGTERM"
+          ? {
+              act: intoExport((send) => {
+                send("SIGTERM");
+              }),
+            }
+          : { closeStdoutWhen: "exporting to client" },
+      );
+      expect(run.code, run.stderr).toBe(fault === "SIGTERM" ? 130 : 141);
+      expect(run.stderr).not.toContain("this is a bug");
+      expect(run.stderr).not.toContain("EPIPE");
+      expect(leftovers(context, "out")).toEqual([]);
       rmSync(context, { recursive: true, force: true });
     });
   }
@@ -367,13 +443,9 @@ describe("faults", () => {
       ["build", context, "--progress", "plain", "-o", `type=tar,dest=${out}.tar`, ...NONCE()],
       {
         env: { DOCKER_HOST: `unix://${proxy.socket}` },
-        act: (_send, stdout) => {
-          if (!stdout.includes("exporting to client")) return false;
-          setTimeout(() => {
-            proxy.drop();
-          }, 300);
-          return true;
-        },
+        act: intoExport(() => {
+          proxy.drop();
+        }),
       },
     );
     expect(run.interrupted).toBe(true);
@@ -395,7 +467,7 @@ describe("faults", () => {
     try {
       for (const [output, left] of [
         [`type=tar,dest=${join(disk, "out.tar")}`, []],
-        [`type=local,dest=${join(disk, "out")}`, ["out"]],
+        [`type=local,dest=${join(disk, "out")}`, []],
       ] as const) {
         const run = await runStagecraft(
           ["build", project.dir, "--progress", "plain", "-o", output, ...LABEL, ...NONCE()],
@@ -408,6 +480,69 @@ describe("faults", () => {
         expect(readdirSync(disk)).toEqual(left);
         rmSync(join(disk, "out"), { recursive: true, force: true });
       }
+    } finally {
+      execFileSync("umount", [disk]);
+      project.remove();
+    }
+  });
+
+  it("bake: the one output that fills its disk is named by its key; the others' stay whole", async () => {
+    // Three exporting runs, fail-fast: the big tar's 64 KiB tmpfs fills at once, while the other
+    // two are still in their 2 s step; they go on, and their tar and directory are written.
+    const nonce = randomUUID();
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS big`,
+        `ARG NONCE`,
+        `RUN dd if=/dev/zero of=/big bs=1k count=512`,
+        `FROM ${BUSYBOX} AS small`,
+        `ARG NONCE`,
+        `RUN sleep 2; echo $NONCE > /small`,
+      ].join("\n"),
+      "docker-bake.hcl": [
+        `group "default" { targets = ["big", "small-tar", "small-dir"] }`,
+        `target "big" {`,
+        `  target = "big"`,
+        `  args = { NONCE = "${nonce}" }`,
+        `  output = ["type=tar,dest=disk/big.tar"]`,
+        `}`,
+        `target "small-tar" {`,
+        `  target = "small"`,
+        `  args = { NONCE = "${nonce}" }`,
+        `  output = ["type=tar,dest=small.tar"]`,
+        `}`,
+        `target "small-dir" {`,
+        `  target = "small"`,
+        `  args = { NONCE = "${nonce}-dir" }`,
+        `  output = ["type=local,dest=small-dir"]`,
+        `}`,
+      ].join("\n"),
+    });
+    const disk = join(project.dir, "disk");
+    mkdirSync(disk);
+    // A directory that exists is merged into: what the export does not have stays.
+    mkdirSync(join(project.dir, "small-dir"));
+    writeFileSync(join(project.dir, "small-dir", "mine"), "kept");
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]);
+    try {
+      const run = await runStagecraft(["bake", "--progress", "plain"], { cwd: project.dir });
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toContain(
+        `stagecraft: target "big".output type=tar,dest=disk/big.tar: cannot write ${disk}/big.tar: ` +
+          `no space left on device (ENOSPC); nothing was left at ${disk}/big.tar`,
+      );
+      expect(run.stderr).not.toContain("this is a bug");
+      expect(run.stdout).not.toMatch(/cancelled/);
+      expect(run.stdout).toMatch(/2 succeeded, 1 failed/);
+      expect(readdirSync(disk)).toEqual([]);
+      // Whole: the tar lists the step's file, the directory holds it, nothing temporary beside them.
+      const listed = execFileSync("tar", ["-tf", join(project.dir, "small.tar")], {
+        encoding: "utf8",
+      });
+      expect(listed.split("\n")).toContain("small");
+      expect(readFileSync(join(project.dir, "small-dir", "small"), "utf8")).toBe(`${nonce}-dir\n`);
+      expect(readFileSync(join(project.dir, "small-dir", "mine"), "utf8")).toBe("kept");
+      expect(leftovers(project.dir, "small").sort()).toEqual(["small-dir", "small.tar"]);
     } finally {
       execFileSync("umount", [disk]);
       project.remove();

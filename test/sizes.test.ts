@@ -6,11 +6,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   analyzeDockerfile,
   DockerEngine,
-  IMAGE_LABELS,
   runBuild,
   type BuildReport,
   type Engine,
 } from "@stagecraft/core";
+import { IMAGE_LABELS } from "@stagecraft/core/engine";
 import type { TargetReport } from "@stagecraft/core/report";
 import { docker, TEST_LABELS } from "./support/engine.js";
 import { runStagecraft } from "./support/cli.js";

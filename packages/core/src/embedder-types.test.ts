@@ -14,8 +14,8 @@ import {
   type BuildEvent,
   type BuildOutcome,
   type BuildReport,
-  type EngineInfo,
 } from "./index.js";
+import type { EngineInfo } from "./engine/index.js";
 import { FakeEngine } from "./testing/index.js";
 
 let dirs: string[] = [];

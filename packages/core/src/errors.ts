@@ -30,6 +30,7 @@ export type ErrorCode =
   | "MISSING_SECRET"
   | "MISSING_SSH_AGENT"
   | "PUSH_FAILED"
+  | "OUTPUT_WRITE"
   | BakeErrorCode
   | "USAGE";
 
@@ -280,6 +281,34 @@ export class MissingSecretError extends StagecraftError {
   }
 }
 
+/**
+ * A target's output (a tar or a directory the session receives) could not be written on this side:
+ * a full disk, a read-only mount, a file that cannot be replaced. The build itself ran; the error
+ * is the target's alone (other targets of a run go on, whatever the fail-fast policy).
+ */
+export class OutputWriteError extends StagecraftError {
+  readonly code = "OUTPUT_WRITE";
+  /** The OS's code, e.g. `ENOSPC`. */
+  readonly osCode: string;
+  /** The file the OS refused, when it named one (a stream's failed write names none). */
+  readonly path: string | undefined;
+  // No target name: the engine knows only the stage it was asked for; the event names the target.
+  constructor(cause: NodeJS.ErrnoException & { code: string }) {
+    super(`the output could not be written: ${cause.message}`, {
+      cause,
+      hint: "Free space on, or make writable, the file system the output goes to, or export elsewhere.",
+    });
+    this.osCode = cause.code;
+    this.path = cause.path;
+  }
+}
+
+/** An OS error (from `node:fs`): it has a word code and the system call that failed. */
+export function isOsError(error: unknown): error is NodeJS.ErrnoException & { code: string } {
+  const errno = error as Partial<NodeJS.ErrnoException> | null | undefined;
+  return typeof errno?.code === "string" && typeof errno.syscall === "string";
+}
+
 /** A build needed an SSH agent (`RUN --mount=type=ssh,id=ID`) the run did not forward. */
 export class MissingSshAgentError extends StagecraftError {
   readonly code = "MISSING_SSH_AGENT";
@@ -354,6 +383,7 @@ export type AnyStagecraftError =
   | MissingSecretError
   | MissingSshAgentError
   | PushFailedError
+  | OutputWriteError
   | BakeError;
 
 /** Where in a bake or compose file something is, and which key. */

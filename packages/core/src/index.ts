@@ -11,13 +11,11 @@ export type { AnalyzeDockerfileOptions, DockerfileAnalysis } from "./plan/analyz
 /** Builds the analysed targets on an engine, with events and a report. */
 export { runBuild } from "./scheduler/run-build.js";
 export type { BuildOutcome, RunBuildOptions } from "./scheduler/run-build.js";
-export { IMAGE_LABELS } from "./scheduler/run-targets.js";
 export type { TargetResult } from "./scheduler/run-targets.js";
 
 /** The Docker Engine, found as the docker CLI finds it. */
 export { DockerEngine } from "./engine/docker-engine.js";
-export type { DockerEngineOptions } from "./engine/docker-engine.js";
-export type { Engine, EngineInfo } from "./engine/engine.js";
+export type { Engine } from "./engine/engine.js";
 
 /** What a run reports as it goes, and at the end. */
 export type { BuildEvent } from "./events.js";
@@ -25,7 +23,6 @@ export type { BuildReport } from "./report/build-report.js";
 
 /** Errors: values with a word code, a message and a hint. */
 export {
-  BakeError,
   BuildCancelledError,
   BuildFailedError,
   ContextError,

@@ -1,13 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import {
-  DockerEngine,
-  UsageError,
-  analyzeDockerfile,
-  type BuildEvent,
-  type BuildOutcome,
-} from "@stagecraft/core";
+import { DockerEngine, UsageError, analyzeDockerfile, type BuildOutcome } from "@stagecraft/core";
 import {
   checkBakePlatforms,
   formatBakePrint,
@@ -36,11 +30,12 @@ import {
 } from "../renderers/choose-progress-mode.js";
 import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
-import { sanitizeLine } from "../renderers/sanitize-line.js";
+import { withContextWarnings } from "../renderers/with-context-warnings.js";
 import { reportError } from "../report-error.js";
 import { parseCacheFlag } from "./parse-cache-flags.js";
 import {
   explainOutputError,
+  explainUnwrittenOutput,
   readSessionFlags,
   settleOutput,
   type RunSession,
@@ -258,6 +253,7 @@ function prepareGroup(
     io,
     { secret: run.secrets, ssh: run.ssh, output: run.output },
     ids.length,
+    `target "${run.name}".output ${run.output ?? ""}`,
   );
   // A stage several bake targets ask for is built once; the run names it after all of them.
   const targetNames: Record<string, string> = {};
@@ -365,32 +361,36 @@ async function runBakeRuns(
       ),
     ),
   });
-  // A tar export appears whole once the run succeeded, or not at all.
-  const settle = (succeeded: boolean): void => {
-    for (const entry of prepared) settleOutput(entry.session, succeeded);
-  };
   const outcome = await runBuildGroups({
     engine,
     groups: prepared.map((entry) => entry.group),
     concurrency: flags.concurrency,
     keepGoing: flags.keepGoing,
     signal: io.signal,
-    onEvent: (event: BuildEvent) => {
-      if (event.type === "run-started") {
-        for (const warning of event.context.warnings) {
-          io.stderr.write(`warning: ${sanitizeLine(warning.path)}: ${warning.message}\n`);
-        }
-      }
-      renderer.onEvent(event);
-    },
+    onEvent: withContextWarnings(io, renderer),
   }).catch((error: unknown) => {
-    settle(false);
+    for (const entry of prepared) settleOutput(entry.session, false);
     // A full disk or an unwritable file under an output is the user's file system, not a bug.
     const exporting = prepared.filter((entry) => entry.session?.output !== undefined);
     throw exporting.length === 1 ? explainOutputError(exporting[0]?.session, error) : error;
   });
-  settle(outcome.status === "succeeded");
+  // Each run's tar appears whole once its own targets succeeded, or not at all: an output that
+  // could not be written fails its target alone, and the others' outputs stay.
+  prepared.forEach((entry, index) => {
+    const targets = outcome.groups[index]?.outcome?.targets ?? [];
+    settleOutput(
+      entry.session,
+      targets.length > 0 && targets.every((target) => target.status === "succeeded"),
+    );
+  });
   renderer.finish(outcome.report);
+  for (const [index, entry] of prepared.entries()) {
+    const unwritten = explainUnwrittenOutput(
+      entry.session,
+      outcome.groups[index]?.outcome?.targets ?? [],
+    );
+    if (unwritten !== undefined) reportError(io, unwritten);
+  }
   const title = `stagecraft bake ${Object.keys(config.target).join(", ")}`;
   await writeRunFiles(io.cwd, { report: flags.report, metadataFile: undefined }, outcome, title);
   if (flags.metadataFile !== undefined) {

@@ -17,6 +17,8 @@ import type { CheckedDockerfile } from "./check.js";
 import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
 import { poolEngineEnv, type PoolFlags } from "./read-pool-flags.js";
 import { runPoolEngineChecks } from "./run-engine-checks.js";
+import { explainUnwrittenOutput, type RunSession } from "./read-session-flags.js";
+import { reportError } from "../report-error.js";
 import { writeWhole } from "./write-run-files.js";
 
 /**
@@ -31,7 +33,10 @@ export async function buildOnPool(
   flags: BuildFlags,
   pool: PoolFlags,
   analysis: DockerfileAnalysis,
-  runOptions: Omit<RunPoolOptions, "analysis" | "pool" | "placement" | "signal" | "onEvent">,
+  runOptions: Omit<
+    RunPoolOptions,
+    "analysis" | "pool" | "placement" | "signal" | "onEvent" | "session"
+  > & { session: RunSession | undefined },
   checked?: CheckedDockerfile,
 ): Promise<ExitCode> {
   if (pool.registry !== undefined) await checkRegistry(pool.registry.host, io.signal);
@@ -129,6 +134,8 @@ export async function buildOnPool(
     onEvent: show,
   });
   renderer.finish(report.finish());
+  const unwritten = explainUnwrittenOutput(runOptions.session, outcome.targets);
+  if (unwritten !== undefined) reportError(io, unwritten);
   if (mode === "json") {
     io.stdout.write(`${JSON.stringify({ type: "pool", ...poolJson(outcome) })}\n`);
   } else {

@@ -4,17 +4,18 @@ import {
   analyzeDockerfile,
   runBuild,
   type AnalyzeDockerfileOptions,
-  type BuildEvent,
   type BuildOutcome,
+  type DockerfileAnalysis,
   type RunBuildOptions,
 } from "@stagecraft/core";
+import type { Logger } from "@stagecraft/core/engine";
 import { createLogger } from "../create-logger.js";
 import type { ExitCode, Io } from "../io.js";
 import { parseCommandLine } from "../parse-command-line.js";
 import { chooseProgressMode } from "../renderers/choose-progress-mode.js";
 import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
-import { sanitizeLine } from "../renderers/sanitize-line.js";
+import { withContextWarnings } from "../renderers/with-context-warnings.js";
 import { errorToJson, reportError } from "../report-error.js";
 import {
   BUILD_HELP,
@@ -30,6 +31,7 @@ import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./run-engine-checks.js";
 import {
   explainOutputError,
+  explainUnwrittenOutput,
   readSessionFlags,
   settleOutput,
   type RunSession,
@@ -71,17 +73,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     const analysis = analyzeDockerfile(dockerfile.text, analyzeOptions);
     const targets = analysis.plan.targets.map((target) => target.id);
     const tags = tagsByTarget(flags.tags, targets);
-    // `max-size` in the project's config, for the targets being built; --size-budget wins.
-    const config = readProjectConfig(io.cwd, flags.contextDir);
-    const configured = Object.fromEntries(
-      Object.entries(config.maxSizes).filter(([target]) => targets.includes(target)),
-    );
-    const sizeBudgets = checkBudgetTargets(
-      Object.keys(configured).length === 0 && flags.sizeBudgets === undefined
-        ? undefined
-        : { ...configured, ...flags.sizeBudgets },
-      targets,
-    );
+    const sizeBudgets = readSizeBudgets(io, flags, targets);
     session = readSessionFlags(io, flags, targets.length);
     let checked: CheckedDockerfile | undefined;
     if (flags.check !== undefined) {
@@ -124,36 +116,9 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       return code;
     }
 
-    const engine = new DockerEngine({
-      env: io.env,
-      ...(logger === undefined ? {} : { logger }),
-      // Named contexts (pinned bases are named contexts too) and a registry cache export exist
-      // only in the Control API (`/build` carries neither); other builds keep the engine's /build.
-      ...(Object.keys(flags.buildContexts).length > 0 ||
-      flags.cacheTo.some((entry) => entry.type === "registry") ||
-      pinsBases(flags)
-        ? { builder: "control" as const }
-        : {}),
-    });
-    // What the engine will refuse is said before anything is sent; an engine that does not answer
-    // skips the checks, and the build below then says why it cannot reach it.
-    const readiness = await runEngineChecks(engine, analysis, {
-      network: flags.network,
-      namedContexts: Object.keys(flags.buildContexts),
-      signal: io.signal,
-    });
-    for (const check of readiness.checks) {
-      io.stderr.write(
-        `${check.severity}: ${dockerfile.displayPath}:${check.line}: ${check.message}\n  fix: ${check.fix}\n`,
-      );
-    }
-    if (readiness.checks.some((check) => check.severity === "error")) {
-      io.stderr.write("stagecraft: the engine would refuse this build; nothing was sent\n");
-      if (json) {
-        io.stdout.write(`${JSON.stringify({ type: "engine-checks", checks: readiness.checks })}\n`);
-      }
-      return 2;
-    }
+    const engine = engineFor(io, flags, logger);
+    const refused = await checkEngine(io, engine, analysis, flags, dockerfile.displayPath);
+    if (refused !== undefined) return refused;
 
     const renderer = createRenderer({
       mode: chooseProgressMode(flags.progress, io),
@@ -162,14 +127,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       color: shouldUseColor(io.stdout, io.env),
       dockerfile: dockerfile.displayPath,
     });
-    const onEvent = (event: BuildEvent): void => {
-      if (event.type === "run-started") {
-        for (const warning of event.context.warnings) {
-          io.stderr.write(`warning: ${sanitizeLine(warning.path)}: ${warning.message}\n`);
-        }
-      }
-      renderer.onEvent(event);
-    };
+    const onEvent = withContextWarnings(io, renderer);
     const outcome = await runBuild({
       engine,
       analysis,
@@ -182,6 +140,8 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     });
     succeeded = outcome.status === "succeeded";
     renderer.finish(outcome.report);
+    const unwritten = explainUnwrittenOutput(session, outcome.targets);
+    if (unwritten !== undefined) reportError(io, unwritten);
     await writeRunFiles(io.cwd, flags, outcome, `stagecraft build ${targets.join(", ")}`);
     const code = exitCodeOf(outcome);
     if (checked === undefined || flags.check === undefined || outcome.status !== "succeeded")
@@ -206,6 +166,70 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
     // A tar export appears whole once every target succeeded, or not at all.
     settleOutput(session, succeeded);
   }
+}
+
+/** `max-size` in the project's config, for the targets being built; `--size-budget` wins. */
+function readSizeBudgets(
+  io: Io,
+  flags: BuildFlags,
+  targets: readonly string[],
+): Record<string, number> | undefined {
+  const config = readProjectConfig(io.cwd, flags.contextDir);
+  const configured = Object.fromEntries(
+    Object.entries(config.maxSizes).filter(([target]) => targets.includes(target)),
+  );
+  return checkBudgetTargets(
+    Object.keys(configured).length === 0 && flags.sizeBudgets === undefined
+      ? undefined
+      : { ...configured, ...flags.sizeBudgets },
+    targets,
+  );
+}
+
+/**
+ * The engine a build on one engine talks to: named contexts (pinned bases are named contexts too)
+ * and a registry cache export exist only in the Control API (`/build` carries neither); other
+ * builds keep the engine's /build.
+ */
+function engineFor(io: Io, flags: BuildFlags, logger: Logger | undefined): DockerEngine {
+  return new DockerEngine({
+    env: io.env,
+    ...(logger === undefined ? {} : { logger }),
+    ...(Object.keys(flags.buildContexts).length > 0 ||
+    flags.cacheTo.some((entry) => entry.type === "registry") ||
+    pinsBases(flags)
+      ? { builder: "control" as const }
+      : {}),
+  });
+}
+
+/**
+ * Says what the engine will refuse before anything is sent; returns 2 when it would refuse the
+ * build. An engine that does not answer skips the checks: the build then says why it cannot reach it.
+ */
+async function checkEngine(
+  io: Io,
+  engine: DockerEngine,
+  analysis: DockerfileAnalysis,
+  flags: BuildFlags,
+  displayPath: string,
+): Promise<ExitCode | undefined> {
+  const readiness = await runEngineChecks(engine, analysis, {
+    network: flags.network,
+    namedContexts: Object.keys(flags.buildContexts),
+    signal: io.signal,
+  });
+  for (const check of readiness.checks) {
+    io.stderr.write(
+      `${check.severity}: ${displayPath}:${check.line}: ${check.message}\n  fix: ${check.fix}\n`,
+    );
+  }
+  if (!readiness.checks.some((check) => check.severity === "error")) return undefined;
+  io.stderr.write("stagecraft: the engine would refuse this build; nothing was sent\n");
+  if (flags.progress === "json") {
+    io.stdout.write(`${JSON.stringify({ type: "engine-checks", checks: readiness.checks })}\n`);
+  }
+  return 2;
 }
 
 /** What a build asks of each run, on one engine or over a pool: the flags as run options. */

@@ -3,9 +3,15 @@ import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
+import { StagecraftError, type TargetResult } from "@stagecraft/core";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 import { errorToJson, reportError } from "../report-error.js";
-import { explainOutputError, readSessionFlags, settleOutput } from "./read-session-flags.js";
+import {
+  explainOutputError,
+  explainUnwrittenOutput,
+  readSessionFlags,
+  settleOutput,
+} from "./read-session-flags.js";
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -67,10 +73,14 @@ describe("errors writing an -o export", () => {
   it("a file inside a type=local dest that cannot be written, and a read-only mount, are named", () => {
     const io = project();
     const session = read(io, "type=local,dest=out");
+    // The session writes into the temporary directory; the message says where the file was going.
+    const received = join(io.cwd, `out.${process.pid}.tmp`, "etc", "passwd");
     const inside = join(io.cwd, "out", "etc", "passwd");
-    expect(reportError(io, explainOutputError(session, osError("EACCES", "open", inside)))).toBe(1);
+    expect(reportError(io, explainOutputError(session, osError("EACCES", "open", received)))).toBe(
+      1,
+    );
     expect(io.stderr.text()).toContain(
-      `stagecraft: --output type=local,dest=out: cannot write ${inside}: permission denied (EACCES); what was written so far is still in ${join(io.cwd, "out")}\n`,
+      `stagecraft: --output type=local,dest=out: cannot write ${inside}: permission denied (EACCES); ${join(io.cwd, "out")} was left as it was\n`,
     );
     expect(io.stderr.text()).toContain("hint: Make the destination writable");
 
@@ -84,6 +94,36 @@ describe("errors writing an -o export", () => {
       `cannot write ${join(readOnly.cwd, "x.tar")}: read-only file system (EROFS)`,
     );
     expect(readOnly.stderr.text()).not.toContain("this is a bug");
+  });
+
+  it("names the bake key of the one output of a run that failed, from its target's result", () => {
+    const io = project();
+    const name = 'target "big".output type=tar,dest=big.tar';
+    const session = readSessionFlags(
+      io,
+      { secret: [], ssh: [], output: "type=tar,dest=big.tar" },
+      1,
+      name,
+    );
+    // The core's error of a target whose output could not be written: its code, the OS's error as cause.
+    class CoreOutputWriteError extends StagecraftError {
+      readonly code = "OUTPUT_WRITE";
+    }
+    const failed = new CoreOutputWriteError("the output could not be written", {
+      cause: osError("ENOSPC", "write"),
+    });
+    const targets = [
+      { name: "small", status: "succeeded", tags: [] },
+      { name: "big", status: "failed", tags: [], error: failed },
+    ] as TargetResult[];
+    const error = explainUnwrittenOutput(session, targets);
+    const dest = join(io.cwd, "big.tar");
+    expect(error?.message).toBe(
+      `${name}: cannot write ${dest}: no space left on device (ENOSPC); nothing was left at ${dest}`,
+    );
+    expect(explainUnwrittenOutput(session, targets.slice(0, 1))).toBeUndefined();
+    settleOutput(session, false);
+    expect(readdirSync(io.cwd)).toEqual([]);
   });
 
   it("leaves other errors as they are: not an OS error, or one about another file", () => {

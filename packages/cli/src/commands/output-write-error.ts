@@ -1,5 +1,6 @@
-import { basename, dirname, isAbsolute, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { getSystemErrorMap } from "node:util";
+import { isStagecraftError } from "@stagecraft/core";
 
 /**
  * `-o`/`--output` could not be written while the engine sent it (a full disk, a file inside the
@@ -17,42 +18,53 @@ export class OutputWriteError extends Error {
 }
 
 /**
- * The error an export's file system raised, said as an `OutputWriteError` naming `flag` and the
- * path: `dest` for a tar (whose temporary file the user never named), the file inside `dest` for a
- * directory. Undefined for anything that is not an OS error (those keep their own message).
+ * The error an export's file system raised (as it came, or as the core's `OUTPUT_WRITE` error of
+ * the target it failed), said as an `OutputWriteError` naming `flag` and the path: `dest` for a tar
+ * (whose temporary file the user never named), the file inside `dest` for a directory. Undefined
+ * for anything that is not an OS error (those keep their own message).
  */
 export function describeOutputWriteError(
   flag: string,
   type: "tar" | "local",
   dest: string,
   error: unknown,
+  /** The directory a `type=local` export is received into before it is moved to `dest`. */
+  temporary?: string,
 ): OutputWriteError | undefined {
-  const errno = error as Partial<NodeJS.ErrnoException> | undefined;
+  const os = isStagecraftError(error) && error.code === "OUTPUT_WRITE" ? error.cause : error;
+  const errno = os as Partial<NodeJS.ErrnoException> | undefined;
   if (typeof errno?.code !== "string" || typeof errno.syscall !== "string") return undefined;
+  // The user named `dest`, not the temporary directory: a file in it is said where it was going.
+  const named =
+    typeof errno.path === "string" && temporary !== undefined && isInside(temporary, errno.path)
+      ? join(dest, relative(temporary, resolve(errno.path)))
+      : errno.path;
   // An error about another file (a --report written at the end) is not the export's.
-  if (typeof errno.path === "string" && !isUnder(dest, errno.path)) return undefined;
-  const path = type === "local" && typeof errno.path === "string" ? errno.path : dest;
+  if (typeof named === "string" && !isUnder(dest, named)) return undefined;
+  const path = type === "local" && typeof named === "string" ? named : dest;
   const words =
     (typeof errno.errno === "number" ? getSystemErrorMap().get(errno.errno)?.[1] : undefined) ??
     errno.message ??
     errno.code;
-  const left =
-    type === "tar" ? `nothing was left at ${dest}` : `what was written so far is still in ${dest}`;
+  const left = type === "tar" ? `nothing was left at ${dest}` : `${dest} was left as it was`;
   return new OutputWriteError(
     `${flag}: cannot write ${path}: ${words} (${errno.code}); ${left}`,
     hintFor(errno.code),
-    error,
+    os,
   );
 }
 
 /** `path` is `dest`, inside it, or the temporary file beside it that a tar is written to first. */
 function isUnder(dest: string, path: string): boolean {
-  const rel = relative(dest, resolve(path));
   return (
-    rel === "" ||
-    !(rel.startsWith("..") || isAbsolute(rel)) ||
+    isInside(dest, path) ||
     (dirname(path) === dirname(dest) && basename(path).startsWith(`${basename(dest)}.`))
   );
+}
+
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, resolve(path));
+  return rel === "" || !(rel.startsWith("..") || isAbsolute(rel));
 }
 
 function hintFor(code: string): string {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, resolve } from "node:path";
-import { UsageError, type RunBuildOptions } from "@stagecraft/core";
+import { UsageError, type RunBuildOptions, type TargetResult } from "@stagecraft/core";
 import type { Io } from "../io.js";
 import { checkWritableFile, createWholeFile, isDirectory, isWritable } from "./write-run-files.js";
 import {
@@ -11,6 +11,7 @@ import {
   resolveSecretSource,
 } from "./parse-session-flags.js";
 import { describeOutputWriteError, type OutputWriteError } from "./output-write-error.js";
+import { createWholeDirectory } from "./whole-directory.js";
 
 /** The 500 KB a BuildKit secret may hold (buildkit `secretsprovider.MaxSecretSize`). */
 const MAX_SECRET_BYTES = 500 * 1024;
@@ -18,7 +19,7 @@ const MAX_SECRET_BYTES = 500 * 1024;
 /** What `--secret`, `--ssh` and `-o` say, as the run's session options. */
 export type SessionFlags = NonNullable<RunBuildOptions["session"]>;
 
-/** An `--output`: a tar also says when the run is over whether to keep what it wrote. */
+/** An `--output`: it is told when the run is over whether to keep what it wrote. */
 type OutputFlag = NonNullable<SessionFlags["output"]> & {
   readonly settle?: (keep: boolean) => void;
   /** An OS error met while writing the export, said with the flag and the path. */
@@ -29,8 +30,8 @@ type OutputFlag = NonNullable<SessionFlags["output"]> & {
 export type RunSession = Omit<SessionFlags, "output"> & { output?: OutputFlag };
 
 /**
- * Puts a `-o type=tar` file in place when the run succeeded, or throws its temporary file away
- * (a cancelled or failed run leaves the destination as it was). Call once the run is over.
+ * Puts a `-o` tar or directory in place when the run succeeded, or throws its temporary file or
+ * directory away (a cancelled or failed run leaves the destination as it was). Call once the run is over.
  */
 export function settleOutput(session: RunSession | undefined, succeeded: boolean): void {
   session?.output?.settle?.(succeeded);
@@ -45,13 +46,27 @@ export function explainOutputError(session: RunSession | undefined, error: unkno
 }
 
 /**
+ * The output of `targets` that could not be written (a target failed with `OUTPUT_WRITE`), said
+ * with the flag or key that asked for it, the path and the OS's words; undefined when none failed so.
+ */
+export function explainUnwrittenOutput(
+  session: RunSession | undefined,
+  targets: readonly TargetResult[],
+): OutputWriteError | undefined {
+  const failed = targets.find((target) => target.error?.code === "OUTPUT_WRITE");
+  return failed === undefined ? undefined : session?.output?.explain(failed.error);
+}
+
+/**
  * The run's session from `--secret`, `--ssh` and `--output`, every file and socket checked now,
- * before anything is built; undefined when none of them is given.
+ * before anything is built; undefined when none of them is given. Errors name the output
+ * `outputName` (default `--output TEXT`; bake names its key, `target "app".output TEXT`).
  */
 export function readSessionFlags(
   io: Io,
   flags: { secret: readonly string[]; ssh: readonly string[]; output: string | undefined },
   targetCount: number,
+  outputName?: string,
 ): RunSession | undefined {
   if (flags.secret.length === 0 && flags.ssh.length === 0 && flags.output === undefined) {
     return undefined;
@@ -63,7 +78,9 @@ export function readSessionFlags(
   }
   const ssh = flags.ssh.map((text) => readSshFlag(io, text));
   const output =
-    flags.output === undefined ? undefined : readOutputFlag(io, flags.output, targetCount);
+    flags.output === undefined
+      ? undefined
+      : readOutputFlag(io, flags.output, outputName ?? `--output ${flags.output}`, targetCount);
   return { secrets, ssh, ...(output === undefined ? {} : { output }) };
 }
 
@@ -136,7 +153,7 @@ function readSshFlag(io: Io, text: string): { id: string; socket: string } {
   return { id: flag.id, socket: path };
 }
 
-function readOutputFlag(io: Io, text: string, targetCount: number): OutputFlag {
+function readOutputFlag(io: Io, text: string, named: string, targetCount: number): OutputFlag {
   const flag = parseOutputFlag(text);
   if (targetCount > 1) {
     throw new UsageError(
@@ -147,30 +164,27 @@ function readOutputFlag(io: Io, text: string, targetCount: number): OutputFlag {
     );
   }
   if (flag.type !== "tar" && flag.type !== "local") {
-    throw new UsageError(
-      `--output ${text}: stagecraft exports type=tar and type=local, not ${flag.type}`,
-      {
-        hint: "Without --output, targets are built into the engine's image store; tag them with -t.",
-      },
-    );
+    throw new UsageError(`${named}: stagecraft exports type=tar and type=local, not ${flag.type}`, {
+      hint: "Without --output, targets are built into the engine's image store; tag them with -t.",
+    });
   }
   if (flag.dest === undefined || flag.dest === "") {
-    throw new UsageError(`--output ${text}: the output has no dest`, {
+    throw new UsageError(`${named}: the output has no dest`, {
       hint:
         flag.type === "tar" ? "Write -o type=tar,dest=out.tar." : "Write -o type=local,dest=DIR.",
     });
   }
   if (flag.dest === "-") {
-    throw new UsageError(`--output ${text}: stagecraft cannot write the export to stdout`, {
+    throw new UsageError(`${named}: stagecraft cannot write the export to stdout`, {
       hint: "Progress and the report use stdout; write the tar to a file (-o type=tar,dest=out.tar).",
     });
   }
   const dest = resolve(io.cwd, flag.dest);
   const type = flag.type === "tar" ? "tar" : "local";
-  const explain = (error: unknown): OutputWriteError | undefined =>
-    describeOutputWriteError(`--output ${text}`, type, dest, error);
   if (flag.type === "tar") {
-    checkWritableFile(`--output ${text}`, dest);
+    const explain = (error: unknown): OutputWriteError | undefined =>
+      describeOutputWriteError(named, type, dest, error);
+    checkWritableFile(named, dest);
     const file = createWholeFile(dest);
     return {
       type: "tar",
@@ -181,8 +195,16 @@ function readOutputFlag(io: Io, text: string, targetCount: number): OutputFlag {
       },
     };
   }
-  checkDirectoryDestination(`--output ${text}`, dest);
-  return { type: "local", dir: dest, explain };
+  checkDirectoryDestination(named, dest);
+  const directory = createWholeDirectory(dest);
+  return {
+    type: "local",
+    dir: directory.temporary,
+    explain: (error) => describeOutputWriteError(named, type, dest, error, directory.temporary),
+    settle: (keep) => {
+      directory.settle(keep);
+    },
+  };
 }
 
 /** A directory the export is written into: created when missing, but no path part may be a file. */

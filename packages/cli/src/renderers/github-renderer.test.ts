@@ -90,6 +90,23 @@ describe("github renderer", () => {
     expect(summary).toContain("src/main.c:10:5: error: use of undeclared identifier");
   });
 
+  it("bounds the annotation and the summary of a failure whose line and message are 5 MB", () => {
+    const { text, appended } = render(failingRun(5_000_000), {
+      GITHUB_STEP_SUMMARY: "/tmp/summary.md",
+    });
+    const error = text.split("\n").find((line) => line.startsWith("::error ")) ?? "";
+    const summary = appended[0]?.text ?? "";
+    // Before the caps: a 467 KB ::error line and a 468 KB summary for one such line; the events
+    // come from runBuild, which bounds a failure as the report does.
+    expect(error.length).toBeLessThan(16_000);
+    expect(summary.length).toBeLessThan(16_000);
+    for (const shown of [error, summary]) {
+      expect(shown).toContain("more characters)");
+      expect(shown).not.toContain("x".repeat(501));
+      expect(shown).not.toContain("m".repeat(2001));
+    }
+  });
+
   it("holds a bounded number of a chatty target's lines: full buffers go out as groups of their own", () => {
     const run = successfulRun();
     const index = run.events.findIndex((event) => event.type === "log");

@@ -5,7 +5,7 @@
 //   FROM build AS test                  (line 14) RUN make test (15)
 //   FROM alpine:3.20 AS app             (line 17) COPY --from=build /src/dist /app (18)
 import { BUILD_EVENT_SCHEMA_VERSION, type StepInfo } from "@stagecraft/core/progress";
-import { createBuildReport } from "@stagecraft/core/report";
+import { capTargetError, createBuildReport } from "@stagecraft/core/report";
 import type { BuildEvent, BuildReport } from "@stagecraft/core";
 
 /** The time every fixture run starts at (epoch milliseconds). */
@@ -272,8 +272,11 @@ export function successfulRun(): RunFixture {
   return { targets, events, report };
 }
 
-/** app breaks in `RUN make` (Dockerfile line 12); test, waiting on the same stage, is cancelled (fail-fast). */
-export function failingRun(): RunFixture {
+/**
+ * app breaks in `RUN make` (Dockerfile line 12); test, waiting on the same stage, is cancelled
+ * (fail-fast). `huge` makes the step's last line and the daemon's message that many characters.
+ */
+export function failingRun(huge?: number): RunFixture {
   const targets = ["app", "test"];
   const t = timeline();
   t.push(runStarted(targets));
@@ -289,6 +292,7 @@ export function failingRun(): RunFixture {
   ]);
   log[22] = [620, "src/main.c:10:5: error: use of undeclared identifier 'TOKEN=hunter2'"];
   log[23] = [630, "make: *** [Makefile:7: build/main.o] Error 1"];
+  if (huge !== undefined) log[23] = [630, "x".repeat(huge)];
   t.push({ type: "step-started", time: T0 + 300, target: "app", step: MAKE });
   for (const [time, line] of log) {
     t.push({
@@ -301,7 +305,10 @@ export function failingRun(): RunFixture {
       line,
     });
   }
-  const message = 'process "/bin/sh -c make" did not complete successfully: exit code: 2';
+  const message =
+    huge === undefined
+      ? 'process "/bin/sh -c make" did not complete successfully: exit code: 2'
+      : `process "/bin/sh -c make" failed: ${"m".repeat(huge)}`;
   t.push({
     type: "step-failed",
     time: T0 + 700,
@@ -319,18 +326,19 @@ export function failingRun(): RunFixture {
     step: MAKE.digest,
     error: message,
   });
+  // As runBuild emits it: bounded (the fixture's own error is far under the bounds).
   t.push({
     type: "target-failed",
     time: T0 + 720,
     target: "app",
-    error: {
+    error: capTargetError({
       code: "BUILD_FAILED",
       message,
       stage: "build",
       step: MAKE.name,
       line: 12,
       logTail: log.slice(-20).map(([, line]) => line),
-    },
+    }),
     durationMs: 710,
   });
   t.push({

@@ -31,4 +31,5 @@ export type {
   RunBuildGroupsOptions,
 } from "../scheduler/run-build-groups.js";
 export type { BuildLimit } from "../scheduler/run-targets.js";
+export { BakeError } from "../errors.js";
 export type { BakeErrorCode, BakeErrorOptions } from "../errors.js";

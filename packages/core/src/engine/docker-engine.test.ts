@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createSocketServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DockerEngine } from "./docker-engine.js";
 
 // The answers of Engine 26.1.5 to GET /distribution/{name}/json, as measured on this project's
@@ -109,5 +110,62 @@ describe("DockerEngine.inspectDistribution", () => {
       password: "secret",
       serveraddress: "127.0.0.1:5001",
     });
+  });
+});
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups) cleanup();
+  cleanups = [];
+});
+
+/** A Unix socket that takes every connection and reads it, and never writes a byte back. */
+async function silentEngine(): Promise<{ socket: string; requests: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), "stagecraft-silent-"));
+  const socket = join(dir, "engine.sock");
+  const requests: string[] = [];
+  const connections: Socket[] = [];
+  const server = createSocketServer((connection) => {
+    connections.push(connection);
+    connection.on("data", (data: Buffer) => requests.push(data.toString("latin1")));
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  cleanups.push(() => {
+    for (const connection of connections) connection.destroy();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { socket, requests };
+}
+
+describe("DockerEngine against an engine that takes the connection and never answers", () => {
+  it("gives up the version probe at its time limit, saying the engine did not answer", async () => {
+    const { socket, requests } = await silentEngine();
+    const engine = new DockerEngine({
+      env: { DOCKER_HOST: `unix://${socket}` },
+      requestTimeoutMs: 1000,
+    });
+    const error = await engine.info().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(
+      requests.some((request) => request.startsWith("GET /") && request.includes("/version")),
+    ).toBe(true);
+    expect(error).toMatchObject({ code: "ENGINE_UNRESPONSIVE" });
+    expect((error as Error).message).toBe(
+      `the engine at unix://${socket} (from DOCKER_HOST) took the connection but did not answer GET /version within 1 s`,
+    );
+  });
+
+  it("gives it up at once when the caller aborts, with the caller's reason", async () => {
+    const { socket } = await silentEngine();
+    const engine = new DockerEngine({ env: { DOCKER_HOST: `unix://${socket}` } });
+    const controller = new AbortController();
+    const asked = engine.info(controller.signal);
+    setTimeout(() => {
+      controller.abort(new Error("interrupted"));
+    }, 50);
+    await expect(asked).rejects.toThrow("interrupted");
   });
 });

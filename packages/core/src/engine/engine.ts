@@ -150,6 +150,8 @@ export interface EngineSession {
   readonly contextDockerfile: string | undefined;
   /** The error the session ended with, once it has ended unexpectedly; undefined while it is alive. */
   readonly failure: Error | undefined;
+  /** The error writing the session's output failed with (a full disk), once it has; else undefined. */
+  readonly outputFailure?: Error | undefined;
   /** Calls `listener` once if the session ends before `close()`; returns an unsubscribe function. */
   onFailure(listener: (error: Error) => void): () => void;
   /** Waits for outputs still being written, then ends the session; safe to call twice. */

@@ -19,6 +19,8 @@ export type {
   SessionOutput,
   SessionSshAgent,
 } from "./engine.js";
+export type { DockerEngineOptions } from "./docker-engine.js";
+export { IMAGE_LABELS } from "../scheduler/run-targets.js";
 export { checkCacheSupport, readCapabilities } from "./engine-capabilities.js";
 export type {
   BuildPath,

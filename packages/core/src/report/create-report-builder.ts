@@ -23,12 +23,13 @@ import {
   type StepRecord,
   type TargetRecord,
 } from "./summarise-run.js";
+import {
+  FAILURE_LINE_CHARS,
+  FAILURE_LOG_LINES,
+  FAILURE_MESSAGE_CHARS,
+  cut,
+} from "./cap-failure.js";
 
-/** How many log lines a failure keeps, oldest first. */
-const FAILURE_LOG_LINES = 20;
-/** The longest log line a failure keeps, and the longest message: a step can print megabytes. */
-const FAILURE_LINE_CHARS = 500;
-const FAILURE_MESSAGE_CHARS = 2000;
 /** How many steps `slowestSteps` lists. */
 const SLOWEST_STEP_COUNT = 5;
 
@@ -448,10 +449,4 @@ function describeFailures(
 
 function failedOn(targets: ReadonlyMap<string, TargetRecord>, target: string): boolean {
   return targets.get(target)?.end?.type === "target-failed";
-}
-
-/** A text at most `limit` characters long; what is cut is said. */
-function cut(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  return `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
 }

@@ -33,5 +33,6 @@ export type { HistoryEntry, LayerStage, LayerStep } from "./attribute-layers.js"
 export { selectSizeProbes } from "./select-size-probes.js";
 export type { SizeSourceStage } from "./select-size-probes.js";
 export { createBuildReport } from "./create-build-report.js";
+export { capTargetError } from "./cap-failure.js";
 export type { BuildReportInput } from "./create-build-report.js";
 export { formatBytes } from "./format-bytes.js";

@@ -2,8 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EngineError, UsageError } from "../errors.js";
-import type { EngineInfo } from "../engine/engine.js";
+import { EngineError, OutputWriteError, UsageError } from "../errors.js";
+import type {
+  BuildRequest,
+  BuildResponse,
+  EngineInfo,
+  EngineSession,
+  SessionOptions,
+} from "../engine/engine.js";
 import type { BuildEvent, RunStartedEvent, TargetCancelledEvent } from "../events.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { FakeEngine } from "../testing/fake-engine.js";
@@ -147,6 +153,53 @@ describe("runBuildGroups", () => {
       ["api", "failed"],
       ["web", "succeeded"],
     ]);
+  });
+
+  it("an output that cannot be written fails its target alone: fail-fast stops no other group", async () => {
+    const full = Object.assign(new Error("ENOSPC: no space left on device, write"), {
+      code: "ENOSPC",
+      syscall: "write",
+    });
+    // As the daemon does: the session's output failed, so the export fails with it, and the
+    // session's close reports the same error again.
+    class FullDiskEngine extends FakeEngine {
+      override openSession(options: SessionOptions): Promise<EngineSession> {
+        return super
+          .openSession(options)
+          .then((session) =>
+            options.output === undefined
+              ? session
+              : { ...session, outputFailure: full, close: () => Promise.reject(full) },
+          );
+      }
+      override build(request: BuildRequest): Promise<BuildResponse> {
+        if (request.session?.outputFailure !== undefined) {
+          return Promise.reject(new OutputWriteError(full));
+        }
+        return super.build(request);
+      }
+    }
+    const exporting = group("api", API, ["api"], { api: "api-svc" });
+    exporting.options = {
+      ...exporting.options,
+      session: { output: { type: "local", dir: join(exporting.options.context.dir, "out") } },
+    };
+    const events: BuildEvent[] = [];
+    const outcome = await runBuildGroups({
+      engine: new FullDiskEngine({ web: { durationMs: 40 } }),
+      groups: [exporting, group("web", WEB, ["web"])],
+      onEvent: (event) => events.push(event),
+    });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.targets.map((target) => [target.name, target.status])).toEqual([
+      ["api-svc", "failed"],
+      ["web", "succeeded"],
+    ]);
+    expect(outcome.targets[0]?.error).toMatchObject({ code: "OUTPUT_WRITE", osCode: "ENOSPC" });
+    expect(outcome.targets[0]?.error?.message).toBe(
+      "the output could not be written: ENOSPC: no space left on device, write",
+    );
+    expect(events.some((event) => event.type === "target-cancelled")).toBe(false);
   });
 
   it("is cancelled as a whole when the caller aborts", async () => {

@@ -72,6 +72,7 @@ interface Names {
  * file's) as one run: one concurrency limit and one fail-fast over all of them, one event stream
  * (targets under their given names, stage ids that collide between groups prefixed with the
  * group's name) and one report. Targets of one group still share its context transfer and stages.
+ * A target whose output could not be written (`OUTPUT_WRITE`) fails alone: fail-fast stops nothing.
  *
  * @example
  * const outcome = await runBuildGroups({
@@ -217,7 +218,13 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
                 ? links.get(own.target(event.target))
                 : undefined;
             if (link !== undefined) settleLink(link, engine, event);
-            if (event.type === "target-failed" && options.keepGoing !== true) {
+            // An output this side could not write (a full disk) says nothing of the other
+            // targets' builds: they go on, and their outputs are written.
+            if (
+              event.type === "target-failed" &&
+              event.error.code !== "OUTPUT_WRITE" &&
+              options.keepGoing !== true
+            ) {
               stopAll({ kind: "fail-fast", failedTarget: own.target(event.target) }, index);
             }
             const renamed = renameEvent(event, own);

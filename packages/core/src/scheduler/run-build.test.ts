@@ -242,6 +242,26 @@ describe("runBuild", () => {
     expect(outcome.report.targets[0]?.sizeComparison).toBeNull();
   });
 
+  it("bounds a failure's message in its event, after masking: no half secret is left", async () => {
+    const dockerfile = "FROM scratch AS broken\n";
+    // A secret across the 2,000-character cut (after `target "broken" failed: `): masked first.
+    const daemonMessage = `${"a".repeat(1965)}S3CRET-ACROSS-CUT${"m".repeat(5_000_000)}`;
+    const events: BuildEvent[] = [];
+    await runBuild({
+      engine: new FakeEngine({ broken: { failWith: daemonMessage } }),
+      analysis: analyzeDockerfile(dockerfile, { targets: ["broken"] }),
+      context: contextWith(dockerfile),
+      maskValues: ["S3CRET-ACROSS-CUT"],
+      onEvent: (event) => events.push(event),
+    });
+    const failed = events.find((event) => event.type === "target-failed");
+    const message = failed?.type === "target-failed" ? failed.error.message : "";
+    expect(message.length).toBeLessThan(2_100);
+    expect(message).toMatch(/… \(\d+ more characters\)$/);
+    expect(message).not.toContain("S3CRET");
+    expect(message).toContain("***");
+  });
+
   it("reports a failed target with its stage, Dockerfile line and last log lines", async () => {
     const dockerfile = fixture("run-failure.Dockerfile");
     const lines = streamLines("run-failure");

@@ -46,6 +46,7 @@ import { createRedactor, redactDeep } from "../redact.js";
 import type { BuildReport } from "../report/build-report.js";
 import { attributeLayers, type LayerStage } from "../report/attribute-layers.js";
 import type { LayerReport } from "../report/build-report.js";
+import { capTargetError } from "../report/cap-failure.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
 import { selectSizeProbes } from "../report/select-size-probes.js";
 import {
@@ -323,9 +324,15 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const listener = options.onEvent;
   let lastStepStartedAt: number | undefined;
   let lastNews = Date.now();
+  // Set once a target failed because its output could not be written: that error is then said.
+  let outputFailureSaid = false;
   const emit = (event: BuildEvent): void => {
     if (event.type === "step-started") lastStepStartedAt = Date.now();
-    const shown = withReportNumbers(hasSecrets ? redactDeep(event, redact) : event);
+    if (event.type === "target-failed" && event.error.code === "OUTPUT_WRITE") {
+      outputFailureSaid = true;
+    }
+    // Capped after masking: a cut must not leave half a secret that no longer matches.
+    const shown = capFailure(withReportNumbers(hasSecrets ? redactDeep(event, redact) : event));
     report.add(shown);
     stageSteps.add(shown);
     listener?.(shown);
@@ -695,7 +702,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   } finally {
     probes?.abort();
     clearInterval(watch);
-    await closeSession(session, options.signal, log);
+    await closeSession(session, options.signal, log).catch((error: unknown) => {
+      // The target it broke failed with it (OUTPUT_WRITE): said once, as that target's failure.
+      if (!(outputFailureSaid && error === session?.outputFailure)) throw error;
+    });
   }
 
   const images: Record<string, ImageDetails | undefined> = {};
@@ -1111,6 +1121,13 @@ async function closeSession(
     }),
   ]);
   clearTimeout(timer);
+}
+
+/** A failed target's message and log lines, as bounded as the report's (a step can print megabytes). */
+function capFailure(event: BuildEvent): BuildEvent {
+  if (event.type !== "target-failed") return event;
+  const error = capTargetError(event.error);
+  return error === event.error ? event : { ...event, error };
 }
 
 /** A session's secret values as text (masked like `maskValues`). */

@@ -40,6 +40,8 @@ export interface SessionServer {
   serve(socket: Duplex): void;
   /** Resolves once every output the daemon has started sending is written (rejects if one failed). */
   outputsWritten(): Promise<void>;
+  /** The error writing an output failed with, as soon as it failed; undefined until then. */
+  outputFailure(): Error | undefined;
   /** Stops serving at once. */
   shutdown(): void;
 }
@@ -196,6 +198,7 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
       while (writing.size > 0) await Promise.all(writing);
       if (outputError !== undefined) throw outputError;
     },
+    outputFailure: () => outputError,
     shutdown: () => {
       server.forceShutdown();
     },

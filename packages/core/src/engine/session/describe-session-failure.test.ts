@@ -1,8 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { EngineError, MissingSecretError, MissingSshAgentError } from "../../errors.js";
+import {
+  EngineError,
+  MissingSecretError,
+  MissingSshAgentError,
+  OutputWriteError,
+} from "../../errors.js";
+import type { EngineSession } from "../engine.js";
 import { describeSessionFailure } from "./describe-session-failure.js";
 
 describe("describeSessionFailure", () => {
+  it("blames the output this side could not write, whatever the daemon made of it", () => {
+    const full = Object.assign(new Error("ENOSPC: no space left on device, write"), {
+      code: "ENOSPC",
+      syscall: "write",
+    });
+    const session = { outputFailure: full } as Partial<EngineSession> as EngineSession;
+    const daemon = "rpc error: code = Internal desc = writing the output: ENOSPC";
+    const error = describeSessionFailure("app", daemon, session);
+    expect(error).toBeInstanceOf(OutputWriteError);
+    expect(error).toMatchObject({ code: "OUTPUT_WRITE", osCode: "ENOSPC" });
+    expect(error?.cause).toBe(full);
+    // A session whose output broke off for another reason (the engine went away) is not blamed so.
+    const broken = { outputFailure: new Error("premature close") } as Partial<EngineSession>;
+    expect(describeSessionFailure("app", daemon, broken as EngineSession)).toBeUndefined();
+  });
+
   it("names a missing secret in Docker 26.1's and 20.10's words", () => {
     for (const message of ["secret npmrc: not found", "secret npmrc not found: not found"]) {
       const error = describeSessionFailure("app", message, undefined);

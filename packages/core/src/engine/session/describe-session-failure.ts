@@ -2,7 +2,9 @@ import {
   EngineError,
   MissingSecretError,
   MissingSshAgentError,
+  OutputWriteError,
   StagecraftError,
+  isOsError,
 } from "../../errors.js";
 import type { EngineSession } from "../engine.js";
 
@@ -13,14 +15,17 @@ const SSH_NOT_FOUND = /\bno SSH key "?([^\s"]+)"? forwarded from the client\b/;
 const NO_SESSION = /\bno active session for ([0-9a-f-]*)/;
 
 /**
- * Turns a daemon error caused by the session into a stagecraft error that says so: a missing secret
- * or SSH agent, or a session that is gone. Undefined for every other failure.
+ * Turns a daemon error caused by the session into a stagecraft error that says so: an output this
+ * side could not write (the daemon fails the export with whatever it was told), a missing secret or
+ * SSH agent, or a session that is gone. Undefined for every other failure.
  */
 export function describeSessionFailure(
   target: string,
   daemonMessage: string,
   session: EngineSession | undefined,
 ): StagecraftError | undefined {
+  const written = session?.outputFailure;
+  if (isOsError(written)) return new OutputWriteError(written);
   const secret = SECRET_NOT_FOUND.exec(daemonMessage);
   if (secret?.[1] !== undefined) return new MissingSecretError(target, secret[1], daemonMessage);
   const ssh = SSH_NOT_FOUND.exec(daemonMessage);

@@ -87,6 +87,10 @@ class DaemonSession implements EngineSession {
     return this.#failure;
   }
 
+  get outputFailure(): Error | undefined {
+    return this.#server.outputFailure();
+  }
+
   onFailure(listener: (error: Error) => void): () => void {
     if (this.#failure !== undefined) {
       listener(this.#failure);
