@@ -22,6 +22,7 @@ import type { TargetResult } from "../scheduler/run-targets.js";
 import { contextNameOf } from "../stages/context-name-of.js";
 import { pinPoolBases, type PoolBasePins } from "./pin-pool-bases.js";
 import { trackContextPulls, type SharedStageReader } from "./track-context-pulls.js";
+import { unionMs } from "./union-ms.js";
 
 /** An engine of the pool, reachable. */
 export interface PoolMember {
@@ -639,18 +640,6 @@ function limitBuilds(engine: Engine, capacity: number): LimitedEngine {
     },
   });
   return { engine: limitedEngine, hold: (work) => limit(work) };
-}
-
-/** The length of the union of some time intervals. */
-function unionMs(intervals: readonly [number, number][]): number {
-  let total = 0;
-  let end = -Infinity;
-  for (const [from, to] of [...intervals].sort((a, b) => a[0] - b[0])) {
-    if (to <= end) continue;
-    total += to - Math.max(from, end);
-    end = to;
-  }
-  return total;
 }
 
 /** An engine that stopped answering mid-build, not a step that failed. */

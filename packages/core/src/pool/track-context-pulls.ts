@@ -1,4 +1,5 @@
 import type { BuildEvent } from "../events.js";
+import { unionMs } from "./union-ms.js";
 
 /** An engine that read a shared stage: the time its builds spent fetching it, and the bytes. */
 export interface SharedStageReader {
@@ -99,21 +100,9 @@ export function trackContextPulls(): ContextPulls {
   const readersOf = (reference: string): SharedStageReader[] =>
     [...(pulls.get(reference)?.values() ?? [])].map((pull) => ({
       engine: pull.engine,
-      pullMs: Math.round(spanOf(pull.intervals)),
+      pullMs: Math.round(unionMs(pull.intervals)),
       bytes: [...pull.blobs.values()].reduce((sum, bytes) => sum + bytes, 0),
     }));
 
   return { observe, readersOf };
-}
-
-/** The length of the union of some intervals. */
-function spanOf(intervals: readonly [number, number][]): number {
-  let total = 0;
-  let end = -Infinity;
-  for (const [from, to] of [...intervals].sort((a, b) => a[0] - b[0])) {
-    if (to <= end) continue;
-    total += to - Math.max(from, end);
-    end = to;
-  }
-  return total;
 }
