@@ -39,9 +39,9 @@ Options:
       --cache-from REF | type=registry,ref=REF | type=local,src=DIR
                              where to look for cache (repeatable): an image with inline cache or a
                              registry cache; REF alone is type=registry. Through the engine's
-                             /build only registry refs travel (every image store). REF is also
-                             read as REF-TARGET for each target (what a shared --cache-to ref
-                             of a several-target run writes)
+                             /build only registry refs travel (every image store). With several
+                             targets REF is also read as REF-TARGET for each (what a shared
+                             --cache-to ref writes)
       --cache-to type=inline | type=registry,ref=REF[,mode=min|max] | type=local,dest=DIR
                              export the build cache (repeatable). type=inline puts it into the image
                              (mode=min, the final stage's layers; push the image to share it). Other

@@ -59,15 +59,6 @@ describe("assignCacheRefs", () => {
     ]);
   });
 
-  it("reads REF-TARGET beside REF for a single target: a multi-target run wrote it", () => {
-    const from = { type: "registry", attrs: { ref: "r.io/cache:main" } };
-    const cache = assignCacheRefs([], [from], ["app"]);
-    expect(cache.app?.cacheFrom.map((entry) => entry.attrs.ref)).toEqual([
-      "r.io/cache:main",
-      "r.io/cache:main-app",
-    ]);
-  });
-
   it("keeps the ref of a single target as given", () => {
     const cache = assignCacheRefs([shared], [], ["app"]);
     expect(cache.app).toEqual({

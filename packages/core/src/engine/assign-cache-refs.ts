@@ -14,8 +14,8 @@ export interface TargetCache {
  * the tag gets `-TARGET` appended (`reg/cache:main` → `reg/cache:main-app`; no tag is `latest`,
  * so `reg/cache` → `reg/cache:latest-app`). Every target then reads all of the refs, so a stage one
  * target exported serves the others; a registry `cacheFrom` ref is read as given and as each
- * target's ref (`REF-TARGET`, what a shared `cacheTo` ref wrote), also when the run has one
- * target. With one target, the export ref stays as given; other types are shared.
+ * target's ref (`REF-TARGET`, what a shared `cacheTo` ref wrote). With one target, refs stay as
+ * given; other types are shared.
  *
  * @example
  * assignCacheRefs([{ type: "registry", attrs: { ref: "r/c:main", mode: "max" } }], [], ["test", "app"]).app;
@@ -40,17 +40,18 @@ export function assignCacheRefs(
       .map((entry) => ({ type: "registry", attrs: { ref: entry.attrs.ref ?? "" } })),
   );
   // A shared `--cache-from REF` is read as the per-target refs a shared `--cache-to REF` wrote,
-  // so a multi-target rebuild that names the same ref for both finds every target's cache; so
-  // does a one-target build reading what a multi-target run exported (`REF-TARGET`).
-  const perTargetReads = cacheFrom.flatMap((entry) => {
-    const ref = entry.attrs.ref;
-    // A ref by digest names one manifest: there is no per-target tag beside it.
-    if (entry.type !== "registry" || ref === undefined || ref.includes("@")) return [];
-    return targets.map((target) => ({
-      type: "registry",
-      attrs: { ...entry.attrs, ref: refForTarget(ref, target) },
-    }));
-  });
+  // so a multi-target rebuild that names the same ref for both finds every target's cache.
+  const perTargetReads = split
+    ? cacheFrom.flatMap((entry) => {
+        const ref = entry.attrs.ref;
+        // A ref by digest names one manifest: there is no per-target tag beside it.
+        if (entry.type !== "registry" || ref === undefined || ref.includes("@")) return [];
+        return targets.map((target) => ({
+          type: "registry",
+          attrs: { ...entry.attrs, ref: refForTarget(ref, target) },
+        }));
+      })
+    : [];
   const reads: CacheEntry[] = [];
   for (const entry of [...cacheFrom, ...perTargetReads, ...exportedRefs]) {
     if (entry.type !== "registry") {
