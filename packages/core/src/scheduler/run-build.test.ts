@@ -33,6 +33,14 @@ function contextWith(dockerfile: string): { dir: string; dockerfile: string } {
   return { dir, dockerfile: join(dir, "Dockerfile") };
 }
 
+/** A runtime stage that copies from a build stage that is no target: the size probes' case. */
+const COPIES_FROM_BUILD = [
+  "FROM scratch AS build",
+  "COPY hello.txt /big",
+  "FROM scratch AS runtime",
+  "COPY --from=build /big /small",
+].join("\n");
+
 /** A daemon line with the one step of stage `build`, cached or run. */
 const copyVertex = (cached: boolean): string =>
   JSON.stringify({
@@ -56,12 +64,7 @@ const copyVertex = (cached: boolean): string =>
 
 describe("runBuild", () => {
   it("measures the stage a target copies from with an untagged probe, then removes it", async () => {
-    const dockerfile = [
-      "FROM scratch AS build",
-      "COPY hello.txt /big",
-      "FROM scratch AS runtime",
-      "COPY --from=build /big /small",
-    ].join("\n");
+    const dockerfile = COPIES_FROM_BUILD;
     const engine = new FakeEngine({
       build: { sizeBytes: 1_100_000_000 },
       runtime: {
@@ -114,12 +117,7 @@ describe("runBuild", () => {
   });
 
   it("remembers a probed stage size and probes again only when the stage or its context changed", async () => {
-    const dockerfile = [
-      "FROM scratch AS build",
-      "COPY hello.txt /big",
-      "FROM scratch AS runtime",
-      "COPY --from=build /big /small",
-    ].join("\n");
+    const dockerfile = COPIES_FROM_BUILD;
     const context = contextWith(dockerfile);
     const cacheDir = mkdtempSync(join(tmpdir(), "stagecraft-stage-sizes-"));
     dirs.push(cacheDir);
@@ -152,12 +150,7 @@ describe("runBuild", () => {
   });
 
   it("leaves a stage unmeasured when every step of it came from an imported cache", async () => {
-    const dockerfile = [
-      "FROM scratch AS build",
-      "COPY hello.txt /big",
-      "FROM scratch AS runtime",
-      "COPY --from=build /big /small",
-    ].join("\n");
+    const dockerfile = COPIES_FROM_BUILD;
     const context = contextWith(dockerfile);
     const build = async (cached: boolean, cacheFrom: boolean) => {
       const engine = new FakeEngine({
@@ -191,12 +184,7 @@ describe("runBuild", () => {
   });
 
   it("remembers a stage size for a session context by its walk: an ignored file probes nothing", async () => {
-    const dockerfile = [
-      "FROM scratch AS build",
-      "COPY hello.txt /big",
-      "FROM scratch AS runtime",
-      "COPY --from=build /big /small",
-    ].join("\n");
+    const dockerfile = COPIES_FROM_BUILD;
     const context = { ...contextWith(dockerfile), transfer: "session" as const };
     writeFileSync(join(context.dir, ".dockerignore"), "*.log\n");
     const cacheDir = mkdtempSync(join(tmpdir(), "stagecraft-stage-sizes-"));
