@@ -566,6 +566,40 @@ describe("plan and build check each engine of the pool before sending", () => {
     expect(build.stderr).toMatch(/^error: Dockerfile:2: on (main|p1): RUN --network=host /m);
     expect(build.stderr).toContain("would refuse this build; nothing was sent");
   });
+
+  it("a base whose registry no engine reaches: build names each engine and exits 2 before sending", async () => {
+    const [pool1] = extra;
+    // Port 1 on the loopback: the engines are refused at once ("connect: connection refused").
+    const base = "127.0.0.1:1/stagecraft-unreachable:1";
+    const project = makeProject({
+      Dockerfile: ["t1", "t2"].flatMap((t) => [`FROM ${base} AS ${t}`, "RUN true"]).join("\n"),
+    });
+    projects.push(project.remove);
+    const build = await runStagecraft([
+      "build",
+      project.dir,
+      "--target",
+      "t1,t2",
+      "--progress",
+      "plain",
+      "--engine",
+      "main=unix:///var/run/docker.sock",
+      "--engine",
+      `p1=${pool1?.host ?? ""}`,
+      "--registry",
+      `${registry}/${PREFIX}`,
+    ]);
+    expect(build.code).toBe(2);
+    for (const name of ["main", "p1"]) {
+      expect(build.stderr).toMatch(
+        new RegExp(
+          `^error: Dockerfile:\\d: on ${name}: FROM ${base} is not in the engine: the engine cannot reach its registry \\(127\\.0\\.0\\.1:1\\).*connection refused`,
+          "m",
+        ),
+      );
+    }
+    expect(build.stderr).toContain("would refuse this build; nothing was sent");
+  });
 });
 
 /** A proxy to an engine's socket that, once cut, drops every connection and stops listening. */
