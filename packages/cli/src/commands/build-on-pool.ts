@@ -20,6 +20,14 @@ import { runPoolEngineChecks } from "./run-engine-checks.js";
 import { explainUnwrittenOutput, type RunSession } from "./read-session-flags.js";
 import { reportError } from "../report-error.js";
 import { writeWhole } from "./write-run-files.js";
+import {
+  describeRead,
+  describeSharedStageMoves,
+  formatMegabytes,
+  formatSeconds,
+  listSharedStageReads,
+  sumSharedStageMoves,
+} from "../renderers/describe-shared-stages.js";
 
 /**
  * `build --engine …`: checks the registry, places the targets on the pool and runs each engine's
@@ -184,43 +192,19 @@ export function formatPoolLines(outcome: PoolOutcome): string {
     lines.push(
       entry.reference === undefined
         ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed`
-        : `shared ${entry.stage}: built once on ${entry.engine} in ${seconds(entry.buildMs)}, pushed ` +
-            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${readersOf(entry)}`,
+        : `shared ${entry.stage}: built once on ${entry.engine} in ${formatSeconds(entry.buildMs)}, pushed ` +
+            `${formatMegabytes(entry.bytes)} in ${formatSeconds(entry.pushMs)} as ${entry.reference}, read by ${listSharedStageReads(entry).map(describeRead).join(", ")}`,
     );
   }
-  const travelled = outcome.shared.filter((entry) => entry.reference !== undefined);
-  if (travelled.length > 0) {
-    const readers = travelled.flatMap((entry) => entry.readers);
-    const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
-    lines.push(
-      `moving shared stages: pushed ${megabytes(sum(travelled.map((entry) => entry.bytes)))} in ` +
-        `${seconds(sum(travelled.map((entry) => entry.pushMs)))}, pulled ` +
-        `${megabytes(sum(readers.map((reader) => reader.bytes)))} in ` +
-        `${seconds(sum(readers.map((reader) => reader.pullMs)))} (${readers.length} ` +
-        `${readers.length === 1 ? "pull" : "pulls"})`,
-    );
-  }
+  const moves = sumSharedStageMoves(outcome.shared);
+  if (moves !== undefined) lines.push(`moving shared stages: ${describeSharedStageMoves(moves)}`);
   for (const entry of outcome.moved) {
     lines.push(`moved ${entry.target} from ${entry.from} to ${entry.to}: ${entry.reason}`);
   }
   for (const [engine, ms] of Object.entries(outcome.busyMs)) {
-    lines.push(`engine ${engine} busy ${seconds(ms)}`);
+    lines.push(`engine ${engine} busy ${formatSeconds(ms)}`);
   }
   return lines.map((line) => `${line}\n`).join("");
-}
-
-/** The engines that read a shared stage, each with what fetching it took when its builds said. */
-function readersOf(entry: PoolOutcome["shared"][number]): string {
-  // A target that moved may have taken the stage to an engine the placement did not name.
-  return [...new Set([...entry.to, ...entry.readers.map((reader) => reader.engine)])]
-    .map((engine) => {
-      const reader = entry.readers.find((candidate) => candidate.engine === engine);
-      if (reader === undefined) return engine;
-      return reader.bytes === 0
-        ? `${engine} (had its layers, ${seconds(reader.pullMs)})`
-        : `${engine} (pulled ${megabytes(reader.bytes)} in ${seconds(reader.pullMs)})`;
-    })
-    .join(", ");
 }
 
 type RunCache = Extract<BuildEvent, { type: "run-started" }>["cache"];
@@ -281,12 +265,4 @@ function poolJson(outcome: PoolOutcome): Record<string, unknown> {
     busyMs: outcome.busyMs,
     pins: outcome.pins ?? null,
   };
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
