@@ -1,5 +1,10 @@
 import { resolve } from "node:path";
-import { DockerEngine, type BuildEvent, type DockerfileAnalysis } from "@stagecraft/core";
+import {
+  DockerEngine,
+  type BuildEvent,
+  type BuildReport,
+  type DockerfileAnalysis,
+} from "@stagecraft/core";
 import {
   checkRegistry,
   runPool,
@@ -141,7 +146,8 @@ export async function buildOnPool(
     registry: pool.registry?.reference,
     onEvent: show,
   });
-  renderer.finish(report.finish());
+  const merged = report.finish();
+  renderer.finish(merged, outcome);
   const unwritten = explainUnwrittenOutput(runOptions.session, outcome.targets);
   if (unwritten !== undefined) reportError(io, unwritten);
   if (mode === "json") {
@@ -150,10 +156,8 @@ export async function buildOnPool(
     io.stdout.write(formatPoolLines(outcome));
   }
   if (flags.report !== undefined) {
-    writeWhole(
-      resolve(io.cwd, flags.report),
-      `${JSON.stringify(poolReportJson(outcome), null, 2)}\n`,
-    );
+    const path = resolve(io.cwd, flags.report);
+    writeWhole(path, await formatPoolReportFile(path, merged, outcome, targets));
   }
   const code = outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
   if (checked === undefined || flags.check === undefined || code !== 0) return code;
@@ -214,6 +218,26 @@ function withoutPins(cache: RunCache): RunCache {
   if (cache === undefined) return undefined;
   const { from, to } = cache;
   return from.length === 0 && to.length === 0 ? undefined : { from, to };
+}
+
+/**
+ * What `--report FILE` holds after a pool run, by extension as for one engine: a self-contained page
+ * (every engine's report, and the shared stages with each reader's pull), or the pool's JSON, which
+ * the next placement reads ({@link poolReportJson}).
+ */
+export async function formatPoolReportFile(
+  path: string,
+  report: BuildReport,
+  outcome: PoolOutcome,
+  targets: readonly string[],
+): Promise<string> {
+  if (!/\.html?$/i.test(path)) return `${JSON.stringify(poolReportJson(outcome), null, 2)}\n`;
+  // Imported only for a page, as in the one-engine path.
+  const { formatHtmlReport } = await import("../renderers/format-html-report.js");
+  return formatHtmlReport(report, {
+    title: `stagecraft build ${targets.join(", ")}`,
+    shared: outcome.shared,
+  });
 }
 
 /**
