@@ -340,6 +340,51 @@ describe("a build over a pool of three engines", () => {
     );
     expect(new Set(lines).size).toBe(1);
     expect(lines[0]).toContain(`shared ${runId} `);
+
+    // Again, the shared stage run anew: the page and the job summary say the readers' pulls too.
+    const page = join(project.dir, "pool.html");
+    const summary = join(project.dir, "summary.md");
+    const again = await runStagecraft(
+      [
+        "build",
+        project.dir,
+        ...TARGETS.flatMap((target) => ["--target", target]),
+        "--build-arg",
+        `RUN_ID=${randomUUID()}`,
+        "--label",
+        "org.stagecraft.test=1",
+        "--progress",
+        "auto",
+        "--engine",
+        "main=unix:///var/run/docker.sock",
+        "--engine",
+        `p1=${pool1?.host ?? ""}`,
+        "--engine",
+        `p2=${pool2?.host ?? ""}`,
+        "--registry",
+        `${registry}/${PREFIX}`,
+        "--report",
+        page,
+      ],
+      { env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary } },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    const html = readFileSync(page, "utf8");
+    expect(html).toContain('<tr data-shared="shared">');
+    const pulls = [
+      ...html.matchAll(/<li data-reader="(\w+)" data-pull-ms="(\d+)" data-bytes="(\d+)">/g),
+    ];
+    expect(pulls.length).toBeGreaterThan(0);
+    for (const [, engine, pullMs] of pulls) {
+      expect(["main", "p1", "p2"]).toContain(engine);
+      expect(Number(pullMs)).toBeGreaterThan(0);
+    }
+    expect(html).toMatch(/<p class="moves">moving shared stages: pushed [\d.]+ MB in [\d.]+ s, /);
+    const markdown = readFileSync(summary, "utf8");
+    expect(markdown).toMatch(
+      /^\| shared \| (main|p1|p2) \| [\d.]+ s \| [\d.]+ MB in [\d.]+ s as `.+` \| .*\((pulled [\d.]+ MB in|had its layers,) [\d.]+ s\).* \|$/m,
+    );
+    expect(markdown).toMatch(/^\*\*Moving shared stages:\*\* pushed [\d.]+ MB in /m);
   });
 
   it("stagecraft build --check --engine ×2: each image's files are checked on its engine", async () => {
@@ -564,6 +609,40 @@ describe("plan and build check each engine of the pool before sending", () => {
     ]);
     expect(build.code).toBe(2);
     expect(build.stderr).toMatch(/^error: Dockerfile:2: on (main|p1): RUN --network=host /m);
+    expect(build.stderr).toContain("would refuse this build; nothing was sent");
+  });
+
+  it("a base whose registry no engine reaches: build names each engine and exits 2 before sending", async () => {
+    const [pool1] = extra;
+    // Port 1 on the loopback: the engines are refused at once ("connect: connection refused").
+    const base = "127.0.0.1:1/stagecraft-unreachable:1";
+    const project = makeProject({
+      Dockerfile: ["t1", "t2"].flatMap((t) => [`FROM ${base} AS ${t}`, "RUN true"]).join("\n"),
+    });
+    projects.push(project.remove);
+    const build = await runStagecraft([
+      "build",
+      project.dir,
+      "--target",
+      "t1,t2",
+      "--progress",
+      "plain",
+      "--engine",
+      "main=unix:///var/run/docker.sock",
+      "--engine",
+      `p1=${pool1?.host ?? ""}`,
+      "--registry",
+      `${registry}/${PREFIX}`,
+    ]);
+    expect(build.code).toBe(2);
+    for (const name of ["main", "p1"]) {
+      expect(build.stderr).toMatch(
+        new RegExp(
+          `^error: Dockerfile:\\d: on ${name}: FROM ${base} is not in the engine: the engine cannot reach its registry \\(127\\.0\\.0\\.1:1\\).*connection refused`,
+          "m",
+        ),
+      );
+    }
     expect(build.stderr).toContain("would refuse this build; nothing was sent");
   });
 });

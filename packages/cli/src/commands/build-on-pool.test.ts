@@ -6,7 +6,9 @@ import type { PoolOutcome } from "@stagecraft/core/pool";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 import { runCli } from "../run-cli.js";
-import { formatPoolLines, poolReportJson } from "./build-on-pool.js";
+import { successfulRun } from "../renderers/run-fixtures.test-support.js";
+import { sharedStages } from "../renderers/shared-stages.test-support.js";
+import { formatPoolLines, formatPoolReportFile, poolReportJson } from "./build-on-pool.js";
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -84,6 +86,25 @@ describe("formatPoolLines", () => {
 
   it("has no pin lines when the pool did not pin", () => {
     expect(formatPoolLines(outcome(undefined))).not.toContain("base ");
+  });
+});
+
+describe("formatPoolReportFile", () => {
+  const pooled = (): PoolOutcome => ({ ...outcome(undefined), shared: sharedStages() });
+
+  it("writes a page with the shared stages' pulls for .html, as the one-engine build does", async () => {
+    const { report } = successfulRun();
+    const html = await formatPoolReportFile("/r/run.HTML", report, pooled(), ["a", "b"]);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain("<title>stagecraft build a, b</title>");
+    expect(html).toContain(
+      '<li data-reader="two" data-pull-ms="350" data-bytes="4100000">two (pulled 4.1 MB in 0.3 s)</li>',
+    );
+  });
+
+  it("writes the pool's JSON otherwise, for the next placement", async () => {
+    const text = await formatPoolReportFile("/r/run.json", successfulRun().report, pooled(), []);
+    expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(poolReportJson(pooled()))));
   });
 });
 

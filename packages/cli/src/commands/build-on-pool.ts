@@ -1,5 +1,10 @@
 import { resolve } from "node:path";
-import { DockerEngine, type BuildEvent, type DockerfileAnalysis } from "@stagecraft/core";
+import {
+  DockerEngine,
+  type BuildEvent,
+  type BuildReport,
+  type DockerfileAnalysis,
+} from "@stagecraft/core";
 import {
   checkRegistry,
   runPool,
@@ -20,6 +25,14 @@ import { runPoolEngineChecks } from "./run-engine-checks.js";
 import { explainUnwrittenOutput, type RunSession } from "./read-session-flags.js";
 import { reportError } from "../report-error.js";
 import { writeWhole } from "./write-run-files.js";
+import {
+  describeRead,
+  describeSharedStageMoves,
+  formatMegabytes,
+  formatSeconds,
+  listSharedStageReads,
+  sumSharedStageMoves,
+} from "../renderers/describe-shared-stages.js";
 
 /**
  * `build --engine …`: checks the registry, places the targets on the pool and runs each engine's
@@ -133,7 +146,8 @@ export async function buildOnPool(
     registry: pool.registry?.reference,
     onEvent: show,
   });
-  renderer.finish(report.finish());
+  const merged = report.finish();
+  renderer.finish(merged, outcome);
   const unwritten = explainUnwrittenOutput(runOptions.session, outcome.targets);
   if (unwritten !== undefined) reportError(io, unwritten);
   if (mode === "json") {
@@ -142,10 +156,8 @@ export async function buildOnPool(
     io.stdout.write(formatPoolLines(outcome));
   }
   if (flags.report !== undefined) {
-    writeWhole(
-      resolve(io.cwd, flags.report),
-      `${JSON.stringify(poolReportJson(outcome), null, 2)}\n`,
-    );
+    const path = resolve(io.cwd, flags.report);
+    writeWhole(path, await formatPoolReportFile(path, merged, outcome, targets));
   }
   const code = outcome.status === "succeeded" ? 0 : outcome.status === "failed" ? 1 : 130;
   if (checked === undefined || flags.check === undefined || code !== 0) return code;
@@ -184,43 +196,19 @@ export function formatPoolLines(outcome: PoolOutcome): string {
     lines.push(
       entry.reference === undefined
         ? `shared ${entry.stage}: not shared (${entry.error ?? "unknown"}), built where needed`
-        : `shared ${entry.stage}: built once on ${entry.engine} in ${seconds(entry.buildMs)}, pushed ` +
-            `${megabytes(entry.bytes)} in ${seconds(entry.pushMs)} as ${entry.reference}, read by ${readersOf(entry)}`,
+        : `shared ${entry.stage}: built once on ${entry.engine} in ${formatSeconds(entry.buildMs)}, pushed ` +
+            `${formatMegabytes(entry.bytes)} in ${formatSeconds(entry.pushMs)} as ${entry.reference}, read by ${listSharedStageReads(entry).map(describeRead).join(", ")}`,
     );
   }
-  const travelled = outcome.shared.filter((entry) => entry.reference !== undefined);
-  if (travelled.length > 0) {
-    const readers = travelled.flatMap((entry) => entry.readers);
-    const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
-    lines.push(
-      `moving shared stages: pushed ${megabytes(sum(travelled.map((entry) => entry.bytes)))} in ` +
-        `${seconds(sum(travelled.map((entry) => entry.pushMs)))}, pulled ` +
-        `${megabytes(sum(readers.map((reader) => reader.bytes)))} in ` +
-        `${seconds(sum(readers.map((reader) => reader.pullMs)))} (${readers.length} ` +
-        `${readers.length === 1 ? "pull" : "pulls"})`,
-    );
-  }
+  const moves = sumSharedStageMoves(outcome.shared);
+  if (moves !== undefined) lines.push(`moving shared stages: ${describeSharedStageMoves(moves)}`);
   for (const entry of outcome.moved) {
     lines.push(`moved ${entry.target} from ${entry.from} to ${entry.to}: ${entry.reason}`);
   }
   for (const [engine, ms] of Object.entries(outcome.busyMs)) {
-    lines.push(`engine ${engine} busy ${seconds(ms)}`);
+    lines.push(`engine ${engine} busy ${formatSeconds(ms)}`);
   }
   return lines.map((line) => `${line}\n`).join("");
-}
-
-/** The engines that read a shared stage, each with what fetching it took when its builds said. */
-function readersOf(entry: PoolOutcome["shared"][number]): string {
-  // A target that moved may have taken the stage to an engine the placement did not name.
-  return [...new Set([...entry.to, ...entry.readers.map((reader) => reader.engine)])]
-    .map((engine) => {
-      const reader = entry.readers.find((candidate) => candidate.engine === engine);
-      if (reader === undefined) return engine;
-      return reader.bytes === 0
-        ? `${engine} (had its layers, ${seconds(reader.pullMs)})`
-        : `${engine} (pulled ${megabytes(reader.bytes)} in ${seconds(reader.pullMs)})`;
-    })
-    .join(", ");
 }
 
 type RunCache = Extract<BuildEvent, { type: "run-started" }>["cache"];
@@ -230,6 +218,26 @@ function withoutPins(cache: RunCache): RunCache {
   if (cache === undefined) return undefined;
   const { from, to } = cache;
   return from.length === 0 && to.length === 0 ? undefined : { from, to };
+}
+
+/**
+ * What `--report FILE` holds after a pool run, by extension as for one engine: a self-contained page
+ * (every engine's report, and the shared stages with each reader's pull), or the pool's JSON, which
+ * the next placement reads ({@link poolReportJson}).
+ */
+export async function formatPoolReportFile(
+  path: string,
+  report: BuildReport,
+  outcome: PoolOutcome,
+  targets: readonly string[],
+): Promise<string> {
+  if (!/\.html?$/i.test(path)) return `${JSON.stringify(poolReportJson(outcome), null, 2)}\n`;
+  // Imported only for a page, as in the one-engine path.
+  const { formatHtmlReport } = await import("../renderers/format-html-report.js");
+  return formatHtmlReport(report, {
+    title: `stagecraft build ${targets.join(", ")}`,
+    shared: outcome.shared,
+  });
 }
 
 /**
@@ -281,12 +289,4 @@ function poolJson(outcome: PoolOutcome): Record<string, unknown> {
     busyMs: outcome.busyMs,
     pins: outcome.pins ?? null,
   };
-}
-
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

@@ -320,6 +320,36 @@ describe("stagecraft plan --engine", () => {
       expect(engineChecks.engines[1]?.builds.length).toBeGreaterThan(0);
     });
 
+    it("asks the registry of an engine that lacks a base it builds from; unreachable exits 2", async () => {
+      const pool = engines({ main: [], p1: [] });
+      pool.p1?.setRegistryAnswer("stagecraft/busybox:latest", {
+        kind: "unreachable",
+        message: "dial tcp: lookup registry-1.docker.io: no such host",
+      });
+      const io = project(FANOUT, {}, pool);
+      const code = await runCli(
+        ["plan", "--target", "a,b,c", "--format", "json", "--no-pin-bases", ...POOL],
+        io,
+      );
+      const { engineChecks } = JSON.parse(io.stdout.text()) as { engineChecks: Checks };
+      // main builds deps and reaches its registry: a warning; p1 builds only from deps, so its
+      // unreachable registry does not matter.
+      expect(code).toBe(0);
+      expect(pool.main?.distributionAsked).toEqual(["stagecraft/busybox:latest"]);
+      expect(engineChecks.engines[0]?.checks).toMatchObject([
+        { engine: "main", rule: "ImageNotInEngine", severity: "warning" },
+      ]);
+      expect(pool.p1?.distributionAsked).toEqual([]);
+      expect(engineChecks.engines[1]?.checks).toEqual([]);
+      // With deps on p1 too (p1 alone), p1's unreachable registry is its error.
+      const alone = project(FANOUT, {}, pool);
+      const solo = ["--engine", "p1=unix:///run/p1.sock"];
+      expect(await runCli(["plan", "--target", "a,b,c", ...solo], alone)).toBe(2);
+      expect(alone.stdout.text()).toMatch(
+        /^ {2}error ImageNotInEngine {2}Dockerfile:1: on p1: FROM stagecraft\/busybox:latest is not in the engine: the engine cannot reach its registry \(docker\.io\).*no such host$/m,
+      );
+    });
+
     it("an engine that does not answer is skipped, and says so", async () => {
       const io = project(FANOUT, {}, {});
       // No engine under either name: each is then asked at its address, where nothing answers.

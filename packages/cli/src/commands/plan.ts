@@ -50,9 +50,11 @@ Options:
                         each engine needs every base its builds use
   -h, --help            show this help
 
-Engine checks: the engine is asked which images it has (never a pull) and the plan says what it
-will refuse or fetch: missing base and --from images, digest pins it lacks, a # syntax= frontend
-image, RUN --network=host without --network host, RUN --security=insecure.
+Engine checks: the engine is asked which images it has (never a pull), and for each it lacks
+whether its registry would give it (3 s for all), and the plan says what it will refuse or fetch:
+missing base and --from images (an error when its registry is unreachable, refuses or lacks it),
+digest pins it lacks, a # syntax= frontend image, RUN --network=host without --network host,
+RUN --security=insecure.
 
 With a pool, also which engine builds which stage and target, and which shared stages travel
 between engines (estimates from CONTEXT/.stagecraft/reports/*.json, reports written by

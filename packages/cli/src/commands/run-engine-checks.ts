@@ -4,7 +4,11 @@ import {
   listEngineImages,
   type EngineCheck,
 } from "@stagecraft/core/dockerfile";
-import { readEngineReadiness, type EngineReadinessOptions } from "@stagecraft/core/engine";
+import {
+  probeRegistries,
+  readEngineReadiness,
+  type EngineReadinessOptions,
+} from "@stagecraft/core/engine";
 import type { Placement } from "@stagecraft/core/placement";
 
 // Apart from plan.ts, so that a build, which asks the same questions before it sends anything,
@@ -45,7 +49,7 @@ export async function runEngineChecks(
 /** One engine of a pool, as its checks need it. */
 export interface PoolCheckMember {
   readonly name: string;
-  readonly engine: Pick<Engine, "inspectImage"> & {
+  readonly engine: Pick<Engine, "inspectImage" | "inspectDistribution"> & {
     readonly endpoint?: { readonly description: string };
   };
 }
@@ -62,7 +66,9 @@ export interface PoolEngineChecksResult extends EngineChecksResult {
  * The engine checks over a pool: each engine is asked which images the build needs it has (never
  * a pull), and each gets the findings for what the placement gives it to build (its targets, and the
  * shared stages it builds for the others). With `pinBases`, a base image that some engine of the
- * pool has travels to the others pinned by digest, so only a base no engine has is missing.
+ * pool has travels to the others pinned by digest, so only a base no engine has is missing. For an
+ * image an engine still lacks for what it builds, that engine is asked whether its registry would
+ * give it (as `readEngineReadiness` asks one engine): every engine at once, each within the budget.
  */
 export async function runPoolEngineChecks(
   members: readonly PoolCheckMember[],
@@ -95,76 +101,88 @@ export async function runPoolEngineChecks(
         : [],
     ),
   );
-  return members.map((member, index): PoolEngineChecksResult => {
-    const where = member.engine.endpoint?.description;
-    const targets = analysis.plan.targets.filter(
-      (target) =>
-        (placement.targets.find((entry) => entry.target === target.id)?.engine ??
-          members[0]?.name) === member.name,
-    );
-    const shares = (placement.transfers ?? [])
-      .filter((transfer) => transfer.from === member.name)
-      .map((transfer) => transfer.id);
-    const builds = [...targets.map((target) => target.id), ...shares];
-    const answer = answers[index];
-    if (answer === undefined || !(answer instanceof Map)) {
+  const canPull = options.canPull ?? true;
+  const lookups = new Map(queries.map((query) => [query.reference, query.lookup]));
+  return Promise.all(
+    members.map(async (member, index): Promise<PoolEngineChecksResult> => {
+      const where = member.engine.endpoint?.description;
+      const targets = analysis.plan.targets.filter(
+        (target) =>
+          (placement.targets.find((entry) => entry.target === target.id)?.engine ??
+            members[0]?.name) === member.name,
+      );
+      const shares = (placement.transfers ?? [])
+        .filter((transfer) => transfer.from === member.name)
+        .map((transfer) => transfer.id);
+      const builds = [...targets.map((target) => target.id), ...shares];
+      const answer = answers[index];
+      if (answer === undefined || !(answer instanceof Map)) {
+        return {
+          name: member.name,
+          builds,
+          engine: where,
+          skipped: `no engine answered${where === undefined ? "" : ` at ${where}`}: ${answer?.message ?? "no answer"}`,
+          checks: [],
+        };
+      }
+      if (builds.length === 0) {
+        return { name: member.name, builds, engine: where, skipped: undefined, checks: [] };
+      }
+      const present = new Map(
+        [...answer].map(([reference, has]): [string, boolean] => [
+          reference,
+          has || (options.pinBases && bases.has(reference) && anywhere.has(reference)),
+        ]),
+      );
+      for (const name of named) present.set(name, true);
+      // What this engine builds: its targets' stages and its shared stages', down to the shared
+      // stages of other engines, which it reads as named contexts (their bases are not its concern).
+      const stageIndex = new Map(analysis.graph.stages.map((stage) => [stage.id, stage.index]));
+      const readElsewhere = new Set(
+        (placement.transfers ?? [])
+          .filter((transfer) => transfer.from !== member.name)
+          .map((transfer) => stageIndex.get(transfer.id))
+          .filter(
+            (index): index is number =>
+              index !== undefined && analysis.graph.stages[index]?.name !== undefined,
+          ),
+      );
+      const needed = new Set<number>();
+      const visit = (index: number): void => {
+        if (needed.has(index) || readElsewhere.has(index)) return;
+        needed.add(index);
+        for (const next of analysis.graph.stages[index]?.dependsOn ?? []) visit(next);
+      };
+      for (const target of targets) visit(target.stage);
+      for (const share of shares) {
+        const index = stageIndex.get(share);
+        if (index === undefined) continue;
+        readElsewhere.delete(index);
+        visit(index);
+      }
+      const own: DockerfileAnalysis = {
+        ...analysis,
+        plan: { ...analysis.plan, stages: [...needed].sort((a, b) => a - b) },
+      };
+      const facts = { present, canPull, network: options.network };
+      const offline = checkEngineReadiness(own, facts);
+      // The images this engine lacks for what it builds are those the offline findings name.
+      const missing = [
+        ...new Set(
+          offline.flatMap((check) => (check.reference === undefined ? [] : [check.reference])),
+        ),
+      ].flatMap((reference) => {
+        const lookup = lookups.get(reference);
+        return lookup === undefined ? [] : [{ reference, lookup }];
+      });
+      const pull = canPull ? await probeRegistries(member.engine, missing, options) : undefined;
       return {
         name: member.name,
         builds,
         engine: where,
-        skipped: `no engine answered${where === undefined ? "" : ` at ${where}`}: ${answer?.message ?? "no answer"}`,
-        checks: [],
+        skipped: undefined,
+        checks: pull === undefined ? offline : checkEngineReadiness(own, { ...facts, pull }),
       };
-    }
-    if (builds.length === 0) {
-      return { name: member.name, builds, engine: where, skipped: undefined, checks: [] };
-    }
-    const present = new Map(
-      [...answer].map(([reference, has]): [string, boolean] => [
-        reference,
-        has || (options.pinBases && bases.has(reference) && anywhere.has(reference)),
-      ]),
-    );
-    for (const name of named) present.set(name, true);
-    // What this engine builds: its targets' stages and its shared stages', down to the shared
-    // stages of other engines, which it reads as named contexts (their bases are not its concern).
-    const stageIndex = new Map(analysis.graph.stages.map((stage) => [stage.id, stage.index]));
-    const readElsewhere = new Set(
-      (placement.transfers ?? [])
-        .filter((transfer) => transfer.from !== member.name)
-        .map((transfer) => stageIndex.get(transfer.id))
-        .filter(
-          (index): index is number =>
-            index !== undefined && analysis.graph.stages[index]?.name !== undefined,
-        ),
-    );
-    const needed = new Set<number>();
-    const visit = (index: number): void => {
-      if (needed.has(index) || readElsewhere.has(index)) return;
-      needed.add(index);
-      for (const next of analysis.graph.stages[index]?.dependsOn ?? []) visit(next);
-    };
-    for (const target of targets) visit(target.stage);
-    for (const share of shares) {
-      const index = stageIndex.get(share);
-      if (index === undefined) continue;
-      readElsewhere.delete(index);
-      visit(index);
-    }
-    const own: DockerfileAnalysis = {
-      ...analysis,
-      plan: { ...analysis.plan, stages: [...needed].sort((a, b) => a - b) },
-    };
-    return {
-      name: member.name,
-      builds,
-      engine: where,
-      skipped: undefined,
-      checks: checkEngineReadiness(own, {
-        present,
-        canPull: options.canPull ?? true,
-        network: options.network,
-      }),
-    };
-  });
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 import { appendFileSync } from "node:fs";
 import type { BuildEvent, BuildReport } from "@stagecraft/core";
+import type { PoolOutcome } from "@stagecraft/core/pool";
 import type { Io } from "../io.js";
 import type { ProgressMode } from "./choose-progress-mode.js";
 import { createGithubRenderer } from "./github-renderer.js";
@@ -11,8 +12,11 @@ import { createTtyRenderer } from "./tty-renderer.js";
 /** Shows a run: gets every event as it happens, then the report once at the end. */
 export interface Renderer {
   onEvent(event: BuildEvent): void;
-  /** Ends the live output and prints the report; later events and calls are ignored. */
-  finish(report: BuildReport): void;
+  /**
+   * Ends the live output and prints the report; later events and calls are ignored. A pool run
+   * gives its shared stages too, for the job summary (the pool's own lines come after).
+   */
+  finish(report: BuildReport, pool?: Pick<PoolOutcome, "shared">): void;
 }
 
 /** Options of `createRenderer`. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { escapeHtml, formatHtmlReport } from "./format-html-report.js";
 import { failingRun, successfulRun } from "./run-fixtures.test-support.js";
+import { sharedStages } from "./shared-stages.test-support.js";
 
 describe("formatHtmlReport", () => {
   it("shows one row per target and the stages each needs, the critical path marked", () => {
@@ -90,5 +91,35 @@ describe("formatHtmlReport", () => {
     const html = formatHtmlReport(successfulRun().report);
     const urls = [...html.matchAll(/(?:https?:)?\/\/[\w.-]+/g)].map((m) => m[0]);
     expect([...new Set(urls)]).toEqual(["http://www.w3.org"]);
+  });
+
+  it("lists a pool run's shared stages: its push and each engine's pull, as the pool's lines do", () => {
+    const html = formatHtmlReport(successfulRun().report, { shared: sharedStages() });
+    const section = html.slice(html.indexOf("<h2>Shared stages</h2>"));
+    expect(section).toContain(
+      '<tr data-shared="deps"><td>deps</td><td>one</td><td class="num">4.2 s</td>' +
+        "<td>4.0 MB in 0.8 s as <code>127.0.0.1:5000/ci/deps@sha256:00</code></td>",
+    );
+    const readers = [
+      ...section.matchAll(
+        /<li data-reader="([^"]+)"(?: data-pull-ms="(\d+)" data-bytes="(\d+)")?>([^<]*)<\/li>/g,
+      ),
+    ].map((m) => [m[1], m[2], m[3], m[4]]);
+    expect(readers).toEqual([
+      ["two", "350", "4100000", "two (pulled 4.1 MB in 0.3 s)"],
+      ["three", undefined, undefined, "three"],
+      ["four", "240", "0", "four (had its layers, 0.2 s)"],
+    ]);
+    // What the run reported is escaped.
+    expect(section).toContain("not shared (push refused: &lt;denied&gt;), built where needed");
+    expect(section).toContain(
+      '<p class="moves">moving shared stages: pushed 4.0 MB in 0.8 s, pulled 4.1 MB in 0.6 s (2 pulls)</p>',
+    );
+  });
+
+  it("has no shared stages section for a one-engine run", () => {
+    const { report } = successfulRun();
+    expect(formatHtmlReport(report)).not.toContain("Shared stages");
+    expect(formatHtmlReport(report, { shared: [] })).toBe(formatHtmlReport(report));
   });
 });

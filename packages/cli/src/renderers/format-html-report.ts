@@ -6,6 +6,15 @@ import * as dagre from "@dagrejs/dagre";
 import type { BuildReport } from "@stagecraft/core";
 import type { StepReport, TargetReport } from "@stagecraft/core/report";
 import { formatBytes } from "@stagecraft/core/report";
+import type { SharedStage } from "@stagecraft/core/pool";
+import {
+  describePull,
+  describeSharedStageMoves,
+  formatMegabytes,
+  formatSeconds,
+  listSharedStageReads,
+  sumSharedStageMoves,
+} from "./describe-shared-stages.js";
 import { formatDuration } from "./format-duration.js";
 
 // dagre's declarations import without file extensions, which `nodenext` cannot follow: the part
@@ -49,12 +58,16 @@ function kindFor(step: StepReport, target: string): StepKind {
 }
 
 /**
- * The report as an HTML page that needs no network to view.
+ * The report as an HTML page that needs no network to view; for a pool run (`shared`), also each
+ * shared stage with its push and every engine's pull of it.
  *
  * @example
  * writeFileSync("run.html", formatHtmlReport(outcome.report, { title: "stagecraft build" }));
  */
-export function formatHtmlReport(report: BuildReport, options: { title?: string } = {}): string {
+export function formatHtmlReport(
+  report: BuildReport,
+  options: { title?: string; shared?: readonly SharedStage[] | undefined } = {},
+): string {
   const title = options.title ?? "stagecraft build report";
   const start = report.startedAt ?? 0;
   const wall = Math.max(report.wallMs, 1);
@@ -156,6 +169,7 @@ h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 .hint { color: #555; }
 table { border-collapse: collapse; } td, th { padding: 3px 10px; text-align: left; border-bottom: 1px solid #e3e6ec; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+ul.readers { margin: 0; padding-left: 16px; }
 svg text { font: 12px system-ui, sans-serif; }
 </style>
 </head>
@@ -171,7 +185,7 @@ ${rows.join("\n")}
 ${stageGraphSvg(report, critical)}
 <h2>Targets</h2>
 ${targetTable(report)}
-</body>
+${sharedStagesHtml(options.shared ?? [])}</body>
 </html>
 `;
 }
@@ -211,6 +225,36 @@ function targetTable(report: BuildReport): string {
   return (
     `<table class="targets"><tr><th>target</th><th>status</th><th>wall</th><th>ran</th><th>shared</th>` +
     `<th>cached</th><th>size</th><th>built from</th><th>tags</th></tr>\n${rows.join("\n")}</table>`
+  );
+}
+
+/** A pool run's shared stages: where each was built, its push, and each engine's pull of it. */
+function sharedStagesHtml(shared: readonly SharedStage[]): string {
+  if (shared.length === 0) return "";
+  const rows = shared.map((entry) => {
+    const head = `<tr data-shared="${escapeHtml(entry.stage)}"><td>${escapeHtml(entry.stage)}</td><td>${escapeHtml(entry.engine)}</td>`;
+    if (entry.reference === undefined) {
+      return `${head}<td colspan="3">not shared (${escapeHtml(entry.error ?? "unknown")}), built where needed</td></tr>`;
+    }
+    const reads = listSharedStageReads(entry).map((read) =>
+      read.pull === undefined
+        ? `<li data-reader="${escapeHtml(read.engine)}">${escapeHtml(read.engine)}</li>`
+        : `<li data-reader="${escapeHtml(read.engine)}" data-pull-ms="${read.pull.pullMs}" data-bytes="${read.pull.bytes}">` +
+          `${escapeHtml(read.engine)} (${describePull(read.pull)})</li>`,
+    );
+    return (
+      `${head}<td class="num">${formatSeconds(entry.buildMs)}</td>` +
+      `<td>${formatMegabytes(entry.bytes)} in ${formatSeconds(entry.pushMs)} as <code>${escapeHtml(entry.reference)}</code></td>` +
+      `<td><ul class="readers">${reads.join("")}</ul></td></tr>`
+    );
+  });
+  const moves = sumSharedStageMoves(shared);
+  return (
+    `<h2>Shared stages</h2>\n<table class="shared"><tr><th>stage</th><th>built on</th><th>build</th>` +
+    `<th>pushed</th><th>read by</th></tr>\n${rows.join("\n")}</table>\n` +
+    (moves === undefined
+      ? ""
+      : `<p class="moves">moving shared stages: ${describeSharedStageMoves(moves)}</p>\n`)
   );
 }
 

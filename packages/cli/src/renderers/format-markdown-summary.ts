@@ -2,19 +2,31 @@ import { hintForFailure } from "../flag-hints.js";
 import type { BuildReport } from "@stagecraft/core";
 import type { TargetReport } from "@stagecraft/core/report";
 import { formatBytes, largestLayers } from "@stagecraft/core/report";
+import type { SharedStage } from "@stagecraft/core/pool";
+import {
+  describeRead,
+  describeSharedStageMoves,
+  formatMegabytes,
+  formatSeconds,
+  listSharedStageReads,
+  sumSharedStageMoves,
+} from "./describe-shared-stages.js";
 import { formatDuration } from "./format-duration.js";
 import { dockerfileOf, shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
 
 /**
  * The report as GitHub-flavoured Markdown, for a CI job summary: a table of targets, where the time
- * went, image sizes, and each failure with its log tail.
+ * went, image sizes, and each failure with its log tail; for a pool run, each shared stage with its
+ * push and every engine's pull of it.
  */
 export function formatMarkdownSummary(
   report: BuildReport,
   options: {
     readonly dockerfile: string;
     readonly dockerfiles?: Readonly<Record<string, string>> | undefined;
+    /** A pool run's shared stages (`PoolOutcome.shared`). */
+    readonly shared?: readonly SharedStage[] | undefined;
   },
 ): string {
   const built = report.targets.filter((target) => target.status === "succeeded").length;
@@ -49,6 +61,8 @@ export function formatMarkdownSummary(
       "",
     );
   }
+
+  out.push(...sharedStagesMarkdown(options.shared ?? []));
 
   for (const target of report.targets) {
     const size = target.sizeComparison;
@@ -140,6 +154,38 @@ export function formatMarkdownSummary(
     if (failure.logTail.length > 0) out.push(fence(failure.logTail), "");
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The shared stages as the text report's pool lines say them: built where, pushed, read by whom. */
+function sharedStagesMarkdown(shared: readonly SharedStage[]): string[] {
+  if (shared.length === 0) return [];
+  const out = [
+    "| Shared stage | Built on | Build | Pushed | Read by |",
+    "| --- | --- | ---: | --- | --- |",
+    ...shared.map((entry) =>
+      entry.reference === undefined
+        ? row([
+            cell(entry.stage),
+            cell(entry.engine),
+            "",
+            cell(`not shared (${entry.error ?? "unknown"}), built where needed`),
+            "",
+          ])
+        : row([
+            cell(entry.stage),
+            cell(entry.engine),
+            formatSeconds(entry.buildMs),
+            `${formatMegabytes(entry.bytes)} in ${formatSeconds(entry.pushMs)} as \`${cell(entry.reference)}\``,
+            cell(listSharedStageReads(entry).map(describeRead).join(", ")),
+          ]),
+    ),
+    "",
+  ];
+  const moves = sumSharedStageMoves(shared);
+  if (moves !== undefined) {
+    out.push(`**Moving shared stages:** ${describeSharedStageMoves(moves)}`, "");
+  }
+  return out;
 }
 
 function statusEmoji(target: TargetReport): string {

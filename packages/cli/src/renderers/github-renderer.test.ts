@@ -13,6 +13,7 @@ import {
   successfulRun,
   type RunFixture,
 } from "./run-fixtures.test-support.js";
+import { sharedStages } from "./shared-stages.test-support.js";
 
 function render(run: RunFixture, env: Record<string, string> = {}) {
   const io = createMemoryIo({ env: { GITHUB_ACTIONS: "true", ...env } });
@@ -88,6 +89,28 @@ describe("github renderer", () => {
     expect(summary).toContain("| ❌ | app |");
     expect(summary).toContain("#### ❌ app › build › docker/Dockerfile:12");
     expect(summary).toContain("src/main.c:10:5: error: use of undeclared identifier");
+  });
+
+  it("puts a pool run's shared stages and their readers' pulls in the job summary", () => {
+    const io = createMemoryIo({
+      env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: "/tmp/summary.md" },
+    });
+    const appended: string[] = [];
+    const run = successfulRun();
+    const renderer = createRenderer({
+      mode: "github",
+      io,
+      targets: run.targets,
+      color: false,
+      appendFile: (_path, text) => appended.push(text),
+    });
+    for (const event of run.events) renderer.onEvent(event);
+    renderer.finish(run.report, { shared: sharedStages() });
+    expect(appended).toHaveLength(1);
+    expect(appended[0]).toContain(
+      "two (pulled 4.1 MB in 0.3 s), three, four (had its layers, 0.2 s) |",
+    );
+    expect(appended[0]).toContain("**Moving shared stages:** pushed 4.0 MB in 0.8 s");
   });
 
   it("bounds the annotation and the summary of a failure whose line and message are 5 MB", () => {

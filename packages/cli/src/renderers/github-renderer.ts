@@ -1,4 +1,5 @@
 import type { BuildReport } from "@stagecraft/core";
+import type { PoolOutcome } from "@stagecraft/core/pool";
 import { describeCancel, describeQuiet } from "./describe-cancel.js";
 import { formatDuration } from "./format-duration.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
@@ -167,7 +168,7 @@ export function createGithubRenderer(context: RendererContext): Renderer {
           event satisfies never;
       }
     },
-    finish(report: BuildReport) {
+    finish(report: BuildReport, pool?: Pick<PoolOutcome, "shared">) {
       if (finished) return;
       finished = true;
       // Targets the run never ended (an interrupted run) still get their group.
@@ -176,7 +177,10 @@ export function createGithubRenderer(context: RendererContext): Renderer {
       const summaryPath = io.env.GITHUB_STEP_SUMMARY;
       if (summaryPath === undefined || summaryPath === "") return;
       try {
-        context.appendFile(summaryPath, formatMarkdownSummary(report, context));
+        context.appendFile(
+          summaryPath,
+          formatMarkdownSummary(report, { ...context, shared: pool?.shared }),
+        );
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         io.stderr.write(

@@ -53,7 +53,7 @@ export type { ContextDirent, ContextFs } from "../context/walk-context-dir.js";
 export { gatherContextFacts } from "../context/gather-context-facts.js";
 export type { GatherContextFactsOptions } from "../context/gather-context-facts.js";
 export { inspectBaseImages } from "./inspect-base-images.js";
-export { readEngineReadiness } from "./read-engine-readiness.js";
+export { probeRegistries, readEngineReadiness } from "./read-engine-readiness.js";
 export type { EngineReadinessOptions } from "./read-engine-readiness.js";
 export { runTargets } from "../scheduler/run-targets.js";
 export type {

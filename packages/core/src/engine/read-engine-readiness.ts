@@ -69,17 +69,24 @@ export async function readEngineReadiness(
 }
 
 /**
- * Asks the engine, for each missing image at once, what its registry says, within one budget.
- * Without a registry reachable, a build fails only once the engine tries to pull (measured on this
- * project's machine: Engine 26.1.5 with no route to Docker Hub answers HTTP 500 'Get
- * "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io …: no such host' in 3–20
- * ms), so asking first costs one round trip and turns a failed build into an error said up front.
+ * Asks the engine, for each image it lacks, at once and within one budget, what the image's registry
+ * says (`GET /distribution/{name}/json`), keyed by reference: the `pull` facts of
+ * `checkEngineReadiness`. Undefined when the engine cannot be asked or nothing is missing; an image
+ * whose question the engine refused is left out (its finding stays the plain warning).
+ *
+ * @example
+ * const pull = await probeRegistries(engine, [{ reference: "debian:12", lookup: "debian:12" }]);
+ * checkEngineReadiness(analysis, { present, canPull: true, pull });
  */
-async function probeRegistries(
+export async function probeRegistries(
   engine: Pick<Engine, "inspectDistribution">,
   missing: readonly EngineImageQuery[],
-  options: EngineReadinessOptions,
+  options: Pick<EngineReadinessOptions, "registryTimeoutMs" | "signal"> = {},
 ): Promise<Map<string, PullProbe> | undefined> {
+  // Without a registry reachable, a build fails only once the engine tries to pull (measured on this
+  // project's machine: Engine 26.1.5 with no route to Docker Hub answers HTTP 500 'Get
+  // "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io …: no such host' in
+  // 3–20 ms), so asking first costs one round trip and turns a failed build into an error said up front.
   const inspect = engine.inspectDistribution?.bind(engine);
   if (inspect === undefined || missing.length === 0) return undefined;
   const budgetMs = options.registryTimeoutMs ?? 3000;
