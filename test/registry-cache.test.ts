@@ -14,6 +14,7 @@ import { BUSYBOX, makeProject } from "./support/engine.js";
 import { runStagecraft } from "./support/cli.js";
 import {
   TEST_ENGINES,
+  authRegistry,
   deleteRepositoryTags,
   extraEngine,
   registryAddress,
@@ -81,24 +82,38 @@ describe("pins across image stores", () => {
   // The graph driver and the containerd store push one image under different manifest digests;
   // the second engine finds the base in the mirror and takes the first one's digest, pushing nothing.
   it.each([
-    ["the main engine (overlay2), then c8d", "main", "c8d"],
-    ["c8d, then the main engine (overlay2)", "c8d", "main"],
+    ["the main engine (overlay2), then c8d", "main", "c8d", "plain"],
+    ["c8d, then the main engine (overlay2)", "c8d", "main", "plain"],
+    // The mirror is read with the login the push sends (auths of config.json).
+    ["the main engine, then c8d, through the htpasswd registry", "main", "c8d", "auth"],
   ] as const)(
     "pinning from %s gives one digest",
-    async (_, first, second) => {
-      const registry = await registryAddress();
+    async (_, first, second, kind) => {
+      const auth = kind === "auth" ? await authRegistry() : undefined;
+      const registry = auth?.registry ?? (await registryAddress());
       const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
       const project = makeProject({
-        Dockerfile: `FROM ${BUSYBOX}\nRUN echo pins-${id}-${first} > /id\n`,
+        Dockerfile: `FROM ${BUSYBOX}\nRUN echo pins-${id}-${first}-${kind} > /id\n`,
       });
       removeLater(project.remove);
       // A mirror of its own: a base another test pushed to the default mirror would be found at once.
       const mirror = `${registry}/stagecraft-it-pins-${id}-${first}`;
       cleanups.push(() =>
-        deleteRepositoryTags(registry, `${mirror.slice(registry.length + 1)}/stagecraft/busybox`),
+        deleteRepositoryTags(
+          registry,
+          `${mirror.slice(registry.length + 1)}/stagecraft/busybox`,
+          auth,
+        ),
       );
       cleanups.push(() => removeLabelled(c8d.docker));
       const config = emptyDockerConfig();
+      if (auth !== undefined) {
+        const basic = Buffer.from(`${auth.username}:${auth.password}`).toString("base64");
+        writeFileSync(
+          join(config, "config.json"),
+          JSON.stringify({ auths: { [auth.registry]: { auth: basic } } }),
+        );
+      }
       const pin = async (engine: "main" | "c8d"): Promise<Report> => {
         const reportFile = join(project.dir, `${engine}.json`);
         const run = await runStagecraft(
