@@ -14,6 +14,7 @@ import { BUSYBOX, makeProject } from "./support/engine.js";
 import { runStagecraft } from "./support/cli.js";
 import {
   TEST_ENGINES,
+  authRegistry,
   deleteRepositoryTags,
   extraEngine,
   registryAddress,
@@ -40,7 +41,7 @@ interface Report {
   cache: {
     from: string[];
     to: string[];
-    pinned?: { reference: string; pinned: string }[];
+    pinned?: { reference: string; pinned: string; found?: "config" | "layers" }[];
     unpinned?: { reference: string; reason: string }[];
     misses: { target: string; reason: string }[];
   } | null;
@@ -76,6 +77,89 @@ function emptyDockerConfig(): string {
   });
   return dir;
 }
+
+describe("pins across image stores", () => {
+  // The graph driver and the containerd store push one image under different manifest digests;
+  // the second engine finds the base in the mirror and takes the first one's digest, pushing nothing.
+  it.each([
+    ["the main engine (overlay2), then c8d", "main", "c8d", "plain"],
+    ["c8d, then the main engine (overlay2)", "c8d", "main", "plain"],
+    // The mirror is read with the login the push sends (auths of config.json).
+    ["the main engine, then c8d, through the htpasswd registry", "main", "c8d", "auth"],
+  ] as const)(
+    "pinning from %s gives one digest",
+    async (_, first, second, kind) => {
+      const auth = kind === "auth" ? await authRegistry() : undefined;
+      const registry = auth?.registry ?? (await registryAddress());
+      const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+      const project = makeProject({
+        Dockerfile: `FROM ${BUSYBOX}\nRUN echo pins-${id}-${first}-${kind} > /id\n`,
+      });
+      removeLater(project.remove);
+      // A mirror of its own: a base another test pushed to the default mirror would be found at once.
+      const mirror = `${registry}/stagecraft-it-pins-${id}-${first}`;
+      cleanups.push(() =>
+        deleteRepositoryTags(
+          registry,
+          `${mirror.slice(registry.length + 1)}/stagecraft/busybox`,
+          auth,
+        ),
+      );
+      cleanups.push(() => removeLabelled(c8d.docker));
+      const config = emptyDockerConfig();
+      if (auth !== undefined) {
+        const basic = Buffer.from(`${auth.username}:${auth.password}`).toString("base64");
+        writeFileSync(
+          join(config, "config.json"),
+          JSON.stringify({ auths: { [auth.registry]: { auth: basic } } }),
+        );
+      }
+      const pin = async (engine: "main" | "c8d"): Promise<Report> => {
+        const reportFile = join(project.dir, `${engine}.json`);
+        const run = await runStagecraft(
+          [
+            "build",
+            project.dir,
+            ...LABEL,
+            "--pin-bases",
+            mirror,
+            "--progress",
+            "plain",
+            "--report",
+            reportFile,
+          ],
+          {
+            env: {
+              DOCKER_CONFIG: config,
+              ...(engine === "c8d" ? { DOCKER_HOST: c8d.host } : {}),
+            },
+          },
+        );
+        expect(run.code, run.stdout + run.stderr).toBe(0);
+        return JSON.parse(readFileSync(reportFile, "utf8")) as Report;
+      };
+      const pushed = await pin(first);
+      expect(pushed.cache?.pinned).toEqual([
+        {
+          reference: BUSYBOX,
+          pinned: expect.stringMatching(
+            new RegExp(`^${mirror}/stagecraft/busybox@sha256:[0-9a-f]{64}$`),
+          ) as string,
+        },
+      ]);
+      const found = await pin(second);
+      expect(found.cache?.pinned).toEqual([
+        {
+          reference: BUSYBOX,
+          pinned: pushed.cache?.pinned?.[0]?.pinned,
+          // overlay2's image id is the config digest; the containerd store's is the manifest's.
+          found: second === "main" ? "config" : "layers",
+        },
+      ]);
+    },
+    120_000,
+  );
+});
 
 describe("registry cache (mode=max) on the containerd-store engine", () => {
   it("a rebuild after removing the images and the build cache takes every step from the registry", async () => {
@@ -140,7 +224,8 @@ describe("registry cache (mode=max) on the containerd-store engine", () => {
     };
     await forget();
     const control = await build("control", ["--pin-bases", `${registry}/stagecraft-bases`]);
-    expect(control.cache?.pinned).toEqual(pinned);
+    // The same pin; the mirror had the base already, so nothing was pushed again.
+    expect(control.cache?.pinned).toEqual([{ ...pinned[0], found: expect.any(String) as string }]);
     expect(control.targets.map((target) => [target.target, target.stepsCached])).toEqual([
       ["test", 0],
       ["app", 0],
@@ -153,7 +238,7 @@ describe("registry cache (mode=max) on the containerd-store engine", () => {
       `registry:${ref}-test`,
       `registry:${ref}-app`,
     ]);
-    expect(warm.cache?.pinned).toEqual(pinned);
+    expect(warm.cache?.pinned?.map((pin) => pin.pinned)).toEqual(pinned.map((pin) => pin.pinned));
     expect(warm.cache?.misses).toEqual([]);
     expect(warm.targets.map((target) => [target.target, target.stepsRun])).toEqual([
       ["test", 0],

@@ -179,9 +179,11 @@ export interface RunCache {
   /**
    * Base images the builds read by registry digest from the pin mirror (`pinBases`), e.g.
    * `{ reference: "node:22", pinned: "127.0.0.1:5000/stagecraft-bases/library/node@sha256:…" }`;
-   * absent: bases were not pinned.
+   * absent: bases were not pinned. `found` says the mirror already held the image under its tag
+   * (same image config, or same layers) and nothing was pushed.
    */
-  pinned?: { reference: string; pinned: string }[] | undefined;
+  pinned?:
+    { reference: string; pinned: string; found?: "config" | "layers" | undefined }[] | undefined;
   /** Base images pinning left as they are, and why (already pinned, not in the engine's store). */
   unpinned?: { reference: string; reason: string }[] | undefined;
 }

@@ -37,12 +37,16 @@ describe("formatPoolLines", () => {
     const text = formatPoolLines(
       outcome({
         mirror: "127.0.0.1:5000/ci/stagecraft-bases",
-        pinned: [{ reference: "stagecraft/busybox:latest", pinned: PIN, engine: "two" }],
+        pinned: [
+          { reference: "stagecraft/busybox:latest", pinned: PIN, engine: "two" },
+          { reference: "debian:12", pinned: PIN, engine: "one", found: "layers" },
+        ],
         unpinned: [{ reference: "scratch", reason: "scratch is no image" }],
       }),
     );
     expect(text.split("\n")).toEqual([
       `base stagecraft/busybox:latest pinned once for the pool: pushed from two as ${PIN}`,
+      `base debian:12 pinned once for the pool: found in the mirror by one (same layers) as ${PIN}`,
       "base scratch not pinned: scratch is no image",
       "a  succeeded on one",
       "b  succeeded on two",

@@ -181,8 +181,12 @@ export async function buildOnPool(
 export function formatPoolLines(outcome: PoolOutcome): string {
   const lines: string[] = [];
   for (const pin of outcome.pins?.pinned ?? []) {
+    const how =
+      pin.found === undefined
+        ? `pushed from ${pin.engine}`
+        : `found in the mirror by ${pin.engine} (same ${pin.found === "config" ? "image config" : "layers"})`;
     lines.push(
-      `base ${sanitizeLine(pin.reference)} pinned once for the pool: pushed from ${pin.engine} as ${sanitizeLine(pin.pinned)}`,
+      `base ${sanitizeLine(pin.reference)} pinned once for the pool: ${how} as ${sanitizeLine(pin.pinned)}`,
     );
   }
   for (const base of outcome.pins?.unpinned ?? []) {

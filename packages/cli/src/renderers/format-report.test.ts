@@ -42,6 +42,11 @@ describe("formatReport", () => {
           reference: "stagecraft/busybox:latest",
           pinned: `127.0.0.1:5000/stagecraft-bases/stagecraft/busybox@sha256:${"a".repeat(64)}`,
         },
+        {
+          reference: "debian:12",
+          pinned: `127.0.0.1:5000/stagecraft-bases/library/debian@sha256:${"b".repeat(64)}`,
+          found: "layers",
+        },
       ],
       unpinned: [{ reference: "node:22", reason: "already pinned by digest" }],
       misses: [],
@@ -49,8 +54,9 @@ describe("formatReport", () => {
     const lines = formatReport(report, { color: false }).split("\n");
     const at = lines.indexOf("cache: from registry:127.0.0.1:5000/cache:main-app; to none");
     expect(at).toBeGreaterThan(-1);
-    expect(lines.slice(at + 1, at + 3)).toEqual([
+    expect(lines.slice(at + 1, at + 4)).toEqual([
       `  base stagecraft/busybox:latest pinned as 127.0.0.1:5000/stagecraft-bases/stagecraft/busybox@sha256:${"a".repeat(64)}`,
+      `  base debian:12 pinned as 127.0.0.1:5000/stagecraft-bases/library/debian@sha256:${"b".repeat(64)} (the mirror had it: same layers, not pushed)`,
       "  base node:22 not pinned: already pinned by digest",
     ]);
   });

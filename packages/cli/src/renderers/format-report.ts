@@ -105,7 +105,13 @@ export function formatReport(report: BuildReport, options: FormatReportOptions):
         `${c.bold("cache:")} from ${report.cache.from.length === 0 ? "none" : report.cache.from.join(", ")}; to ${report.cache.to.length === 0 ? "none" : report.cache.to.join(", ")}`,
       ];
       for (const pin of report.cache.pinned ?? []) {
-        cache.push(`  base ${sanitizeLine(pin.reference)} pinned as ${sanitizeLine(pin.pinned)}`);
+        const found =
+          pin.found === undefined
+            ? ""
+            : ` (the mirror had it: same ${pin.found === "config" ? "image config" : "layers"}, not pushed)`;
+        cache.push(
+          `  base ${sanitizeLine(pin.reference)} pinned as ${sanitizeLine(pin.pinned)}${found}`,
+        );
       }
       for (const base of report.cache.unpinned ?? []) {
         cache.push(

@@ -27,6 +27,11 @@ import {
 } from "./engine-capabilities.js";
 import { createPushStreamReader } from "./read-push-stream.js";
 import {
+  readRegistryImage,
+  type RegistryImage,
+  type RegistryPlatform,
+} from "./read-registry-image.js";
+import {
   encodeRegistryLogin,
   registryOfReference,
   resolveRegistryLogin,
@@ -65,6 +70,7 @@ interface ImageAnswer {
   Architecture?: string;
   Variant?: string;
   GraphDriver?: { Name?: string; Data?: Record<string, string> | null } | null;
+  RootFS?: { Layers?: string[] | null } | null;
   Config: {
     Labels: Record<string, string> | null;
     User?: string;
@@ -505,7 +511,25 @@ export class DockerEngine implements Engine {
       architecture: image.Architecture ?? "",
       variant: image.Variant ?? "",
       ...layerDirsOf(image),
+      ...(image.RootFS?.Layers == null ? {} : { diffIds: image.RootFS.Layers }),
     };
+  }
+
+  /**
+   * Reads the manifest and config under `ref` from its registry with the docker CLI's login for that
+   * registry, the one `push` sends (`credHelpers`, `credsStore`, `auths` of config.json).
+   */
+  async readRegistryImage(
+    ref: string,
+    platform: RegistryPlatform,
+    signal?: AbortSignal,
+  ): Promise<RegistryImage | undefined> {
+    const { login } = await resolveRegistryLogin(
+      registryOfReference(ref),
+      this.#dockerConfig(),
+      (helper, host) => runCredentialHelper(helper, host, this.#env),
+    );
+    return await readRegistryImage(ref, { login, platform, signal });
   }
 
   /**

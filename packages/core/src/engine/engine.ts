@@ -1,6 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import type { DecodedStatus } from "../progress/decode-status.js";
 import type { BuildPath, EngineCapabilities } from "./engine-capabilities.js";
+import type { RegistryImage, RegistryPlatform } from "./read-registry-image.js";
 
 /** What an engine says about itself before anything is built. */
 export interface EngineInfo {
@@ -217,6 +218,8 @@ export interface ImageDetails {
    * directories); undefined for other image stores.
    */
   layerDirs?: readonly string[] | undefined;
+  /** `RootFS.Layers`: each layer's uncompressed digest, oldest first; undefined when not reported. */
+  diffIds?: readonly string[] | undefined;
 }
 
 /** One entry of an image's history (`docker history`), newest first: a layer or a config-only step. */
@@ -317,4 +320,14 @@ export interface Engine {
    * `PushFailedError` (the registry's words) or an `EngineError`. Engines that cannot push leave it out.
    */
   push?(request: PushRequest): Promise<PushResponse>;
+  /**
+   * Reads what a registry holds under `ref` (`registry/name:tag`) through the registry API, with the
+   * login a push there would use; undefined when it has no such tag; rejects when the registry
+   * cannot be asked or refuses. Engines without it leave it out.
+   */
+  readRegistryImage?(
+    ref: string,
+    platform: RegistryPlatform,
+    signal?: AbortSignal,
+  ): Promise<RegistryImage | undefined>;
 }

@@ -33,6 +33,7 @@ export type { TargetCache } from "./assign-cache-refs.js";
 export { registryOfReference } from "./registry-auth.js";
 export { contextNameOf, pinBaseImages } from "./pin-base-images.js";
 export type { BasePins, PinnedBase, UnpinnedBase } from "./pin-base-images.js";
+export type { RegistryImage, RegistryPlatform } from "./read-registry-image.js";
 export { BuildkitEngine, parseBuildkitAddress } from "./buildkit/buildkit-engine.js";
 export type { BuildkitEngineOptions, BuildkitTlsFiles } from "./buildkit/buildkit-engine.js";
 export { ControlClient } from "./buildkit/control-client.js";

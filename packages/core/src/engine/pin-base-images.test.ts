@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { FakeEngine } from "../testing/fake-engine.js";
+import type { Engine } from "./engine.js";
+import { FakeRegistry } from "./fake-registry.test-support.js";
 import { contextNameOf, mirrorName, pinBaseImages } from "./pin-base-images.js";
+import { readRegistryImage } from "./read-registry-image.js";
 
 const MIRROR = "127.0.0.1:5000/stagecraft-bases";
 
@@ -70,6 +73,126 @@ describe("pinBaseImages", () => {
     expect(pins.unpinned).toEqual([
       { reference: "debian:12", reason: "the engine cannot tag and push images" },
     ]);
+  });
+});
+
+describe("pinBaseImages with a mirror that already holds the tag", () => {
+  const LAYERS = [`sha256:${"1".repeat(64)}`, `sha256:${"2".repeat(64)}`];
+  const LOGIN = { username: "ci", password: "s3cret" };
+  let registry: FakeRegistry | undefined;
+  afterEach(async () => {
+    await registry?.close();
+    registry = undefined;
+  });
+
+  /** A fake engine that reads the mirror through the registry API with the login a push would send. */
+  function engineReading(
+    engine: FakeEngine,
+  ): Pick<Engine, "inspectImage" | "tagImage" | "push" | "removeImage" | "readRegistryImage"> {
+    return {
+      inspectImage: (ref) => engine.inspectImage(ref),
+      tagImage: (source, target) => engine.tagImage(source, target),
+      push: (request) => engine.push(request),
+      removeImage: (ref) => engine.removeImage(ref),
+      readRegistryImage: (ref, platform, signal) =>
+        readRegistryImage(ref, {
+          login: { ...LOGIN, serveraddress: registry?.host ?? "" },
+          platform,
+          signal,
+        }),
+    };
+  }
+
+  it("reuses the mirror's digest when its config is the image's (overlay2's image id)", async () => {
+    registry = await FakeRegistry.start({ kind: "basic", ...LOGIN });
+    const stored = registry.putImage("stagecraft-bases/library/debian", "12", { diffIds: LAYERS });
+    const engine = new FakeEngine();
+    engine.addImage("debian:12", {
+      id: stored.configDigest,
+      diffIds: [`sha256:${"9".repeat(64)}`],
+    });
+    const pins = await pinBaseImages(
+      engineReading(engine),
+      ["debian:12"],
+      `${registry.host}/stagecraft-bases`,
+    );
+    expect(pins.pinned).toEqual([
+      {
+        reference: "debian:12",
+        pinned: `${registry.host}/stagecraft-bases/library/debian@${stored.digest}`,
+        found: "config",
+      },
+    ]);
+    expect(engine.tagged).toEqual([]);
+    expect(engine.pushed).toEqual([]);
+  });
+
+  it("reuses the mirror's digest when only the layers agree (a containerd-store image id)", async () => {
+    registry = await FakeRegistry.start({ kind: "basic", ...LOGIN });
+    const stored = registry.putImage("stagecraft-bases/library/debian", "12", {
+      diffIds: LAYERS,
+      platform: { os: "linux", architecture: "amd64" },
+    });
+    const engine = new FakeEngine();
+    engine.addImage("debian:12", {
+      id: `sha256:${"c".repeat(64)}`,
+      diffIds: LAYERS,
+      os: "linux",
+      architecture: "amd64",
+    });
+    const pins = await pinBaseImages(
+      engineReading(engine),
+      ["debian:12"],
+      `${registry.host}/stagecraft-bases`,
+    );
+    expect(pins.pinned).toEqual([
+      {
+        reference: "debian:12",
+        pinned: `${registry.host}/stagecraft-bases/library/debian@${stored.digest}`,
+        found: "layers",
+      },
+    ]);
+    expect(engine.pushed).toEqual([]);
+  });
+
+  it("pushes when the mirror's image differs, or it has none under the tag", async () => {
+    registry = await FakeRegistry.start({ kind: "basic", ...LOGIN });
+    registry.putImage("stagecraft-bases/library/debian", "12", { diffIds: LAYERS });
+    const engine = new FakeEngine();
+    engine.addImage("debian:12", { diffIds: [LAYERS[0]!] });
+    engine.addImage("alpine:3", { diffIds: LAYERS });
+    const pins = await pinBaseImages(
+      engineReading(engine),
+      ["debian:12", "alpine:3"],
+      `${registry.host}/stagecraft-bases`,
+    );
+    // Both are pushed (at once: in either order).
+    expect([...engine.pushed].sort()).toEqual([
+      `${registry.host}/stagecraft-bases/library/alpine:3`,
+      `${registry.host}/stagecraft-bases/library/debian:12`,
+    ]);
+    expect(pins.pinned.map((pin) => pin.found)).toEqual([undefined, undefined]);
+    // The mirror was asked for each tag, with the login.
+    const manifests = registry.requests.filter((request) => request.url.includes("/manifests/"));
+    expect(manifests.filter((request) => request.authorization !== undefined).length).toBe(2);
+  });
+
+  it("pushes as before when the mirror cannot be read", async () => {
+    registry = await FakeRegistry.start({ kind: "basic", ...LOGIN });
+    registry.putImage("stagecraft-bases/library/debian", "12", { diffIds: LAYERS });
+    const engine = new FakeEngine();
+    engine.addImage("debian:12", { diffIds: LAYERS });
+    const reading = engineReading(engine);
+    const pins = await pinBaseImages(
+      {
+        ...reading,
+        readRegistryImage: (ref, platform, signal) => readRegistryImage(ref, { platform, signal }),
+      },
+      ["debian:12"],
+      `${registry.host}/stagecraft-bases`,
+    );
+    expect(engine.pushed).toEqual([`${registry.host}/stagecraft-bases/library/debian:12`]);
+    expect(pins.pinned[0]?.found).toBeUndefined();
   });
 });
 

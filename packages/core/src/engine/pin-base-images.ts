@@ -1,4 +1,5 @@
-import type { Engine } from "./engine.js";
+import type { Engine, ImageDetails } from "./engine.js";
+import type { RegistryImage } from "./read-registry-image.js";
 
 export { contextNameOf } from "../stages/context-name-of.js";
 
@@ -8,6 +9,11 @@ export interface PinnedBase {
   reference: string;
   /** Where it now lives, by registry digest: `127.0.0.1:5000/stagecraft-bases/library/node@sha256:…`. */
   pinned: string;
+  /**
+   * Set when nothing was pushed because the mirror already held this image under the tag: with the
+   * same image config (`config`) or the same layers (`layers`); absent when it was pushed.
+   */
+  found?: "config" | "layers" | undefined;
 }
 
 /** A base image that was left as it is, and why. */
@@ -29,7 +35,10 @@ export interface BasePins {
  * cache exported by one engine matches on another only when the base is read by its registry
  * digest. References already pinned (`@sha256:`), `scratch`, and images the engine does not have
  * (it would pull them: nothing to push) are left as they are, with the reason. The mirror's tag
- * is removed again once pushed; the store keeps only what it had.
+ * is removed again once pushed; the store keeps only what it had. When the mirror already holds
+ * the tag with the same image config or the same layers (diff IDs), its digest is used and nothing
+ * is pushed: the graph driver and the containerd store push one image under different manifest
+ * digests, so engines on both stores agree on a pin only by reusing what the first one pushed.
  *
  * @example
  * const pins = await pinBaseImages(engine, ["node:22"], "127.0.0.1:5000/stagecraft-bases");
@@ -37,7 +46,7 @@ export interface BasePins {
  * @throws PushFailedError when the mirror refuses a push; EngineError when the engine fails.
  */
 export async function pinBaseImages(
-  engine: Pick<Engine, "inspectImage" | "tagImage" | "push" | "removeImage">,
+  engine: Pick<Engine, "inspectImage" | "tagImage" | "push" | "removeImage" | "readRegistryImage">,
   references: readonly string[],
   mirror: string,
   signal?: AbortSignal,
@@ -66,6 +75,11 @@ export async function pinBaseImages(
       }
       const { repository, tag } = mirrorName(reference, root);
       const named = `${repository}:${tag}`;
+      const held = await readMirror(engine, named, image, signal);
+      const found = held === undefined ? undefined : sameImage(image, held);
+      if (held !== undefined && found !== undefined) {
+        return { reference, pinned: `${repository}@${held.digest}`, found };
+      }
       await tagImage.call(engine, image.id, named, signal);
       try {
         const { digest } = await push.call(engine, { ref: named, signal });
@@ -79,6 +93,42 @@ export async function pinBaseImages(
     pinned: results.filter((result): result is PinnedBase => "pinned" in result),
     unpinned: results.filter((result): result is UnpinnedBase => "reason" in result),
   };
+}
+
+/** What the mirror holds under `named`; undefined when it has nothing there or cannot be read. */
+async function readMirror(
+  engine: Pick<Engine, "readRegistryImage">,
+  named: string,
+  image: ImageDetails,
+  signal: AbortSignal | undefined,
+): Promise<RegistryImage | undefined> {
+  if (engine.readRegistryImage === undefined) return undefined;
+  try {
+    return await engine.readRegistryImage(
+      named,
+      { os: image.os, architecture: image.architecture, variant: image.variant },
+      signal,
+    );
+  } catch (error) {
+    if (signal?.aborted === true) throw error;
+    // A mirror that cannot be read is pushed to as before; the push reports its own failure.
+    return undefined;
+  }
+}
+
+/** Whether the mirror's image is the local one: the same config (overlay2's id), or the same layers. */
+function sameImage(image: ImageDetails, held: RegistryImage): "config" | "layers" | undefined {
+  if (image.id === held.configDigest || image.id === held.digest) return "config";
+  const local = image.diffIds;
+  if (
+    local !== undefined &&
+    local.length > 0 &&
+    local.length === held.diffIds.length &&
+    local.every((id, index) => id === held.diffIds[index])
+  ) {
+    return "layers";
+  }
+  return undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Engine } from "../engine/engine.js";
 import { pinBaseImages, type PinnedBase, type UnpinnedBase } from "../engine/pin-base-images.js";
 import { isStagecraftError } from "../errors.js";
 
-/** A base image pinned once for the pool: which engine pushed it from its store. */
+/** A base image pinned once for the pool: which engine pushed it from its store (or found it in the mirror). */
 export interface PoolPinnedBase extends PinnedBase {
   readonly engine: string;
 }

@@ -873,7 +873,11 @@ function pinsOf(given: BasePins, references: readonly string[]): BasePins {
   return {
     pinned: given.pinned
       .filter((pin) => wanted.has(pin.reference))
-      .map((pin) => ({ reference: pin.reference, pinned: pin.pinned })),
+      .map((pin) => ({
+        reference: pin.reference,
+        pinned: pin.pinned,
+        ...(pin.found === undefined ? {} : { found: pin.found }),
+      })),
     unpinned: given.unpinned
       .filter((pin) => wanted.has(pin.reference))
       .map((pin) => ({ reference: pin.reference, reason: pin.reason })),
