@@ -43,6 +43,7 @@ import { describeSessionFailure } from "./session/describe-session-failure.js";
 import { ControlBuilder } from "./buildkit/buildkit-engine.js";
 import type { UsageRecord, WorkerRecord } from "./buildkit/control-protos.js";
 import type { StartSessionOptions } from "./session/start-session.js";
+import { runConfigKey } from "./run-config-key.js";
 
 /** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
 const MIN_BUILDKIT_API = [1, 39] as const;
@@ -76,6 +77,7 @@ interface ImageAnswer {
     User?: string;
     Env?: string[] | null;
     Shell?: string[] | null;
+    [field: string]: unknown;
   };
 }
 
@@ -512,6 +514,7 @@ export class DockerEngine implements Engine {
       variant: image.Variant ?? "",
       ...layerDirsOf(image),
       ...(image.RootFS?.Layers == null ? {} : { diffIds: image.RootFS.Layers }),
+      runConfig: runConfigKey(image.Config),
     };
   }
 

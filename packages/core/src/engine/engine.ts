@@ -220,6 +220,8 @@ export interface ImageDetails {
   layerDirs?: readonly string[] | undefined;
   /** `RootFS.Layers`: each layer's uncompressed digest, oldest first; undefined when not reported. */
   diffIds?: readonly string[] | undefined;
+  /** What a build `FROM` the image inherits of its config (`runConfigKey`); undefined when not reported. */
+  runConfig?: string | undefined;
 }
 
 /** One entry of an image's history (`docker history`), newest first: a layer or a config-only step. */

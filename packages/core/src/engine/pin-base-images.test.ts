@@ -4,6 +4,7 @@ import type { Engine } from "./engine.js";
 import { FakeRegistry } from "./fake-registry.test-support.js";
 import { contextNameOf, mirrorName, pinBaseImages } from "./pin-base-images.js";
 import { readRegistryImage } from "./read-registry-image.js";
+import { runConfigKey } from "./run-config-key.js";
 
 const MIRROR = "127.0.0.1:5000/stagecraft-bases";
 
@@ -137,6 +138,7 @@ describe("pinBaseImages with a mirror that already holds the tag", () => {
     engine.addImage("debian:12", {
       id: `sha256:${"c".repeat(64)}`,
       diffIds: LAYERS,
+      runConfig: runConfigKey({ Env: [], User: "" }),
       os: "linux",
       architecture: "amd64",
     });
@@ -153,6 +155,27 @@ describe("pinBaseImages with a mirror that already holds the tag", () => {
       },
     ]);
     expect(engine.pushed).toEqual([]);
+  });
+
+  it("pushes when the layers agree but a build FROM the image would inherit another config", async () => {
+    registry = await FakeRegistry.start({ kind: "basic", ...LOGIN });
+    registry.putImage("stagecraft-bases/library/debian", "12", {
+      diffIds: LAYERS,
+      extra: { config: { Env: ["MODE=mirror"] } },
+    });
+    const engine = new FakeEngine();
+    engine.addImage("debian:12", {
+      id: `sha256:${"c".repeat(64)}`,
+      diffIds: LAYERS,
+      runConfig: runConfigKey({ Env: ["MODE=local"] }),
+    });
+    const pins = await pinBaseImages(
+      engineReading(engine),
+      ["debian:12"],
+      `${registry.host}/stagecraft-bases`,
+    );
+    expect(pins.pinned[0]?.found).toBeUndefined();
+    expect(engine.pushed).toHaveLength(1);
   });
 
   it("pushes when the mirror's image differs, or it has none under the tag", async () => {

@@ -116,7 +116,11 @@ async function readMirror(
   }
 }
 
-/** Whether the mirror's image is the local one: the same config (overlay2's id), or the same layers. */
+/**
+ * Whether the mirror's image is the local one: the same config (overlay2's id), or the same layers
+ * and the same run config (what a build `FROM` it inherits: env, user, entrypoint…), so that a tag
+ * whose image differs from the mirror's only in its config is pushed, not replaced by the mirror's.
+ */
 function sameImage(image: ImageDetails, held: RegistryImage): "config" | "layers" | undefined {
   if (image.id === held.configDigest || image.id === held.digest) return "config";
   const local = image.diffIds;
@@ -124,7 +128,9 @@ function sameImage(image: ImageDetails, held: RegistryImage): "config" | "layers
     local !== undefined &&
     local.length > 0 &&
     local.length === held.diffIds.length &&
-    local.every((id, index) => id === held.diffIds[index])
+    local.every((id, index) => id === held.diffIds[index]) &&
+    image.runConfig !== undefined &&
+    image.runConfig === held.runConfig
   ) {
     return "layers";
   }

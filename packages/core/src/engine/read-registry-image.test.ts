@@ -19,6 +19,7 @@ describe("readRegistryImage", () => {
       digest: stored.manifestDigest,
       configDigest: stored.configDigest,
       diffIds: LAYERS,
+      runConfig: "{}",
     });
   });
 
@@ -36,6 +37,7 @@ describe("readRegistryImage", () => {
       digest: stored.digest,
       configDigest: stored.configDigest,
       diffIds: LAYERS,
+      runConfig: "{}",
     });
     // No entry for another platform: nothing to compare.
     expect(

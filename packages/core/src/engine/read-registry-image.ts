@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RegistryLogin } from "./registry-auth.js";
 import { registryOfReference } from "./registry-auth.js";
+import { runConfigKey } from "./run-config-key.js";
 
 /** What a registry holds under a tag: the digest the tag names, and the image config it leads to. */
 export interface RegistryImage {
@@ -10,6 +11,8 @@ export interface RegistryImage {
   configDigest: string;
   /** The config's `rootfs.diff_ids`: each layer's uncompressed digest, oldest first. */
   diffIds: string[];
+  /** What a build `FROM` the image inherits of its config (`runConfigKey` of its `config`). */
+  runConfig: string;
 }
 
 /** The platform to pick from an index; an empty field matches any. */
@@ -86,12 +89,16 @@ export async function readRegistryImage(
   if (configDigest === undefined) return undefined;
   const blob = await client.get(`${base}/blobs/${configDigest}`, "*/*");
   if (blob === undefined) return undefined;
-  const config = JSON.parse(blob.body.toString("utf8")) as { rootfs?: { diff_ids?: unknown } };
+  const config = JSON.parse(blob.body.toString("utf8")) as {
+    rootfs?: { diff_ids?: unknown };
+    config?: unknown;
+  };
   const diffIds = config.rootfs?.diff_ids;
   return {
     digest,
     configDigest,
     diffIds: Array.isArray(diffIds) ? diffIds.filter((id) => typeof id === "string") : [],
+    runConfig: runConfigKey(config.config),
   };
 }
 
