@@ -3,8 +3,8 @@
 // sender's walk: readdir, lstat, ignore patterns, one STAT packet per entry, answered here by a call
 // that asks for no file). 5,000 files in 50 directories, each way with no .dockerignore, with
 // plain patterns, and with an exception that makes the walk enter excluded directories. Run after
-// `pnpm build`: `node bench/context-walk.mjs`; it prints medians and min-max of 21 runs after 5
-// warm-up runs.
+// `pnpm build`: `node bench/context-walk.mjs [--dirs N]` (100 files a directory, 50 directories
+// unless told); it prints medians and min-max of 21 runs after 5 warm-up runs.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +23,9 @@ const { sendDir } = await load("engine/session/send-dir.js");
 
 const RUNS = 21;
 const WARMUP_RUNS = 5;
-const DIRS = 50;
+const dirsFlag = process.argv.indexOf("--dirs");
+const DIRS = dirsFlag === -1 ? 50 : Number(process.argv[dirsFlag + 1]);
+if (!Number.isInteger(DIRS) || DIRS < 1) throw new Error("--dirs takes a whole number from 1");
 const FILES_PER_DIR = 100;
 
 const root = mkdtempSync(join(tmpdir(), "stagecraft-bench-walk-"));

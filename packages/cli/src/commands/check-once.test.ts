@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BuildOutcome } from "@stagecraft/core";
 import * as checks from "@stagecraft/core/checks";
+import type { CheckReport } from "@stagecraft/core/checks";
 import * as engine from "@stagecraft/core/engine";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { checkReportToJson } from "../renderers/format-check-report.js";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 import { checkBeforeBuild, checkBuiltImages } from "./check.js";
 
@@ -91,6 +93,38 @@ describe("build --check", () => {
     // What the image adds is reported, and only that.
     expect(io.stderr.text()).toContain("ShippedBuildTools");
     expect(io.stderr.text()).toContain("/usr/bin/gcc");
+    expect(code).toBe(0);
+  });
+
+  it("says which layer of the image was not scanned and why, and only that note again", async () => {
+    dir = mkdtempSync(join(tmpdir(), "stagecraft-check-once-"));
+    writeFileSync(join(dir, "Dockerfile"), "FROM alpine:3.22 AS app\nUSER 1\nCOPY . /src\n");
+    const io = projectIo(dir);
+    const before = await checkBeforeBuild(io, request(), undefined);
+    const printed = io.stderr.text().length;
+    expect(io.stderr.text()).toContain("note: base images not inspected");
+    const why = "it is compressed with zstd, which the zlib of Node v20.0.0 cannot decompress";
+    vi.mocked(engine.scanImageLayers).mockResolvedValueOnce({
+      method: "export",
+      layers: [{ index: 0, paths: [], bytes: 0, unreadable: why }],
+    });
+    const code = await checkBuiltImages(io, before.checked, undefined, [
+      { engine: ENGINE, outcome: builtTarget("app", "sha256:0123", 3) },
+    ]);
+    const notes = io.stderr
+      .text()
+      .slice(printed)
+      .split("\n")
+      .filter((line) => line.startsWith("note:"));
+    // The notes from before the build (base images not inspected: no engine) are not repeated.
+    expect(notes).toEqual([
+      `note: layer 0 (made by line 3 of stage "app") of stage "app"'s image was not scanned for build tools: ${why}`,
+    ]);
+    // The JSON form (`--format json`, an embedder's report) carries the same note.
+    const report = vi.mocked(checks.checkDockerfile).mock.results[1]?.value as CheckReport;
+    expect(checkReportToJson("Dockerfile", report).notes).toContain(
+      notes[0]?.slice("note: ".length),
+    );
     expect(code).toBe(0);
   });
 

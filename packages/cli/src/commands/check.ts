@@ -192,7 +192,9 @@ export async function checkBuiltImages(
   const report = {
     ...after,
     findings: after.findings.filter((finding) => !known.has(findingKey(finding))),
-    notes: [],
+    // Those printed before the build stay out; what the image scan adds (a layer it could not
+    // read) is said.
+    notes: after.notes.filter((note) => !checked.report.notes.includes(note)),
   };
   writeFindings(io, checked.file, report, io.stderr);
   if (exitCodeFor(report, failOn) === 0) return 0;

@@ -26,7 +26,7 @@ const CONFIG_ONLY = new Set([
  * only loses its own attribution.
  */
 export function attributeLayerFiles(
-  layers: readonly { index: number; paths: readonly string[] }[],
+  layers: readonly { index: number; paths: readonly string[]; unreadable?: string }[],
   history: readonly Pick<LayerReport, "createdBy" | "origin" | "stage" | "line">[],
 ): ImageLayerFiles[] {
   const bearing = history.filter((entry) => !CONFIG_ONLY.has(keywordOf(entry.createdBy)));
@@ -42,6 +42,7 @@ export function attributeLayerFiles(
       line: fromStage ? (made.line ?? undefined) : undefined,
       stage: fromStage ? (made.stage ?? undefined) : undefined,
       paths: layer.paths,
+      ...(layer.unreadable === undefined ? {} : { unreadable: layer.unreadable }),
     });
   }
   return result.reverse();

@@ -7,7 +7,11 @@ import { checkFileRules } from "./check-file-rules.js";
 import { checkStageTypos, checkUnpinnedImages } from "./check-references.js";
 import { CHECK_RULES } from "./check-rules.js";
 import { checkSecretValues } from "./check-secret-values.js";
-import { checkShippedTools, checkShippedUsers } from "./check-shipped-stages.js";
+import {
+  checkShippedTools,
+  checkShippedUsers,
+  describeUnreadableLayers,
+} from "./check-shipped-stages.js";
 import type { CheckConfig, CheckFinding, CheckOptions, CheckReport } from "./check-types.js";
 import { dispatchStages } from "./dispatch-stages.js";
 import type { Emit } from "./emit.js";
@@ -117,6 +121,7 @@ export function checkDockerfile(text: string, options: CheckOptions = {}): Check
     );
 
   const id = (index: number): string => graph.stages[index]?.id ?? `stage-${index}`;
+  notes.push(...describeUnreadableLayers(options.imageLayers, shipped.map(id)));
   return {
     findings: findings
       .map((finding, order) => ({ finding, order }))

@@ -267,15 +267,9 @@ function checkLayers(
     const what = [
       ...new Set(found.map((path) => TOOL_PATHS.get(path.slice(path.lastIndexOf("/") + 1)) ?? "")),
     ];
-    const origin =
-      layer.line === undefined
-        ? layer.stage === undefined
-          ? "from the base image"
-          : `made by stage "${layer.stage}"`
-        : `made by line ${layer.line}${layer.stage === undefined ? "" : ` of stage "${layer.stage}"`}`;
     input.emit({
       rule: "ShippedBuildTools",
-      message: `stage "${stage.id}" ships ${what.join(", ")}: layer ${layer.index} (${origin}) adds ${found.join(", ")}`,
+      message: `stage "${stage.id}" ships ${what.join(", ")}: layer ${layer.index} (${layerOrigin(layer)}) adds ${found.join(", ")}`,
       location:
         layer.line === undefined
           ? fromLocation(stage)
@@ -284,6 +278,33 @@ function checkLayers(
       comments: undefined,
     });
   }
+}
+
+/**
+ * The notes for the layers of shipped stages' images whose files could not be read: the image-aware
+ * half of ShippedBuildTools did not see them, so their silence is no all-clear.
+ */
+export function describeUnreadableLayers(
+  imageLayers: CheckOptions["imageLayers"],
+  shipped: readonly string[],
+): string[] {
+  const notes: string[] = [];
+  for (const stage of shipped) {
+    for (const layer of imageLayers?.get(stage) ?? []) {
+      if (layer.unreadable === undefined) continue;
+      notes.push(
+        `layer ${layer.index} (${layerOrigin(layer)}) of stage "${stage}"'s image was not scanned for build tools: ${layer.unreadable}`,
+      );
+    }
+  }
+  return notes;
+}
+
+function layerOrigin(layer: ImageLayerFiles): string {
+  if (layer.line !== undefined) {
+    return `made by line ${layer.line}${layer.stage === undefined ? "" : ` of stage "${layer.stage}"`}`;
+  }
+  return layer.stage === undefined ? "from the base image" : `made by stage "${layer.stage}"`;
 }
 
 function groupByLine(tools: Iterable<ToolFact>): Map<number, ToolFact[]> {

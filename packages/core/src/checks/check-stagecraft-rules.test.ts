@@ -218,6 +218,30 @@ describe("ShippedBuildTools", () => {
     ]);
   });
 
+  it("notes a shipped stage's layer that could not be scanned, naming it and why", () => {
+    const why = "it is compressed with zstd, which the zlib of Node v20.0.0 cannot decompress";
+    const layers = new Map([
+      [
+        "runtime",
+        [
+          { index: 0, line: undefined, stage: undefined, paths: ["/bin/sh"] },
+          { index: 1, line: 3, stage: "runtime", paths: [], unreadable: why },
+        ],
+      ],
+      // A stage that only builds: its image is not scanned for build tools, so no note.
+      ["build", [{ index: 0, line: 1, stage: "build", paths: [], unreadable: why }]],
+    ]);
+    const text = "FROM debian:12 AS build\nFROM debian:12 AS runtime\nCOPY app /app\n";
+    const report = checkDockerfile(text, { targets: ["runtime"], imageLayers: layers });
+    expect(report.notes.filter((note) => note.includes("not scanned"))).toEqual([
+      `layer 1 (made by line 3 of stage "runtime") of stage "runtime"'s image was not scanned for build tools: ${why}`,
+    ]);
+    // Without unreadable layers there is no such note.
+    const clean = new Map([["runtime", [{ index: 0, line: 3, stage: "runtime", paths: [] }]]]);
+    const cleanReport = checkDockerfile(text, { targets: ["runtime"], imageLayers: clean });
+    expect(cleanReport.notes.some((note) => note.includes("not scanned"))).toBe(false);
+  });
+
   it("leaves a package manager that came with the base image alone (apt in debian, busybox's dpkg)", () => {
     const layers = new Map([
       [

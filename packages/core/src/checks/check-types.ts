@@ -133,6 +133,8 @@ export interface ImageLayerFiles {
   readonly stage: string | undefined;
   /** Paths the layer adds, absolute (`/usr/bin/gcc`). */
   readonly paths: readonly string[];
+  /** Why the layer's files could not be read (see `ScannedLayer`); `paths` is then empty. */
+  readonly unreadable?: string;
 }
 
 /** Inputs of {@link checkDockerfile}: those of `analyzeDockerfile`, plus what only I/O can learn. */

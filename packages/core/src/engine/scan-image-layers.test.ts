@@ -39,11 +39,12 @@ async function builtImage(script: FakeBuildScript): Promise<{ engine: FakeEngine
 }
 
 /**
- * A `docker save` tar (OCI layout, as Docker 25+ writes it) of these layers; `gzip` compresses the
- * layers it names, as the containerd image store exports the layers BuildKit made.
+ * A `docker save` tar (OCI layout, as Docker 25+ writes it) of these layers (a Buffer: the blob as
+ * it is); `gzip` compresses the layers it names, as the containerd image store exports the layers
+ * BuildKit made.
  */
 async function savedImage(
-  layers: Record<string, string | Buffer>[],
+  layers: (Record<string, string | Buffer> | Buffer)[],
   gzip: readonly number[] = [],
 ): Promise<Buffer> {
   const tarOf = async (entries: (archive: ReturnType<typeof pack>) => void): Promise<Buffer> => {
@@ -56,10 +57,13 @@ async function savedImage(
   };
   const blobs = await Promise.all(
     layers.map((files) =>
-      tarOf((archive) => {
-        archive.entry({ name: "usr/", type: "directory" });
-        for (const [path, content] of Object.entries(files)) archive.entry({ name: path }, content);
-      }),
+      Buffer.isBuffer(files)
+        ? Promise.resolve(files)
+        : tarOf((archive) => {
+            archive.entry({ name: "usr/", type: "directory" });
+            for (const [path, content] of Object.entries(files))
+              archive.entry({ name: path }, content);
+          }),
     ),
   );
   for (const index of gzip) blobs[index] = gzipSync(blobs[index] ?? Buffer.alloc(0));
@@ -125,6 +129,39 @@ describe("scanImageLayers", () => {
       { index: 1, paths: ["/data/big", "/usr/bin/gcc"], bytes: big.length + 3 },
       { index: 2, paths: ["/usr/bin/make"], bytes: 1 },
     ]);
+  });
+
+  it("says which layers it could not read and why: zstd, a blob that is no tar", async () => {
+    // A zstd frame's magic (RFC 8878) and a little more: nothing here can decompress it.
+    const zstd = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), randomBytes(600)]);
+    const saved = await savedImage(
+      [{ "bin/sh": "#!" }, zstd, Buffer.from("x".repeat(600)), { "usr/bin/gcc": "gcc" }],
+      [3],
+    );
+    // Three bytes a chunk: a layer's first chunk holds fewer bytes than zstd's magic.
+    const chunks = Array.from({ length: Math.ceil(saved.length / 3) }, (_, index) =>
+      saved.subarray(index * 3, index * 3 + 3),
+    );
+    for (const exported of [[saved], chunks]) {
+      const { engine, id } = await builtImage({ exportTar: () => Readable.from(exported) });
+      const scan = await scanImageLayers(engine, id);
+      expect(scan.layers).toEqual([
+        { index: 0, paths: ["/bin/sh"], bytes: 2 },
+        {
+          index: 1,
+          paths: [],
+          bytes: 0,
+          unreadable: `it is compressed with zstd, which the zlib of Node ${process.version} cannot decompress`,
+        },
+        {
+          index: 2,
+          paths: [],
+          bytes: 0,
+          unreadable: "it is neither a tar nor a gzip-compressed tar",
+        },
+        { index: 3, paths: ["/usr/bin/gcc"], bytes: 3 },
+      ]);
+    }
   });
 
   it("exports when the layer directories cannot be read", async () => {

@@ -19,6 +19,11 @@ export interface ScannedLayer {
   paths: string[];
   /** The sizes of what it adds, as the engine counts a layer's size (hard links once). */
   bytes: number;
+  /**
+   * Why the layer's files could not be read (a zstd-compressed layer, a blob that is no tar), when
+   * they could not: its `paths` are then empty and say nothing of what it adds.
+   */
+  unreadable?: string;
 }
 
 /** What `scanImageLayers` found, and how. */
@@ -111,7 +116,7 @@ async function readLayerDir(root: string, index: number): Promise<ScannedLayer> 
  */
 async function readImageExport(stream: Readable): Promise<ScannedLayer[]> {
   const outer = extract();
-  const byName = new Map<string, { paths: string[]; bytes: number }>();
+  const byName = new Map<string, LayerTar>();
   let manifest: { Layers?: string[] }[] | undefined;
   const done = new Promise<void>((resolve, reject) => {
     outer.on("entry", (header, entry, next) => {
@@ -137,7 +142,7 @@ async function readImageExport(stream: Readable): Promise<ScannedLayer[]> {
       }
       readLayerTar(entry as unknown as AsyncIterable<Buffer>).then(
         (layer) => {
-          if (layer !== undefined) byName.set(header.name, layer);
+          byName.set(header.name, layer);
           next();
         },
         (error: unknown) => {
@@ -153,23 +158,30 @@ async function readImageExport(stream: Readable): Promise<ScannedLayer[]> {
   await done;
   const layers = manifest?.[0]?.Layers ?? [];
   return layers.map((name, index) => {
-    const layer = byName.get(name) ?? { paths: [], bytes: 0 };
-    return { index, paths: layer.paths, bytes: layer.bytes };
+    const layer = byName.get(name) ?? { unreadable: `the export holds no ${name}` };
+    return "unreadable" in layer
+      ? { index, paths: [], bytes: 0, unreadable: layer.unreadable }
+      : { index, paths: layer.paths, bytes: layer.bytes };
   });
 }
+
+/** A layer tar's paths and sizes, or why it could not be read. */
+type LayerTar = { paths: string[]; bytes: number } | { unreadable: string };
+
+/** The frame magic of zstd (RFC 8878 §3.1.1), which BuildKit can compress layers with. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /**
  * The paths and sizes a layer tar adds, the tar plain or gzip-compressed (the containerd image
  * store of Docker 26 exports the layers BuildKit made as their gzip blobs: measured, every layer of
- * a build on it); undefined when the stream is neither.
+ * a build on it); why not when it is neither (the config and the OCI manifests are blobs of the
+ * export too, and no layers).
  */
-async function readLayerTar(
-  source: AsyncIterable<Buffer>,
-): Promise<{ paths: string[]; bytes: number } | undefined> {
+async function readLayerTar(source: AsyncIterable<Buffer>): Promise<LayerTar> {
   const inner = extract();
   const paths: string[] = [];
   let bytes = 0;
-  const state = { isTar: true };
+  const state = { isTar: true, why: "it is neither a tar nor a gzip-compressed tar" };
   const finished = new Promise<void>((resolve) => {
     inner.on("entry", (header, entry, next) => {
       const name = header.name.replace(/^\.?\/*/, "").replace(/\/$/, "");
@@ -192,35 +204,55 @@ async function readLayerTar(
     });
   });
   const readable = (): boolean => state.isTar;
+  /** Where the blob's bytes go, chosen by its first bytes; undefined for one that cannot be read. */
+  const open = (head: Buffer): NodeJS.WritableStream | undefined => {
+    if (head.subarray(0, ZSTD_MAGIC.length).equals(ZSTD_MAGIC)) {
+      // Node 20's zlib has no zstd (zlib.createZstdDecompress came with Node 22.15).
+      state.isTar = false;
+      state.why = `it is compressed with zstd, which the zlib of Node ${process.version} cannot decompress`;
+      return undefined;
+    }
+    if (head[0] !== 0x1f || head[1] !== 0x8b) return inner;
+    const gunzip = createGunzip();
+    state.why = "it is gzip-compressed but holds no tar";
+    gunzip.on("error", () => {
+      // Not gzip after all, or cut short: not a layer that can be read.
+      state.isTar = false;
+      state.why = "its gzip stream is corrupt or cut short";
+      inner.destroy(new Error("not a gzip stream"));
+    });
+    // The tar ended early (not a tar): what is left is decompressed and dropped.
+    inner.on("error", () => gunzip.resume());
+    gunzip.pipe(inner);
+    return gunzip;
+  };
   let sink: NodeJS.WritableStream | undefined;
+  // The first bytes say what the blob is, and a chunk may hold fewer than zstd's four.
+  let head = Buffer.alloc(0);
   for await (const chunk of source) {
     if (!state.isTar) continue;
+    let data = chunk;
     if (sink === undefined) {
-      if (chunk[0] === 0x1f && chunk[1] === 0x8b) {
-        const gunzip = createGunzip();
-        gunzip.on("error", () => {
-          // Not gzip after all, or cut short: not a layer that can be read.
-          state.isTar = false;
-          inner.destroy(new Error("not a gzip stream"));
-        });
-        // The tar ended early (not a tar): what is left is decompressed and dropped.
-        inner.on("error", () => gunzip.resume());
-        gunzip.pipe(inner);
-        sink = gunzip;
-      } else {
-        sink = inner;
-      }
+      head = Buffer.concat([head, chunk]);
+      if (head.length < ZSTD_MAGIC.length) continue;
+      sink = open(head);
+      if (sink === undefined) continue;
+      data = head;
     }
     // Decompressing may fall behind the export: wait rather than hold a layer in memory.
     // (`readable()`: the handlers above may have cleared `isTar` while a chunk was written.)
-    if (!sink.write(chunk) && sink !== inner && readable()) {
+    if (!sink.write(data) && sink !== inner && readable()) {
       await once(sink, "drain").catch(() => undefined);
     }
+  }
+  if (sink === undefined && state.isTar && head.length > 0) {
+    sink = open(head);
+    sink?.write(head);
   }
   if (sink === undefined) inner.end(undefined);
   else if (state.isTar || sink !== inner) sink.end();
   await finished;
-  if (!state.isTar) return undefined;
+  if (!state.isTar) return { unreadable: state.why };
   paths.sort();
   return { paths, bytes };
 }
