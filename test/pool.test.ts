@@ -25,6 +25,8 @@ import {
 
 const id = randomUUID().slice(0, 8);
 const PREFIX = `stagecraft-it/pool-${id}`;
+// The CLI case's own mirror: a base another case pinned under PREFIX would be found there, not pushed.
+const CLI_PREFIX = `${PREFIX}-cli`;
 const TARGETS = ["t1", "t2", "t3", "t4", "t5", "t6"];
 /** A base image made on this machine, not in any registry: another one on each engine. */
 const OWN_BASE_REPOSITORY = `stagecraft-it/pool-${id}-base`;
@@ -55,10 +57,12 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const server of servers) server.close();
   for (const remove of projects) remove();
-  await deleteRepositoryTags(registry, `${PREFIX}/shared`).catch(() => undefined);
-  await deleteRepositoryTags(registry, `${PREFIX}/stagecraft-bases/stagecraft/busybox`).catch(
-    () => undefined,
-  );
+  for (const prefix of [PREFIX, CLI_PREFIX]) {
+    await deleteRepositoryTags(registry, `${prefix}/shared`).catch(() => undefined);
+    await deleteRepositoryTags(registry, `${prefix}/stagecraft-bases/stagecraft/busybox`).catch(
+      () => undefined,
+    );
+  }
   await deleteRepositoryTags(registry, `${PREFIX}/stagecraft-bases/${OWN_BASE_REPOSITORY}`).catch(
     () => undefined,
   );
@@ -261,7 +265,7 @@ describe("a build over a pool of three engines", () => {
       "--engine",
       `p2=${pool2?.host ?? ""}`,
       "--registry",
-      `${registry}/${PREFIX}`,
+      `${registry}/${CLI_PREFIX}`,
       "--report",
       report,
     ]);
@@ -283,7 +287,7 @@ describe("a build over a pool of three engines", () => {
     };
     const [shared] = json.shared;
     expect(json.shared).toHaveLength(1);
-    expect(shared?.reference).toContain(`/${PREFIX}/shared@sha256:`);
+    expect(shared?.reference).toContain(`/${CLI_PREFIX}/shared@sha256:`);
     const engines = new Set(json.targets.map((target) => target.engine));
     expect(engines.size).toBeGreaterThan(1);
     // Every engine with a target but the sharing one read it, and the file says what that took;
@@ -327,7 +331,7 @@ describe("a build over a pool of three engines", () => {
     expect(pinLines).toHaveLength(1);
     expect(pinLines[0]).toMatch(
       new RegExp(
-        `^base ${BUSYBOX} pinned once for the pool: pushed from main as 127\\.0\\.0\\.1:\\d+/${PREFIX}/stagecraft-bases/stagecraft/busybox@sha256:[0-9a-f]{64}$`,
+        `^base ${BUSYBOX} pinned once for the pool: pushed from main as 127\\.0\\.0\\.1:\\d+/${CLI_PREFIX}/stagecraft-bases/stagecraft/busybox@sha256:[0-9a-f]{64}$`,
       ),
     );
     expect(json.pins?.pinned.map((pin) => [pin.reference, pin.engine])).toEqual([
@@ -362,7 +366,7 @@ describe("a build over a pool of three engines", () => {
         "--engine",
         `p2=${pool2?.host ?? ""}`,
         "--registry",
-        `${registry}/${PREFIX}`,
+        `${registry}/${CLI_PREFIX}`,
         "--report",
         page,
       ],
