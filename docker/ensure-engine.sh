@@ -10,7 +10,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 print_engine() {
   local version
   version="$(engine_get /version)" || die "the engine answered /_ping but not /version"
-  say "engine at ${DOCKER_HOST:-unix:///var/run/docker.sock}: $(node -e 'const v = JSON.parse(process.argv[1]); console.log(`Docker ${v.Version}, API ${v.ApiVersion} (min ${v.MinAPIVersion}), ${v.Os}/${v.Arch}`)' "$version")"
+  # The fields are flat strings in /version's JSON: sed reads them without starting node (~80 ms).
+  # Components (containerd, runc, …) carry fields of the same names: they are cut first.
+  version="$(printf '%s' "$version" | sed 's/"Components":\[.*\],"Version"/"Version"/')"
+  field() { printf '%s' "$version" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+  say "engine at ${DOCKER_HOST:-unix:///var/run/docker.sock}: Docker $(field Version), API $(field ApiVersion) (min $(field MinAPIVersion)), $(field Os)/$(field Arch)"
 }
 
 if engine_answers; then

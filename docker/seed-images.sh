@@ -27,7 +27,8 @@ for arg in "$@"; do
 done
 
 engine_answers || die "no Docker Engine answers; run docker/ensure-engine.sh first"
-has_image() { docker image inspect "$1" >/dev/null 2>&1; }
+# Through the Engine API (curl, ~10 ms) rather than the docker CLI (~60 ms a call).
+has_image() { engine_get "/images/$1/json" >/dev/null 2>&1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
