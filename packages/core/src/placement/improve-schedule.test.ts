@@ -164,4 +164,25 @@ describe("placeStages with the local search, on corpus and generated graphs", ()
       expect(better).toBeGreaterThan(0);
     });
   }
+
+  it("with kicks, spends the budget on restarts and ends no worse than the plain search", () => {
+    const transfer = models.loopback;
+    for (const entry of generated) {
+      for (const engines of [4, 8]) {
+        const costs = syntheticCosts(entry.plan, createRandom((entry.seed ^ (engines * 31)) >>> 0));
+        const input: PlacementInput = {
+          plan: entry.plan,
+          engines: pool(engines, 2),
+          costs,
+          transfer,
+        };
+        const plain = placeStagesWith(input, { searchEvaluations: 3000 });
+        const kicked = placeStagesWith(input, { searchEvaluations: 3000, kicks: true });
+        const moveMs = (stage: number): number =>
+          transfer.fixedMs + (costs[stage]?.sizeBytes ?? 0) / transfer.bytesPerMs;
+        expect(findPlacementProblems(kicked, entry.plan, moveMs, () => 2)).toEqual([]);
+        expect(kicked.makespanMs).toBeLessThanOrEqual(plain.makespanMs + 1e-6);
+      }
+    }
+  });
 });

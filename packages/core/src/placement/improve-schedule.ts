@@ -11,6 +11,8 @@ export interface ImproveOptions {
   readonly maxEvaluations: number;
   /** Groups of stages moved together: a target's own stage with the stages only it needs. */
   readonly chains: readonly (readonly number[])[];
+  /** Once no move helps, spend what is left of the budget kicking the best schedule and descending again. */
+  readonly kicks?: boolean | undefined;
 }
 
 /** A neighbour of the current schedule: another stage order, or other engines. */
@@ -31,7 +33,8 @@ export interface ImprovedSchedule {
  * Local search after list scheduling: keeps the stage order and changes the engines, one move at a
  * time while the schedule gets better (a shorter makespan, or the same one with less total finish):
  * one stage to another engine, a whole chain to another engine, or two stages swapping engines.
- * Stages on the critical chain are tried first. Never returns a schedule worse than `start`.
+ * Stages on the critical chain are tried first; with `kicks`, restarts from perturbed copies of
+ * the best schedule while the budget lasts. Never returns a schedule worse than `start`.
  */
 export function improveSchedule(
   order: readonly number[],
@@ -102,24 +105,69 @@ export function improveSchedule(
     }
   };
 
-  let improved = true;
-  while (improved && evaluations < options.maxEvaluations) {
-    improved = false;
-    for (const next of tryMoves(current)) {
-      const schedule = evaluate(next);
-      if (schedule === undefined) break;
-      if (isBetterSchedule(schedule, current)) {
-        current = schedule;
-        assignment = next.assignment ?? assignment;
-        list = next.order ?? list;
-        moves += 1;
-        improved = true;
-        break;
+  const descend = (): void => {
+    let improved = true;
+    while (improved && evaluations < options.maxEvaluations && current !== undefined) {
+      improved = false;
+      for (const next of tryMoves(current)) {
+        const schedule = evaluate(next);
+        if (schedule === undefined) break;
+        if (isBetterSchedule(schedule, current)) {
+          current = schedule;
+          assignment = next.assignment ?? assignment;
+          list = next.order ?? list;
+          moves += 1;
+          improved = true;
+          break;
+        }
       }
     }
-  }
+  };
+  descend();
+  // Budget left: kick the best schedule (two stages, one of them critical, to other engines,
+  // drawn from a fixed seed) and descend again from there; keep whatever ends best.
   if (isBetterSchedule(current, best)) best = current;
+  let bestAssignment = assignment;
+  let bestList = list;
+  const random = seededRandom(engines * 7919 + order.length);
+  while (options.kicks === true && engines > 1 && evaluations < options.maxEvaluations) {
+    const critical = criticalChain(best, model);
+    const kicked = new Map(bestAssignment);
+    const pick = [
+      critical[Math.floor(random() * critical.length)],
+      bestList[Math.floor(random() * bestList.length)],
+    ];
+    for (const stage of pick) {
+      if (stage === undefined) continue;
+      const engine = kicked.get(stage) ?? 0;
+      kicked.set(stage, (engine + 1 + Math.floor(random() * (engines - 1))) % engines);
+    }
+    current = undefined;
+    const schedule = evaluate({ order: bestList, assignment: kicked });
+    if (schedule === undefined) break;
+    current = schedule;
+    assignment = kicked;
+    list = bestList;
+    descend();
+    if (isBetterSchedule(current, best)) {
+      best = current;
+      bestAssignment = assignment;
+      bestList = list;
+    }
+  }
   return { schedule: best, evaluations, moves };
+}
+
+/** A small deterministic generator (mulberry32): the same kicks on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /**
