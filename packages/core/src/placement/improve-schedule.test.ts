@@ -44,8 +44,8 @@ const costsOf = (seconds: readonly number[], megabytes: readonly number[]): Stag
 describe("improveSchedule", () => {
   it("finds the split of a fan-out that list scheduling misses, the optimum", () => {
     // deps 2 s (16 MB: 2 s to move), a 7 s, b 9 s, c 7 s, d 2 s on two engines of one slot. List
-    // scheduling puts b and d with deps (18 s); the optimum keeps a and c with it (2 + 7 + 7 = 16 s)
-    // and builds b and d on e2 from 4 s (13 s, 15 s).
+    // scheduling puts b and c with deps (18 s); swapping a and b gives the optimum: a and c with
+    // deps (2 + 7 + 7 = 16 s), b and d on e2 from 4 s (13 s, 15 s).
     const { plan } = analyzeDockerfile(FANOUT, { targets: ["a", "b", "c", "d"] });
     const input: PlacementInput = {
       plan,
