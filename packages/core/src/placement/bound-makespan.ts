@@ -176,7 +176,8 @@ function descendants(
  * The least time a group of stages needs after a common moment when each one either shares one
  * engine's `slots` with the others there, or starts `delta` later elsewhere: `own` is a stage's
  * time, `rest` what must follow (or precede) it. With the group sorted by `own + rest`, the first
- * stage elsewhere decides: the ones before it share the one engine.
+ * stage elsewhere decides: the ones before it share the one engine (their work over its slots, and
+ * of its `slots + 1` longest two share a slot).
  */
 export function splitBound(
   group: readonly { readonly own: number; readonly rest: number }[],
@@ -188,14 +189,21 @@ export function splitBound(
   let least = Infinity;
   let work = 0;
   let rest = Infinity;
+  // The `slots + 1` longest own times of the shared ones: two of them share a slot, one after the other.
+  const longestOwn: number[] = [];
   for (let shared = 0; shared <= sorted.length; shared++) {
     const away = sorted[shared];
-    const home = shared === 0 ? 0 : work / slots + rest;
+    const paired =
+      longestOwn.length > slots ? (longestOwn[slots - 1] ?? 0) + (longestOwn[slots] ?? 0) : 0;
+    const home = shared === 0 ? 0 : Math.max(work / slots, paired) + rest;
     const elsewhere = away === undefined ? 0 : delta + away.own + away.rest;
     least = Math.min(least, Math.max(home, elsewhere, longest));
     if (away !== undefined) {
       work += away.own;
       rest = Math.min(rest, away.rest);
+      longestOwn.push(away.own);
+      longestOwn.sort((a, b) => b - a);
+      longestOwn.length = Math.min(longestOwn.length, slots + 1);
     }
   }
   return least;
