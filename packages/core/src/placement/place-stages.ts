@@ -1,6 +1,8 @@
 import { UsageError } from "../errors.js";
 import type { TargetsPlan } from "../plan/plan-targets.js";
 import type { StageCost } from "./estimate-stage-costs.js";
+import { improveSchedule } from "./improve-schedule.js";
+import { scheduleInOrder, type Schedule, type ScheduleModel } from "./schedule-stages.js";
 
 /** An engine of a pool, as placement sees it: a name, how much it builds at once, what it holds. */
 export interface PoolEngine {
@@ -100,49 +102,24 @@ export interface Placement {
  * @throws UsageError for an empty pool, a repeated engine name or a capacity below 1.
  */
 export function placeStages(input: PlacementInput): Placement {
+  return placeStagesWith(input, { searchEvaluations: SEARCH_EVALUATIONS });
+}
+
+/**
+ * {@link placeStages} with the local search's budget given (0: list scheduling alone), and with
+ * `kicks` the budget spent in full on restarts (the bench's long search).
+ */
+export function placeStagesWith(
+  input: PlacementInput,
+  options: { readonly searchEvaluations: number; readonly kicks?: boolean },
+): Placement {
+  const placementModel = modelPlacement(input);
+  const { engines, dependencies, dependents, position, id, timeOn, moveMs, bestTime, model } =
+    placementModel;
   const { plan, costs } = input;
-  const engines = checkEngines(input.engines);
-  const transfer = { ...DEFAULT_TRANSFER, ...input.transfer };
-  const graph = plan.graph;
-  const id = (stage: number): string => graph.stages[stage]?.id ?? `stage-${stage}`;
-  const duration = (stage: number): number => Math.max(0, costs[stage]?.durationMs ?? 0);
-  const moveMs = (stage: number): number =>
-    transfer.fixedMs + Math.max(0, costs[stage]?.sizeBytes ?? 0) / transfer.bytesPerMs;
-
-  // Edges within the plan, in dependency order only (a loop through ONBUILD triggers is dropped).
-  const position = new Map(plan.order.map((stage, index) => [stage, index]));
-  const dependencies = new Map<number, number[]>();
-  const dependents = new Map<number, number[]>();
-  for (const stage of plan.order) {
-    const own = (graph.stages[stage]?.dependsOn ?? []).filter(
-      (dependency) => (position.get(dependency) ?? Infinity) < (position.get(stage) ?? 0),
-    );
-    dependencies.set(stage, own);
-    for (const dependency of own) {
-      const list = dependents.get(dependency);
-      if (list === undefined) dependents.set(dependency, [stage]);
-      else list.push(stage);
-    }
-  }
-
-  const cached = engines.map((engine) => new Set(engine.cachedStages ?? []));
-  const images = engines.map((engine) => new Set(engine.images ?? []));
-  const timeOn = (stage: number, engine: number): number => {
-    const base =
-      cached[engine]?.has(id(stage)) === true
-        ? Math.min(transfer.cachedMs, duration(stage))
-        : duration(stage);
-    const missing = (graph.stages[stage]?.externalImages ?? []).filter(
-      (image) => images[engine]?.has(image) !== true,
-    ).length;
-    return base + missing * transfer.missingImageMs;
-  };
-  const bestTime = (stage: number): number =>
-    Math.min(...engines.map((_, engine) => timeOn(stage, engine)));
-
   const meanTime = (stage: number): number =>
     engines.reduce((sum, _, engine) => sum + timeOn(stage, engine), 0) / engines.length;
-  const schedule = (weight: number, used: number): Schedule => {
+  const schedule = (weight: number, used: number): { order: number[]; schedule: Schedule } => {
     // Upward rank: the stage's mean time plus the longest chain after it, transfers weighted.
     const rank = new Map<number, number>();
     for (const stage of [...plan.order].reverse()) {
@@ -155,13 +132,7 @@ export function placeStages(input: PlacementInput): Placement {
       (a, b) =>
         (rank.get(b) ?? 0) - (rank.get(a) ?? 0) || (position.get(a) ?? 0) - (position.get(b) ?? 0),
     );
-    return scheduleInOrder(order, {
-      engines: used,
-      capacity: engines.slice(0, used).map((engine) => engine.capacity),
-      dependencies: (stage) => dependencies.get(stage) ?? [],
-      timeOn,
-      moveMs,
-    });
+    return { order, schedule: scheduleInOrder(order, model(used)) };
   };
   // The chance that the next stage lands elsewhere weights the transfers; other weights, and the
   // pool's first 1, 2, … engines only, are tried too (a greedy choice that spreads a stage can make
@@ -170,7 +141,15 @@ export function placeStages(input: PlacementInput): Placement {
   const tried = [share, 0, 1, 2].flatMap((weight) =>
     engines.map((_, index) => schedule(weight, index + 1)),
   );
-  const chosen = tried.reduce((best, next) => (next.makespanMs < best.makespanMs ? next : best));
+  const listed = tried.reduce((best, next) =>
+    next.schedule.makespanMs < best.schedule.makespanMs ? next : best,
+  );
+  // Then moves of single stages, of a target's own chain, and swaps, while the schedule shortens.
+  const chosen = improveSchedule(listed.order, model(engines.length), listed.schedule, {
+    maxEvaluations: options.searchEvaluations,
+    kicks: options.kicks,
+    chains: privateChains(plan, dependencies),
+  }).schedule;
   const { placedOn, arrival, busy } = chosen;
   const placed: PlacedStage[] = chosen.placed.map((entry) => ({
     stage: entry.stage,
@@ -224,6 +203,111 @@ export function placeStages(input: PlacementInput): Placement {
   };
 }
 
+/** The numbers placement works on: edges within the plan, each stage's time per engine, its move. */
+export interface PlacementModel {
+  readonly engines: readonly PoolEngine[];
+  /** Per engine: the first engine of the pool it is interchangeable with (same capacity and holdings). */
+  readonly classes: readonly number[];
+  readonly dependencies: ReadonlyMap<number, readonly number[]>;
+  readonly dependents: ReadonlyMap<number, readonly number[]>;
+  readonly position: ReadonlyMap<number, number>;
+  readonly id: (stage: number) => string;
+  readonly timeOn: (stage: number, engine: number) => number;
+  readonly moveMs: (stage: number) => number;
+  readonly bestTime: (stage: number) => number;
+  /** The schedule model on the pool's first `used` engines. */
+  readonly model: (used: number) => ScheduleModel;
+}
+
+/**
+ * The model {@link placeStages} schedules on, for the bounds and searches that judge it.
+ * @throws UsageError as {@link placeStages}.
+ */
+export function modelPlacement(input: PlacementInput): PlacementModel {
+  const { plan, costs } = input;
+  const engines = checkEngines(input.engines);
+  const transfer = { ...DEFAULT_TRANSFER, ...input.transfer };
+  const graph = plan.graph;
+  const id = (stage: number): string => graph.stages[stage]?.id ?? `stage-${stage}`;
+  const duration = (stage: number): number => Math.max(0, costs[stage]?.durationMs ?? 0);
+  const computeMoveMs = (stage: number): number =>
+    transfer.fixedMs + Math.max(0, costs[stage]?.sizeBytes ?? 0) / transfer.bytesPerMs;
+
+  // Edges within the plan, in dependency order only (a loop through ONBUILD triggers is dropped).
+  const position = new Map(plan.order.map((stage, index) => [stage, index]));
+  const dependencies = new Map<number, number[]>();
+  const dependents = new Map<number, number[]>();
+  for (const stage of plan.order) {
+    const own = (graph.stages[stage]?.dependsOn ?? []).filter(
+      (dependency) => (position.get(dependency) ?? Infinity) < (position.get(stage) ?? 0),
+    );
+    dependencies.set(stage, own);
+    for (const dependency of own) {
+      const list = dependents.get(dependency);
+      if (list === undefined) dependents.set(dependency, [stage]);
+      else list.push(stage);
+    }
+  }
+
+  const cached = engines.map((engine) => new Set(engine.cachedStages ?? []));
+  const images = engines.map((engine) => new Set(engine.images ?? []));
+  const computeTimeOn = (stage: number, engine: number): number => {
+    const base =
+      cached[engine]?.has(id(stage)) === true
+        ? Math.min(transfer.cachedMs, duration(stage))
+        : duration(stage);
+    const missing = (graph.stages[stage]?.externalImages ?? []).filter(
+      (image) => images[engine]?.has(image) !== true,
+    ).length;
+    return base + missing * transfer.missingImageMs;
+  };
+  // Tables: the searches ask for these times millions of times.
+  const stageCount = graph.stages.length;
+  const times = new Float64Array(stageCount * engines.length);
+  const moves = new Float64Array(stageCount);
+  const bests = new Float64Array(stageCount);
+  for (let stage = 0; stage < stageCount; stage++) {
+    moves[stage] = computeMoveMs(stage);
+    bests[stage] = Infinity;
+    for (let engine = 0; engine < engines.length; engine++) {
+      const value = computeTimeOn(stage, engine);
+      times[stage * engines.length + engine] = value;
+      bests[stage] = Math.min(bests[stage] ?? Infinity, value);
+    }
+  }
+  const timeOn = (stage: number, engine: number): number =>
+    times[stage * engines.length + engine] ?? computeTimeOn(stage, engine);
+  const moveMs = (stage: number): number => moves[stage] ?? computeMoveMs(stage);
+  const bestTime = (stage: number): number => bests[stage] ?? 0;
+
+  const model = (used: number): ScheduleModel => ({
+    capacity: engines.slice(0, used).map((engine) => engine.capacity),
+    dependencies: (stage) => dependencies.get(stage) ?? [],
+    timeOn,
+    moveMs,
+  });
+  const holdings = (engine: PoolEngine): string =>
+    JSON.stringify([
+      engine.capacity,
+      [...(engine.images ?? [])].sort(),
+      [...(engine.cachedStages ?? [])].sort(),
+    ]);
+  const keys = engines.map(holdings);
+  const classes = keys.map((key) => keys.indexOf(key));
+  return {
+    engines,
+    classes,
+    dependencies,
+    dependents,
+    position,
+    id,
+    timeOn,
+    moveMs,
+    bestTime,
+    model,
+  };
+}
+
 function checkEngines(engines: readonly PoolEngine[]): readonly PoolEngine[] {
   if (engines.length === 0) throw new UsageError("a pool needs at least one engine");
   const seen = new Set<string>();
@@ -243,105 +327,34 @@ function checkEngines(engines: readonly PoolEngine[]): readonly PoolEngine[] {
   return engines;
 }
 
-interface Schedule {
-  readonly placedOn: ReadonlyMap<number, number>;
-  readonly finish: ReadonlyMap<number, number>;
-  /** When a stage's result is available on an engine other than its own (after one transfer). */
-  readonly arrival: ReadonlyMap<number, ReadonlyMap<number, number>>;
-  readonly placed: readonly {
-    stage: number;
-    engine: number;
-    startMs: number;
-    finishMs: number;
-  }[];
-  readonly busy: readonly number[];
-  readonly makespanMs: number;
-}
-
 /**
- * List scheduling in the given order (a topological one): each stage on the engine where it ends
- * first, in the earliest gap of one of its slots that is long enough (insertion), after the results
- * it needs have arrived.
+ * Schedules the local search evaluates at most per placement: each is one list-scheduling pass
+ * (about 35 µs of CPU for 46 stages on 8 engines, less when cut short), so a placement of that
+ * size takes 14–21 ms of CPU on a machine at load 8–10 (docs/decisions/placement.md); 1000 gained
+ * 0.01 on one worst case for 25 % more time.
  */
-function scheduleInOrder(
-  order: readonly number[],
-  pool: {
-    engines: number;
-    capacity: readonly number[];
-    dependencies: (stage: number) => readonly number[];
-    timeOn: (stage: number, engine: number) => number;
-    moveMs: (stage: number) => number;
-  },
-): Schedule {
-  // Per engine, per slot: busy intervals sorted by start.
-  const slots = pool.capacity.map((capacity) =>
-    Array.from({ length: capacity }, () => [] as { start: number; end: number }[]),
-  );
-  const placedOn = new Map<number, number>();
-  const finish = new Map<number, number>();
-  const arrival = new Map<number, Map<number, number>>();
-  const placed: Schedule["placed"][number][] = [];
-  const busy = new Array<number>(pool.capacity.length).fill(0);
-  const readyOn = (stage: number, engine: number): number =>
-    Math.max(
-      0,
-      ...pool.dependencies(stage).map((dependency) => {
-        const home = placedOn.get(dependency) ?? engine;
-        const done = finish.get(dependency) ?? 0;
-        if (home === engine) return done;
-        return arrival.get(dependency)?.get(engine) ?? done + pool.moveMs(dependency);
-      }),
-    );
-  for (const stage of order) {
-    let best: { engine: number; slot: number; start: number; end: number } | undefined;
-    for (let engine = 0; engine < pool.engines; engine++) {
-      const ready = readyOn(stage, engine);
-      const length = pool.timeOn(stage, engine);
-      (slots[engine] ?? []).forEach((intervals, slot) => {
-        const start = earliestGap(intervals, ready, length);
-        const end = start + length;
-        if (best === undefined || end < best.end) best = { engine, slot, start, end };
-      });
-    }
-    if (best === undefined) continue;
-    const { engine, slot, start, end } = best;
-    for (const dependency of pool.dependencies(stage)) {
-      const home = placedOn.get(dependency);
-      if (home === undefined || home === engine) continue;
-      const known = arrival.get(dependency) ?? new Map<number, number>();
-      if (!known.has(engine)) {
-        known.set(engine, (finish.get(dependency) ?? 0) + pool.moveMs(dependency));
-      }
-      arrival.set(dependency, known);
-    }
-    const intervals = slots[engine]?.[slot] ?? [];
-    intervals.push({ start, end });
-    intervals.sort((a, b) => a.start - b.start);
-    busy[engine] = (busy[engine] ?? 0) + (end - start);
-    placedOn.set(stage, engine);
-    finish.set(stage, end);
-    placed.push({ stage, engine, startMs: start, finishMs: end });
-  }
-  return {
-    placedOn,
-    finish,
-    arrival,
-    placed,
-    busy,
-    makespanMs: Math.max(0, ...finish.values()),
-  };
-}
+export const SEARCH_EVALUATIONS = 700;
 
-/** The earliest start at or after `ready` where `length` fits between the busy intervals. */
-function earliestGap(
-  intervals: readonly { start: number; end: number }[],
-  ready: number,
-  length: number,
-): number {
-  let start = ready;
-  for (const interval of intervals) {
-    if (start + length <= interval.start) return start;
-    start = Math.max(start, interval.end);
+/** Per target: its own stage and the stages of the plan that no other target needs. */
+function privateChains(
+  plan: TargetsPlan,
+  dependencies: ReadonlyMap<number, readonly number[]>,
+): number[][] {
+  const closures = plan.targets.map((target) => {
+    const seen = new Set<number>();
+    const visit = (stage: number): void => {
+      if (seen.has(stage)) return;
+      seen.add(stage);
+      for (const dependency of dependencies.get(stage) ?? []) visit(dependency);
+    };
+    visit(target.stage);
+    return seen;
+  });
+  const needs = new Map<number, number>();
+  for (const closure of closures) {
+    for (const stage of closure) needs.set(stage, (needs.get(stage) ?? 0) + 1);
   }
-  return start;
+  return closures.map((closure) =>
+    plan.order.filter((stage) => closure.has(stage) && needs.get(stage) === 1),
+  );
 }

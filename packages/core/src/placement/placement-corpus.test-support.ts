@@ -7,6 +7,7 @@ import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import type { TargetsPlan } from "../plan/plan-targets.js";
 import { GRAPH_CASES } from "../plan/stage-graph-cases.test-support.js";
 import type { StageCost } from "./estimate-stage-costs.js";
+import type { Placement } from "./place-stages.js";
 
 export interface PlacementCase {
   readonly name: string;
@@ -69,4 +70,85 @@ export function syntheticCosts(plan: TargetsPlan, random: () => number): StageCo
     sizeBytes: Math.round(1_000_000 + random() * 199_000_000),
     source: "default" as const,
   }));
+}
+
+/**
+ * What is wrong with a placement, as sentences (none: valid): every planned stage placed once,
+ * after its inputs (and their transfer when built elsewhere), no engine over its capacity, every
+ * result read on another engine listed as a transfer to it (and no transfer nobody reads), and the
+ * makespan the last finish.
+ */
+export function findPlacementProblems(
+  placement: Placement,
+  plan: TargetsPlan,
+  moveMs: (stage: number) => number,
+  capacityOf: (engine: string) => number,
+): string[] {
+  const problems: string[] = [];
+  const epsilon = 1e-6;
+  const byStage = new Map(placement.stages.map((entry) => [entry.stage, entry]));
+  if (placement.stages.length !== plan.stages.length || byStage.size !== plan.stages.length) {
+    problems.push(`${placement.stages.length} stages placed for ${plan.stages.length} planned`);
+  }
+  const planned = new Set(plan.stages);
+  const needed = new Set<string>();
+  for (const entry of placement.stages) {
+    for (const dependency of plan.graph.stages[entry.stage]?.dependsOn ?? []) {
+      const before = byStage.get(dependency);
+      if (before === undefined || !planned.has(dependency)) continue;
+      const away = before.engine !== entry.engine;
+      if (away) needed.add(`${dependency}->${entry.engine}`);
+      const ready = before.finishMs + (away ? moveMs(dependency) : 0);
+      if (entry.startMs < ready - epsilon) {
+        problems.push(
+          `${entry.id} starts at ${entry.startMs} before ${before.id} is there (${ready})`,
+        );
+      }
+    }
+  }
+  for (const name of placement.engines) {
+    const mine = placement.stages.filter((entry) => entry.engine === name);
+    for (const entry of mine) {
+      const running = mine.filter(
+        (other) =>
+          other.startMs <= entry.startMs + epsilon && other.finishMs > entry.startMs + epsilon,
+      ).length;
+      if (running > capacityOf(name)) {
+        problems.push(`${running} stages at once on ${name} at ${entry.startMs}`);
+      }
+    }
+  }
+  const listed = new Set(
+    placement.transfers.flatMap((transfer) => {
+      if (byStage.get(transfer.stage)?.engine !== transfer.from) {
+        problems.push(`transfer of ${transfer.id} from ${transfer.from}, built elsewhere`);
+      }
+      return transfer.to.map((to) => `${transfer.stage}->${to}`);
+    }),
+  );
+  for (const edge of needed) if (!listed.has(edge)) problems.push(`transfer ${edge} not listed`);
+  for (const edge of listed) if (!needed.has(edge)) problems.push(`transfer ${edge} nobody reads`);
+  const last = Math.max(0, ...placement.stages.map((entry) => entry.finishMs));
+  if (Math.abs(last - placement.makespanMs) > epsilon) {
+    problems.push(`makespan ${placement.makespanMs}, last finish ${last}`);
+  }
+  return problems;
+}
+
+/** A generated monorepo: `libs` base stages, `targets` targets each `FROM` one and copying from another. */
+export function monorepoDockerfile(targets: number, libs: number, random: () => number): string {
+  const lines: string[] = [];
+  for (let index = 0; index < libs; index++) {
+    lines.push(`FROM stagecraft/busybox:latest AS lib${index}`, `RUN make lib${index}`);
+  }
+  for (let index = 0; index < targets; index++) {
+    const base = Math.floor(random() * libs);
+    const copy = Math.floor(random() * libs);
+    lines.push(
+      `FROM lib${base} AS app${index}`,
+      `COPY --from=lib${copy} /out /lib`,
+      `RUN make app${index}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
 }
