@@ -15,6 +15,8 @@ import {
   type BakeRun,
   type BuildGroup,
 } from "@stagecraft/core/bake";
+import type { Logger } from "@stagecraft/core/engine";
+import { createLogger } from "../create-logger.js";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
@@ -66,6 +68,8 @@ Options:
       --metadata-file F   write bake's metadata file (per target: image digests and names)
       --no-stage-sizes    do not measure the stage a target copies from (as in build: one untagged
                           build of that stage, removed afterwards, when its size is not remembered)
+      --log-level LEVEL   stagecraft's own diagnostics: error, warn, info, debug (default: off)
+      --log-file FILE     write diagnostics to FILE instead of stderr
   -h, --help              show this help
 
 Supported in runs: context, dockerfile, dockerfile-inline (a heredoc's lines are shown as the bake
@@ -94,6 +98,8 @@ const OPTIONS: OptionTable = {
   report: { type: "string" },
   "metadata-file": { type: "string" },
   "no-stage-sizes": { type: "boolean" },
+  "log-level": { type: "string" },
+  "log-file": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -140,6 +146,11 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
     if (runFlags.metadataFile !== undefined) {
       checkWritableFile("--metadata-file", resolve(io.cwd, runFlags.metadataFile));
     }
+    // As in build: a bad level or an unopenable log file is refused before anything else is read.
+    const logger = await createLogger(
+      stringOption(values, "log-level"),
+      stringOption(values, "log-file"),
+    );
     const overrides = listOption(values, "set");
     if (values["no-cache"] === true) overrides.push("*.no-cache=true");
     if (values.pull === true) overrides.push("*.pull=true");
@@ -155,7 +166,7 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
       io.stdout.write(formatBakePrint(config));
       return 0;
     }
-    return await runBake(io, config, runFlags, bakeFiles);
+    return await runBake(io, config, { ...runFlags, logger }, bakeFiles);
   } catch (error) {
     if (io.signal.aborted && !(error instanceof UsageError)) {
       io.stderr.write("stagecraft: interrupted\n");
@@ -173,6 +184,13 @@ interface RunFlags {
   metadataFile: string | undefined;
   /** False for `--no-stage-sizes`. */
   stageSizes: boolean;
+  /** `--log-level` / `--log-file`: the engines' and the scheduler's diagnostics. */
+  logger?: Logger | undefined;
+}
+
+/** The engine option that hands `--log-level`'s logger on, when there is one. */
+function logged(flags: RunFlags): { logger?: Logger } {
+  return flags.logger === undefined ? {} : { logger: flags.logger };
 }
 
 /** A bake run as one group of the whole run, and the bake targets each of its targets serves. */
@@ -219,7 +237,7 @@ function prepareGroup(
   run: BakeRun,
   name: string,
   scratch: string[],
-  stageSizes: boolean,
+  flags: RunFlags,
 ): PreparedGroup {
   const { text, path: dockerfilePath } = readDockerfile(io, run, scratch);
   const base = {
@@ -271,7 +289,7 @@ function prepareGroup(
       targetNames,
       // Named contexts exist only in BuildKit's Control API (`/build` carries none), as in build.
       ...(hasNamedContexts
-        ? { engine: new DockerEngine({ env: io.env, builder: "control" as const }) }
+        ? { engine: new DockerEngine({ env: io.env, builder: "control", ...logged(flags) }) }
         : {}),
       options: {
         analysis,
@@ -286,7 +304,7 @@ function prepareGroup(
         push: run.push,
         // As in build: a stage size measured once is remembered, so a cached run probes nothing.
         stageSizeFile: stageSizeFileOf(io.env),
-        stageSizes,
+        stageSizes: flags.stageSizes,
         ...(hasNamedContexts ? { namedContexts: run.namedContexts } : {}),
       },
     },
@@ -302,7 +320,7 @@ async function runBake(
   files: readonly BakeFile[],
 ): Promise<ExitCode> {
   const scratch: string[] = [];
-  const engine = new DockerEngine({ env: io.env });
+  const engine = new DockerEngine({ env: io.env, ...logged(flags) });
   const runs = planBakeRuns(config, files);
   // Several platforms are refused, and a foreign one explained, before anything is built.
   for (const warning of await checkBakePlatforms(runs, engine, io.signal)) {
@@ -325,7 +343,7 @@ async function runBakeRuns(
 ): Promise<ExitCode> {
   const names = groupNames(runs);
   const prepared = runs.map((run, index) =>
-    prepareGroup(io, run, names[index] ?? run.name, scratch, flags.stageSizes),
+    prepareGroup(io, run, names[index] ?? run.name, scratch, flags),
   );
   // `target:NAME` contexts: the run's name of the target that builds bake target NAME.
   const runNameOf = new Map(
@@ -367,6 +385,7 @@ async function runBakeRuns(
     concurrency: flags.concurrency,
     keepGoing: flags.keepGoing,
     signal: io.signal,
+    logger: flags.logger,
     onEvent: withContextWarnings(io, renderer),
   }).catch((error: unknown) => {
     for (const entry of prepared) settleOutput(entry.session, false);
