@@ -73,14 +73,17 @@ Options:
   -h, --help              show this help
 
 Supported in runs: context, dockerfile, dockerfile-inline (a heredoc's lines are shown as the bake
-file's), target, args, labels, tags, one platform, no-cache, pull, network (default, host, none),
+file's), target, args, labels, tags, platforms, no-cache, pull, network (default, host, none),
 cache-from (registry refs, as inline cache), secret, ssh, output type=docker/image (the engine's
 image store), type=registry or type=image,push=true (pushed once built; name= names the image when
 the target has no tags, as in buildx), or one type=local/tar; contexts (directories,
 docker-image://REF, target:NAME: that target is built first and read from the engine's image store
-under a temporary name). A platform other than the engine's is built with a warning that says
-whether the engine can run its programs. Not yet: several platforms in one target (refused before
-building, with what to change), cache-to (warned and skipped). --print shows them all.
+under a temporary name). Several platforms in one target build into one image index on an
+engine with the containerd image store (through BuildKit's Control API); on a graph-driver store
+(overlay2) they are refused before building, with what to change. A platform other than the
+engine's is built with a warning that says whether the engine can run its programs and, when it
+cannot, which RUN steps would run them. Not yet: cache-to (warned and skipped). --print shows
+them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -283,12 +286,14 @@ function prepareGroup(
   }
   const hasNamedContexts =
     Object.keys(run.namedContexts).length + Object.keys(run.contextsFrom).length > 0;
+  // Named contexts and an image index of several platforms exist only in BuildKit's Control API
+  // (`/build` carries no named context and takes one platform), as in build.
+  const several = run.platforms.length > 1;
   return {
     group: {
       name,
       targetNames,
-      // Named contexts exist only in BuildKit's Control API (`/build` carries none), as in build.
-      ...(hasNamedContexts
+      ...(hasNamedContexts || several
         ? { engine: new DockerEngine({ env: io.env, builder: "control", ...logged(flags) }) }
         : {}),
       options: {
@@ -306,6 +311,7 @@ function prepareGroup(
         stageSizeFile: stageSizeFileOf(io.env),
         stageSizes: flags.stageSizes,
         ...(hasNamedContexts ? { namedContexts: run.namedContexts } : {}),
+        ...(several ? { platforms: run.platforms } : {}),
       },
     },
     bakeTargets,
@@ -322,10 +328,6 @@ async function runBake(
   const scratch: string[] = [];
   const engine = new DockerEngine({ env: io.env, ...logged(flags) });
   const runs = planBakeRuns(config, files);
-  // Several platforms are refused, and a foreign one explained, before anything is built.
-  for (const warning of await checkBakePlatforms(runs, engine, io.signal)) {
-    io.stderr.write(`warning: ${warning}\n`);
-  }
   try {
     return await runBakeRuns(io, config, flags, runs, engine, scratch);
   } finally {
@@ -345,6 +347,12 @@ async function runBakeRuns(
   const prepared = runs.map((run, index) =>
     prepareGroup(io, run, names[index] ?? run.name, scratch, flags),
   );
+  // Several platforms where no image index fits are refused, and each foreign one explained (its
+  // RUN steps named), before anything is built.
+  const analyses = prepared.map((entry) => entry.group.options.analysis);
+  for (const warning of await checkBakePlatforms(runs, engine, { signal: io.signal, analyses })) {
+    io.stderr.write(`warning: ${warning}\n`);
+  }
   // `target:NAME` contexts: the run's name of the target that builds bake target NAME.
   const runNameOf = new Map(
     prepared.flatMap((entry) =>
