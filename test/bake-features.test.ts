@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { runStagecraft } from "./support/cli.js";
+import { TEST_ENGINES, extraEngine, removeLabelled } from "./support/infra.js";
 
 // Bake features a build needs the engine for: a context made by another target, each image run
 // afterwards to see what it holds.
@@ -22,9 +23,12 @@ const project = (): string => {
 
 afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  await run("docker", ["rmi", "-f", ...["app", "base", "inline", "sizes"].map(tag)]).catch(
-    () => undefined,
-  );
+  await run("docker", [
+    "rmi",
+    "-f",
+    ...["app", "base", "inline", "sizes", "pulled"].map(tag),
+    registryName("pull-base"),
+  ]).catch(() => undefined);
 });
 
 interface Report {
@@ -80,6 +84,49 @@ describe("stagecraft bake: target:NAME contexts", () => {
     // base was only read (buildx: type=cacheonly): its own tag is not made, and the temporary
     // name the reader read it by is gone.
     expect(await images(tag("base"))).toEqual([]);
+    expect(await images("stagecraft-context/*")).toEqual([]);
+  }, 180_000);
+
+  it("--pull pulls the bases again, not the image of the target it reads", async () => {
+    // A base only the loopback registry holds, so that a pull can be seen (and cannot fail).
+    const base = registryName("pull-base");
+    await run("docker", ["tag", "stagecraft/busybox:latest", base]);
+    await run("docker", ["push", "-q", base]);
+    await run("docker", ["rmi", base]);
+    const dir = project();
+    writeFileSync(
+      join(dir, "base.Dockerfile"),
+      `FROM ${base}\nRUN echo pulled-${nonce} > /base.txt\n`,
+    );
+    // The reader has an image of its own too: that one is pulled by the engine before it builds.
+    writeFileSync(
+      join(dir, "Dockerfile"),
+      `FROM base\nCOPY --from=${base} /bin/busybox /copied\nRUN cat /base.txt > /app.txt\n`,
+    );
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      [
+        'target "base" {',
+        '  dockerfile = "base.Dockerfile"',
+        "}",
+        'target "app" {',
+        '  contexts = { base = "target:base" }',
+        `  tags = ["${tag("pulled")}"]`,
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const result = await runStagecraft(["bake", "--pull", "--progress", "plain", "app"], {
+      cwd: dir,
+    });
+    // BuildKit's pull mode would look for the read target's temporary name in Docker Hub.
+    expect(result.stdout).not.toContain("load metadata for stagecraft-context/");
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const { stdout } = await run("docker", ["run", "--rm", tag("pulled"), "cat", "/app.txt"]);
+    expect(stdout).toBe(`pulled-${nonce}\n`);
+    // The engine pulled the reader's image into its store (BuildKit's pull would leave no tag).
+    expect(await images(base)).toEqual([base]);
     expect(await images("stagecraft-context/*")).toEqual([]);
   }, 180_000);
 });
@@ -206,6 +253,9 @@ describe("stagecraft bake: platforms", () => {
       'target "multi".platforms: Multi-platform build is not supported for the docker driver.',
     );
     expect(result.stderr).toContain("--set multi.platforms=linux/amd64");
+    expect(result.stderr).toContain(
+      "on the containerd image store stagecraft builds them into one image index",
+    );
     expect(result.stdout).toBe("");
     expect(await images(tag("multi"))).toEqual([]);
   }, 60_000);
@@ -232,6 +282,104 @@ describe("stagecraft bake: platforms", () => {
     ]);
     expect(stdout.trim()).toBe("linux/arm64");
   }, 60_000);
+});
+
+describe("stagecraft bake: several platforms on the containerd image store", () => {
+  afterAll(async () => {
+    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+    await removeLabelled(c8d.docker, "org.stagecraft.test=bake-platforms");
+  });
+
+  it("builds one image index holding every platform, without emulation, and says so", async () => {
+    const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
+    const dir = project();
+    // No RUN: the build stage runs on the engine's platform, the rest only copies and sets.
+    writeFileSync(
+      join(dir, "Dockerfile"),
+      [
+        "FROM --platform=$BUILDPLATFORM stagecraft/busybox:latest AS build",
+        "ARG TARGETPLATFORM",
+        `COPY hello.txt /out/hello-${nonce}.txt`,
+        "FROM scratch AS app",
+        "ARG TARGETPLATFORM",
+        "COPY --from=build /out /out",
+        "ENV BUILT_FOR=$TARGETPLATFORM",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(join(dir, "hello.txt"), "hello\n");
+    writeFileSync(
+      join(dir, "docker-bake.hcl"),
+      [
+        'target "multi" {',
+        '  target = "app"',
+        '  platforms = ["linux/amd64", "linux/arm64"]',
+        `  tags = ["${tag("multi")}"]`,
+        '  labels = { "org.stagecraft.test" = "bake-platforms" }',
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const result = await runStagecraft(
+      [
+        "bake",
+        "--progress",
+        "plain",
+        "--report",
+        "report.json",
+        "--log-level",
+        "debug",
+        "--log-file",
+        "bake.log",
+        "multi",
+      ],
+      { cwd: dir, env: { DOCKER_HOST: c8d.host } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    // The engine runs amd64 only: the arm64 half is explained, and has no RUN step to fail.
+    expect(result.stderr).toContain(
+      'warning: target "multi": platform linux/arm64 is not the engine\'s own (linux/amd64) and its BuildKit cannot run linux/arm64 programs',
+    );
+    expect(result.stderr).toContain("no RUN step is built for linux/arm64");
+    expect(result.stdout).toContain("linux/amd64+linux/arm64");
+    const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as {
+      targets: { target: string; status: string; platforms?: string[]; imageId: string }[];
+    };
+    expect(report.targets).toMatchObject([
+      { target: "multi", status: "succeeded", platforms: ["linux/amd64", "linux/arm64"] },
+    ]);
+    // It went through the Control API (POST /build takes one platform), said by --log-level.
+    expect(readFileSync(join(dir, "bake.log"), "utf8")).toContain('"msg":"Control.Solve"');
+    // The store holds an index whose manifests are the two platforms, each with its own config.
+    const saved = join(dir, "saved.tar");
+    await run("docker", ["save", "-o", saved, tag("multi")], {
+      env: { ...process.env, DOCKER_HOST: c8d.host },
+    });
+    const blob = async (digest: string): Promise<unknown> => {
+      const { stdout } = await run("tar", ["-xOf", saved, `blobs/sha256/${digest.slice(7)}`], {
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      return JSON.parse(stdout) as unknown;
+    };
+    const imageId = report.targets[0]?.imageId ?? "";
+    const index = (await blob(imageId)) as {
+      manifests: { digest: string; platform?: { os: string; architecture: string } }[];
+    };
+    const images = index.manifests.filter((entry) => entry.platform?.os !== "unknown");
+    expect(images.map((entry) => `${entry.platform?.os}/${entry.platform?.architecture}`)).toEqual([
+      "linux/amd64",
+      "linux/arm64",
+    ]);
+    for (const entry of images) {
+      const manifest = (await blob(entry.digest)) as { config: { digest: string } };
+      const config = (await blob(manifest.config.digest)) as {
+        architecture: string;
+        config: { Env?: string[] };
+      };
+      expect(config.architecture).toBe(entry.platform?.architecture);
+      expect(config.config.Env).toContain(`BUILT_FOR=linux/${config.architecture}`);
+    }
+  }, 180_000);
 });
 
 describe("stagecraft bake: stage sizes", () => {

@@ -193,6 +193,11 @@ const BAKE_BAD: fc.Arbitrary<Bad>[] = [
   })),
   bad("--report", ["/proc/x", "/nonexistent/dir/r.json"]),
   bad("--metadata-file", ["/proc/x", "/nonexistent/dir/m.json"]),
+  notOneOf(["error", "warn", "info", "debug"]).map((value) => ({
+    args: ["--log-level", value],
+    names: "--log-level",
+  })),
+  bad("--log-file", ["/proc/x"]),
   missingValue("--concurrency"),
   unknownFlag,
 ];

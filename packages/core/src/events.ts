@@ -230,6 +230,11 @@ export interface TargetFinishedEvent {
   engine?: string | undefined;
   imageId: string;
   tags: string[];
+  /**
+   * The platforms its image was built for, when the run named any (several: one image index);
+   * absent: the engine's own.
+   */
+  platforms?: string[] | undefined;
   durationMs: number;
 }
 

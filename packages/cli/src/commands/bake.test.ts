@@ -1,7 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { BuildOutcome } from "@stagecraft/core";
 import type { BakeConfig } from "@stagecraft/core/bake";
 import { describe, expect, it } from "vitest";
-import { formatBakeMetadata } from "./bake.js";
+import type { Io, Output } from "../io.js";
+import { bakeCommand, formatBakeMetadata } from "./bake.js";
 
 const ID = `sha256:${"a".repeat(64)}`;
 
@@ -87,5 +91,50 @@ describe("formatBakeMetadata", () => {
         "image.name": "127.0.0.1:5000/app:1",
       },
     });
+  });
+});
+
+describe("bake --log-level", () => {
+  function output(): Output & { text: string } {
+    return {
+      isTTY: false,
+      text: "",
+      write(text) {
+        this.text += text;
+      },
+    };
+  }
+
+  it("writes the engine's diagnostics to --log-file, as build does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-bake-log-"));
+    try {
+      writeFileSync(join(dir, "Dockerfile"), "FROM scratch\nCOPY Dockerfile /\n");
+      writeFileSync(join(dir, "docker-bake.json"), JSON.stringify({ target: { default: {} } }));
+      const stderr = output();
+      const io: Io = {
+        stdout: output(),
+        stderr,
+        cwd: dir,
+        signal: new AbortController().signal,
+        // No engine answers there: the run fails, after the engine was made (and logged).
+        env: { DOCKER_HOST: `unix://${join(dir, "none.sock")}`, HOME: dir, DOCKER_CONFIG: dir },
+      };
+      const log = join(dir, "bake.jsonl");
+      const code = await bakeCommand(
+        ["--progress", "quiet", "--log-level", "debug", "--log-file", log],
+        io,
+      );
+      expect(code, stderr.text).not.toBe(0);
+      const lines = readFileSync(log, "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as { msg: string; endpoint?: string; level: number });
+      expect(lines.find((line) => line.msg === "engine endpoint")).toMatchObject({
+        level: 20,
+        endpoint: expect.stringContaining("none.sock") as unknown,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

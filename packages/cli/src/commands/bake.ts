@@ -15,6 +15,8 @@ import {
   type BakeRun,
   type BuildGroup,
 } from "@stagecraft/core/bake";
+import type { Logger } from "@stagecraft/core/engine";
+import { createLogger } from "../create-logger.js";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
@@ -66,17 +68,22 @@ Options:
       --metadata-file F   write bake's metadata file (per target: image digests and names)
       --no-stage-sizes    do not measure the stage a target copies from (as in build: one untagged
                           build of that stage, removed afterwards, when its size is not remembered)
+      --log-level LEVEL   stagecraft's own diagnostics: error, warn, info, debug (default: off)
+      --log-file FILE     write diagnostics to FILE instead of stderr
   -h, --help              show this help
 
 Supported in runs: context, dockerfile, dockerfile-inline (a heredoc's lines are shown as the bake
-file's), target, args, labels, tags, one platform, no-cache, pull, network (default, host, none),
+file's), target, args, labels, tags, platforms, no-cache, pull, network (default, host, none),
 cache-from (registry refs, as inline cache), secret, ssh, output type=docker/image (the engine's
 image store), type=registry or type=image,push=true (pushed once built; name= names the image when
 the target has no tags, as in buildx), or one type=local/tar; contexts (directories,
 docker-image://REF, target:NAME: that target is built first and read from the engine's image store
-under a temporary name). A platform other than the engine's is built with a warning that says
-whether the engine can run its programs. Not yet: several platforms in one target (refused before
-building, with what to change), cache-to (warned and skipped). --print shows them all.
+under a temporary name). Several platforms in one target build into one image index on an
+engine with the containerd image store (through BuildKit's Control API); on a graph-driver store
+(overlay2) they are refused before building, with what to change. A platform other than the
+engine's is built with a warning that says whether the engine can run its programs and, when it
+cannot, which RUN steps would run them. Not yet: cache-to (warned and skipped). --print shows
+them all.
 
 Exit codes: 0 every target built, 1 a target failed, 2 usage or bake file error, 130 interrupted.
 `;
@@ -94,6 +101,8 @@ const OPTIONS: OptionTable = {
   report: { type: "string" },
   "metadata-file": { type: "string" },
   "no-stage-sizes": { type: "boolean" },
+  "log-level": { type: "string" },
+  "log-file": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -140,6 +149,11 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
     if (runFlags.metadataFile !== undefined) {
       checkWritableFile("--metadata-file", resolve(io.cwd, runFlags.metadataFile));
     }
+    // As in build: a bad level or an unopenable log file is refused before anything else is read.
+    const logger = await createLogger(
+      stringOption(values, "log-level"),
+      stringOption(values, "log-file"),
+    );
     const overrides = listOption(values, "set");
     if (values["no-cache"] === true) overrides.push("*.no-cache=true");
     if (values.pull === true) overrides.push("*.pull=true");
@@ -155,7 +169,7 @@ export async function bakeCommand(argv: readonly string[], io: Io): Promise<Exit
       io.stdout.write(formatBakePrint(config));
       return 0;
     }
-    return await runBake(io, config, runFlags, bakeFiles);
+    return await runBake(io, config, { ...runFlags, logger }, bakeFiles);
   } catch (error) {
     if (io.signal.aborted && !(error instanceof UsageError)) {
       io.stderr.write("stagecraft: interrupted\n");
@@ -173,6 +187,13 @@ interface RunFlags {
   metadataFile: string | undefined;
   /** False for `--no-stage-sizes`. */
   stageSizes: boolean;
+  /** `--log-level` / `--log-file`: the engines' and the scheduler's diagnostics. */
+  logger?: Logger | undefined;
+}
+
+/** The engine option that hands `--log-level`'s logger on, when there is one. */
+function logged(flags: RunFlags): { logger?: Logger } {
+  return flags.logger === undefined ? {} : { logger: flags.logger };
 }
 
 /** A bake run as one group of the whole run, and the bake targets each of its targets serves. */
@@ -219,7 +240,7 @@ function prepareGroup(
   run: BakeRun,
   name: string,
   scratch: string[],
-  stageSizes: boolean,
+  flags: RunFlags,
 ): PreparedGroup {
   const { text, path: dockerfilePath } = readDockerfile(io, run, scratch);
   const base = {
@@ -265,13 +286,15 @@ function prepareGroup(
   }
   const hasNamedContexts =
     Object.keys(run.namedContexts).length + Object.keys(run.contextsFrom).length > 0;
+  // Named contexts and an image index of several platforms exist only in BuildKit's Control API
+  // (`/build` carries no named context and takes one platform), as in build.
+  const several = run.platforms.length > 1;
   return {
     group: {
       name,
       targetNames,
-      // Named contexts exist only in BuildKit's Control API (`/build` carries none), as in build.
-      ...(hasNamedContexts
-        ? { engine: new DockerEngine({ env: io.env, builder: "control" as const }) }
+      ...(hasNamedContexts || several
+        ? { engine: new DockerEngine({ env: io.env, builder: "control", ...logged(flags) }) }
         : {}),
       options: {
         analysis,
@@ -286,8 +309,9 @@ function prepareGroup(
         push: run.push,
         // As in build: a stage size measured once is remembered, so a cached run probes nothing.
         stageSizeFile: stageSizeFileOf(io.env),
-        stageSizes,
+        stageSizes: flags.stageSizes,
         ...(hasNamedContexts ? { namedContexts: run.namedContexts } : {}),
+        ...(several ? { platforms: run.platforms } : {}),
       },
     },
     bakeTargets,
@@ -302,12 +326,8 @@ async function runBake(
   files: readonly BakeFile[],
 ): Promise<ExitCode> {
   const scratch: string[] = [];
-  const engine = new DockerEngine({ env: io.env });
+  const engine = new DockerEngine({ env: io.env, ...logged(flags) });
   const runs = planBakeRuns(config, files);
-  // Several platforms are refused, and a foreign one explained, before anything is built.
-  for (const warning of await checkBakePlatforms(runs, engine, io.signal)) {
-    io.stderr.write(`warning: ${warning}\n`);
-  }
   try {
     return await runBakeRuns(io, config, flags, runs, engine, scratch);
   } finally {
@@ -325,8 +345,14 @@ async function runBakeRuns(
 ): Promise<ExitCode> {
   const names = groupNames(runs);
   const prepared = runs.map((run, index) =>
-    prepareGroup(io, run, names[index] ?? run.name, scratch, flags.stageSizes),
+    prepareGroup(io, run, names[index] ?? run.name, scratch, flags),
   );
+  // Several platforms where no image index fits are refused, and each foreign one explained (its
+  // RUN steps named), before anything is built.
+  const analyses = prepared.map((entry) => entry.group.options.analysis);
+  for (const warning of await checkBakePlatforms(runs, engine, { signal: io.signal, analyses })) {
+    io.stderr.write(`warning: ${warning}\n`);
+  }
   // `target:NAME` contexts: the run's name of the target that builds bake target NAME.
   const runNameOf = new Map(
     prepared.flatMap((entry) =>
@@ -367,6 +393,7 @@ async function runBakeRuns(
     concurrency: flags.concurrency,
     keepGoing: flags.keepGoing,
     signal: io.signal,
+    logger: flags.logger,
     onEvent: withContextWarnings(io, renderer),
   }).catch((error: unknown) => {
     for (const entry of prepared) settleOutput(entry.session, false);

@@ -56,3 +56,21 @@ describe("sizeBudgetOption", () => {
     expect(sizeBudgetOption([])).toBeUndefined();
   });
 });
+
+describe("--platform", () => {
+  it("reads one platform, or a comma-separated list as docker does (the first one analysed)", () => {
+    expect(flagsOf(["--platform", "linux/arm64"])).toMatchObject({
+      platform: "linux/arm64",
+      platforms: undefined,
+    });
+    expect(flagsOf(["--platform", "linux/amd64, linux/arm64,linux/amd64"])).toMatchObject({
+      platform: "linux/amd64",
+      platforms: ["linux/amd64", "linux/arm64"],
+    });
+    expect(flagsOf(["--platform", "linux/arm64,"])).toMatchObject({
+      platform: "linux/arm64",
+      platforms: undefined,
+    });
+    expect(() => flagsOf(["--platform", ","])).toThrow('--platform "," names no platform');
+  });
+});

@@ -31,7 +31,9 @@ Options:
       --build-arg K=V        a build arg (K alone takes the value from the environment)
       --build-arg-secret K=V a build arg whose value is masked as *** in progress, logs and reports
       --label K=V            a label on every built image
-      --platform P           the target platform, e.g. linux/amd64
+      --platform P[,P...]    the target platform, e.g. linux/amd64; several build each target
+                             into one image index (engines with the containerd image store only,
+                             through BuildKit's Control API)
       --no-cache             do not use the build cache
       --pull                 always look for newer base images in their registry
       --network MODE         network of RUN steps: default, host or none
@@ -178,7 +180,10 @@ export interface BuildFlags {
   /** The values of `--build-arg-secret`, masked everywhere. */
   secretValues: string[];
   labels: Record<string, string>;
+  /** The target platform: `--platform`'s first, when it names several. */
   platform: string | undefined;
+  /** `--platform a,b`: every platform, built into one image index; undefined for one or none. */
+  platforms: string[] | undefined;
   noCache: boolean;
   pull: boolean;
   network: NetworkMode;
@@ -273,7 +278,7 @@ export function readBuildFlags(
     buildArgs: { ...keyValueOption(values, "build-arg", io.env), ...secretArgs },
     secretValues: Object.values(secretArgs),
     labels: keyValueOption(values, "label", undefined),
-    platform: stringOption(values, "platform"),
+    ...readPlatforms(stringOption(values, "platform")),
     noCache: values["no-cache"] === true,
     pull: values.pull === true,
     network: choiceOption<NetworkMode>(values, "network", ["default", "host", "none"], "default"),
@@ -471,4 +476,26 @@ function parseDuration(text: string): number | undefined {
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   if (parts.length === 0 || parts.map((part) => part[0]).join("") !== trimmed) return undefined;
   return parts.reduce((sum, part) => sum + Number(part[1]) * (UNIT_MS[part[2] ?? ""] ?? 0), 0);
+}
+
+/** `--platform a,b` (docker's comma-separated list): the first for the analysis, and all of them. */
+function readPlatforms(value: string | undefined): {
+  platform: string | undefined;
+  platforms: string[] | undefined;
+} {
+  if (!value?.includes(",")) return { platform: value, platforms: undefined };
+  const platforms = [
+    ...new Set(
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ""),
+    ),
+  ];
+  if (platforms.length === 0) {
+    throw new UsageError(`--platform "${value}" names no platform`, {
+      hint: "Write a platform as os/arch[/variant], e.g. linux/amd64,linux/arm64.",
+    });
+  }
+  return { platform: platforms[0], platforms: platforms.length > 1 ? platforms : undefined };
 }

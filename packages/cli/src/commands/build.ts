@@ -187,15 +187,16 @@ function readSizeBudgets(
 }
 
 /**
- * The engine a build on one engine talks to: named contexts (pinned bases are named contexts too)
- * and a registry cache export exist only in the Control API (`/build` carries neither); other
- * builds keep the engine's /build.
+ * The engine a build on one engine talks to: named contexts (pinned bases are named contexts too),
+ * a registry cache export and several platforms exist only in the Control API (`/build` carries
+ * neither and takes one platform); other builds keep the engine's /build.
  */
 function engineFor(io: Io, flags: BuildFlags, logger: Logger | undefined): DockerEngine {
   return new DockerEngine({
     env: io.env,
     ...(logger === undefined ? {} : { logger }),
     ...(Object.keys(flags.buildContexts).length > 0 ||
+    flags.platforms !== undefined ||
     flags.cacheTo.some((entry) => entry.type === "registry") ||
     pinsBases(flags)
       ? { builder: "control" as const }
@@ -257,6 +258,7 @@ function runOptionsOf(
     cacheTo: flags.cacheTo,
     push: flags.push,
     pinBases: flags.pinBases,
+    platforms: flags.platforms,
     stageSizes: flags.stageSizes,
     namedContexts: flags.buildContexts,
     keepGoing: flags.keepGoing,

@@ -162,7 +162,7 @@ function formatTargetTable(targets: readonly TargetReport[], c: Colors, full: bo
     return [
       ...row,
       formatSteps(target, c),
-      target.imageId === null ? "" : c.dim(shortImageId(target.imageId)),
+      target.imageId === null ? "" : c.dim(shortImageId(target.imageId)) + platformsOf(target),
       size,
       target.tags.join(", "),
       describeEnd(target, c),
@@ -172,6 +172,13 @@ function formatTargetTable(targets: readonly TargetReport[], c: Colors, full: bo
     ? ["left", "right", "left", "left", "right", "left", "left"]
     : ["left", "right", "right", "left"];
   return alignColumns(rows, align);
+}
+
+/** ` linux/amd64+linux/arm64`: the platforms a target was built for, when the run named any. */
+function platformsOf(target: TargetReport): string {
+  return target.platforms === undefined || target.platforms.length === 0
+    ? ""
+    : ` ${target.platforms.join("+")}`;
 }
 
 function formatTotals(report: BuildReport, c: Colors): string {

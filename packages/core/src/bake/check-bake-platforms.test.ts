@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EngineCapabilities } from "../engine/engine-capabilities.js";
 import type { EngineInfo } from "../engine/engine.js";
 import { BakeError } from "../errors.js";
+import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { checkBakePlatforms, type PlatformEngine } from "./check-bake-platforms.js";
 import { planBakeRuns } from "./plan-bake-runs.js";
 import type { BakeTarget } from "./bake-target.js";
@@ -84,12 +85,62 @@ describe("checkBakePlatforms", () => {
     expect(error.message).toContain("(linux/amd64, linux/s390x;");
   });
 
-  it("refuses several platforms on the containerd store as not built by stagecraft yet", async () => {
+  it("lets several platforms through on the containerd store, the foreign one explained", async () => {
     const { engine } = engineOf("containerd", AMD64);
-    const error = await refusal(
-      checkBakePlatforms(runs({ app: { platforms: ["linux/amd64", "linux/arm64"] } }), engine),
+    const warnings = await checkBakePlatforms(
+      runs({ app: { platforms: ["linux/amd64", "linux/arm64"] } }),
+      engine,
     );
-    expect(error.message).toContain("not built by stagecraft yet");
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        'target "app": platform linux/arm64 is not the engine\'s own (linux/amd64) and its BuildKit cannot run linux/arm64 programs',
+      ),
+    ]);
+  });
+
+  it("names the RUN steps built for a platform the engine cannot run, or says there are none", async () => {
+    const { engine } = engineOf("containerd", AMD64);
+    const planned = runs({
+      app: { platforms: ["linux/amd64", "linux/arm64"], target: "app" },
+    });
+    const dockerfile = (text: string) =>
+      analyzeDockerfile(text, {
+        file: "app/Dockerfile",
+        platform: "linux/amd64",
+        targets: ["app"],
+      });
+    // A stage on $BUILDPLATFORM runs the engine's programs; one on the target platform does not.
+    const copying = dockerfile(
+      [
+        "FROM --platform=$BUILDPLATFORM stagecraft/busybox AS build",
+        "RUN echo built > /out",
+        "FROM scratch AS app",
+        "COPY --from=build /out /out",
+        "ENV APP=1",
+        "",
+      ].join("\n"),
+    );
+    const [copies] = await checkBakePlatforms(planned, engine, { analyses: [copying] });
+    expect(copies).toContain("no RUN step is built for linux/arm64");
+    expect(copies).toContain("so it builds");
+    const running = dockerfile(
+      [
+        "FROM --platform=$BUILDPLATFORM stagecraft/busybox AS build",
+        "RUN echo built > /out",
+        "FROM --platform=$TARGETPLATFORM stagecraft/busybox AS tools",
+        "RUN echo tools > /tools",
+        "FROM stagecraft/busybox AS app",
+        "COPY --from=build /out /out",
+        "COPY --from=tools /tools /tools",
+        "RUN cat /out",
+        "",
+      ].join("\n"),
+    );
+    const [runsThere] = await checkBakePlatforms(planned, engine, { analyses: [running] });
+    expect(runsThere).toContain(
+      'the RUN steps built for linux/arm64 at app/Dockerfile:4 (stage tools), app/Dockerfile:8 (stage app) fail with "exec format error"',
+    );
+    expect(runsThere).toContain("Install QEMU emulation (binfmt)");
   });
 
   it("says what the engine does with one platform that is not its own", async () => {

@@ -18,9 +18,9 @@ export { SUPPORTED_BAKE_FUNCTIONS, UNSUPPORTED_BAKE_FUNCTIONS } from "./bake-fun
 export { parseHcl } from "./parse-hcl.js";
 export type { HclAttribute, HclBlock, HclBody, HclExpression, HclValue } from "./parse-hcl.js";
 export { imageNamesOf, planBakeRuns } from "./plan-bake-runs.js";
-/** Refuses several platforms per target and explains a foreign one, before building. */
+/** Refuses several platforms per target where no image index fits, and explains foreign ones. */
 export { checkBakePlatforms } from "./check-bake-platforms.js";
-export type { PlatformEngine } from "./check-bake-platforms.js";
+export type { CheckBakePlatformsOptions, PlatformEngine } from "./check-bake-platforms.js";
 export type { BakeRun } from "./plan-bake-runs.js";
 /** Runs several (context, Dockerfile) groups as one run: one limit, one event stream, one report. */
 export { runBuildGroups } from "../scheduler/run-build-groups.js";

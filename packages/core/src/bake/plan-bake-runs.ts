@@ -30,8 +30,9 @@ export interface BakeRun {
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   /**
-   * The target's `platforms` (empty: the engine's own). Several are refused before building by
-   * `checkBakePlatforms`, which also says what the engine does with one that is not its own.
+   * The target's `platforms` (empty: the engine's own). Several build into one image index, on the
+   * containerd image store only: `checkBakePlatforms` refuses them elsewhere before building, and
+   * says what the engine does with each one that is not its own.
    */
   platforms: string[];
   noCache: boolean;

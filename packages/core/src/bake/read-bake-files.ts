@@ -26,6 +26,12 @@ export interface DefinedTarget {
   inherits: string[];
   file: string;
   line: number;
+  /**
+   * The line of each attribute written in the block (`inherits`, `contexts`) and of each key of a
+   * map attribute written as an object (`contexts.NAME`), for errors about that key; a key without
+   * one (a JSON file's, a `--set`) is named at the block's `line`.
+   */
+  keyLines?: Record<string, number> | undefined;
 }
 
 /** What the files define, merged in the order bake merges them (compose first, then HCL and JSON). */
@@ -445,10 +451,18 @@ function evaluateTarget(
   scope: HclScope,
 ): DefinedTarget {
   const attributes: Record<string, unknown> = {};
+  const keyLines: Record<string, number> = {};
   let inherits: string[] = [];
   for (const attr of block.body.attributes) {
     if (attr.name === "matrix" || attr.name === "name") continue;
     const key = `target "${name}".${attr.name}`;
+    keyLines[attr.name] = attr.line;
+    if (attr.expression.kind === "object") {
+      for (const entry of attr.expression.entries) {
+        const entryKey = evaluateHcl(entry.key, scope);
+        if (typeof entryKey === "string") keyLines[`${attr.name}.${entryKey}`] = entry.key.line;
+      }
+    }
     if (attr.name === "inherits") {
       inherits = toStringList(evaluateHcl(attr.expression, scope), key, file, attr.line);
       continue;
@@ -501,7 +515,7 @@ function evaluateTarget(
         return field satisfies never;
     }
   }
-  return { name, attributes: attributes, inherits, file, line: block.line };
+  return { name, attributes: attributes, inherits, file, line: block.line, keyLines };
 }
 
 /** The groups of a definition by name, the later definition's targets added to the earlier's. */

@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, isMap, isScalar, type Node } from "yaml";
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node } from "yaml";
 import { BakeError } from "../errors.js";
 import type { BakeTarget } from "./bake-target.js";
 import type { BakeDefinition, BakeFile } from "./read-bake-files.js";
@@ -186,7 +186,39 @@ export function readComposeFile(file: BakeFile, env: Env): BakeDefinition {
     }
     applyXBake(target, record(build["x-bake"]));
     names.push(name);
-    definition.targets.push({ name, attributes: target, inherits: [], file: file.name, line });
+    definition.targets.push({
+      name,
+      attributes: target,
+      inherits: [],
+      file: file.name,
+      line,
+      keyLines: contextLines(isMap(serviceNode) ? serviceNode.get("build", true) : undefined),
+    });
+  }
+  /** `build.additional_contexts` and each of its names (map or `NAME=VALUE` list) by line. */
+  function contextLines(build: unknown): Record<string, number> {
+    const lines: Record<string, number> = {};
+    if (!isMap(build)) return lines;
+    const pair = build.items.find(
+      (item) => isScalar(item.key) && item.key.value === "additional_contexts",
+    );
+    if (pair === undefined) return lines;
+    const at = lineOf(pair.key as Node);
+    if (at !== undefined) lines.contexts = at;
+    const items: { name: string; node: Node }[] = isMap(pair.value)
+      ? pair.value.items.flatMap((item) =>
+          isScalar(item.key) ? [{ name: String(item.key.value), node: item.key }] : [],
+        )
+      : isSeq(pair.value)
+        ? pair.value.items.flatMap((item) =>
+            isScalar(item) ? [{ name: String(item.value).split("=")[0] ?? "", node: item }] : [],
+          )
+        : [];
+    for (const { name, node } of items) {
+      const line = lineOf(node);
+      if (line !== undefined) lines[`contexts.${name}`] = line;
+    }
+    return lines;
   }
   if (Object.keys(services).length > 0) {
     definition.groups.push({

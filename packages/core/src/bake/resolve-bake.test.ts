@@ -137,7 +137,7 @@ target "b" {
     );
     expect(error.code).toBe("BAKE_CYCLE");
     expect(error.message).toBe(
-      'docker-bake.hcl:1: target "a".inherits: inherits cycle: a -> b -> a',
+      'docker-bake.hcl:2: target "a".inherits: inherits cycle: a -> b -> a',
     );
   });
 
@@ -158,7 +158,64 @@ target "b" {
     );
     expect(error.code).toBe("BAKE_CYCLE");
     expect(error.message).toBe(
-      'docker-bake.hcl:5: target "b".contexts.y: infinite loop from b to a (a -> b -> a)',
+      'docker-bake.hcl:6: target "b".contexts.y: infinite loop from b to a (a -> b -> a)',
+    );
+  });
+
+  it("names the line of the contexts key that closes a cycle, also when it is inherited", () => {
+    // The key on its own line, below `contexts = {`, and an inherited one in another block.
+    const spread = thrown(() =>
+      hcl(
+        `target "a" {\n  tags = ["a"]\n  contexts = {\n    src = "."\n    x = "target:b"\n  }\n}\n` +
+          `target "common" {\n  contexts = {\n    y = "target:a"\n  }\n}\n` +
+          `target "b" {\n  inherits = ["common"]\n}\n`,
+        ["a"],
+      ),
+    );
+    expect(spread.code).toBe("BAKE_CYCLE");
+    expect(spread.message).toBe(
+      'docker-bake.hcl:10: target "b".contexts.y: infinite loop from b to a (a -> b -> a)',
+    );
+    const self = thrown(() => hcl(`target "a" {\n\n  contexts = { me = "target:a" }\n}\n`, ["a"]));
+    expect(self.message).toBe(
+      'docker-bake.hcl:3: target "a".contexts.me: target a cannot link to itself',
+    );
+    // A key no file writes (--set) is named at the target's `contexts`, else at its block.
+    const set = (text: string) =>
+      thrown(() => hcl(text, ["a"], { overrides: ["a.contexts.me=target:a"] })).message;
+    expect(set(`\ntarget "a" {\n  contexts = { y = "." }\n}\n`)).toBe(
+      'docker-bake.hcl:3: target "a".contexts.me: target a cannot link to itself',
+    );
+    expect(set(`\ntarget "a" {\n  tags = ["a"]\n}\n`)).toBe(
+      'docker-bake.hcl:2: target "a".contexts.me: target a cannot link to itself',
+    );
+    const compose = thrown(() =>
+      resolveBake(
+        [
+          {
+            name: "compose.yaml",
+            text: [
+              "services:",
+              "  a:",
+              "    build:",
+              "      context: .",
+              "      additional_contexts:",
+              "        x: target:b",
+              "  b:",
+              "    build:",
+              "      context: .",
+              "      additional_contexts:",
+              "        - src=.",
+              "        - y=target:a",
+              "",
+            ].join("\n"),
+          },
+        ],
+        { targets: ["a"] },
+      ),
+    );
+    expect(compose.message).toBe(
+      'compose.yaml:12: target "b".contexts.y: infinite loop from b to a (a -> b -> a)',
     );
   });
 

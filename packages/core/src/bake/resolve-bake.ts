@@ -153,9 +153,11 @@ export function resolveBakeDefinition(
     for (const [key, value] of Object.entries(target.contexts ?? {})) {
       if (!value.startsWith("target:")) continue;
       const other = value.slice("target:".length);
+      const written =
+        locateKey(name, `contexts.${key}`, definition) ?? locateKey(name, "contexts", definition);
       const where = {
-        file: defined.get(name)?.file,
-        line: defined.get(name)?.line,
+        file: written?.file ?? defined.get(name)?.file,
+        line: written?.line ?? defined.get(name)?.line,
         key: `target "${name}".contexts.${key}`,
         hint: "A target cannot read itself, directly or through the targets it reads.",
       };
@@ -189,6 +191,31 @@ export function resolveBakeDefinition(
     target,
     ...(linkedOnly.length === 0 ? {} : { linked: linkedOnly.sort() }),
   };
+}
+
+/**
+ * Where a target's key is written: in the target's last definition that writes it, else in the
+ * targets it inherits from (the later parent first, as the later one wins the merge).
+ */
+function locateKey(
+  name: string,
+  key: string,
+  definition: BakeDefinition,
+  seen: readonly string[] = [],
+): { file: string; line: number } | undefined {
+  const own = definition.targets.filter((target) => target.name === name).reverse();
+  for (const target of own) {
+    const line = target.keyLines?.[key];
+    if (line !== undefined) return { file: target.file, line };
+  }
+  for (const target of own) {
+    for (const parent of [...target.inherits].reverse()) {
+      if (parent === name || seen.includes(parent)) continue;
+      const found = locateKey(parent, key, definition, [...seen, name]);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
 }
 
 function availableHint(defined: Map<string, DefinedTarget>, groups: Map<string, unknown>): string {
@@ -251,9 +278,14 @@ function resolveOne(
   }
   if (chain.includes(name)) {
     const start = defined.get(chain[0] ?? name) ?? target;
+    const written = definition.targets
+      .filter(
+        (entry) => entry.name === (chain[0] ?? name) && entry.keyLines?.inherits !== undefined,
+      )
+      .at(-1);
     throw new BakeError("BAKE_CYCLE", `inherits cycle: ${[...chain, name].join(" -> ")}`, {
-      file: start.file,
-      line: start.line,
+      file: written?.file ?? start.file,
+      line: written?.keyLines?.inherits ?? start.line,
       key: `target "${chain[0] ?? name}".inherits`,
       hint: "Remove one of the targets from the other's inherits.",
     });

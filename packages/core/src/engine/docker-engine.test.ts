@@ -113,6 +113,54 @@ describe("DockerEngine.inspectDistribution", () => {
   });
 });
 
+describe("DockerEngine.pullImage", () => {
+  it("asks POST /images/create for the name and tag or digest, and rejects on the stream's error", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-pull-"));
+    const socketPath = join(dir, "engine.sock");
+    const asked: { url: string; login: string | undefined }[] = [];
+    const server = createServer((request, response) => {
+      asked.push({
+        url: request.url ?? "",
+        login: request.headers["x-registry-auth"] as string | undefined,
+      });
+      response.writeHead(200, { "Content-Type": "application/json" });
+      // Engine 26.1's words when a tag is missing: a status line, then the error line.
+      const missing = (request.url ?? "").includes("tag=2");
+      response.end(
+        missing
+          ? `${JSON.stringify({ status: "Pulling from app" })}\r\n${JSON.stringify({
+              errorDetail: { message: "manifest for 127.0.0.1:5000/app:2 not found" },
+              error: "manifest for 127.0.0.1:5000/app:2 not found",
+            })}\r\n`
+          : `${JSON.stringify({ status: "Status: Image is up to date for 127.0.0.1:5000/app:1" })}\r\n`,
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const engine = new DockerEngine({
+      env: { DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: dir },
+    });
+    try {
+      await engine.pullImage("127.0.0.1:5000/app:1", { platform: "linux/arm64" });
+      const digest = `sha256:${"ab".repeat(32)}`;
+      await engine.pullImage(`busybox@${digest}`);
+      await expect(engine.pullImage("127.0.0.1:5000/app:2")).rejects.toThrow(
+        "the engine could not pull 127.0.0.1:5000/app:2: manifest for 127.0.0.1:5000/app:2 not found",
+      );
+      const queries = asked.map((entry) => new URL(entry.url, "http://engine").searchParams);
+      expect(queries.map((query) => Object.fromEntries(query))).toEqual([
+        { fromImage: "127.0.0.1:5000/app", tag: "1", platform: "linux/arm64" },
+        { fromImage: "busybox", tag: digest },
+        { fromImage: "127.0.0.1:5000/app", tag: "2" },
+      ]);
+      expect(asked.every((entry) => entry.login !== undefined)).toBe(true);
+    } finally {
+      engine.close();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 let cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const cleanup of cleanups) cleanup();

@@ -296,6 +296,62 @@ export class DockerEngine implements Engine {
     return { digest: result.digest, sizeBytes: result.sizeBytes ?? null };
   }
 
+  /**
+   * Pulls through `POST /images/create?fromImage=NAME&tag=TAG` with the docker CLI's login for the
+   * image's registry in `X-Registry-Auth`, as `docker pull` does; the stream's error line rejects.
+   */
+  async pullImage(
+    ref: string,
+    options: { platform?: string; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const at = ref.indexOf("@");
+    const { name, tag } =
+      at === -1 ? splitTag(ref) : { name: ref.slice(0, at), tag: ref.slice(at + 1) };
+    const registry = registryOfReference(name);
+    const { login, source } = await resolveRegistryLogin(
+      registry,
+      this.#dockerConfig(),
+      (helper, host) => runCredentialHelper(helper, host, this.#env),
+    );
+    this.#log.debug({ ref, registry, login: source }, "POST /images/create");
+    const { signal } = options;
+    const failed = (message: string, cause?: unknown): EngineError =>
+      new EngineError("ENGINE_REQUEST", `the engine could not pull ${ref}: ${message}`, {
+        cause,
+        hint: `Check that ${registry} holds ${ref} and that this machine reaches it (docker pull ${ref}).`,
+      });
+    let response: IncomingMessage;
+    try {
+      response = await this.#http.stream({
+        method: "POST",
+        path: "/images/create",
+        query: {
+          fromImage: name,
+          tag,
+          ...(options.platform === undefined ? {} : { platform: options.platform }),
+        },
+        headers: { "X-Registry-Auth": encodeRegistryLogin(login) },
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (error) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      if (error instanceof EngineHttpError && error.statusCode !== undefined) {
+        throw failed(error.message, error);
+      }
+      throw this.#requestError(error, `pulling ${ref}`);
+    }
+    // A pull stream's lines are a push stream's: per-layer status, then an error line or none.
+    const reader = createPushStreamReader(() => undefined);
+    try {
+      for await (const chunk of response) reader.push(chunk as Buffer);
+    } catch (error) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      throw failed(`the connection broke (${(error as Error).message})`, error);
+    }
+    const { error } = reader.end();
+    if (error !== undefined) throw failed(error);
+  }
+
   async build(request: BuildRequest): Promise<BuildResponse> {
     const signal = request.signal;
     signal?.throwIfAborted();

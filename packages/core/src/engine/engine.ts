@@ -323,6 +323,12 @@ export interface Engine {
    */
   push?(request: PushRequest): Promise<PushResponse>;
   /**
+   * Pulls `ref` (`name:tag` or `name@digest`) from its registry into the engine's store with the
+   * engine's logins, for `platform` when given, as `docker pull`; rejects with an `EngineError`
+   * naming the image and the registry's words. Engines that cannot pull leave it out.
+   */
+  pullImage?(ref: string, options?: { platform?: string; signal?: AbortSignal }): Promise<void>;
+  /**
    * Reads what a registry holds under `ref` (`registry/name:tag`) through the registry API, with the
    * login a push there would use; undefined when it has no such tag; rejects when the registry
    * cannot be asked or refuses. Engines without it leave it out.

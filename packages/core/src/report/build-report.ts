@@ -64,6 +64,11 @@ export interface TargetReport {
   cachedPercent: number | null;
   imageId: string | null;
   tags: string[];
+  /**
+   * The platforms its image was built for, when the run named any (several: one image index on the
+   * engine's containerd store); absent: the engine's own.
+   */
+  platforms?: string[] | undefined;
   /** Image size in bytes (uncompressed layers on the engine's store), when the engine reported it. */
   sizeBytes: number | null;
   /**

@@ -185,6 +185,9 @@ export function summariseTargets(
       cachedPercent: all === 0 ? null : Math.round((stepsCached / all) * 100),
       imageId: end?.type === "target-finished" ? end.imageId : (image?.id ?? null),
       tags: end?.type === "target-finished" ? [...end.tags] : [],
+      ...(end?.type === "target-finished" && end.platforms !== undefined
+        ? { platforms: [...end.platforms] }
+        : {}),
       sizeBytes: image?.sizeBytes ?? null,
       sizeComparison: null,
     };

@@ -244,6 +244,38 @@ describe("runBuildGroups", () => {
     ]);
   });
 
+  it("with pull, has the engine pull a reader's own images and builds it from the store", async () => {
+    // BuildKit's pull mode would look for the read target's temporary name in a registry.
+    const engine = new FakeEngine({ base: { durationMs: 5 }, app: { durationMs: 5 } });
+    const pulled: { ref: string; platform: string | undefined }[] = [];
+    Object.assign(engine, {
+      pullImage: (ref: string, options: { platform?: string } = {}) => {
+        pulled.push({ ref, platform: options.platform });
+        return Promise.resolve();
+      },
+    });
+    const reader = group("app", "FROM base AS app\nCOPY --from=tools:1 /bin/x /x\n", ["app"]);
+    reader.contextsFrom = { base: "base" };
+    reader.options = {
+      ...reader.options,
+      pull: true,
+      namedContexts: { src: "docker-image://127.0.0.1:5000/src:2" },
+    };
+    const lib = group("lib", "FROM busybox AS base\n", ["base"]);
+    lib.options = { ...lib.options, pull: true };
+    const outcome = await runBuildGroups({ engine, groups: [reader, lib] });
+    expect(outcome.status).toBe("succeeded");
+    expect(pulled).toEqual([
+      { ref: "tools:1", platform: undefined },
+      { ref: "127.0.0.1:5000/src:2", platform: undefined },
+    ]);
+    const byTarget: Record<string, boolean | undefined> = Object.fromEntries(
+      engine.calls.map((call) => [call.request.target ?? "", call.request.pull] as const),
+    );
+    // The group that reads no other target's image keeps BuildKit's own pull.
+    expect(byTarget).toEqual({ app: false, base: true });
+  });
+
   it("cancels the readers of a target that failed, even with keepGoing", async () => {
     const engine = new FakeEngine({ base: { durationMs: 5, failWith: "exit code: 1" } });
     const reader = group("app", "FROM base AS app\n", ["app"]);

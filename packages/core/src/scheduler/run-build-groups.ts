@@ -5,6 +5,7 @@ import type { BuildEvent, RunContext, RunStartedEvent } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { LayerReport } from "../report/build-report.js";
 import { createReportBuilder } from "../report/create-report-builder.js";
+import { contextNameOf } from "../stages/context-name-of.js";
 import { SIZE_MEANING, runBuild, type BuildOutcome, type RunBuildOptions } from "./run-build.js";
 import type { BuildLimit, TargetResult } from "./run-targets.js";
 
@@ -196,8 +197,14 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
       if (own === undefined) return undefined;
       try {
         const engine = group.engine ?? options.engine;
+        const pullFirst =
+          group.options.pull === true &&
+          Object.keys(group.contextsFrom ?? {}).length > 0 &&
+          engine.pullImage !== undefined;
+        if (pullFirst) await pullBases(group, engine, controllers[index]?.signal);
         return await runBuild({
           ...group.options,
+          ...(pullFirst ? { pull: false } : {}),
           namedContexts: namedContextsOf(group),
           engine,
           concurrency: undefined,
@@ -468,6 +475,42 @@ function linksOf(
     visit(index, []);
   });
   return links;
+}
+
+/**
+ * `pull` for a group that reads other targets' images: BuildKit's pull mode looks for every image
+ * in its registry, the temporary names of those targets' images too, which only the engine's store
+ * holds ("failed to resolve source metadata for docker.io/stagecraft-context/…"). So the engine
+ * pulls the group's own images first (bases, `COPY --from` images, `docker-image://` contexts, for
+ * each platform), and the group builds from its store.
+ */
+async function pullBases(
+  group: BuildGroup,
+  engine: RunBuildOptions["engine"],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const { analysis, namedContexts = {}, platforms } = group.options;
+  const contexts = new Set([
+    ...Object.keys(namedContexts),
+    ...Object.keys(group.contextsFrom ?? {}),
+  ]);
+  const images = [
+    ...analysis.plan.externalImages.filter((ref) => !contexts.has(contextNameOf(ref))),
+    ...Object.values(namedContexts)
+      .filter((value) => value.startsWith("docker-image://"))
+      .map((value) => value.slice("docker-image://".length)),
+  ];
+  const own = analysis.input.options.platform;
+  const each = platforms !== undefined && platforms.length > 0 ? platforms : [own];
+  for (const ref of new Set(images)) {
+    for (const platform of each) {
+      signal?.throwIfAborted();
+      await engine.pullImage?.(ref, {
+        ...(platform === undefined ? {} : { platform }),
+        ...(signal === undefined ? {} : { signal }),
+      });
+    }
+  }
 }
 
 /** A read target's end: built, it gets its temporary name and its readers may start. */

@@ -544,3 +544,76 @@ describe("runBuild's sessions", () => {
     expect(await build([])).toEqual({ opened: 1, used: new Set(["fake-session-1"]), served: true });
   });
 });
+
+describe("runBuild for several platforms", () => {
+  const dockerfile = [
+    "FROM --platform=$BUILDPLATFORM stagecraft/busybox:latest AS build",
+    "COPY hello.txt /out/hello.txt",
+    "FROM scratch AS app",
+    "COPY --from=build /out /out",
+  ].join("\n");
+  const PLATFORMS = ["linux/amd64", "linux/arm64"];
+  const build = (engine: FakeEngine, platforms: string[] = PLATFORMS) => {
+    engine.addImage("stagecraft/busybox:latest");
+    const events: BuildEvent[] = [];
+    const outcome = runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"], platform: platforms[0] ?? "" }),
+      context: { ...contextWith(dockerfile), transfer: "session" },
+      platforms,
+      stageSizes: false,
+      onEvent: (event) => events.push(event),
+    });
+    return { outcome, events };
+  };
+  const withStore = (engine: FakeEngine, kind: "containerd" | "graph-driver"): FakeEngine =>
+    Object.assign(engine, {
+      capabilities: async () => ({
+        ...(await engine.info()),
+        imageStore: { kind, driver: kind === "containerd" ? "overlayfs" : "overlay2" },
+      }),
+    });
+
+  it("asks BuildKit for every platform at once and says them per target", async () => {
+    const engine = withStore(new FakeEngine({}, { buildPath: "control" }), "containerd");
+    const { outcome, events } = build(engine);
+    const done = await outcome;
+    expect(done.status).toBe("succeeded");
+    expect(engine.calls.map((call) => call.request.platform)).toEqual(["linux/amd64,linux/arm64"]);
+    expect(events.find((event) => event.type === "target-finished")).toMatchObject({
+      platforms: PLATFORMS,
+    });
+    expect(done.report.targets[0]?.platforms).toEqual(PLATFORMS);
+  });
+
+  it("refuses them before sending on /build and on a graph-driver store", async () => {
+    const viaBuild = new FakeEngine();
+    await expect(build(viaBuild).outcome).rejects.toThrow(
+      "a build for several platforms (linux/amd64, linux/arm64) needs BuildKit's Control API",
+    );
+    expect(viaBuild.calls).toEqual([]);
+    const graphDriver = withStore(new FakeEngine({}, { buildPath: "control" }), "graph-driver");
+    await expect(build(graphDriver).outcome).rejects.toThrow(
+      "Multi-platform build is not supported for the docker driver",
+    );
+    expect(graphDriver.calls).toEqual([]);
+    await expect(
+      build(new FakeEngine({}, { buildPath: "control" }), ["linux/amd64", "nope/"]).outcome,
+    ).rejects.toThrow(UsageError);
+  });
+
+  it("names one platform per target too, and none when the run names none", async () => {
+    const one = await build(new FakeEngine(), ["linux/arm64"]).outcome;
+    expect(one.report.targets[0]?.platforms).toEqual(["linux/arm64"]);
+    const engine = new FakeEngine();
+    engine.addImage("stagecraft/busybox:latest");
+    const none = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["app"] }),
+      context: contextWith(dockerfile),
+      stageSizes: false,
+    });
+    expect(none.report.targets[0]?.platforms).toBeUndefined();
+    expect(engine.calls[0]?.request.platform).toBeUndefined();
+  });
+});

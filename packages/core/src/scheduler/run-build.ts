@@ -59,6 +59,7 @@ import { registryOfReference } from "../engine/registry-auth.js";
 import { assignCacheRefs } from "../engine/assign-cache-refs.js";
 import { pinBaseImages, type BasePins } from "../engine/pin-base-images.js";
 import { contextNameOf } from "../stages/context-name-of.js";
+import { defaultPlatform, parsePlatform } from "../stages/parse-platform.js";
 import { validateImageReference } from "../stages/validate-image-reference.js";
 import { startSizeProbes, type SizeProbes } from "./measure-stage-sizes.js";
 import {
@@ -154,6 +155,14 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
    * Pins made already (`BasePins`: a pool pins once for all its engines) are used as they are.
    */
   pinBases?: string | false | BasePins | undefined;
+  /**
+   * Several target platforms (`["linux/amd64", "linux/arm64"]`): each target is built for all of
+   * them at once into one image index, as `docker buildx build --platform a,b`. Only BuildKit's
+   * Control API (`DockerEngine` with `builder: "control"`) on an engine with the containerd image
+   * store can: any other engine is refused before anything is sent. `analysis` is made for the
+   * first of them (its TARGETPLATFORM decides the stage graph). One platform goes in `analysis`.
+   */
+  platforms?: readonly string[] | undefined;
 }
 
 /** What `sizeBytes` means in the report (`BuildReport.sizeMeaning`). */
@@ -216,6 +225,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   // The engine's probe and the context's walk do not depend on each other; a context that cannot
   // be read ends the probe too (a request left open would hold the process).
   checkPush(options);
+  const platforms = platformsOf(options);
   const cacheFrom = options.cacheFrom ?? [];
   const cacheTo = options.cacheTo ?? [];
   const usesCache = cacheFrom.length > 0 || cacheTo.length > 0;
@@ -228,6 +238,9 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   // /version and /info at once); an engine that cannot tell its store is built for as before.
   const transfer = options.context.transfer ?? "auto";
   const wantsStore = transfer !== "session" && (options.engine.buildPath ?? "build") === "build";
+  if (platforms !== undefined && platforms.length > 1) {
+    await checkSeveralPlatforms(options.engine, platforms, probeSignal);
+  }
   try {
     [info, prepared] = await Promise.all([
       // Cache options depend on the engine's image store: ask for its capabilities instead.
@@ -281,7 +294,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     );
   }
   // BUILDPLATFORM (and TARGETPLATFORM by default) are the engine's: a FROM may depend on them.
-  const analysis = forEngine(options.analysis, info.platform);
+  // Several platforms: the graph is the first one's (`platforms`' doc).
+  const analysis = forEngine(options.analysis, info.platform, platforms?.[0]);
   const cacheByTarget = assignCacheRefs(
     cacheTo,
     cacheFrom,
@@ -510,6 +524,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
           target: notice.target,
           imageId: notice.imageId,
           tags: [...notice.tags],
+          ...(platforms === undefined ? {} : { platforms: [...platforms] }),
           durationMs: notice.time - (started.get(notice.target) ?? notice.time),
         });
         return;
@@ -553,7 +568,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
 
   const settings: BuildSettings = {
     buildArgs: buildArgsOf(analysis),
-    platform: analysis.input.options.platform,
+    // BuildKit's `platform` attribute takes a comma-separated list (dockerui `parsePlatforms`).
+    platform: platforms === undefined ? undefined : platforms.join(","),
     labels: options.labels,
     noCache: options.noCache,
     pull: options.pull,
@@ -897,6 +913,63 @@ export function externalImagesOf(analysis: DockerfileAnalysis): string[] {
 }
 
 /** `--push` needs an engine that pushes, images (not a session output) and at least one tag. */
+/** The run's target platforms: `platforms`, else the analysis's one; undefined: the engine's own. */
+function platformsOf(options: RunBuildOptions): string[] | undefined {
+  const own = options.analysis.input.options.platform;
+  if (options.platforms === undefined || options.platforms.length === 0) {
+    return own === undefined ? undefined : [own];
+  }
+  const platforms = [...new Set(options.platforms)];
+  for (const platform of platforms) {
+    const parsed = parsePlatform(platform, defaultPlatform);
+    if (!parsed.ok) {
+      throw new UsageError(parsed.message, {
+        code: "INVALID_PLATFORM",
+        hint: "Write a platform as os/arch[/variant], e.g. linux/amd64 or linux/arm64.",
+      });
+    }
+  }
+  if (own !== undefined && own !== platforms[0]) {
+    throw new UsageError(
+      `the analysis is made for platform ${own}, not for the first of platforms (${platforms.join(", ")})`,
+      { hint: "Analyse the Dockerfile with platform set to the first of the platforms." },
+    );
+  }
+  return platforms;
+}
+
+/**
+ * Several platforms make one image index: `/build` takes one platform (moby parses it with
+ * containerd's `platforms.Parse`), and a graph-driver store holds no index (buildx: "Multi-platform
+ * build is not supported for the docker driver").
+ */
+async function checkSeveralPlatforms(
+  engine: Engine,
+  platforms: readonly string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const asked = platforms.join(", ");
+  if ((engine.buildPath ?? "build") !== "control") {
+    throw new EngineError(
+      "ENGINE_UNSUPPORTED",
+      `a build for several platforms (${asked}) needs BuildKit's Control API: the engine's POST /build takes one platform`,
+      {
+        hint: 'Build through the Control API (new DockerEngine({ builder: "control" })) on an engine with the containerd image store, or one platform per build.',
+      },
+    );
+  }
+  const capabilities = await engine.capabilities?.(signal);
+  if (capabilities !== undefined && capabilities.imageStore.kind !== "containerd") {
+    throw new EngineError(
+      "ENGINE_UNSUPPORTED",
+      `Multi-platform build is not supported for the docker driver. Switch to a different driver, or turn on the containerd image store, and try again. (${asked}; the engine at ${capabilities.endpoint} keeps images in the ${capabilities.imageStore.driver} graph driver, which holds one platform per image)`,
+      {
+        hint: 'Turn on the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json), or build one platform per build.',
+      },
+    );
+  }
+}
+
 function checkPush(options: RunBuildOptions): void {
   if (options.push !== true) return;
   if (options.engine.push === undefined) {
@@ -1006,11 +1079,17 @@ function buildArgsOf(analysis: DockerfileAnalysis): Readonly<Record<string, stri
     : (args as Readonly<Record<string, string>>);
 }
 
-/** The analysis for an engine of this platform (the default assumes linux/amd64). */
-function forEngine(analysis: DockerfileAnalysis, platform: string): DockerfileAnalysis {
+/** The analysis for an engine of this platform (the default assumes linux/amd64) and target platform. */
+function forEngine(
+  analysis: DockerfileAnalysis,
+  platform: string,
+  target: string | undefined,
+): DockerfileAnalysis {
   const { text, options } = analysis.input;
-  if ((options.buildPlatform ?? "linux/amd64") === platform) return analysis;
-  const again = analyzeDockerfile(text, { ...options, buildPlatform: platform });
+  const wanted = target === undefined ? options : { ...options, platform: target };
+  if ((options.buildPlatform ?? "linux/amd64") === platform && wanted.platform === options.platform)
+    return analysis;
+  const again = analyzeDockerfile(text, { ...wanted, buildPlatform: platform });
   checkTargets(again);
   return again;
 }
