@@ -31,8 +31,8 @@ afterAll(async () => {
   await removeImages(made);
 });
 
-async function proxy(tls: boolean): Promise<BuildkitProxy> {
-  const started = await startBuildkitProxy({ tls });
+async function proxy(tls: boolean, unix = false): Promise<BuildkitProxy> {
+  const started = await startBuildkitProxy({ tls, unix });
   proxies.push(started);
   return started;
 }
@@ -258,11 +258,73 @@ describe("BuildKit Control API against the engine's BuildKit", () => {
       );
       expect(outcome.status).toBe("succeeded");
       expect(outcome.engine.endpoint).toBe(`${tls.address} (TLS)`);
+      expect(tls.address).toMatch(/^buildkit\+tcp:\/\/127\.0\.0\.1:\d+$/);
       expect(events.some((event) => event.type === "context-sent")).toBe(true);
       // The proxy's BuildKit is the engine's: the image landed in its store under the tag.
       expect(
         (await runInImage(tag, ["cat", "/hello.txt", "/token-length", "/nonce"])).split("\n"),
       ).toEqual(["over tls", String(secret.length), nonce, ""]);
+    } finally {
+      project.remove();
+    }
+  });
+
+  it("builds on a standalone BuildKit over a unix socket: context, secret, events and report", async () => {
+    const unix = await proxy(false, true);
+    expect(unix.address).toMatch(/^buildkit\+unix:\/\/\/.+\/buildkitd\.sock$/);
+    const engine = new BuildkitEngine({ address: unix.address });
+    engines.push(engine);
+    const nonce = randomUUID();
+    const secret = `secret-${nonce}`;
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS base`,
+        `RUN echo ${nonce} > /nonce`,
+        `FROM base AS final`,
+        `COPY hello.txt /hello.txt`,
+        `RUN --mount=type=secret,id=token wc -c < /run/secrets/token > /token-length`,
+        ``,
+      ].join("\n"),
+      "hello.txt": "over a unix socket\n",
+    });
+    try {
+      const tag = `sc-it/control-unix:${nonce}`;
+      const { outcome, events } = await build(
+        engine,
+        project.dir,
+        ["final"],
+        { final: [tag] },
+        { session: { secrets: { token: new TextEncoder().encode(secret) } } },
+      );
+      expect(outcome.status).toBe("succeeded");
+      expect(outcome.engine.endpoint).toBe(unix.address);
+      expect(outcome.engine.apiVersion).toBe("buildkit");
+      expect(unix.connections()).toBeGreaterThan(0);
+      // The context went through the session inside Control.Session, on the unix connection.
+      expect(events.some((event) => event.type === "context-sent")).toBe(true);
+      // Every step is attributed to its stage, as on the engine's own paths.
+      const ran = events.flatMap((event) =>
+        event.type === "step-finished" ? [`${event.step.stage}:${event.step.instruction}`] : [],
+      );
+      expect(ran).toContain(`base:RUN echo ${nonce} > /nonce`);
+      expect(ran.some((step) => step.startsWith("final:RUN --mount=type=secret"))).toBe(true);
+      expect(events.at(-1)?.type).toBe("run-finished");
+      const report = outcome.report;
+      expect(report.targets.map((target) => [target.target, target.status])).toEqual([
+        ["final", "succeeded"],
+      ]);
+      expect(report.stages.map((stage) => stage.stage).sort()).toEqual(["base", "final"]);
+      expect(report.steps.some((step) => step.status === "ran")).toBe(true);
+      // The secret's value is nowhere in what the run reported.
+      expect(JSON.stringify({ report, events })).not.toContain(secret);
+      expect(
+        (await runInImage(tag, ["cat", "/hello.txt", "/token-length", "/nonce"])).split("\n"),
+      ).toEqual(["over a unix socket", String(secret.length), nonce, ""]);
+      const description = await engine.describe();
+      expect(description.store).toEqual({ kind: "docker-engine" });
+      expect(description.endpoint).toBe(unix.address);
+      expect(description.platforms).toContain("linux/amd64");
+      expect(description.cache).toBeUndefined();
     } finally {
       project.remove();
     }

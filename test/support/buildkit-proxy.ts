@@ -14,8 +14,10 @@ import { createServer as createTlsServer } from "node:tls";
 
 // A standalone BuildKit for tests: after `POST /grpc` with `Upgrade: h2c`, the Docker Engine speaks
 // plain gRPC over HTTP/2 as BuildKit's server (moby `api/server/router/grpc`). This proxy listens on
-// 127.0.0.1, upgrades a fresh connection to the engine for every client, and passes bytes both ways,
-// so a client sees a buildkitd at tcp://127.0.0.1:PORT (plain h2c, or TLS with a client certificate).
+// 127.0.0.1 or a unix socket of its own, upgrades a fresh connection to the engine for every client,
+// and passes bytes both ways, so a client sees a buildkitd at buildkit+tcp://127.0.0.1:PORT (plain
+// h2c, or TLS with a client certificate) or buildkit+unix:///tmp/…/buildkitd.sock (plain, as
+// buildkitd's own unix socket).
 
 /** A running proxy: its address, the TLS files a client needs, and how to stop it. */
 export interface BuildkitProxy {
@@ -144,10 +146,11 @@ function makeCertificates(
 
 /**
  * Starts a proxy to the engine's BuildKit on 127.0.0.1: plain h2c, or with `tls: true` TLS (ALPN h2)
- * that requires a client certificate signed by its own CA.
+ * that requires a client certificate signed by its own CA; with `unix: true` on a unix socket in a
+ * directory of its own (plain, no TLS).
  */
 export async function startBuildkitProxy(
-  options: { tls?: boolean; socketPath?: string } = {},
+  options: { tls?: boolean; unix?: boolean; socketPath?: string } = {},
 ): Promise<BuildkitProxy> {
   const socketPath = options.socketPath ?? "/var/run/docker.sock";
   let count = 0;
@@ -162,11 +165,34 @@ export async function startBuildkitProxy(
   const dropClients = (): void => {
     for (const client of open) client.destroy();
   };
+  if (options.unix === true) {
+    if (options.tls === true)
+      throw new Error("the proxy's unix socket is plain, as buildkitd's is");
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-bk-unix-"));
+    const path = join(dir, "buildkitd.sock");
+    const server = createNetServer(onClient);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(path, resolve);
+    });
+    return {
+      address: `buildkit+unix://${path}`,
+      connections: () => count,
+      close: () =>
+        new Promise((resolve) => {
+          server.close(() => {
+            rmSync(dir, { recursive: true, force: true });
+            resolve();
+          });
+          dropClients();
+        }),
+    };
+  }
   if (options.tls !== true) {
     const server = createNetServer(onClient);
     const port = await listen(server);
     return {
-      address: `tcp://127.0.0.1:${port}`,
+      address: `buildkit+tcp://127.0.0.1:${port}`,
       connections: () => count,
       close: () =>
         new Promise((resolve) => {
@@ -192,7 +218,7 @@ export async function startBuildkitProxy(
   );
   const port = await listen(server);
   return {
-    address: `tcp://127.0.0.1:${port}`,
+    address: `buildkit+tcp://127.0.0.1:${port}`,
     tls: { ca: files.ca, cert: files.clientCert, key: files.clientKey },
     connections: () => count,
     close: () =>

@@ -1,10 +1,5 @@
 import { resolve } from "node:path";
-import {
-  DockerEngine,
-  type BuildEvent,
-  type BuildReport,
-  type DockerfileAnalysis,
-} from "@stagecraft/core";
+import { type BuildEvent, type BuildReport, type DockerfileAnalysis } from "@stagecraft/core";
 import {
   checkRegistry,
   runPool,
@@ -20,7 +15,8 @@ import { sanitizeLine } from "../renderers/sanitize-line.js";
 import type { BuildFlags } from "./build-options.js";
 import type { CheckedDockerfile } from "./check.js";
 import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
-import { poolEngineEnv, type PoolFlags } from "./read-pool-flags.js";
+import { createEngine } from "./engine-address.js";
+import { poolEngineAddress, type PoolFlags } from "./read-pool-flags.js";
 import { runPoolEngineChecks } from "./run-engine-checks.js";
 import { explainUnwrittenOutput, type RunSession } from "./read-session-flags.js";
 import { reportError } from "../report-error.js";
@@ -61,10 +57,7 @@ export async function buildOnPool(
   const members = pool.engines.map((spec) => ({
     name: spec.name,
     capacity: spec.capacity,
-    engine: new DockerEngine({
-      ...(control ? { builder: "control" } : {}),
-      env: poolEngineEnv(spec, io.env),
-    }),
+    engine: createEngine(poolEngineAddress(spec), io.env, control ? { builder: "control" } : {}),
   }));
   const placement = placeOnPool(
     analysis,

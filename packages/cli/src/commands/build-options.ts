@@ -23,6 +23,11 @@ Builds one or more targets of a multi-stage Dockerfile at once on a Docker Engin
 per target, submitted together so shared steps run once), shows live progress per target and stage,
 and ends with a report. CONTEXT is the build context directory (default: .).
 
+On a standalone buildkitd (--engine buildkit+unix:///PATH or buildkit+tcp://HOST:PORT) images go
+where its worker keeps them: into the Docker Engine behind moby's worker, into containerd for a
+containerd worker; the OCI worker keeps none, so -t is refused there (use -o) and a build without
+-o leaves its result in the build cache (a warning says so). --push needs a Docker Engine.
+
 Options:
   -f, --file FILE            the Dockerfile (default: CONTEXT/Dockerfile)
       --target T             a stage to build; repeat or separate with commas (default: the last stage;

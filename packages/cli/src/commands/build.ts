@@ -1,6 +1,7 @@
 import {
   DockerEngine,
   UsageError,
+  type Engine,
   analyzeDockerfile,
   runBuild,
   type AnalyzeDockerfileOptions,
@@ -8,7 +9,9 @@ import {
   type DockerfileAnalysis,
   type RunBuildOptions,
 } from "@stagecraft/core";
-import type { Logger } from "@stagecraft/core/engine";
+import { BuildkitEngine, type Logger } from "@stagecraft/core/engine";
+import { checkBuildkitOutputs } from "./check-buildkit-outputs.js";
+import { createEngine, type EngineAddress } from "./engine-address.js";
 import { createLogger } from "../create-logger.js";
 import type { ExitCode, Io } from "../io.js";
 import { parseCommandLine } from "../parse-command-line.js";
@@ -38,7 +41,7 @@ import {
 } from "./read-session-flags.js";
 import { stageSizeFileOf } from "./stage-size-file.js";
 import { writeRunFiles } from "./write-run-files.js";
-import { readPoolFlags } from "./read-pool-flags.js";
+import { readPoolFlags, readSingleEngine } from "./read-pool-flags.js";
 
 export { BUILD_HELP };
 
@@ -116,8 +119,11 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       return code;
     }
 
-    const engine = engineFor(io, flags, logger);
-    const refused = await checkEngine(io, engine, analysis, flags, dockerfile.displayPath);
+    const engine = engineFor(io, flags, readSingleEngine(values, io.env, io.cwd), logger);
+    const refused =
+      engine instanceof BuildkitEngine
+        ? await checkBuildkitOutputs(io, engine, flags, tags)
+        : await checkEngine(io, engine, analysis, flags, dockerfile.displayPath);
     if (refused !== undefined) return refused;
 
     const renderer = createRenderer({
@@ -187,20 +193,29 @@ function readSizeBudgets(
 }
 
 /**
- * The engine a build on one engine talks to: named contexts (pinned bases are named contexts too),
- * a registry cache export and several platforms exist only in the Control API (`/build` carries
- * neither and takes one platform); other builds keep the engine's /build.
+ * The engine a build on one engine talks to: `--engine ADDRESS`'s, else DOCKER_HOST's. On a Docker
+ * Engine, named contexts (pinned bases are named contexts too), a registry cache export and several
+ * platforms exist only in the Control API (`/build` carries neither and takes one platform); other
+ * builds keep the engine's /build. A buildkitd has only the Control API.
  */
-function engineFor(io: Io, flags: BuildFlags, logger: Logger | undefined): DockerEngine {
-  return new DockerEngine({
-    env: io.env,
-    ...(logger === undefined ? {} : { logger }),
-    ...(Object.keys(flags.buildContexts).length > 0 ||
+function engineFor(
+  io: Io,
+  flags: BuildFlags,
+  address: EngineAddress | undefined,
+  logger: Logger | undefined,
+): Engine {
+  const builder =
+    Object.keys(flags.buildContexts).length > 0 ||
     flags.platforms !== undefined ||
     flags.cacheTo.some((entry) => entry.type === "registry") ||
     pinsBases(flags)
-      ? { builder: "control" as const }
-      : {}),
+      ? ("control" as const)
+      : undefined;
+  if (address !== undefined) return createEngine(address, io.env, { builder, logger });
+  return new DockerEngine({
+    env: io.env,
+    ...(logger === undefined ? {} : { logger }),
+    ...(builder === undefined ? {} : { builder }),
   });
 }
 
@@ -210,7 +225,7 @@ function engineFor(io: Io, flags: BuildFlags, logger: Logger | undefined): Docke
  */
 async function checkEngine(
   io: Io,
-  engine: DockerEngine,
+  engine: Engine,
   analysis: DockerfileAnalysis,
   flags: BuildFlags,
   displayPath: string,

@@ -1,5 +1,10 @@
 import { DockerEngine, UsageError } from "@stagecraft/core";
-import type { EngineCapabilities } from "@stagecraft/core/engine";
+import {
+  BuildkitEngine,
+  type BuildkitDescription,
+  type EngineCapabilities,
+} from "@stagecraft/core/engine";
+import { isBuildkitAddress, parseEngineAddress } from "./engine-address.js";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
@@ -17,9 +22,17 @@ registers there (exporters and importers), what POST /build itself carries (inli
 import), native platforms and how BuildKit sessions reach it. build refuses before sending anything
 the options this engine cannot honour.
 
+For a standalone buildkitd (--engine buildkit+…), asked through BuildKit's Control API (Info,
+ListWorkers): its BuildKit version, its workers, where images go (the Docker Engine behind moby's
+worker, containerd for a containerd worker, nowhere for the OCI worker: export with -o), its
+cache backends and the default worker's platforms.
+
 Options:
-      --engine ADDR     the engine to ask (unix:///PATH, tcp://HOST:PORT, ssh://USER@HOST; default:
-                        as the docker CLI finds it: DOCKER_HOST, DOCKER_CONTEXT, /var/run/docker.sock)
+      --engine ADDR     the engine to ask: a Docker Engine (unix:///PATH, tcp://HOST:PORT,
+                        ssh://USER@HOST; default: as the docker CLI finds it: DOCKER_HOST,
+                        DOCKER_CONTEXT, /var/run/docker.sock) or a standalone buildkitd
+                        (buildkit+unix:///PATH, buildkit+tcp://HOST:PORT[,cacert=CA.pem]
+                        [,cert=CERT.pem,key=KEY.pem])
       --format FORMAT   text (default) or json
   -h, --help            show this help
 `;
@@ -46,6 +59,24 @@ export async function engineCommand(argv: readonly string[], io: Io): Promise<Ex
       });
     }
     const address = stringOption(values, "engine");
+    if (address !== undefined && isBuildkitAddress(address)) {
+      const parsed = parseEngineAddress(address, `--engine "${address}"`, io.cwd);
+      const engine = new BuildkitEngine({
+        address: parsed.address,
+        tls: parsed.kind === "buildkit" ? parsed.tls : undefined,
+      });
+      try {
+        const description = await engine.describe(io.signal);
+        io.stdout.write(
+          format === "json"
+            ? `${JSON.stringify({ kind: "buildkit", ...description }, null, 2)}\n`
+            : formatBuildkitDescription(description),
+        );
+      } finally {
+        engine.close();
+      }
+      return 0;
+    }
     // --engine is DOCKER_HOST for this command: the same resolution, the same messages.
     const env =
       address === undefined
@@ -88,5 +119,40 @@ export function formatCapabilities(capabilities: EngineCapabilities): string {
       "note: registry, local and gha cache export need the containerd image store (features.containerd-snapshotter in daemon.json); --cache-to type=inline works here",
     );
   }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The text form for a standalone buildkitd: its workers, where images go, its cache backends. */
+export function formatBuildkitDescription(description: BuildkitDescription): string {
+  const store = description.store;
+  const lines = [
+    `engine:            ${description.endpoint} (standalone buildkitd, BuildKit Control API)`,
+    `version:           BuildKit ${description.version}`,
+    ...description.workers.map((worker, index) => {
+      const labels = worker.labels;
+      const executor =
+        labels["org.mobyproject.buildkit.worker.moby.host-gateway-ip"] !== undefined
+          ? "moby"
+          : (labels["org.mobyproject.buildkit.worker.executor"] ?? "unknown");
+      const snapshotter = labels["org.mobyproject.buildkit.worker.snapshotter"];
+      return `${index === 0 ? "worker:           " : "                  "} ${worker.id} (${executor}${snapshotter === undefined ? "" : `, snapshotter ${snapshotter}`})${index === 0 && description.workers.length > 1 ? ", the default" : ""}`;
+    }),
+    `image store:       ${
+      store.kind === "docker-engine"
+        ? "the Docker Engine's (moby worker): images land there under their tags"
+        : store.kind === "containerd"
+          ? `containerd's, namespace ${store.namespace}: images land there under their tags`
+          : `none (${store.executor} worker): a result stays in the build cache unless exported with -o; build refuses -t without -o`
+    }`,
+    description.cache === undefined
+      ? "cache backends:    the Docker Engine's (run stagecraft engine on its socket)"
+      : `cache export:      ${description.cache.exporters.join(", ")} (buildkitd's, not listed by the API)`,
+    ...(description.cache === undefined
+      ? []
+      : [`cache import:      ${description.cache.importers.join(", ")}`]),
+    `platforms:         ${description.platforms.join(", ")} (the default worker's)`,
+    "session transport: Control.Session on the same connection",
+    "push:              not yet (build --push needs a Docker Engine)",
+  ];
   return `${lines.join("\n")}\n`;
 }

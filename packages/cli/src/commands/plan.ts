@@ -1,12 +1,13 @@
 import {
   DockerEngine,
   UsageError,
+  type Engine,
   type DockerfileAnalysis,
   type DockerfileError,
 } from "@stagecraft/core";
 import { findStageTypos, formatPlatform } from "@stagecraft/core/dockerfile";
 import type { ExitCode, Io } from "../io.js";
-import { choiceOption, parseCommandLine } from "../parse-command-line.js";
+import { choiceOption, parseCommandLine, type ParsedOptions } from "../parse-command-line.js";
 import { errorToJson, reportError } from "../report-error.js";
 import { FRONT_END_OPTIONS, analyzeFromOptions } from "./analyze-from-options.js";
 import type { LoadedDockerfile } from "./load-dockerfile.js";
@@ -20,10 +21,12 @@ import {
 import {
   POOL_HELP,
   POOL_OPTIONS,
-  poolEngineEnv,
+  poolEngineAddress,
   readPoolFlags,
+  readSingleEngine,
   type PoolFlags,
 } from "./read-pool-flags.js";
+import { createEngine } from "./engine-address.js";
 import {
   runEngineChecks,
   runPoolEngineChecks,
@@ -120,7 +123,7 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<Exit
               skipped: undefined,
               checks: poolChecks.flatMap((result) => result.checks),
             }
-          : await runEngineChecks(io.engine ?? new DockerEngine({ env: io.env }), analysis, {
+          : await runEngineChecks(io.engine ?? singleEngine(io, values), analysis, {
               canPull,
               network,
               signal: io.signal,
@@ -167,11 +170,17 @@ export async function planCommand(argv: readonly string[], io: Io): Promise<Exit
   }
 }
 
+/** The one engine of a plan: `--engine ADDRESS` (or `STAGECRAFT_ENGINES=ADDRESS`), else DOCKER_HOST's. */
+function singleEngine(io: Io, values: ParsedOptions): Engine {
+  const address = readSingleEngine(values, io.env, io.cwd);
+  return address === undefined ? new DockerEngine({ env: io.env }) : createEngine(address, io.env);
+}
+
 /** A pool's engines: those the Io gives (tests), else each as its `--engine` address names it. */
 export function poolMembers(io: Io, pool: PoolFlags) {
   return pool.engines.map((spec) => ({
     name: spec.name,
-    engine: io.poolEngines?.[spec.name] ?? new DockerEngine({ env: poolEngineEnv(spec, io.env) }),
+    engine: io.poolEngines?.[spec.name] ?? createEngine(poolEngineAddress(spec), io.env),
   }));
 }
 

@@ -1,14 +1,29 @@
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { UsageError } from "@stagecraft/core";
+import type { BuildkitTlsFiles } from "@stagecraft/core/engine";
 import { listOption, stringOption, type ParsedOptions } from "../parse-command-line.js";
+import {
+  DOCKER_HOST_SCHEMES,
+  checkBuildkitAddress,
+  isBuildkitAddress,
+  isEngineAddress,
+  parseEngineAddress,
+  readTlsOption,
+  type EngineAddress,
+} from "./engine-address.js";
 
 /** One engine of the pool, as configured. */
 export interface PoolEngineSpec {
   readonly name: string;
-  /** `unix://…`, `tcp://…`, `ssh://…` (as DOCKER_HOST takes it) or a docker context name. */
+  /**
+   * `unix://…`, `tcp://…`, `ssh://…` (as DOCKER_HOST takes it), a docker context name, or a
+   * standalone buildkitd's `buildkit+tcp://…` or `buildkit+unix://…`.
+   */
   readonly address: string;
-  readonly addressKind: "host" | "context";
+  readonly addressKind: "host" | "context" | "buildkit";
+  /** The TLS files of a `buildkit+tcp://` address (absolute paths). */
+  readonly tls?: BuildkitTlsFiles | undefined;
   /** How many stages it builds at once (default 1). */
   readonly capacity: number;
 }
@@ -36,12 +51,16 @@ export const POOL_OPTIONS = {
   registry: { type: "string" },
 } as const;
 
-export const POOL_HELP = `      --engine NAME=ADDRESS[,capacity=N]
-                             an engine of a pool (repeat): ADDRESS as DOCKER_HOST takes it
-                             (unix://, tcp://, ssh://) or a docker context name; capacity: stages
-                             it builds at once (default 1). Also STAGECRAFT_ENGINES (entries
-                             separated by ";"), --engines-file FILE or .stagecraft/engines.json
-                             ({"engines":[{"name","address","capacity"}],"registry":"HOST/PREFIX"})
+export const POOL_HELP = `      --engine ADDRESS       the one engine to build on, instead of DOCKER_HOST's: a Docker Engine
+                             (unix://, tcp://, ssh://) or a standalone buildkitd
+                             (buildkit+unix:///PATH, buildkit+tcp://HOST:PORT[,cacert=CA.pem]
+                             [,cert=CERT.pem,key=KEY.pem]); also STAGECRAFT_ENGINES=ADDRESS
+      --engine NAME=ADDRESS[,capacity=N]
+                             an engine of a pool (repeat): ADDRESS as above, or a docker context
+                             name; capacity: stages it builds at once (default 1). Also
+                             STAGECRAFT_ENGINES (entries separated by ";"), --engines-file FILE or
+                             .stagecraft/engines.json ({"engines":[{"name","address","capacity",
+                             "cacert","cert","key"}],"registry":"HOST/PREFIX"})
       --engines-file FILE    read the pool from FILE (default: CONTEXT/.stagecraft/engines.json)
       --registry HOST/PREFIX where results travel between the engines of a pool (needed with two
                              or more), e.g. 127.0.0.1:5000/sc; also STAGECRAFT_REGISTRY
@@ -65,16 +84,17 @@ export function readPoolFlags(
   let engines: PoolEngineSpec[];
   let source: string;
   let fileRegistry: string | undefined;
+  if (readSingleEngine(values, env, cwd) !== undefined) return undefined;
   if (flags.length > 0) {
     source = "--engine";
-    engines = flags.map((text) => parseEngineFlag(text, "--engine"));
+    engines = flags.map((text) => parseEngineFlag(text, "--engine", cwd));
   } else if (fromEnv !== "") {
     source = "STAGECRAFT_ENGINES";
     engines = fromEnv
       .split(";")
       .map((part) => part.trim())
       .filter((part) => part !== "")
-      .map((text) => parseEngineFlag(text, "STAGECRAFT_ENGINES"));
+      .map((text) => parseEngineFlag(text, "STAGECRAFT_ENGINES", cwd));
   } else {
     const path =
       file === undefined
@@ -113,6 +133,36 @@ export function readPoolFlags(
   return { engines, registry, source };
 }
 
+/**
+ * The one engine `--engine ADDRESS` (no `NAME=`) or `STAGECRAFT_ENGINES=ADDRESS` names, in place of
+ * the one `DOCKER_HOST` names; undefined when neither does (none, or a pool).
+ * @throws UsageError for two such addresses, one mixed with a pool's `NAME=ADDRESS`, or a bad address.
+ */
+export function readSingleEngine(
+  values: ParsedOptions,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): EngineAddress | undefined {
+  const flags = listOption(values, "engine");
+  const fromEnv = (env.STAGECRAFT_ENGINES ?? "")
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  const [entries, source] =
+    flags.length > 0 ? [flags, "--engine"] : [fromEnv, "STAGECRAFT_ENGINES"];
+  const lone = entries.filter(isEngineAddress);
+  if (lone.length === 0) return undefined;
+  if (entries.length > 1) {
+    throw new UsageError(
+      `${source}: "${lone[0] ?? ""}" names one engine to build on, and ${entries.length - 1} more ${source === "--engine" ? "--engine" : "entries"} were given`,
+      {
+        hint: "Give one ADDRESS for a build on one engine, or NAME=ADDRESS for each engine of a pool.",
+      },
+    );
+  }
+  return parseEngineAddress(lone[0] ?? "", `${source} "${lone[0] ?? ""}"`, cwd);
+}
+
 function registryText(
   values: ParsedOptions,
   env: Readonly<Record<string, string | undefined>>,
@@ -125,10 +175,12 @@ function registryText(
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;
 const CONTEXT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
-const SCHEMES = ["unix://", "tcp://", "ssh://", "npipe://", "http://", "https://"];
 
-/** `NAME=ADDRESS[,capacity=N]`. */
-export function parseEngineFlag(text: string, flag: string): PoolEngineSpec {
+/**
+ * `NAME=ADDRESS[,capacity=N]`, and for a `buildkit+tcp://` address `cacert=`, `cert=`, `key=`
+ * (paths resolved against `cwd`, each checked to exist).
+ */
+export function parseEngineFlag(text: string, flag: string, cwd?: string): PoolEngineSpec {
   const equals = text.indexOf("=");
   if (equals <= 0) {
     throw new UsageError(`${flag} "${text}" is not NAME=ADDRESS`, {
@@ -136,18 +188,23 @@ export function parseEngineFlag(text: string, flag: string): PoolEngineSpec {
     });
   }
   const name = text.slice(0, equals);
+  const where = `${flag} "${text}"`;
   const [address = "", ...options] = text.slice(equals + 1).split(",");
   let capacity = 1;
+  const tls: BuildkitTlsFiles = {};
   for (const option of options) {
     const match = /^capacity=(.*)$/i.exec(option.trim());
-    if (match === null) {
-      throw new UsageError(`${flag} "${text}": unknown option "${option.trim()}"`, {
-        hint: "The only option of an engine is capacity=N.",
+    if (match !== null) {
+      capacity = parseCapacity(match[1] ?? "", where);
+    } else if (!readTlsOption(option, address, tls, where, cwd)) {
+      throw new UsageError(`${where}: unknown option "${option.trim()}"`, {
+        hint: isBuildkitAddress(address)
+          ? "A buildkit address takes capacity=N, and a buildkit+tcp:// one cacert=, cert= and key= (PEM files)."
+          : "The only option of a Docker Engine is capacity=N.",
       });
     }
-    capacity = parseCapacity(match[1] ?? "", `${flag} "${text}"`);
   }
-  return makeEngine(name, address, capacity, `${flag} "${text}"`);
+  return makeEngine(name, address, capacity, where, tls);
 }
 
 function parseCapacity(text: string, where: string): number {
@@ -163,19 +220,32 @@ function makeEngine(
   address: string,
   capacity: number,
   where: string,
+  tls: BuildkitTlsFiles = {},
 ): PoolEngineSpec {
   if (!NAME.test(name)) {
     throw new UsageError(`${where}: "${name}" is not an engine name`, {
       hint: "Engine names are letters, digits, '.', '_' and '-', e.g. pool1.",
     });
   }
-  if (SCHEMES.some((scheme) => address.startsWith(scheme))) {
+  if (isBuildkitAddress(address)) {
+    const checked = checkBuildkitAddress(address, tls, where);
+    return {
+      name,
+      address,
+      addressKind: "buildkit",
+      ...(checked.kind === "buildkit" && checked.tls !== undefined ? { tls: checked.tls } : {}),
+      capacity,
+    };
+  }
+  if (DOCKER_HOST_SCHEMES.some((scheme) => address.startsWith(scheme))) {
     return { name, address, addressKind: "host", capacity };
   }
   if (address.includes("://") || !CONTEXT_NAME.test(address)) {
     throw new UsageError(
       `${where}: "${address}" is neither an engine address nor a docker context name`,
-      { hint: "Write unix:///path.sock, tcp://HOST:PORT, ssh://USER@HOST, or a context name." },
+      {
+        hint: "Write unix:///path.sock, tcp://HOST:PORT, ssh://USER@HOST, a context name, or a buildkitd's buildkit+tcp://HOST:PORT or buildkit+unix:///path.sock.",
+      },
     );
   }
   return { name, address, addressKind: "context", capacity };
@@ -210,7 +280,15 @@ function readEnginesFile(
       entry.capacity === undefined
         ? 1
         : parseCapacity(typeof entry.capacity === "number" ? String(entry.capacity) : "", where);
-    return makeEngine(entry.name, entry.address, capacity, where);
+    const tls: BuildkitTlsFiles = {};
+    for (const option of ["cacert", "cert", "key"] as const) {
+      const value = entry[option];
+      if (value === undefined) continue;
+      if (typeof value !== "string") throw new UsageError(`${where}: "${option}" must be a path`);
+      // Relative to the file, as the file's other paths would be.
+      readTlsOption(`${option}=${value}`, entry.address, tls, `${where} ${option}`, dirname(path));
+    }
+    return makeEngine(entry.name, entry.address, capacity, where, tls);
   });
   const registry = record.registry;
   if (registry !== undefined && typeof registry !== "string") {
@@ -240,12 +318,9 @@ export function parseRegistry(text: string, flag: string): RegistrySpec {
   return { host, prefix, reference: `${host}/${prefix}` };
 }
 
-/** The environment that points the docker client at a pool engine: `DOCKER_HOST` or a context. */
-export function poolEngineEnv(
-  spec: Pick<PoolEngineSpec, "address" | "addressKind">,
-  env: Readonly<Record<string, string | undefined>>,
-): Record<string, string | undefined> {
-  return spec.addressKind === "host"
-    ? { ...env, DOCKER_HOST: spec.address }
-    : { ...env, DOCKER_HOST: undefined, DOCKER_CONTEXT: spec.address };
+/** A pool engine's address, as `createEngine` takes it. */
+export function poolEngineAddress(spec: PoolEngineSpec): EngineAddress {
+  return spec.addressKind === "buildkit"
+    ? { kind: "buildkit", address: spec.address, tls: spec.tls }
+    : { kind: spec.addressKind, address: spec.address };
 }

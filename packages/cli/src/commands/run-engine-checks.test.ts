@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { analyzeDockerfile } from "@stagecraft/core";
 import { FakeEngine } from "@stagecraft/core/testing";
-import { runPoolEngineChecks } from "./run-engine-checks.js";
+import { BuildkitEngine } from "@stagecraft/core/engine";
+import { runEngineChecks, runPoolEngineChecks } from "./run-engine-checks.js";
 
 // a on main, b on p1; each FROM its own base, and b also copies from a tools image.
 const DOCKERFILE = [
@@ -140,5 +141,32 @@ describe("runPoolEngineChecks asks each engine's registry access", () => {
     );
     expect(engines.p1.distributionAsked).toEqual(["127.0.0.1:5000/sc/tools:1"]);
     expect(p1?.checks.map((entry) => entry.reference)).toEqual(["127.0.0.1:5000/sc/tools:1"]);
+  });
+});
+
+describe("engine checks on a standalone buildkitd", () => {
+  it("skip it, saying why, and still check the pool's Docker Engines", async () => {
+    const analysis = analyzeDockerfile(DOCKERFILE, { targets: ["a", "b"] });
+    // Nothing listens there: a buildkitd is not asked at all.
+    const bk = new BuildkitEngine({ address: "buildkit+unix:///nonexistent/bk.sock" });
+    const [main, p1] = await runPoolEngineChecks(
+      [
+        { name: "main", engine: pool().main },
+        { name: "p1", engine: bk },
+      ],
+      analysis,
+      PLACEMENT,
+      { pinBases: false },
+    );
+    expect(p1).toMatchObject({
+      name: "p1",
+      engine: "buildkit+unix:///nonexistent/bk.sock",
+      skipped:
+        "a standalone buildkitd has no image store to ask: it resolves each image when the build starts",
+      checks: [],
+    });
+    expect(main?.skipped).toBeUndefined();
+    const one = await runEngineChecks(bk, analysis, {});
+    expect(one.skipped).toBe(p1?.skipped);
   });
 });

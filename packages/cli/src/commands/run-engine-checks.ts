@@ -5,6 +5,7 @@ import {
   type EngineCheck,
 } from "@stagecraft/core/dockerfile";
 import {
+  BuildkitEngine,
   probeRegistries,
   readEngineReadiness,
   type EngineReadinessOptions,
@@ -33,6 +34,9 @@ export async function runEngineChecks(
   options: EngineReadinessOptions,
 ): Promise<EngineChecksResult> {
   const where = engine.endpoint?.description;
+  if (engine instanceof BuildkitEngine) {
+    return { engine: where, skipped: BUILDKIT_SKIP, checks: [] };
+  }
   try {
     const checks = await readEngineReadiness(engine, analysis, options);
     return { engine: where, skipped: undefined, checks };
@@ -45,6 +49,10 @@ export async function runEngineChecks(
     };
   }
 }
+
+/** Why a standalone buildkitd is not asked (it answers no image questions). */
+const BUILDKIT_SKIP =
+  "a standalone buildkitd has no image store to ask: it resolves each image when the build starts";
 
 /** One engine of a pool, as its checks need it. */
 export interface PoolCheckMember {
@@ -80,6 +88,7 @@ export async function runPoolEngineChecks(
   const queries = listEngineImages(analysis).filter((query) => !named.has(query.reference));
   const answers = await Promise.all(
     members.map(async (member) => {
+      if (member.engine instanceof BuildkitEngine) return BUILDKIT_SKIP;
       try {
         const found = await Promise.all(
           queries.map((query) => member.engine.inspectImage(query.lookup, options.signal)),
@@ -116,6 +125,9 @@ export async function runPoolEngineChecks(
         .map((transfer) => transfer.id);
       const builds = [...targets.map((target) => target.id), ...shares];
       const answer = answers[index];
+      if (answer === BUILDKIT_SKIP) {
+        return { name: member.name, builds, engine: where, skipped: BUILDKIT_SKIP, checks: [] };
+      }
       if (answer === undefined || !(answer instanceof Map)) {
         return {
           name: member.name,

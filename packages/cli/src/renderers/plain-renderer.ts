@@ -105,7 +105,9 @@ export function createPlainFormatter(options: {
       case "run-started": {
         startedAt = event.time;
         const noun = event.targets.length === 1 ? "target" : "targets";
-        const on = ` on Docker ${event.engine.version} at ${event.engine.endpoint}`;
+        // A standalone buildkitd answers with its BuildKit version (`BuildkitEngine.info`).
+        const product = event.engine.apiVersion === "buildkit" ? "BuildKit" : "Docker";
+        const on = ` on ${product} ${event.engine.version} at ${event.engine.endpoint}`;
         return [
           line(
             event,

@@ -35,7 +35,12 @@ export { contextNameOf, pinBaseImages } from "./pin-base-images.js";
 export type { BasePins, PinnedBase, UnpinnedBase } from "./pin-base-images.js";
 export type { RegistryImage, RegistryPlatform } from "./read-registry-image.js";
 export { BuildkitEngine, parseBuildkitAddress } from "./buildkit/buildkit-engine.js";
-export type { BuildkitEngineOptions, BuildkitTlsFiles } from "./buildkit/buildkit-engine.js";
+export type {
+  BuildkitDescription,
+  BuildkitEngineOptions,
+  BuildkitTlsFiles,
+} from "./buildkit/buildkit-engine.js";
+export type { WorkerStore } from "./buildkit/read-worker-store.js";
 export { ControlClient } from "./buildkit/control-client.js";
 export type { BuildkitAddress } from "./buildkit/control-client.js";
 export type { UsageRecord, WorkerRecord } from "./buildkit/control-protos.js";

@@ -13,12 +13,10 @@ import type {
 import type { StartSessionOptions } from "../session/start-session.js";
 import { ControlClient, describeBuildkitAddress, type BuildkitAddress } from "./control-client.js";
 import type { UsageRecord, WorkerRecord } from "./control-protos.js";
+import { MOBY_WORKER_LABEL, readWorkerStore, type WorkerStore } from "./read-worker-store.js";
 import { solveBuild, type ImageExporter } from "./solve-build.js";
 
-/** A worker label only moby's BuildKit sets (moby `builder-next/worker`): its exporter is `moby`. */
-const MOBY_WORKER_LABEL = "org.mobyproject.buildkit.worker.moby.host-gateway-ip";
-
-/** TLS files for a `tcp://` BuildKit address, as buildx's `remote` driver takes them. */
+/** TLS files for a `buildkit+tcp://` address, as buildx's `remote` driver takes them. */
 export interface BuildkitTlsFiles {
   /** The CA that signed the server's certificate (PEM path). */
   ca?: string | undefined;
@@ -29,39 +27,117 @@ export interface BuildkitTlsFiles {
 
 /** Options of `BuildkitEngine`. */
 export interface BuildkitEngineOptions {
-  /** `tcp://HOST:PORT` or `unix:///path`, or an address made by the caller. */
+  /**
+   * `buildkit+tcp://HOST:PORT` or `buildkit+unix:///path` (`tcp://` and `unix://`, as buildctl's
+   * `--addr` takes them, are read the same), or an address made by the caller.
+   */
   address: string | BuildkitAddress;
-  /** TLS for a `tcp://` address; without it the connection is plain h2c. */
+  /** TLS for a tcp address; without it the connection is plain h2c. */
   tls?: BuildkitTlsFiles | undefined;
   logger?: Logger | undefined;
 }
 
+/** What `BuildkitEngine.describe` tells of the daemon: `stagecraft engine` shows it. */
+export interface BuildkitDescription {
+  /** The address, as `buildkit+tcp://…` or `buildkit+unix://…`. */
+  endpoint: string;
+  /** BuildKit's version (`v0.0.0+unknown` inside a Docker Engine). */
+  version: string;
+  workers: WorkerRecord[];
+  /** Where images go: the default worker's store. */
+  store: WorkerStore;
+  /** Platforms of the default worker. */
+  platforms: string[];
+  /**
+   * The cache backends buildkitd registers (BuildKit `cmd/buildkitd/main.go`; the API does not list
+   * them); undefined for moby's worker, whose backends are the Docker Engine's (`stagecraft engine`
+   * on the Engine's socket says which).
+   */
+  cache: { exporters: string[]; importers: string[] } | undefined;
+}
+
+/** buildkitd's cache backends (moby/buildkit `cmd/buildkitd/main.go`, v0.12 to v0.20). */
+const BUILDKITD_CACHE = {
+  exporters: ["azblob", "gha", "inline", "local", "registry", "s3"],
+  importers: ["azblob", "gha", "local", "registry", "s3"],
+};
+
+const SCHEME_HINT = "Write buildkit+tcp://HOST:PORT or buildkit+unix:///path/to/buildkitd.sock.";
+
 /**
- * Parses `tcp://HOST:PORT` or `unix:///path` into an address; TLS files are read at once.
- * @throws UsageError for another scheme or a missing port.
+ * Parses `buildkit+tcp://HOST:PORT` or `buildkit+unix:///path` (or the same without `buildkit+`, as
+ * buildctl's `--addr` takes them) into an address; TLS files are read at once.
+ * @throws UsageError for another scheme, a missing port, TLS files on a unix socket, a client
+ * certificate without its key (or the reverse), or a TLS file that cannot be read.
  */
 export function parseBuildkitAddress(text: string, tls?: BuildkitTlsFiles): BuildkitAddress {
-  if (text.startsWith("unix://")) {
-    const socketPath = text.slice("unix://".length);
-    if (socketPath === "") throw new UsageError(`BuildKit address "${text}" names no socket`);
+  const rest = text.startsWith("buildkit+") ? text.slice("buildkit+".length) : text;
+  const hasTls =
+    tls !== undefined && [tls.ca, tls.cert, tls.key].some((path) => path !== undefined);
+  if (rest.startsWith("unix://")) {
+    const socketPath = rest.slice("unix://".length);
+    if (socketPath === "") {
+      throw new UsageError(`BuildKit address "${text}" names no socket`, {
+        hint: "Write buildkit+unix:///path/to/buildkitd.sock.",
+      });
+    }
+    if (hasTls) {
+      throw new UsageError(
+        `BuildKit address "${text}" is a unix socket, which takes no TLS files`,
+        {
+          hint: "Leave out the TLS files, or give a buildkit+tcp://HOST:PORT address.",
+        },
+      );
+    }
     return { kind: "unix", socketPath };
   }
-  const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(text);
-  if (tcp?.[1] !== undefined && tcp[2] !== undefined) {
-    const read = (path: string | undefined): Buffer | undefined =>
-      path === undefined ? undefined : readFileSync(path);
-    return {
-      kind: "tcp",
-      host: tcp[1].replace(/^\[|\]$/g, ""),
-      port: Number(tcp[2]),
-      ...(tls === undefined
-        ? {}
-        : { tls: { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) } }),
-    };
+  if (!rest.startsWith("tcp://")) {
+    throw new UsageError(`"${text}" is not a BuildKit address`, { hint: SCHEME_HINT });
   }
-  throw new UsageError(`"${text}" is not a BuildKit address`, {
-    hint: "Write tcp://HOST:PORT or unix:///path/to/buildkitd.sock.",
-  });
+  const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/[\]]+)(?::(\d*))?\/?$/.exec(rest);
+  if (tcp?.[1] === undefined) {
+    throw new UsageError(`BuildKit address "${text}" is not tcp://HOST:PORT`, {
+      hint: SCHEME_HINT,
+    });
+  }
+  const port = Number(tcp[2] ?? "");
+  if (tcp[2] === undefined || tcp[2] === "" || port < 1 || port > 65535) {
+    throw new UsageError(`BuildKit address "${text}" names no port`, {
+      hint: `buildkitd has no default port: write ${text.replace(/\/$/, "")}:PORT (1234 in BuildKit's examples).`,
+    });
+  }
+  if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new UsageError(
+      `BuildKit address "${text}": a client certificate needs its key, and a key its certificate`,
+      { hint: "Give both the client certificate and its key, or neither." },
+    );
+  }
+  return {
+    kind: "tcp",
+    host: tcp[1].replace(/^\[|\]$/g, ""),
+    port,
+    ...(tls === undefined || !hasTls
+      ? {}
+      : {
+          tls: {
+            ca: readTlsFile(tls.ca, "CA certificate"),
+            cert: readTlsFile(tls.cert, "client certificate"),
+            key: readTlsFile(tls.key, "client key"),
+          },
+        }),
+  };
+}
+
+function readTlsFile(path: string | undefined, role: string): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`cannot read the ${role} ${path}: ${(error as Error).message}`, {
+      cause: error,
+      hint: `Check the path of the ${role} (PEM).`,
+    });
+  }
 }
 
 /**
@@ -188,7 +264,10 @@ export class ControlBuilder {
 /**
  * A standalone BuildKit daemon as an engine (the one behind buildx's `remote` and `kubernetes`
  * drivers): builds through the Control API, the session inside `Control.Session`. It has no image
- * store to inspect, so the report has no image sizes.
+ * store to inspect, so the report has no image sizes. Images go where its default worker keeps them
+ * (`describe().store`): into the Docker Engine for moby's worker, into containerd for a containerd
+ * worker; the OCI worker keeps none, so a tagged image there is reachable by nobody: export it
+ * (an output) instead.
  *
  * @example
  * const engine = new BuildkitEngine({ address: "tcp://127.0.0.1:1234", tls: { ca: "ca.pem" } });
@@ -197,6 +276,7 @@ export class ControlBuilder {
  */
 export class BuildkitEngine implements Engine {
   readonly local = false;
+  readonly buildPath = "control";
   readonly #builder: ControlBuilder;
 
   constructor(options: BuildkitEngineOptions) {
@@ -205,6 +285,11 @@ export class BuildkitEngine implements Engine {
         ? parseBuildkitAddress(options.address, options.tls)
         : options.address;
     this.#builder = new ControlBuilder(address, options.logger ?? silentLogger);
+  }
+
+  /** Where the daemon is, as `buildkit+tcp://…` or `buildkit+unix://…`. */
+  get endpoint(): { readonly description: string } {
+    return { description: this.#builder.description };
   }
 
   async info(signal?: AbortSignal): Promise<EngineInfo> {
@@ -235,6 +320,27 @@ export class BuildkitEngine implements Engine {
       os,
       arch,
       buildkit: true,
+    };
+  }
+
+  /** The daemon's version, workers, where its images go and its cache backends. */
+  async describe(signal?: AbortSignal): Promise<BuildkitDescription> {
+    const info = await this.info(signal);
+    const workers = await this.#builder.listWorkers(signal);
+    const store = readWorkerStore(workers);
+    return {
+      endpoint: info.endpoint,
+      version: info.version,
+      workers,
+      store,
+      platforms: workers[0]?.platforms ?? [],
+      cache:
+        store.kind === "docker-engine"
+          ? undefined
+          : {
+              exporters: [...BUILDKITD_CACHE.exporters],
+              importers: [...BUILDKITD_CACHE.importers],
+            },
     };
   }
 

@@ -41,15 +41,20 @@ export type BuildkitAddress =
     }
   | { kind: "unix"; socketPath: string };
 
-/** The address as the user would write it. */
+/**
+ * The address as the user would write it: `buildkit+tcp://` and `buildkit+unix://`, so a report
+ * cannot take a standalone buildkitd for a Docker Engine at the same `DOCKER_HOST`-like address.
+ */
 export function describeBuildkitAddress(address: BuildkitAddress): string {
   switch (address.kind) {
     case "upgrade":
       return address.description;
-    case "tcp":
-      return `tcp://${address.host}:${address.port}${address.tls === undefined ? "" : " (TLS)"}`;
+    case "tcp": {
+      const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+      return `buildkit+tcp://${host}:${address.port}${address.tls === undefined ? "" : " (TLS)"}`;
+    }
     case "unix":
-      return `unix://${address.socketPath}`;
+      return `buildkit+unix://${address.socketPath}`;
     default:
       return address satisfies never;
   }
