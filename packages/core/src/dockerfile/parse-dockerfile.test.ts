@@ -259,6 +259,21 @@ describe("keywords and flags", () => {
 });
 
 describe("arguments per instruction", () => {
+  it("splits ENV, LABEL and ARG words on Go spaces, with or without quotes in the line", () => {
+    // Lines without quotes or escape tokens are split natively; one quote takes the scan.
+    const blanks = ["\t", "\v", "\f", "\r", " ", "\u0085", "\u00a0", "\u1680", "\u2000"];
+    blanks.push("\u2028", "\u202f", "\u205f", "\u3000");
+    const words = blanks.map((blank, index) => `k${index}=v${blank}`).join("");
+    const expected = blanks.flatMap((_, index) => [`k${index}`, `v`, "="]);
+    expect(only(`ENV ${words}`).args).toEqual(expected);
+    expect(only(`LABEL ${words}q=""`).args).toEqual([...expected, "q", '""', "="]);
+    expect(only(`ARG ${words}`).args).toEqual(blanks.map((_, index) => `k${index}=v`));
+    expect(only(`ARG ${words}q=''`).args).toEqual([
+      ...blanks.map((_, index) => `k${index}=v`),
+      "q=''",
+    ]);
+  });
+
   it("splits FROM and EXPOSE on ASCII blanks, quotes kept", () => {
     expect(only('FROM "x" \t AS\vb').args).toEqual(['"x"', "AS", "b"]);
     expect(only("EXPOSE 80\u00A0443").args).toEqual(["80\u00A0443"]);

@@ -1,7 +1,7 @@
 import type { EscapeToken } from "./ast.js";
 import { quoteGo } from "./go/strconv.js";
 import { toLowerGo, trimGoSpace, trimLeftGoSpace } from "./go/strings.js";
-import { isGoSpaceByte, isGoSpaceCode } from "./go/unicode.js";
+import { isGoSpaceByte, isGoSpaceCode, splitOnGoSpaces } from "./go/unicode.js";
 import { Utf8View } from "./go/utf8.js";
 
 /** One logical line split the way BuildKit's `newNodeFromLine` splits it; no position yet. */
@@ -403,6 +403,8 @@ function parseJsonArray(rest: string): string[] | undefined {
 
 /** Whether `[`/`{` nesting outside strings goes deeper than `limit`. */
 function jsonDepthExceeds(text: string, limit: number): boolean {
+  // Each level takes a character, so a text no longer than the limit cannot exceed it.
+  if (text.length <= limit) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -442,11 +444,17 @@ function replaceLoneSurrogates(text: string): string {
   );
 }
 
+const QUOTES = /['"]/;
+
 /**
  * BuildKit `parseWords` (ARG, and ENV/LABEL's first pass): words split on Go spaces outside quotes;
  * quotes are kept, and so is the escape token with the character after it.
  */
 function parseWords(rest: string, escapeToken: EscapeToken): string[] {
+  // Without quotes and escape tokens the words are the runs of non-blanks: one native split.
+  if (!rest.includes(escapeToken) && !QUOTES.test(rest)) {
+    return splitOnGoSpaces(rest);
+  }
   // Every character of a word is kept, so words are slices of `rest`; only an escape token at the
   // very end is dropped.
   const words: string[] = [];
