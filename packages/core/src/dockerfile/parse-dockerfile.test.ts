@@ -250,6 +250,25 @@ describe("keywords and flags", () => {
     expect(only('RUN --""').args).toEqual([]);
   });
 
+  it("splits plain flags as the byte scan does (an empty quote sends a line through it)", () => {
+    // Flags without quotes, escapes or non-ASCII bytes are sliced from the line; `""` in a flag
+    // word changes nothing but takes the byte scan.
+    for (const line of [
+      "RUN --mount=type=cache,target=/go/pkg/mod \t\v--network=none  go build",
+      "RUN --a --b=c#d&e -- --x y",
+      "RUN --a --",
+      "RUN --a\f--b",
+      "COPY --from=stage0 --chmod=0755 /a /b",
+      "FROM --platform=$BUILDPLATFORM x AS y",
+    ]) {
+      const plain = only(line);
+      const scanned = only(line.replace("--", '--""'));
+      expect([plain.flags, plain.args], line).toEqual([scanned.flags, scanned.args]);
+    }
+    // U+0085 is C2 85 in UTF-8, and 0x85 is a Go space byte.
+    expect(only("RUN --a\u0085--b c").flags).toEqual(["--a\u00c2", "--b"]);
+  });
+
   it("reads flags byte by byte like Go: non-ASCII bytes become Latin-1 characters", () => {
     expect(only("COPY --chown=é x y").flags).toEqual(["--chown=Ã©"]);
     // U+00E0 is C3 A0 in UTF-8, and Go's unicode.IsSpace(0xA0) is true.

@@ -164,9 +164,43 @@ function extractBuilderFlags(
   if (!line.startsWith("--")) return { rest: line, flags: NO_FLAGS };
   // Bytes are characters while the text is ASCII; the UTF-8 view is only built when it is not.
   return (
+    splitPlainFlags(line, escapeToken) ??
     scanBuilderFlags(new AsciiBytes(line), escapeToken) ??
     scanBuilderFlags(new Utf8Bytes(line), escapeToken) ?? { rest: "", flags: NO_FLAGS }
   );
+}
+
+/** ASCII blanks, and a flag word that needs the byte scan: a quote, escape or non-ASCII byte. */
+const ASCII_BLANK = /[\t\n\v\f\r ]/g;
+const NOT_PLAIN_FLAG = /[^\x21\x23-\x26\x28-\x7e]/;
+
+/**
+ * The scan of extractBuilderFlags for flag words that are plain ASCII without quotes or escape
+ * token (nearly all): each flag is a slice of the line. Undefined when a flag word is not plain.
+ */
+function splitPlainFlags(
+  line: string,
+  escapeToken: EscapeToken,
+): { rest: string; flags: string[] } | undefined {
+  const flags: string[] = [];
+  let start = 0;
+  for (;;) {
+    while (isAsciiBlank(line.charCodeAt(start))) start++;
+    if (!line.startsWith("--", start)) return { rest: line.slice(start), flags };
+    ASCII_BLANK.lastIndex = start;
+    const end = ASCII_BLANK.test(line) ? ASCII_BLANK.lastIndex - 1 : line.length;
+    const word = line.slice(start, end);
+    if (NOT_PLAIN_FLAG.test(word) || word.includes(escapeToken)) return undefined;
+    if (word === "--") return { rest: line.slice(end), flags };
+    flags.push(word);
+    if (end === line.length) return { rest: "", flags };
+    start = end;
+  }
+}
+
+/** The ASCII bytes Go's `unicode.IsSpace` accepts. */
+function isAsciiBlank(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
 }
 
 /** Byte access for the flag and HEALTHCHECK scans. */
