@@ -336,7 +336,8 @@ describe("expandWords: word splitting", () => {
 
   it("gives a word without $, quotes, escapes or < what the lexer gives it", () => {
     // Such words skip the lexer; an empty quote ('') after the last character sends the same
-    // word through it, and changes neither its value nor its words.
+    // word through the quote-aware path (lexSimpleWord, itself checked against the lexer), and
+    // changes neither its value nor its words.
     const blanks = ["\t", "\n", "\v", "\f", "\r", " ", "\u0085", "\u00a0", "\u1680", "\u2000"];
     blanks.push("\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000");
     const plain = [

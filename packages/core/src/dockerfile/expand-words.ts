@@ -1,6 +1,7 @@
 import { DockerfileError, type SourcePosition } from "../errors.js";
 import { quoteGo } from "./go/strconv.js";
 import { splitOnGoSpaces } from "./go/unicode.js";
+import { lexSimpleWord } from "./lex-simple-word.js";
 import { runSteps } from "./run-steps.js";
 import { ShellSyntaxError } from "./shell-syntax-error.js";
 import { ShellWordLexer } from "./shell-word-lexer.js";
@@ -70,6 +71,8 @@ export function expandShellWord(
   if (!NOT_PLAIN.test(word)) {
     return { value: word, words: splitOnGoSpaces(word), matched: [], unmatched: [] };
   }
+  const simple = lexSimpleWord(word, env, options);
+  if (simple !== undefined) return simple;
   const lexer = new ShellWordLexer(word, env, options);
   try {
     const { result, words } = runSteps(
