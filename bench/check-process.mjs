@@ -1,10 +1,10 @@
 // node bench/check-process.mjs (after `pnpm build`): what `stagecraft check` costs as a process on
 // the generated Dockerfile of 10,000 instructions (bench/harness/make-dockerfile.mjs, as in
-// bench/check.mjs): user + system CPU and wall time of the whole process (GNU time), median and
-// min-max of RUNS (default 11), with the code cache the first run of each binary leaves, and
-// `stagecraft --version` for the start-up alone. CHECK_BIN_BEFORE=DIR (a copy of an earlier
-// packages/cli/dist/bin) is measured too, alternated run by run, so a change of load hits both.
-// CHECK_ARGS adds arguments (e.g. "--offline").
+// bench/check.mjs): user + system CPU and wall time of the whole process (GNU time, 10 ms steps),
+// median and min-max of RUNS (default 11), with the code cache the first run of each binary leaves;
+// `stagecraft --version` for the CLI's start-up alone, and `node -e 0` for Node's own (the floor).
+// CHECK_BIN_BEFORE=DIR (a copy of an earlier packages/cli/dist/bin) is measured too, alternated run
+// by run, so a change of load hits both. CHECK_ARGS adds arguments (e.g. "--offline").
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,18 +26,14 @@ const generated = createDockerfileGenerator()(INSTRUCTIONS);
 writeFileSync(join(dir, "Dockerfile"), typeof generated === "string" ? generated : generated.text);
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-/** One process: [cpu ms, wall ms], from GNU time's "%U %S %e". */
-function run(bin, args) {
+/** One process (`node ...argv`): [cpu ms, wall ms], from GNU time's "%U %S %e". */
+function run(argv) {
   const timing = join(dir, "time.txt");
   try {
-    execFileSync(
-      "/usr/bin/time",
-      ["-o", timing, "-f", "%U %S %e", process.execPath, bin, ...args],
-      {
-        stdio: "ignore",
-        env: { ...process.env, CI: "" },
-      },
-    );
+    execFileSync("/usr/bin/time", ["-o", timing, "-f", "%U %S %e", process.execPath, ...argv], {
+      stdio: "ignore",
+      env: { ...process.env, CI: "" },
+    });
   } catch (error) {
     // Exit 1: findings at or above --fail-on; anything else is a failure of the benchmark.
     if (error.status !== 1) throw error;
@@ -50,13 +46,15 @@ try {
   const cases = { check: ["check", dir, ...extra], version: ["--version"] };
   const rows = {};
   for (const [name, bin] of Object.entries(bins)) {
-    for (const args of Object.values(cases)) run(bin, args); // leaves the code caches
+    for (const args of Object.values(cases)) run([bin, ...args]); // leaves the code caches
     rows[name] = Object.fromEntries(Object.keys(cases).map((kind) => [kind, []]));
   }
+  rows.node = { "-e 0": [] };
   for (let round = 0; round < RUNS; round++) {
     for (const [name, bin] of Object.entries(bins)) {
-      for (const [kind, args] of Object.entries(cases)) rows[name][kind].push(run(bin, args));
+      for (const [kind, args] of Object.entries(cases)) rows[name][kind].push(run([bin, ...args]));
     }
+    rows.node["-e 0"].push(run(["-e", "0"]));
   }
   console.log(`load ${readFileSync("/proc/loadavg", "utf8").trim()}; median (min-max) of ${RUNS}`);
   console.log("| binary | command | CPU ms | wall ms |");

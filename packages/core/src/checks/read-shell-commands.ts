@@ -80,6 +80,9 @@ interface Token {
   readonly raw: string;
 }
 
+/** Characters {@link splitCommands} adds to the word as they are (`#` and `$` not always). */
+const ORDINARY_RUN = /[^\\'"$`#<>\n;|&()\t\r ]+/y;
+
 /** Splits a script into commands of raw words, honouring quotes, escapes and comments. */
 function splitCommands(script: string): Token[][] {
   const commands: Token[][] = [];
@@ -97,6 +100,14 @@ function splitCommands(script: string): Token[][] {
     words = [];
   };
   for (let i = 0; i < script.length; i++) {
+    // A run of ordinary characters joins the word at once.
+    ORDINARY_RUN.lastIndex = i;
+    if (ORDINARY_RUN.test(script)) {
+      word += script.slice(i, ORDINARY_RUN.lastIndex);
+      inWord = true;
+      i = ORDINARY_RUN.lastIndex - 1;
+      continue;
+    }
     const ch = script[i] ?? "";
     if (ch === "\\") {
       const next = script[i + 1];
@@ -189,11 +200,16 @@ function findClosingParen(script: string, open: number): number {
   return script.length - 1;
 }
 
+/** What expandToken removes or replaces (and `\u0000`, a command substitution's mark). */
+const EXPANDED = /[\\'"$]/;
+
 /**
  * Expands one raw word: quotes removed, variables replaced. Unquoted expansions are split on
  * blanks (field splitting); a word that holds a command substitution is dropped (unknowable).
  */
 function expandToken(raw: string, resolve: (name: string) => string | undefined): string[] {
+  // Nothing to remove or replace: most words.
+  if (!EXPANDED.test(raw) && !raw.includes("\u0000")) return raw === "" ? [] : [raw];
   const fields: string[] = [];
   let current = "";
   let has = false;

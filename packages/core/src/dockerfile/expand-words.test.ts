@@ -333,6 +333,36 @@ describe("expandWords: word splitting", () => {
     expect(expandWords("a\u00a0b\u2003c", {})).toEqual(["a", "b", "c"]);
     expect(expandWords("a\ufeffb", {})).toEqual(["a\ufeffb"]);
   });
+
+  it("gives a word without $, quotes, escapes or < what the lexer gives it", () => {
+    // Such words skip the lexer; an empty quote ('') after the last character sends the same
+    // word through the quote-aware path (lexSimpleWord, itself checked against the lexer), and
+    // changes neither its value nor its words.
+    const blanks = ["\t", "\n", "\v", "\f", "\r", " ", "\u0085", "\u00a0", "\u1680", "\u2000"];
+    blanks.push("\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000");
+    const plain = [
+      "",
+      "word",
+      "two  words",
+      ...blanks.map((blank) => `a${blank}b${blank}${blank}c${blank}`),
+      ` \t lead${blanks.join("")}and trail`,
+      "\ufeff-inside",
+      "a\u{1F600}b \ud800 c\udc00",
+      "key=value:x/y@z,#!%&*()[]{}+?",
+    ];
+    for (const word of plain) {
+      const lexed = expandShellWord(`${word}x''`, env);
+      const fast = expandShellWord(`${word}x`, env);
+      expect(fast, JSON.stringify(word)).toEqual(lexed);
+    }
+    // A leading byte-order mark is dropped by the lexer, so it is not plain.
+    expect(expandShellWord("\ufeffa b", env)).toEqual({
+      value: "a b",
+      words: ["a", "b"],
+      matched: [],
+      unmatched: [],
+    });
+  });
 });
 
 describe("expandWord: lexer options", () => {

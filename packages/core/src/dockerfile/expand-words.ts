@@ -1,5 +1,7 @@
 import { DockerfileError, type SourcePosition } from "../errors.js";
 import { quoteGo } from "./go/strconv.js";
+import { splitOnGoSpaces } from "./go/unicode.js";
+import { lexSimpleWord } from "./lex-simple-word.js";
 import { runSteps } from "./run-steps.js";
 import { ShellSyntaxError } from "./shell-syntax-error.js";
 import { ShellWordLexer } from "./shell-word-lexer.js";
@@ -66,6 +68,11 @@ export function expandShellWord(
   env: ShellEnv,
   options: ExpandWordOptions = {},
 ): ShellWordExpansion {
+  if (!NOT_PLAIN.test(word)) {
+    return { value: word, words: splitOnGoSpaces(word), matched: [], unmatched: [] };
+  }
+  const simple = lexSimpleWord(word, env, options);
+  if (simple !== undefined) return simple;
   const lexer = new ShellWordLexer(word, env, options);
   try {
     const { result, words } = runSteps(
@@ -88,3 +95,10 @@ export function expandShellWord(
     throw error;
   }
 }
+
+/**
+ * A `$`, quote, escape token (either one), `<` or leading byte-order mark: a word without any is
+ * copied through unchanged by the lexer. Most words are such, and the lexer's steps cost far more
+ * than one native scan.
+ */
+const NOT_PLAIN = /^\uFEFF|[$"'<\\`]/;

@@ -21,7 +21,6 @@ function splitSourcesAndDestination(
       `${keyword} cannot accept a heredoc as a destination`,
     );
   }
-  const byName = new Map(node.heredocs.map((heredoc) => [heredoc.name, heredoc]));
   const sources: string[] = [];
   const heredocSources: Heredoc[] = [];
   for (const source of node.args.slice(0, -1)) {
@@ -30,7 +29,7 @@ function splitSourcesAndDestination(
       sources.push(source);
       continue;
     }
-    const body = byName.get(heredoc.name);
+    const body = node.heredocs.findLast((candidate) => candidate.name === heredoc.name);
     heredocSources.push({
       name: heredoc.name,
       expand: heredoc.expand,

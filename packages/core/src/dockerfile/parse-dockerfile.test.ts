@@ -250,6 +250,25 @@ describe("keywords and flags", () => {
     expect(only('RUN --""').args).toEqual([]);
   });
 
+  it("splits plain flags as the byte scan does (an empty quote sends a line through it)", () => {
+    // Flags without quotes, escapes or non-ASCII bytes are sliced from the line; `""` in a flag
+    // word changes nothing but takes the byte scan.
+    for (const line of [
+      "RUN --mount=type=cache,target=/go/pkg/mod \t\v--network=none  go build",
+      "RUN --a --b=c#d&e -- --x y",
+      "RUN --a --",
+      "RUN --a\f--b",
+      "COPY --from=stage0 --chmod=0755 /a /b",
+      "FROM --platform=$BUILDPLATFORM x AS y",
+    ]) {
+      const plain = only(line);
+      const scanned = only(line.replace("--", '--""'));
+      expect([plain.flags, plain.args], line).toEqual([scanned.flags, scanned.args]);
+    }
+    // U+0085 is C2 85 in UTF-8, and 0x85 is a Go space byte.
+    expect(only("RUN --a\u0085--b c").flags).toEqual(["--a\u00c2", "--b"]);
+  });
+
   it("reads flags byte by byte like Go: non-ASCII bytes become Latin-1 characters", () => {
     expect(only("COPY --chown=é x y").flags).toEqual(["--chown=Ã©"]);
     // U+00E0 is C3 A0 in UTF-8, and Go's unicode.IsSpace(0xA0) is true.
@@ -259,6 +278,21 @@ describe("keywords and flags", () => {
 });
 
 describe("arguments per instruction", () => {
+  it("splits ENV, LABEL and ARG words on Go spaces, with or without quotes in the line", () => {
+    // Lines without quotes or escape tokens are split natively; one quote takes the scan.
+    const blanks = ["\t", "\v", "\f", "\r", " ", "\u0085", "\u00a0", "\u1680", "\u2000"];
+    blanks.push("\u2028", "\u202f", "\u205f", "\u3000");
+    const words = blanks.map((blank, index) => `k${index}=v${blank}`).join("");
+    const expected = blanks.flatMap((_, index) => [`k${index}`, `v`, "="]);
+    expect(only(`ENV ${words}`).args).toEqual(expected);
+    expect(only(`LABEL ${words}q=""`).args).toEqual([...expected, "q", '""', "="]);
+    expect(only(`ARG ${words}`).args).toEqual(blanks.map((_, index) => `k${index}=v`));
+    expect(only(`ARG ${words}q=''`).args).toEqual([
+      ...blanks.map((_, index) => `k${index}=v`),
+      "q=''",
+    ]);
+  });
+
   it("splits FROM and EXPOSE on ASCII blanks, quotes kept", () => {
     expect(only('FROM "x" \t AS\vb').args).toEqual(['"x"', "AS", "b"]);
     expect(only("EXPOSE 80\u00A0443").args).toEqual(["80\u00A0443"]);

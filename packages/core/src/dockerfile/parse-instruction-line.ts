@@ -1,7 +1,7 @@
 import type { EscapeToken } from "./ast.js";
 import { quoteGo } from "./go/strconv.js";
 import { toLowerGo, trimGoSpace, trimLeftGoSpace } from "./go/strings.js";
-import { isGoSpaceByte, isGoSpaceCode } from "./go/unicode.js";
+import { isGoSpaceByte, isGoSpaceCode, splitOnGoSpaces } from "./go/unicode.js";
 import { Utf8View } from "./go/utf8.js";
 
 /** One logical line split the way BuildKit's `newNodeFromLine` splits it; no position yet. */
@@ -164,9 +164,43 @@ function extractBuilderFlags(
   if (!line.startsWith("--")) return { rest: line, flags: NO_FLAGS };
   // Bytes are characters while the text is ASCII; the UTF-8 view is only built when it is not.
   return (
+    splitPlainFlags(line, escapeToken) ??
     scanBuilderFlags(new AsciiBytes(line), escapeToken) ??
     scanBuilderFlags(new Utf8Bytes(line), escapeToken) ?? { rest: "", flags: NO_FLAGS }
   );
+}
+
+/** ASCII blanks, and a flag word that needs the byte scan: a quote, escape or non-ASCII byte. */
+const ASCII_BLANK = /[\t\n\v\f\r ]/g;
+const NOT_PLAIN_FLAG = /[^\x21\x23-\x26\x28-\x7e]/;
+
+/**
+ * The scan of extractBuilderFlags for flag words that are plain ASCII without quotes or escape
+ * token (nearly all): each flag is a slice of the line. Undefined when a flag word is not plain.
+ */
+function splitPlainFlags(
+  line: string,
+  escapeToken: EscapeToken,
+): { rest: string; flags: string[] } | undefined {
+  const flags: string[] = [];
+  let start = 0;
+  for (;;) {
+    while (isAsciiBlank(line.charCodeAt(start))) start++;
+    if (!line.startsWith("--", start)) return { rest: line.slice(start), flags };
+    ASCII_BLANK.lastIndex = start;
+    const end = ASCII_BLANK.test(line) ? ASCII_BLANK.lastIndex - 1 : line.length;
+    const word = line.slice(start, end);
+    if (NOT_PLAIN_FLAG.test(word) || word.includes(escapeToken)) return undefined;
+    if (word === "--") return { rest: line.slice(end), flags };
+    flags.push(word);
+    if (end === line.length) return { rest: "", flags };
+    start = end;
+  }
+}
+
+/** The ASCII bytes Go's `unicode.IsSpace` accepts. */
+function isAsciiBlank(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
 }
 
 /** Byte access for the flag and HEALTHCHECK scans. */
@@ -403,6 +437,8 @@ function parseJsonArray(rest: string): string[] | undefined {
 
 /** Whether `[`/`{` nesting outside strings goes deeper than `limit`. */
 function jsonDepthExceeds(text: string, limit: number): boolean {
+  // Each level takes a character, so a text no longer than the limit cannot exceed it.
+  if (text.length <= limit) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -442,11 +478,17 @@ function replaceLoneSurrogates(text: string): string {
   );
 }
 
+const QUOTES = /['"]/;
+
 /**
  * BuildKit `parseWords` (ARG, and ENV/LABEL's first pass): words split on Go spaces outside quotes;
  * quotes are kept, and so is the escape token with the character after it.
  */
 function parseWords(rest: string, escapeToken: EscapeToken): string[] {
+  // Without quotes and escape tokens the words are the runs of non-blanks: one native split.
+  if (!rest.includes(escapeToken) && !QUOTES.test(rest)) {
+    return splitOnGoSpaces(rest);
+  }
   // Every character of a word is kept, so words are slices of `rest`; only an escape token at the
   // very end is dropped.
   const words: string[] = [];

@@ -416,7 +416,8 @@ export class ShellWordLexer {
   }
 }
 
-function lookupEnv(env: ShellEnv, name: string): string | undefined {
+/** A variable of `env`, or undefined when it is unset. */
+export function lookupEnv(env: ShellEnv, name: string): string | undefined {
   if (env instanceof Map) return (env as ReadonlyMap<string, string>).get(name);
   const record = env as Readonly<Record<string, string>>;
   return Object.hasOwn(record, name) ? record[name] : undefined;

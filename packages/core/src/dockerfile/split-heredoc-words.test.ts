@@ -50,6 +50,30 @@ describe("splitHeredocWords", () => {
     });
   });
 
+  it("splits a line without $, quotes, escapes or blanks after << as the lexer does", () => {
+    // Such lines skip the lexer; an empty quote ('') after the last character sends the same
+    // line through it and changes no word.
+    for (const line of [
+      "RUN <<EOF",
+      "COPY <<-EOF /etc/app.conf",
+      "RUN 3<<EOF <<<x a<b <<",
+      "a\u0085b\u00a0c\u3000d\ve",
+      " \t ",
+      "",
+    ]) {
+      for (const rawEscapes of [true, false]) {
+        const options = { rawQuotes: false, rawEscapes };
+        expect(splitHeredocWords(`${line}x`, options), JSON.stringify(line)).toEqual(
+          splitHeredocWords(`${line}x''`, options),
+        );
+      }
+    }
+    // Blanks after << stay in the word: those lines take the lexer.
+    expect(splitHeredocWords("RUN << EOF <<\tX", { rawQuotes: true, rawEscapes: true })).toEqual({
+      words: ["RUN", "<< EOF", "<<\tX"],
+    });
+  });
+
   it("agrees with expandWords on 20,000 random strings", { timeout: TIMEOUT_MS }, () => {
     const alphabet = [
       ...Array.from("$${}{}::-+?#%//''\"\"\\\\<< \t\rab_1é"),

@@ -1,6 +1,6 @@
 import { quoteGo } from "./go/strconv.js";
 import { runeText } from "./go/text-scanner.js";
-import { isGoDigit, isGoLetter, isGoSpaceCode } from "./go/unicode.js";
+import { isGoDigit, isGoLetter, isGoSpaceCode, splitOnGoSpaces } from "./go/unicode.js";
 
 /** How BuildKit's parser configures `shell.Lex` when it looks for heredocs. */
 export interface HeredocLexOptions {
@@ -26,6 +26,8 @@ const ESCAPE = "\\";
  * explicit stack, and their word lists (which BuildKit throws away) are never built.
  */
 export function splitHeredocWords(text: string, options: HeredocLexOptions): HeredocLexResult {
+  // Without `$`, quotes, escapes and blanks glued to a `<<`, the lexer only splits at blanks.
+  if (!NOT_PLAIN.test(text)) return { words: splitOnGoSpaces(text) };
   try {
     return { words: new HeredocLexer(text, options).run() };
   } catch (error) {
@@ -34,6 +36,9 @@ export function splitHeredocWords(text: string, options: HeredocLexOptions): Her
     throw error;
   }
 }
+
+/** What makes the lexer do more than split: see {@link splitHeredocWords}. */
+const NOT_PLAIN = /^\uFEFF|[$'"\\]|<<[\t\r ]/;
 
 class LexError extends Error {}
 

@@ -14,6 +14,18 @@ export function isGoSpaceCode(code: number): boolean {
 export const goSpaceRuns =
   /[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+/g;
 
+/** {@link goSpaceRuns} without the global flag, to `split` on (a global regexp is stateful). */
+const goSpaceRun = new RegExp(goSpaceRuns.source);
+
+/**
+ * The runs of characters that are not Go spaces, in one native split: what a character-by-character
+ * scan that only breaks words at blanks gives.
+ */
+export function splitOnGoSpaces(text: string): string[] {
+  const words = text.split(goSpaceRun);
+  return words.includes("") ? words.filter((word) => word !== "") : words;
+}
+
 /** The bytes Go's `unicode.IsSpace(rune(b))` accepts when BuildKit scans a string byte by byte. */
 export function isGoSpaceByte(byte: number): boolean {
   return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0;
