@@ -48,7 +48,7 @@ describe("a small context on the containerd image store", () => {
     expect(tar.stderr).not.toContain("failed to read downloaded context");
   });
 
-  it("the image scan reads the export's gzip layers: the same files as on the overlay2 engine", async () => {
+  it("the image scan reads the content store's layer blobs: the same files as its export and overlay2", async () => {
     const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
     const project = makeProject({
       Dockerfile: [
@@ -60,7 +60,7 @@ describe("a small context on the containerd image store", () => {
       "hello.txt": "hello\n",
     });
     removals.push(project.remove);
-    const scan = async (engine: DockerEngine) => {
+    const build = async (engine: DockerEngine) => {
       const outcome = await runBuild({
         engine,
         analysis: analyzeDockerfile(readFileSync(join(project.dir, "Dockerfile"), "utf8")),
@@ -69,15 +69,21 @@ describe("a small context on the containerd image store", () => {
         stageSizes: false,
       });
       expect(outcome.status).toBe("succeeded");
-      return await scanImageLayers(engine, outcome.report.targets[0]?.imageId ?? "");
+      return outcome.report.targets[0]?.imageId ?? "";
     };
-    const onC8d = await scan(new DockerEngine({ env: { DOCKER_HOST: c8d.host } }));
-    const onOverlay2 = await scan(new DockerEngine());
-    // The containerd store names no layer directories: its export, whose layers are gzip blobs.
-    expect(onC8d.method).toBe("export");
+    const c8dEngine = new DockerEngine({ env: { DOCKER_HOST: c8d.host } });
+    const onC8dImage = await build(c8dEngine);
+    const onC8d = await scanImageLayers(c8dEngine, onC8dImage);
+    const exported = await scanImageLayers(c8dEngine, onC8dImage, { method: "export" });
+    const main = new DockerEngine();
+    const onOverlay2 = await scanImageLayers(main, await build(main));
+    // The containerd store names no layer directories; this machine holds its content store.
+    expect(onC8d.method).toBe("content-store");
+    expect(exported.method).toBe("export");
     expect(onOverlay2.method).toBe("layer-dirs");
     const built = onC8d.layers.slice(-2).map((layer) => layer.paths);
     expect(built).toEqual([["/usr/local/bin/make"], ["/srv/hello.txt"]]);
+    expect(onC8d.layers).toEqual(exported.layers);
     expect(onC8d.layers.map((layer) => layer.paths)).toEqual(
       onOverlay2.layers.map((layer) => layer.paths),
     );

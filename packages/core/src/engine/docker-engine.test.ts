@@ -217,3 +217,44 @@ describe("DockerEngine against an engine that takes the connection and never ans
     await expect(asked).rejects.toThrow("interrupted");
   });
 });
+
+describe("DockerEngine.contentStoreDirs", () => {
+  /** An engine on a socket answering /version and /info as Engine 26.1.5 does, with this store. */
+  async function engineWith(driverType: string | undefined): Promise<DockerEngine> {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-content-dirs-"));
+    const socketPath = join(dir, "engine.sock");
+    const server = createServer((request, response) => {
+      response.writeHead(200, { "Content-Type": "application/json" });
+      const info = {
+        Driver: driverType === undefined ? "overlay2" : "overlayfs",
+        DriverStatus: driverType === undefined ? [] : [["driver-type", driverType]],
+        DockerRootDir: "/srv/engine",
+      };
+      const version = { Version: "26.1.5", ApiVersion: "1.45", Os: "linux", Arch: "amd64" };
+      response.end(JSON.stringify(request.url?.endsWith("/info") === true ? info : version));
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const engine = new DockerEngine({ env: { DOCKER_HOST: `unix://${socketPath}` } });
+    cleanups.push(() => {
+      engine.close();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return engine;
+  }
+
+  it("names the content store of dockerd's own containerd under the data root, then the system one", async () => {
+    const engine = await engineWith("io.containerd.snapshotter.v1");
+    expect(await engine.contentStoreDirs()).toEqual([
+      "/srv/engine/containerd/daemon/io.containerd.content.v1.content/blobs",
+      "/var/lib/containerd/io.containerd.content.v1.content/blobs",
+    ]);
+  });
+
+  it("names none for a graph driver or an engine on another machine", async () => {
+    expect(await (await engineWith(undefined)).contentStoreDirs()).toEqual([]);
+    const remote = new DockerEngine({ env: { DOCKER_HOST: "tcp://127.0.0.1:1" } });
+    expect(await remote.contentStoreDirs()).toEqual([]);
+    remote.close();
+  });
+});

@@ -142,6 +142,8 @@ export class DockerEngine implements Engine {
   readonly #env: Readonly<Record<string, string | undefined>>;
   #config: DockerConfig | undefined;
   #capabilities: Promise<EngineCapabilities> | undefined;
+  /** `GET /info` `DockerRootDir`, once `capabilities` has asked. */
+  #dataRoot: string | undefined;
   readonly #control: ControlBuilder | undefined;
   /** A Control API connection for `listWorkers`/`diskUsage` when builds go through `/build`. */
   #probe: ControlBuilder | undefined;
@@ -229,7 +231,9 @@ export class DockerEngine implements Engine {
         });
       answer.catch(() => undefined);
       const info = await this.info(signal);
-      return readCapabilities(info, await answer);
+      const infoAnswer = await answer;
+      this.#dataRoot = infoAnswer.DockerRootDir;
+      return readCapabilities(info, infoAnswer);
     })());
     // A failed probe is not kept: the next call asks again.
     asked.catch(() => {
@@ -646,6 +650,23 @@ export class DockerEngine implements Engine {
       if (signal?.aborted === true) throw abortReason(signal);
       throw this.#requestError(error, `exporting image ${ref}`);
     }
+  }
+
+  /**
+   * Where a containerd image store on this machine keeps its blobs: the containerd that dockerd
+   * starts itself is rooted in `DATA-ROOT/containerd/daemon` (moby libcontainerd/supervisor
+   * remote_daemon.go `Start`: `Root: filepath.Join(rootDir, "daemon")`, rootDir `DATA-ROOT/containerd`),
+   * a system containerd in `/var/lib/containerd`. Empty for a graph driver or an engine elsewhere.
+   */
+  async contentStoreDirs(signal?: AbortSignal): Promise<string[]> {
+    if (!this.local) return [];
+    const capabilities = await this.capabilities(signal);
+    if (capabilities.imageStore.kind !== "containerd") return [];
+    const store = "io.containerd.content.v1.content/blobs";
+    return [
+      ...(this.#dataRoot === undefined ? [] : [`${this.#dataRoot}/containerd/daemon/${store}`]),
+      `/var/lib/containerd/${store}`,
+    ];
   }
 
   async imageHistory(ref: string, signal?: AbortSignal): Promise<ImageHistoryEntry[]> {

@@ -36,6 +36,8 @@ export interface EngineCapabilities extends EngineInfo {
 export interface InfoAnswer {
   Driver?: string;
   DriverStatus?: [string, string][] | null;
+  /** The engine's data root, e.g. `/var/lib/docker`. */
+  DockerRootDir?: string;
 }
 
 /**
