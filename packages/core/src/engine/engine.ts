@@ -309,6 +309,12 @@ export interface Engine {
    */
   contentStoreDirs?(signal?: AbortSignal): Promise<string[]>;
   /**
+   * Each of the `layers` layers of an image as a directory on this machine, oldest first, where
+   * `inspectImage` names none (containerd's overlayfs snapshotter); undefined when they cannot be
+   * found. Engines without it leave it out.
+   */
+  findLayerDirs?(ref: string, layers: number, signal?: AbortSignal): Promise<string[] | undefined>;
+  /**
    * Removes an image by id (never forced: an image a container uses or that is tagged elsewhere stays);
    * resolves once it is gone or was already gone. Engines without it leave it out.
    */

@@ -317,6 +317,37 @@ describe("scanImageLayers", () => {
     }
   });
 
+  it("asks the engine for the layer directories inspect does not name, before its content store", async () => {
+    const base = layerDir({ "bin/sh": "#!" });
+    const tools = layerDir({ "usr/bin/make": "make" });
+    const asked: [string, number][] = [];
+    const { engine, exported } = storeEngine([], {
+      id: "sha256:1",
+      diffIds: ["sha256:a", "sha256:b"],
+    });
+    const scan = await scanImageLayers(
+      {
+        ...engine,
+        contentStoreDirs: () =>
+          Promise.reject(new Error("not asked when the directories are found")),
+        findLayerDirs: (ref: string, layers: number) => {
+          asked.push([ref, layers]);
+          return Promise.resolve([base, tools]);
+        },
+      },
+      "app",
+    );
+    expect(asked).toEqual([["app", 2]]);
+    expect(exported).toEqual([]);
+    expect(scan).toEqual({
+      method: "layer-dirs",
+      layers: [
+        { index: 0, paths: ["/bin/sh"], bytes: 2 },
+        { index: 1, paths: ["/usr/bin/make"], bytes: 4 },
+      ],
+    });
+  });
+
   it("exports when the layer directories cannot be read", async () => {
     const saved = await savedImage([{ "usr/bin/pip": "pip" }]);
     const { engine, id } = await builtImage({

@@ -1,10 +1,11 @@
-// The files each layer of a built image adds, for the image-aware half of ShippedBuildTools. Three
-// ways: an overlay2 engine on this machine has every layer as a directory (`GraphDriver.Data`), read
-// in place; a containerd image store on this machine has every layer as a blob in its content store,
-// read in place (only the tar headers count); any other engine exports the image (`docker save`).
-// Measured on a 1.02 GB, 4-layer image (bench/image-check.mjs, docs/decisions/image-scan.md):
-// directories 0.6 s on overlay2; on the containerd store the content store 1.0 s, the export 18-49 s
-// (the daemon streams it at 20-60 MB/s); the same paths and sizes every way.
+// The files each layer of a built image adds, for the image-aware half of ShippedBuildTools. On an
+// engine on this machine, in place: overlay2's layer directories (`GraphDriver.Data`), else those
+// of containerd's overlayfs snapshotter (`Engine.findLayerDirs`), else the layer blobs of a
+// containerd content store (only the tar headers count); any other engine exports the image
+// (`docker save`). The same paths and sizes every way. Measured on a 1.02 GB, 4-layer image
+// (bench/image-check.mjs, docs/decisions/image-scan.md, load 8-12): overlay2's directories 0.6 s,
+// the snapshotter's 1.3-1.9 s, the content store 1.8-3.5 s, the export 42-49 s (the daemon streams
+// it at 20-60 MB/s).
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream } from "node:fs";
@@ -33,8 +34,9 @@ export interface ScannedLayer {
 /** What `scanImageLayers` found, and how. */
 export interface ImageScan {
   /**
-   * `layer-dirs`: the engine's layer directories were read; `content-store`: the layer blobs of its
-   * containerd content store were read in place; `export`: the image was exported.
+   * `layer-dirs`: the engine's layer directories were read (overlay2's, or containerd's overlayfs
+   * snapshotter's); `content-store`: the layer blobs of its containerd content store were read in
+   * place; `export`: the image was exported.
    */
   method: "layer-dirs" | "content-store" | "export";
   layers: ScannedLayer[];
@@ -42,8 +44,8 @@ export interface ImageScan {
 
 /**
  * Lists the files of each layer of an image. Reads the layer directories when the engine is on this
- * machine and names them (overlay2), else its layer blobs when the engine keeps them on this machine
- * (the containerd image store), else the image's export.
+ * machine and names them (overlay2) or can find them (containerd's overlayfs snapshotter), else its
+ * layer blobs when it keeps them on this machine (a containerd content store), else the export.
  *
  * @example
  * const scan = await scanImageLayers(new DockerEngine(), "sha256:…");
@@ -51,14 +53,21 @@ export interface ImageScan {
  * @throws EngineError when the engine cannot inspect or export the image.
  */
 export async function scanImageLayers(
-  engine: Pick<Engine, "local" | "inspectImage" | "exportImage" | "contentStoreDirs">,
+  engine: Pick<
+    Engine,
+    "local" | "inspectImage" | "exportImage" | "contentStoreDirs" | "findLayerDirs"
+  >,
   ref: string,
   options: { signal?: AbortSignal | undefined; method?: ImageScan["method"] } = {},
 ): Promise<ImageScan> {
   const wanted = options.method ?? (engine.local ? "in-place" : "export");
   if (wanted !== "export") {
     const image = await engine.inspectImage(ref, options.signal);
-    const dirs = image?.layerDirs;
+    const dirs =
+      image?.layerDirs ??
+      (image?.diffIds === undefined || wanted === "content-store"
+        ? undefined
+        : await engine.findLayerDirs?.(ref, image.diffIds.length, options.signal));
     if (dirs !== undefined && wanted !== "content-store") {
       try {
         return {
@@ -66,7 +75,7 @@ export async function scanImageLayers(
           layers: await Promise.all(dirs.map((dir, index) => readLayerDir(dir, index))),
         };
       } catch (error) {
-        // Not readable here (another user, another machine's paths): export instead.
+        // Not readable here (another user, another machine's paths): the blobs or the export.
         if (engine.exportImage === undefined) throw error;
       }
     }
