@@ -1,6 +1,7 @@
 // The containerd image store of Docker 26.1 cannot read a context uploaded as a tar through
 // POST /build (moby/moby#47717): stagecraft sends a small context through a session there, and
-// refuses an explicit tar transfer before sending anything.
+// refuses an explicit tar transfer before sending anything. Its image scan finds the layer
+// directories through the engine's containerd.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -48,7 +49,7 @@ describe("a small context on the containerd image store", () => {
     expect(tar.stderr).not.toContain("failed to read downloaded context");
   });
 
-  it("the image scan reads the export's gzip layers: the same files as on the overlay2 engine", async () => {
+  it("the image scan reads the snapshotter's layer directories: the same files every way", async () => {
     const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
     const project = makeProject({
       Dockerfile: [
@@ -60,7 +61,7 @@ describe("a small context on the containerd image store", () => {
       "hello.txt": "hello\n",
     });
     removals.push(project.remove);
-    const scan = async (engine: DockerEngine) => {
+    const build = async (engine: DockerEngine) => {
       const outcome = await runBuild({
         engine,
         analysis: analyzeDockerfile(readFileSync(join(project.dir, "Dockerfile"), "utf8")),
@@ -69,15 +70,30 @@ describe("a small context on the containerd image store", () => {
         stageSizes: false,
       });
       expect(outcome.status).toBe("succeeded");
-      return await scanImageLayers(engine, outcome.report.targets[0]?.imageId ?? "");
+      return outcome.report.targets[0]?.imageId ?? "";
     };
-    const onC8d = await scan(new DockerEngine({ env: { DOCKER_HOST: c8d.host } }));
-    const onOverlay2 = await scan(new DockerEngine());
-    // The containerd store names no layer directories: its export, whose layers are gzip blobs.
-    expect(onC8d.method).toBe("export");
+    const c8dEngine = new DockerEngine({ env: { DOCKER_HOST: c8d.host } });
+    const onC8dImage = await build(c8dEngine);
+    const onC8d = await scanImageLayers(c8dEngine, onC8dImage);
+    const blobs = await scanImageLayers(c8dEngine, onC8dImage, { method: "content-store" });
+    const exported = await scanImageLayers(c8dEngine, onC8dImage, { method: "export" });
+    const main = new DockerEngine();
+    const onOverlay2 = await scanImageLayers(main, await build(main));
+    // Inspect names no layer directories on the containerd store; its containerd does (through
+    // a container created for it and removed), and this machine holds its content store.
+    expect(onC8d.method).toBe("layer-dirs");
+    expect(blobs.method).toBe("content-store");
+    expect(exported.method).toBe("export");
     expect(onOverlay2.method).toBe("layer-dirs");
     const built = onC8d.layers.slice(-2).map((layer) => layer.paths);
     expect(built).toEqual([["/usr/local/bin/make"], ["/srv/hello.txt"]]);
+    expect(blobs.layers).toEqual(exported.layers);
+    expect(onC8d.layers).toEqual(exported.layers);
+    const scanContainers = await c8d.docker.listContainers({
+      all: true,
+      filters: { label: ["org.stagecraft.layer-scan=true"] },
+    });
+    expect(scanContainers).toEqual([]);
     expect(onC8d.layers.map((layer) => layer.paths)).toEqual(
       onOverlay2.layers.map((layer) => layer.paths),
     );

@@ -1,9 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttp2Server } from "node:http2";
 import { createServer as createSocketServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WireWriter } from "../progress/protobuf-wire.js";
+import { frame } from "./buildkit/grpc-connection.js";
 import { DockerEngine } from "./docker-engine.js";
 
 // The answers of Engine 26.1.5 to GET /distribution/{name}/json, as measured on this project's
@@ -215,5 +218,135 @@ describe("DockerEngine against an engine that takes the connection and never ans
       controller.abort(new Error("interrupted"));
     }, 50);
     await expect(asked).rejects.toThrow("interrupted");
+  });
+});
+
+describe("DockerEngine.contentStoreDirs", () => {
+  /** An engine on a socket answering /version and /info as Engine 26.1.5 does, with this store. */
+  async function engineWith(driverType: string | undefined): Promise<DockerEngine> {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-content-dirs-"));
+    const socketPath = join(dir, "engine.sock");
+    const server = createServer((request, response) => {
+      response.writeHead(200, { "Content-Type": "application/json" });
+      const info = {
+        Driver: driverType === undefined ? "overlay2" : "overlayfs",
+        DriverStatus: driverType === undefined ? [] : [["driver-type", driverType]],
+        DockerRootDir: "/srv/engine",
+      };
+      const version = { Version: "26.1.5", ApiVersion: "1.45", Os: "linux", Arch: "amd64" };
+      response.end(JSON.stringify(request.url?.endsWith("/info") === true ? info : version));
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const engine = new DockerEngine({ env: { DOCKER_HOST: `unix://${socketPath}` } });
+    cleanups.push(() => {
+      engine.close();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return engine;
+  }
+
+  it("names the content store of dockerd's own containerd under the data root, then the system one", async () => {
+    const engine = await engineWith("io.containerd.snapshotter.v1");
+    expect(await engine.contentStoreDirs()).toEqual([
+      "/srv/engine/containerd/daemon/io.containerd.content.v1.content/blobs",
+      "/var/lib/containerd/io.containerd.content.v1.content/blobs",
+    ]);
+  });
+
+  it("names none for a graph driver or an engine on another machine", async () => {
+    expect(await (await engineWith(undefined)).contentStoreDirs()).toEqual([]);
+    const remote = new DockerEngine({ env: { DOCKER_HOST: "tcp://127.0.0.1:1" } });
+    expect(await remote.contentStoreDirs()).toEqual([]);
+    remote.close();
+  });
+});
+
+describe("DockerEngine.findLayerDirs", () => {
+  it("asks the containerd /info names for the mounts of a container it creates, then removes it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stagecraft-find-layer-dirs-"));
+    const calls: string[] = [];
+    let created: unknown;
+    const engineServer = createServer((request, response) => {
+      calls.push(`${request.method ?? ""} ${request.url ?? ""}`);
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      request.on("end", () => {
+        response.writeHead(200, { "Content-Type": "application/json" });
+        const url = request.url ?? "";
+        if (url.endsWith("/info")) {
+          response.end(
+            JSON.stringify({
+              Driver: "overlayfs",
+              DriverStatus: [["driver-type", "io.containerd.snapshotter.v1"]],
+              DockerRootDir: join(dir, "no-such-root"),
+              Containerd: { Address: join(dir, "c.sock"), Namespaces: { Containers: "ns1" } },
+            }),
+          );
+        } else if (url.startsWith("/containers/create")) {
+          created = { type: request.headers["content-type"], body: JSON.parse(body) as unknown };
+          response.end(JSON.stringify({ Id: "c1" }));
+        } else if (url.startsWith("/containers/c1")) {
+          response.end();
+        } else {
+          response.end(
+            JSON.stringify({ Version: "26.1.5", ApiVersion: "1.45", Os: "linux", Arch: "amd64" }),
+          );
+        }
+      });
+    });
+    await new Promise<void>((resolve) => engineServer.listen(join(dir, "engine.sock"), resolve));
+    const asked: { namespace: unknown; path: unknown; request: string }[] = [];
+    const containerd = createHttp2Server();
+    containerd.on("stream", (stream, headers) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => {
+        asked.push({
+          namespace: headers["containerd-namespace"],
+          path: headers[":path"],
+          request: Buffer.concat(chunks).subarray(5).toString("latin1"),
+        });
+        const answer = new WireWriter(128);
+        answer.message(1, (mount) => {
+          mount.bytes(1, Buffer.from("overlay"));
+          mount.bytes(4, Buffer.from("upperdir=/s/4/fs"));
+          mount.bytes(4, Buffer.from("lowerdir=/s/3/fs:/s/2/fs:/s/1/fs"));
+        });
+        stream.respond(
+          { ":status": 200, "content-type": "application/grpc" },
+          { waitForTrailers: true },
+        );
+        stream.on("wantTrailers", () => {
+          stream.sendTrailers({ "grpc-status": "0" });
+        });
+        stream.end(frame(answer.finish()));
+      });
+    });
+    await new Promise<void>((resolve) => containerd.listen(join(dir, "c.sock"), resolve));
+    const engine = new DockerEngine({ env: { DOCKER_HOST: `unix://${join(dir, "engine.sock")}` } });
+    cleanups.push(() => {
+      engine.close();
+      engineServer.close();
+      containerd.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    expect(await engine.findLayerDirs("sha256:abc", 2)).toEqual(["/s/1/fs", "/s/2/fs"]);
+    expect(created).toMatchObject({
+      type: "application/json",
+      body: { Image: "sha256:abc", HostConfig: { NetworkMode: "none" } },
+    });
+    expect(asked).toEqual([
+      {
+        namespace: "ns1",
+        path: "/containerd.services.snapshots.v1.Snapshots/Mounts",
+        request: "\n\toverlayfs\u0012\u0002c1",
+      },
+    ]);
+    expect(calls.filter((call) => call.includes("/containers/"))).toEqual([
+      expect.stringMatching(/^POST \/containers\/create/) as string,
+      "DELETE /containers/c1?force=true&v=true",
+    ]);
   });
 });

@@ -44,6 +44,11 @@ import { ControlBuilder } from "./buildkit/buildkit-engine.js";
 import type { UsageRecord, WorkerRecord } from "./buildkit/control-protos.js";
 import type { StartSessionOptions } from "./session/start-session.js";
 import { runConfigKey } from "./run-config-key.js";
+import {
+  askSnapshotMounts,
+  findContainerdSockets,
+  layerDirsOfMounts,
+} from "./read-snapshot-mounts.js";
 
 /** The oldest API that has BuildKit builds through `/build?version=2` (Docker 18.09). */
 const MIN_BUILDKIT_API = [1, 39] as const;
@@ -142,6 +147,10 @@ export class DockerEngine implements Engine {
   readonly #env: Readonly<Record<string, string | undefined>>;
   #config: DockerConfig | undefined;
   #capabilities: Promise<EngineCapabilities> | undefined;
+  /** `GET /info` `DockerRootDir`, once `capabilities` has asked. */
+  #dataRoot: string | undefined;
+  /** `GET /info` `Containerd`, once `capabilities` has asked (newer engines only). */
+  #containerd: InfoAnswer["Containerd"];
   readonly #control: ControlBuilder | undefined;
   /** A Control API connection for `listWorkers`/`diskUsage` when builds go through `/build`. */
   #probe: ControlBuilder | undefined;
@@ -229,7 +238,10 @@ export class DockerEngine implements Engine {
         });
       answer.catch(() => undefined);
       const info = await this.info(signal);
-      return readCapabilities(info, await answer);
+      const infoAnswer = await answer;
+      this.#dataRoot = infoAnswer.DockerRootDir;
+      this.#containerd = infoAnswer.Containerd;
+      return readCapabilities(info, infoAnswer);
     })());
     // A failed probe is not kept: the next call asks again.
     asked.catch(() => {
@@ -645,6 +657,94 @@ export class DockerEngine implements Engine {
     } catch (error) {
       if (signal?.aborted === true) throw abortReason(signal);
       throw this.#requestError(error, `exporting image ${ref}`);
+    }
+  }
+
+  /**
+   * Where a containerd image store on this machine keeps its blobs: the containerd that dockerd
+   * starts itself is rooted in `DATA-ROOT/containerd/daemon` (moby libcontainerd/supervisor
+   * remote_daemon.go `Start`: `Root: filepath.Join(rootDir, "daemon")`, rootDir `DATA-ROOT/containerd`),
+   * a system containerd in `/var/lib/containerd`. Empty for a graph driver or an engine elsewhere.
+   */
+  async contentStoreDirs(signal?: AbortSignal): Promise<string[]> {
+    if (!this.local) return [];
+    const capabilities = await this.capabilities(signal);
+    if (capabilities.imageStore.kind !== "containerd") return [];
+    const store = "io.containerd.content.v1.content/blobs";
+    return [
+      ...(this.#dataRoot === undefined ? [] : [`${this.#dataRoot}/containerd/daemon/${store}`]),
+      `/var/lib/containerd/${store}`,
+    ];
+  }
+
+  /**
+   * The layer directories of an image on the containerd store's overlayfs snapshotter on this
+   * machine: a container is created (never started, no network) from the image, so that its
+   * snapshot is active, and the engine's containerd is asked for that snapshot's mounts
+   * (`Snapshots.Mounts`, in the engine's namespace, `moby` unless `/info` says another); the
+   * container is removed at once.
+   * The image's own layers stay while the image does. Undefined when anything of it fails.
+   */
+  async findLayerDirs(
+    ref: string,
+    layers: number,
+    signal?: AbortSignal,
+  ): Promise<string[] | undefined> {
+    if (!this.local) return undefined;
+    const capabilities = await this.capabilities(signal);
+    const store = capabilities.imageStore;
+    if (store.kind !== "containerd" || store.driver !== "overlayfs") return undefined;
+    const named = this.#containerd?.Address;
+    const sockets = [
+      ...(named === undefined || named === "" ? [] : [named]),
+      ...(await findContainerdSockets(this.#dataRoot, this.#env)),
+    ];
+    const namespace = this.#containerd?.Namespaces?.Containers ?? "moby";
+    let created: { Id: string };
+    try {
+      created = await this.#http.json<{ Id: string }>({
+        method: "POST",
+        path: "/containers/create",
+        json: {
+          Image: ref,
+          // Never run: a command is needed to create it, none to read its snapshot.
+          Cmd: ["stagecraft-layer-scan"],
+          NetworkDisabled: true,
+          Labels: { "org.stagecraft.managed": "true", "org.stagecraft.layer-scan": "true" },
+          HostConfig: { NetworkMode: "none" },
+        },
+        signal: this.#bounded(signal),
+      });
+    } catch (error) {
+      if (signal?.aborted === true) throw abortReason(signal);
+      this.#log.debug({ ref, error: String(error) }, "no container for the layer scan");
+      return undefined;
+    }
+    try {
+      for (const socket of sockets) {
+        try {
+          const mounts = await askSnapshotMounts(
+            socket,
+            { namespace, snapshotter: store.driver, key: created.Id },
+            signal,
+          );
+          const dirs = layerDirsOfMounts(mounts, layers);
+          if (dirs !== undefined) return dirs;
+        } catch (error) {
+          if (signal?.aborted === true) throw abortReason(signal);
+          // Not this containerd (no such snapshot), or none there.
+          this.#log.debug({ socket, error: String(error) }, "Snapshots.Mounts");
+        }
+      }
+      return undefined;
+    } finally {
+      await this.#http
+        .json<unknown>({
+          method: "DELETE",
+          path: `/containers/${created.Id}`,
+          query: { force: "true", v: "true" },
+        })
+        .catch(() => undefined);
     }
   }
 

@@ -36,6 +36,10 @@ export interface EngineCapabilities extends EngineInfo {
 export interface InfoAnswer {
   Driver?: string;
   DriverStatus?: [string, string][] | null;
+  /** The engine's data root, e.g. `/var/lib/docker`. */
+  DockerRootDir?: string;
+  /** Its containerd's socket and namespace (newer engines; absent from 26.1's, API 1.45). */
+  Containerd?: { Address?: string; Namespaces?: { Containers?: string } | null } | null;
 }
 
 /**

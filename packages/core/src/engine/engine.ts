@@ -303,6 +303,18 @@ export interface Engine {
    */
   exportImage?(ref: string, signal?: AbortSignal): Promise<Readable>;
   /**
+   * The directories on this machine that may hold the engine's image blobs by digest (a containerd
+   * content store's `blobs`, holding `sha256/HEX`), so that layers can be read in place; empty when
+   * the engine keeps none here. Engines without it leave it out.
+   */
+  contentStoreDirs?(signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Each of the `layers` layers of an image as a directory on this machine, oldest first, where
+   * `inspectImage` names none (containerd's overlayfs snapshotter); undefined when they cannot be
+   * found. Engines without it leave it out.
+   */
+  findLayerDirs?(ref: string, layers: number, signal?: AbortSignal): Promise<string[] | undefined>;
+  /**
    * Removes an image by id (never forced: an image a container uses or that is tagged elsewhere stays);
    * resolves once it is gone or was already gone. Engines without it leave it out.
    */

@@ -16,6 +16,8 @@ export interface EngineCall {
   headers?: Readonly<Record<string, string | readonly string[]>>;
   /** Streamed as `application/x-tar` when present. */
   body?: Readable;
+  /** Sent as an `application/json` body when present (and no `body`). */
+  json?: unknown;
   signal?: AbortSignal;
 }
 
@@ -118,7 +120,11 @@ export class HttpTransport implements EngineTransport {
         request = this.#request(
           modules,
           call,
-          call.body === undefined ? {} : { "Content-Type": "application/x-tar" },
+          call.body !== undefined
+            ? { "Content-Type": "application/x-tar" }
+            : call.json !== undefined
+              ? { "Content-Type": "application/json" }
+              : {},
         );
       } catch (error) {
         reject(connectionError(error as Error));
@@ -130,7 +136,7 @@ export class HttpTransport implements EngineTransport {
       });
       const body = call.body;
       if (body === undefined) {
-        request.end();
+        request.end(call.json === undefined ? undefined : JSON.stringify(call.json));
         return;
       }
       body.on("error", (error) => {

@@ -43,6 +43,8 @@ const SUCCESS = { 200: true, 201: true, 204: true };
 function dialOptionsOf(call: EngineCall, extra: Partial<ModemDialOptions>): ModemDialOptions {
   const options: ModemDialOptions = { path: `${call.path}?`, method: call.method, ...extra };
   if (call.query !== undefined) options.options = { ...call.query };
+  // docker-modem sends `_body` as JSON and `_query` as the query of a POST.
+  if (call.json !== undefined) options.options = { _query: { ...call.query }, _body: call.json };
   if (call.headers !== undefined) {
     options.headers = Object.fromEntries(
       Object.entries(call.headers).map(([name, value]) => [

@@ -1,5 +1,5 @@
 import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
@@ -8,6 +8,7 @@ import { pack } from "tar-stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { attributeLayerFiles } from "../checks/attribute-layer-files.js";
 import { FakeEngine, type FakeBuildScript } from "../testing/fake-engine.js";
+import type { ImageDetails } from "./engine.js";
 import { scanImageLayers } from "./scan-image-layers.js";
 
 let dirs: string[] = [];
@@ -82,6 +83,57 @@ async function savedImage(
       ]),
     );
   });
+}
+
+/** A layer tar holding these files (path → content). */
+async function layerTar(files: Record<string, string | Buffer>): Promise<Buffer> {
+  const archive = pack();
+  archive.entry({ name: "usr/", type: "directory" });
+  for (const [path, content] of Object.entries(files)) archive.entry({ name: path }, content);
+  archive.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of archive as unknown as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Writes a blob into a containerd content store's `blobs` directory; returns its digest. */
+function putBlob(store: string, bytes: Buffer | string): string {
+  const hex = createHash("sha256").update(bytes).digest("hex");
+  mkdirSync(join(store, "sha256"), { recursive: true });
+  writeFileSync(join(store, "sha256", hex), bytes);
+  return `sha256:${hex}`;
+}
+
+/** A content store holding an image manifest of these layer blobs; its digest is the image's id. */
+function storedImage(blobs: Buffer[]): { store: string; id: string; layers: string[] } {
+  const store = mkdtempSync(join(tmpdir(), "stagecraft-content-"));
+  dirs.push(store);
+  const layers = blobs.map((blob) => putBlob(store, blob));
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { digest: putBlob(store, "{}") },
+    layers: layers.map((digest) => ({ digest })),
+  });
+  return { store, id: putBlob(store, manifest), layers };
+}
+
+/** An engine on this machine whose image store is these content stores; it cannot export. */
+function storeEngine(stores: string[], image: Partial<ImageDetails> & { id: string }) {
+  const exported: string[] = [];
+  return {
+    exported,
+    engine: {
+      local: true,
+      inspectImage: () =>
+        Promise.resolve({ sizeBytes: 0, tags: [], labels: {}, created: "", ...image }),
+      contentStoreDirs: () => Promise.resolve(stores),
+      exportImage: (ref: string) => {
+        exported.push(ref);
+        return Promise.reject(new Error("no export here"));
+      },
+    },
+  };
 }
 
 describe("scanImageLayers", () => {
@@ -162,6 +214,138 @@ describe("scanImageLayers", () => {
         { index: 3, paths: ["/usr/bin/gcc"], bytes: 3 },
       ]);
     }
+  });
+
+  it("reads the layer blobs of a containerd content store in place: the export's paths and sizes", async () => {
+    const big = randomBytes(3 * 1024 * 1024);
+    const files = [
+      { "bin/sh": "#!" },
+      { "usr/bin/gcc": "gcc", "data/big": big },
+      { "usr/bin/make": "m" },
+    ];
+    const tars = await Promise.all(files.map((layer) => layerTar(layer)));
+    // As BuildKit keeps them: the base layer plain (as `docker load` stored it), its own gzip.
+    const { store, id } = storedImage(
+      tars.map((tar, index) => (index === 0 ? tar : gzipSync(tar))),
+    );
+    const elsewhere = mkdtempSync(join(tmpdir(), "stagecraft-content-"));
+    dirs.push(elsewhere);
+    const { engine, exported } = storeEngine([elsewhere, store], {
+      id,
+      diffIds: ["sha256:a", "sha256:b", "sha256:c"],
+    });
+    const scan = await scanImageLayers(engine, "app");
+    expect(exported).toEqual([]);
+    const saved = await savedImage(files, [1, 2]);
+    const { engine: exporter, id: built } = await builtImage({
+      exportTar: () => Readable.from([saved]),
+    });
+    expect(scan).toEqual({
+      method: "content-store",
+      layers: (await scanImageLayers(exporter, built)).layers,
+    });
+    expect(scan.layers[1]).toEqual({
+      index: 1,
+      paths: ["/data/big", "/usr/bin/gcc"],
+      bytes: big.length + 3,
+    });
+  });
+
+  it("takes the image's own platform from an index in the content store", async () => {
+    const { store, layers } = storedImage([await layerTar({ "usr/bin/make": "make" })]);
+    const other = putBlob(
+      store,
+      JSON.stringify({
+        layers: [{ digest: putBlob(store, await layerTar({ "usr/bin/cc": "cc" })) }],
+      }),
+    );
+    const own = putBlob(store, JSON.stringify({ layers: layers.map((digest) => ({ digest })) }));
+    const index = putBlob(
+      store,
+      JSON.stringify({
+        mediaType: "application/vnd.oci.image.index.v1+json",
+        manifests: [
+          { digest: other, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+          { digest: own, platform: { os: "linux", architecture: "amd64" } },
+        ],
+      }),
+    );
+    const { engine } = storeEngine([store], {
+      id: index,
+      os: "linux",
+      architecture: "amd64",
+      variant: "",
+    });
+    expect(await scanImageLayers(engine, "app")).toEqual({
+      method: "content-store",
+      layers: [{ index: 0, paths: ["/usr/bin/make"], bytes: 4 }],
+    });
+  });
+
+  it("exports when the content store does not hold the image as inspected", async () => {
+    const tar = await layerTar({ "usr/bin/make": "make" });
+    const cases: {
+      name: string;
+      image: () => { store: string; id: string; diffIds?: string[] };
+    }[] = [
+      {
+        name: "a layer blob is missing",
+        image: () => {
+          const stored = storedImage([tar, tar.subarray(0, 1024)]);
+          rmSync(join(stored.store, "sha256", (stored.layers[1] ?? "").slice("sha256:".length)));
+          return stored;
+        },
+      },
+      {
+        name: "the manifest's bytes are not its digest",
+        image: () => {
+          const stored = storedImage([tar]);
+          writeFileSync(join(stored.store, "sha256", stored.id.slice("sha256:".length)), "{}");
+          return stored;
+        },
+      },
+      {
+        name: "its layers are not the image's",
+        image: () => ({ ...storedImage([tar]), diffIds: ["sha256:a", "sha256:b"] }),
+      },
+    ];
+    for (const { name, image } of cases) {
+      const { store, ...details } = image();
+      const { engine, exported } = storeEngine([store], details);
+      await expect(scanImageLayers(engine, "app"), name).rejects.toThrow("no export here");
+      expect(exported, name).toEqual(["app"]);
+    }
+  });
+
+  it("asks the engine for the layer directories inspect does not name, before its content store", async () => {
+    const base = layerDir({ "bin/sh": "#!" });
+    const tools = layerDir({ "usr/bin/make": "make" });
+    const asked: [string, number][] = [];
+    const { engine, exported } = storeEngine([], {
+      id: "sha256:1",
+      diffIds: ["sha256:a", "sha256:b"],
+    });
+    const scan = await scanImageLayers(
+      {
+        ...engine,
+        contentStoreDirs: () =>
+          Promise.reject(new Error("not asked when the directories are found")),
+        findLayerDirs: (ref: string, layers: number) => {
+          asked.push([ref, layers]);
+          return Promise.resolve([base, tools]);
+        },
+      },
+      "app",
+    );
+    expect(asked).toEqual([["app", 2]]);
+    expect(exported).toEqual([]);
+    expect(scan).toEqual({
+      method: "layer-dirs",
+      layers: [
+        { index: 0, paths: ["/bin/sh"], bytes: 2 },
+        { index: 1, paths: ["/usr/bin/make"], bytes: 4 },
+      ],
+    });
   });
 
   it("exports when the layer directories cannot be read", async () => {
