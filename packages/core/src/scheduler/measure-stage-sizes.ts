@@ -123,9 +123,15 @@ export function measureStageSizes(options: StageSizeOptions): StageSizeMeasureme
     // still says which image it made, so that image is removed too.
     const request = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const cancel = (): void => {
+    const askToCancel = (): void => {
       engine.cancelBuild(buildId, deadlineSignal(grace)).catch(() => undefined);
+    };
+    const cancel = (): void => {
+      askToCancel();
       timer = setTimeout(() => {
+        // Asked again: a build the daemon had not registered yet when the first cancel came would
+        // go on after its request is dropped, and make an image nobody removes.
+        askToCancel();
         request.abort(stop.signal.reason);
       }, grace);
       timer.unref();
