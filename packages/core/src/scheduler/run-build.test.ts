@@ -250,6 +250,26 @@ describe("runBuild", () => {
     expect(engine.removed).toHaveLength(1);
   });
 
+  it("sends a stage's probe once a target that needs the stage finished, without stage events", async () => {
+    const dockerfile = `${COPIES_FROM_BUILD}\nFROM build AS test\nCOPY hello.txt /again\n`;
+    // No status lines: the stage is known to be built only when runtime, which copies from it, ends.
+    const engine = new FakeEngine({
+      build: { durationMs: 20 },
+      runtime: { durationMs: 50 },
+      test: { durationMs: 400 },
+    });
+    await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime", "test"] }),
+      context: contextWith(dockerfile),
+    });
+    const runtime = engine.calls.find((call) => call.request.target === "runtime");
+    const test = engine.calls.find((call) => call.request.target === "test");
+    const probe = engine.calls.find((call) => call.request.target === "build");
+    expect(probe?.startedAt).toBeGreaterThanOrEqual(runtime?.endedAt ?? Infinity);
+    expect(probe?.endedAt).toBeLessThan(test?.endedAt ?? 0);
+  });
+
   it("with --concurrency, a probe takes a slot only when no target waits for one", async () => {
     const dockerfile = `${COPIES_FROM_BUILD}\nFROM scratch AS test\nCOPY hello.txt /\n`;
     const engine = new FakeEngine({

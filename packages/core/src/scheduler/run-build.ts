@@ -516,6 +516,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         return;
       case "target-finished":
         endStream(notice.target, { imageId: notice.imageId });
+        // Every stage the target needs is built, whether or not its stage events came yet: with a
+        // session per target (a cache import) the containerd store's Control API streams let the
+        // tracker settle a stage shared by several targets only once all their streams ended.
+        for (const stage of targetStages[notice.target] ?? []) sizes?.stageBuilt(stage);
         if (options.push === true && notice.tags.length > 0) {
           const names = [...notice.tags];
           // After this event is out, so `target-pushed` follows `target-finished`.
