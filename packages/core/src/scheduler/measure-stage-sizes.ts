@@ -16,8 +16,12 @@ import {
   type StageSteps,
 } from "./stage-size-memory.js";
 
-/** How long a probe's image removal may take after the run was stopped. */
-const REMOVE_MS = 5_000;
+/**
+ * How long a probe's image removal may take once the run was stopped (an interrupted run must end
+ * soon); otherwise it takes what it takes: on the containerd store at load 8-10 a removal took
+ * more than 5 s (examples/node-service's `source` and `build`).
+ */
+const STOPPED_REMOVE_MS = 5_000;
 
 /** What `measureStageSizes` needs. */
 export interface StageSizeOptions {
@@ -176,7 +180,8 @@ export function measureStageSizes(options: StageSizeOptions): StageSizeMeasureme
       return undefined;
     } finally {
       // Not with the run's signal: an interrupted run removes its probe's image all the same.
-      await engine.removeImage?.(imageId, deadlineSignal(REMOVE_MS)).catch((error: unknown) => {
+      const removing = stopped() ? deadlineSignal(STOPPED_REMOVE_MS) : undefined;
+      await engine.removeImage?.(imageId, removing).catch((error: unknown) => {
         logger.warn({ stage, imageId, error: String(error) }, "could not remove a size probe");
       });
     }
