@@ -106,7 +106,18 @@ const environment = {
   node: process.version,
   cpus: cpus().length,
   stagecraft: snapshotStagecraft(join(scratch, "stagecraft")),
+  ...(process.env.BENCH_BASELINE === undefined ? {} : { baseline: process.env.BENCH_BASELINE }),
 };
+// BENCH_BASELINE=DIR: a copy of packages/ made as snapshotStagecraft makes one (DIR/packages,
+// DIR/node_modules), from another commit; `bake` and `ci-cache` then run it as one more tool,
+// alternated with the others, so before and after are measured at the same load.
+const baselineCli =
+  process.env.BENCH_BASELINE === undefined
+    ? undefined
+    : join(process.env.BENCH_BASELINE, "packages/cli/dist/bin/stagecraft.cjs");
+if (baselineCli !== undefined && !existsSync(baselineCli)) {
+  throw new Error(`BENCH_BASELINE: ${baselineCli} is missing`);
+}
 const log = (line) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 
 function docker(args) {
@@ -313,19 +324,16 @@ const scenarios = {
       { name: "bake-hcl", targets: ["api", "api-test", "worker-fast", "worker-safe"] },
       { name: "compose-services", targets: ["web", "api", "migrate", "proxy"] },
     ];
+    const bakeWith = (cli, label) => ({
+      label,
+      args: (reportFile) => [cli, "bake", "--progress", "quiet", "--report", reportFile],
+      command: process.execPath,
+    });
     const bakeTools = {
-      stagecraft: {
-        label: "stagecraft bake",
-        args: (reportFile) => [
-          stagecraftCli(),
-          "bake",
-          "--progress",
-          "quiet",
-          "--report",
-          reportFile,
-        ],
-        command: process.execPath,
-      },
+      stagecraft: bakeWith(stagecraftCli(), "stagecraft bake"),
+      ...(baselineCli === undefined
+        ? {}
+        : { baseline: bakeWith(baselineCli, "stagecraft bake at BENCH_BASELINE") }),
       bake: {
         label: "docker buildx bake",
         args: () => ["buildx", "bake", "--progress=quiet"],
@@ -673,8 +681,14 @@ const scenarios = {
       if (unique.length > 0) onEngine(["image", "rm", "-f", ...unique]);
       onEngine(["builder", "prune", "-af"]);
     };
-    const stagecraftArgs = (nonce, extra, tagOf, on = { context, targets }) => [
-      stagecraftCli(),
+    const stagecraftArgs = (
+      nonce,
+      extra,
+      tagOf,
+      on = { context, targets },
+      cli = stagecraftCli(),
+    ) => [
+      cli,
       "build",
       on.context,
       "--target",
@@ -706,6 +720,9 @@ const scenarios = {
     const localTag = (nonce) => (target) => `scbench/ci-cache:${target}-${nonce}`;
     const variants = {
       stagecraft: { label: "stagecraft (bases pinned, the default)", pin: [] },
+      ...(baselineCli === undefined
+        ? {}
+        : { baseline: { label: "stagecraft at BENCH_BASELINE", pin: [], cli: baselineCli } }),
       // ~2 min more a round on node-service: only when asked for (CI_CACHE_NOPIN=1).
       ...(process.env.CI_CACHE_NOPIN === "1"
         ? { nopin: { label: "stagecraft --no-pin-bases", pin: ["--no-pin-bases"] } }
@@ -741,6 +758,7 @@ const scenarios = {
         [...cache, ...variants[tool].pin],
         localTag(nonce),
         onProject,
+        variants[tool].cli,
       );
       return {
         command: process.execPath,

@@ -134,6 +134,8 @@ function runWith(
     closeStdoutWhen?: string;
     /** Called once the process is spawned (for engines that send nothing to wait for). */
     onSpawn?: (signal: (name: NodeJS.Signals) => void) => void;
+    /** `act` is called on stderr's chunks too, with stdout and stderr so far (diagnostics). */
+    actOnStderr?: boolean;
   } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
@@ -156,6 +158,9 @@ function runWith(
     });
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8");
+      if (options.actOnStderr === true && !acted && options.act !== undefined) {
+        acted = options.act((name) => child.kill(name), `${stdout}\n${stderr}`);
+      }
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
@@ -324,6 +329,72 @@ describe("faults", () => {
     expect(run.stderr).not.toContain("this is a bug");
     await expectNothingRunning(marker);
     rmSync(context, { recursive: true, force: true });
+  });
+
+  it("SIGINT while a stage-size probe builds: exit 130, the probe cancelled, no image left", async () => {
+    // Stage build is done early (150 MB: its probe's export takes a while) while runtime's step,
+    // which needs nothing of it, has been running for a while (a cancel sent as a RUN step's
+    // container starts is lost by Docker 26.1: see STEP_START_GUARD_MS).
+    const marker = `fault-${randomUUID().slice(0, 8)}`;
+    const project = makeProject({
+      Dockerfile: [
+        `FROM ${BUSYBOX} AS build`,
+        "ARG NONCE",
+        "RUN dd if=/dev/urandom of=/big bs=1M count=150 2>/dev/null && echo small > /small",
+        `FROM ${BUSYBOX} AS runtime`,
+        `RUN echo ${marker} started; for i in $(seq 1 30); do sleep 1; echo tick $i; done`,
+        "COPY --from=build /small /small",
+        "",
+      ].join("\n"),
+    });
+    const diagnostics = (output: string): { msg?: string; buildId?: string }[] =>
+      output.split("\n").flatMap((line) => {
+        if (!line.startsWith("{")) return [];
+        try {
+          return [JSON.parse(line) as { msg?: string; buildId?: string }];
+        } catch {
+          return [];
+        }
+      });
+    let probing = false;
+    const run = await runWith(
+      [
+        "build",
+        project.dir,
+        "--target",
+        "runtime",
+        "--progress",
+        "plain",
+        "--log-level",
+        "debug",
+      ].concat(NONCE(), LABEL, ["--label", `org.stagecraft.fault=${marker}`]),
+      {
+        actOnStderr: true,
+        act: (send, output) => {
+          const lines = diagnostics(output);
+          // The daemon has taken the probe's build (its stream is open) and not yet ended it.
+          const opened = lines.some(
+            (line) =>
+              line.msg === "build stream opened" && line.buildId?.startsWith("stagecraft-size-"),
+          );
+          if (!opened || !output.includes(`| ${marker} started`)) return false;
+          probing = !lines.some((line) => line.msg === "size probe measured");
+          send("SIGINT");
+          return true;
+        },
+      },
+    );
+    expect(run.code, run.stderr.slice(-2000)).toBe(130);
+    expect(probing, "the probe was building when the signal came").toBe(true);
+    expect(run.stdout).toContain("cancelled");
+    await expectNothingRunning(marker);
+    const probes = execFileSync(
+      "docker",
+      ["images", "-q", "--filter", `label=org.stagecraft.fault=${marker}`],
+      { encoding: "utf8" },
+    ).trim();
+    expect(probes, "images left by the run (the probe's is untagged)").toBe("");
+    project.remove();
   });
 
   it("a closed stdout while a step runs: no EPIPE stack, exit 141, the build cancelled", async () => {

@@ -230,6 +230,129 @@ describe("runBuild", () => {
     expect(outcome.report.targets[0]?.sizeComparison).toBeNull();
   });
 
+  it("sends a stage's probe as soon as the stage is built, while the target goes on", async () => {
+    const dockerfile = COPIES_FROM_BUILD;
+    // runtime's stream says at once that stage build is done; runtime itself takes 300 ms more.
+    const engine = new FakeEngine({
+      build: { sizeBytes: 1_100_000_000, durationMs: 20 },
+      runtime: { sizeBytes: 48_000_000, lines: [copyVertex(false)], durationMs: 300 },
+    });
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+      context: contextWith(dockerfile),
+    });
+    const runtime = engine.calls.find((call) => call.request.target === "runtime");
+    const probe = engine.calls.find((call) => call.request.target === "build");
+    expect(probe?.outcome).toBe("succeeded");
+    expect(probe?.endedAt).toBeLessThan(runtime?.endedAt ?? 0);
+    expect(outcome.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
+    expect(engine.removed).toHaveLength(1);
+  });
+
+  it("sends a stage's probe once a target that needs the stage finished, without stage events", async () => {
+    const dockerfile = `${COPIES_FROM_BUILD}\nFROM build AS test\nCOPY hello.txt /again\n`;
+    // No status lines: the stage is known to be built only when runtime, which copies from it, ends.
+    const engine = new FakeEngine({
+      build: { durationMs: 20 },
+      runtime: { durationMs: 50 },
+      test: { durationMs: 400 },
+    });
+    await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime", "test"] }),
+      context: contextWith(dockerfile),
+    });
+    const runtime = engine.calls.find((call) => call.request.target === "runtime");
+    const test = engine.calls.find((call) => call.request.target === "test");
+    const probe = engine.calls.find((call) => call.request.target === "build");
+    expect(probe?.startedAt).toBeGreaterThanOrEqual(runtime?.endedAt ?? Infinity);
+    expect(probe?.endedAt).toBeLessThan(test?.endedAt ?? 0);
+  });
+
+  it("with --concurrency, a probe takes a slot only when no target waits for one", async () => {
+    const dockerfile = `${COPIES_FROM_BUILD}\nFROM scratch AS test\nCOPY hello.txt /\n`;
+    const engine = new FakeEngine({
+      build: { durationMs: 20 },
+      runtime: { lines: [copyVertex(false)], durationMs: 100 },
+      test: { durationMs: 100 },
+    });
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime", "test"] }),
+      context: contextWith(dockerfile),
+      concurrency: 1,
+    });
+    expect(outcome.status).toBe("succeeded");
+    // Stage build was done long before test started: its probe still waited behind test.
+    expect(engine.calls.map((call) => call.request.target)).toEqual(["runtime", "test", "build"]);
+    expect(engine.maxConcurrent).toBe(1);
+  });
+
+  it("a failing target stops a probe in flight: cancelled on the daemon, no size shown", async () => {
+    const dockerfile = `${COPIES_FROM_BUILD}\nFROM scratch AS test\nCOPY hello.txt /\n`;
+    const engine = new FakeEngine({
+      build: { durationMs: 10_000 },
+      runtime: { lines: [copyVertex(false)], durationMs: 300 },
+      test: { failWith: "process did not complete successfully: exit code: 1", durationMs: 100 },
+    });
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime", "test"] }),
+      context: contextWith(dockerfile),
+    });
+    expect(outcome.status).toBe("failed");
+    const probe = engine.calls.find((call) => call.request.target === "build");
+    expect(probe?.outcome).toBe("cancelled");
+    expect(engine.cancelled).toContain(probe?.request.buildId);
+    expect(outcome.report.targets.map((target) => target.sizeComparison ?? null)).toEqual([
+      null,
+      null,
+    ]);
+  });
+
+  for (const stop of ["interrupt", "timeout"] as const) {
+    it(`${stop === "interrupt" ? "an interrupt" : "the timeout"} while a probe builds: cancelled, its image removed`, async () => {
+      const dockerfile = COPIES_FROM_BUILD;
+      // A daemon that misses the probe's cancel and makes its image (a build that was about to end).
+      class LateEngine extends FakeEngine {
+        override cancelBuild(buildId: string): Promise<void> {
+          const probe = this.calls.find((call) => call.request.buildId === buildId);
+          if (probe?.request.target === "build") {
+            this.cancelled.push(buildId);
+            return Promise.resolve();
+          }
+          return super.cancelBuild(buildId);
+        }
+      }
+      const engine = new LateEngine({
+        build: { durationMs: 150 },
+        runtime: { lines: [copyVertex(false)], durationMs: 5_000 },
+      });
+      const controller = new AbortController();
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+        context: contextWith(dockerfile),
+        ...(stop === "interrupt" ? { signal: controller.signal } : { timeoutMs: 100 }),
+        onEvent: (event) => {
+          if (event.type === "stage-finished" && stop === "interrupt") {
+            setTimeout(() => {
+              controller.abort();
+            }, 50);
+          }
+        },
+      });
+      expect(outcome.status).toBe(stop === "interrupt" ? "cancelled" : "failed");
+      const probe = engine.calls.find((call) => call.request.target === "build");
+      expect(engine.cancelled).toContain(probe?.request.buildId);
+      // The daemon said which image the probe made before its request was dropped: removed.
+      expect(probe?.outcome).toBe("succeeded");
+      expect(engine.removed).toHaveLength(1);
+      expect(await engine.inspectImage(engine.removed[0] ?? "")).toBeUndefined();
+    });
+  }
+
   it("bounds a failure's message in its event, after masking: no half secret is left", async () => {
     const dockerfile = "FROM scratch AS broken\n";
     // A secret across the 2,000-character cut (after `target "broken" failed: `): masked first.

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
+import pLimit from "p-limit";
 import { fingerprintContextDir } from "../context/fingerprint-context-dir.js";
 import {
   SESSION_CONTEXT_BYTES,
@@ -61,15 +62,8 @@ import { pinBaseImages, type BasePins } from "../engine/pin-base-images.js";
 import { contextNameOf } from "../stages/context-name-of.js";
 import { defaultPlatform, parsePlatform } from "../stages/parse-platform.js";
 import { validateImageReference } from "../stages/validate-image-reference.js";
-import { startSizeProbes, type SizeProbes } from "./measure-stage-sizes.js";
-import {
-  chainRan,
-  createStageStepsCollector,
-  fingerprintStream,
-  recallStageSizes,
-  rememberStageSizes,
-  stageSizeKey,
-} from "./stage-size-memory.js";
+import { measureStageSizes, type StageSizeMeasurement } from "./measure-stage-sizes.js";
+import { createStageStepsCollector, fingerprintStream } from "./stage-size-memory.js";
 import {
   runTargets,
   type BuildLimit,
@@ -128,8 +122,8 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
   logger?: Logger | undefined;
   /**
    * Measure the stage each target's image was built from when it is no target itself (an untagged
-   * build of it after the targets, inspected and removed, or its size remembered in
-   * `stageSizeFile`), so the report can say
+   * build of it, sent as soon as the run has built that stage and behind any target waiting for a
+   * slot, inspected and removed; or its size remembered in `stageSizeFile`), so the report can say
    * `runtime 48 MB ← build 1.1 GB (−96%)`; default true. Builds exported to a session output skip it.
    */
   stageSizes?: boolean | undefined;
@@ -340,6 +334,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   let lastNews = Date.now();
   // Set once a target failed because its output could not be written: that error is then said.
   let outputFailureSaid = false;
+  // The stage-size probes, once the run knows what to measure.
+  let sizes: StageSizeMeasurement | undefined = undefined;
   const emit = (event: BuildEvent): void => {
     if (event.type === "step-started") lastStepStartedAt = Date.now();
     if (event.type === "target-failed" && event.error.code === "OUTPUT_WRITE") {
@@ -350,6 +346,13 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     report.add(shown);
     stageSteps.add(shown);
     listener?.(shown);
+    // A stage the run has built is measured now, while the targets that need more go on; a run
+    // with a failed or cancelled target shows no stage sizes, so its probes stop at once.
+    if (event.type === "stage-finished" || event.type === "stage-cached") {
+      sizes?.stageBuilt(event.stage);
+    } else if (event.type === "target-failed" || event.type === "target-cancelled") {
+      sizes?.abort();
+    }
   };
   // A stage's end carries the report's numbers for it, so the live view and the report agree.
   const withReportNumbers = (event: BuildEvent): BuildEvent => {
@@ -513,6 +516,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         return;
       case "target-finished":
         endStream(notice.target, { imageId: notice.imageId });
+        // Every stage the target needs is built, whether or not its stage events came yet: with a
+        // session per target (a cache import) the containerd store's Control API streams let the
+        // tracker settle a stage shared by several targets only once all their streams ended.
+        for (const stage of targetStages[notice.target] ?? []) sizes?.stageBuilt(stage);
         if (options.push === true && notice.tags.length > 0) {
           const names = [...notice.tags];
           // After this event is out, so `target-pushed` follows `target-finished`.
@@ -592,15 +599,44 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
             baseStage: stage.base.kind === "stage" ? stageId(stage.base.index) : null,
           })),
         );
-  let probes: SizeProbes | undefined;
   let stageSizes: Record<string, number> = {};
   const unmeasuredStages: { stage: string; reason: string }[] = [];
   let result: RunResult;
+  // One set of slots for the targets and the size probes. A run queues all its targets at its
+  // start and p-limit is first in, first out, so a probe takes a slot only when no target waits
+  // for one. Without a limit every target builds at once, and so does each probe once its stage is
+  // built: it only exports what the targets built.
+  const limit =
+    options.limit ?? (options.concurrency === undefined ? undefined : pLimit(options.concurrency));
   // Under way while the targets build; a context that cannot be fingerprinted is probed.
   const fingerprint =
     probeStages.length > 0 && options.stageSizeFile !== undefined
       ? fingerprintContexts(prepared, options, namedContexts).catch(() => undefined)
       : Promise.resolve(undefined);
+  sizes =
+    probeStages.length === 0
+      ? undefined
+      : measureStageSizes({
+          engine,
+          context: contextSource(prepared),
+          // The targets fill the cache before a probe is sent: it must read it, not build again.
+          settings: { ...settings, noCache: undefined, pull: undefined },
+          stages: probeStages,
+          chainOf: (stage) => stageChain(analysis, stage),
+          steps: stageSteps.stages,
+          input: JSON.stringify([
+            analysis.input.text,
+            buildArgsOf(analysis) ?? {},
+            settings.platform ?? "",
+          ]),
+          engineKey: `${info.endpoint} ${info.version} ${info.platform}`,
+          contextFingerprint: fingerprint,
+          stageSizeFile: options.stageSizeFile,
+          importsCache: cacheFrom.length > 0,
+          limit,
+          signal,
+          logger: log,
+        });
   try {
     result = await runTargets({
       engine,
@@ -608,7 +644,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       targets,
       settings,
       concurrency: options.concurrency,
-      limit: options.limit,
+      limit,
       keepGoing: options.keepGoing,
       signal: options.signal,
       timeoutMs: deadline === undefined ? undefined : Math.max(0, deadline - Date.now()),
@@ -632,80 +668,17 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         };
       },
     });
-    if (probeStages.length > 0 && result.status === "succeeded") {
-      // After the targets, not with them: every step of the stage is then in the cache, the probe
-      // costs an export only, and a stage this run did not change may be remembered instead.
+    if (sizes !== undefined && result.status === "succeeded") {
+      // What knowing the sizes added to the run after its targets: the probes still building, or
+      // waiting for a slot (bench/sizes.mjs reads it).
       const sizesStartedAt = performance.now();
-      const contextFingerprint = await fingerprint;
-      const engineKey = `${info.endpoint} ${info.version} ${info.platform}`;
-      const input = JSON.stringify([
-        analysis.input.text,
-        buildArgsOf(analysis) ?? {},
-        settings.platform ?? "",
-      ]);
-      const keys = new Map<string, { key: string; changed: boolean }>();
-      for (const stage of probeStages) {
-        const key = stageSizeKey({
-          stage,
-          chain: stageChain(analysis, stage),
-          steps: stageSteps.stages,
-          input,
-          contextFingerprint,
-          engine: engineKey,
-        });
-        if (key !== undefined) keys.set(stage, key);
-      }
-      const file = options.stageSizeFile;
-      const usable = [...keys.values()].filter((key) => !key.changed).map((key) => key.key);
-      const recalled =
-        file === undefined ? new Map<string, number>() : await recallStageSizes(file, usable);
-      const toProbe: string[] = [];
-      for (const stage of probeStages) {
-        const key = keys.get(stage);
-        const bytes = key === undefined || key.changed ? undefined : recalled.get(key.key);
-        if (bytes !== undefined) stageSizes[stage] = bytes;
-        else if (cacheFrom.length > 0 && !chainRan(stageChain(analysis, stage), stageSteps.stages))
-          // A CI rebuild on a fresh engine: every step came from the imported cache, whose layers
-          // stay in the registry until something needs them. A probe would pull and unpack them
-          // all (6-8 s for examples/node-service's build stage on the containerd store, where the
-          // whole rebuild takes 6 s without it): the size is left unmeasured and said so.
-          unmeasuredStages.push({
-            stage,
-            reason:
-              "every step came from the imported cache; measuring would pull its layers " +
-              "(a build that runs one of its steps measures it)",
-          });
-        else toProbe.push(stage);
-      }
-      if (toProbe.length > 0) {
-        probes = startSizeProbes({
-          engine,
-          context: contextSource(prepared),
-          // The targets just filled the cache: a probe must read it, not build again.
-          settings: { ...settings, noCache: undefined, pull: undefined },
-          stages: toProbe,
-          signal: options.signal,
-          logger: log,
-        });
-        // Before the session closes: a probe's build may be reading the context through it.
-        const probed = await probes.sizes;
-        stageSizes = { ...stageSizes, ...probed };
-        if (file !== undefined) {
-          const learned = new Map<string, number>();
-          for (const [stage, bytes] of Object.entries(probed)) {
-            const key = keys.get(stage);
-            if (key !== undefined) learned.set(key.key, bytes);
-          }
-          await rememberStageSizes(file, learned).catch((error: unknown) => {
-            log.warn({ file, error: String(error) }, "could not remember the stage sizes");
-          });
-        }
-      }
-      // What knowing the sizes added to the run, after its targets (bench/sizes.mjs reads it).
+      const found = await sizes.finish();
+      stageSizes = found.sizes;
+      unmeasuredStages.push(...found.unmeasured);
       log.debug(
         {
-          probed: toProbe,
-          recalled: probeStages.filter((stage) => !toProbe.includes(stage)),
+          probed: found.probed,
+          recalled: found.recalled,
           ms: Math.round((performance.now() - sizesStartedAt) * 10) / 10,
         },
         "stage sizes",
@@ -716,8 +689,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       result = { ...result, status: "failed" };
     }
   } finally {
-    probes?.abort();
+    sizes?.abort();
     clearInterval(watch);
+    // Before the session closes: a probe's build may be reading the context through it.
+    await sizes?.settled();
     await closeSession(session, options.signal, log).catch((error: unknown) => {
       // The target it broke failed with it (OUTPUT_WRITE): said once, as that target's failure.
       if (!(outputFailureSaid && error === session?.outputFailure)) throw error;
