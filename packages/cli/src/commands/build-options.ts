@@ -99,7 +99,8 @@ Options:
                              much and which layers weigh most; also "max-size" per target in
                              CONTEXT/.stagecraft/config.json: {"targets":{"app":{"max-size":"50MB"}}}
       --no-stage-sizes       do not measure the stage a target copies from (one untagged build of it,
-                             sent once the run has built it, while other targets go on; 0.2-0.5 s
+                             sent once the run has built it, while other targets go on (on the
+                             containerd store after the targets); 0.2-0.5 s
                              when its size is not remembered); the report then has no
                              "runtime ← build" comparison
       --stall-notice DURATION

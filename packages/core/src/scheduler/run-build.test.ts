@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine, EngineInfo } from "../engine/engine.js";
+import { readCapabilities } from "../engine/engine-capabilities.js";
 import { ContextError, DockerfileError, UsageError } from "../errors.js";
 import type { BuildEvent } from "../events.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
@@ -246,6 +247,33 @@ describe("runBuild", () => {
     const probe = engine.calls.find((call) => call.request.target === "build");
     expect(probe?.outcome).toBe("succeeded");
     expect(probe?.endedAt).toBeLessThan(runtime?.endedAt ?? 0);
+    expect(outcome.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
+    expect(engine.removed).toHaveLength(1);
+  });
+
+  it("on the containerd store, sends the probe after the targets, where it competes with no export", async () => {
+    const dockerfile = COPIES_FROM_BUILD;
+    // The same streams as above: stage build is done at once, runtime takes 300 ms more.
+    const engine = new FakeEngine({
+      build: { sizeBytes: 1_100_000_000, durationMs: 20 },
+      runtime: { sizeBytes: 48_000_000, lines: [copyVertex(false)], durationMs: 300 },
+    });
+    // Docker 28 reads a tar context on that store, so only the probe's timing differs.
+    const onContainerd = Object.assign(engine, {
+      capabilities: async () =>
+        readCapabilities(
+          { ...(await engine.info()), version: "28.5.2" },
+          { Driver: "overlayfs", DriverStatus: [["driver-type", "io.containerd.snapshotter.v1"]] },
+        ),
+    });
+    const outcome = await runBuild({
+      engine: onContainerd,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+      context: contextWith(dockerfile),
+    });
+    const runtime = engine.calls.find((call) => call.request.target === "runtime");
+    const probe = engine.calls.find((call) => call.request.target === "build");
+    expect(probe?.startedAt).toBeGreaterThanOrEqual(runtime?.endedAt ?? Infinity);
     expect(outcome.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
     expect(engine.removed).toHaveLength(1);
   });
