@@ -15,6 +15,7 @@ import {
   SEARCH_EVALUATIONS,
 } from "../packages/core/dist/placement/place-stages.js";
 import { searchOptimalMakespan } from "../packages/core/dist/placement/search-optimal-makespan.js";
+import { seededRandom as createRandom } from "../packages/core/dist/placement/seeded-random.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ENGINES = [2, 4, 8];
@@ -38,17 +39,6 @@ const MODELS = {
   fast: { fixedMs: 1500, bytesPerMs: 50_000 },
 };
 const TRANSFER = MODELS[process.env.PLACEMENT_TRANSFER ?? "loopback"];
-
-function createRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every Dockerfile of the examples and of the recorded daemon streams. */
 function readRepositoryDockerfiles() {

@@ -4,6 +4,7 @@ import {
   type Schedule,
   type ScheduleModel,
 } from "./schedule-stages.js";
+import { seededRandom } from "./seeded-random.js";
 
 /** Limits and moves of {@link improveSchedule}. */
 export interface ImproveOptions {
@@ -156,18 +157,6 @@ export function improveSchedule(
     }
   }
   return { schedule: best, evaluations, moves };
-}
-
-/** A small deterministic generator (mulberry32): the same kicks on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

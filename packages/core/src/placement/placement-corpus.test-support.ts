@@ -8,6 +8,10 @@ import type { TargetsPlan } from "../plan/plan-targets.js";
 import { GRAPH_CASES } from "../plan/stage-graph-cases.test-support.js";
 import type { StageCost } from "./estimate-stage-costs.js";
 import type { Placement } from "./place-stages.js";
+import { seededRandom } from "./seeded-random.js";
+
+/** The generator the synthetic costs are made with. */
+export const createRandom = seededRandom;
 
 export interface PlacementCase {
   readonly name: string;
@@ -49,18 +53,6 @@ export function readPlacementCorpus(): PlacementCase[] {
     cases.push({ name: `corpus #${index}`, plan, seed: seedOf(text) });
   });
   return cases;
-}
-
-/** A small deterministic generator (mulberry32). */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Synthetic costs: 1–60 s a stage, 1–200 MB a result. */
