@@ -165,6 +165,16 @@ export async function startBuildkitProxy(
   const dropClients = (): void => {
     for (const client of open) client.destroy();
   };
+  /** Stops listening, drops the clients, and removes the proxy's directory when it has one. */
+  const closeWith =
+    (server: { close: (done: () => void) => unknown }, dir?: string) => (): Promise<void> =>
+      new Promise((resolve) => {
+        server.close(() => {
+          if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        dropClients();
+      });
   if (options.unix === true) {
     if (options.tls === true)
       throw new Error("the proxy's unix socket is plain, as buildkitd's is");
@@ -178,14 +188,7 @@ export async function startBuildkitProxy(
     return {
       address: `buildkit+unix://${path}`,
       connections: () => count,
-      close: () =>
-        new Promise((resolve) => {
-          server.close(() => {
-            rmSync(dir, { recursive: true, force: true });
-            resolve();
-          });
-          dropClients();
-        }),
+      close: closeWith(server, dir),
     };
   }
   if (options.tls !== true) {
@@ -194,13 +197,7 @@ export async function startBuildkitProxy(
     return {
       address: `buildkit+tcp://127.0.0.1:${port}`,
       connections: () => count,
-      close: () =>
-        new Promise((resolve) => {
-          server.close(() => {
-            resolve();
-          });
-          dropClients();
-        }),
+      close: closeWith(server),
     };
   }
   const dir = mkdtempSync(join(tmpdir(), "stagecraft-bk-tls-"));
@@ -221,13 +218,6 @@ export async function startBuildkitProxy(
     address: `buildkit+tcp://127.0.0.1:${port}`,
     tls: { ca: files.ca, cert: files.clientCert, key: files.clientKey },
     connections: () => count,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        });
-        dropClients();
-      }),
+    close: closeWith(server, dir),
   };
 }
