@@ -38,7 +38,8 @@ Options:
       --label K=V            a label on every built image
       --platform P[,P...]    the target platform, e.g. linux/amd64; several build each target
                              into one image index (engines with the containerd image store only,
-                             through BuildKit's Control API)
+                             through BuildKit's Control API); a platform the engine cannot run
+                             is warned of before building, naming its RUN steps (as bake does)
       --no-cache             do not use the build cache
       --pull                 always look for newer base images in their registry
       --network MODE         network of RUN steps: default, host or none

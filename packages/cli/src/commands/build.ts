@@ -32,6 +32,7 @@ import type { CheckedDockerfile } from "./check.js";
 import { readProjectConfig } from "./read-config-file.js";
 import { loadDockerfile } from "./load-dockerfile.js";
 import { runEngineChecks } from "./run-engine-checks.js";
+import { warnOfForeignPlatforms } from "./warn-of-foreign-platforms.js";
 import {
   explainOutputError,
   explainUnwrittenOutput,
@@ -125,6 +126,7 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
         ? await checkBuildkitOutputs(io, engine, flags, tags)
         : await checkEngine(io, engine, analysis, flags, dockerfile.displayPath);
     if (refused !== undefined) return refused;
+    await warnOfForeignPlatforms(io, engine, analysis, flags.platforms);
 
     const renderer = createRenderer({
       mode: chooseProgressMode(flags.progress, io),

@@ -61,6 +61,8 @@ export type { GatherContextFactsOptions } from "../context/gather-context-facts.
 export { inspectBaseImages } from "./inspect-base-images.js";
 export { probeRegistries, readEngineReadiness } from "./read-engine-readiness.js";
 export type { EngineReadinessOptions } from "./read-engine-readiness.js";
+export { explainForeignPlatforms } from "./explain-foreign-platforms.js";
+export type { ForeignPlatformEngine, PlatformBuild } from "./explain-foreign-platforms.js";
 export { runTargets } from "../scheduler/run-targets.js";
 export type {
   ContextSource,

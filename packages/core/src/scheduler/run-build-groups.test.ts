@@ -276,6 +276,68 @@ describe("runBuildGroups", () => {
     expect(byTarget).toEqual({ app: false, base: true });
   });
 
+  /** A reader (app, with pull) of lib's target base whose own image tools:1 cannot be pulled. */
+  function failingPull(): { engine: FakeEngine; groups: BuildGroup[] } {
+    const engine = new FakeEngine({
+      base: { durationMs: 20 },
+      app: { durationMs: 5 },
+      web: { durationMs: 300 },
+    });
+    Object.assign(engine, {
+      pullImage: (ref: string) =>
+        Promise.reject(
+          new EngineError("ENGINE_REQUEST", `the engine could not pull ${ref}: manifest unknown`, {
+            hint: `Check that docker.io holds ${ref} and that this machine reaches it (docker pull ${ref}).`,
+          }),
+        ),
+    });
+    const reader = group("app", "FROM base AS app\nCOPY --from=tools:1 /bin/x /x\n", ["app"]);
+    reader.contextsFrom = { base: "base" };
+    reader.options = { ...reader.options, pull: true };
+    const lib = group("lib", "FROM scratch AS base\n", ["base"]);
+    return { engine, groups: [reader, lib, group("web", WEB, ["web"])] };
+  }
+
+  it("with pull and keepGoing, fails only the reader whose image could not be pulled", async () => {
+    const { engine, groups } = failingPull();
+    const events: BuildEvent[] = [];
+    const outcome = await runBuildGroups({
+      engine,
+      groups,
+      keepGoing: true,
+      onEvent: (event) => events.push(event),
+    });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.targets.map((target) => [target.name, target.status])).toEqual([
+      ["app", "failed"],
+      ["base", "succeeded"],
+      ["web", "succeeded"],
+    ]);
+    const app = outcome.targets.find((target) => target.name === "app");
+    expect(app?.error?.message).toBe("the engine could not pull tools:1: manifest unknown");
+    expect(app?.error?.hint).toMatch(/docker pull tools:1/);
+    const failed = events.filter((event) => event.type === "target-failed");
+    expect(failed.map((event) => [event.target, event.error.message])).toEqual([
+      ["app", "the engine could not pull tools:1: manifest unknown"],
+    ]);
+    expect(outcome.report.targets.find((target) => target.target === "app")?.status).toBe("failed");
+    // Nothing was built for the reader: its build stopped at the pull.
+    expect(engine.calls.map((call) => call.request.target).sort()).toEqual(["base", "web"]);
+  });
+
+  it("with pull and fail-fast, a failed pull fails the reader and cancels the others", async () => {
+    const { engine, groups } = failingPull();
+    const outcome = await runBuildGroups({ engine, groups });
+    expect(outcome.status).toBe("failed");
+    expect(outcome.targets.map((target) => [target.name, target.status])).toEqual([
+      ["app", "failed"],
+      ["base", "succeeded"],
+      ["web", "cancelled"],
+    ]);
+    const web = outcome.targets.find((target) => target.name === "web");
+    expect(web?.error?.message).toBe('target "web" was cancelled because app failed');
+  });
+
   it("cancels the readers of a target that failed, even with keepGoing", async () => {
     const engine = new FakeEngine({ base: { durationMs: 5, failWith: "exit code: 1" } });
     const reader = group("app", "FROM base AS app\n", ["app"]);

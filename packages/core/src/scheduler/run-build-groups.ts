@@ -201,12 +201,14 @@ export async function runBuildGroups(options: RunBuildGroupsOptions): Promise<Bu
           group.options.pull === true &&
           Object.keys(group.contextsFrom ?? {}).length > 0 &&
           engine.pullImage !== undefined;
-        if (pullFirst) await pullBases(group, engine, controllers[index]?.signal);
+        // A pull that fails fails the group's builds, as a failed step would, not the whole run.
+        const pulled = pullFirst ? pullBases(group, engine, controllers[index]?.signal) : undefined;
+        pulled?.catch(() => undefined);
         return await runBuild({
           ...group.options,
           ...(pullFirst ? { pull: false } : {}),
           namedContexts: namedContextsOf(group),
-          engine,
+          engine: pulled === undefined ? engine : buildingAfter(engine, pulled),
           concurrency: undefined,
           limit: limitOf(index),
           keepGoing: options.keepGoing,
@@ -482,7 +484,7 @@ function linksOf(
  * in its registry, the temporary names of those targets' images too, which only the engine's store
  * holds ("failed to resolve source metadata for docker.io/stagecraft-context/…"). So the engine
  * pulls the group's own images first (bases, `COPY --from` images, `docker-image://` contexts, for
- * each platform), and the group builds from its store.
+ * each platform), and the group builds from its store. Rejects with the first pull's error.
  */
 async function pullBases(
   group: BuildGroup,
@@ -511,6 +513,30 @@ async function pullBases(
       });
     }
   }
+}
+
+/**
+ * The engine whose builds first wait for `pulled`: a pull that failed is each build's failure (the
+ * target fails with the engine's words, fail-fast and keepGoing as for any build). Every other
+ * member is the engine's own, called on it.
+ */
+function buildingAfter(
+  engine: RunBuildOptions["engine"],
+  pulled: Promise<void>,
+): RunBuildOptions["engine"] {
+  const build: RunBuildOptions["engine"]["build"] = async (request) => {
+    await pulled;
+    return await engine.build(request);
+  };
+  return new Proxy(engine, {
+    get(target, key) {
+      if (key === "build") return build;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function"
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
 }
 
 /** A read target's end: built, it gets its temporary name and its readers may start. */
