@@ -46,6 +46,11 @@ export interface StageSizeOptions {
   /** The targets import a cache (`--cache-from`): a stage taken whole from it is not probed. */
   importsCache: boolean;
   /**
+   * Send a probe once its stage is built (`stageBuilt`), beside the targets still building; false:
+   * every probe waits for `finish`, after the targets. Default true.
+   */
+  early?: boolean | undefined;
+  /**
    * Build slots: a probe waits for one, behind every target already waiting (p-limit is first in,
    * first out, and a run queues all its targets at its start). Undefined: no wait.
    */
@@ -70,7 +75,7 @@ export interface StageSizeResult {
 export interface StageSizeMeasurement {
   /**
    * The run has built this stage (its steps all ended): measure it now. Stages that are not to be
-   * measured, and stages already under way, are ignored.
+   * measured, stages already under way, and every stage when `early` is false, are ignored.
    */
   stageBuilt(stage: string): void;
   /**
@@ -239,7 +244,7 @@ export function measureStageSizes(options: StageSizeOptions): StageSizeMeasureme
   };
 
   return {
-    stageBuilt: start,
+    stageBuilt: options.early === false ? () => undefined : start,
     abort: onAbort,
     settled,
     async finish() {

@@ -337,14 +337,6 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   let outputFailureSaid = false;
   // The stage-size probes, once the run knows what to measure.
   let sizes: StageSizeMeasurement | undefined = undefined;
-  // A probe is sent once its stage is built, beside the targets still building: on a graph-driver
-  // engine that hides its cost (bake-hcl cold 1.07x -> 0.98x of bake). On the containerd store a
-  // probe then competes with the targets' exports for the same layers (node-service with a cache
-  // export: 34.8 s and 21.2 s beside the exports against 2.3 s for both after the targets), so there
-  // the probes wait for the targets, as before. An engine that did not tell its store sends early.
-  const earlyProbes = !(
-    "imageStore" in info && (info as EngineCapabilities).imageStore.kind === "containerd"
-  );
   const emit = (event: BuildEvent): void => {
     if (event.type === "step-started") lastStepStartedAt = Date.now();
     if (event.type === "target-failed" && event.error.code === "OUTPUT_WRITE") {
@@ -358,7 +350,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     // A stage the run has built is measured now, while the targets that need more go on; a run
     // with a failed or cancelled target shows no stage sizes, so its probes stop at once.
     if (event.type === "stage-finished" || event.type === "stage-cached") {
-      if (earlyProbes) sizes?.stageBuilt(event.stage);
+      sizes?.stageBuilt(event.stage);
     } else if (event.type === "target-failed" || event.type === "target-cancelled") {
       sizes?.abort();
     }
@@ -528,9 +520,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         // Every stage the target needs is built, whether or not its stage events came yet: with a
         // session per target (a cache import) the containerd store's Control API streams let the
         // tracker settle a stage shared by several targets only once all their streams ended.
-        if (earlyProbes) {
-          for (const stage of targetStages[notice.target] ?? []) sizes?.stageBuilt(stage);
-        }
+        for (const stage of targetStages[notice.target] ?? []) sizes?.stageBuilt(stage);
         if (options.push === true && notice.tags.length > 0) {
           const names = [...notice.tags];
           // After this event is out, so `target-pushed` follows `target-finished`.
@@ -644,6 +634,14 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
           contextFingerprint: fingerprint,
           stageSizeFile: options.stageSizeFile,
           importsCache: cacheFrom.length > 0,
+          // On a graph-driver engine a probe beside the targets hides its cost (bake-hcl cold
+          // 1.07x -> 0.98x of bake). On the containerd store it competes with the targets' exports
+          // for the same layers (node-service with a cache export: 34.8 s and 21.2 s beside the
+          // exports against 2.3 s for both after the targets): there the probes wait for the
+          // targets. An engine that did not tell its store sends them early.
+          early: !(
+            "imageStore" in info && (info as EngineCapabilities).imageStore.kind === "containerd"
+          ),
           limit,
           signal,
           logger: log,
