@@ -1,18 +1,11 @@
 import { EngineError, analyzeDockerfile } from "@stagecraft/core";
-import type { EngineInfo } from "@stagecraft/core/engine";
 import { describe, expect, it } from "vitest";
+import { FakeEngine } from "@stagecraft/core/testing";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 import { warnOfForeignPlatforms } from "./warn-of-foreign-platforms.js";
 
-const INFO: EngineInfo = {
-  endpoint: "fake://",
-  version: "26.1.5",
-  apiVersion: "1.45",
-  platform: "linux/amd64",
-  os: "linux",
-  arch: "amd64",
-  buildkit: true,
-};
+// What every fake engine answers: Docker 26.1.5 on linux/amd64.
+const INFO = await new FakeEngine().info();
 
 /** An amd64 engine whose BuildKit runs only amd64 programs (no emulation installed). */
 const engine = {

@@ -1,21 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { FakeEngine } from "../testing/fake-engine.js";
 import type { EngineCapabilities } from "../engine/engine-capabilities.js";
-import type { EngineInfo } from "../engine/engine.js";
 import { BakeError } from "../errors.js";
 import { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
 import { checkBakePlatforms, type PlatformEngine } from "./check-bake-platforms.js";
 import { planBakeRuns } from "./plan-bake-runs.js";
 import type { BakeTarget } from "./bake-target.js";
 
-const INFO: EngineInfo = {
-  endpoint: "fake://",
-  version: "26.1.5",
-  apiVersion: "1.45",
-  platform: "linux/amd64",
-  os: "linux",
-  arch: "amd64",
-  buildkit: true,
-};
+// What every fake engine answers: Docker 26.1.5 on linux/amd64.
+const INFO = await new FakeEngine().info();
 
 /** An engine with this image store and these worker platforms; it counts what it was asked. */
 function engineOf(kind: "graph-driver" | "containerd", workers: string[] | undefined) {
