@@ -67,42 +67,32 @@ export function boundMakespan(model: PlacementModel, order: readonly number[]): 
   // For a stage U and a group S of the stages after it (tail >= b): all of S runs in
   // [finish(U), T - b]; on U's engine on at most `widest` slots, elsewhere only after a transfer
   // of U or of a stage after U (at least `delta`), so on the other slots in [finish(U) + delta, T - b].
+  // Then the same for U's later stages one by one, longest chain first (L = own time + tail): if
+  // the k longest are on U's engine and the (k+1)-th is not, T >= finish(U) + max(the k sharing at
+  // most `widest` slots, delta + L of the (k+1)-th). Mirrored for a stage V and the stages before
+  // it (L = head + own time): each one elsewhere reaches V only after a transfer.
   let transferMs = 0;
   for (const stage of order) {
-    if ((model.dependents.get(stage) ?? []).length === 0) continue;
-    const after = descendants(model, stage, model.dependents);
-    let delta = model.moveMs(stage);
-    for (const other of after) {
-      if ((model.dependents.get(other) ?? []).some((next) => after.has(next))) {
-        delta = Math.min(delta, model.moveMs(other));
-      }
-    }
-    const finish = r(stage) + p(stage);
-    for (const b of new Set([...after].map(q))) {
-      let work = 0;
-      for (const other of after) if (q(other) >= b) work += p(other);
-      const span = work <= widest * delta ? work / widest : delta + (work - widest * delta) / slots;
-      transferMs = Math.max(transferMs, finish + b + span);
-    }
-  }
-
-  // The same for U's later stages one by one, longest chain first (L = own time + tail): if the
-  // k longest are on U's engine and the (k+1)-th is not, T >= finish(U) + max(the k sharing at most
-  // `widest` slots, delta + L of the (k+1)-th). Mirrored for a stage V and the stages before it
-  // (L = head + own time): each one elsewhere reaches V only after a transfer.
-  for (const stage of order) {
-    const after = descendants(model, stage, model.dependents);
+    const after = reachable(stage, model.dependents);
     if (after.size > 0) {
-      const delta = Math.min(
-        model.moveMs(stage),
-        ...[...after]
-          .filter((other) => (model.dependents.get(other) ?? []).some((next) => after.has(next)))
-          .map((other) => model.moveMs(other)),
-      );
+      let delta = model.moveMs(stage);
+      for (const other of after) {
+        if ((model.dependents.get(other) ?? []).some((next) => after.has(next))) {
+          delta = Math.min(delta, model.moveMs(other));
+        }
+      }
+      const finish = r(stage) + p(stage);
+      for (const b of new Set([...after].map(q))) {
+        let work = 0;
+        for (const other of after) if (q(other) >= b) work += p(other);
+        const span =
+          work <= widest * delta ? work / widest : delta + (work - widest * delta) / slots;
+        transferMs = Math.max(transferMs, finish + b + span);
+      }
       const group = [...after].map((other) => ({ own: p(other), rest: q(other) }));
-      transferMs = Math.max(transferMs, r(stage) + p(stage) + splitBound(group, delta, widest));
+      transferMs = Math.max(transferMs, finish + splitBound(group, delta, widest));
     }
-    const before = descendants(model, stage, model.dependencies);
+    const before = reachable(stage, model.dependencies);
     if (before.size > 0) {
       const delta = Math.min(...[...before].map((other) => model.moveMs(other)));
       const group = [...before].map((other) => ({ own: p(other), rest: r(other) }));
@@ -155,11 +145,7 @@ export function boundMakespan(model: PlacementModel, order: readonly number[]): 
 }
 
 /** The stages reached from `stage` through `edges` (its descendants, or its ancestors). */
-function descendants(
-  model: PlacementModel,
-  stage: number,
-  edges: ReadonlyMap<number, readonly number[]>,
-): Set<number> {
+function reachable(stage: number, edges: ReadonlyMap<number, readonly number[]>): Set<number> {
   const seen = new Set<number>();
   const visit = (next: number): void => {
     for (const other of edges.get(next) ?? []) {
