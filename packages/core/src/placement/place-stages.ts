@@ -206,8 +206,6 @@ export function placeStagesWith(
 /** The numbers placement works on: edges within the plan, each stage's time per engine, its move. */
 export interface PlacementModel {
   readonly engines: readonly PoolEngine[];
-  /** Per engine: the first engine of the pool it is interchangeable with (same capacity and holdings). */
-  readonly classes: readonly number[];
   readonly dependencies: ReadonlyMap<number, readonly number[]>;
   readonly dependents: ReadonlyMap<number, readonly number[]>;
   readonly position: ReadonlyMap<number, number>;
@@ -286,17 +284,8 @@ export function modelPlacement(input: PlacementInput): PlacementModel {
     timeOn,
     moveMs,
   });
-  const holdings = (engine: PoolEngine): string =>
-    JSON.stringify([
-      engine.capacity,
-      [...(engine.images ?? [])].sort(),
-      [...(engine.cachedStages ?? [])].sort(),
-    ]);
-  const keys = engines.map(holdings);
-  const classes = keys.map((key) => keys.indexOf(key));
   return {
     engines,
-    classes,
     dependencies,
     dependents,
     position,

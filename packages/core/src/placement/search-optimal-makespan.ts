@@ -27,6 +27,16 @@ export function searchOptimalMakespan(
   const epsilon = 1e-6;
   const count = order.length;
   const engines = model.engines.length;
+  // Per engine: the first engine it is interchangeable with (same capacity and holdings), so the
+  // search tries one of a set of twins that nothing has been placed on yet.
+  const holdings = model.engines.map((engine) =>
+    JSON.stringify([
+      engine.capacity,
+      [...(engine.images ?? [])].sort(),
+      [...(engine.cachedStages ?? [])].sort(),
+    ]),
+  );
+  const classes = holdings.map((key) => holdings.indexOf(key));
   const local = new Map(order.map((stage, index) => [stage, index]));
   const deps = order.map((stage) =>
     (model.dependencies.get(stage) ?? []).flatMap((dependency) => {
@@ -138,9 +148,9 @@ export function searchOptimalMakespan(
     }
   };
   const hasUnusedTwin = (engine: number): boolean => {
-    const kind = model.classes[engine];
+    const kind = classes[engine];
     for (let other = 0; other < engine; other++) {
-      if (model.classes[other] === kind && (used[other] ?? 0) === 0) return true;
+      if (classes[other] === kind && (used[other] ?? 0) === 0) return true;
     }
     return false;
   };
