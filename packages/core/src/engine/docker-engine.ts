@@ -1,3 +1,4 @@
+import { access, constants } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import { BuildFailedError, EngineError, PushFailedError } from "../errors.js";
@@ -151,6 +152,8 @@ export class DockerEngine implements Engine {
   #dataRoot: string | undefined;
   /** `GET /info` `Containerd`, once `capabilities` has asked (newer engines only). */
   #containerd: InfoAnswer["Containerd"];
+  /** The containerd sockets this process may reach for the engine, found once (a walk of /proc). */
+  #containerdSockets: Promise<string[]> | undefined;
   readonly #control: ControlBuilder | undefined;
   /** A Control API connection for `listWorkers`/`diskUsage` when builds go through `/build`. */
   #probe: ControlBuilder | undefined;
@@ -694,11 +697,25 @@ export class DockerEngine implements Engine {
     const capabilities = await this.capabilities(signal);
     const store = capabilities.imageStore;
     if (store.kind !== "containerd" || store.driver !== "overlayfs") return undefined;
-    const named = this.#containerd?.Address;
-    const sockets = [
-      ...(named === undefined || named === "" ? [] : [named]),
-      ...(await findContainerdSockets(this.#dataRoot, this.#env)),
-    ];
+    this.#containerdSockets ??= (async () => {
+      const named = this.#containerd?.Address;
+      const found = [
+        ...(named === undefined || named === "" ? [] : [named]),
+        ...(await findContainerdSockets(this.#dataRoot, this.#env)),
+      ];
+      // Only sockets this process may open (they are root's): none, and no container is made.
+      const open = await Promise.all(
+        found.map((socket) =>
+          access(socket, constants.R_OK | constants.W_OK).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      return [...new Set(found.filter((_, index) => open[index]))];
+    })();
+    const sockets = await this.#containerdSockets;
+    if (sockets.length === 0) return undefined;
     const namespace = this.#containerd?.Namespaces?.Containers ?? "moby";
     let created: { Id: string };
     try {
