@@ -12,7 +12,7 @@ import { chooseProgressMode } from "../renderers/choose-progress-mode.js";
 import { shouldUseColor } from "../renderers/colors.js";
 import { createRenderer } from "../renderers/create-renderer.js";
 import { sanitizeLine } from "../renderers/sanitize-line.js";
-import type { BuildFlags } from "./build-options.js";
+import { needsControlApi, type BuildFlags } from "./build-options.js";
 import type { CheckedDockerfile } from "./check.js";
 import { placeOnPool, readCacheAffinity, readEarlierReports } from "./format-placement.js";
 import { createEngine } from "./engine-address.js";
@@ -50,8 +50,10 @@ export async function buildOnPool(
 ): Promise<ExitCode> {
   if (pool.registry !== undefined) await checkRegistry(pool.registry.host, io.signal);
   // Shared stages and pinned bases reach the builds as named contexts, which only the Control API
-  // carries: with a registry the pool pins its bases unless --no-pin-bases.
+  // carries: with a registry the pool pins its bases unless --no-pin-bases. So do the build's own
+  // named contexts, several platforms and a registry cache export, as on one engine.
   const control =
+    needsControlApi(flags) ||
     (pool.registry !== undefined && (pool.engines.length >= 2 || flags.pinBases !== false)) ||
     typeof flags.pinBases === "string";
   const members = pool.engines.map((spec) => ({

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "@stagecraft/core";
 import { parseCommandLine } from "../parse-command-line.js";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
-import { BUILD_OPTIONS, parseSize, readBuildFlags, sizeBudgetOption } from "./build-options.js";
+import {
+  BUILD_OPTIONS,
+  needsControlApi,
+  parseSize,
+  readBuildFlags,
+  sizeBudgetOption,
+} from "./build-options.js";
 
 const flagsOf = (argv: readonly string[]) => {
   const { values, positionals } = parseCommandLine("build", argv, BUILD_OPTIONS);
@@ -72,5 +78,22 @@ describe("--platform", () => {
       platforms: undefined,
     });
     expect(() => flagsOf(["--platform", ","])).toThrow('--platform "," names no platform');
+  });
+});
+
+describe("needsControlApi", () => {
+  // The one rule for a build on one engine and over a pool (build-on-pool.ts used to leave out
+  // all three, so a pool build with --platform a,b reached /build and was refused there).
+  it("is true for named contexts, several platforms and a registry cache export", () => {
+    expect(needsControlApi(flagsOf(["."]))).toBe(false);
+    expect(needsControlApi(flagsOf([".", "--platform", "linux/amd64"]))).toBe(false);
+    expect(needsControlApi(flagsOf([".", "--platform", "linux/amd64,linux/arm64"]))).toBe(true);
+    expect(
+      needsControlApi(flagsOf([".", "--build-context", "base=docker-image://stagecraft/busybox"])),
+    ).toBe(true);
+    expect(
+      needsControlApi(flagsOf([".", "--cache-to", "type=registry,ref=127.0.0.1:5000/c:x"])),
+    ).toBe(true);
+    expect(needsControlApi(flagsOf([".", "--cache-to", "type=inline"]))).toBe(false);
   });
 });

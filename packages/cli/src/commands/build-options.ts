@@ -507,3 +507,16 @@ function readPlatforms(value: string | undefined): {
   }
   return { platform: platforms[0], platforms: platforms.length > 1 ? platforms : undefined };
 }
+
+/**
+ * What only BuildKit's Control API carries, whatever the engine: named contexts, several
+ * platforms (`/build` takes one) and a registry cache export. A build with any of them goes
+ * through it on a Docker Engine too, on one engine or over a pool.
+ */
+export function needsControlApi(flags: BuildFlags): boolean {
+  return (
+    Object.keys(flags.buildContexts).length > 0 ||
+    flags.platforms !== undefined ||
+    flags.cacheTo.some((entry) => entry.type === "registry")
+  );
+}

@@ -24,6 +24,7 @@ import {
   BUILD_HELP,
   BUILD_OPTIONS,
   checkBudgetTargets,
+  needsControlApi,
   readBuildFlags,
   tagsByTarget,
   type BuildFlags,
@@ -206,13 +207,7 @@ function engineFor(
   address: EngineAddress | undefined,
   logger: Logger | undefined,
 ): Engine {
-  const builder =
-    Object.keys(flags.buildContexts).length > 0 ||
-    flags.platforms !== undefined ||
-    flags.cacheTo.some((entry) => entry.type === "registry") ||
-    pinsBases(flags)
-      ? ("control" as const)
-      : undefined;
+  const builder = needsControlApi(flags) || pinsBases(flags) ? ("control" as const) : undefined;
   if (address !== undefined) return createEngine(address, io.env, { builder, logger });
   return new DockerEngine({
     env: io.env,
