@@ -127,7 +127,12 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
         ? await checkBuildkitOutputs(io, engine, flags, tags)
         : await checkEngine(io, engine, analysis, flags, dockerfile.displayPath);
     if (refused !== undefined) return refused;
-    await warnOfForeignPlatforms(io, engine, analysis, flags.platforms);
+    await warnOfForeignPlatforms(
+      io,
+      engine,
+      analysis,
+      flags.platforms ?? (flags.platform === undefined ? undefined : [flags.platform]),
+    );
 
     const renderer = createRenderer({
       mode: chooseProgressMode(flags.progress, io),

@@ -26,7 +26,7 @@ const analysis = analyzeDockerfile(
   { file: "Dockerfile", platform: "linux/amd64", targets: ["app"] },
 );
 
-describe("warnOfForeignPlatforms (build --platform a,b)", () => {
+describe("warnOfForeignPlatforms (build --platform)", () => {
   it("names the RUN steps built for a platform the engine cannot run, as bake does", async () => {
     const io = createMemoryIo();
     await warnOfForeignPlatforms(io, engine, analysis, ["linux/amd64", "linux/arm64"]);
@@ -35,7 +35,21 @@ describe("warnOfForeignPlatforms (build --platform a,b)", () => {
     );
   });
 
-  it("says nothing for one platform (no --platform a,b) or an engine that does not answer", async () => {
+  it("warns of one foreign platform too (--platform linux/arm64 alone)", async () => {
+    const io = createMemoryIo();
+    const forArm = analyzeDockerfile(analysis.input.text, {
+      file: "Dockerfile",
+      platform: "linux/arm64",
+      targets: ["app"],
+    });
+    await warnOfForeignPlatforms(io, engine, forArm, ["linux/arm64"]);
+    expect(io.stderr.text()).toContain(
+      "platform linux/arm64 is not the engine's own (linux/amd64) and its BuildKit cannot run linux/arm64 programs",
+    );
+    expect(io.stderr.text()).toContain("Dockerfile:5 (stage app)");
+  });
+
+  it("says nothing without --platform or for an engine that does not answer", async () => {
     const io = createMemoryIo();
     await warnOfForeignPlatforms(io, engine, analysis, undefined);
     const gone = {

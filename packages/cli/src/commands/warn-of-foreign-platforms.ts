@@ -3,8 +3,8 @@ import { explainForeignPlatforms, type ForeignPlatformEngine } from "@stagecraft
 import type { Io } from "../io.js";
 
 /**
- * Several platforms: each one the engine does not run natively explained (whether its BuildKit can
- * run it, the RUN steps built for it), as bake does. An engine that does not answer skips it: the
+ * `--platform`'s one or several platforms: each one the engine does not run natively explained
+ * (whether its BuildKit can run it, the RUN steps built for it), as bake does. An engine that does not answer skips it: the
  * build then says why it cannot reach it.
  */
 export async function warnOfForeignPlatforms(
