@@ -99,11 +99,10 @@ Options:
                              1.2GiB (kB/MB/GB are 1000s, KiB/MiB/GiB 1024s; repeatable); says by how
                              much and which layers weigh most; also "max-size" per target in
                              CONTEXT/.stagecraft/config.json: {"targets":{"app":{"max-size":"50MB"}}}
-      --no-stage-sizes       do not measure the stage a target copies from (one untagged build of it,
-                             sent once the run has built it, while other targets go on (on the
-                             containerd store after the targets); 0.2-0.5 s
-                             when its size is not remembered); the report then has no
-                             "runtime ← build" comparison
+      --no-stage-sizes       do not measure the stage a target copies from: one untagged build of
+                             it, sent once the run has built it while other targets go on (on the
+                             containerd store, after the targets), 0.2-0.5 s when its size is not
+                             remembered; the report then has no "runtime ← build" comparison
       --stall-notice DURATION
                              say so when nothing has come from the engine for this long while
                              builds run (default 30s); the run keeps waiting
