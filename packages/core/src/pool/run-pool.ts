@@ -1,5 +1,6 @@
 import pLimit from "p-limit";
-import type { BuildRequest, Engine } from "../engine/engine.js";
+import type { Engine } from "../engine/engine.js";
+import { replaceBuild } from "../engine/replace-build.js";
 import {
   BuildCancelledError,
   EngineError,
@@ -629,16 +630,7 @@ interface LimitedEngine {
 /** The engine, with at most `capacity` of its builds running at once, whoever starts them. */
 function limitBuilds(engine: Engine, capacity: number): LimitedEngine {
   const limit = pLimit(Math.max(1, capacity));
-  const limitedEngine = new Proxy(engine, {
-    get(target, key) {
-      if (key === "build") return (request: BuildRequest) => limit(() => target.build(request));
-      const value: unknown = Reflect.get(target, key, target);
-      // Bound, so methods reading private fields run on the engine itself.
-      return typeof value === "function"
-        ? (value as (...args: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
+  const limitedEngine = replaceBuild(engine, (request) => limit(() => engine.build(request)));
   return { engine: limitedEngine, hold: (work) => limit(work) };
 }
 

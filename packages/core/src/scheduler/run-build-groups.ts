@@ -1,5 +1,6 @@
 import pLimit from "p-limit";
 import type { ImageDetails } from "../engine/engine.js";
+import { replaceBuild } from "../engine/replace-build.js";
 import { BuildCancelledError, UsageError, type CancelReason } from "../errors.js";
 import type { BuildEvent, RunContext, RunStartedEvent } from "../events.js";
 import type { Logger } from "../logger.js";
@@ -524,18 +525,9 @@ function buildingAfter(
   engine: RunBuildOptions["engine"],
   pulled: Promise<void>,
 ): RunBuildOptions["engine"] {
-  const build: RunBuildOptions["engine"]["build"] = async (request) => {
+  return replaceBuild(engine, async (request) => {
     await pulled;
     return await engine.build(request);
-  };
-  return new Proxy(engine, {
-    get(target, key) {
-      if (key === "build") return build;
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === "function"
-        ? (value as (...args: unknown[]) => unknown).bind(target)
-        : value;
-    },
   });
 }
 
