@@ -5,6 +5,7 @@ import { createServer as createSocketServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { EngineError } from "../errors.js";
 import { WireWriter } from "../progress/protobuf-wire.js";
 import { frame } from "./buildkit/grpc-connection.js";
 import { DockerEngine } from "./docker-engine.js";
@@ -129,6 +130,13 @@ describe("DockerEngine.pullImage", () => {
       response.writeHead(200, { "Content-Type": "application/json" });
       // Engine 26.1's words when a tag is missing: a status line, then the error line.
       const missing = (request.url ?? "").includes("tag=2");
+      if ((request.url ?? "").includes("tag=3")) {
+        // A registry that wants a login: the engine's error line carries its 401 words.
+        response.end(
+          `${JSON.stringify({ error: 'Head "http://127.0.0.1:5000/v2/app/manifests/3": unauthorized: authentication required' })}\r\n`,
+        );
+        return;
+      }
       response.end(
         missing
           ? `${JSON.stringify({ status: "Pulling from app" })}\r\n${JSON.stringify({
@@ -156,6 +164,15 @@ describe("DockerEngine.pullImage", () => {
         { fromImage: "127.0.0.1:5000/app", tag: "2" },
       ]);
       expect(asked.every((entry) => entry.login !== undefined)).toBe(true);
+      // Denied: the fix is a login, not the registry's reachability.
+      const denied = await engine.pullImage("127.0.0.1:5000/app:3").then(
+        () => undefined,
+        (error: unknown) => error as EngineError,
+      );
+      expect(denied?.message).toContain("unauthorized: authentication required");
+      expect(denied?.hint).toBe(
+        "Log in to 127.0.0.1:5000 (docker login 127.0.0.1:5000), then build again.",
+      );
     } finally {
       engine.close();
       await new Promise((resolve) => server.close(resolve));

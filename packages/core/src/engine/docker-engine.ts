@@ -333,7 +333,9 @@ export class DockerEngine implements Engine {
     const failed = (message: string, cause?: unknown): EngineError =>
       new EngineError("ENGINE_REQUEST", `the engine could not pull ${ref}: ${message}`, {
         cause,
-        hint: `Check that ${registry} holds ${ref} and that this machine reaches it (docker pull ${ref}).`,
+        hint: isDenied(message)
+          ? `Log in to ${registry} (docker login ${registry}), then build again.`
+          : `Check that ${registry} holds ${ref} and that this machine reaches it (docker pull ${ref}).`,
       });
     let response: IncomingMessage;
     try {
