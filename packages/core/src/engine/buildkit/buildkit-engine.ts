@@ -293,6 +293,11 @@ export class BuildkitEngine implements Engine {
   }
 
   async info(signal?: AbortSignal): Promise<EngineInfo> {
+    return (await this.#read(signal)).info;
+  }
+
+  /** The daemon's version and workers (one `Info` and one `ListWorkers`), as info and describe use them. */
+  async #read(signal?: AbortSignal): Promise<{ info: EngineInfo; workers: WorkerRecord[] }> {
     const client = await this.#builder.client();
     let version: { version: string };
     let workers: WorkerRecord[];
@@ -313,20 +318,22 @@ export class BuildkitEngine implements Engine {
     const platform = workers[0]?.platforms[0] ?? "linux/amd64";
     const [os = "linux", arch = "amd64"] = platform.split("/");
     return {
-      endpoint: this.#builder.description,
-      version: version.version,
-      apiVersion: "buildkit",
-      platform: `${os}/${arch}`,
-      os,
-      arch,
-      buildkit: true,
+      info: {
+        endpoint: this.#builder.description,
+        version: version.version,
+        apiVersion: "buildkit",
+        platform: `${os}/${arch}`,
+        os,
+        arch,
+        buildkit: true,
+      },
+      workers,
     };
   }
 
   /** The daemon's version, workers, where its images go and its cache backends. */
   async describe(signal?: AbortSignal): Promise<BuildkitDescription> {
-    const info = await this.info(signal);
-    const workers = await this.#builder.listWorkers(signal);
+    const { info, workers } = await this.#read(signal);
     const store = readWorkerStore(workers);
     return {
       endpoint: info.endpoint,
