@@ -2,6 +2,7 @@ import type { ExpandWordOptions, ShellEnv, ShellWordExpansion } from "./expand-w
 import { goSpaceRuns, isGoDigit, isGoLetter, isGoSpaceCode } from "./go/unicode.js";
 import { MAX_EXPANSION_LENGTH } from "./shell-syntax-error.js";
 import { lookupEnv } from "./shell-word-lexer.js";
+import { characterAt } from "./character-at.js";
 
 /**
  * What BuildKit's `ProcessWords` gives a word that nests nothing: text, escapes, `'…'`, `"…"`,
@@ -39,9 +40,9 @@ export function lexSimpleWord(
   const readName = (): string => {
     let name = "";
     while (at < end) {
-      const ch = codePointAt(word, at);
+      const ch = characterAt(word, at);
       if (name === "" && isGoDigit(ch)) {
-        for (let digit = ch; at < end && isGoDigit(digit); digit = codePointAt(word, at)) {
+        for (let digit = ch; at < end && isGoDigit(digit); digit = characterAt(word, at)) {
           name += digit;
           at += digit.length;
         }
@@ -81,7 +82,7 @@ export function lexSimpleWord(
     let text = rawQuotes ? '"' : "";
     for (;;) {
       if (at >= end) return undefined;
-      const peeked = codePointAt(word, at);
+      const peeked = characterAt(word, at);
       if (peeked === '"') {
         at++;
         return rawQuotes ? `${text}"` : text;
@@ -97,7 +98,7 @@ export function lexSimpleWord(
       if (ch === escape) {
         if (rawEscapes) text += ch;
         if (at >= end) continue;
-        const following = codePointAt(word, at);
+        const following = characterAt(word, at);
         if (following === '"' || following === "$" || following === escape) {
           ch = following;
           at += following.length;
@@ -119,7 +120,7 @@ export function lexSimpleWord(
   };
 
   while (at < end) {
-    const ch = codePointAt(word, at);
+    const ch = characterAt(word, at);
     if (ch === "$" || ch === '"' || ch === "'") {
       let text: string | undefined;
       if (ch === "'") {
@@ -145,7 +146,7 @@ export function lexSimpleWord(
         result += ch;
       }
       if (at >= end) break;
-      const escaped = codePointAt(word, at);
+      const escaped = characterAt(word, at);
       at += escaped.length;
       buffer += escaped;
       result += escaped;
@@ -161,14 +162,4 @@ export function lexSimpleWord(
   }
   if (buffer !== "") words.push(buffer);
   return { value: result, words, matched, unmatched };
-}
-
-/** The code point at `index` as a string (two code units for a surrogate pair), as Array.from. */
-function codePointAt(text: string, index: number): string {
-  const code = text.charCodeAt(index);
-  if (code >= 0xd800 && code <= 0xdbff) {
-    const low = text.charCodeAt(index + 1);
-    if (low >= 0xdc00 && low <= 0xdfff) return text.slice(index, index + 2);
-  }
-  return text.charAt(index);
 }

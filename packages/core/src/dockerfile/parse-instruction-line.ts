@@ -3,6 +3,7 @@ import { quoteGo } from "./go/strconv.js";
 import { toLowerGo, trimGoSpace, trimLeftGoSpace } from "./go/strings.js";
 import { isGoSpaceByte, isGoSpaceCode, splitOnGoSpaces } from "./go/unicode.js";
 import { Utf8View } from "./go/utf8.js";
+import { characterAt } from "./character-at.js";
 
 /** One logical line split the way BuildKit's `newNodeFromLine` splits it; no position yet. */
 export interface InstructionDraft {
@@ -556,16 +557,6 @@ function parseWords(rest: string, escapeToken: EscapeToken): string[] {
   }
   if (phase !== IN_SPACES && (blankOk || end > start)) words.push(rest.slice(start, end));
   return words;
-}
-
-/** The code point at `index` as a string (two code units for a surrogate pair). */
-function characterAt(text: string, index: number): string {
-  const code = text.charCodeAt(index);
-  if (code >= 0xd800 && code <= 0xdbff) {
-    const low = text.charCodeAt(index + 1);
-    if (low >= 0xdc00 && low <= 0xdfff) return text.slice(index, index + 2);
-  }
-  return text.charAt(index);
 }
 
 /**
