@@ -379,6 +379,7 @@ describe("stagecraft plan --engine", () => {
     const bad = project(FANOUT);
     expect(await runCli(["plan", "--engine", "nope"], bad)).toBe(2);
     expect(bad.stderr.text()).toContain('--engine "nope" is not NAME=ADDRESS');
+    expect(bad.stderr.text()).toContain("Give one engine as ADDRESS (unix://, tcp://, ssh://");
     const noRegistry = project(FANOUT);
     expect(await runCli(["plan", ...POOL.slice(0, 4)], noRegistry)).toBe(2);
     expect(noRegistry.stderr.text()).toContain("needs a registry");

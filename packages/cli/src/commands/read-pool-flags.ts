@@ -184,7 +184,11 @@ export function parseEngineFlag(text: string, flag: string, cwd?: string): PoolE
   const equals = text.indexOf("=");
   if (equals <= 0) {
     throw new UsageError(`${flag} "${text}" is not NAME=ADDRESS`, {
-      hint: `Write ${flag} pool1=unix:///run/pool1.sock[,capacity=2].`,
+      // A lone value may be one engine's address: say both forms (buildkit:// lacks +tcp).
+      hint:
+        `Give one engine as ADDRESS (unix://, tcp://, ssh://, buildkit+unix:///PATH or ` +
+        `buildkit+tcp://HOST:PORT), or each engine of a pool as NAME=ADDRESS[,capacity=N] ` +
+        `(a docker context name works as ADDRESS there), e.g. ${flag} pool1=unix:///run/pool1.sock.`,
     });
   }
   const name = text.slice(0, equals);
