@@ -937,6 +937,12 @@ async function pinImportedBasesLocally(
     return { local: undefined, kept };
   }
   const local = await pinBasesLocally(options.engine, bases, signal);
+  if (local.pinned.length > 0) {
+    log.debug(
+      { bases: local.pinned.map((pin) => ({ reference: pin.reference, local: pin.local })) },
+      "bases pinned by digest are read by a local name, so an imported cache's steps match",
+    );
+  }
   for (const left of local.left) {
     log.warn(
       { reference: left.reference, reason: left.reason },
