@@ -367,7 +367,9 @@ describe("stagecraft build --cache-to / --cache-from", () => {
       expect(made1.code).toBe(0);
       // The importer stands for a new CI runner: no build cache of its own. Records other runs left
       // there make this import miss (pool1 with 120 records from earlier files: 3 misses in 3
-      // runs, then a hit once pruned), as the issue 13 note on inline imports says.
+      // runs, then a hit once pruned), as the issue 13 note on inline imports says: this build goes
+      // through /build (--no-pin-bases), where the base keeps its digest (see
+      // test/inline-cache-own-records.test.ts and docs/decisions/inline-cache-own-records.md).
       execFileSync("docker", ["-H", second.host, "builder", "prune", "-af"], { stdio: "ignore" });
       const reportFile = join(project.dir, "report.json");
       const again = await runStagecraft(

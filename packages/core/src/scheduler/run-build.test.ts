@@ -768,3 +768,130 @@ describe("runBuild for several platforms", () => {
     expect(engine.calls[0]?.request.platform).toBeUndefined();
   });
 });
+
+describe("runBuild importing a cache on a graph-driver engine", () => {
+  const BASE = `127.0.0.1:5000/base@sha256:${"a".repeat(64)}`;
+  const dockerfile = `FROM ${BASE} AS build\nCOPY hello.txt /big\n`;
+  const CACHE = [{ type: "registry", attrs: { ref: "127.0.0.1:5000/cache/app:main" } }];
+  const ranCopy = JSON.stringify({
+    id: "moby.buildkit.trace",
+    aux: Buffer.from(
+      statusResponseType
+        .encode({
+          vertexes: [
+            {
+              digest: "sha256:copy",
+              name: "[build 2/2] COPY hello.txt /big",
+              cached: false,
+              started: { seconds: 1 },
+              completed: { seconds: 2 },
+            },
+          ],
+        })
+        .finish(),
+    ).toString("base64"),
+  });
+  const onStore = (
+    engine: FakeEngine,
+    kind: "containerd" | "graph-driver",
+  ): FakeEngine & { pulled: string[] } => {
+    const pulled: string[] = [];
+    return Object.assign(engine, {
+      pulled,
+      capabilities: async () =>
+        readCapabilities(
+          await engine.info(),
+          kind === "containerd"
+            ? {
+                Driver: "overlayfs",
+                DriverStatus: [["driver-type", "io.containerd.snapshotter.v1"]],
+              }
+            : { Driver: "overlay2" },
+        ),
+      pullImage: (ref: string) => {
+        pulled.push(ref);
+        engine.addImage(ref);
+        return Promise.resolve();
+      },
+    });
+  };
+  const build = (engine: FakeEngine, extra: { pull?: boolean } = {}) =>
+    runBuild({
+      engine,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["build"] }),
+      context: contextWith(dockerfile),
+      cacheFrom: CACHE,
+      stageSizes: false,
+      ...extra,
+    });
+
+  it("reads a base pinned by digest through a local name with no digest, removed after the run", async () => {
+    const engine = onStore(new FakeEngine({}, { buildPath: "control" }), "graph-driver");
+    const image = engine.addImage(BASE);
+    const outcome = await build(engine);
+    expect(outcome.status).toBe("succeeded");
+    const contexts = engine.calls[0]?.request.namedContexts ?? {};
+    expect(Object.keys(contexts)).toEqual([BASE]);
+    const local = (contexts[BASE] ?? "").replace(/^docker-image:\/\//, "");
+    expect(local).toMatch(
+      new RegExp(`^stagecraft-local-pins/sha256-${"a".repeat(64)}:[0-9a-f]{12}$`),
+    );
+    expect(engine.tagged).toEqual([{ source: image.id, target: local }]);
+    expect(engine.pulled).toEqual([]);
+    // Only the name goes: the image stays under its digest.
+    expect(await engine.inspectImage(local)).toBeUndefined();
+    expect(await engine.inspectImage(BASE)).toBeDefined();
+  });
+
+  it("pulls a base by its digest first when the engine does not have it", async () => {
+    const engine = onStore(new FakeEngine({}, { buildPath: "control" }), "graph-driver");
+    await build(engine);
+    expect(engine.pulled).toEqual([BASE]);
+    expect(engine.calls[0]?.request.namedContexts?.[BASE]).toMatch(
+      /^docker-image:\/\/stagecraft-local-pins\//,
+    );
+  });
+
+  it("reads a base pinned to the mirror through a local name too", async () => {
+    const tagged = "FROM stagecraft/busybox:latest AS build\nCOPY hello.txt /big\n";
+    const engine = onStore(new FakeEngine({}, { buildPath: "control" }), "graph-driver");
+    engine.addImage("stagecraft/busybox:latest");
+    const outcome = await runBuild({
+      engine,
+      analysis: analyzeDockerfile(tagged, { targets: ["build"] }),
+      context: contextWith(tagged),
+      cacheFrom: CACHE,
+      stageSizes: false,
+    });
+    const pinned = outcome.report.cache?.pinned?.[0]?.pinned ?? "";
+    expect(pinned).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(engine.pulled).toEqual([pinned]);
+    expect(engine.calls[0]?.request.namedContexts?.["stagecraft/busybox"]).toMatch(
+      /^docker-image:\/\/stagecraft-local-pins\/sha256-[0-9a-f]{64}:[0-9a-f]{12}$/,
+    );
+  });
+
+  it("keeps the digest on /build, with --pull and on the containerd store, and a miss says why", async () => {
+    const viaBuild = onStore(new FakeEngine({ build: { lines: [ranCopy] } }), "graph-driver");
+    const missed = await build(viaBuild);
+    expect(viaBuild.calls[0]?.request.namedContexts).toBeUndefined();
+    expect(viaBuild.tagged).toEqual([]);
+    expect(missed.report.targets[0]).toMatchObject({ stepsRun: 1, stepsCached: 0 });
+    const reason = missed.report.cache?.misses[0]?.reason ?? "";
+    expect(reason).toContain(`although ${BASE} is read by registry digest`);
+    expect(reason).toContain("docker builder prune");
+
+    const pulling = onStore(new FakeEngine({}, { buildPath: "control" }), "graph-driver");
+    await build(pulling, { pull: true });
+    expect(pulling.tagged).toEqual([]);
+    expect(pulling.calls[0]?.request.namedContexts).toBeUndefined();
+
+    const containerd = onStore(
+      new FakeEngine({ build: { lines: [ranCopy] } }, { buildPath: "control" }),
+      "containerd",
+    );
+    const other = await build(containerd);
+    expect(containerd.tagged).toEqual([]);
+    expect(other.report.cache?.misses[0]?.reason).not.toContain("read by registry digest");
+  });
+});

@@ -59,6 +59,7 @@ import {
 import { registryOfReference } from "../engine/registry-auth.js";
 import { assignCacheRefs } from "../engine/assign-cache-refs.js";
 import { pinBaseImages, type BasePins } from "../engine/pin-base-images.js";
+import { pinBasesLocally, releaseLocalPins, type LocalPins } from "../engine/pin-bases-locally.js";
 import { contextNameOf } from "../stages/context-name-of.js";
 import { defaultPlatform, parsePlatform } from "../stages/parse-platform.js";
 import { validateImageReference } from "../stages/validate-image-reference.js";
@@ -309,6 +310,13 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     };
   });
   const pins = await pinBases(options, analysis, signal);
+  const { local: localPins, kept: digestBases } = await pinImportedBasesLocally(
+    options,
+    info,
+    analysis,
+    pins,
+    { platforms, log, signal },
+  );
   const namedContexts = {
     ...Object.fromEntries(
       (pins?.pinned ?? []).map((pin) => [
@@ -316,7 +324,19 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
         `docker-image://${pin.pinned}`,
       ]),
     ),
+    ...Object.fromEntries(
+      (localPins?.pinned ?? []).map((pin) => [
+        contextNameOf(pin.reference),
+        `docker-image://${pin.local}`,
+      ]),
+    ),
     ...options.namedContexts,
+  };
+  const releasePins = async (): Promise<void> => {
+    if (localPins === undefined) return;
+    await releaseLocalPins(options.engine, localPins).catch((error: unknown) => {
+      log.warn({ error: String(error) }, "could not remove the local names of pinned bases");
+    });
   };
   const names = targets.map((target) => target.name);
   const stageId = (index: number): string => analysis.graph.stages[index]?.id ?? `stage-${index}`;
@@ -398,7 +418,12 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
   const session =
     sessionOptions === undefined || sessionPerTarget
       ? undefined
-      : await openEngineSession(options.engine, sessionOptions, signal);
+      : await openEngineSession(options.engine, sessionOptions, signal).catch(
+          async (error: unknown) => {
+            await releasePins();
+            throw error;
+          },
+        );
   const engine =
     sessionOptions !== undefined && sessionPerTarget
       ? bindSessionPerBuild(options.engine, (buildSignal) =>
@@ -702,6 +727,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     clearInterval(watch);
     // Before the session closes: a probe's build may be reading the context through it.
     await sizes?.settled();
+    await releasePins();
     await closeSession(session, options.signal, log).catch((error: unknown) => {
       // The target it broke failed with it (OUTPUT_WRITE): said once, as that target's failure.
       if (!(outputFailureSaid && error === session?.outputFailure)) throw error;
@@ -766,6 +792,7 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
       built,
       analysis,
       new Set((pins?.pinned ?? []).map((pin) => pin.reference)),
+      new Set(digestBases),
     );
   }
   return {
@@ -865,6 +892,64 @@ async function pinBases(
   return mirror === undefined
     ? undefined
     : await pinBaseImages(options.engine, references, mirror, signal);
+}
+
+/**
+ * On a graph-driver engine that imports a cache, the bases the build reads by registry digest
+ * (pinned by the Dockerfile or by `pinBases`) are read by a local name instead, where the build
+ * goes through the Control API (`pinBasesLocally` says why BuildKit needs it). `kept` lists the
+ * bases that still go by digest on such an engine: through `/build` (no named contexts), with
+ * `pull` (a local name has no registry to look in), for another platform, or when the local name
+ * could not be made. The containerd store is left alone: BuildKit's own image source there keys
+ * every base by its manifest, local name or not.
+ */
+async function pinImportedBasesLocally(
+  options: RunBuildOptions,
+  info: EngineInfo,
+  analysis: DockerfileAnalysis,
+  pins: BasePins | undefined,
+  run: {
+    platforms: readonly string[] | undefined;
+    log: Logger;
+    signal: AbortSignal | undefined;
+  },
+): Promise<{ local: LocalPins | undefined; kept: string[] }> {
+  const { platforms, log, signal } = run;
+  const none = { local: undefined, kept: [] };
+  if ((options.cacheFrom ?? []).length === 0) return none;
+  if (!("imageStore" in info) || (info as EngineCapabilities).imageStore.kind === "containerd") {
+    return none;
+  }
+  const named = new Set(Object.keys(options.namedContexts ?? {}));
+  const pinned = new Map((pins?.pinned ?? []).map((pin) => [pin.reference, pin.pinned]));
+  const bases = externalImagesOf(analysis).flatMap((reference) => {
+    if (named.has(contextNameOf(reference))) return [];
+    const digestRef = pinned.get(reference) ?? (reference.includes("@sha256:") ? reference : "");
+    return digestRef === "" ? [] : [{ reference, digestRef }];
+  });
+  const kept = bases.map((base) => base.reference);
+  if (
+    bases.length === 0 ||
+    options.pull === true ||
+    platforms?.some((platform) => platform !== info.platform) === true ||
+    (options.engine.buildPath ?? "build") !== "control"
+  ) {
+    return { local: undefined, kept };
+  }
+  const local = await pinBasesLocally(options.engine, bases, signal);
+  if (local.pinned.length > 0) {
+    log.debug(
+      { bases: local.pinned.map((pin) => ({ reference: pin.reference, local: pin.local })) },
+      "bases pinned by digest are read by a local name, so an imported cache's steps match",
+    );
+  }
+  for (const left of local.left) {
+    log.warn(
+      { reference: left.reference, reason: left.reason },
+      "a base read by digest keeps its digest: an imported cache may miss on this engine",
+    );
+  }
+  return { local, kept: local.left.map((left) => left.reference) };
 }
 
 /** Pins made already, of these images only, each as a pin and nothing more (no pool's fields). */
@@ -977,31 +1062,37 @@ function checkPush(options: RunBuildOptions): void {
 
 /**
  * Targets that read cache and took no step from it. The commonest cause across engines: a base
- * image that is not pinned by its registry digest has another id on each engine's store (the
+ * image that is not pinned by its registry digest has another id on each engine's image store (the
  * graph driver names it by its config digest, the containerd store by its manifest digest), so
- * no cache key made elsewhere matches (measured on Docker 26.1.5).
+ * no cache key made elsewhere matches (measured on Docker 26.1.5). On a graph-driver engine a base
+ * that is read by digest misses too once the engine has a record of its own of that base
+ * (`pinBasesLocally` says why); `byDigest` are the bases the run read so.
  */
 function explainCacheMisses(
   report: BuildReport,
   analysis: DockerfileAnalysis,
   pinned: ReadonlySet<string>,
+  byDigest: ReadonlySet<string>,
 ): { target: string; reason: string }[] {
   return report.targets.flatMap((target) => {
     if (target.status !== "succeeded" || target.stepsCached > 0 || target.stepsRun === 0) return [];
     const planned = analysis.plan.targets.find((entry) => entry.id === target.target);
-    const bases = (planned?.reachable ?? []).flatMap((index) => {
+    const images = (planned?.reachable ?? []).flatMap((index) => {
       const base = analysis.graph.stages[index]?.base;
-      return base?.kind === "image" && !base.reference.includes("@") && !pinned.has(base.reference)
-        ? [base.reference]
-        : [];
+      return base?.kind === "image" ? [base.reference] : [];
     });
-    const unpinned = [...new Set(bases)];
+    const unpinned = [
+      ...new Set(images.filter((image) => !image.includes("@") && !pinned.has(image))),
+    ];
+    const digests = [...new Set(images.filter((image) => byDigest.has(image)))];
     const reason =
       unpinned.length > 0
         ? `no step came from the cache: ${unpinned.length === 1 ? "the base image" : "the base images"} ${unpinned.join(", ")} ${unpinned.length === 1 ? "is" : "are"} not pinned by registry digest, and the same image has a different id on each engine's image store, so a cache made on another engine cannot match; pin the bases (--pin-bases REGISTRY/PATH, on by default with a registry cache) or write FROM NAME@sha256:DIGEST with the digest the registry has`
-        : pinned.size > 0
-          ? "no step came from the cache although the bases were pinned: the cache refs may not exist yet, or were made with other build args, context files, Dockerfile lines or base digests (a graph-driver engine and a containerd-store engine push the same image under different digests)"
-          : "no step came from the cache: the cache refs may not exist yet, or were made with other build args, context files or Dockerfile lines";
+        : digests.length > 0
+          ? `no step came from the cache although ${digests.join(", ")} ${digests.length === 1 ? "is" : "are"} read by registry digest: this engine keeps images in a graph driver, where BuildKit keys a base read by digest by its manifest before its layers, and takes a build-cache record of the engine's own under the manifest key (left by any earlier build that pulled the base) before it looks at the layer key an imported cache is linked by, so none of its steps can match (moby/buildkit solver/edge.go); build through BuildKit's Control API without --pull (leave out --no-pin-bases, or give a --build-context), where stagecraft reads such a base by a local name, or clear the engine's build cache first (docker builder prune); otherwise the cache refs may not exist yet, or were made with other build args, context files or Dockerfile lines`
+          : pinned.size > 0
+            ? "no step came from the cache although the bases were pinned: the cache refs may not exist yet, or were made with other build args, context files, Dockerfile lines or base digests (a graph-driver engine and a containerd-store engine push the same image under different digests)"
+            : "no step came from the cache: the cache refs may not exist yet, or were made with other build args, context files or Dockerfile lines";
     return [{ target: target.target, reason }];
   });
 }
