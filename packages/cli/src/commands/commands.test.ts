@@ -225,6 +225,23 @@ describe("stagecraft plan", () => {
     expect(io.stderr.text()).toContain("hint: Check the path given to -f");
   });
 
+  it("names a build context that is a file or missing as such, not the files inside it", async () => {
+    const cases: [string[], string][] = [
+      [["build", "Dockerfile"], "build context Dockerfile is a file, not a directory"],
+      // With -f the Dockerfile reads; .stagecraft/config.json inside the "context" did not.
+      [["build", "Dockerfile", "-f", "Dockerfile"], "build context Dockerfile is a file"],
+      [["plan", "Dockerfile"], "build context Dockerfile is a file, not a directory"],
+      [["check", "nope"], "build context nope does not exist"],
+      [["build", "nope", "-f", "Dockerfile"], "build context nope does not exist"],
+    ];
+    for (const [argv, message] of cases) {
+      const io = project("FROM alpine\n");
+      expect(await runCli(argv, io), argv.join(" ")).toBe(2);
+      expect(io.stderr.text(), argv.join(" ")).toContain(`stagecraft: ${message}`);
+      expect(io.stderr.text(), argv.join(" ")).toContain("hint: Pass the directory that holds");
+    }
+  });
+
   it("rejects unknown options with a pointer to --help", async () => {
     const io = project(DEMO);
     expect(await runCli(["plan", "--tagret", "x"], io)).toBe(2);
