@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeEngine } from "@stagecraft/core/testing";
 import { runCli } from "../run-cli.js";
+import { LOG_LEVELS } from "../create-logger.js";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 
 let dirs: string[] = [];
@@ -372,6 +373,20 @@ describe("stagecraft build (before the engine is reached)", () => {
   });
 });
 
+describe("--help", () => {
+  // bake picks its progress mode with chooseProgressMode too: github under GitHub Actions.
+  it("says every --log-level value the parser takes, and where --progress auto goes", async () => {
+    for (const command of ["build", "bake"]) {
+      const io = project(DEMO);
+      expect(await runCli([command, "--help"], io)).toBe(0);
+      const help = io.stdout.text().replace(/\s+/g, " ");
+      const levels = /--log-level LEVEL (.*?)--log-file/.exec(help)?.[1] ?? "";
+      for (const level of LOG_LEVELS) expect(levels, `${command}: ${level}`).toContain(level);
+      expect(help, command).toContain("github under GitHub Actions");
+    }
+  });
+});
+
 describe("Dockerfile errors", () => {
   it("never echo the file's control bytes (an OSC title, a clear-screen) to the terminal", async () => {
     const io = project("FROM scratch\nCOPY --chown=\u001b]0;pwned\u0007 a b\nRUN\u001b[2J\n");
@@ -395,6 +410,14 @@ describe("stagecraft", () => {
     const help = createMemoryIo();
     expect(await runCli(["--help"], help)).toBe(0);
     expect(help.stdout.text()).toContain("build [CONTEXT]");
+    expect(help.stdout.text()).toContain("graph [CONTEXT]");
+    // One column for the commands, one for what they do.
+    const rows = help.stdout
+      .text()
+      .split("\n")
+      .filter((line) => /^ {2}[a-z]+ /.test(line));
+    expect(rows).toHaveLength(7);
+    for (const row of rows) expect(row.search(/ {2}[a-z]+ [a-z]/), row).toBe(23);
   });
 });
 
