@@ -106,6 +106,12 @@ describe("stagecraft plan", () => {
     expect(await runCli(["plan", "--target", "test", "--target", "app"], textIo)).toBe(0);
     const text = textIo.stdout.text();
     expect(text).toContain("test  builds base, test");
+    // Targets of different lengths: one column for what each builds.
+    const wideIo = project(DEMO);
+    expect(await runCli(["plan", "--target", "app,docs,test"], wideIo)).toBe(0);
+    expect(wideIo.stdout.text()).toContain(
+      "  app   builds base, build, app\n  docs  builds base, docs\n  test  builds base, test\n",
+    );
     expect(text).toContain("not built: docs");
     expect(text).toContain("images: alpine");
   });
