@@ -1,9 +1,10 @@
 import type { Logger } from "@stagecraft/core/engine";
 import { UsageError } from "@stagecraft/core";
 
-const LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const;
+/** What `--log-level` takes. */
+export const LOG_LEVELS = ["silent", "error", "warn", "info", "debug", "trace"] as const;
 /** `--log-level` values. */
-export type LogLevel = (typeof LEVELS)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * The CLI's diagnostics logger (pino): off unless `--log-level` or `--log-file` is given, written to
@@ -15,8 +16,8 @@ export async function createLogger(
 ): Promise<Logger | undefined> {
   if (level === undefined && file === undefined) return undefined;
   const chosen = level ?? "info";
-  if (!(LEVELS as readonly string[]).includes(chosen)) {
-    throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")} (got "${chosen}")`);
+  if (!(LOG_LEVELS as readonly string[]).includes(chosen)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")} (got "${chosen}")`);
   }
   if (chosen === "silent") return undefined;
   // Loaded only when asked for: pino costs ~40 ms of start-up.

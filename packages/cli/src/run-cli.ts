@@ -8,13 +8,13 @@ const HELP = `stagecraft ${VERSION}: build several targets of a multi-stage Dock
 Usage: stagecraft <command> [options]
 
 Commands:
-  build [CONTEXT]   build one or more targets in parallel, with live progress and a report
-  plan [CONTEXT]    show which stages each target builds, in what order, from which images
-  check [CONTEXT]   check the Dockerfile for the targets: BuildKit's checks and target-aware rules
-  graph             draw the stage graph (mermaid, dot or json)
-  engine            show what the engine can do: image store, cache backends, sessions
-  report FILE.json  turn a saved report into a self-contained HTML page (--html FILE)
-  bake [FILE...] [T...] build or --print the targets of docker-bake.hcl/.json or compose.yaml files
+  build [CONTEXT]        build one or more targets in parallel, with live progress and a report
+  plan [CONTEXT]         show which stages each target builds, in what order, from which images
+  check [CONTEXT]        check the Dockerfile for the targets: BuildKit's checks and ours
+  graph [CONTEXT]        draw the stage graph (mermaid, dot or json)
+  engine                 show what the engine can do: image store, cache backends, sessions
+  report FILE.json       turn a saved report into a self-contained HTML page (--html FILE)
+  bake [FILE...] [T...]  build or --print the targets of docker-bake.hcl/.json or compose.yaml files
 
 Run \`stagecraft <command> --help\` for a command's options.
 The engine is found as the docker CLI finds it: DOCKER_HOST (unix://, tcp://, ssh:// through

@@ -136,4 +136,22 @@ describe("the BuildEvent JSON Schema", () => {
     expect(tags).toContain("step-cached");
     expect(new Set(tags).size).toBe(26);
   });
+
+  it("is the set of kinds docs/events.md lists, no more, no fewer", () => {
+    const schema = JSON.parse(readFileSync(schemaFile, "utf8")) as {
+      oneOf: { $ref: string }[];
+      $defs: Record<string, { properties: { type?: { const?: string } } }>;
+    };
+    const tags = schema.oneOf.map(
+      (member) => schema.$defs[member.$ref.replace("#/$defs/", "")]?.properties.type?.const,
+    );
+    const doc = readFileSync(fileURLToPath(new URL("../docs/events.md", import.meta.url)), "utf8");
+    const table = doc.slice(doc.indexOf("## The kinds"), doc.indexOf("## Order and attribution"));
+    // The first cell of each row of the table: one kind, or several joined by " / ".
+    const listed = table
+      .split("\n")
+      .filter((line) => line.startsWith("| `"))
+      .flatMap((line) => [...(line.split("|")[1] ?? "").matchAll(/`([a-z-]+)`/g)].map((m) => m[1]));
+    expect([...listed].sort()).toEqual([...tags].sort());
+  });
 });

@@ -63,12 +63,14 @@ Options:
       --push              push every target's tags once built (= --set *.output=type=registry)
       --concurrency N     at most N targets build at once, over all runs (default: all)
       --keep-going        let independent targets finish when one fails
-      --progress MODE     auto, tty, plain, json or quiet (auto: tty on a terminal, else plain)
+      --progress MODE     auto, tty, plain, json or quiet (auto: tty on a terminal, github under
+                          GitHub Actions, plain otherwise)
       --report FILE       write the report of every target: JSON, or HTML for a .html name
       --metadata-file F   write bake's metadata file (per target: image digests and names)
       --no-stage-sizes    do not measure the stage a target copies from (as in build: one untagged
                           build of that stage, removed afterwards, when its size is not remembered)
-      --log-level LEVEL   stagecraft's own diagnostics: error, warn, info, debug (default: off)
+      --log-level LEVEL   stagecraft's own diagnostics: error, warn, info, debug, trace or silent
+                          (default: off; info with --log-file)
       --log-file FILE     write diagnostics to FILE instead of stderr
   -h, --help              show this help
 

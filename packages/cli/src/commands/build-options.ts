@@ -112,7 +112,8 @@ Options:
                              FILE ends in .html (timeline, critical path, stage graph, sizes)
       --metadata-file FILE   write image ids and names per built target as JSON to FILE (with
                              --push, the pushed digest as containerimage.digest)
-      --log-level LEVEL      stagecraft's own diagnostics: error, warn, info, debug (default: off)
+      --log-level LEVEL      stagecraft's own diagnostics: error, warn, info, debug, trace or
+                             silent (default: off; info with --log-file)
       --log-file FILE        write diagnostics to FILE instead of stderr
 ${POOL_HELP}  -h, --help                 show this help
 

@@ -63,12 +63,13 @@ export async function buildCommand(argv: readonly string[], io: Io): Promise<Exi
       return 0;
     }
     const flags = readBuildFlags(values, positionals, io);
-    const pool = readPoolFlags(values, io.env, io.cwd, flags.contextDir);
     json = flags.progress === "json";
+    // Read the Dockerfile before reaching the engine, so its errors come first and cost nothing;
+    // before the files read from the context too (.stagecraft/), so a bad context is named as one.
+    const dockerfile = loadDockerfile(io.cwd, flags.contextDir, flags.file);
+    const pool = readPoolFlags(values, io.env, io.cwd, flags.contextDir);
     const logger = await createLogger(flags.logLevel, flags.logFile);
 
-    const dockerfile = loadDockerfile(io.cwd, flags.contextDir, flags.file);
-    // Read the Dockerfile before reaching the engine, so its errors come first and cost nothing.
     const analyzeOptions: AnalyzeDockerfileOptions = {
       file: dockerfile.displayPath,
       targets: flags.targets,

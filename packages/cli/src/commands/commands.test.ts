@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeEngine } from "@stagecraft/core/testing";
 import { runCli } from "../run-cli.js";
+import { LOG_LEVELS } from "../create-logger.js";
 import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 
 let dirs: string[] = [];
@@ -105,6 +106,12 @@ describe("stagecraft plan", () => {
     expect(await runCli(["plan", "--target", "test", "--target", "app"], textIo)).toBe(0);
     const text = textIo.stdout.text();
     expect(text).toContain("test  builds base, test");
+    // Targets of different lengths: one column for what each builds.
+    const wideIo = project(DEMO);
+    expect(await runCli(["plan", "--target", "app,docs,test"], wideIo)).toBe(0);
+    expect(wideIo.stdout.text()).toContain(
+      "  app   builds base, build, app\n  docs  builds base, docs\n  test  builds base, test\n",
+    );
     expect(text).toContain("not built: docs");
     expect(text).toContain("images: alpine");
   });
@@ -223,6 +230,23 @@ describe("stagecraft plan", () => {
     expect(await runCli(["plan", "-f", "nope/Dockerfile"], io)).toBe(2);
     expect(io.stderr.text()).toContain("cannot find the Dockerfile nope/Dockerfile");
     expect(io.stderr.text()).toContain("hint: Check the path given to -f");
+  });
+
+  it("names a build context that is a file or missing as such, not the files inside it", async () => {
+    const cases: [string[], string][] = [
+      [["build", "Dockerfile"], "build context Dockerfile is a file, not a directory"],
+      // With -f the Dockerfile reads; .stagecraft/config.json inside the "context" did not.
+      [["build", "Dockerfile", "-f", "Dockerfile"], "build context Dockerfile is a file"],
+      [["plan", "Dockerfile"], "build context Dockerfile is a file, not a directory"],
+      [["check", "nope"], "build context nope does not exist"],
+      [["build", "nope", "-f", "Dockerfile"], "build context nope does not exist"],
+    ];
+    for (const [argv, message] of cases) {
+      const io = project("FROM alpine\n");
+      expect(await runCli(argv, io), argv.join(" ")).toBe(2);
+      expect(io.stderr.text(), argv.join(" ")).toContain(`stagecraft: ${message}`);
+      expect(io.stderr.text(), argv.join(" ")).toContain("hint: Pass the directory that holds");
+    }
   });
 
   it("rejects unknown options with a pointer to --help", async () => {
@@ -355,6 +379,20 @@ describe("stagecraft build (before the engine is reached)", () => {
   });
 });
 
+describe("--help", () => {
+  // bake picks its progress mode with chooseProgressMode too: github under GitHub Actions.
+  it("says every --log-level value the parser takes, and where --progress auto goes", async () => {
+    for (const command of ["build", "bake"]) {
+      const io = project(DEMO);
+      expect(await runCli([command, "--help"], io)).toBe(0);
+      const help = io.stdout.text().replace(/\s+/g, " ");
+      const levels = /--log-level LEVEL (.*?)--log-file/.exec(help)?.[1] ?? "";
+      for (const level of LOG_LEVELS) expect(levels, `${command}: ${level}`).toContain(level);
+      expect(help, command).toContain("github under GitHub Actions");
+    }
+  });
+});
+
 describe("Dockerfile errors", () => {
   it("never echo the file's control bytes (an OSC title, a clear-screen) to the terminal", async () => {
     const io = project("FROM scratch\nCOPY --chown=\u001b]0;pwned\u0007 a b\nRUN\u001b[2J\n");
@@ -378,6 +416,14 @@ describe("stagecraft", () => {
     const help = createMemoryIo();
     expect(await runCli(["--help"], help)).toBe(0);
     expect(help.stdout.text()).toContain("build [CONTEXT]");
+    expect(help.stdout.text()).toContain("graph [CONTEXT]");
+    // One column for the commands, one for what they do.
+    const rows = help.stdout
+      .text()
+      .split("\n")
+      .filter((line) => /^ {2}[a-z]+ /.test(line));
+    expect(rows).toHaveLength(7);
+    for (const row of rows) expect(row.search(/ {2}[a-z]+ [a-z]/), row).toBe(23);
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { ContextError } from "@stagecraft/core";
 
@@ -13,7 +13,9 @@ export interface LoadedDockerfile {
 
 /**
  * Finds and reads the Dockerfile the way `docker build` does: `-f` relative to the working
- * directory, else `Dockerfile` (or `dockerfile`) in the context. Errors name the path and what to do.
+ * directory, else `Dockerfile` (or `dockerfile`) in the context. The context is checked first, so
+ * a context that is missing, a file or unreadable is named as such (not as a Dockerfile or a
+ * `.stagecraft/` file that cannot be read inside it). Errors name the path and what to do.
  */
 export function loadDockerfile(
   cwd: string,
@@ -21,6 +23,7 @@ export function loadDockerfile(
   file: string | undefined,
 ): LoadedDockerfile {
   const context = resolve(cwd, contextDir);
+  checkContextDirectory(context, display(cwd, context));
   let path: string;
   if (file !== undefined) {
     path = resolve(cwd, file);
@@ -69,6 +72,53 @@ export function loadDockerfile(
     );
   }
   return { path, displayPath, text };
+}
+
+/** The build context must be a directory that can be listed, as `docker build` requires. */
+function checkContextDirectory(path: string, displayPath: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new ContextError(
+        "CONTEXT_NOT_FOUND",
+        `build context ${displayPath} does not exist`,
+        path,
+        {
+          cause: error,
+          hint: "Pass the directory that holds the files your Dockerfile copies (the last argument of `docker build`).",
+        },
+      );
+    }
+    throw unreadableContext(path, displayPath, error);
+  }
+  if (!isDirectory) {
+    throw new ContextError(
+      "CONTEXT_NOT_FOUND",
+      `build context ${displayPath} is a file, not a directory`,
+      path,
+      {
+        hint: "Pass the directory that holds the files your Dockerfile copies; name the Dockerfile itself with -f.",
+      },
+    );
+  }
+  try {
+    accessSync(path, constants.R_OK | constants.X_OK);
+  } catch (error) {
+    throw unreadableContext(path, displayPath, error);
+  }
+}
+
+function unreadableContext(path: string, displayPath: string, error: unknown): ContextError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new ContextError(
+    "CONTEXT_UNREADABLE",
+    `cannot read the build context ${displayPath}: ${code === "EACCES" ? "permission denied" : String(code)}`,
+    path,
+    { cause: error, hint: "Make the directory readable by the user running stagecraft." },
+  );
 }
 
 function exists(path: string): boolean {

@@ -317,9 +317,11 @@ export function formatPlanText(dockerfile: LoadedDockerfile, analysis: Dockerfil
   );
   lines.push("");
   lines.push(plan.targets.length === 1 ? "target:" : "targets:");
+  const labelOf = (target: (typeof plan.targets)[number]): string =>
+    target.requested === undefined ? `${target.id} (default: the last stage)` : target.id;
+  const labelWidth = Math.max(...plan.targets.map((target) => labelOf(target).length));
   for (const target of plan.targets) {
-    const label =
-      target.requested === undefined ? `${target.id} (default: the last stage)` : target.id;
+    const label = labelOf(target).padEnd(labelWidth);
     lines.push(`  ${label}  builds ${target.reachable.map(id).join(", ")}`);
     if (target.buildError !== undefined) {
       lines.push(

@@ -37,6 +37,15 @@ export function fitToWidth(text: string, width: number): string {
   return `${out}${styled ? "\x1b[0m" : ""}…`;
 }
 
+/**
+ * The terminal's width in columns, or undefined when it is not known: a pseudo-terminal that was
+ * never given a size (`script` outside a terminal, some CI runners' ptys) reports 0 columns, which
+ * would cut every line to nothing.
+ */
+export function terminalWidth(columns: number | undefined): number | undefined {
+  return columns !== undefined && columns > 0 ? columns : undefined;
+}
+
 /** Pads `text` with spaces to `width` columns. */
 export function padVisible(text: string, width: number): string {
   return text + " ".repeat(Math.max(0, width - visibleWidth(text)));

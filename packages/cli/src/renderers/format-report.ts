@@ -244,7 +244,8 @@ function formatLayers(layers: readonly LayerReport[], dockerfile: string, c: Col
   return alignColumns(rows, ["right", "left", "left"]).map((row) => `  ${row}`);
 }
 
-function formatBudget(
+/** "✗ app is 2.2 MB, 1.2 MB over its size budget of 1.0 MB", then the layers that weigh most. */
+export function formatBudget(
   budget: SizeBudgetReport,
   layers: readonly LayerReport[],
   dockerfile: string,

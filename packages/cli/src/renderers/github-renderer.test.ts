@@ -162,6 +162,46 @@ describe("github renderer", () => {
     expect(text).toContain("::group::app · cancelled\n");
   });
 
+  it("annotates a target cancelled by --timeout, not one cancelled by an interrupt", () => {
+    const interrupted = interruptedRun();
+    expect(render(interrupted).text).not.toContain("::error");
+    const reason = { kind: "timeout", afterMs: 2000 } as const;
+    const events = interrupted.events.map((event) =>
+      event.type === "target-cancelled"
+        ? { ...event, reason, message: "the run reached --timeout (2 s)" }
+        : event,
+    );
+    const { text } = render({ ...interrupted, events });
+    const errors = text.split("\n").filter((line) => line.startsWith("::error"));
+    expect(errors).toEqual(["::error title=app cancelled::the run reached --timeout (2 s)"]);
+  });
+
+  it("annotates an image over its size budget, which fails the run", () => {
+    const run = successfulRun();
+    const app = run.report.targets.find((target) => target.target === "app");
+    const sizeBytes = app?.sizeBytes ?? 0;
+    expect(sizeBytes).toBeGreaterThan(1_000_000);
+    const report = {
+      ...run.report,
+      sizeBudgets: [
+        {
+          target: "app",
+          budgetBytes: 1_000_000,
+          sizeBytes,
+          overBytes: sizeBytes - 1_000_000,
+          exceeded: true,
+        },
+        { target: "test", budgetBytes: 1e12, sizeBytes: 1, overBytes: 0, exceeded: false },
+      ],
+    };
+    const { text } = render({ ...run, report });
+    const errors = text.split("\n").filter((line) => line.startsWith("::error"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^::error title=app is over its size budget::app is [\d.]+ MB, [\d.]+ MB over its size budget of 1\.0 MB/,
+    );
+  });
+
   it("says on stderr, and carries on, when the summary cannot be written", () => {
     const io = createMemoryIo({ env: { GITHUB_STEP_SUMMARY: "/read-only/summary.md" } });
     const run = successfulRun();

@@ -4,7 +4,8 @@ import { describeCancel, describeQuiet } from "./describe-cancel.js";
 import { formatDuration } from "./format-duration.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
 import { formatMarkdownSummary } from "./format-markdown-summary.js";
-import { dockerfileOf, formatReport } from "./format-report.js";
+import { createColors } from "./colors.js";
+import { dockerfileOf, formatBudget, formatReport } from "./format-report.js";
 import { createPlainFormatter } from "./plain-renderer.js";
 
 /** How many of a failure's last log lines its annotation carries (the full tail is in the log). */
@@ -19,8 +20,9 @@ export const GROUP_BUFFER_LINES = 2000;
 /**
  * Plain progress for GitHub Actions: each target's lines in one `::group::` (held back until the target
  * ends, so parallel targets do not interleave), an `::error` annotation on the failing Dockerfile
- * line, `::warning` annotations for the front end's warnings, and a Markdown job summary appended to
- * `$GITHUB_STEP_SUMMARY`.
+ * line (and for each target cancelled by `--timeout` or a lost engine, and each image over its size
+ * budget), `::warning` annotations for the front end's warnings, and a Markdown job summary appended
+ * to `$GITHUB_STEP_SUMMARY`.
  */
 export function createGithubRenderer(context: RendererContext): Renderer {
   const { io } = context;
@@ -123,6 +125,18 @@ export function createGithubRenderer(context: RendererContext): Renderer {
           break;
         }
         case "target-cancelled":
+          // A timeout or a lost engine fails the run, and nothing else says so in the annotations
+          // (an interrupt is the user's own doing; a fail-fast cancel follows a failure annotated).
+          if (event.reason.kind === "timeout" || event.reason.kind === "engine") {
+            annotate(
+              event.target,
+              workflowCommand(
+                "error",
+                { file: null, line: null, title: `${event.target} cancelled` },
+                event.message,
+              ),
+            );
+          }
           flush(event.target, `${event.target} · ${describeCancel(event.reason)}`);
           break;
         case "push-failed":
@@ -174,6 +188,27 @@ export function createGithubRenderer(context: RendererContext): Renderer {
       // Targets the run never ended (an interrupted run) still get their group.
       for (const target of [...buffers.keys()]) flush(target, `${target} · did not finish`);
       io.stdout.write(`\n${formatReport(report, context)}`);
+      // An image over its budget fails the run (exit 1): the annotation says which and why.
+      for (const budget of report.sizeBudgets ?? []) {
+        if (!budget.exceeded) continue;
+        const layers = report.targets.find((entry) => entry.target === budget.target)?.layers;
+        const [over = "", ...heaviest] = formatBudget(
+          budget,
+          layers ?? [],
+          dockerfileOf(context, budget.target),
+          createColors(false),
+        );
+        io.stdout.write(
+          `${workflowCommand(
+            "error",
+            { file: null, line: null, title: `${budget.target} is over its size budget` },
+            [
+              over.replace(/^\u2717 /, ""),
+              ...heaviest.map((line) => line.replace(/^ {2}/, "")),
+            ].join("\n"),
+          )}\n`,
+        );
+      }
       const summaryPath = io.env.GITHUB_STEP_SUMMARY;
       if (summaryPath === undefined || summaryPath === "") return;
       try {

@@ -28,4 +28,15 @@ describe("quiet renderer", () => {
     expect(text).toContain("✗ app › build › Dockerfile:12  RUN make\n");
     expect(text.trimEnd().endsWith("make: *** [Makefile:7: build/main.o] Error 1")).toBe(true);
   });
+
+  it("does not cut the report on a terminal of 0 columns (a pty never given a size)", () => {
+    const run = failingRun();
+    const report = (columns: number): string => {
+      const io = createMemoryIo({ isTTY: true, columns });
+      const renderer = createRenderer({ mode: "quiet", io, targets: run.targets, color: false });
+      renderer.finish(run.report);
+      return io.stdout.text();
+    };
+    expect(report(0)).toBe(report(500));
+  });
 });

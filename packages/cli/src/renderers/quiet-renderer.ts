@@ -1,4 +1,5 @@
 import type { Renderer, RendererContext } from "./create-renderer.js";
+import { terminalWidth } from "./fit-to-width.js";
 import { formatReport } from "./format-report.js";
 
 /** Nothing while building; a line per target and the failures at the end. */
@@ -16,7 +17,7 @@ export function createQuietRenderer(context: RendererContext): Renderer {
           color: context.color,
           dockerfile: context.dockerfile,
           dockerfiles: context.dockerfiles,
-          width: context.io.stdout.isTTY ? context.io.stdout.columns : undefined,
+          width: context.io.stdout.isTTY ? terminalWidth(context.io.stdout.columns) : undefined,
           detail: "short",
         }),
       );

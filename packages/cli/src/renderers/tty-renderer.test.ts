@@ -258,6 +258,20 @@ describe("tty renderer", () => {
     }
   });
 
+  it("takes a terminal of 0 columns (a pty never given a size) as one of unknown width", () => {
+    const wide = play(successfulRun(), { columns: 500 });
+    const { io, liveWrites } = play(successfulRun(), { columns: 0 });
+    // The live frame at 80 columns, not cut to 20; the report as on a terminal wide enough for it.
+    const widest = Math.max(
+      ...liveWrites.flatMap((write) => withoutErase(write.text).split("\n").map(visibleWidth)),
+    );
+    expect(widest).toBeGreaterThan(20);
+    expect(widest).toBeLessThanOrEqual(79);
+    const report = (text: string | undefined): string => withoutErase(text ?? "");
+    expect(report(io.stdout.writes.at(-1)?.text)).toBe(report(wide.io.stdout.writes.at(-1)?.text));
+    expect(report(io.stdout.writes.at(-1)?.text)).not.toContain("…");
+  });
+
   it("prints warnings above the live block, once", () => {
     const { io } = play(successfulRun());
     expect(io.stdout.text().match(/⚠ build › build {2}Dockerfile:5 {2}FromAsCasing/g)).toHaveLength(

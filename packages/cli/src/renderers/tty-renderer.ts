@@ -7,7 +7,7 @@ import { formatBytes } from "@stagecraft/core/report";
 import { formatDuration } from "./format-duration.js";
 import { createColors, type Colors } from "./colors.js";
 import type { Renderer, RendererContext } from "./create-renderer.js";
-import { fitToWidth } from "./fit-to-width.js";
+import { fitToWidth, terminalWidth } from "./fit-to-width.js";
 import { dockerfileOf, formatReport, shortImageId } from "./format-report.js";
 import { sanitizeLine } from "./sanitize-line.js";
 
@@ -313,7 +313,7 @@ export function createTtyRenderer(context: RendererContext): Renderer {
   const erase = (): string => (drawnLines === 0 ? "" : `\r\x1b[${drawnLines}A\x1b[J`);
 
   const draw = (): void => {
-    const width = Math.max(20, (io.stdout.columns ?? 80) - 1);
+    const width = Math.max(20, (terminalWidth(io.stdout.columns) ?? 80) - 1);
     const lines = frame(Date.now()).map((line) => fitToWidth(line, width));
     const text = `${lines.join("\n")}\n`;
     dirty = false;
@@ -343,13 +343,14 @@ export function createTtyRenderer(context: RendererContext): Renderer {
       if (finished) return;
       finished = true;
       clearInterval(timer);
+      const columns = terminalWidth(io.stdout.columns);
       const above = persisted.map((line) => `${line}\n`).join("");
       persisted.length = 0;
       const summary = formatReport(report, {
         color: context.color,
         dockerfile: context.dockerfile,
         dockerfiles: context.dockerfiles,
-        width: io.stdout.columns === undefined ? undefined : Math.max(20, io.stdout.columns - 1),
+        width: columns === undefined ? undefined : Math.max(20, columns - 1),
       });
       io.stdout.write(`${erase()}${above}${summary}`);
       drawnLines = 0;

@@ -153,6 +153,8 @@ export interface EngineSession {
   readonly failure: Error | undefined;
   /** The error writing the session's output failed with (a full disk), once it has; else undefined. */
   readonly outputFailure?: Error | undefined;
+  /** The error reading the build context for the daemon failed with (an unreadable file), once it has. */
+  readonly contextFailure?: Error | undefined;
   /** Calls `listener` once if the session ends before `close()`; returns an unsubscribe function. */
   onFailure(listener: (error: Error) => void): () => void;
   /** Waits for outputs still being written, then ends the session; safe to call twice. */

@@ -42,6 +42,8 @@ export interface SessionServer {
   outputsWritten(): Promise<void>;
   /** The error writing an output failed with, as soon as it failed; undefined until then. */
   outputFailure(): Error | undefined;
+  /** The first error reading the build context (FileSync) failed with; undefined until then. */
+  contextFailure(): Error | undefined;
   /** Stops serving at once. */
   shutdown(): void;
 }
@@ -59,6 +61,7 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
   const methods: string[] = [];
   const writing = new Set<Promise<void>>();
   let outputError: Error | undefined;
+  let contextError: Error | undefined;
 
   const health = {
     Check: (
@@ -168,6 +171,7 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
           },
           (error: unknown) => {
             log.warn({ dir: request.dirName, error: String(error) }, "session: FileSync failed");
+            if (error instanceof Error) contextError ??= error;
             call.emit("error", grpcError(status.INTERNAL, String(error)));
           },
         );
@@ -199,6 +203,7 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
       if (outputError !== undefined) throw outputError;
     },
     outputFailure: () => outputError,
+    contextFailure: () => contextError,
     shutdown: () => {
       server.forceShutdown();
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  ContextError,
   EngineError,
   MissingSecretError,
   MissingSshAgentError,
@@ -23,6 +24,27 @@ describe("describeSessionFailure", () => {
     // A session whose output broke off for another reason (the engine went away) is not blamed so.
     const broken = { outputFailure: new Error("premature close") } as Partial<EngineSession>;
     expect(describeSessionFailure("app", daemon, broken as EngineSession)).toBeUndefined();
+  });
+
+  it("names the context file this side could not send, in the tar path's words", () => {
+    const denied = Object.assign(new Error("EACCES: permission denied, scandir '/src/private'"), {
+      code: "EACCES",
+      syscall: "scandir",
+      path: "/src/private",
+    });
+    const session = { contextFailure: denied } as Partial<EngineSession> as EngineSession;
+    const daemon = `rpc error: code = Internal desc = Error: ${denied.message}`;
+    const error = describeSessionFailure("app", daemon, session);
+    expect(error).toBeInstanceOf(ContextError);
+    expect(error).toMatchObject({
+      code: "CONTEXT_UNREADABLE",
+      path: "/src/private",
+      message: "cannot read directory /src/private in the build context: permission denied",
+      hint: "Make it readable by the user running stagecraft, or exclude it in .dockerignore.",
+    });
+    expect(error?.cause).toBe(denied);
+    // Another failure of a target on that session is not blamed on it.
+    expect(describeSessionFailure("app", "exit code: 2", session)).toBeUndefined();
   });
 
   it("names a missing secret in Docker 26.1's and 20.10's words", () => {

@@ -1,4 +1,5 @@
 import {
+  ContextError,
   EngineError,
   MissingSecretError,
   MissingSshAgentError,
@@ -17,7 +18,8 @@ const NO_SESSION = /\bno active session for ([0-9a-f-]*)/;
 /**
  * Turns a daemon error caused by the session into a stagecraft error that says so: an output this
  * side could not write (the daemon fails the export with whatever it was told), a missing secret or
- * SSH agent, or a session that is gone. Undefined for every other failure.
+ * SSH agent, a build context file this side could not read, or a session that is gone. Undefined
+ * for every other failure.
  */
 export function describeSessionFailure(
   target: string,
@@ -26,6 +28,10 @@ export function describeSessionFailure(
 ): StagecraftError | undefined {
   const written = session?.outputFailure;
   if (isOsError(written)) return new OutputWriteError(written);
+  // The daemon passes on what this side's FileSync failed with, as text: "rpc error: code = Internal
+  // desc = Error: EACCES: permission denied, scandir '/src/private'".
+  const unread = session?.contextFailure;
+  if (isOsError(unread) && daemonMessage.includes(unread.message)) return contextUnreadable(unread);
   const secret = SECRET_NOT_FOUND.exec(daemonMessage);
   if (secret?.[1] !== undefined) return new MissingSecretError(target, secret[1], daemonMessage);
   const ssh = SSH_NOT_FOUND.exec(daemonMessage);
@@ -45,4 +51,25 @@ export function describeSessionFailure(
     );
   }
   return undefined;
+}
+
+/** The words the tar path uses for the same file (`walk-context-dir.ts`), with what to do. */
+function contextUnreadable(error: NodeJS.ErrnoException & { code: string }): ContextError {
+  const kind = error.syscall === "scandir" || error.syscall === "opendir" ? "directory" : "file";
+  const path = error.path ?? "";
+  const reason =
+    error.code === "EACCES" || error.code === "EPERM"
+      ? "permission denied"
+      : error.code === "ENOENT"
+        ? "it disappeared while the context was read"
+        : error.code;
+  return new ContextError(
+    "CONTEXT_UNREADABLE",
+    `cannot read ${kind} ${path} in the build context: ${reason}`,
+    path,
+    {
+      hint: "Make it readable by the user running stagecraft, or exclude it in .dockerignore.",
+      cause: error,
+    },
+  );
 }

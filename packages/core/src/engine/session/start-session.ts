@@ -91,6 +91,10 @@ class DaemonSession implements EngineSession {
     return this.#server.outputFailure();
   }
 
+  get contextFailure(): Error | undefined {
+    return this.#server.contextFailure();
+  }
+
   onFailure(listener: (error: Error) => void): () => void {
     if (this.#failure !== undefined) {
       listener(this.#failure);
