@@ -155,6 +155,38 @@ describe("stagecraft build --push on a standalone buildkitd", () => {
     }
   });
 
+  it("pushes the image --no-cache built, not a second build of it", async () => {
+    const registry = await registryAddress();
+    // A step whose every run makes another layer: a push that built again would push another image.
+    const dir = project(`FROM ${BUSYBOX}\nRUN date +%s%N > /made\n`);
+    const tag = `${registry}/${repository("no-cache")}:1`;
+    cleanups.push(() => deleteRepositoryTags(registry, repository("no-cache")));
+    const run = await runStagecraft(
+      [
+        "build",
+        dir,
+        "-t",
+        tag,
+        ...LABEL,
+        "--no-cache",
+        "--push",
+        "--progress",
+        "json",
+        "--engine",
+        onC8d.address,
+      ],
+      { env: { DOCKER_CONFIG: dockerConfig({}) } },
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const events = jsonLines(run.stdout);
+    const built = events.find((event) => event.type === "target-finished");
+    const pushed = events.find((event) => event.type === "target-pushed");
+    expect(built?.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(pushed?.digest).toBe(built?.imageId);
+    expect((await c8d.docker.getImage(tag).inspect()).Id).toBe(built?.imageId);
+  });
+
   it("logs in to the htpasswd registry from config.json; wrong credentials name the registry and keep the image", async () => {
     const auth = await authRegistry();
     const dir = project(`FROM ${BUSYBOX}\nRUN echo auth-${id} > /id\nCMD ["cat", "/id"]\n`);

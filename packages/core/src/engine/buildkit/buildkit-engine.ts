@@ -307,7 +307,10 @@ export class BuildkitEngine implements Engine {
   /** What each session was opened with, by session id: a push opens its own session alike. */
   readonly #sessionOptions = new Map<string, StartSessionOptions>();
   /** The build that made each tag, so that a push can export the same result again. */
-  readonly #built = new Map<string, { request: BuildRequest; session: StartSessionOptions }>();
+  readonly #built = new Map<
+    string,
+    { request: BuildRequest; session: StartSessionOptions; imageId: string }
+  >();
   #pushes = 0;
 
   constructor(options: BuildkitEngineOptions) {
@@ -400,8 +403,20 @@ export class BuildkitEngine implements Engine {
     const session =
       request.session === undefined ? undefined : this.#sessionOptions.get(request.session.id);
     if (session !== undefined && request.session?.output === undefined) {
-      const { session: _session, signal: _signal, onStatus: _onStatus, ...rest } = request;
-      for (const tag of request.tags ?? []) this.#built.set(tag, { request: rest, session });
+      // Solved again to push, it must find every step in the cache the build just filled: not
+      // `--no-cache`, not `--pull` (a base pushed since would make another image), no cache export.
+      const {
+        session: _session,
+        signal: _signal,
+        onStatus: _onStatus,
+        noCache: _noCache,
+        pull: _pull,
+        cacheTo: _cacheTo,
+        ...rest
+      } = request;
+      for (const tag of request.tags ?? []) {
+        this.#built.set(tag, { request: rest, session, imageId: response.imageId });
+      }
     }
     return response;
   }
@@ -462,6 +477,19 @@ export class BuildkitEngine implements Engine {
           registryMessage: "BuildKit ended the push without a digest",
           denied: false,
         });
+      }
+      // Both exporters name the image by its manifest digest on a containerd store; another digest
+      // means the second solve made another image (a context file changed in between).
+      if (built.imageId !== "" && built.imageId !== response.imageId) {
+        throw new PushFailedError(
+          {
+            registry,
+            tag,
+            registryMessage: `the image pushed (${response.imageId}) is not the one built (${built.imageId}): the build's context or base images changed between the build and its push`,
+            denied: false,
+          },
+          { hint: "Build and push again, with the context left alone while the run lasts." },
+        );
       }
       return { digest: response.imageId, sizeBytes: null };
     } catch (error) {
