@@ -26,7 +26,8 @@ and ends with a report. CONTEXT is the build context directory (default: .).
 On a standalone buildkitd (--engine buildkit+unix:///PATH or buildkit+tcp://HOST:PORT) images go
 where its worker keeps them: into the Docker Engine behind moby's worker, into containerd for a
 containerd worker; the OCI worker keeps none, so -t is refused there (use -o) and a build without
--o leaves its result in the build cache (a warning says so). --push needs a Docker Engine.
+-o leaves its result in the build cache (a warning says so). --push goes through BuildKit's image
+exporter there, which a graph-driver Engine's moby worker lacks (refused before building).
 
 Options:
   -f, --file FILE            the Dockerfile (default: CONTEXT/Dockerfile)

@@ -9,7 +9,7 @@ import { createMemoryIo } from "../renderers/memory-io.test-support.js";
 import { checkBuildkitOutputs } from "./check-buildkit-outputs.js";
 
 /** A BuildkitEngine that describes itself with `store`, asking no daemon. */
-function engineWith(store: WorkerStore | Error): BuildkitEngine {
+function engineWith(store: WorkerStore | Error, pushRefusal?: string): BuildkitEngine {
   const engine = new BuildkitEngine({ address: "buildkit+unix:///run/bk.sock" });
   engine.describe = (): Promise<BuildkitDescription> =>
     store instanceof Error
@@ -20,6 +20,7 @@ function engineWith(store: WorkerStore | Error): BuildkitEngine {
           workers: [],
           store,
           platforms: ["linux/amd64"],
+          pushRefusal,
           cache: undefined,
         });
   return engine;
@@ -31,7 +32,7 @@ describe("checkBuildkitOutputs", () => {
     const code = await checkBuildkitOutputs(
       io,
       engineWith({ kind: "none", executor: "oci" }),
-      { output: undefined },
+      { output: undefined, push: false },
       { app: ["me/app:1"] },
     );
     expect(code).toBe(2);
@@ -47,7 +48,7 @@ describe("checkBuildkitOutputs", () => {
     const code = await checkBuildkitOutputs(
       io,
       engineWith({ kind: "none", executor: "oci" }),
-      { output: undefined },
+      { output: undefined, push: false },
       { app: [] },
     );
     expect(code).toBeUndefined();
@@ -62,17 +63,52 @@ describe("checkBuildkitOutputs", () => {
     ] as const) {
       const io = createMemoryIo();
       expect(
-        await checkBuildkitOutputs(io, engineWith(store), { output }, { app: ["me/app:1"] }),
+        await checkBuildkitOutputs(
+          io,
+          engineWith(store),
+          { output, push: false },
+          { app: ["me/app:1"] },
+        ),
       ).toBeUndefined();
       expect(io.stderr.text()).toBe("");
     }
+  });
+
+  it("refuses --push before sending where the worker cannot push, and lets it through elsewhere", async () => {
+    const refusal = "the BuildKit at buildkit+unix:///run/bk.sock cannot push images: …";
+    const io = createMemoryIo();
+    const code = await checkBuildkitOutputs(
+      io,
+      engineWith({ kind: "docker-engine" }, refusal),
+      { output: undefined, push: true },
+      { app: ["127.0.0.1:5000/me/app:1"] },
+    );
+    expect(code).toBe(2);
+    expect(io.stderr.text()).toContain(`error: --push: ${refusal}`);
+    expect(io.stderr.text()).toContain("fix: turn on the containerd image store there");
+    expect(io.stderr.text()).toContain("nothing was sent");
+    const other = createMemoryIo();
+    expect(
+      await checkBuildkitOutputs(
+        other,
+        engineWith({ kind: "docker-engine" }),
+        { output: undefined, push: true },
+        { app: ["127.0.0.1:5000/me/app:1"] },
+      ),
+    ).toBeUndefined();
+    expect(other.stderr.text()).toBe("");
   });
 
   it("leaves a buildkitd that does not answer to the build, which says why", async () => {
     const io = createMemoryIo();
     const error = new EngineError("ENGINE_UNREACHABLE", "no BuildKit answers");
     expect(
-      await checkBuildkitOutputs(io, engineWith(error), { output: undefined }, { app: ["a:1"] }),
+      await checkBuildkitOutputs(
+        io,
+        engineWith(error),
+        { output: undefined, push: false },
+        { app: ["a:1"] },
+      ),
     ).toBeUndefined();
     expect(io.stderr.text()).toBe("");
   });

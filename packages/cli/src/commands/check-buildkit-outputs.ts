@@ -8,13 +8,14 @@ import type { BuildFlags } from "./build-options.js";
  * worker decides where they go (`WorkerStore`). Moby's worker puts them into its Docker Engine and
  * a containerd worker into containerd, under their tags; the OCI worker keeps no image anyone can
  * run, so tags there are refused (exit 2) and a build without an output warns that its result stays
- * in the build cache (as buildx's remote driver warns). A buildkitd that does not answer is left to
- * the build, which says why it cannot reach it.
+ * in the build cache (as buildx's remote driver warns). `--push` is refused (exit 2) where the worker
+ * cannot push: moby's worker on a graph-driver Engine has no `image` exporter. A buildkitd that does
+ * not answer is left to the build, which says why it cannot reach it.
  */
 export async function checkBuildkitOutputs(
   io: Io,
   engine: BuildkitEngine,
-  flags: Pick<BuildFlags, "output">,
+  flags: Pick<BuildFlags, "output" | "push">,
   tags: Readonly<Record<string, readonly string[]>>,
 ): Promise<ExitCode | undefined> {
   let description: BuildkitDescription;
@@ -23,6 +24,13 @@ export async function checkBuildkitOutputs(
   } catch (error) {
     if (error instanceof EngineError) return undefined;
     throw error;
+  }
+  if (flags.push && description.pushRefusal !== undefined) {
+    io.stderr.write(
+      `error: --push: ${description.pushRefusal}\n  fix: turn on the containerd image store there ("features": {"containerd-snapshotter": true} in daemon.json), or give the Engine's own socket as --engine (it pushes with POST /images/push), or leave out --push\n`,
+    );
+    io.stderr.write("stagecraft: the engine would refuse this push; nothing was sent\n");
+    return 2;
   }
   const store = description.store;
   if (store.kind !== "none" || flags.output !== undefined) return undefined;

@@ -154,6 +154,7 @@ export function createEngine(
     return new BuildkitEngine({
       address: address.address,
       tls: address.tls,
+      env,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
   }

@@ -20,6 +20,7 @@ describe("formatBuildkitDescription", () => {
       store: { kind: "none", executor: "oci" },
       platforms: ["linux/amd64", "linux/arm64"],
       cache: { exporters: ["inline", "registry"], importers: ["registry"] },
+      pushRefusal: undefined,
     });
     expect(text.split("\n")).toEqual([
       "engine:            buildkit+tcp://127.0.0.1:1234 (TLS) (standalone buildkitd, BuildKit Control API)",
@@ -31,7 +32,7 @@ describe("formatBuildkitDescription", () => {
       "cache import:      registry",
       "platforms:         linux/amd64, linux/arm64 (the default worker's)",
       "session transport: Control.Session on the same connection",
-      "push:              not yet (build --push needs a Docker Engine)",
+      "push:              the image exporter with push=true, logins from the docker CLI's config.json",
       "",
     ]);
   });
@@ -44,9 +45,25 @@ describe("formatBuildkitDescription", () => {
       store: { kind: "containerd", namespace: "buildkit" },
       platforms: [],
       cache: { exporters: [], importers: [] },
+      pushRefusal: undefined,
     });
     expect(text).toContain(
       "image store:       containerd's, namespace buildkit: images land there under their tags",
+    );
+  });
+
+  it("says why moby's worker on a graph driver cannot push", () => {
+    const text = formatBuildkitDescription({
+      endpoint: "buildkit+unix:///bk.sock",
+      version: "v0.0.0+unknown",
+      workers: [],
+      store: { kind: "docker-engine" },
+      platforms: [],
+      cache: undefined,
+      pushRefusal: "the BuildKit at buildkit+unix:///bk.sock cannot push images: …",
+    });
+    expect(text).toContain(
+      "push:              no: the BuildKit at buildkit+unix:///bk.sock cannot push images: …",
     );
   });
 });

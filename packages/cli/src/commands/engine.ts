@@ -25,7 +25,8 @@ the options this engine cannot honour.
 For a standalone buildkitd (--engine buildkit+…), asked through BuildKit's Control API (Info,
 ListWorkers): its BuildKit version, its workers, where images go (the Docker Engine behind moby's
 worker, containerd for a containerd worker, nowhere for the OCI worker: export with -o), its
-cache backends and the default worker's platforms.
+cache backends, the default worker's platforms and whether it can push (moby's worker on a
+graph-driver Engine cannot).
 
 Options:
       --engine ADDR     the engine to ask: a Docker Engine (unix:///PATH, tcp://HOST:PORT,
@@ -152,7 +153,9 @@ export function formatBuildkitDescription(description: BuildkitDescription): str
       : [`cache import:      ${description.cache.importers.join(", ")}`]),
     `platforms:         ${description.platforms.join(", ")} (the default worker's)`,
     "session transport: Control.Session on the same connection",
-    "push:              not yet (build --push needs a Docker Engine)",
+    description.pushRefusal === undefined
+      ? "push:              the image exporter with push=true, logins from the docker CLI's config.json"
+      : `push:              no: ${description.pushRefusal}`,
   ];
   return `${lines.join("\n")}\n`;
 }

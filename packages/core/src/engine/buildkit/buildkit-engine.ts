@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
-import { EngineError, UsageError } from "../../errors.js";
+import type { DecodedStatus } from "../../progress/decode-status.js";
+import { BuildFailedError, EngineError, PushFailedError, UsageError } from "../../errors.js";
 import { silentLogger, type Logger } from "../../logger.js";
+import { readDockerConfig, type DockerConfig } from "../docker-config.js";
 import type {
   BuildRequest,
   BuildResponse,
@@ -9,12 +11,22 @@ import type {
   EngineInfo,
   EngineSession,
   ImageDetails,
+  PushProgress,
+  PushRequest,
+  PushResponse,
 } from "../engine.js";
+import { registryOfReference, runCredentialHelper } from "../registry-auth.js";
 import type { StartSessionOptions } from "../session/start-session.js";
 import { ControlClient, describeBuildkitAddress, type BuildkitAddress } from "./control-client.js";
 import type { UsageRecord, WorkerRecord } from "./control-protos.js";
-import { MOBY_WORKER_LABEL, readWorkerStore, type WorkerStore } from "./read-worker-store.js";
-import { solveBuild, type ImageExporter } from "./solve-build.js";
+import { createLoginResolver } from "./create-login-resolver.js";
+import {
+  MOBY_WORKER_LABEL,
+  readPushRefusal,
+  readWorkerStore,
+  type WorkerStore,
+} from "./read-worker-store.js";
+import { solveBuild, type ImageExporter, type SolvePush } from "./solve-build.js";
 
 /** TLS files for a `buildkit+tcp://` address, as buildx's `remote` driver takes them. */
 export interface BuildkitTlsFiles {
@@ -35,6 +47,11 @@ export interface BuildkitEngineOptions {
   /** TLS for a tcp address; without it the connection is plain h2c. */
   tls?: BuildkitTlsFiles | undefined;
   logger?: Logger | undefined;
+  /**
+   * Where the docker CLI's logins are found (`DOCKER_CONFIG`, `HOME`) and what credential helpers
+   * run with; `process.env` by default.
+   */
+  env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** What `BuildkitEngine.describe` tells of the daemon: `stagecraft engine` shows it. */
@@ -48,6 +65,11 @@ export interface BuildkitDescription {
   store: WorkerStore;
   /** Platforms of the default worker. */
   platforms: string[];
+  /**
+   * Why the default worker cannot push an image (moby's worker on a graph-driver Engine has no
+   * `image` exporter); undefined when it can.
+   */
+  pushRefusal: string | undefined;
   /**
    * The cache backends buildkitd registers (BuildKit `cmd/buildkitd/main.go`; the API does not list
    * them); undefined for moby's worker, whose backends are the Docker Engine's (`stagecraft engine`
@@ -200,7 +222,8 @@ export class ControlBuilder {
     return await (await this.client()).diskUsage(signal);
   }
 
-  async build(request: BuildRequest): Promise<BuildResponse> {
+  /** Runs a build; with `push`, its image goes to the registry through the `image` exporter. */
+  async build(request: BuildRequest, push?: SolvePush): Promise<BuildResponse> {
     const client = await this.client();
     const exporter = await this.#imageExporter(client);
     const cancel = new AbortController();
@@ -210,7 +233,7 @@ export class ControlBuilder {
         ? cancel.signal
         : AbortSignal.any([request.signal, cancel.signal]);
     try {
-      return await solveBuild(client, { ...request, signal }, exporter, this.#log);
+      return await solveBuild(client, { ...request, signal }, exporter, this.#log, push);
     } finally {
       this.#running.delete(request.buildId);
     }
@@ -278,13 +301,26 @@ export class BuildkitEngine implements Engine {
   readonly local = false;
   readonly buildPath = "control";
   readonly #builder: ControlBuilder;
+  readonly #log: Logger;
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  #dockerConfig: DockerConfig | undefined;
+  /** What each session was opened with, by session id: a push opens its own session alike. */
+  readonly #sessionOptions = new Map<string, StartSessionOptions>();
+  /** The build that made each tag, so that a push can export the same result again. */
+  readonly #built = new Map<
+    string,
+    { request: BuildRequest; session: StartSessionOptions; imageId: string }
+  >();
+  #pushes = 0;
 
   constructor(options: BuildkitEngineOptions) {
     const address =
       typeof options.address === "string"
         ? parseBuildkitAddress(options.address, options.tls)
         : options.address;
-    this.#builder = new ControlBuilder(address, options.logger ?? silentLogger);
+    this.#log = options.logger ?? silentLogger;
+    this.#env = options.env ?? process.env;
+    this.#builder = new ControlBuilder(address, this.#log);
   }
 
   /** Where the daemon is, as `buildkit+tcp://…` or `buildkit+unix://…`. */
@@ -341,6 +377,7 @@ export class BuildkitEngine implements Engine {
       workers,
       store,
       platforms: workers[0]?.platforms ?? [],
+      pushRefusal: readPushRefusal(workers, info.endpoint),
       cache:
         store.kind === "docker-engine"
           ? undefined
@@ -362,7 +399,113 @@ export class BuildkitEngine implements Engine {
   }
 
   async build(request: BuildRequest): Promise<BuildResponse> {
-    return await this.#builder.build(request);
+    const response = await this.#builder.build(request);
+    const session =
+      request.session === undefined ? undefined : this.#sessionOptions.get(request.session.id);
+    if (session !== undefined && request.session?.output === undefined) {
+      // Solved again to push, it must find every step in the cache the build just filled: not
+      // `--no-cache`, not `--pull` (a base pushed since would make another image), no cache export.
+      const {
+        session: _session,
+        signal: _signal,
+        onStatus: _onStatus,
+        noCache: _noCache,
+        pull: _pull,
+        cacheTo: _cacheTo,
+        ...rest
+      } = request;
+      for (const tag of request.tags ?? []) {
+        this.#built.set(tag, { request: rest, session, imageId: response.imageId });
+      }
+    }
+    return response;
+  }
+
+  /**
+   * Pushes `request.ref`, a tag a build on this engine made: the build is solved again (every step
+   * comes from the cache) with BuildKit's `image` exporter and `push=true`, in a session of its own
+   * that answers the daemon's `Auth.Credentials` with the docker CLI's logins (`credHelpers`,
+   * `credsStore`, `auths` of config.json). Progress comes from the export's status lines: BuildKit
+   * reports the layers as one step (`pushing layers`) and then the manifest, with no byte counts.
+   */
+  async push(request: PushRequest): Promise<PushResponse> {
+    const registry = registryOfReference(request.ref);
+    const tag = withTag(request.ref);
+    const built = this.#built.get(request.ref);
+    if (built === undefined) {
+      throw new EngineError(
+        "ENGINE_UNSUPPORTED",
+        `${request.ref} was not built by ${this.#builder.description} in this run: a buildkitd pushes an image from the build that makes it`,
+        { hint: "Build and push in one run (push with runBuild, or stagecraft build --push)." },
+      );
+    }
+    const refusal = readPushRefusal(
+      await this.#builder.listWorkers(request.signal),
+      this.#builder.description,
+    );
+    if (refusal !== undefined) {
+      throw new EngineError("ENGINE_UNSUPPORTED", refusal, { hint: PUSH_REFUSAL_HINT });
+    }
+    this.#pushes += 1;
+    // The same directories, secrets and SSH agents; its FileSync sends are no news of the run's.
+    const { onContextSent: _sent, ...sessionOptions } = built.session;
+    const session = await this.#builder.openSession({
+      ...sessionOptions,
+      resolveCredentials: createLoginResolver(
+        () => (this.#dockerConfig ??= readDockerConfig(this.#env)),
+        (helper, host) => runCredentialHelper(helper, host, this.#env),
+      ),
+    });
+    const progress = createPushProgressReader(request.onProgress);
+    this.#log.debug({ ref: request.ref, registry }, "Control.Solve with push=true");
+    try {
+      const response = await this.#builder.build(
+        {
+          ...built.request,
+          buildId: `${built.request.buildId}-push-${this.#pushes}`,
+          session,
+          signal: request.signal,
+          onStatus: progress.onStatus,
+        },
+        { names: [request.ref] },
+      );
+      progress.finish();
+      if (response.imageId === "") {
+        throw new PushFailedError({
+          registry,
+          tag,
+          registryMessage: "BuildKit ended the push without a digest",
+          denied: false,
+        });
+      }
+      // Both exporters name the image by its manifest digest on a containerd store; another digest
+      // means the second solve made another image (a context file changed in between).
+      if (built.imageId !== "" && built.imageId !== response.imageId) {
+        throw new PushFailedError(
+          {
+            registry,
+            tag,
+            registryMessage: `the image pushed (${response.imageId}) is not the one built (${built.imageId}): the build's context or base images changed between the build and its push`,
+            denied: false,
+          },
+          { hint: "Build and push again, with the context left alone while the run lasts." },
+        );
+      }
+      return { digest: response.imageId, sizeBytes: null };
+    } catch (error) {
+      if (!(error instanceof BuildFailedError)) throw error;
+      throw new PushFailedError(
+        {
+          registry,
+          tag,
+          registryMessage: error.daemonMessage,
+          denied: isDenied(error.daemonMessage),
+        },
+        { cause: error },
+      );
+    } finally {
+      await session.close();
+    }
   }
 
   cancelBuild(buildId: string): Promise<void> {
@@ -375,11 +518,81 @@ export class BuildkitEngine implements Engine {
   }
 
   async openSession(options: StartSessionOptions): Promise<EngineSession> {
-    return await this.#builder.openSession(options);
+    const session = await this.#builder.openSession(options);
+    this.#sessionOptions.set(session.id, options);
+    return session;
   }
 
   /** Closes the connection (an idle one does not keep the process alive). */
   close(): void {
     this.#builder.close();
   }
+}
+
+const PUSH_REFUSAL_HINT =
+  'Turn on the containerd image store there ("features": {"containerd-snapshotter": true} in daemon.json), or build with the Engine\'s own socket as the engine (it pushes with POST /images/push), or leave out push.';
+
+/** `registry/name` → `registry/name:latest`, as the Engine path names a push. */
+function withTag(ref: string): string {
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  return colon > slash || ref.includes("@") ? ref : `${ref}:latest`;
+}
+
+/**
+ * The registry refused the login, in BuildKit's words: containerd's resolver says `401
+ * Unauthorized` or `403 Forbidden`, Distribution `unauthorized: authentication required` or
+ * `denied: …`.
+ */
+function isDenied(message: string): boolean {
+  return /unauthori[sz]ed|authentication required|forbidden|denied|\b40[13]\b/i.test(message);
+}
+
+/**
+ * Turns the export's status lines into push progress: `pushing layers` (`pushing any remaining
+ * layers` when pushed eagerly) and `pushing manifest for REF@DIGEST` (buildkit `util/push/push.go`),
+ * each once when it starts and once when it ends; a byte count is passed on should the daemon send
+ * one. BuildKit ends a step that failed as it ends one that succeeded (the error is the solve's), so
+ * a step's end is said only once the next step starts, or at `finish()` after the solve succeeded.
+ */
+export function createPushProgressReader(
+  onProgress: ((progress: PushProgress) => void) | undefined,
+): { onStatus: (status: DecodedStatus) => void; finish: () => void } {
+  const said = new Map<string, string>();
+  let ended: PushProgress | undefined;
+  const emit = (progress: PushProgress): void => {
+    if (ended !== undefined && ended.layer !== progress.layer) {
+      onProgress?.(ended);
+      ended = undefined;
+    }
+    if (progress.status === "Pushed") ended = progress;
+    else onProgress?.(progress);
+  };
+  return {
+    onStatus: (status) => {
+      for (const line of status.statuses) {
+        if (!line.id.startsWith("pushing ")) continue;
+        const layer = line.id.startsWith("pushing manifest")
+          ? "manifest"
+          : line.id.endsWith("layers")
+            ? "layers"
+            : line.id.slice("pushing ".length);
+        const state = line.completed === null ? "Pushing" : "Pushed";
+        const bytes = line.total > 0 ? { current: line.current, total: line.total } : undefined;
+        const key = `${state} ${bytes?.current ?? ""}`;
+        if (said.get(line.id) === key) continue;
+        said.set(line.id, key);
+        emit({
+          layer,
+          status: state,
+          current: bytes?.current ?? null,
+          total: bytes?.total ?? null,
+        });
+      }
+    },
+    finish: () => {
+      if (ended !== undefined) onProgress?.(ended);
+      ended = undefined;
+    },
+  };
 }

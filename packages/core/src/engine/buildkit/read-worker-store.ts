@@ -30,3 +30,20 @@ export function readWorkerStore(workers: readonly WorkerRecord[]): WorkerStore {
   }
   return { kind: "none", executor };
 }
+
+/**
+ * Why the daemon's default worker cannot push, or undefined when it can: moby's worker on a
+ * graph-driver Engine (the moby label with no executor label) exports `moby`, `local` and `tar` only
+ * (moby `builder-next/worker/worker.go`); asked for `image` with `push=true`, Docker 26.1.5 answers
+ * `exporter "image" could not be found`, and its `moby` exporter ignores `push=true`.
+ */
+export function readPushRefusal(
+  workers: readonly WorkerRecord[],
+  endpoint: string,
+): string | undefined {
+  const labels = workers[0]?.labels ?? {};
+  if (labels[MOBY_WORKER_LABEL] === undefined || labels[EXECUTOR_LABEL] !== undefined) {
+    return undefined;
+  }
+  return `the BuildKit at ${endpoint} cannot push images: it is a Docker Engine's, which keeps images in a graph driver, and answers an image export with push=true with 'exporter "image" could not be found'`;
+}

@@ -71,6 +71,16 @@ describe("toSolveRequest", () => {
     ).toThrow(/FileSync/);
   });
 
+  it("pushes through the image exporter under the names given, whatever the store's exporter", () => {
+    const base = { context: () => process.stdin, dockerfile: "Dockerfile", buildId: "b3", session };
+    for (const exporter of ["moby", "image"] as const) {
+      expect(
+        toSolveRequest({ ...base, tags: ["r/a:1"] }, exporter, { names: ["r/a:1", "r/b:1"] })
+          .exporter,
+      ).toEqual({ type: "image", attrs: { name: "r/a:1,r/b:1", push: "true" } });
+    }
+  });
+
   it("tells a directory from a source BuildKit reads", () => {
     expect(isContextUrl("docker-image://alpine:3")).toBe(true);
     expect(isContextUrl("target:base")).toBe(true);

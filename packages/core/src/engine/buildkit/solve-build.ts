@@ -13,11 +13,25 @@ const STATUS_GRACE_MS = 3000;
 export type ImageExporter = "moby" | "image";
 
 /**
+ * A build's image exported to its registry as well: BuildKit's `image` exporter with `push=true`
+ * under these names (`exporter/containerimage`), the one export the moby worker of a graph-driver
+ * Engine lacks.
+ */
+export interface SolvePush {
+  /** `registry/name:tag` references, pushed in this order. */
+  names: readonly string[];
+}
+
+/**
  * The `Control.Solve` request of a build: the Dockerfile frontend (`dockerfile.v0`) with the
  * attributes the docker CLI and buildx send (moby/buildkit `frontend/dockerfile/builder`,
  * `frontend/dockerui/config.go`), the exporter, and cache imports and exports.
  */
-export function toSolveRequest(request: BuildRequest, exporter: ImageExporter): SolveRequest {
+export function toSolveRequest(
+  request: BuildRequest,
+  exporter: ImageExporter,
+  push?: SolvePush,
+): SolveRequest {
   const session = request.session;
   if (session?.contextDockerfile === undefined) {
     throw new EngineError(
@@ -67,9 +81,11 @@ export function toSolveRequest(request: BuildRequest, exporter: ImageExporter): 
     frontend: "dockerfile.v0",
     frontendAttrs: attrs,
     exporter:
-      output === undefined
-        ? { type: exporter, attrs: tags.length > 0 ? { name: tags.join(",") } : {} }
-        : { type: output, attrs: {} },
+      push !== undefined
+        ? { type: "image", attrs: { name: push.names.join(","), push: "true" } }
+        : output === undefined
+          ? { type: exporter, attrs: tags.length > 0 ? { name: tags.join(",") } : {} }
+          : { type: output, attrs: {} },
     cacheImports: imports,
     cacheExports: (request.cacheTo ?? []).map((entry) => ({
       type: entry.type,
@@ -92,12 +108,13 @@ export async function solveBuild(
   request: BuildRequest,
   exporter: ImageExporter,
   log: Logger,
+  push?: SolvePush,
 ): Promise<BuildResponse> {
   const signal = request.signal;
   signal?.throwIfAborted();
   const session = request.session;
   if (session?.failure !== undefined) throw session.failure;
-  const solveRequest = toSolveRequest(request, exporter);
+  const solveRequest = toSolveRequest(request, exporter, push);
   const target = request.target ?? "(default)";
   const calls = new AbortController();
   const callSignal = signal === undefined ? calls.signal : AbortSignal.any([signal, calls.signal]);

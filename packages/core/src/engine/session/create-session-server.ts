@@ -14,7 +14,7 @@ import {
 } from "@grpc/grpc-js";
 import { EngineError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import type { SessionOptions } from "../engine.js";
+import type { SessionCredentials, SessionOptions } from "../engine.js";
 import { receiveLocalOutput } from "./receive-local-output.js";
 import { readDirRequest, sendDir } from "./send-dir.js";
 import {
@@ -31,6 +31,23 @@ import {
   type HealthCheckResponse,
   type Packet,
 } from "./session-protos.js";
+
+/**
+ * Finds the login for a registry host as BuildKit names it (`registry-1.docker.io` for Docker Hub,
+ * `127.0.0.1:5000`, …); undefined answers anonymously.
+ */
+export type SessionCredentialResolver = (
+  host: string,
+) => Promise<SessionCredentials[string] | undefined>;
+
+/** What the session server offers: the session's options, and where its logins come from. */
+export interface SessionServerOptions extends SessionOptions {
+  /**
+   * Asked on each `Auth.Credentials` call, before `credentials` (a `~/.docker/config.json` reader:
+   * the daemon asks when it pulls or pushes, and a credential helper is run only then).
+   */
+  resolveCredentials?: SessionCredentialResolver | undefined;
+}
 
 /** The gRPC side of a BuildKit session: the services it offers, ready to serve one hijacked socket. */
 export interface SessionServer {
@@ -56,7 +73,7 @@ const SSH_ID_KEY = "buildkit.ssh.id";
  * 26.1 drops a session at its first failed health check, 5 s in), plus secrets, SSH agents, outputs
  * and registry credentials when asked for.
  */
-export function createSessionServer(options: SessionOptions, log: Logger): SessionServer {
+export function createSessionServer(options: SessionServerOptions, log: Logger): SessionServer {
   const server = new Server();
   const methods: string[] = [];
   const writing = new Set<Promise<void>>();
@@ -181,14 +198,33 @@ export function createSessionServer(options: SessionOptions, log: Logger): Sessi
   }
 
   const credentials = options.credentials;
+  const resolveCredentials = options.resolveCredentials;
+  // BuildKit asks `Credentials` for basic auth and, for a token server, unless `GetTokenAuthority`
+  // gave it a key of the client's (buildkit `util/resolver/authorizer.go`): it then fetches the token
+  // itself with the login. No key is offered, so BuildKit never calls `FetchToken`; the unserved
+  // `GetTokenAuthority` answers UNIMPLEMENTED, which BuildKit takes for "no authority"
+  // (`session/auth/auth.go`).
   server.addService(services.auth, {
     Credentials: (
       call: ServerUnaryCall<CredentialsRequest, CredentialsResponse>,
       callback: sendUnaryData<CredentialsResponse>,
     ) => {
-      const found = credentials?.[call.request.Host];
-      log.debug({ host: call.request.Host, found: found !== undefined }, "session: Credentials");
-      callback(null, { Username: found?.username ?? "", Secret: found?.secret ?? "" });
+      const host = call.request.Host;
+      const resolved =
+        resolveCredentials === undefined ? Promise.resolve(undefined) : resolveCredentials(host);
+      resolved.then(
+        (found) => {
+          const login = found ?? credentials?.[host];
+          log.debug({ host, found: login !== undefined }, "session: Credentials");
+          callback(null, { Username: login?.username ?? "", Secret: login?.secret ?? "" });
+        },
+        (error: unknown) => {
+          log.warn({ host, error: String(error) }, "session: Credentials failed");
+          callback(
+            grpcError(status.UNAVAILABLE, `cannot read the login for ${host}: ${String(error)}`),
+          );
+        },
+      );
     },
   });
   methods.push(services.auth.Credentials.path);

@@ -3,14 +3,14 @@ import { basename, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { EngineError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import type { EngineSession, SessionOptions, SessionOutput } from "../engine.js";
-import { createSessionServer } from "./create-session-server.js";
+import type { EngineSession, SessionOutput } from "../engine.js";
+import { createSessionServer, type SessionServerOptions } from "./create-session-server.js";
 
 /** Opens the hijacked `/session` connection with these headers; resolves with the upgraded socket. */
 export type SessionDialer = (headers: Record<string, string | string[]>) => Promise<Duplex>;
 
 /** Options of `startSession`. */
-export interface StartSessionOptions extends SessionOptions {
+export interface StartSessionOptions extends SessionServerOptions {
   /** Groups the daemon's per-directory caches across sessions (FileSync); random by default. */
   sharedKey?: string | undefined;
 }
