@@ -275,7 +275,10 @@ export interface PushProgressEvent {
   engine?: string | undefined;
   /** The name being pushed, e.g. `127.0.0.1:5000/app:1`. */
   tag: string;
-  /** The layer's short id. */
+  /**
+   * The layer's short id. A standalone buildkitd reports no layer by itself: `layers` (all of them
+   * at once), then `manifest`.
+   */
   layer: string;
   /** `Preparing`, `Waiting`, `Pushing`, `Pushed`, `Layer already exists`, … */
   status: string;

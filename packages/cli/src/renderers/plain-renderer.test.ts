@@ -59,6 +59,28 @@ describe("plain renderer", () => {
     ]);
   });
 
+  it("names a buildkitd's push steps as what they are, not as layers", () => {
+    const format = createPlainFormatter({ color: false, dockerfile: "Dockerfile" });
+    const push = (layer: string): BuildEvent => ({
+      type: "push-progress",
+      time: 0,
+      target: "app",
+      tag: "127.0.0.1:5000/app:1",
+      layer,
+      status: "Pushed",
+      current: null,
+      total: null,
+    });
+    const lines = [push("layers"), push("manifest")].flatMap((event) =>
+      format.format(event).map((entry) => entry.text),
+    );
+    expect(lines).toEqual([
+      expect.stringContaining("push 127.0.0.1:5000/app:1: layers pushed"),
+      expect.stringContaining("push 127.0.0.1:5000/app:1: manifest pushed"),
+    ]);
+    expect(lines.join("\n")).not.toContain("layer layers");
+  });
+
   it("prints a pool's shared stage's push on the engine that built it: each layer, then its reference", () => {
     const format = createPlainFormatter({ color: false, dockerfile: "Dockerfile" });
     const tag = "127.0.0.1:5000/ci/deps:pool-x1";

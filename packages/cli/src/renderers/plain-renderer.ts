@@ -170,7 +170,7 @@ export function createPlainFormatter(options: {
                 event,
                 event.target,
                 null,
-                c.dim(`push ${event.tag}: layer ${sanitizeLine(event.layer)} ${ended}`),
+                c.dim(`push ${event.tag}: ${describeLayer(event.layer)} ${ended}`),
               ),
             ];
       }
@@ -183,7 +183,7 @@ export function createPlainFormatter(options: {
                 event,
                 null,
                 null,
-                `${sharedPrefix(event)}${c.dim(`push ${event.tag}: layer ${sanitizeLine(event.layer)} ${ended}`)}`,
+                `${sharedPrefix(event)}${c.dim(`push ${event.tag}: ${describeLayer(event.layer)} ${ended}`)}`,
               ),
             ];
       }
@@ -336,6 +336,14 @@ export function createPlainRenderer(context: RendererContext): Renderer {
       context.io.stdout.write(`\n${formatReport(report, context)}`);
     },
   };
+}
+
+/**
+ * What a push line is about: `layer ID`, or what a standalone buildkitd reports in place of
+ * layers (`layers`, all of them at once, and `manifest`; see PushProgressEvent).
+ */
+function describeLayer(layer: string): string {
+  return layer === "layers" || layer === "manifest" ? layer : `layer ${sanitizeLine(layer)}`;
 }
 
 /**
