@@ -117,6 +117,49 @@ describe("runBuild", () => {
     expect(outcome.targets.map((result) => result.name)).toEqual(["runtime"]);
   });
 
+  it("through the Control API a probe asks for the size only, so no image is made or removed", async () => {
+    const dockerfile = COPIES_FROM_BUILD;
+    const run = async (script: "size" | "unread", buildPath: "control" | "build") => {
+      const engine = new FakeEngine(
+        {
+          build: { sizeBytes: 1_100_000_000, sizeOnly: script },
+          runtime: { sizeBytes: 48_000_000 },
+        },
+        { buildPath },
+      );
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+        context: contextWith(dockerfile),
+      });
+      expect(outcome.status).toBe("succeeded");
+      return {
+        from: outcome.report.targets[0]?.sizeComparison?.fromSizeBytes,
+        probes: engine.calls
+          .filter((call) => call.request.target === "build")
+          .map((call) => call.request.sizeOnly ?? false),
+        removed: engine.removed.length,
+      };
+    };
+    expect(await run("size", "control")).toEqual({
+      from: 1_100_000_000,
+      probes: [true],
+      removed: 0,
+    });
+    // No image and no size (the manifest was collected first): built once more as an image.
+    expect(await run("unread", "control")).toEqual({
+      from: 1_100_000_000,
+      probes: [true, false],
+      removed: 1,
+    });
+    // POST /build has no such export: the probe is an image, inspected and removed.
+    expect(await run("size", "build")).toEqual({
+      from: 1_100_000_000,
+      probes: [false],
+      removed: 1,
+    });
+  });
+
   it("remembers a probed stage size and probes again only when the stage or its context changed", async () => {
     const dockerfile = COPIES_FROM_BUILD;
     const context = contextWith(dockerfile);
