@@ -163,7 +163,7 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
 
 /** What `sizeBytes` means in the report (`BuildReport.sizeMeaning`). */
 export const SIZE_MEANING =
-  "uncompressed layers on the engine's image store (docker image inspect's Size; with the containerd image store, content and unpacked snapshot together)";
+  "docker image inspect's Size: the uncompressed layers on a graph-driver store (overlay2); on the containerd image store the image's content as stored (manifest, config and compressed layer blobs)";
 
 /** What a run produced: every target's result, the report, and the engine it ran on. */
 export interface BuildOutcome extends RunResult {
