@@ -121,6 +121,8 @@ describe("a stage-size probe through the Control API", () => {
     });
 
   it("makes no image on the containerd store (none to remove), and its size is the engine's own", async () => {
+    // Two runs on c8d (Control API, POST /build) and one on the main engine, each with the stage
+    // built again as a target.
     const c8d = await extraEngine(TEST_ENGINES.containerdStore.name);
     const nonce = `${Date.now()}`;
     const project = makeProject({
@@ -135,9 +137,13 @@ describe("a stage-size probe through the Control API", () => {
     removals.push(project.remove);
     const text = readFileSync(join(project.dir, "Dockerfile"), "utf8");
     const context = { dir: project.dir, dockerfile: join(project.dir, "Dockerfile") };
-    const onStore = async (env: NodeJS.ProcessEnv, own: Docker) => {
+    const onStore = async (
+      env: NodeJS.ProcessEnv,
+      own: Docker,
+      builder: "control" | "build" = "control",
+    ) => {
       const removed: string[] = [];
-      const engine = new DockerEngine({ env, builder: "control" });
+      const engine = new DockerEngine({ env, builder });
       const since = Math.floor(Date.now() / 1000);
       const outcome = await runBuild({
         engine: recording(engine, removed),
@@ -170,7 +176,8 @@ describe("a stage-size probe through the Control API", () => {
       return { probed: probed?.fromSizeBytes ?? 0, inspected, removed, deleted };
     };
 
-    const onC8d = await onStore({ ...process.env, DOCKER_HOST: c8d.host }, c8d.docker);
+    const onC8dEnv = { ...process.env, DOCKER_HOST: c8d.host };
+    const onC8d = await onStore(onC8dEnv, c8d.docker);
     // No image was made, so none was removed: the engine logged no image deletion during the run.
     expect(onC8d.removed).toEqual([]);
     expect(onC8d.deleted).toEqual([]);
@@ -178,6 +185,12 @@ describe("a stage-size probe through the Control API", () => {
     // the target's only in its labels and creation time (a few bytes), the layers are the same blobs.
     expect(Math.abs(onC8d.probed - onC8d.inspected)).toBeLessThan(256);
     expect(onC8d.inspected).toBeGreaterThan(300_000);
+
+    // A run through POST /build (its context in a session there) sends the probe the same way.
+    const viaBuild = await onStore(onC8dEnv, c8d.docker, "build");
+    expect(viaBuild.removed).toEqual([]);
+    expect(viaBuild.deleted).toEqual([]);
+    expect(Math.abs(viaBuild.probed - viaBuild.inspected)).toBeLessThan(256);
 
     // The graph driver's exporter makes the image all the same: it is removed, its size exact.
     const onOverlay2 = await onStore(process.env, docker);

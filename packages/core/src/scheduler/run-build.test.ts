@@ -318,7 +318,32 @@ describe("runBuild", () => {
     const probe = engine.calls.find((call) => call.request.target === "build");
     expect(probe?.startedAt).toBeGreaterThanOrEqual(runtime?.endedAt ?? Infinity);
     expect(outcome.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
+    // A tar context: the probe goes to POST /build, which can only make an image.
+    expect(probe?.request.sizeOnly).toBeUndefined();
     expect(engine.removed).toHaveLength(1);
+    // Docker 26.1 reads no tar there: the context goes in a session and the probe asks for its size only.
+    const older = new FakeEngine({
+      build: { sizeBytes: 1_100_000_000, sizeOnly: "size" },
+      runtime: { sizeBytes: 48_000_000 },
+    });
+    const on26 = Object.assign(older, {
+      capabilities: async () =>
+        readCapabilities(await older.info(), {
+          Driver: "overlayfs",
+          DriverStatus: [["driver-type", "io.containerd.snapshotter.v1"]],
+        }),
+    });
+    const again = await runBuild({
+      engine: on26,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+      context: contextWith(dockerfile),
+    });
+    expect(again.report.context?.transfer).toBe("session");
+    expect(again.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
+    expect(older.calls.find((call) => call.request.target === "build")?.request.sizeOnly).toBe(
+      true,
+    );
+    expect(older.removed).toEqual([]);
   });
 
   it("sends a stage's probe once a target that needs the stage finished, without stage events", async () => {

@@ -670,7 +670,10 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
           // Through the Control API a probe on the containerd store makes no image, so none is
           // removed (a removal there waits for the store's garbage collection: 10.7 s for two
           // after a cold node-service at load 5-8); the graph driver's exporter makes it as before.
-          sizeOnly: (options.engine.buildPath ?? "build") === "control",
+          // A run through POST /build sends its probes there too when the context is in a session.
+          sizeOnly:
+            (options.engine.buildPath ?? "build") === "control" ||
+            (onContainerdStore && prepared.kind === "session"),
           limit,
           signal,
           logger: log,
