@@ -373,6 +373,11 @@ export class DockerEngine implements Engine {
     const signal = request.signal;
     signal?.throwIfAborted();
     if (this.#control !== undefined) return await this.#control.build(request);
+    // A size-only build whose context is in a session goes through the Control API, whose
+    // exporter can make no image (`BuildRequest.sizeOnly`); the same session serves it.
+    if (request.sizeOnly === true && request.session?.contextDockerfile !== undefined) {
+      return await this.#controlBuilder().build(request);
+    }
     if (request.namedContexts !== undefined && Object.keys(request.namedContexts).length > 0) {
       throw new EngineError("ENGINE_UNSUPPORTED", "named contexts need BuildKit's Control API", {
         hint: 'POST /build cannot carry them; build with `builder: "control"`.',
@@ -484,6 +489,8 @@ export class DockerEngine implements Engine {
       this.#control.cancel(buildId);
       return;
     }
+    // A size-only build may have gone through the Control API (`build`).
+    this.#probe?.cancel(buildId);
     this.#log.debug({ buildId }, "POST /build/cancel");
     const bounded = this.#bounded(signal);
     try {

@@ -82,6 +82,13 @@ export interface BuildRequest extends BuildSettings {
    * the build fails with an `EngineError` if the session ends before it does.
    */
   session?: EngineSession | undefined;
+  /**
+   * Only the image's size is wanted (a stage-size probe): where the engine can, the image's content
+   * is exported without naming or unpacking it, so no image is made that must be removed, and
+   * `BuildResponse.sizeBytes` says what `docker image inspect` would count for it. An engine that
+   * cannot makes the image as usual and answers its `imageId`.
+   */
+  sizeOnly?: boolean | undefined;
 }
 
 /** Where a build's result goes besides the image store: a tar stream or a directory on this machine. */
@@ -163,8 +170,17 @@ export interface EngineSession {
 
 /** What a successful build returns. */
 export interface BuildResponse {
-  /** The built image's id (`sha256:…`); empty when the build exported to its session's output instead. */
+  /**
+   * The built image's id (`sha256:…`); empty when the build exported to its session's output
+   * instead, or made no image for a `sizeOnly` request.
+   */
   imageId: string;
+  /**
+   * For a `sizeOnly` request that made no image: the image's size as `docker image inspect` counts
+   * it on the containerd store (the manifest, its config and its layer blobs); undefined when it
+   * could not be read.
+   */
+  sizeBytes?: number | undefined;
 }
 
 /** Byte progress of one layer of a push, as the engine reports it. */

@@ -69,7 +69,7 @@ export interface TargetReport {
    * engine's containerd store); absent: the engine's own.
    */
   platforms?: string[] | undefined;
-  /** Image size in bytes (uncompressed layers on the engine's store), when the engine reported it. */
+  /** Image size in bytes (`docker image inspect`'s: see `sizeMeaning`), when the engine reported it. */
   sizeBytes: number | null;
   /**
    * This image against the stage it was built from (the stage it copies from, else its base stage):
@@ -144,8 +144,9 @@ export interface StageReport {
   stepsRun: number;
   stepsCached: number;
   /**
-   * The size of the stage's image (uncompressed layers on the engine's store), when known: a target's
-   * image, or a size probe's (an untagged build of the stage, inspected and removed).
+   * The size of the stage's image (`docker image inspect`'s: see `sizeMeaning`), when known: a
+   * target's image, or a size probe's (an untagged build of the stage, inspected and removed; on
+   * the containerd store through the Control API, its exported manifest read, no image made).
    */
   sizeBytes?: number | null | undefined;
 }
@@ -264,8 +265,9 @@ export interface BuildReport {
    */
   context: (RunContext & { sent: { files: number; bytes: number } | null }) | null;
   /**
-   * Which size every `sizeBytes` is: `docker image inspect`'s `Size`, uncompressed layers on the
-   * engine's store (with the containerd image store: content and unpacked snapshot together).
+   * Which size every `sizeBytes` is: `docker image inspect`'s `Size`, the uncompressed layers on a
+   * graph-driver store; on the containerd image store the content as stored (manifest, config and
+   * compressed layer blobs; moby daemon/containerd/image.go `size`).
    */
   sizeMeaning?: string | undefined;
   /**

@@ -117,6 +117,49 @@ describe("runBuild", () => {
     expect(outcome.targets.map((result) => result.name)).toEqual(["runtime"]);
   });
 
+  it("through the Control API a probe asks for the size only, so no image is made or removed", async () => {
+    const dockerfile = COPIES_FROM_BUILD;
+    const run = async (script: "size" | "unread", buildPath: "control" | "build") => {
+      const engine = new FakeEngine(
+        {
+          build: { sizeBytes: 1_100_000_000, sizeOnly: script },
+          runtime: { sizeBytes: 48_000_000 },
+        },
+        { buildPath },
+      );
+      const outcome = await runBuild({
+        engine,
+        analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+        context: contextWith(dockerfile),
+      });
+      expect(outcome.status).toBe("succeeded");
+      return {
+        from: outcome.report.targets[0]?.sizeComparison?.fromSizeBytes,
+        probes: engine.calls
+          .filter((call) => call.request.target === "build")
+          .map((call) => call.request.sizeOnly ?? false),
+        removed: engine.removed.length,
+      };
+    };
+    expect(await run("size", "control")).toEqual({
+      from: 1_100_000_000,
+      probes: [true],
+      removed: 0,
+    });
+    // No image and no size (the manifest was collected first): built once more as an image.
+    expect(await run("unread", "control")).toEqual({
+      from: 1_100_000_000,
+      probes: [true, false],
+      removed: 1,
+    });
+    // POST /build has no such export: the probe is an image, inspected and removed.
+    expect(await run("size", "build")).toEqual({
+      from: 1_100_000_000,
+      probes: [false],
+      removed: 1,
+    });
+  });
+
   it("remembers a probed stage size and probes again only when the stage or its context changed", async () => {
     const dockerfile = COPIES_FROM_BUILD;
     const context = contextWith(dockerfile);
@@ -275,7 +318,32 @@ describe("runBuild", () => {
     const probe = engine.calls.find((call) => call.request.target === "build");
     expect(probe?.startedAt).toBeGreaterThanOrEqual(runtime?.endedAt ?? Infinity);
     expect(outcome.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
+    // A tar context: the probe goes to POST /build, which can only make an image.
+    expect(probe?.request.sizeOnly).toBeUndefined();
     expect(engine.removed).toHaveLength(1);
+    // Docker 26.1 reads no tar there: the context goes in a session and the probe asks for its size only.
+    const older = new FakeEngine({
+      build: { sizeBytes: 1_100_000_000, sizeOnly: "size" },
+      runtime: { sizeBytes: 48_000_000 },
+    });
+    const on26 = Object.assign(older, {
+      capabilities: async () =>
+        readCapabilities(await older.info(), {
+          Driver: "overlayfs",
+          DriverStatus: [["driver-type", "io.containerd.snapshotter.v1"]],
+        }),
+    });
+    const again = await runBuild({
+      engine: on26,
+      analysis: analyzeDockerfile(dockerfile, { targets: ["runtime"] }),
+      context: contextWith(dockerfile),
+    });
+    expect(again.report.context?.transfer).toBe("session");
+    expect(again.report.targets[0]?.sizeComparison?.fromSizeBytes).toBe(1_100_000_000);
+    expect(older.calls.find((call) => call.request.target === "build")?.request.sizeOnly).toBe(
+      true,
+    );
+    expect(older.removed).toEqual([]);
   });
 
   it("sends a stage's probe once a target that needs the stage finished, without stage events", async () => {

@@ -163,7 +163,7 @@ export interface RunBuildOptions extends Omit<BuildSettings, "buildArgs" | "plat
 
 /** What `sizeBytes` means in the report (`BuildReport.sizeMeaning`). */
 export const SIZE_MEANING =
-  "uncompressed layers on the engine's image store (docker image inspect's Size; with the containerd image store, content and unpacked snapshot together)";
+  "docker image inspect's Size: the uncompressed layers on a graph-driver store (overlay2); on the containerd image store the image's content as stored (manifest, config and compressed layer blobs)";
 
 /** What a run produced: every target's result, the report, and the engine it ran on. */
 export interface BuildOutcome extends RunResult {
@@ -639,6 +639,8 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
     probeStages.length > 0 && options.stageSizeFile !== undefined
       ? fingerprintContexts(prepared, options, namedContexts).catch(() => undefined)
       : Promise.resolve(undefined);
+  const onContainerdStore =
+    "imageStore" in info && (info as EngineCapabilities).imageStore.kind === "containerd";
   sizes =
     probeStages.length === 0
       ? undefined
@@ -664,9 +666,14 @@ export async function runBuild(options: RunBuildOptions): Promise<BuildOutcome> 
           // for the same layers (node-service with a cache export: 34.8 s and 21.2 s beside the
           // exports against 2.3 s for both after the targets): there the probes wait for the
           // targets. An engine that did not tell its store sends them early.
-          early: !(
-            "imageStore" in info && (info as EngineCapabilities).imageStore.kind === "containerd"
-          ),
+          early: !onContainerdStore,
+          // Through the Control API a probe on the containerd store makes no image, so none is
+          // removed (a removal there waits for the store's garbage collection: 10.7 s for two
+          // after a cold node-service at load 5-8); the graph driver's exporter makes it as before.
+          // A run through POST /build sends its probes there too when the context is in a session.
+          sizeOnly:
+            (options.engine.buildPath ?? "build") === "control" ||
+            (onContainerdStore && prepared.kind === "session"),
           limit,
           signal,
           logger: log,

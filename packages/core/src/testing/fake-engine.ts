@@ -35,6 +35,12 @@ export interface FakeBuildScript {
   layerDirs?: readonly string[];
   /** What `exportImage` streams for the image (a `docker save` tar); default: no export. */
   exportTar?: () => Readable;
+  /**
+   * How a `sizeOnly` request is answered: `size` makes no image and answers `sizeBytes` (the
+   * containerd store through the Control API), `unread` makes none and answers no size (its
+   * manifest was gone); default: an image, as an engine that cannot.
+   */
+  sizeOnly?: "size" | "unread";
 }
 
 /** A record of one request the fake engine received. */
@@ -163,6 +169,15 @@ export class FakeEngine implements Engine {
                 target: request.target ?? "(default)",
                 daemonMessage: message,
               }),
+            );
+          });
+        } else if (request.sizeOnly === true && script.sizeOnly !== undefined) {
+          const answer = script.sizeOnly;
+          finish("succeeded", () => {
+            resolve(
+              answer === "size"
+                ? { imageId: "", sizeBytes: script.sizeBytes ?? 1_000_000 }
+                : { imageId: "" },
             );
           });
         } else {

@@ -6,8 +6,10 @@ import {
   decodeDiskUsageResponse,
   decodeInfoResponse,
   decodeListWorkersResponse,
+  decodeReadContentResponse,
   decodeSolveResponse,
   encodeBytesMessage,
+  encodeReadContentRequest,
   encodeSolveRequest,
   encodeStatusRequest,
   type SolveRequest,
@@ -62,7 +64,7 @@ export function describeBuildkitAddress(address: BuildkitAddress): string {
 
 /**
  * A client of BuildKit's `moby.buildkit.v1.Control` service on one HTTP/2 connection: `Solve`,
- * `Status`, `ListWorkers`, `DiskUsage`, `Info` and `Session`.
+ * `Status`, `ListWorkers`, `DiskUsage`, `Info` and `Session`, and containerd's `Content.Read`.
  *
  * @example
  * const client = await ControlClient.connect({ kind: "tcp", host: "127.0.0.1", port: 1234 });
@@ -146,6 +148,35 @@ export class ControlClient {
     return decodeSolveResponse(
       await this.#connection.unary(`${SERVICE}/Solve`, encodeSolveRequest(request), signal),
     );
+  }
+
+  /**
+   * A blob of the content store BuildKit's exporters write to (containerd's `Content.Read`, served
+   * read-only beside `Control`): a manifest or a config. Rejects with a `GrpcError` (`NOT_FOUND`
+   * once the blob is gone), or when the blob is longer than `maxBytes`.
+   */
+  async readContent(digest: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    const reading = new AbortController();
+    const callSignal =
+      signal === undefined ? reading.signal : AbortSignal.any([signal, reading.signal]);
+    await this.#connection.serverStream(
+      "/containerd.services.content.v1.Content/Read",
+      encodeReadContentRequest(digest),
+      (message) => {
+        const { data } = decodeReadContentResponse(message);
+        length += data.length;
+        if (length > maxBytes) {
+          reading.abort(new Error(`blob ${digest} is longer than ${maxBytes} bytes`));
+          return;
+        }
+        chunks.push(data);
+      },
+      callSignal,
+    );
+    if (reading.signal.aborted) throw reading.signal.reason as Error;
+    return Buffer.concat(chunks);
   }
 
   /** Streams the build's progress until it ends; each message is decoded as `/build`'s are. */

@@ -1,10 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { WIRE_BYTES, WireReader, WireWriter, eachField } from "../../progress/protobuf-wire.js";
+import {
+  WIRE_BYTES,
+  WIRE_VARINT,
+  WireReader,
+  WireWriter,
+  eachField,
+} from "../../progress/protobuf-wire.js";
 import {
   decodeBytesMessage,
   decodeListWorkersResponse,
+  decodeReadContentResponse,
   decodeSolveResponse,
   encodeBytesMessage,
+  encodeReadContentRequest,
   encodeSolveRequest,
 } from "./control-protos.js";
 import { createMessageReader, frame } from "./grpc-connection.js";
@@ -59,6 +67,34 @@ describe("Control API messages", () => {
       mode: "max",
     });
     expect(mapOf(imports[0]?.slice(1).map(([, v]) => v) ?? [])).toEqual({ ref: "r/c:1" });
+  });
+
+  it("sends an attribute with an empty value as its key alone (Go reads it as present and empty)", () => {
+    const bytes = encodeSolveRequest({
+      ref: "b1",
+      session: "s1",
+      frontend: "dockerfile.v0",
+      frontendAttrs: {},
+      exporter: { type: "moby", attrs: { "dangling-name-prefix": "" } },
+    });
+    const entries = fields(bytes)
+      .filter(([f]) => f === 4)
+      .map(([, v]) => fields(v));
+    expect(entries).toEqual([[[1, new TextEncoder().encode("dangling-name-prefix")]]]);
+  });
+
+  it("asks containerd's Content.Read for a blob and decodes its chunks", () => {
+    expect(fields(encodeReadContentRequest("sha256:m"))).toEqual([
+      [1, new TextEncoder().encode("sha256:m")],
+    ]);
+    const chunk = new WireWriter(16);
+    chunk.key(1, WIRE_VARINT);
+    chunk.varint(300);
+    chunk.bytes(2, new Uint8Array([123, 125]));
+    expect(decodeReadContentResponse(chunk.finish())).toEqual({
+      offset: 300,
+      data: new Uint8Array([123, 125]),
+    });
   });
 
   it("decodes a SolveResponse map and worker records", () => {

@@ -122,6 +122,29 @@ export function encodeStatusRequest(ref: string): Uint8Array {
   return writer.finish();
 }
 
+/**
+ * Encodes `ReadContentRequest{digest}` of containerd's `containerd.services.content.v1.Content`
+ * (api/services/content/v1/content.proto), which BuildKit serves read-only beside `Control`
+ * (control.go `Register`): the whole blob, from offset 0.
+ */
+export function encodeReadContentRequest(digest: string): Uint8Array {
+  const writer = new WireWriter(80);
+  writeString(writer, 1, digest);
+  return writer.finish();
+}
+
+/** Decodes a `ReadContentResponse{offset, data}`: one chunk of the blob. */
+export function decodeReadContentResponse(bytes: Uint8Array): { offset: number; data: Uint8Array } {
+  const chunk: { offset: number; data: Uint8Array } = { offset: 0, data: new Uint8Array(0) };
+  eachField(new WireReader(bytes), (field, wire, reader) => {
+    if (field === 1 && wire === WIRE_VARINT) chunk.offset = reader.varint();
+    else if (field === 2 && wire === WIRE_BYTES) chunk.data = reader.bytes();
+    else return false;
+    return true;
+  });
+  return chunk;
+}
+
 /** Encodes `BytesMessage{data}`. */
 export function encodeBytesMessage(data: Uint8Array): Uint8Array {
   const writer = new WireWriter(data.length + 8);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { EngineSession } from "../engine.js";
-import { isContextUrl, toSolveRequest } from "./solve-build.js";
+import { silentLogger } from "../../logger.js";
+import type { BuildRequest, EngineSession } from "../engine.js";
+import type { ControlClient } from "./control-client.js";
+import { GRPC_NOT_FOUND, GrpcError } from "./grpc-connection.js";
+import { isContextUrl, solveBuild, toSolveRequest } from "./solve-build.js";
 
 const session: EngineSession = {
   id: "s1",
@@ -86,5 +89,122 @@ describe("toSolveRequest", () => {
     expect(isContextUrl("target:base")).toBe(true);
     expect(isContextUrl("./lib")).toBe(false);
     expect(isContextUrl("/abs/dir")).toBe(false);
+  });
+});
+
+describe("a size-only build", () => {
+  const base: BuildRequest = {
+    context: () => process.stdin,
+    dockerfile: "Dockerfile",
+    buildId: "probe",
+    target: "build",
+    session,
+    sizeOnly: true,
+  };
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: "sha256:c",
+      size: 1098,
+    },
+    layers: [
+      {
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: "sha256:l1",
+        size: 121_712_640,
+      },
+      { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: "sha256:l2", size: 5000 },
+    ],
+  });
+  const descriptor = (mediaType: string, digest = "sha256:m", size = 403): string =>
+    Buffer.from(JSON.stringify({ mediaType, digest, size })).toString("base64");
+  /** A client whose Solve answers `response` and whose content store holds the manifest `sha256:m`. */
+  const client = (response: Record<string, string>, read: string[] = []) =>
+    ({
+      solve: () => Promise.resolve(response),
+      status: () => Promise.resolve(),
+      readContent: (digest: string) => {
+        read.push(digest);
+        return digest === "sha256:m"
+          ? Promise.resolve(new TextEncoder().encode(manifest))
+          : Promise.reject(new GrpcError(GRPC_NOT_FOUND, `content digest ${digest}: not found`));
+      },
+    }) as unknown as ControlClient;
+  const manifestType = "application/vnd.oci.image.manifest.v1+json";
+
+  it("asks for no name and no dangling name, and only without tags", () => {
+    expect(toSolveRequest(base, "moby").exporter).toEqual({
+      type: "moby",
+      attrs: { "dangling-name-prefix": "" },
+    });
+    expect(toSolveRequest({ ...base, tags: ["a:1"] }, "moby").exporter).toEqual({
+      type: "moby",
+      attrs: { name: "a:1" },
+    });
+    expect(toSolveRequest({ ...base, sizeOnly: undefined }, "moby").exporter?.attrs).toEqual({});
+  });
+
+  it("answers inspect's Size from the exported manifest: manifest, config and layers", async () => {
+    const read: string[] = [];
+    const response = {
+      "containerimage.digest": "sha256:m",
+      "containerimage.descriptor": descriptor(manifestType),
+    };
+    expect(await solveBuild(client(response, read), base, "moby", silentLogger)).toEqual({
+      imageId: "",
+      sizeBytes: 403 + 1098 + 121_712_640 + 5000,
+    });
+    expect(read).toEqual(["sha256:m"]);
+  });
+
+  it("answers the image when one was made: named, or the graph driver's exporter", async () => {
+    const named = {
+      "containerimage.digest": "sha256:m",
+      "containerimage.descriptor": descriptor(manifestType),
+      "image.name": "moby-dangling@sha256:m",
+    };
+    expect(await solveBuild(client(named), base, "moby", silentLogger)).toEqual({
+      imageId: "sha256:m",
+    });
+    const graphDriver = {
+      "containerimage.config.digest": "sha256:cfg",
+      "containerimage.digest": "sha256:cfg",
+    };
+    expect(await solveBuild(client(graphDriver), base, "moby", silentLogger)).toEqual({
+      imageId: "sha256:cfg",
+    });
+    const configOnly = {
+      ...graphDriver,
+      "containerimage.descriptor": descriptor(
+        "application/vnd.docker.container.image.v1+json",
+        "sha256:cfg",
+      ),
+    };
+    expect(await solveBuild(client(configOnly), base, "moby", silentLogger)).toEqual({
+      imageId: "sha256:cfg",
+    });
+  });
+
+  it("answers no size, and no image, when the manifest is gone or is an index", async () => {
+    const gone = {
+      "containerimage.digest": "sha256:x",
+      "containerimage.descriptor": descriptor(manifestType, "sha256:x"),
+    };
+    expect(await solveBuild(client(gone), base, "moby", silentLogger)).toEqual({
+      imageId: "",
+      sizeBytes: undefined,
+    });
+    const read: string[] = [];
+    const index = {
+      "containerimage.digest": "sha256:m",
+      "containerimage.descriptor": descriptor("application/vnd.oci.image.index.v1+json"),
+    };
+    expect(await solveBuild(client(index, read), base, "moby", silentLogger)).toEqual({
+      imageId: "",
+      sizeBytes: undefined,
+    });
+    expect(read).toEqual([]);
   });
 });
