@@ -6,6 +6,7 @@ const coreSource = (path: string): string =>
   fileURLToPath(new URL(`packages/core/src/${path}`, import.meta.url));
 const coreAliases = [
   { find: /^@stagecraft\/core$/, replacement: coreSource("index.ts") },
+  { find: /^@stagecraft\/core\/errors$/, replacement: coreSource("errors.ts") },
   ...[
     "dockerfile",
     "progress",

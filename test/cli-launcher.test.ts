@@ -26,9 +26,9 @@ describe("the stagecraft bin's code cache", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
   // The cache names carry the first 16 hex digits of the bundle's SHA-256.
-  const cacheName = (kind: string): string =>
-    `stagecraft-bundle.cjs.${createHash("sha256")
-      .update(readFileSync(join(bin, "stagecraft-bundle.cjs")))
+  const cacheName = (kind: string, bundle = "stagecraft-bundle.cjs"): string =>
+    `${bundle}.${createHash("sha256")
+      .update(readFileSync(join(bin, bundle)))
       .digest("hex")
       .slice(0, 16)}.${kind}.${process.arch}.v8cache`;
   const caches = (): string[] =>
@@ -69,6 +69,13 @@ describe("the stagecraft bin's code cache", () => {
     writeFileSync(join(project, "a"), "a\n");
     run(["plan", project, "--format", "json"]);
     expect(caches()).toEqual([cacheName("help"), cacheName("plan")]);
+    // `check` runs a bundle of its own, with a cache of its own, used by the next check.
+    const checked = run(["check", project, "--offline"]);
+    const check = cacheName("check", "stagecraft-check.cjs");
+    expect(caches()).toEqual([cacheName("help"), cacheName("plan"), check]);
+    const checkWritten = statSync(join(bin, check)).mtimeMs;
+    expect(run(["check", project, "--offline"])).toBe(checked);
+    expect(statSync(join(bin, check)).mtimeMs).toBe(checkWritten);
   });
 
   it("gives a build that follows a first --help a cache of the build's code", () => {

@@ -10,7 +10,7 @@
 // `StagecraftError` class for `instanceof`). docs/decisions/cli-start-up.md has the numbers.
 import { createHash } from "node:crypto";
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -57,6 +57,45 @@ const outputs = [
     external: CHUNKS.flatMap((chunk) => chunk.packages),
   }),
 ];
+// `stagecraft check` runs a bundle of its own: main.js with the check command in place of run-cli.js
+// (src/run-check.ts), so that it holds only the modules a check runs. Stagecraft's own modules only
+// declare, so they are marked free of side effects: esbuild then leaves out the modules whose exports
+// the check does not use (through the core's index, the whole engine and scheduler, and with them
+// node:http, node:crypto, node:zlib …). A check that asks the engine imports its code when it does.
+const checkBundle = "stagecraft-check.cjs";
+const ownModules = [join(cli, "dist"), join(core, "dist")];
+outputs.push(
+  await build({
+    ...common,
+    entryPoints: [join(cli, "dist", "main.js")],
+    outfile: join(outdir, checkBundle),
+    external: CHUNKS.flatMap((chunk) => chunk.packages),
+    plugins: [
+      {
+        name: "check-only",
+        setup(build) {
+          const entry = join(cli, "dist", "main.js");
+          build.onResolve({ filter: /^(\.|@stagecraft\/)/ }, async (args) => {
+            if (args.pluginData === "check-only") return undefined;
+            const wanted =
+              args.path === "./run-cli.js" && args.importer === entry
+                ? "./run-check.js"
+                : args.path;
+            const { path, errors } = await build.resolve(wanted, {
+              kind: args.kind,
+              importer: args.importer,
+              resolveDir: args.resolveDir,
+              pluginData: "check-only",
+            });
+            if (errors.length > 0) return { errors };
+            const own = ownModules.some((dir) => path.startsWith(dir + sep));
+            return own && path !== entry ? { path, sideEffects: false } : { path };
+          });
+        },
+      },
+    ],
+  }),
+);
 for (const chunk of CHUNKS) {
   // The chunk's exports: each package's module by its name, as the main bundle requires it.
   const entry = `module.exports = {${chunk.packages
@@ -73,20 +112,21 @@ for (const chunk of CHUNKS) {
 
 const manifest = {
   main: { file: main, hash: finish(main) },
+  check: { file: checkBundle, hash: finish(checkBundle) },
   chunks: CHUNKS.map((chunk) => {
     const file = `stagecraft-${chunk.name}.cjs`;
     return { file, hash: finish(file), packages: chunk.packages };
   }),
 };
 
-// What the main bundle requires from outside must be Node's or a chunk's.
+// What the main and check bundles require from outside must be Node's or a chunk's.
 const chunked = new Set(manifest.chunks.flatMap((chunk) => chunk.packages));
-const imports = Object.values(outputs[0]?.metafile.outputs ?? {}).flatMap(
-  (output) => output.imports,
+const imports = [outputs[0], outputs[1]].flatMap((result) =>
+  Object.values(result?.metafile.outputs ?? {}).flatMap((output) => output.imports),
 );
 for (const { path, external } of imports) {
   if (external && !chunked.has(path) && !/^(node:)?[a-z_/0-9]+$/.test(path)) {
-    throw new Error(`the main bundle requires "${path}", which is neither Node's nor in a chunk`);
+    throw new Error(`a bundle requires "${path}", which is neither Node's nor in a chunk`);
   }
 }
 

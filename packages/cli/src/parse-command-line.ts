@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "@stagecraft/core";
+import { UsageError } from "@stagecraft/core/errors";
 
 /** The option table of one command, in node:util parseArgs' shape. */
 export type OptionTable = NonNullable<ParseArgsConfig["options"]>;

@@ -4,7 +4,7 @@ import {
   UsageError,
   isStagecraftError,
   type StagecraftError,
-} from "@stagecraft/core";
+} from "@stagecraft/core/errors";
 import { OutputWriteError } from "./commands/output-write-error.js";
 import { hintForError } from "./flag-hints.js";
 import type { ExitCode, Io } from "./io.js";

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 const entryPoints = {
   "@stagecraft/core": "index.ts",
+  "@stagecraft/core/errors": "errors.ts",
   "@stagecraft/core/dockerfile": "dockerfile/index.ts",
   "@stagecraft/core/progress": "progress/index.ts",
   "@stagecraft/core/report": "report/index.ts",

@@ -1,3 +1,5 @@
+// @stagecraft/core/errors: the error classes, also exported by the root; an entry point of their
+// own for code that handles errors without loading the engine's modules (`stagecraft check`).
 /** The codes a DockerfileError can carry. */
 export type DockerfileErrorCode =
   | "DOCKERFILE_SYNTAX"

@@ -1,8 +1,9 @@
 // The front door of @stagecraft/core: the common path (analyse a Dockerfile, build its targets on an
 // engine, read the events and the report, handle the errors). Advanced pieces are behind subpaths:
 // `/dockerfile` (parser, stage graph, plan), `/progress` (daemon stream, tracker, event members),
-// `/report` (report builder and shapes), `/engine` (the engine port, endpoints, contexts, sessions)
-// and `/testing` (a scripted fake engine). Explicit named re-exports only.
+// `/report` (report builder and shapes), `/engine` (the engine port, endpoints, contexts, sessions),
+// `/testing` (a scripted fake engine) and `/errors` (the error classes, without the engine's code
+// this entry point loads). Explicit named re-exports only.
 
 /** Reads a Dockerfile as BuildKit does and plans the requested targets. */
 export { analyzeDockerfile } from "./plan/analyze-dockerfile.js";

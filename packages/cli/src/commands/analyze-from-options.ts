@@ -4,7 +4,7 @@ import {
   analyzeDockerfile,
   type AnalyzeDockerfileOptions,
   type DockerfileAnalysis,
-} from "@stagecraft/core";
+} from "@stagecraft/core/dockerfile";
 import type { Io } from "../io.js";
 import {
   keyValueOption,

@@ -70,6 +70,19 @@ describe("stagecraft check", () => {
     expect(io.stderr.text()).toContain("--fail-on must be one of error, warning, never");
   });
 
+  it("names a few of many stages UndefinedVar did not check in text; JSON lists them all", async () => {
+    const dockerfile = Array.from({ length: 30 }, (_, i) => `FROM alpine:3.22 AS s${i}\n`).join("");
+    const io = project(dockerfile);
+    expect(await runCli(["check", "--offline"], io)).toBe(0);
+    expect(io.stderr.text()).toContain(
+      "note: UndefinedVar not checked in 30 stages (s0, s1, s2, ...): the environment of their base image is unknown\n",
+    );
+    const json = project(dockerfile);
+    expect(await runCli(["check", "--offline", "--format", "json"], json)).toBe(0);
+    const report = JSON.parse(json.stdout.text()) as { unknownEnvStages: string[] };
+    expect(report.unknownEnvStages).toEqual(Array.from({ length: 30 }, (_, i) => `s${i}`));
+  });
+
   it("honours # check=error=true and skip=", async () => {
     expect(await runCli(["check"], project(`# check=error=true\n${BAD}`))).toBe(1);
     const io = project(`# check=skip=all\n${BAD}`);

@@ -1,4 +1,5 @@
-import { DockerEngine, EngineError, UsageError, type BuildOutcome } from "@stagecraft/core";
+import type { BuildOutcome } from "@stagecraft/core";
+import { UsageError } from "@stagecraft/core/errors";
 import {
   CHECK_RULES,
   attributeLayerFiles,
@@ -9,7 +10,7 @@ import {
   type CheckReport,
   type CheckSeverity,
 } from "@stagecraft/core/checks";
-import { gatherContextFacts, inspectBaseImages, scanImageLayers } from "@stagecraft/core/engine";
+import { gatherContextFacts, scanImageLayers } from "@stagecraft/core/engine";
 import type { ExitCode, Io } from "../io.js";
 import {
   choiceOption,
@@ -267,13 +268,10 @@ export async function runChecks(
   if (request.offline) {
     unavailable = "--offline";
   } else if (references.length > 0) {
-    const engine = new DockerEngine({ env: io.env });
-    try {
-      baseImages = await inspectBaseImages(engine, references);
-    } catch (error) {
-      if (!(error instanceof EngineError)) throw error;
-      unavailable = `no engine answered at ${engine.endpoint.description}: ${error.message}`;
-    }
+    // Imported here, so that a check that asks no engine loads no network code.
+    const asked = await (await import("./read-base-images.js")).readBaseImages(io, references);
+    baseImages = asked.baseImages;
+    unavailable = asked.unavailable;
   }
   const checkOptions: CheckOptions = {
     ...options,

@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { ContextError } from "@stagecraft/core";
+import { ContextError } from "@stagecraft/core/errors";
 
 /** A Dockerfile read from disk: where it is, how to name it to the user, and its text. */
 export interface LoadedDockerfile {

@@ -1,6 +1,6 @@
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { getSystemErrorMap } from "node:util";
-import { isStagecraftError } from "@stagecraft/core";
+import { isStagecraftError } from "@stagecraft/core/errors";
 
 /**
  * `-o`/`--output` could not be written while the engine sent it (a full disk, a file inside the

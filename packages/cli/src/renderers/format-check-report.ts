@@ -97,6 +97,7 @@ export function checkReportToJson(file: string, report: CheckReport): Record<str
       url: CHECK_RULES[finding.rule].url ?? null,
     })),
     notes: report.notes,
+    unknownEnvStages: report.unknownEnvStages,
   };
 }
 

@@ -244,6 +244,22 @@ describe("BuildKit's dispatch-time rules", () => {
     const report = checkDockerfile("FROM alpine:3.22\nWORKDIR $HOME_DIR\n");
     expect(report.findings.filter((finding) => finding.rule === "UndefinedVar")).toEqual([]);
     expect(report.notes.join("\n")).toContain("UndefinedVar not checked in stage stage-0");
+    expect(report.unknownEnvStages).toEqual(["stage-0"]);
+  });
+
+  it("names a few of many stages UndefinedVar did not check, and their count; the field has all", () => {
+    const stages = (count: number): string =>
+      Array.from({ length: count }, (_, i) => `FROM alpine:3.22 AS s${i}\n`).join("");
+    const note = (text: string): string | undefined =>
+      checkDockerfile(text).notes.find((line) => line.startsWith("UndefinedVar"));
+    expect(note(stages(4))).toBe(
+      "UndefinedVar not checked in stages s0, s1, s2, s3: the environment of their base image is unknown",
+    );
+    const many = checkDockerfile(stages(500));
+    expect(many.notes.find((line) => line.startsWith("UndefinedVar"))).toBe(
+      "UndefinedVar not checked in 500 stages (s0, s1, s2, ...): the environment of their base image is unknown",
+    );
+    expect(many.unknownEnvStages).toEqual(Array.from({ length: 500 }, (_, i) => `s${i}`));
   });
 
   it("UndefinedVar in a stage built on a stage inherits its env and ARGs", () => {

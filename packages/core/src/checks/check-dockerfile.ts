@@ -112,7 +112,7 @@ export function checkDockerfile(text: string, options: CheckOptions = {}): Check
   const unknownEnv = [...facts.values()].filter((fact) => !fact.envKnown).map((fact) => fact.id);
   if (unknownEnv.length > 0) {
     notes.push(
-      `UndefinedVar not checked in ${unknownEnv.length === 1 ? "stage" : "stages"} ${unknownEnv.join(", ")}: the environment of ${unknownEnv.length === 1 ? "its" : "their"} base image is unknown`,
+      `UndefinedVar not checked in ${nameStages(unknownEnv)}: the environment of ${unknownEnv.length === 1 ? "its" : "their"} base image is unknown`,
     );
   }
   if (options.context === undefined)
@@ -133,10 +133,24 @@ export function checkDockerfile(text: string, options: CheckOptions = {}): Check
       )
       .map(({ finding }) => finding),
     notes,
+    unknownEnvStages: unknownEnv,
     shippedStages: shipped.map(id),
     plannedStages: planned.map(id),
     config,
   };
+}
+
+/** How many stages a note names before it gives their count instead. */
+const STAGES_NAMED = 3;
+
+/**
+ * The stages a note is about: all of them when they are few, else their count and the first few
+ * (a generated Dockerfile of 500 stages would otherwise make a note of 500 names).
+ */
+function nameStages(ids: readonly string[]): string {
+  if (ids.length === 1) return `stage ${ids[0] ?? ""}`;
+  if (ids.length <= STAGES_NAMED + 1) return `stages ${ids.join(", ")}`;
+  return `${ids.length} stages (${ids.slice(0, STAGES_NAMED).join(", ")}, ...)`;
 }
 
 function readConfig(text: string, file: string | undefined): CheckConfig {

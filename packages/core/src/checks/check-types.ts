@@ -171,6 +171,11 @@ export interface CheckReport {
   readonly findings: readonly CheckFinding[];
   /** What could not be checked and why (no engine, image not on the engine, …). */
   readonly notes: readonly string[];
+  /**
+   * The stages UndefinedVar did not check, because the environment of their base image is unknown
+   * (not inspected, or not on the engine): all of them, where the note names the first few.
+   */
+  readonly unknownEnvStages: readonly string[];
   /** The stages whose images are delivered: the final stages of the requested targets. */
   readonly shippedStages: readonly string[];
   /** The stages that would be built for the requested targets. */

@@ -28,6 +28,8 @@ export type { Platform } from "../stages/parse-platform.js";
 export { formatPlatform } from "../stages/parse-platform.js";
 export { validateImageReference } from "../stages/validate-image-reference.js";
 
+export { analyzeDockerfile } from "../plan/analyze-dockerfile.js";
+export type { AnalyzeDockerfileOptions, DockerfileAnalysis } from "../plan/analyze-dockerfile.js";
 export { planTargets } from "../plan/plan-targets.js";
 export type { TargetPlan, TargetsPlan } from "../plan/plan-targets.js";
 export { serializePlan } from "../plan/serialize-plan.js";
